@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs every `*.test.ts` under the given folders (default: src) with node:test through tsx.
+// Node 20's --test does not expand globs, so the files are found here.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Lists the test files below a folder, in a stable order. */
+function find(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name === 'gen') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...find(path));
+    else if (entry.name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+const dirs = process.argv.slice(2);
+const files = (dirs.length > 0 ? dirs : ['src']).flatMap(find);
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Entry point of the root `npm test`, `npm start` and `npm run bench` on a machine that has only Node and npm:
+// it fetches the pinned pnpm through npx, installs the workspace from the lockfile and runs the task with turbo.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pnpmSpec = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager;
+const bin = join(root, 'node_modules', '.bin');
+const env = {
+  ...process.env,
+  PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`,
+  TURBO_TELEMETRY_DISABLED: '1',
+  DO_NOT_TRACK: '1',
+};
+
+/** Runs a command in the workspace root and exits with its status when it fails. */
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
+  if (result.error) {
+    console.error(`xds: could not run ${command}: ${result.error.message}`);
+    process.exit(1);
+  }
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function install() {
+  const local = join(bin, 'pnpm');
+  const args = ['install', '--frozen-lockfile', '--reporter=append-only'];
+  if (existsSync(local)) run(local, args);
+  else run('npx', ['--yes', pnpmSpec, ...args]);
+}
+
+const [task = 'test', ...rest] = process.argv.slice(2);
+install();
+const turbo = ['run', '--env-mode=loose', '--log-order=grouped'];
+switch (task) {
+  case 'test':
+    run('turbo', [...turbo, 'build', 'typecheck', 'lint', 'test', ...rest]);
+    break;
+  case 'start':
+    run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
+    run('node', [join(root, 'packages/reference-server/dist/bin.js'), ...rest]);
+    break;
+  case 'bench':
+    run('turbo', [...turbo, 'build', '--output-logs=errors-only']);
+    run('node', ['--import', 'tsx', join(root, 'bench/src/main.ts'), ...rest]);
+    break;
+  default:
+    console.error(`xds: unknown task ${task}; use test, start or bench`);
+    process.exit(2);
+}
