@@ -35,7 +35,7 @@ function install() {
 
 const [task = 'test', ...rest] = process.argv.slice(2);
 install();
-const turbo = ['run', '--env-mode=loose', '--log-order=grouped'];
+const turbo = ['run', '--env-mode=loose', '--log-order=grouped', '--continue'];
 switch (task) {
   case 'test':
     run('turbo', [...turbo, 'build', 'typecheck', 'lint', 'test', ...rest]);
