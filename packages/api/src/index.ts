@@ -45,3 +45,4 @@ export * from './methods.js';
 export * from './registry.js';
 export * from './resource-type.js';
 export * from './type-url.js';
+export * from './xds-error.js';
