@@ -1,13 +1,13 @@
 import type { DescMessage, Message } from '@bufbuild/protobuf';
-import { ClusterSchema } from './gen/envoy/config/cluster/v3/cluster_pb.js';
-import { TypedExtensionConfigSchema } from './gen/envoy/config/core/v3/extension_pb.js';
-import { ClusterLoadAssignmentSchema } from './gen/envoy/config/endpoint/v3/endpoint_pb.js';
-import { ListenerSchema } from './gen/envoy/config/listener/v3/listener_pb.js';
-import { VirtualHostSchema } from './gen/envoy/config/route/v3/route_components_pb.js';
-import { RouteConfigurationSchema } from './gen/envoy/config/route/v3/route_pb.js';
-import { ScopedRouteConfigurationSchema } from './gen/envoy/config/route/v3/scoped_route_pb.js';
-import { SecretSchema } from './gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
-import { RuntimeSchema } from './gen/envoy/service/runtime/v3/rtds_pb.js';
+import { type Cluster, ClusterSchema } from './gen/envoy/config/cluster/v3/cluster_pb.js';
+import { type TypedExtensionConfig, TypedExtensionConfigSchema } from './gen/envoy/config/core/v3/extension_pb.js';
+import { type ClusterLoadAssignment, ClusterLoadAssignmentSchema } from './gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { type Listener, ListenerSchema } from './gen/envoy/config/listener/v3/listener_pb.js';
+import { type VirtualHost, VirtualHostSchema } from './gen/envoy/config/route/v3/route_components_pb.js';
+import { type RouteConfiguration, RouteConfigurationSchema } from './gen/envoy/config/route/v3/route_pb.js';
+import { type ScopedRouteConfiguration, ScopedRouteConfigurationSchema } from './gen/envoy/config/route/v3/scoped_route_pb.js';
+import { type Secret, SecretSchema } from './gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { type Runtime, RuntimeSchema } from './gen/envoy/service/runtime/v3/rtds_pb.js';
 import { TypeUrl } from './type-url.js';
 
 /** What the protocol says about one xDS resource type. */
@@ -98,4 +98,17 @@ export function resourceName(message: Message): string {
   const record = message as unknown as { clusterName?: unknown; name?: unknown };
   const name = type.typeUrl === TypeUrl.Endpoint ? record.clusterName : record.name;
   return typeof name === 'string' ? name : '';
+}
+
+/** The message type of each resource type URL. */
+export interface ResourceMessages {
+  [TypeUrl.Cluster]: Cluster;
+  [TypeUrl.Endpoint]: ClusterLoadAssignment;
+  [TypeUrl.Listener]: Listener;
+  [TypeUrl.Route]: RouteConfiguration;
+  [TypeUrl.ScopedRoute]: ScopedRouteConfiguration;
+  [TypeUrl.VirtualHost]: VirtualHost;
+  [TypeUrl.Secret]: Secret;
+  [TypeUrl.Runtime]: Runtime;
+  [TypeUrl.ExtensionConfig]: TypedExtensionConfig;
 }

@@ -1,0 +1,21 @@
+import type { Node } from '@xds/api';
+import type { DeltaWatch } from './delta-watch.js';
+import type { SotwWatch } from './sotw-watch.js';
+import type { WatchOptions } from './watch.js';
+
+/**
+ * The boundary between the server and a cache: the server opens one watch per stream and type, feeds it the
+ * stream's requests and takes responses from it. SnapshotCache, LinearCache and MuxCache implement it.
+ */
+export interface ConfigWatcher {
+  /** Opens a state-of-the-world watch. Throws an XdsError when the cache does not serve the type. */
+  watchSotw(options: WatchOptions): SotwWatch;
+  /** Opens an incremental (delta) watch. Throws an XdsError when the cache does not serve the type. */
+  watchDelta(options: WatchOptions): DeltaWatch;
+}
+
+/** Maps a node to the key its snapshot is kept under. */
+export type NodeKey = (node: Node) => string;
+
+/** The default node key: `node.id`. */
+export const byNodeId: NodeKey = (node) => node.id;

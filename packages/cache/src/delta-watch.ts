@@ -1,0 +1,140 @@
+import type { TypeUrl } from '@xds/api';
+import type { EncodedResource } from './encoded-resource.js';
+import { type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
+
+/** An incremental response a delta watch hands to the server. */
+export interface DeltaResponse {
+  /** The type. */
+  readonly typeUrl: TypeUrl;
+  /** `system_version_info`: informative only (rule D4). */
+  readonly systemVersion: string;
+  /** Resources to add or update, each with its own version (rule D4). */
+  readonly resources: readonly EncodedResource[];
+  /** Names the client must drop (rules D3, D5). */
+  readonly removed: readonly string[];
+  /** TTLs in milliseconds of the resources that have one, for clients that support TTLs (rule R4). */
+  readonly ttls: ReadonlyMap<string, number> | undefined;
+}
+
+/** What a delta request says about the subscription. */
+export interface DeltaRequestInfo {
+  /** `resource_names_subscribe`. */
+  readonly subscribe: readonly string[];
+  /** `resource_names_unsubscribe`. */
+  readonly unsubscribe: readonly string[];
+  /** `initial_resource_versions` (first request of the type on the stream only). */
+  readonly initialVersions?: Readonly<Record<string, string>>;
+  /** True for the first request of the type on the stream. */
+  readonly initial: boolean;
+}
+
+/**
+ * One delta stream's watch of one type: subscribe / unsubscribe state and the versions the client holds (rules
+ * D2–D7). The server calls `request()` for every request, stale nonce or not (rule D2), and `take()` when it can
+ * write.
+ */
+export class DeltaWatch extends Watch {
+  readonly #legacyWildcard: boolean;
+  /** Name -> version the client holds (from `initial_resource_versions` and what was sent). */
+  readonly #known = new Map<string, string>();
+
+  constructor(source: WatchSource, key: string, options: WatchOptions) {
+    super(source, key, options);
+    this.#legacyWildcard = options.legacyWildcard ?? true;
+  }
+
+  /** Name -> version of what the client holds, as far as the server knows. */
+  get known(): ReadonlyMap<string, string> {
+    return this.#known;
+  }
+
+  /** Applies a request's subscription changes (rules D2, D3, D6, D7). */
+  request(info: DeltaRequestInfo): void {
+    let changed = false;
+    if (info.initial) {
+      this.unanswered = true;
+      this.pendingAll = true;
+      changed = true;
+      if (info.subscribe.length === 0 && info.unsubscribe.length === 0) {
+        this.wildcardOn = this.wildcardCapable && this.#legacyWildcard;
+      }
+      for (const [name, version] of Object.entries(info.initialVersions ?? {})) this.#known.set(name, version);
+    }
+    for (const name of info.subscribe) {
+      if (name === '*') {
+        if (this.wildcardCapable && !this.wildcardOn) {
+          this.wildcardOn = true;
+          this.pendingAll = true;
+          changed = true;
+        }
+        continue;
+      }
+      this.addName(name);
+      changed = true;
+      // Rule D6: on a new stream, the versions the client presents are what it has.
+      if (info.initial && Object.hasOwn(info.initialVersions ?? {}, name)) continue;
+      // Rule D3: a subscribed name is sent (or reported removed) even if the client may have it.
+      this.#known.delete(name);
+      this.mustSend.add(name);
+    }
+    for (const name of info.unsubscribe) {
+      if (name === '*') {
+        if (this.wildcardOn) {
+          this.wildcardOn = false;
+          this.pendingAll = true;
+          changed = true;
+        }
+        continue;
+      }
+      if (!this.removeName(name)) continue;
+      changed = true;
+      this.mustSend.delete(name);
+      // Rule D7: under wildcard the client cannot tell whether it still has the name: tell it either way.
+      if (this.wildcardOn) {
+        this.#known.delete(name);
+        this.mustSend.add(name);
+      }
+    }
+    if (!changed) return;
+    this.source.subscriptionChanged(this);
+    this.schedule();
+  }
+
+  /** The response to send now, or undefined when there is nothing to send (rules D3, D5, D6). */
+  take(): DeltaResponse | undefined {
+    const view = this.beginTake();
+    if (view === undefined) return undefined;
+    const must = this.expandGlobs(this.mustSend, view);
+    const names = this.pendingAll ? this.#everyName(view) : new Set(this.pending);
+    for (const name of must) names.add(name);
+    const resources: EncodedResource[] = [];
+    const removed: string[] = [];
+    for (const name of names) {
+      if (!this.wants(name)) {
+        this.#known.delete(name);
+        continue;
+      }
+      const entry = view.entries.get(name);
+      if (entry !== undefined) {
+        if (must.has(name) || this.#known.get(name) !== entry.version) {
+          resources.push(entry);
+          this.#known.set(name, entry.version);
+        }
+      } else if (this.#known.delete(name) || this.mustSend.has(name)) {
+        removed.push(name);
+      }
+    }
+    this.pending = new Set();
+    this.pendingAll = false;
+    this.mustSend = new Set();
+    if (resources.length === 0 && removed.length === 0 && !this.unanswered) return undefined;
+    this.unanswered = false;
+    return { typeUrl: this.typeUrl, systemVersion: view.version, resources, removed, ttls: this.ttlsOf(view, resources) };
+  }
+
+  #everyName(view: ResourceView): Set<string> {
+    const names = this.wantedNames(view);
+    for (const name of this.#known.keys()) names.add(name);
+    return names;
+  }
+}

@@ -1,0 +1,218 @@
+import { isMessage, type Message } from '@bufbuild/protobuf';
+import { Code, type Node, resourceType, type TypeUrl, typeUrlOf, XdsError } from '@xds/api';
+import { freeze } from 'immer';
+import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
+import { DeltaWatch } from './delta-watch.js';
+import { type EncodedResource, encodeResource } from './encoded-resource.js';
+import { SotwWatch } from './sotw-watch.js';
+import { TypeHash } from './type-version.js';
+import type { Completeness, ResourceView, Watch, WatchOptions, WatchSource } from './watch.js';
+
+/** Options of {@link LinearCache}. */
+export interface LinearCacheOptions {
+  /** The initial resources. */
+  readonly resources?: Iterable<Message>;
+  /** Whether clients may subscribe by wildcard; default: the type's own rule (Listener, Cluster). */
+  readonly wildcard?: boolean;
+  /** Maps a node to a key (kept on each watch; the resources are the same for every node). */
+  readonly nodeKey?: NodeKey;
+}
+
+interface Indexed {
+  names: readonly string[];
+  prefixes: readonly string[];
+  wildcard: boolean;
+}
+
+/**
+ * One resource type shared by every node, with per-resource versions. An update wakes only the watches that
+ * subscribe to the changed names, by name, by wildcard or by glob prefix (`foo/*`).
+ */
+export class LinearCache implements ConfigWatcher, WatchSource {
+  /** The type this cache serves. */
+  readonly typeUrl: TypeUrl;
+  readonly completeness: Completeness = 'subset';
+  readonly #wildcard: boolean;
+  readonly #nodeKey: NodeKey;
+  readonly #entries = new Map<string, EncodedResource>();
+  #hash = TypeHash.empty();
+  readonly #view: { version: string; readonly entries: ReadonlyMap<string, EncodedResource>; ttl(name: string): undefined };
+  readonly #byName = new Map<string, Set<Watch>>();
+  readonly #byPrefix = new Map<string, Set<Watch>>();
+  readonly #wildcards = new Set<Watch>();
+  readonly #indexed = new Map<Watch, Indexed>();
+
+  constructor(typeUrl: TypeUrl, options: LinearCacheOptions = {}) {
+    const type = resourceType(typeUrl);
+    if (type === undefined) throw new XdsError(Code.InvalidArgument, `LinearCache: ${typeUrl} is not an xDS resource type`);
+    this.typeUrl = typeUrl;
+    this.#wildcard = options.wildcard ?? type.wildcard;
+    this.#nodeKey = options.nodeKey ?? byNodeId;
+    this.#view = { version: this.#hash.toString(), entries: this.#entries, ttl: () => undefined };
+    if (options.resources !== undefined) this.apply({ set: options.resources });
+  }
+
+  /** The type version: a content hash of every resource (rule S14). */
+  get version(): string {
+    return this.#view.version;
+  }
+
+  /** The resources by name. */
+  resources(): ReadonlyMap<string, Message> {
+    return new Map([...this.#entries].map(([name, entry]) => [name, entry.message]));
+  }
+
+  /** Adds or replaces one resource. */
+  update(resource: Message): void {
+    this.apply({ set: [resource] });
+  }
+
+  /** Removes one resource by name. */
+  delete(name: string): void {
+    this.apply({ delete: [name] });
+  }
+
+  /** Replaces the whole set: adds, changes and removes so that exactly `resources` remain. */
+  setResources(resources: Iterable<Message>): void {
+    const list = [...resources];
+    const keep = new Set(list.map((r) => this.#checked(r).name));
+    this.apply({ set: list, delete: [...this.#entries.keys()].filter((name) => !keep.has(name)) });
+  }
+
+  /** Adds or replaces `set` and removes `delete` in one change; watches wake once. */
+  apply(change: { readonly set?: Iterable<Message>; readonly delete?: Iterable<string> }): void {
+    const changed = new Set<string>();
+    const removed: EncodedResource[] = [];
+    const added: EncodedResource[] = [];
+    for (const name of change.delete ?? []) {
+      const before = this.#entries.get(name);
+      if (before === undefined) continue;
+      this.#entries.delete(name);
+      removed.push(before);
+      changed.add(name);
+    }
+    for (const message of change.set ?? []) {
+      const entry = this.#checked(message);
+      const before = this.#entries.get(entry.name);
+      if (before?.version === entry.version) continue;
+      if (before !== undefined) removed.push(before);
+      this.#entries.set(entry.name, entry);
+      added.push(entry);
+      changed.add(entry.name);
+    }
+    if (changed.size === 0) return;
+    this.#hash = this.#hash.with(removed, added);
+    this.#view.version = this.#hash.toString();
+    this.#wake(changed);
+  }
+
+  /** {@inheritDoc ConfigWatcher.watchSotw} */
+  watchSotw(options: WatchOptions): SotwWatch {
+    return this.#add(new SotwWatch(this, this.#keyOf(options), options));
+  }
+
+  /** {@inheritDoc ConfigWatcher.watchDelta} */
+  watchDelta(options: WatchOptions): DeltaWatch {
+    return this.#add(new DeltaWatch(this, this.#keyOf(options), options));
+  }
+
+  /** The number of open watches. */
+  get watchCount(): number {
+    return this.#indexed.size;
+  }
+
+  /** @internal WatchSource */
+  view(): ResourceView {
+    return this.#view;
+  }
+
+  /** @internal WatchSource */
+  wildcardCapable(): boolean {
+    return this.#wildcard;
+  }
+
+  /** @internal WatchSource */
+  subscriptionChanged(watch: Watch): void {
+    if (!this.#indexed.has(watch)) return;
+    this.#unindex(watch);
+    this.#index(watch);
+  }
+
+  /** @internal WatchSource */
+  release(watch: Watch): void {
+    if (!this.#indexed.has(watch)) return;
+    this.#unindex(watch);
+    this.#indexed.delete(watch);
+  }
+
+  #keyOf(options: WatchOptions): string {
+    if (options.typeUrl !== this.typeUrl) {
+      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl} cannot serve ${options.typeUrl}`);
+    }
+    return this.#nodeKey(options.node as Node);
+  }
+
+  #checked(message: Message): EncodedResource {
+    if (!isMessage(message) || typeUrlOf(message) !== this.typeUrl) {
+      const what = isMessage(message) ? message.$typeName : typeof message;
+      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: got ${what}`);
+    }
+    freeze(message, true);
+    const entry = encodeResource(message);
+    if (entry.name === '') throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: a resource has no name`);
+    return entry;
+  }
+
+  #add<W extends Watch>(watch: W): W {
+    this.#indexed.set(watch, { names: [], prefixes: [], wildcard: false });
+    this.#index(watch);
+    return watch;
+  }
+
+  #index(watch: Watch): void {
+    const names = [...watch.subscribed].filter((n) => !n.endsWith('/*'));
+    const prefixes = [...watch.globPrefixes];
+    for (const name of names) addTo(this.#byName, name, watch);
+    for (const prefix of prefixes) addTo(this.#byPrefix, prefix, watch);
+    if (watch.wildcard) this.#wildcards.add(watch);
+    this.#indexed.set(watch, { names, prefixes, wildcard: watch.wildcard });
+  }
+
+  #unindex(watch: Watch): void {
+    const indexed = this.#indexed.get(watch);
+    if (indexed === undefined) return;
+    for (const name of indexed.names) removeFrom(this.#byName, name, watch);
+    for (const prefix of indexed.prefixes) removeFrom(this.#byPrefix, prefix, watch);
+    if (indexed.wildcard) this.#wildcards.delete(watch);
+  }
+
+  #wake(changed: ReadonlySet<string>): void {
+    const woken = new Map<Watch, Set<string>>();
+    const mark = (watch: Watch, name: string) => {
+      let names = woken.get(watch);
+      if (names === undefined) woken.set(watch, (names = new Set()));
+      names.add(name);
+    };
+    for (const name of changed) {
+      for (const watch of this.#byName.get(name) ?? []) mark(watch, name);
+      for (const watch of this.#wildcards) mark(watch, name);
+      for (const [prefix, watches] of this.#byPrefix) {
+        if (name.startsWith(prefix)) for (const watch of watches) mark(watch, name);
+      }
+    }
+    for (const [watch, names] of woken) watch.notify(names);
+  }
+}
+
+function addTo(index: Map<string, Set<Watch>>, key: string, watch: Watch): void {
+  let set = index.get(key);
+  if (set === undefined) index.set(key, (set = new Set()));
+  set.add(watch);
+}
+
+function removeFrom(index: Map<string, Set<Watch>>, key: string, watch: Watch): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(watch);
+  if (set.size === 0) index.delete(key);
+}

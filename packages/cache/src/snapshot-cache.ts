@@ -1,0 +1,248 @@
+import { Code, type Node, resourceTypes, type TypeUrl, XdsError } from '@xds/api';
+import { EventEmitter } from 'eventemitter3';
+import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
+import { DeltaWatch } from './delta-watch.js';
+import { Snapshot, type SnapshotDraft, type SnapshotOptions } from './snapshot.js';
+import { SotwWatch } from './sotw-watch.js';
+import type { Completeness, ResourceView, Watch, WatchOptions, WatchSource } from './watch.js';
+
+/** Options of {@link SnapshotCache}. */
+export interface SnapshotCacheOptions {
+  /**
+   * True (default) when the completeness rule applies to ADS streams; false treats every stream as a per-type
+   * stream, which always gets the subset it asks for.
+   */
+  readonly ads?: boolean;
+  /** Maps a node to its snapshot key; default `node.id`. */
+  readonly nodeKey?: NodeKey;
+  /** What an ADS watch does when a client asks for a subset of a type's names; default `subset`. */
+  readonly completeness?: Completeness;
+  /** Types besides Listener and Cluster that clients may subscribe to by wildcard. */
+  readonly wildcardTypes?: readonly TypeUrl[];
+  /**
+   * Drop the snapshot of a node key that has had no open watch for this long (milliseconds). Off by default.
+   * Sweeps run on an unref'ed timer; {@link SnapshotCache.close} stops it.
+   */
+  readonly idleTimeoutMs?: number;
+}
+
+/** The state of one node key, for status pages. */
+export interface NodeStatus {
+  /** The node key. */
+  readonly key: string;
+  /** The snapshot's version of each type that has resources, when there is a snapshot. */
+  readonly versions: Partial<Record<TypeUrl, string>> | undefined;
+  /** The number of open watches. */
+  readonly watches: number;
+  /** When the last request of any watch of the key arrived (ms since the epoch). */
+  readonly lastRequestAt: number | undefined;
+  /** When the snapshot was last set (ms since the epoch). */
+  readonly snapshotSetAt: number | undefined;
+}
+
+/** Events of {@link SnapshotCache}. */
+export interface SnapshotCacheEvents {
+  /** A snapshot was set for a key. */
+  snapshot: [{ readonly key: string; readonly snapshot: Snapshot; readonly previous: Snapshot | undefined }];
+  /** A key's snapshot was cleared (`idle`: dropped after `idleTimeoutMs` without watches). */
+  clear: [{ readonly key: string; readonly reason: 'cleared' | 'idle' }];
+}
+
+interface KeyState {
+  snapshot: Snapshot | undefined;
+  snapshotSetAt: number | undefined;
+  readonly watches: Map<TypeUrl, Set<Watch>>;
+  count: number;
+  lastRequestAt: number | undefined;
+  idleSince: number | undefined;
+}
+
+/**
+ * Holds one snapshot per node key and answers each node's watches from it (rules S7–S14, D3–D7). Setting a
+ * snapshot wakes only the watches of that key and of the types whose content changed, in ADS order (rule S11).
+ */
+export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements ConfigWatcher, WatchSource {
+  readonly completeness: Completeness;
+  readonly #ads: boolean;
+  readonly #nodeKey: NodeKey;
+  readonly #wildcardTypes: ReadonlySet<TypeUrl>;
+  readonly #keys = new Map<string, KeyState>();
+  readonly #idleTimeoutMs: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: SnapshotCacheOptions = {}) {
+    super();
+    this.#ads = options.ads ?? true;
+    this.#nodeKey = options.nodeKey ?? byNodeId;
+    this.completeness = options.completeness ?? 'subset';
+    this.#wildcardTypes = new Set(options.wildcardTypes ?? []);
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+    if (this.#idleTimeoutMs !== undefined) {
+      const period = Math.max(10, Math.min(this.#idleTimeoutMs, 60_000));
+      this.#timer = setInterval(() => this.sweep(), period).unref();
+    }
+  }
+
+  /** The key a node's snapshot is kept under. */
+  keyOf(node: Node): string {
+    return this.#nodeKey(node);
+  }
+
+  /** Sets a key's snapshot and wakes the watches of the types that changed, in ADS push order. */
+  setSnapshot(key: string, snapshot: Snapshot): void {
+    if (!(snapshot instanceof Snapshot)) {
+      throw new XdsError(Code.InvalidArgument, `setSnapshot("${key}"): not a Snapshot (build one with Snapshot.create)`);
+    }
+    const state = this.#state(key);
+    const previous = state.snapshot;
+    state.snapshot = snapshot;
+    state.snapshotSetAt = Date.now();
+    const changes = snapshot.changesSince(previous);
+    for (const { typeUrl } of resourceTypes) {
+      const names = changes.get(typeUrl);
+      const watches = state.watches.get(typeUrl);
+      if (names === undefined || watches === undefined) continue;
+      const changed = previous === undefined ? 'all' : names;
+      for (const watch of watches) watch.notify(changed);
+    }
+    this.emit('snapshot', { key, snapshot, previous });
+  }
+
+  /** The snapshot of a key, if any. */
+  getSnapshot(key: string): Snapshot | undefined {
+    return this.#keys.get(key)?.snapshot;
+  }
+
+  /**
+   * Changes a key's snapshot by an immer recipe (see {@link Snapshot.update}) and sets the result, which it
+   * returns. Throws an XdsError (NotFound) when the key has no snapshot.
+   */
+  updateSnapshot(key: string, recipe: (draft: SnapshotDraft) => void, options?: SnapshotOptions): Snapshot {
+    const current = this.getSnapshot(key);
+    if (current === undefined) throw new XdsError(Code.NotFound, `updateSnapshot("${key}"): the key has no snapshot`);
+    const next = current.update(recipe, options);
+    if (next !== current) this.setSnapshot(key, next);
+    return next;
+  }
+
+  /** Forgets a key's snapshot. Its watches stay open and are answered when a snapshot is set again. */
+  clearSnapshot(key: string): void {
+    this.#clear(key, 'cleared');
+  }
+
+  /** The keys that have a snapshot or an open watch. */
+  keys(): string[] {
+    return [...this.#keys.keys()];
+  }
+
+  /** The status of one key, or of every key. */
+  status(key: string): NodeStatus | undefined;
+  status(): NodeStatus[];
+  status(key?: string): NodeStatus | NodeStatus[] | undefined {
+    if (key === undefined) return [...this.#keys.keys()].map((k) => this.status(k)!);
+    const state = this.#keys.get(key);
+    if (state === undefined) return undefined;
+    let versions: Partial<Record<TypeUrl, string>> | undefined;
+    if (state.snapshot !== undefined) {
+      versions = {};
+      for (const typeUrl of state.snapshot.typeUrls()) versions[typeUrl] = state.snapshot.version(typeUrl);
+    }
+    return { key, versions, watches: state.count, lastRequestAt: state.lastRequestAt, snapshotSetAt: state.snapshotSetAt };
+  }
+
+  /** Drops the snapshots of keys without a watch for `idleTimeoutMs`; returns the keys dropped. */
+  sweep(now: number = Date.now()): string[] {
+    const timeout = this.#idleTimeoutMs;
+    if (timeout === undefined) return [];
+    const dropped: string[] = [];
+    for (const [key, state] of this.#keys) {
+      if (state.count === 0 && state.idleSince !== undefined && now - state.idleSince >= timeout) {
+        this.#clear(key, 'idle');
+        dropped.push(key);
+      }
+    }
+    return dropped;
+  }
+
+  /** Stops the idle sweep timer. */
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** {@inheritDoc ConfigWatcher.watchSotw} */
+  watchSotw(options: WatchOptions): SotwWatch {
+    return this.#add(new SotwWatch(this, this.#nodeKey(options.node), this.#options(options)));
+  }
+
+  /** {@inheritDoc ConfigWatcher.watchDelta} */
+  watchDelta(options: WatchOptions): DeltaWatch {
+    return this.#add(new DeltaWatch(this, this.#nodeKey(options.node), this.#options(options)));
+  }
+
+  /** @internal WatchSource */
+  view(key: string, typeUrl: TypeUrl): ResourceView | undefined {
+    return this.#keys.get(key)?.snapshot?.view(typeUrl);
+  }
+
+  /** @internal WatchSource */
+  wildcardCapable(typeUrl: TypeUrl): boolean {
+    return this.#wildcardTypes.has(typeUrl) || resourceTypes.some((t) => t.typeUrl === typeUrl && t.wildcard);
+  }
+
+  /** @internal WatchSource */
+  subscriptionChanged(watch: Watch): void {
+    const state = this.#keys.get(watch.key);
+    if (state !== undefined) state.lastRequestAt = Date.now();
+  }
+
+  /** @internal WatchSource */
+  release(watch: Watch): void {
+    const state = this.#keys.get(watch.key);
+    if (state === undefined || !state.watches.get(watch.typeUrl)?.delete(watch)) return;
+    state.count--;
+    if (state.count > 0) return;
+    state.idleSince = Date.now();
+    if (state.snapshot === undefined) this.#keys.delete(watch.key);
+  }
+
+  #options(options: WatchOptions): WatchOptions {
+    return this.#ads || !options.ads ? options : { ...options, ads: false };
+  }
+
+  #add<W extends Watch>(watch: W): W {
+    const state = this.#state(watch.key);
+    let set = state.watches.get(watch.typeUrl);
+    if (set === undefined) state.watches.set(watch.typeUrl, (set = new Set()));
+    set.add(watch);
+    state.count++;
+    state.idleSince = undefined;
+    state.lastRequestAt = Date.now();
+    return watch;
+  }
+
+  #state(key: string): KeyState {
+    let state = this.#keys.get(key);
+    if (state === undefined) {
+      state = {
+        snapshot: undefined,
+        snapshotSetAt: undefined,
+        watches: new Map(),
+        count: 0,
+        lastRequestAt: undefined,
+        idleSince: Date.now(),
+      };
+      this.#keys.set(key, state);
+    }
+    return state;
+  }
+
+  #clear(key: string, reason: 'cleared' | 'idle'): void {
+    const state = this.#keys.get(key);
+    if (state?.snapshot === undefined) return;
+    state.snapshot = undefined;
+    state.snapshotSetAt = undefined;
+    if (state.count === 0) this.#keys.delete(key);
+    this.emit('clear', { key, reason });
+  }
+}

@@ -1,0 +1,216 @@
+import type { Node, TypeUrl } from '@xds/api';
+import { resourceType } from '@xds/api';
+import type { EncodedResource } from './encoded-resource.js';
+
+/** What a watch reads from its cache: one type's resources for one node. */
+export interface ResourceView {
+  /** The SotW `version_info` of the type. */
+  readonly version: string;
+  /** The resources by name. */
+  readonly entries: ReadonlyMap<string, EncodedResource>;
+  /** The TTL in milliseconds of a resource that has one (rule R4). */
+  ttl(name: string): number | undefined;
+}
+
+/** The side of a cache that watches talk to. Implemented by every cache; a custom cache implements it too. */
+export interface WatchSource {
+  /** The current resources of a type for a node key, or undefined when the cache has none yet. */
+  view(key: string, typeUrl: TypeUrl): ResourceView | undefined;
+  /** True when clients may subscribe to the type by wildcard (rule S9). */
+  wildcardCapable(typeUrl: TypeUrl): boolean;
+  /** How an ADS SotW watch treats a request for a subset of the names a snapshot has. */
+  readonly completeness: Completeness;
+  /** Called after a watch's subscription changed (a cache that indexes watches by name re-indexes it). */
+  subscriptionChanged(watch: Watch): void;
+  /** Called once when a watch is cancelled. */
+  release(watch: Watch): void;
+}
+
+/**
+ * What an ADS SotW watch does when the client asks for a subset of the snapshot's names of a type:
+ * - `subset` (default): send the names asked for;
+ * - `hold`: send nothing until every name of the snapshot is asked for (go-control-plane's behaviour);
+ * - `empty`: like subset, and answer ClusterLoadAssignment names missing from the snapshot with empty assignments.
+ */
+export type Completeness = 'subset' | 'hold' | 'empty';
+
+/** What the server gives a cache to open a watch for one stream and type. */
+export interface WatchOptions {
+  /** The node of the stream (rule S2). */
+  readonly node: Node;
+  /** The type watched. */
+  readonly typeUrl: TypeUrl;
+  /** True on an aggregated (ADS) stream. */
+  readonly ads: boolean;
+  /**
+   * Called when the watch may have a response ready; the server then calls `take()` when it can write (at once,
+   * or when the stream drains). Called at most once between two `take()` calls (rule S12).
+   */
+  readonly onReady: () => void;
+  /** Whether an empty name list may mean wildcard (rule S9); default true. gRPC clients never mean it. */
+  readonly legacyWildcard?: boolean;
+  /** True when the client advertises `xds.config.supports-resource-ttl` (rule R4). */
+  readonly supportsTtl?: boolean;
+}
+
+/** A subscription name that ends in `/*` matches every name with that prefix (`foo/*` matches `foo/a`). */
+export function isGlob(name: string): boolean {
+  return name.length > 1 && name.endsWith('/*');
+}
+
+/**
+ * What SotW and delta watches share: identity, scheduling, globs and cancellation. The protocol logic lives in
+ * {@link SotwWatch} and {@link DeltaWatch}.
+ */
+export abstract class Watch {
+  /** The node key the cache keeps this watch under. */
+  readonly key: string;
+  /** The node of the stream. */
+  readonly node: Node;
+  /** The type watched. */
+  readonly typeUrl: TypeUrl;
+  /** True on an aggregated (ADS) stream. */
+  readonly ads: boolean;
+  /** True when the client supports TTLs (rule R4). */
+  readonly supportsTtl: boolean;
+  protected readonly source: WatchSource;
+  protected readonly wildcardCapable: boolean;
+  /** Names subscribed explicitly (without `*`). */
+  protected readonly names = new Set<string>();
+  /** Glob prefixes subscribed (`foo/` for `foo/*`). */
+  protected readonly prefixes = new Set<string>();
+  protected wildcardOn = false;
+  /** Names that may have changed since the last take(). */
+  protected pending = new Set<string>();
+  /** When true, every name must be looked at. */
+  protected pendingAll = true;
+  /** Names that must go out in the next response even if the client may have them. */
+  protected mustSend = new Set<string>();
+  /** True until the first response of this type on this stream. */
+  protected unanswered = true;
+  #onReady: () => void;
+  #scheduled = false;
+  #cancelled = false;
+
+  constructor(source: WatchSource, key: string, options: WatchOptions) {
+    this.source = source;
+    this.key = key;
+    this.node = options.node;
+    this.typeUrl = options.typeUrl;
+    this.ads = options.ads;
+    this.supportsTtl = options.supportsTtl ?? false;
+    this.wildcardCapable = source.wildcardCapable(options.typeUrl);
+    this.#onReady = options.onReady;
+  }
+
+  /** True when the type must be sent whole in SotW (Listener, Cluster; rule S8). */
+  protected get fullState(): boolean {
+    return resourceType(this.typeUrl)?.allRequiredInSotW ?? false;
+  }
+
+  /** True once cancelled. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** True when the stream subscribes to the whole type (rule S9, D7). */
+  get wildcard(): boolean {
+    return this.wildcardOn;
+  }
+
+  /** The names subscribed explicitly, globs (`foo/*`) included, `*` excluded. */
+  get subscribed(): ReadonlySet<string> {
+    if (this.prefixes.size === 0) return this.names;
+    return new Set([...this.names, ...[...this.prefixes].map((p) => `${p}*`)]);
+  }
+
+  /** True when the stream wants the named resource. */
+  wants(name: string): boolean {
+    if (this.wildcardOn || this.names.has(name)) return true;
+    for (const prefix of this.prefixes) if (name.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** The glob prefixes subscribed (`foo/` for `foo/*`). */
+  get globPrefixes(): ReadonlySet<string> {
+    return this.prefixes;
+  }
+
+  /** Tells the watch that names of its type changed in its cache (`all`: anything may have). */
+  notify(changed: ReadonlySet<string> | 'all'): void {
+    if (this.#cancelled) return;
+    if (changed === 'all' || changed.size > 256) this.pendingAll = true;
+    else if (!this.pendingAll) for (const name of changed) this.pending.add(name);
+    this.schedule();
+  }
+
+  /** Stops the watch: it never calls back again, and the cache forgets it (O(1)). */
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.source.release(this);
+  }
+
+  /** Asks the server to call take() (once until it does). */
+  protected schedule(): void {
+    if (this.#scheduled || this.#cancelled) return;
+    this.#scheduled = true;
+    this.#onReady();
+  }
+
+  /** Marks the start of a take(): the next change schedules again. */
+  protected beginTake(): ResourceView | undefined {
+    this.#scheduled = false;
+    if (this.#cancelled) return undefined;
+    return this.source.view(this.key, this.typeUrl);
+  }
+
+  /** Adds a name or glob to the subscription; returns true when it was new. */
+  protected addName(name: string): boolean {
+    if (isGlob(name)) {
+      const prefix = name.slice(0, -1);
+      if (this.prefixes.has(prefix)) return false;
+      this.prefixes.add(prefix);
+      return true;
+    }
+    if (this.names.has(name)) return false;
+    this.names.add(name);
+    return true;
+  }
+
+  /** Removes a name or glob from the subscription; returns true when it was there. */
+  protected removeName(name: string): boolean {
+    return isGlob(name) ? this.prefixes.delete(name.slice(0, -1)) : this.names.delete(name);
+  }
+
+  /** The names a full look should cover: every wanted name in the view plus every explicit name. */
+  protected wantedNames(view: ResourceView): Set<string> {
+    const out = new Set(this.names);
+    if (this.wildcardOn) for (const name of view.entries.keys()) out.add(name);
+    else if (this.prefixes.size > 0) for (const name of view.entries.keys()) if (this.wants(name)) out.add(name);
+    return out;
+  }
+
+  /** The TTLs of the resources that have one, for a client that supports TTLs (rule R4). */
+  protected ttlsOf(view: ResourceView, resources: readonly EncodedResource[]): ReadonlyMap<string, number> | undefined {
+    if (!this.supportsTtl) return undefined;
+    let ttls: Map<string, number> | undefined;
+    for (const entry of resources) {
+      const ttl = view.ttl(entry.name);
+      if (ttl !== undefined) (ttls ??= new Map()).set(entry.name, ttl);
+    }
+    return ttls;
+  }
+
+  /** Replaces must-send globs by the matching names of the view. */
+  protected expandGlobs(names: Set<string>, view: ResourceView): Set<string> {
+    const globs = [...names].filter(isGlob);
+    if (globs.length === 0) return names;
+    const out = new Set([...names].filter((n) => !isGlob(n)));
+    for (const glob of globs) {
+      const prefix = glob.slice(0, -1);
+      for (const name of view.entries.keys()) if (name.startsWith(prefix)) out.add(name);
+    }
+    return out;
+  }
+}
