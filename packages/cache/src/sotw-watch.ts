@@ -52,7 +52,7 @@ export class SotwWatch extends Watch {
   readonly #legacyWildcard: boolean;
   #namedEver = false;
   /** Name -> version of what this stream was sent (the client holds it, or rejected it: rule S6). */
-  readonly #sent = new Map<string, string>();
+  #sent = new Map<string, string>();
 
   constructor(source: WatchSource, key: string, options: WatchOptions) {
     super(source, key, options);
@@ -117,14 +117,13 @@ export class SotwWatch extends Watch {
     const view = this.beginTake();
     if (view === undefined) return undefined;
     if (this.source.completeness === 'hold' && this.ads && !this.wildcardOn && !this.#coversAll(view)) return undefined;
-    const before = new Map(this.#sent);
-    const resources = this.fullState ? this.#takeFull(view) : this.#takePartial(view);
+    const updated: string[] = [];
+    const resources = this.fullState ? this.#takeFull(view, updated) : this.#takePartial(view, updated);
     this.pending = new Set();
     this.pendingAll = false;
     this.mustSend = new Set();
     if (resources === undefined) return undefined;
     this.unanswered = false;
-    const updated = resources.filter((entry) => before.get(entry.name) !== entry.version).map((entry) => entry.name);
     return { typeUrl: this.typeUrl, version: view.version, resources, ttls: this.ttlsOf(view, resources), updated };
   }
 
@@ -144,7 +143,7 @@ export class SotwWatch extends Watch {
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */
-  #takeFull(view: ResourceView): EncodedResource[] | undefined {
+  #takeFull(view: ResourceView, updated: string[]): EncodedResource[] | undefined {
     let differs = this.unanswered || this.mustSend.size > 0;
     if (!differs) {
       const names = this.pendingAll ? this.#sentAndWanted(view) : this.pending;
@@ -158,18 +157,20 @@ export class SotwWatch extends Watch {
     }
     if (!differs) return undefined;
     const resources: EncodedResource[] = [];
-    this.#sent.clear();
+    const sent = new Map<string, string>();
     for (const name of this.wantedNames(view)) {
       const entry = view.entries.get(name);
       if (entry === undefined) continue;
       resources.push(entry);
-      this.#sent.set(name, entry.version);
+      sent.set(name, entry.version);
+      if (this.#sent.get(name) !== entry.version) updated.push(name);
     }
+    this.#sent = sent;
     return resources;
   }
 
   /** Other types: only the names that changed or were newly subscribed (rules S8, S10). */
-  #takePartial(view: ResourceView): EncodedResource[] | undefined {
+  #takePartial(view: ResourceView, updated: string[]): EncodedResource[] | undefined {
     const must = this.expandGlobs(this.mustSend, view);
     const names = this.pendingAll ? this.#sentAndWanted(view) : new Set([...this.pending, ...must]);
     if (this.pendingAll) for (const name of must) names.add(name);
@@ -185,9 +186,11 @@ export class SotwWatch extends Watch {
         this.#sent.delete(name);
         continue;
       }
-      if (must.has(name) || this.#sent.get(name) !== entry.version) {
+      const before = this.#sent.get(name);
+      if (must.has(name) || before !== entry.version) {
         resources.push(entry);
         this.#sent.set(name, entry.version);
+        if (before !== entry.version) updated.push(name);
       }
     }
     if (resources.length === 0 && !this.unanswered) return undefined;
