@@ -46,7 +46,10 @@ export function connectionManagers(listener: Listener): HttpConnectionManager[] 
   const api = listener.apiListener?.apiListener;
   const fromApi = api === undefined ? undefined : unpack(api, HttpConnectionManagerSchema);
   if (fromApi !== undefined) out.push(fromApi);
-  for (const chain of [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])]) {
+  for (const chain of [
+    ...listener.filterChains,
+    ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : []),
+  ]) {
     for (const filter of chain.filters) {
       if (filter.configType.case !== 'typedConfig') continue;
       const hcm = unpack(filter.configType.value, HttpConnectionManagerSchema);
@@ -106,46 +109,77 @@ export function checkSnapshot(resources: Lookup): Problem[] {
   const routes = resources(TypeUrl.Route);
   const secrets = resources(TypeUrl.Secret);
   const need = (typeUrl: TypeUrl, name: string, missingTypeUrl: TypeUrl, missing: string, what: string) => {
-    problems.push({ typeUrl, name, missingTypeUrl, missing, message: `${what} "${missing}", which does not exist` });
+    problems.push({
+      typeUrl,
+      name,
+      missingTypeUrl,
+      missing,
+      message: `${what} "${missing}", which does not exist`,
+    });
   };
   for (const [name, cluster] of clusters) {
     const service = edsServiceName(cluster);
     if (service !== undefined && !assignments.has(service)) {
-      need(TypeUrl.Cluster, name, TypeUrl.Endpoint, service, `Cluster "${name}" takes endpoints from ClusterLoadAssignment`);
+      need(
+        TypeUrl.Cluster,
+        name,
+        TypeUrl.Endpoint,
+        service,
+        `Cluster "${name}" takes endpoints from ClusterLoadAssignment`,
+      );
     }
     for (const secret of socketSecrets(cluster.transportSocket)) {
-      if (!secrets.has(secret)) need(TypeUrl.Cluster, name, TypeUrl.Secret, secret, `Cluster "${name}" uses Secret`);
+      if (!secrets.has(secret))
+        need(TypeUrl.Cluster, name, TypeUrl.Secret, secret, `Cluster "${name}" uses Secret`);
     }
   }
   for (const [name, listener] of resources(TypeUrl.Listener)) {
     for (const hcm of connectionManagers(listener)) {
       const spec = hcm.routeSpecifier;
       if (spec.case === 'rds' && !routes.has(spec.value.routeConfigName)) {
-        need(TypeUrl.Listener, name, TypeUrl.Route, spec.value.routeConfigName, `Listener "${name}" routes by RouteConfiguration`);
+        need(
+          TypeUrl.Listener,
+          name,
+          TypeUrl.Route,
+          spec.value.routeConfigName,
+          `Listener "${name}" routes by RouteConfiguration`,
+        );
       }
       if (spec.case === 'routeConfig') {
         for (const cluster of routeClusters(spec.value)) {
-          if (!clusters.has(cluster)) need(TypeUrl.Listener, name, TypeUrl.Cluster, cluster, `Listener "${name}" routes to Cluster`);
+          if (!clusters.has(cluster))
+            need(TypeUrl.Listener, name, TypeUrl.Cluster, cluster, `Listener "${name}" routes to Cluster`);
         }
       }
     }
-    const chains = [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])];
+    const chains = [
+      ...listener.filterChains,
+      ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : []),
+    ];
     for (const chain of chains) {
       for (const secret of socketSecrets(chain.transportSocket)) {
-        if (!secrets.has(secret)) need(TypeUrl.Listener, name, TypeUrl.Secret, secret, `Listener "${name}" uses Secret`);
+        if (!secrets.has(secret))
+          need(TypeUrl.Listener, name, TypeUrl.Secret, secret, `Listener "${name}" uses Secret`);
       }
       for (const filter of chain.filters) {
         if (filter.configType.case !== 'typedConfig') continue;
         const tcp = unpack(filter.configType.value, TcpProxySchema);
         if (tcp?.clusterSpecifier.case === 'cluster' && !clusters.has(tcp.clusterSpecifier.value)) {
-          need(TypeUrl.Listener, name, TypeUrl.Cluster, tcp.clusterSpecifier.value, `Listener "${name}" proxies TCP to Cluster`);
+          need(
+            TypeUrl.Listener,
+            name,
+            TypeUrl.Cluster,
+            tcp.clusterSpecifier.value,
+            `Listener "${name}" proxies TCP to Cluster`,
+          );
         }
       }
     }
   }
   for (const [name, route] of routes) {
     for (const cluster of routeClusters(route)) {
-      if (!clusters.has(cluster)) need(TypeUrl.Route, name, TypeUrl.Cluster, cluster, `RouteConfiguration "${name}" routes to Cluster`);
+      if (!clusters.has(cluster))
+        need(TypeUrl.Route, name, TypeUrl.Cluster, cluster, `RouteConfiguration "${name}" routes to Cluster`);
     }
   }
   return problems;

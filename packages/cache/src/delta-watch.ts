@@ -58,7 +58,8 @@ export class DeltaWatch extends Watch {
       if (info.subscribe.length === 0 && info.unsubscribe.length === 0) {
         this.wildcardOn = this.wildcardCapable && this.#legacyWildcard;
       }
-      for (const [name, version] of Object.entries(info.initialVersions ?? {})) this.#known.set(name, version);
+      for (const [name, version] of Object.entries(info.initialVersions ?? {}))
+        this.#known.set(name, version);
     }
     for (const name of info.subscribe) {
       if (name === '*') {
@@ -129,7 +130,13 @@ export class DeltaWatch extends Watch {
     this.mustSend = new Set();
     if (resources.length === 0 && removed.length === 0 && !this.unanswered) return undefined;
     this.unanswered = false;
-    return { typeUrl: this.typeUrl, systemVersion: view.version, resources, removed, ttls: this.ttlsOf(view, resources) };
+    return {
+      typeUrl: this.typeUrl,
+      systemVersion: view.version,
+      resources,
+      removed,
+      ttls: this.ttlsOf(view, resources),
+    };
   }
 
   #everyName(view: ResourceView): Set<string> {

@@ -19,11 +19,17 @@ export interface FetchRequest {
  * or the cache has nothing for the node yet.
  */
 export function fetchResources(cache: ConfigWatcher, request: FetchRequest): SotwResponse | undefined {
-  const watch = cache.watchSotw({ node: request.node, typeUrl: request.typeUrl, ads: false, onReady: () => {} });
+  const watch = cache.watchSotw({
+    node: request.node,
+    typeUrl: request.typeUrl,
+    ads: false,
+    onReady: () => {},
+  });
   try {
     watch.request({ names: request.names, versionInfo: request.versionInfo, initial: true });
     const response = watch.take();
-    if (response === undefined || (request.versionInfo !== '' && response.version === request.versionInfo)) return undefined;
+    if (response === undefined || (request.versionInfo !== '' && response.version === request.versionInfo))
+      return undefined;
     return response;
   } finally {
     watch.cancel();

@@ -3,14 +3,20 @@
  *
  * @packageDocumentation
  */
-export { type Problem, checkSnapshot, connectionManagers, edsServiceName } from './check.js';
+export { checkSnapshot, connectionManagers, edsServiceName, type Problem } from './check.js';
 export { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
 export { type DeltaRequestInfo, type DeltaResponse, DeltaWatch } from './delta-watch.js';
 export { contentHash, EncodedResource, encodeAny, encodeCount, encodeResource } from './encoded-resource.js';
 export { type FetchRequest, fetchResources } from './fetch.js';
 export { LinearCache, type LinearCacheOptions } from './linear-cache.js';
 export { MuxCache, type MuxCacheOptions } from './mux-cache.js';
-export { type ResourceWithTtl, Snapshot, type SnapshotChanges, type SnapshotDraft, type SnapshotOptions } from './snapshot.js';
+export {
+  type ResourceWithTtl,
+  Snapshot,
+  type SnapshotChanges,
+  type SnapshotDraft,
+  type SnapshotOptions,
+} from './snapshot.js';
 export {
   type NodeStatus,
   SnapshotCache,
@@ -19,4 +25,11 @@ export {
 } from './snapshot-cache.js';
 export { type SotwRequestInfo, type SotwResponse, SotwWatch } from './sotw-watch.js';
 export { TypeHash } from './type-version.js';
-export { type Completeness, isGlob, type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
+export {
+  type Completeness,
+  isGlob,
+  type ResourceView,
+  Watch,
+  type WatchOptions,
+  type WatchSource,
+} from './watch.js';

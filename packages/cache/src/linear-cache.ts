@@ -36,7 +36,11 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   readonly #nodeKey: NodeKey;
   readonly #entries = new Map<string, EncodedResource>();
   #hash = TypeHash.empty();
-  readonly #view: { version: string; readonly entries: ReadonlyMap<string, EncodedResource>; ttl(name: string): undefined };
+  readonly #view: {
+    version: string;
+    readonly entries: ReadonlyMap<string, EncodedResource>;
+    ttl(name: string): undefined;
+  };
   readonly #byName = new Map<string, Set<Watch>>();
   readonly #byPrefix = new Map<string, Set<Watch>>();
   readonly #wildcards = new Set<Watch>();
@@ -44,7 +48,8 @@ export class LinearCache implements ConfigWatcher, WatchSource {
 
   constructor(typeUrl: TypeUrl, options: LinearCacheOptions = {}) {
     const type = resourceType(typeUrl);
-    if (type === undefined) throw new XdsError(Code.InvalidArgument, `LinearCache: ${typeUrl} is not an xDS resource type`);
+    if (type === undefined)
+      throw new XdsError(Code.InvalidArgument, `LinearCache: ${typeUrl} is not an xDS resource type`);
     this.typeUrl = typeUrl;
     this.#wildcard = options.wildcard ?? type.wildcard;
     this.#nodeKey = options.nodeKey ?? byNodeId;
@@ -147,7 +152,10 @@ export class LinearCache implements ConfigWatcher, WatchSource {
 
   #keyOf(options: WatchOptions): string {
     if (options.typeUrl !== this.typeUrl) {
-      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl} cannot serve ${options.typeUrl}`);
+      throw new XdsError(
+        Code.InvalidArgument,
+        `LinearCache of ${this.typeUrl} cannot serve ${options.typeUrl}`,
+      );
     }
     return this.#nodeKey(options.node as Node);
   }
@@ -159,7 +167,8 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     }
     freeze(message, true);
     const entry = encodeResource(message);
-    if (entry.name === '') throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: a resource has no name`);
+    if (entry.name === '')
+      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: a resource has no name`);
     return entry;
   }
 
@@ -190,7 +199,10 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     const woken = new Map<Watch, Set<string>>();
     const mark = (watch: Watch, name: string) => {
       let names = woken.get(watch);
-      if (names === undefined) woken.set(watch, (names = new Set()));
+      if (names === undefined) {
+        names = new Set();
+        woken.set(watch, names);
+      }
       names.add(name);
     };
     for (const name of changed) {
@@ -206,7 +218,10 @@ export class LinearCache implements ConfigWatcher, WatchSource {
 
 function addTo(index: Map<string, Set<Watch>>, key: string, watch: Watch): void {
   let set = index.get(key);
-  if (set === undefined) index.set(key, (set = new Set()));
+  if (set === undefined) {
+    set = new Set();
+    index.set(key, set);
+  }
   set.add(watch);
 }
 

@@ -16,7 +16,9 @@ export class MuxCache implements ConfigWatcher {
   readonly #fallback: ConfigWatcher | undefined;
 
   constructor(caches: Partial<Record<TypeUrl, ConfigWatcher>>, options: MuxCacheOptions = {}) {
-    this.#caches = new Map(Object.entries(caches).filter((e): e is [string, ConfigWatcher] => e[1] !== undefined));
+    this.#caches = new Map(
+      Object.entries(caches).filter((e): e is [string, ConfigWatcher] => e[1] !== undefined),
+    );
     this.#fallback = options.fallback;
   }
 

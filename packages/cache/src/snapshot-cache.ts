@@ -91,7 +91,10 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
   /** Sets a key's snapshot and wakes the watches of the types that changed, in ADS push order. */
   setSnapshot(key: string, snapshot: Snapshot): void {
     if (!(snapshot instanceof Snapshot)) {
-      throw new XdsError(Code.InvalidArgument, `setSnapshot("${key}"): not a Snapshot (build one with Snapshot.create)`);
+      throw new XdsError(
+        Code.InvalidArgument,
+        `setSnapshot("${key}"): not a Snapshot (build one with Snapshot.create)`,
+      );
     }
     const state = this.#state(key);
     const previous = state.snapshot;
@@ -119,7 +122,8 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
    */
   updateSnapshot(key: string, recipe: (draft: SnapshotDraft) => void, options?: SnapshotOptions): Snapshot {
     const current = this.getSnapshot(key);
-    if (current === undefined) throw new XdsError(Code.NotFound, `updateSnapshot("${key}"): the key has no snapshot`);
+    if (current === undefined)
+      throw new XdsError(Code.NotFound, `updateSnapshot("${key}"): the key has no snapshot`);
     const next = current.update(recipe, options);
     if (next !== current) this.setSnapshot(key, next);
     return next;
@@ -147,7 +151,13 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
       versions = {};
       for (const typeUrl of state.snapshot.typeUrls()) versions[typeUrl] = state.snapshot.version(typeUrl);
     }
-    return { key, versions, watches: state.count, lastRequestAt: state.lastRequestAt, snapshotSetAt: state.snapshotSetAt };
+    return {
+      key,
+      versions,
+      watches: state.count,
+      lastRequestAt: state.lastRequestAt,
+      snapshotSetAt: state.snapshotSetAt,
+    };
   }
 
   /** Drops the snapshots of keys without a watch for `idleTimeoutMs`; returns the keys dropped. */
@@ -213,7 +223,10 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
   #add<W extends Watch>(watch: W): W {
     const state = this.#state(watch.key);
     let set = state.watches.get(watch.typeUrl);
-    if (set === undefined) state.watches.set(watch.typeUrl, (set = new Set()));
+    if (set === undefined) {
+      set = new Set();
+      state.watches.set(watch.typeUrl, set);
+    }
     set.add(watch);
     state.count++;
     state.idleSince = undefined;

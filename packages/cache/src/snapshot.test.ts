@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { ClusterSchema, Code, DiscoveryRequestSchema, TypeUrl, XdsError } from '@xds/api';
 import { encodeCount } from './encoded-resource.js';
@@ -9,11 +9,22 @@ import { Snapshot } from './snapshot.js';
 import { assignment, cluster, listener, route, secret } from './test-resources.js';
 
 function sample(): Snapshot {
-  return Snapshot.create([cluster('c1'), cluster('c2'), assignment('c1', 80), assignment('c2', 81), listener('l1', 'r1'), route('r1', 'c1', 'c2')]);
+  return Snapshot.create([
+    cluster('c1'),
+    cluster('c2'),
+    assignment('c1', 80),
+    assignment('c2', 81),
+    listener('l1', 'r1'),
+    route('r1', 'c1', 'c2'),
+  ]);
 }
 
 function rejects(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (error: unknown) => error instanceof XdsError && error.code === Code.InvalidArgument && pattern.test(error.message));
+  assert.throws(
+    fn,
+    (error: unknown) =>
+      error instanceof XdsError && error.code === Code.InvalidArgument && pattern.test(error.message),
+  );
 }
 
 describe('Snapshot.create', () => {
@@ -28,10 +39,16 @@ describe('Snapshot.create', () => {
 
   it('throws an XdsError naming the offender', () => {
     rejects(() => Snapshot.create([cluster('a'), cluster('a')]), /duplicate Cluster "a" \(resource #1\)/);
-    rejects(() => Snapshot.create([cluster('a'), create(DiscoveryRequestSchema)]), /resource #1 \(envoy.service.discovery.v3.DiscoveryRequest\) is not an xDS resource type/);
+    rejects(
+      () => Snapshot.create([cluster('a'), create(DiscoveryRequestSchema)]),
+      /resource #1 \(envoy.service.discovery.v3.DiscoveryRequest\) is not an xDS resource type/,
+    );
     rejects(() => Snapshot.create([{ name: 'x' } as never]), /resource #0 is not a protobuf-es message/);
     rejects(() => Snapshot.create([create(ClusterSchema)]), /resource #0 \(Cluster\) has no name/);
-    rejects(() => Snapshot.create([{ resource: cluster('t'), ttlMs: -1 }]), /Cluster "t": ttlMs must be a positive number/);
+    rejects(
+      () => Snapshot.create([{ resource: cluster('t'), ttlMs: -1 }]),
+      /Cluster "t": ttlMs must be a positive number/,
+    );
   });
 
   it('is deeply frozen', () => {
@@ -66,7 +83,8 @@ describe('Snapshot.create', () => {
     const theirs = JSON.parse(output) as Record<string, string>;
     const ours = sample();
     assert.equal(Object.keys(theirs).length, Object.values(TypeUrl).length + 1);
-    for (const typeUrl of Object.values(TypeUrl)) assert.equal(theirs[typeUrl], ours.version(typeUrl), typeUrl);
+    for (const typeUrl of Object.values(TypeUrl))
+      assert.equal(theirs[typeUrl], ours.version(typeUrl), typeUrl);
     assert.equal(theirs['c1'], ours.entries(TypeUrl.Cluster).get('c1')?.version);
   });
 
@@ -74,7 +92,10 @@ describe('Snapshot.create', () => {
     const snap = Snapshot.create([cluster('c1'), assignment('c1', 80)], { version: 'v1' });
     assert.equal(snap.version(TypeUrl.Cluster), 'v1');
     assert.equal(snap.version(TypeUrl.Endpoint), 'v1');
-    assert.equal(snap.entries(TypeUrl.Cluster).get('c1')?.version, sample().entries(TypeUrl.Cluster).get('c1')?.version);
+    assert.equal(
+      snap.entries(TypeUrl.Cluster).get('c1')?.version,
+      sample().entries(TypeUrl.Cluster).get('c1')?.version,
+    );
     const per = Snapshot.create([cluster('c1')], { version: { [TypeUrl.Cluster]: 'cds-7' } });
     assert.equal(per.version(TypeUrl.Cluster), 'cds-7');
     assert.notEqual(per.version(TypeUrl.Endpoint), 'cds-7');
@@ -99,7 +120,8 @@ describe('Snapshot.update', () => {
     assert.equal(after.resources(TypeUrl.Endpoint).get('c1')?.endpoints[0]?.loadBalancingWeight, 7);
     assert.equal(before.resources(TypeUrl.Endpoint).get('c1')?.endpoints[0]?.loadBalancingWeight, undefined);
     assert.notEqual(after.version(TypeUrl.Endpoint), before.version(TypeUrl.Endpoint));
-    for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(after.version(typeUrl), before.version(typeUrl));
+    for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route])
+      assert.equal(after.version(typeUrl), before.version(typeUrl));
     assert.equal(after.entries(TypeUrl.Endpoint).get('c2'), before.entries(TypeUrl.Endpoint).get('c2'));
     assert.ok(Object.isFrozen(after.resources(TypeUrl.Endpoint).get('c1')));
     assert.deepEqual(
@@ -185,7 +207,11 @@ describe('Snapshot.check', () => {
   });
 
   it('R2: names every missing reference', () => {
-    const snap = Snapshot.create([cluster('c1', 'svc-1'), listener('l1', 'r-missing'), route('r1', 'c1', 'c-missing')]);
+    const snap = Snapshot.create([
+      cluster('c1', 'svc-1'),
+      listener('l1', 'r-missing'),
+      route('r1', 'c1', 'c-missing'),
+    ]);
     const problems = snap.check();
     assert.deepEqual(
       problems.map((p) => [p.typeUrl, p.name, p.missingTypeUrl, p.missing]),
@@ -195,6 +221,9 @@ describe('Snapshot.check', () => {
         [TypeUrl.Route, 'r1', TypeUrl.Cluster, 'c-missing'],
       ],
     );
-    assert.match(problems[0]!.message, /Cluster "c1" takes endpoints from ClusterLoadAssignment "svc-1", which does not exist/);
+    assert.match(
+      problems[0]!.message,
+      /Cluster "c1" takes endpoints from ClusterLoadAssignment "svc-1", which does not exist/,
+    );
   });
 });

@@ -1,8 +1,17 @@
 import { isMessage, type Message } from '@bufbuild/protobuf';
-import { Code, type ResourceMessages, resourceName, resourceType, resourceTypes, TypeUrl, typeUrlOf, XdsError } from '@xds/api';
+import {
+  Code,
+  type ResourceMessages,
+  resourceName,
+  resourceType,
+  resourceTypes,
+  type TypeUrl,
+  typeUrlOf,
+  XdsError,
+} from '@xds/api';
 import { type Draft, enablePatches, freeze, type Patch, produceWithPatches } from 'immer';
 import { checkSnapshot, type Problem } from './check.js';
-import { EncodedResource, encodeResource } from './encoded-resource.js';
+import { type EncodedResource, encodeResource } from './encoded-resource.js';
 import { TypeHash } from './type-version.js';
 import type { ResourceView } from './watch.js';
 
@@ -95,14 +104,24 @@ export class Snapshot {
       }
       const typeUrl = typeUrlOf(message);
       if (typeUrl === undefined) {
-        throw new XdsError(Code.InvalidArgument, `resource #${position} (${message.$typeName}) is not an xDS resource type`);
+        throw new XdsError(
+          Code.InvalidArgument,
+          `resource #${position} (${message.$typeName}) is not an xDS resource type`,
+        );
       }
       const name = resourceName(message);
-      if (name === '') throw new XdsError(Code.InvalidArgument, `resource #${position} (${label(typeUrl)}) has no name`);
+      if (name === '')
+        throw new XdsError(Code.InvalidArgument, `resource #${position} (${label(typeUrl)}) has no name`);
       let group = byType.get(typeUrl);
-      if (group === undefined) byType.set(typeUrl, (group = { entries: new Map(), ttls: new Map() }));
+      if (group === undefined) {
+        group = { entries: new Map(), ttls: new Map() };
+        byType.set(typeUrl, group);
+      }
       if (group.entries.has(name)) {
-        throw new XdsError(Code.InvalidArgument, `duplicate ${label(typeUrl)} "${name}" (resource #${position})`);
+        throw new XdsError(
+          Code.InvalidArgument,
+          `duplicate ${label(typeUrl)} "${name}" (resource #${position})`,
+        );
       }
       freeze(message, true);
       group.entries.set(name, encodeResource(message));
@@ -224,7 +243,13 @@ export class Snapshot {
       const version = givenVersion(options, typeUrl);
       const hash = state.hash.with(removed, added);
       changes.set(typeUrl, changed);
-      types.set(typeUrl, { entries, record: Object.isFrozen(record) ? record : freeze(record, true), hash, version: version ?? hash.toString(), ttls });
+      types.set(typeUrl, {
+        entries,
+        record: Object.isFrozen(record) ? record : freeze(record, true),
+        hash,
+        version: version ?? hash.toString(),
+        ttls,
+      });
     }
     // A version given per type applies even to an untouched type; one string for all applies to changed types.
     for (const { typeUrl } of typeof options?.version === 'object' ? resourceTypes : []) {
@@ -251,7 +276,8 @@ export class Snapshot {
       const before = previous === undefined ? emptyState : previous.#state(typeUrl);
       if (after === before) continue;
       const names = new Set<string>();
-      for (const [name, entry] of after.entries) if (before.entries.get(name)?.version !== entry.version) names.add(name);
+      for (const [name, entry] of after.entries)
+        if (before.entries.get(name)?.version !== entry.version) names.add(name);
       for (const name of before.entries.keys()) if (!after.entries.has(name)) names.add(name);
       if (names.size > 0 || after.version !== before.version) out.set(typeUrl, names);
     }
@@ -277,11 +303,17 @@ function validTtl(ttlMs: unknown, typeUrl: TypeUrl, name: string): number {
 function checkedEntry(typeUrl: TypeUrl, name: string, message: Message): EncodedResource {
   if (!isMessage(message) || typeUrlOf(message) !== typeUrl) {
     const what = isMessage(message) ? message.$typeName : typeof message;
-    throw new XdsError(Code.InvalidArgument, `draft[${label(typeUrl)}]["${name}"] holds ${what}, not a ${label(typeUrl)}`);
+    throw new XdsError(
+      Code.InvalidArgument,
+      `draft[${label(typeUrl)}]["${name}"] holds ${what}, not a ${label(typeUrl)}`,
+    );
   }
   const actual = resourceName(message);
   if (actual !== name) {
-    throw new XdsError(Code.InvalidArgument, `draft[${label(typeUrl)}]["${name}"] holds a resource named "${actual}"`);
+    throw new XdsError(
+      Code.InvalidArgument,
+      `draft[${label(typeUrl)}]["${name}"] holds a resource named "${actual}"`,
+    );
   }
   return encodeResource(message);
 }
@@ -296,11 +328,17 @@ function touchedNames(
   for (const patch of patches) {
     const [typeKey, name] = patch.path;
     if (typeof typeKey !== 'string' || resourceType(typeKey) === undefined) {
-      throw new XdsError(Code.InvalidArgument, `draft key ${String(typeKey)} is not an xDS resource type URL`);
+      throw new XdsError(
+        Code.InvalidArgument,
+        `draft key ${String(typeKey)} is not an xDS resource type URL`,
+      );
     }
     const typeUrl = typeKey as TypeUrl;
     let names = out.get(typeUrl);
-    if (names === undefined) out.set(typeUrl, (names = new Set()));
+    if (names === undefined) {
+      names = new Set();
+      out.set(typeUrl, names);
+    }
     if (name === undefined) {
       for (const key of Object.keys(before[typeUrl] ?? {})) names.add(key);
       for (const key of Object.keys(after[typeUrl] ?? {})) names.add(key);
@@ -308,4 +346,3 @@ function touchedNames(
   }
   return out;
 }
-

@@ -10,7 +10,14 @@ const { Cluster, Endpoint, Listener, Route } = TypeUrl;
 
 function snap(...ports: number[]): Snapshot {
   const [a = 80, b = 81] = ports;
-  return Snapshot.create([cluster('c1'), cluster('c2'), assignment('c1', a), assignment('c2', b), listener('l1', 'r1'), route('r1', 'c1')]);
+  return Snapshot.create([
+    cluster('c1'),
+    cluster('c2'),
+    assignment('c1', a),
+    assignment('c2', b),
+    listener('l1', 'r1'),
+    route('r1', 'c1'),
+  ]);
 }
 
 function cacheWith(snapshot: Snapshot = snap()): SnapshotCache {
@@ -25,7 +32,10 @@ describe('SotW watch: when to answer (S7)', () => {
     w.request(['c1']);
     assert.equal(w.ready, 1);
     const r = w.take();
-    assert.deepEqual(r?.resources.map((e) => e.name), ['c1']);
+    assert.deepEqual(
+      r?.resources.map((e) => e.name),
+      ['c1'],
+    );
     assert.equal(r?.version, snap().version(Cluster));
   });
 

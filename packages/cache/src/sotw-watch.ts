@@ -100,7 +100,12 @@ export class SotwWatch extends Watch {
     if (info.initial) {
       this.unanswered = true;
       const view = this.source.view(this.key, this.typeUrl);
-      if (this.wildcardOn && info.versionInfo !== '' && view !== undefined && info.versionInfo === view.version) {
+      if (
+        this.wildcardOn &&
+        info.versionInfo !== '' &&
+        view !== undefined &&
+        info.versionInfo === view.version
+      ) {
         // Rule S13: the client already holds this version of the whole type.
         for (const [name, entry] of view.entries) this.#sent.set(name, entry.version);
         this.unanswered = false;
@@ -116,7 +121,8 @@ export class SotwWatch extends Watch {
   take(): SotwResponse | undefined {
     const view = this.beginTake();
     if (view === undefined) return undefined;
-    if (this.source.completeness === 'hold' && this.ads && !this.wildcardOn && !this.#coversAll(view)) return undefined;
+    if (this.source.completeness === 'hold' && this.ads && !this.wildcardOn && !this.#coversAll(view))
+      return undefined;
     const updated: string[] = [];
     const resources = this.fullState ? this.#takeFull(view, updated) : this.#takePartial(view, updated);
     this.pending = new Set();
@@ -124,7 +130,13 @@ export class SotwWatch extends Watch {
     this.mustSend = new Set();
     if (resources === undefined) return undefined;
     this.unanswered = false;
-    return { typeUrl: this.typeUrl, version: view.version, resources, ttls: this.ttlsOf(view, resources), updated };
+    return {
+      typeUrl: this.typeUrl,
+      version: view.version,
+      resources,
+      ttls: this.ttlsOf(view, resources),
+      updated,
+    };
   }
 
   /**

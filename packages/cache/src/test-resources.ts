@@ -58,10 +58,16 @@ export function listener(name: string, routeName: string): Listener {
     statPrefix: name,
     routeSpecifier: {
       case: 'rds',
-      value: { routeConfigName: routeName, configSource: { configSourceSpecifier: { case: 'ads', value: {} } } },
+      value: {
+        routeConfigName: routeName,
+        configSource: { configSourceSpecifier: { case: 'ads', value: {} } },
+      },
     },
   });
-  return create(ListenerSchema, { name, apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) } });
+  return create(ListenerSchema, {
+    name,
+    apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) },
+  });
 }
 
 export function route(name: string, ...clusters: string[]): RouteConfiguration {
@@ -73,7 +79,10 @@ export function route(name: string, ...clusters: string[]): RouteConfiguration {
         domains: ['*'],
         routes: clusters.map((c) => ({
           match: { pathSpecifier: { case: 'prefix' as const, value: '/' } },
-          action: { case: 'route' as const, value: { clusterSpecifier: { case: 'cluster' as const, value: c } } },
+          action: {
+            case: 'route' as const,
+            value: { clusterSpecifier: { case: 'cluster' as const, value: c } },
+          },
         })),
       },
     ],

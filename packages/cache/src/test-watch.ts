@@ -55,13 +55,22 @@ export function sotw(
 export interface DeltaDriver {
   readonly watch: DeltaWatch;
   readonly ready: number;
-  request(subscribe: readonly string[], unsubscribe?: readonly string[], initialVersions?: Record<string, string>): void;
+  request(
+    subscribe: readonly string[],
+    unsubscribe?: readonly string[],
+    initialVersions?: Record<string, string>,
+  ): void;
   take(): DeltaResponse | undefined;
   /** take() as [sent names, removed names], or undefined. */
   diff(): [string[], string[]] | undefined;
 }
 
-export function delta(cache: ConfigWatcher, id: string, typeUrl: TypeUrl, extra: Partial<WatchOptions> = {}): DeltaDriver {
+export function delta(
+  cache: ConfigWatcher,
+  id: string,
+  typeUrl: TypeUrl,
+  extra: Partial<WatchOptions> = {},
+): DeltaDriver {
   let ready = 0;
   let initial = true;
   const watch = cache.watchDelta({

@@ -187,19 +187,23 @@ export abstract class Watch {
   protected wantedNames(view: ResourceView): Set<string> {
     const out = new Set(this.names);
     if (this.wildcardOn) for (const name of view.entries.keys()) out.add(name);
-    else if (this.prefixes.size > 0) for (const name of view.entries.keys()) if (this.wants(name)) out.add(name);
+    else if (this.prefixes.size > 0)
+      for (const name of view.entries.keys()) if (this.wants(name)) out.add(name);
     return out;
   }
 
   /** The TTLs of the resources that have one, for a client that supports TTLs (rule R4). */
-  protected ttlsOf(view: ResourceView, resources: readonly EncodedResource[]): ReadonlyMap<string, number> | undefined {
+  protected ttlsOf(
+    view: ResourceView,
+    resources: readonly EncodedResource[],
+  ): ReadonlyMap<string, number> | undefined {
     if (!this.supportsTtl) return undefined;
-    let ttls: Map<string, number> | undefined;
+    const ttls = new Map<string, number>();
     for (const entry of resources) {
       const ttl = view.ttl(entry.name);
-      if (ttl !== undefined) (ttls ??= new Map()).set(entry.name, ttl);
+      if (ttl !== undefined) ttls.set(entry.name, ttl);
     }
-    return ttls;
+    return ttls.size > 0 ? ttls : undefined;
   }
 
   /** Replaces must-send globs by the matching names of the view. */

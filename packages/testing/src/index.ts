@@ -1,0 +1,26 @@
+/**
+ * `@xds/testing`: an xDS client for tests. {@link XdsTestClient} subscribes over SotW or delta, on ADS or one
+ * stream per type, ACKs and NACKs as Envoy does, records every request and response, and awaits responses with a
+ * deadline.
+ *
+ * @packageDocumentation
+ */
+export { describeEnd, type StreamEnd } from './call.js';
+export { XdsTestClient } from './client.js';
+export { nackCode, type Protocol } from './codec.js';
+export type { SentRequest } from './discovery-stream.js';
+export type {
+  DeltaDiscoveryRequestInit,
+  DiscoveryRequestInit,
+  NodeInit,
+  SendOptions,
+  XdsTestClientOptions,
+} from './options.js';
+export type {
+  DeltaReceivedResponse,
+  DeltaResource,
+  ReceivedResponse,
+  ReceivedResponseBase,
+  SotwReceivedResponse,
+} from './received.js';
+export type { ResponsePredicate, WaitOptions, WaitState } from './response-log.js';
