@@ -1,11 +1,20 @@
 import type { DescMessage, Message } from '@bufbuild/protobuf';
 import { type Cluster, ClusterSchema } from './gen/envoy/config/cluster/v3/cluster_pb.js';
-import { type TypedExtensionConfig, TypedExtensionConfigSchema } from './gen/envoy/config/core/v3/extension_pb.js';
-import { type ClusterLoadAssignment, ClusterLoadAssignmentSchema } from './gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import {
+  type TypedExtensionConfig,
+  TypedExtensionConfigSchema,
+} from './gen/envoy/config/core/v3/extension_pb.js';
+import {
+  type ClusterLoadAssignment,
+  ClusterLoadAssignmentSchema,
+} from './gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { type Listener, ListenerSchema } from './gen/envoy/config/listener/v3/listener_pb.js';
 import { type VirtualHost, VirtualHostSchema } from './gen/envoy/config/route/v3/route_components_pb.js';
 import { type RouteConfiguration, RouteConfigurationSchema } from './gen/envoy/config/route/v3/route_pb.js';
-import { type ScopedRouteConfiguration, ScopedRouteConfigurationSchema } from './gen/envoy/config/route/v3/scoped_route_pb.js';
+import {
+  type ScopedRouteConfiguration,
+  ScopedRouteConfigurationSchema,
+} from './gen/envoy/config/route/v3/scoped_route_pb.js';
 import { type Secret, SecretSchema } from './gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import { type Runtime, RuntimeSchema } from './gen/envoy/service/runtime/v3/rtds_pb.js';
 import { TypeUrl } from './type-url.js';
