@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+export * from './gen/envoy/admin/v3/config_dump_shared_pb.js';
 export * from './gen/envoy/config/cluster/v3/cluster_pb.js';
 export * from './gen/envoy/config/core/v3/address_pb.js';
 export * from './gen/envoy/config/core/v3/base_pb.js';
@@ -39,6 +40,7 @@ export * from './gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 export * from './gen/envoy/service/discovery/v3/discovery_pb.js';
 export * from './gen/envoy/service/runtime/v3/rtds_pb.js';
 export * from './gen/envoy/service/status/v3/csds_pb.js';
+export * from './gen/envoy/type/matcher/v3/node_pb.js';
 export * from './gen/envoy/type/matcher/v3/string_pb.js';
 export * from './gen/envoy/type/v3/percent_pb.js';
 export * from './methods.js';

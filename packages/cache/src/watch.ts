@@ -131,6 +131,11 @@ export abstract class Watch {
     return false;
   }
 
+  /** The cache's current resource of the watched type for this node, by name (for status pages and CSDS). */
+  lookup(name: string): EncodedResource | undefined {
+    return this.source.view(this.key, this.typeUrl)?.entries.get(name);
+  }
+
   /** The glob prefixes subscribed (`foo/` for `foo/*`). */
   get globPrefixes(): ReadonlySet<string> {
     return this.prefixes;

@@ -1,0 +1,243 @@
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { Code, type DiscoveryMethod, isTypeUrl, type Node, resourceType, type TypeUrl, XdsError } from '@xds/api';
+import { UndecodableRequest } from './codec.js';
+import { toStatus } from './status.js';
+import type { StreamContext, StreamHandle } from './stream-context.js';
+import type { TypeState } from './type-state.js';
+
+/** The fields SotW and delta requests share. */
+export interface AnyRequest {
+  readonly node?: Node | undefined;
+  readonly typeUrl: string;
+  readonly responseNonce: string;
+}
+
+type Call = ServerDuplexStream<unknown, Uint8Array>;
+
+const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
+
+/**
+ * What SotW and delta streams share: the node rules (S2), the type rules (S1), authorization, serial request
+ * handling, the ordered push queue with backpressure (rules S11, S12), and ending with a clear status.
+ */
+export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamHandle {
+  readonly id: number;
+  readonly ads: boolean;
+  abstract readonly kind: 'sotw' | 'delta';
+  node: Node | undefined;
+  nodeId = '';
+  readonly types = new Map<TypeUrl, TypeState>();
+  protected readonly ctx: StreamContext;
+  protected readonly call: Call;
+  readonly #method: DiscoveryMethod;
+  readonly #ready = new Set<TypeUrl>();
+  #scheduled = false;
+  #blocked = false;
+  #ended = false;
+  /** undefined: not decided yet; a list: requests held while authorization runs. */
+  #held: Req[] | undefined;
+  #authorized = false;
+  #nonce = 0;
+
+  constructor(ctx: StreamContext, call: Call, method: DiscoveryMethod) {
+    this.ctx = ctx;
+    this.call = call;
+    this.#method = method;
+    this.id = ctx.nextStreamId();
+    this.ads = method.typeUrl === undefined;
+  }
+
+  /** Wires the call's events. */
+  start(): void {
+    const call = this.call;
+    call.on('data', (request: Req | UndecodableRequest) => this.#receive(request));
+    call.on('end', () => this.end(status.OK, 'client closed'));
+    call.on('cancelled', () => this.#gone('client cancelled'));
+    call.on('close', () => this.#gone('stream closed'));
+    call.on('error', (error: unknown) => this.#gone(error instanceof Error ? error.message : 'stream error'));
+    call.on('drain', () => {
+      this.#blocked = false;
+      this.#drain();
+    });
+    if (this.ctx.closing) this.end(status.UNAVAILABLE, 'server is closing');
+  }
+
+  /** True once ended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Handles one request of a known type; `initial` when the type is new on the stream. */
+  protected abstract handle(request: Req, typeUrl: TypeUrl): void;
+
+  /** Takes and writes the response of one type, if its watch has one. */
+  protected abstract respond(state: TypeState): void;
+
+  /** A nonce unique on this stream (rule S3). */
+  protected nextNonce(): string {
+    this.#nonce++;
+    return this.#nonce.toString(36);
+  }
+
+  /** The callback a watch calls when it may have a response: queue the type and drain soon. */
+  protected readyCallback(typeUrl: TypeUrl): () => void {
+    return () => {
+      this.#ready.add(typeUrl);
+      if (this.#scheduled || this.#blocked || this.#ended) return;
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#drain();
+      });
+    };
+  }
+
+  /** Writes encoded bytes; false when the stream is full and the queue must wait for 'drain' (rule S12). */
+  protected write(bytes: Uint8Array): void {
+    if (!this.call.write(bytes)) this.#blocked = true;
+  }
+
+  /** Ends the stream with a status and forgets its watches. */
+  end(code: number, reason: string): void {
+    if (this.#ended) return;
+    this.#close(code, reason);
+    if (code === status.OK) this.call.end();
+    else this.call.emit('error', { code, details: reason });
+  }
+
+  /** Ends the stream with the status of an error. */
+  protected fail(error: unknown): void {
+    const { code, details } = toStatus(error);
+    if (!(error instanceof XdsError)) this.ctx.logger.error({ streamId: this.id, nodeId: this.nodeId, err: error }, 'xDS stream failed');
+    else this.ctx.logger.warn({ streamId: this.id, nodeId: this.nodeId, code, details }, 'xDS stream refused');
+    this.end(code, details);
+  }
+
+  #gone(reason: string): void {
+    if (this.#ended) return;
+    this.#close(status.CANCELLED, reason);
+  }
+
+  #close(code: number, reason: string): void {
+    this.#ended = true;
+    this.#ready.clear();
+    for (const state of this.types.values()) state.watch.cancel();
+    if (this.#authorized) this.ctx.closed(this);
+    this.ctx.events.emit('streamClose', { streamId: this.id, nodeId: this.nodeId, code, reason });
+  }
+
+  #drain(): void {
+    while (!this.#blocked && !this.#ended && this.#ready.size > 0) {
+      let next: TypeUrl | undefined;
+      for (const typeUrl of this.#ready) if (next === undefined || pushOrder(typeUrl) < pushOrder(next)) next = typeUrl;
+      this.#ready.delete(next!);
+      const state = this.types.get(next!);
+      if (state === undefined) continue;
+      try {
+        this.respond(state);
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+  }
+
+  #receive(request: Req | UndecodableRequest): void {
+    if (this.#ended) return;
+    if (request instanceof UndecodableRequest) {
+      this.fail(new XdsError(Code.InvalidArgument, request.message));
+      return;
+    }
+    if (this.#held !== undefined) {
+      this.#held.push(request);
+      return;
+    }
+    if (!this.#authorized) {
+      this.#first(request);
+      return;
+    }
+    this.#process(request);
+  }
+
+  /** The first request: node rules (S2), then authorization, then the request itself. */
+  #first(request: Req): void {
+    const node = request.node;
+    if (node === undefined || node.id === '') {
+      this.fail(new XdsError(Code.InvalidArgument, 'the first request of a stream must carry node.id'));
+      return;
+    }
+    this.node = node;
+    this.nodeId = node.id;
+    const authorize = this.ctx.authorize;
+    if (authorize === undefined) {
+      this.#admit([request]);
+      return;
+    }
+    let verdict: boolean | Promise<boolean>;
+    try {
+      verdict = authorize(node, this.call);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (typeof verdict === 'boolean') {
+      this.#decide(verdict, [request]);
+      return;
+    }
+    this.#held = [request];
+    verdict.then(
+      (ok) => this.#decide(ok, this.#held ?? []),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  #decide(ok: boolean, requests: Req[]): void {
+    this.#held = undefined;
+    if (this.#ended) return;
+    if (!ok) {
+      this.fail(new XdsError(Code.PermissionDenied, `node "${this.nodeId}" may not open ${this.#method.path}`));
+      return;
+    }
+    this.#admit(requests);
+  }
+
+  #admit(requests: Req[]): void {
+    this.#authorized = true;
+    this.ctx.opened(this);
+    this.ctx.events.emit('streamOpen', {
+      streamId: this.id,
+      nodeId: this.nodeId,
+      kind: this.kind,
+      ads: this.ads,
+      method: this.#method.path,
+      peer: this.call.getPeer(),
+    });
+    for (const request of requests) {
+      if (this.#ended) return;
+      this.#process(request);
+    }
+  }
+
+  #process(request: Req): void {
+    try {
+      const id = request.node?.id;
+      if (id !== undefined && id !== '' && id !== this.nodeId) {
+        throw new XdsError(Code.InvalidArgument, `node.id changed on the stream from "${this.nodeId}" to "${id}"`);
+      }
+      this.handle(request, this.#typeOf(request.typeUrl));
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** Rule S1: which type a request is about. */
+  #typeOf(typeUrl: string): TypeUrl {
+    const fixed = this.#method.typeUrl;
+    if (fixed !== undefined) {
+      if (typeUrl === '' || typeUrl === fixed) return fixed;
+      throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} cannot be requested on ${this.#method.path}`);
+    }
+    if (typeUrl === '') throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
+    if (!isTypeUrl(typeUrl)) throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} is not a type this server serves`);
+    return typeUrl;
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * `@xds/server`: the xDS gRPC server on `@grpc/grpc-js`.
+ *
+ * @packageDocumentation
+ */
+export type { ClientInfo, TypeStatus } from './client-status.js';
+export { clientStatus, matchesString } from './csds.js';
+export type {
+  AckEvent,
+  NackEvent,
+  RequestEvent,
+  ResponseEvent,
+  StreamCloseEvent,
+  StreamKind,
+  StreamOpenEvent,
+  XdsServerEvents,
+} from './events.js';
+export { type Logger, silentLogger } from './logger.js';
+export type { KeepaliveOptions, XdsServerOptions } from './options.js';
+export type { Authorize, ServerCall } from './stream-context.js';
+export type { NackInfo, SyncStatus } from './type-state.js';
+export { addXdsServices, XdsServer } from './xds-server.js';

@@ -1,0 +1,64 @@
+import type { ServerOptions } from '@grpc/grpc-js';
+import type { Node, TypeUrl } from '@xds/api';
+import type { ConfigWatcher } from '@xds/cache';
+import type { Logger } from './logger.js';
+import type { Authorize } from './stream-context.js';
+
+/** HTTP/2 keepalive of the xDS server. */
+export interface KeepaliveOptions {
+  /** Ping an idle connection after this long (ms); default 30 s. */
+  readonly timeMs?: number;
+  /** Close the connection when a ping is not answered within this long (ms); default 10 s. */
+  readonly timeoutMs?: number;
+  /** The shortest ping interval a client may use without being told off (ms); default 10 s. */
+  readonly minClientPingIntervalMs?: number;
+}
+
+/** Options of {@link XdsServer}. */
+export interface XdsServerOptions {
+  /** Where responses come from: a SnapshotCache, LinearCache, MuxCache or any ConfigWatcher. */
+  readonly cache: ConfigWatcher;
+  /** A pino-compatible logger; default silent. */
+  readonly logger?: Logger;
+  /** Refuse a node's stream with PERMISSION_DENIED by returning false. */
+  readonly authorize?: Authorize;
+  readonly keepalive?: KeepaliveOptions;
+  /** The largest message received or sent, in bytes; default 64 MiB. Larger requests end the stream. */
+  readonly maxMessageBytes?: number;
+  /** HTTP/2 streams per connection; default 100,000. */
+  readonly maxConcurrentStreams?: number;
+  /** `control_plane.identifier` in every response; default empty (left out). */
+  readonly controlPlaneId?: string;
+  /**
+   * Whether an empty `resource_names` on a stream's first requests means wildcard (rule S9). Default: yes, except
+   * for gRPC clients (`user_agent_name` starting with `gRPC`), which never mean it.
+   */
+  readonly legacyWildcard?: boolean | ((node: Node, typeUrl: TypeUrl) => boolean);
+  /** Aborting the signal closes the server, as {@link XdsServer.close} does. */
+  readonly signal?: AbortSignal;
+  /** How long close() waits for connections to finish before forcing them (ms); default 5 s. */
+  readonly closeGraceMs?: number;
+  /** Extra grpc-js server options. */
+  readonly grpcOptions?: ServerOptions;
+}
+
+/** The grpc-js options that follow from ours. */
+export function grpcServerOptions(options: XdsServerOptions): ServerOptions {
+  const keepalive = options.keepalive ?? {};
+  const max = options.maxMessageBytes ?? 64 * 1024 * 1024;
+  return {
+    'grpc.keepalive_time_ms': keepalive.timeMs ?? 30_000,
+    'grpc.keepalive_timeout_ms': keepalive.timeoutMs ?? 10_000,
+    'grpc.http2.min_ping_interval_without_data_ms': keepalive.minClientPingIntervalMs ?? 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': max,
+    'grpc.max_send_message_length': max,
+    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 100_000,
+    ...options.grpcOptions,
+  };
+}
+
+/** The default of `legacyWildcard`: every client but gRPC's. */
+export function defaultLegacyWildcard(node: Node): boolean {
+  return !/^grpc/i.test(node.userAgentName);
+}

@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { create, fromJson, toJson } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { Code, DiscoveryRequestSchema, DiscoveryResponseSchema, resourceTypes, type TypeUrl, XdsError, xdsRegistry } from '@xds/api';
+import { fetchFor } from './fetch.js';
+import type { StreamContext } from './stream-context.js';
+
+const httpStatus: Partial<Record<number, number>> = {
+  [Code.InvalidArgument]: 400,
+  [Code.PermissionDenied]: 403,
+  [Code.NotFound]: 404,
+  [Code.Unimplemented]: 404,
+  [Code.ResourceExhausted]: 413,
+  [Code.Unavailable]: 503,
+};
+
+const byPath = new Map<string, TypeUrl>(
+  resourceTypes.filter((t) => t.restName !== undefined).map((t) => [`/v3/discovery:${t.restName}`, t.typeUrl]),
+);
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new XdsError(Code.ResourceExhausted, `request body is larger than ${limit} bytes`));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+/**
+ * The REST xDS endpoints: `POST /v3/discovery:{clusters,endpoints,listeners,routes,secrets,runtime,extension_configs}`
+ * with a proto3-JSON DiscoveryRequest; answers a proto3-JSON DiscoveryResponse, or 304 when the version is
+ * current. Returns false for any other path, so it can share an HTTP server.
+ */
+export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
+  return (request: IncomingMessage, response: ServerResponse): boolean => {
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    const typeUrl = byPath.get(path);
+    if (typeUrl === undefined) return false;
+    if (request.method !== 'POST') {
+      send(response, 405, { code: Code.InvalidArgument, message: `${path} takes POST` });
+      return true;
+    }
+    void (async () => {
+      try {
+        const text = await readBody(request, maxBodyBytes);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          throw new XdsError(Code.InvalidArgument, `body is not JSON: ${(error as Error).message}`);
+        }
+        let discovery: ReturnType<typeof fromJson<typeof DiscoveryRequestSchema>>;
+        try {
+          discovery = fromJson(DiscoveryRequestSchema, json as never, { registry: xdsRegistry });
+        } catch (error) {
+          throw new XdsError(Code.InvalidArgument, `body is not a DiscoveryRequest: ${(error as Error).message}`);
+        }
+        const outcome = await fetchFor(ctx, discovery, typeUrl, `POST ${path}`);
+        if ('current' in outcome) {
+          response.writeHead(304).end();
+          return;
+        }
+        const message = create(DiscoveryResponseSchema, {
+          versionInfo: outcome.response.version,
+          typeUrl,
+          resources: outcome.response.resources.map((e) => create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes })),
+        });
+        send(response, 200, toJson(DiscoveryResponseSchema, message, { registry: xdsRegistry }));
+      } catch (error) {
+        const xds = XdsError.from(error);
+        if (xds.code === Code.Internal) ctx.logger.error({ err: error, path }, 'REST xDS request failed');
+        if (!response.headersSent) send(response, httpStatus[xds.code] ?? 500, { code: xds.code, message: xds.message });
+      }
+    })();
+    return true;
+  };
+}

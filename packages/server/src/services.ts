@@ -1,0 +1,125 @@
+import {
+  type handleBidiStreamingCall,
+  type handleUnaryCall,
+  type Server,
+  type ServerDuplexStream,
+  type ServiceDefinition,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { DescMethod } from '@bufbuild/protobuf';
+import {
+  ClientStatusDiscoveryService,
+  type ClientStatusRequest,
+  ClientStatusRequestSchema,
+  ClientStatusResponseSchema,
+  type DeltaDiscoveryRequest,
+  DeltaDiscoveryRequestSchema,
+  type DiscoveryMethod,
+  type DiscoveryRequest,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  discoveryMethods,
+  methodPath,
+} from '@xds/api';
+import { encodeSotwResponse, messageEncoder, passThrough, requestDecoder, UndecodableRequest } from './codec.js';
+import { clientStatus } from './csds.js';
+import { DeltaStream } from './delta-stream.js';
+import { currentResponse, fetchFor } from './fetch.js';
+import { SotwStream } from './sotw-stream.js';
+import { toStatus } from './status.js';
+import type { StreamContext, StreamHandle } from './stream-context.js';
+
+const identity = (bytes: Buffer) => bytes;
+
+function definition(method: DescMethod, streaming: boolean, encode: (value: never) => Buffer) {
+  return {
+    path: methodPath(method),
+    requestStream: streaming,
+    responseStream: streaming,
+    requestSerialize: messageEncoder(method.input) as (value: unknown) => Buffer,
+    requestDeserialize: requestDecoder(method.input),
+    responseSerialize: encode as (value: unknown) => Buffer,
+    responseDeserialize: identity,
+    originalName: method.localName,
+  };
+}
+
+function streamHandler(ctx: StreamContext, method: DiscoveryMethod): handleBidiStreamingCall<unknown, Uint8Array> {
+  return (call) => {
+    const stream =
+      method.kind === 'delta'
+        ? new DeltaStream(ctx, call as ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>, method)
+        : new SotwStream(ctx, call as ServerDuplexStream<DiscoveryRequest, Uint8Array>, method);
+    stream.start();
+  };
+}
+
+function fetchHandler(ctx: StreamContext, method: DiscoveryMethod): handleUnaryCall<DiscoveryRequest | UndecodableRequest, Uint8Array> {
+  return (call, callback) => {
+    const request = call.request;
+    if (request instanceof UndecodableRequest) {
+      callback({ code: status.INVALID_ARGUMENT, details: request.message });
+      return;
+    }
+    const typeUrl = method.typeUrl!;
+    fetchFor(ctx, request, typeUrl, method.path, call).then(
+      (outcome) => {
+        if ('current' in outcome) callback(null, messageEncoder(DiscoveryResponseSchema)(currentResponse(request, typeUrl)));
+        else callback(null, encodeSotwResponse(outcome.response, '', ctx.controlPlane));
+      },
+      (error: unknown) => callback(toStatus(error)),
+    );
+  };
+}
+
+/** Adds ADS, every per-type SotW / delta / fetch service and CSDS to a grpc-js server. */
+export function registerServices(server: Server, ctx: StreamContext, streams: () => Iterable<StreamHandle>): void {
+  const services = new Map<string, { definition: Record<string, unknown>; implementation: UntypedServiceImplementation }>();
+  for (const method of discoveryMethods) {
+    const name = method.method.parent.typeName;
+    let service = services.get(name);
+    if (service === undefined) {
+      service = { definition: {}, implementation: {} };
+      services.set(name, service);
+    }
+    const local = method.method.localName;
+    if (method.kind === 'fetch') {
+      service.definition[local] = definition(method.method, false, passThrough as never);
+      service.implementation[local] = fetchHandler(ctx, method) as never;
+    } else {
+      service.definition[local] = definition(method.method, true, passThrough as never);
+      service.implementation[local] = streamHandler(ctx, method) as never;
+    }
+  }
+  for (const { definition: def, implementation } of services.values()) {
+    server.addService(def as ServiceDefinition, implementation);
+  }
+
+  const csds: Record<string, unknown> = {};
+  const csdsImpl: UntypedServiceImplementation = {};
+  const encode = messageEncoder(ClientStatusResponseSchema);
+  for (const method of ClientStatusDiscoveryService.methods) {
+    const streaming = method.methodKind === 'bidi_streaming';
+    csds[method.localName] = definition(method, streaming, encode as never);
+    if (streaming) {
+      csdsImpl[method.localName] = ((call: ServerDuplexStream<ClientStatusRequest | UndecodableRequest, unknown>) => {
+        call.on('data', (request: ClientStatusRequest | UndecodableRequest) => {
+          if (request instanceof UndecodableRequest) call.emit('error', { code: status.INVALID_ARGUMENT, details: request.message });
+          else call.write(clientStatus(streams(), request));
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => {});
+      }) as never;
+    } else {
+      csdsImpl[method.localName] = ((call: { request: ClientStatusRequest | UndecodableRequest }, callback: (e: unknown, v?: unknown) => void) => {
+        const request = call.request;
+        if (request instanceof UndecodableRequest) callback({ code: status.INVALID_ARGUMENT, details: request.message });
+        else callback(null, clientStatus(streams(), request));
+      }) as never;
+    }
+  }
+  server.addService(csds as ServiceDefinition, csdsImpl);
+}
+
+export { ClientStatusRequestSchema, DeltaDiscoveryRequestSchema, DiscoveryRequestSchema };

@@ -1,0 +1,115 @@
+import type { Cluster, DiscoveryRequest, TypeUrl } from '@xds/api';
+import { TypeUrl as T } from '@xds/api';
+import { edsServiceName, type SotwResponse, type SotwWatch } from '@xds/cache';
+import { encodeSotwResponse } from './codec.js';
+import { DiscoveryStream } from './discovery-stream.js';
+import { TypeState } from './type-state.js';
+
+const ttlFeature = 'xds.config.supports-resource-ttl';
+
+/** A state-of-the-world stream, ADS or per type (rules S1–S13). */
+export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
+  readonly kind = 'sotw' as const;
+
+  protected handle(request: DiscoveryRequest, typeUrl: TypeUrl): void {
+    const node = this.node!;
+    let state = this.types.get(typeUrl);
+    if (state === undefined) {
+      const watch = this.ctx.cache.watchSotw({
+        node,
+        typeUrl,
+        ads: this.ads,
+        onReady: this.readyCallback(typeUrl),
+        legacyWildcard: this.ctx.legacyWildcard(node, typeUrl),
+        supportsTtl: node.clientFeatures.includes(ttlFeature),
+      });
+      state = new TypeState(typeUrl, watch);
+      this.types.set(typeUrl, state);
+      this.#emitRequest(request, typeUrl, false, true);
+      // Rule S4: the first request of a type is initial whatever nonce it carries.
+      watch.request({ names: request.resourceNames, versionInfo: request.versionInfo, initial: true });
+      return;
+    }
+    const nonce = request.responseNonce;
+    const stale = nonce !== '' && nonce !== state.sentNonce;
+    this.#emitRequest(request, typeUrl, stale, false);
+    // Rule S4: a stale request changes nothing and gets no answer.
+    if (stale) return;
+    if (nonce !== '' && state.answeredNonce !== nonce) this.#answer(state, request, nonce);
+    (state.watch as SotwWatch).request({ names: request.resourceNames, versionInfo: request.versionInfo, initial: false });
+  }
+
+  /** Rule S5: ACK or NACK by error_detail only, never by comparing versions. */
+  #answer(state: TypeState, request: DiscoveryRequest, nonce: string): void {
+    const events = this.ctx.events;
+    const detail = request.errorDetail;
+    if (detail !== undefined) {
+      state.nacked(detail.message, nonce);
+      events.emit('nack', {
+        nodeId: this.nodeId,
+        streamId: this.id,
+        typeUrl: state.typeUrl,
+        version: state.sentVersion ?? '',
+        nonce,
+        message: detail.message,
+        acceptedVersion: request.versionInfo,
+      });
+      return;
+    }
+    state.acked(request.versionInfo, nonce);
+    events.emit('ack', { nodeId: this.nodeId, streamId: this.id, typeUrl: state.typeUrl, version: request.versionInfo, nonce });
+  }
+
+  protected respond(state: TypeState): void {
+    const response = (state.watch as SotwWatch).take();
+    if (response === undefined) return;
+    const nonce = this.nextNonce();
+    const bytes = encodeSotwResponse(response, nonce, this.ctx.controlPlane);
+    state.sent(response.version, nonce);
+    this.write(bytes);
+    const events = this.ctx.events;
+    if (events.listenerCount('response') > 0) {
+      events.emit('response', {
+        streamId: this.id,
+        nodeId: this.nodeId,
+        typeUrl: state.typeUrl,
+        version: response.version,
+        nonce,
+        resources: response.resources.map((e) => e.name),
+        removed: [],
+        bytes: bytes.length,
+      });
+    }
+    if (this.ads && response.typeUrl === T.Cluster && response.updated.length > 0) this.#endpointsFollow(response);
+  }
+
+  /** Rule S11: after a Cluster changes, a fresh ClusterLoadAssignment follows even if it did not change. */
+  #endpointsFollow(response: SotwResponse): void {
+    const eds = this.types.get(T.Endpoint);
+    if (eds === undefined) return;
+    const updated = new Set(response.updated);
+    const names: string[] = [];
+    for (const entry of response.resources) {
+      if (!updated.has(entry.name)) continue;
+      const service = edsServiceName(entry.message as Cluster);
+      if (service !== undefined) names.push(service);
+    }
+    (eds.watch as SotwWatch).resend(names);
+  }
+
+  #emitRequest(request: DiscoveryRequest, typeUrl: TypeUrl, stale: boolean, initial: boolean): void {
+    const events = this.ctx.events;
+    if (events.listenerCount('request') === 0) return;
+    events.emit('request', {
+      streamId: this.id,
+      nodeId: this.nodeId,
+      typeUrl,
+      versionInfo: request.versionInfo,
+      responseNonce: request.responseNonce,
+      names: request.resourceNames,
+      unsubscribe: [],
+      stale,
+      initial,
+    });
+  }
+}

@@ -1,0 +1,46 @@
+import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
+
+/** A gRPC server call of a stream or a unary fetch. */
+export type ServerCall = ServerDuplexStream<unknown, unknown> | ServerUnaryCall<unknown, unknown>;
+import type { Node, TypeUrl } from '@xds/api';
+import type { ConfigWatcher } from '@xds/cache';
+import type { EventEmitter } from 'eventemitter3';
+import type { XdsServerEvents } from './events.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Decides whether a node may open a stream or fetch; false (or a rejection) ends it with PERMISSION_DENIED.
+ * `call` is the gRPC call (undefined for REST).
+ */
+export type Authorize = (node: Node, call: ServerCall | undefined) => boolean | Promise<boolean>;
+
+/** What every stream needs from the server that owns it. */
+export interface StreamContext {
+  readonly cache: ConfigWatcher;
+  readonly events: EventEmitter<XdsServerEvents>;
+  readonly logger: Logger;
+  /** `control_plane.identifier` of every response; empty to leave it out. */
+  readonly controlPlane: string;
+  readonly authorize: Authorize | undefined;
+  /** Whether an empty name list may mean wildcard for this node and type (rule S9). */
+  legacyWildcard(node: Node, typeUrl: TypeUrl): boolean;
+  nextStreamId(): number;
+  /** True once the server is closing: new streams are refused. */
+  readonly closing: boolean;
+  /** A stream passed its first request. */
+  opened(stream: StreamHandle): void;
+  /** A stream ended. */
+  closed(stream: StreamHandle): void;
+}
+
+/** What the server keeps of a stream. */
+export interface StreamHandle {
+  readonly id: number;
+  readonly nodeId: string;
+  readonly node: Node | undefined;
+  readonly kind: 'sotw' | 'delta';
+  readonly ads: boolean;
+  readonly types: ReadonlyMap<TypeUrl, import('./type-state.js').TypeState>;
+  /** Ends the stream with a status. */
+  end(code: number, reason: string): void;
+}

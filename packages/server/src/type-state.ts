@@ -1,0 +1,72 @@
+import type { TypeUrl } from '@xds/api';
+import type { DeltaWatch, SotwWatch } from '@xds/cache';
+
+/** Where one type of one stream stands: see {@link TypeState.status}. */
+export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
+
+/** The client's rejection of a response. */
+export interface NackInfo {
+  /** The version rejected (the one sent with the nonce answered). */
+  readonly version: string;
+  /** `error_detail.message`. */
+  readonly message: string;
+  /** When the NACK arrived (ms since the epoch). */
+  readonly at: number;
+}
+
+/** The per-stream, per-type bookkeeping of rules S3–S5: what was sent, what was acked, what was rejected. */
+export class TypeState {
+  readonly typeUrl: TypeUrl;
+  readonly watch: SotwWatch | DeltaWatch;
+  /** The version of the latest response. */
+  sentVersion: string | undefined;
+  /** The nonce of the latest response (rule S3). */
+  sentNonce: string | undefined;
+  sentAt: number | undefined;
+  /** The last version the client accepted. */
+  ackedVersion: string | undefined;
+  ackedAt: number | undefined;
+  /** The latest NACK, cleared by the next ACK. */
+  nack: NackInfo | undefined;
+  /** The nonce the client answered last (ACK or NACK). */
+  answeredNonce: string | undefined;
+  /** Responses written. */
+  responses = 0;
+
+  constructor(typeUrl: TypeUrl, watch: SotwWatch | DeltaWatch) {
+    this.typeUrl = typeUrl;
+    this.watch = watch;
+  }
+
+  /**
+   * NOT_SENT: nothing written yet; STALE: the latest response is not answered yet; NACKED: the client rejected
+   * the latest response; SYNCED: the client accepted it.
+   */
+  get status(): SyncStatus {
+    if (this.sentNonce === undefined) return 'NOT_SENT';
+    if (this.answeredNonce !== this.sentNonce) return 'STALE';
+    return this.nack === undefined ? 'SYNCED' : 'NACKED';
+  }
+
+  /** Records a written response. */
+  sent(version: string, nonce: string): void {
+    this.sentVersion = version;
+    this.sentNonce = nonce;
+    this.sentAt = Date.now();
+    this.responses++;
+  }
+
+  /** Records an ACK of the latest nonce. */
+  acked(version: string, nonce: string): void {
+    this.ackedVersion = version;
+    this.ackedAt = Date.now();
+    this.answeredNonce = nonce;
+    this.nack = undefined;
+  }
+
+  /** Records a NACK of the latest nonce. */
+  nacked(message: string, nonce: string): void {
+    this.answeredNonce = nonce;
+    this.nack = { version: this.sentVersion ?? '', message, at: Date.now() };
+  }
+}

@@ -1,0 +1,157 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { EventEmitter } from 'eventemitter3';
+import { type ClientInfo, describeClients } from './client-status.js';
+import type { XdsServerEvents } from './events.js';
+import { silentLogger } from './logger.js';
+import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
+import { createRestHandler } from './rest.js';
+import { registerServices } from './services.js';
+import type { StreamContext, StreamHandle } from './stream-context.js';
+
+/**
+ * The xDS server: ADS and the per-type SotW, delta and fetch services, CSDS, and optionally REST, answering from a
+ * cache. Every stream's per-type state (rules S3–S5) shows in {@link XdsServer.clients}, in CSDS and in events.
+ */
+export class XdsServer extends EventEmitter<XdsServerEvents> {
+  readonly #options: XdsServerOptions;
+  readonly #streams = new Set<StreamHandle>();
+  readonly #ctx: StreamContext;
+  readonly #http: HttpServer[] = [];
+  #grpc: Server | undefined;
+  #streamIds = 0;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: XdsServerOptions) {
+    super();
+    if (options === undefined || typeof options.cache?.watchSotw !== 'function') {
+      throw new XdsError(Code.InvalidArgument, 'XdsServer needs options.cache (a SnapshotCache, LinearCache, MuxCache or ConfigWatcher)');
+    }
+    this.#options = options;
+    const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
+    const streams = this.#streams;
+    const server = this;
+    this.#ctx = {
+      cache: options.cache,
+      events: this,
+      logger: options.logger ?? silentLogger,
+      controlPlane: options.controlPlaneId ?? '',
+      authorize: options.authorize,
+      legacyWildcard: (node: Node, typeUrl: TypeUrl) => (typeof legacy === 'function' ? legacy(node, typeUrl) : legacy),
+      nextStreamId: () => ++this.#streamIds,
+      get closing() {
+        return server.#closing;
+      },
+      opened: (stream) => streams.add(stream),
+      closed: (stream) => streams.delete(stream),
+    };
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /** The grpc-js server this XdsServer listens with (created on first use). */
+  get grpcServer(): Server {
+    if (this.#grpc === undefined) {
+      this.#grpc = new Server(grpcServerOptions(this.#options));
+      this.addTo(this.#grpc);
+    }
+    return this.#grpc;
+  }
+
+  /** Mounts the xDS services (ADS, per-type, CSDS) on an application's own grpc-js server. */
+  addTo(server: Server): void {
+    registerServices(server, this.#ctx, () => this.#streams);
+  }
+
+  /** Listens for xDS over gRPC (plaintext) on `host:port`; resolves the bound port (useful with port 0). */
+  listen(address: string): Promise<number> {
+    if (this.#closing) return Promise.reject(new XdsError(Code.Unavailable, 'the server is closed'));
+    return new Promise((resolve, reject) => {
+      this.grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
+        if (error) reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`, { cause: error }));
+        else resolve(port);
+      });
+    });
+  }
+
+  /**
+   * A request handler for `POST /v3/discovery:{clusters,endpoints,listeners,...}` (proto3 JSON) to mount on an
+   * application's HTTP server; it answers 404 for other paths unless `next` is given.
+   */
+  restHandler(): (request: IncomingMessage, response: ServerResponse, next?: () => void) => void {
+    const handle = createRestHandler(this.#ctx, this.#options.maxMessageBytes ?? 64 * 1024 * 1024);
+    return (request, response, next) => {
+      if (handle(request, response)) return;
+      if (next !== undefined) next();
+      else response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
+    };
+  }
+
+  /** Serves REST xDS on its own HTTP listener at `host:port`; resolves the bound port. */
+  listenRest(address: string): Promise<number> {
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at);
+    const port = Number(address.slice(at + 1));
+    const server = createServer(this.restHandler());
+    this.#http.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', (error) => reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`)));
+      server.listen(port, host.replace(/^\[|\]$/g, ''), () => {
+        const bound = server.address();
+        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
+      });
+    });
+  }
+
+  /** One entry per connected node: its streams and, per type, subscription, versions, nonces and status. */
+  clients(): ClientInfo[] {
+    return describeClients(this.#streams);
+  }
+
+  /** The number of open streams. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Closes gracefully: refuses new streams, ends open ones with UNAVAILABLE (clients reconnect elsewhere), stops
+   * listening, and resolves when connections are gone (forcing them after `closeGraceMs`).
+   */
+  close(): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed;
+    this.#closing = true;
+    for (const stream of [...this.#streams]) stream.end(status.UNAVAILABLE, 'server is closing');
+    const grace = this.#options.closeGraceMs ?? 5000;
+    const grpc = this.#grpc;
+    const waits: Promise<void>[] = this.#http.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    if (grpc !== undefined) {
+      waits.push(
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            grpc.forceShutdown();
+            resolve();
+          }, grace);
+          timer.unref();
+          grpc.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+      );
+    }
+    this.#closed = Promise.all(waits).then(() => undefined);
+    return this.#closed;
+  }
+}
+
+/** Mounts an XdsServer's services (ADS, per-type SotW / delta / fetch, CSDS) on an application's grpc-js server. */
+export function addXdsServices(grpcServer: Server, xdsServer: XdsServer): void {
+  xdsServer.addTo(grpcServer);
+}
