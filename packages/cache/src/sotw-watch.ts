@@ -16,8 +16,8 @@ export interface SotwResponse {
    * wraps those resources in `envoy.service.discovery.v3.Resource`.
    */
   readonly ttls: ReadonlyMap<string, number> | undefined;
-  /** The names in `resources` that the stream did not hold at this version before (new or changed). */
-  readonly updated: readonly string[];
+  /** The names in `resources` that the stream held before at another version (changed, not new). */
+  readonly changed: readonly string[];
 }
 
 /** What a SotW request says about the subscription, as the server passes it on. */
@@ -123,8 +123,8 @@ export class SotwWatch extends Watch {
     if (view === undefined) return undefined;
     if (this.source.completeness === 'hold' && this.ads && !this.wildcardOn && !this.#coversAll(view))
       return undefined;
-    const updated: string[] = [];
-    const resources = this.fullState ? this.#takeFull(view, updated) : this.#takePartial(view, updated);
+    const changed: string[] = [];
+    const resources = this.fullState ? this.#takeFull(view, changed) : this.#takePartial(view, changed);
     this.pending = new Set();
     this.pendingAll = false;
     this.mustSend = new Set();
@@ -135,7 +135,7 @@ export class SotwWatch extends Watch {
       version: view.version,
       resources,
       ttls: this.ttlsOf(view, resources),
-      updated,
+      changed,
     };
   }
 
@@ -155,7 +155,7 @@ export class SotwWatch extends Watch {
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */
-  #takeFull(view: ResourceView, updated: string[]): EncodedResource[] | undefined {
+  #takeFull(view: ResourceView, changed: string[]): EncodedResource[] | undefined {
     let differs = this.unanswered || this.mustSend.size > 0;
     if (!differs) {
       const names = this.pendingAll ? this.#sentAndWanted(view) : this.pending;
@@ -175,14 +175,15 @@ export class SotwWatch extends Watch {
       if (entry === undefined) continue;
       resources.push(entry);
       sent.set(name, entry.version);
-      if (this.#sent.get(name) !== entry.version) updated.push(name);
+      const before = this.#sent.get(name);
+      if (before !== undefined && before !== entry.version) changed.push(name);
     }
     this.#sent = sent;
     return resources;
   }
 
   /** Other types: only the names that changed or were newly subscribed (rules S8, S10). */
-  #takePartial(view: ResourceView, updated: string[]): EncodedResource[] | undefined {
+  #takePartial(view: ResourceView, changed: string[]): EncodedResource[] | undefined {
     const must = this.expandGlobs(this.mustSend, view);
     const names = this.pendingAll ? this.#sentAndWanted(view) : new Set([...this.pending, ...must]);
     if (this.pendingAll) for (const name of must) names.add(name);
@@ -202,7 +203,7 @@ export class SotwWatch extends Watch {
       if (must.has(name) || before !== entry.version) {
         resources.push(entry);
         this.#sent.set(name, entry.version);
-        if (before !== entry.version) updated.push(name);
+        if (before !== undefined && before !== entry.version) changed.push(name);
       }
     }
     if (resources.length === 0 && !this.unanswered) return undefined;

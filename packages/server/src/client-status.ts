@@ -41,7 +41,10 @@ export interface ClientInfo {
 
 /** Groups open streams by node into {@link ClientInfo}s, sorted by node id. */
 export function describeClients(streams: Iterable<StreamHandle>): ClientInfo[] {
-  const byNode = new Map<string, { node: Node; ids: number[]; types: Partial<Record<TypeUrl, TypeStatus>>; at: Map<TypeUrl, number> }>();
+  const byNode = new Map<
+    string,
+    { node: Node; ids: number[]; types: Partial<Record<TypeUrl, TypeStatus>>; at: Map<TypeUrl, number> }
+  >();
   for (const stream of streams) {
     if (stream.node === undefined) continue;
     let entry = byNode.get(stream.nodeId);
@@ -60,7 +63,8 @@ export function describeClients(streams: Iterable<StreamHandle>): ClientInfo[] {
         sentVersion: state.sentVersion,
         sentNonce: state.sentNonce,
         ackedVersion: state.ackedVersion,
-        nack: state.nack === undefined ? undefined : { version: state.nack.version, message: state.nack.message },
+        nack:
+          state.nack === undefined ? undefined : { version: state.nack.version, message: state.nack.message },
         status: state.status,
         lastSentAt: state.sentAt,
         lastAckAt: state.ackedAt,
@@ -70,5 +74,11 @@ export function describeClients(streams: Iterable<StreamHandle>): ClientInfo[] {
   }
   return [...byNode]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([nodeId, e]) => ({ nodeId, node: e.node, streams: e.ids.length, streamIds: e.ids, types: e.types }));
+    .map(([nodeId, e]) => ({
+      nodeId,
+      node: e.node,
+      streams: e.ids.length,
+      streamIds: e.ids,
+      types: e.types,
+    }));
 }

@@ -2,8 +2,8 @@
 // assembled from the cache's pre-encoded resources (rule R3) without decoding or re-encoding them.
 import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { type EncodedResource, encodeAny } from '@xds/cache';
 import type { DeltaResponse, SotwResponse } from '@xds/cache';
+import { type EncodedResource, encodeAny } from '@xds/cache';
 
 const resourceTypeUrl = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
@@ -13,7 +13,9 @@ export class UndecodableRequest {
 }
 
 /** A request deserializer for grpc-js that never throws: bad bytes become an {@link UndecodableRequest}. */
-export function requestDecoder<T extends DescMessage>(schema: T): (bytes: Buffer) => MessageShape<T> | UndecodableRequest {
+export function requestDecoder<T extends DescMessage>(
+  schema: T,
+): (bytes: Buffer) => MessageShape<T> | UndecodableRequest {
   return (bytes) => {
     try {
       return fromBinary(schema, bytes);
@@ -79,10 +81,13 @@ export function encodeSotwResponse(response: SotwResponse, nonce: string, contro
   writer.uint32(10).string(response.version);
   for (const entry of response.resources) {
     const ttl = response.ttls?.get(entry.name);
-    writer.uint32(18).bytes(ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl)));
+    writer
+      .uint32(18)
+      .bytes(ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl)));
   }
   writer.uint32(34).string(response.typeUrl);
-  if (controlPlane !== '') writer.uint32(50).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
+  if (controlPlane !== '')
+    writer.uint32(50).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
   return withNonce(writer.finish(), nonce);
 }
 
@@ -90,7 +95,11 @@ export function encodeSotwResponse(response: SotwResponse, nonce: string, contro
  * Encodes a `DeltaDiscoveryResponse { system_version_info = 1, resources = 2, type_url = 4, nonce = 5,
  * removed_resources = 6, control_plane = 7 }` from a cache response.
  */
-export function encodeDeltaResponse(response: DeltaResponse, nonce: string, controlPlane: string): Uint8Array {
+export function encodeDeltaResponse(
+  response: DeltaResponse,
+  nonce: string,
+  controlPlane: string,
+): Uint8Array {
   const writer = new BinaryWriter();
   writer.uint32(10).string(response.systemVersion);
   for (const entry of response.resources) {
@@ -99,6 +108,7 @@ export function encodeDeltaResponse(response: DeltaResponse, nonce: string, cont
   }
   writer.uint32(34).string(response.typeUrl);
   for (const name of response.removed) writer.uint32(50).string(name);
-  if (controlPlane !== '') writer.uint32(58).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
+  if (controlPlane !== '')
+    writer.uint32(58).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
   return withNonce(writer.finish(), nonce);
 }

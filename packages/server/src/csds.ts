@@ -65,7 +65,12 @@ function typeConfigs(state: TypeState, withContents: boolean): ClientConfig_Gene
     const entry = watch.lookup(name);
     let clientStatus = ClientResourceStatus.REQUESTED;
     if (version !== undefined) {
-      clientStatus = state.status === 'NACKED' ? ClientResourceStatus.NACKED : state.status === 'SYNCED' ? ClientResourceStatus.ACKED : ClientResourceStatus.REQUESTED;
+      clientStatus =
+        state.status === 'NACKED'
+          ? ClientResourceStatus.NACKED
+          : state.status === 'SYNCED'
+            ? ClientResourceStatus.ACKED
+            : ClientResourceStatus.REQUESTED;
     } else if (state.sentNonce !== undefined && entry === undefined) {
       clientStatus = ClientResourceStatus.DOES_NOT_EXIST;
     }
@@ -98,7 +103,10 @@ function typeConfigs(state: TypeState, withContents: boolean): ClientConfig_Gene
 }
 
 /** The CSDS answer: one ClientConfig per matching node, built from the same state as `clients()`. */
-export function clientStatus(streams: Iterable<StreamHandle>, request: ClientStatusRequest): ClientStatusResponse {
+export function clientStatus(
+  streams: Iterable<StreamHandle>,
+  request: ClientStatusRequest,
+): ClientStatusResponse {
   const byNode = new Map<string, StreamHandle[]>();
   for (const stream of streams) {
     if (stream.node === undefined || !matches(request.nodeMatchers, stream.nodeId)) continue;
@@ -109,7 +117,9 @@ export function clientStatus(streams: Iterable<StreamHandle>, request: ClientSta
   const config = [...byNode.values()].map((list) =>
     create(ClientConfigSchema, {
       node: list[0]!.node!,
-      genericXdsConfigs: list.flatMap((s) => [...s.types.values()].flatMap((t) => typeConfigs(t, !request.excludeResourceContents))),
+      genericXdsConfigs: list.flatMap((s) =>
+        [...s.types.values()].flatMap((t) => typeConfigs(t, !request.excludeResourceContents)),
+      ),
     }),
   );
   return create(ClientStatusResponseSchema, { config });

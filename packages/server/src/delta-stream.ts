@@ -29,7 +29,8 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
     const nonce = request.responseNonce;
     const stale = !initial && nonce !== '' && nonce !== state.sentNonce;
     this.#emitRequest(request, typeUrl, stale, initial);
-    if (!initial && !stale && nonce !== '' && state.answeredNonce !== nonce) this.#answer(state, request, nonce);
+    if (!initial && !stale && nonce !== '' && state.answeredNonce !== nonce)
+      this.#answer(state, request, nonce);
     // Rule D2: subscription changes apply even when the nonce is stale.
     (state.watch as DeltaWatch).request({
       subscribe: request.resourceNamesSubscribe,

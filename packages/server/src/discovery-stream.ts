@@ -1,5 +1,13 @@
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { Code, type DiscoveryMethod, isTypeUrl, type Node, resourceType, type TypeUrl, XdsError } from '@xds/api';
+import {
+  Code,
+  type DiscoveryMethod,
+  isTypeUrl,
+  type Node,
+  resourceType,
+  type TypeUrl,
+  XdsError,
+} from '@xds/api';
 import { UndecodableRequest } from './codec.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
@@ -108,8 +116,10 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   /** Ends the stream with the status of an error. */
   protected fail(error: unknown): void {
     const { code, details } = toStatus(error);
-    if (!(error instanceof XdsError)) this.ctx.logger.error({ streamId: this.id, nodeId: this.nodeId, err: error }, 'xDS stream failed');
-    else this.ctx.logger.warn({ streamId: this.id, nodeId: this.nodeId, code, details }, 'xDS stream refused');
+    if (!(error instanceof XdsError))
+      this.ctx.logger.error({ streamId: this.id, nodeId: this.nodeId, err: error }, 'xDS stream failed');
+    else
+      this.ctx.logger.warn({ streamId: this.id, nodeId: this.nodeId, code, details }, 'xDS stream refused');
     this.end(code, details);
   }
 
@@ -129,7 +139,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   #drain(): void {
     while (!this.#blocked && !this.#ended && this.#ready.size > 0) {
       let next: TypeUrl | undefined;
-      for (const typeUrl of this.#ready) if (next === undefined || pushOrder(typeUrl) < pushOrder(next)) next = typeUrl;
+      for (const typeUrl of this.#ready)
+        if (next === undefined || pushOrder(typeUrl) < pushOrder(next)) next = typeUrl;
       this.#ready.delete(next!);
       const state = this.types.get(next!);
       if (state === undefined) continue;
@@ -194,7 +205,9 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     this.#held = undefined;
     if (this.#ended) return;
     if (!ok) {
-      this.fail(new XdsError(Code.PermissionDenied, `node "${this.nodeId}" may not open ${this.#method.path}`));
+      this.fail(
+        new XdsError(Code.PermissionDenied, `node "${this.nodeId}" may not open ${this.#method.path}`),
+      );
       return;
     }
     this.#admit(requests);
@@ -221,7 +234,10 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     try {
       const id = request.node?.id;
       if (id !== undefined && id !== '' && id !== this.nodeId) {
-        throw new XdsError(Code.InvalidArgument, `node.id changed on the stream from "${this.nodeId}" to "${id}"`);
+        throw new XdsError(
+          Code.InvalidArgument,
+          `node.id changed on the stream from "${this.nodeId}" to "${id}"`,
+        );
       }
       this.handle(request, this.#typeOf(request.typeUrl));
     } catch (error) {
@@ -234,10 +250,15 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     const fixed = this.#method.typeUrl;
     if (fixed !== undefined) {
       if (typeUrl === '' || typeUrl === fixed) return fixed;
-      throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} cannot be requested on ${this.#method.path}`);
+      throw new XdsError(
+        Code.InvalidArgument,
+        `type_url ${typeUrl} cannot be requested on ${this.#method.path}`,
+      );
     }
-    if (typeUrl === '') throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
-    if (!isTypeUrl(typeUrl)) throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} is not a type this server serves`);
+    if (typeUrl === '')
+      throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
+    if (!isTypeUrl(typeUrl))
+      throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} is not a type this server serves`);
     return typeUrl;
   }
 }

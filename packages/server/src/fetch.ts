@@ -1,8 +1,7 @@
 import { create } from '@bufbuild/protobuf';
-import type { ServerCall } from './stream-context.js';
 import { Code, type DiscoveryRequest, DiscoveryResponseSchema, type TypeUrl, XdsError } from '@xds/api';
 import { fetchResources, type SotwResponse } from '@xds/cache';
-import type { StreamContext } from './stream-context.js';
+import type { ServerCall, StreamContext } from './stream-context.js';
 
 /** The outcome of a unary fetch: a response, or `current` when the client's version is the latest (HTTP 304). */
 export type FetchOutcome = { readonly response: SotwResponse } | { readonly current: true };
@@ -19,14 +18,20 @@ export async function fetchFor(
   call?: ServerCall,
 ): Promise<FetchOutcome> {
   const node = request.node;
-  if (node === undefined || node.id === '') throw new XdsError(Code.InvalidArgument, 'the request must carry node.id');
+  if (node === undefined || node.id === '')
+    throw new XdsError(Code.InvalidArgument, 'the request must carry node.id');
   if (request.typeUrl !== '' && request.typeUrl !== typeUrl) {
     throw new XdsError(Code.InvalidArgument, `type_url ${request.typeUrl} cannot be requested on ${where}`);
   }
   if (ctx.authorize !== undefined && !(await ctx.authorize(node, call))) {
     throw new XdsError(Code.PermissionDenied, `node "${node.id}" may not call ${where}`);
   }
-  const response = fetchResources(ctx.cache, { node, typeUrl, names: request.resourceNames, versionInfo: request.versionInfo });
+  const response = fetchResources(ctx.cache, {
+    node,
+    typeUrl,
+    names: request.resourceNames,
+    versionInfo: request.versionInfo,
+  });
   if (response !== undefined) return { response };
   if (request.versionInfo !== '') return { current: true };
   throw new XdsError(Code.Unavailable, `no ${typeUrl} resources for node "${node.id}" yet`);

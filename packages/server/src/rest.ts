@@ -1,7 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { create, fromJson, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
-import { Code, DiscoveryRequestSchema, DiscoveryResponseSchema, resourceTypes, type TypeUrl, XdsError, xdsRegistry } from '@xds/api';
+import {
+  Code,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  resourceTypes,
+  type TypeUrl,
+  XdsError,
+  xdsRegistry,
+} from '@xds/api';
 import { fetchFor } from './fetch.js';
 import type { StreamContext } from './stream-context.js';
 
@@ -15,7 +23,9 @@ const httpStatus: Partial<Record<number, number>> = {
 };
 
 const byPath = new Map<string, TypeUrl>(
-  resourceTypes.filter((t) => t.restName !== undefined).map((t) => [`/v3/discovery:${t.restName}`, t.typeUrl]),
+  resourceTypes
+    .filter((t) => t.restName !== undefined)
+    .map((t) => [`/v3/discovery:${t.restName}`, t.typeUrl]),
 );
 
 function readBody(request: IncomingMessage, limit: number): Promise<string> {
@@ -69,7 +79,10 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
         try {
           discovery = fromJson(DiscoveryRequestSchema, json as never, { registry: xdsRegistry });
         } catch (error) {
-          throw new XdsError(Code.InvalidArgument, `body is not a DiscoveryRequest: ${(error as Error).message}`);
+          throw new XdsError(
+            Code.InvalidArgument,
+            `body is not a DiscoveryRequest: ${(error as Error).message}`,
+          );
         }
         const outcome = await fetchFor(ctx, discovery, typeUrl, `POST ${path}`);
         if ('current' in outcome) {
@@ -79,13 +92,16 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
         const message = create(DiscoveryResponseSchema, {
           versionInfo: outcome.response.version,
           typeUrl,
-          resources: outcome.response.resources.map((e) => create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes })),
+          resources: outcome.response.resources.map((e) =>
+            create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes }),
+          ),
         });
         send(response, 200, toJson(DiscoveryResponseSchema, message, { registry: xdsRegistry }));
       } catch (error) {
         const xds = XdsError.from(error);
         if (xds.code === Code.Internal) ctx.logger.error({ err: error, path }, 'REST xDS request failed');
-        if (!response.headersSent) send(response, httpStatus[xds.code] ?? 500, { code: xds.code, message: xds.message });
+        if (!response.headersSent)
+          send(response, httpStatus[xds.code] ?? 500, { code: xds.code, message: xds.message });
       }
     })();
     return true;

@@ -1,3 +1,4 @@
+import type { DescMethod } from '@bufbuild/protobuf';
 import {
   type handleBidiStreamingCall,
   type handleUnaryCall,
@@ -7,7 +8,6 @@ import {
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { DescMethod } from '@bufbuild/protobuf';
 import {
   ClientStatusDiscoveryService,
   type ClientStatusRequest,
@@ -22,7 +22,13 @@ import {
   discoveryMethods,
   methodPath,
 } from '@xds/api';
-import { encodeSotwResponse, messageEncoder, passThrough, requestDecoder, UndecodableRequest } from './codec.js';
+import {
+  encodeSotwResponse,
+  messageEncoder,
+  passThrough,
+  requestDecoder,
+  UndecodableRequest,
+} from './codec.js';
 import { clientStatus } from './csds.js';
 import { DeltaStream } from './delta-stream.js';
 import { currentResponse, fetchFor } from './fetch.js';
@@ -45,7 +51,10 @@ function definition(method: DescMethod, streaming: boolean, encode: (value: neve
   };
 }
 
-function streamHandler(ctx: StreamContext, method: DiscoveryMethod): handleBidiStreamingCall<unknown, Uint8Array> {
+function streamHandler(
+  ctx: StreamContext,
+  method: DiscoveryMethod,
+): handleBidiStreamingCall<unknown, Uint8Array> {
   return (call) => {
     const stream =
       method.kind === 'delta'
@@ -55,7 +64,10 @@ function streamHandler(ctx: StreamContext, method: DiscoveryMethod): handleBidiS
   };
 }
 
-function fetchHandler(ctx: StreamContext, method: DiscoveryMethod): handleUnaryCall<DiscoveryRequest | UndecodableRequest, Uint8Array> {
+function fetchHandler(
+  ctx: StreamContext,
+  method: DiscoveryMethod,
+): handleUnaryCall<DiscoveryRequest | UndecodableRequest, Uint8Array> {
   return (call, callback) => {
     const request = call.request;
     if (request instanceof UndecodableRequest) {
@@ -65,7 +77,8 @@ function fetchHandler(ctx: StreamContext, method: DiscoveryMethod): handleUnaryC
     const typeUrl = method.typeUrl!;
     fetchFor(ctx, request, typeUrl, method.path, call).then(
       (outcome) => {
-        if ('current' in outcome) callback(null, messageEncoder(DiscoveryResponseSchema)(currentResponse(request, typeUrl)));
+        if ('current' in outcome)
+          callback(null, messageEncoder(DiscoveryResponseSchema)(currentResponse(request, typeUrl)));
         else callback(null, encodeSotwResponse(outcome.response, '', ctx.controlPlane));
       },
       (error: unknown) => callback(toStatus(error)),
@@ -74,8 +87,15 @@ function fetchHandler(ctx: StreamContext, method: DiscoveryMethod): handleUnaryC
 }
 
 /** Adds ADS, every per-type SotW / delta / fetch service and CSDS to a grpc-js server. */
-export function registerServices(server: Server, ctx: StreamContext, streams: () => Iterable<StreamHandle>): void {
-  const services = new Map<string, { definition: Record<string, unknown>; implementation: UntypedServiceImplementation }>();
+export function registerServices(
+  server: Server,
+  ctx: StreamContext,
+  streams: () => Iterable<StreamHandle>,
+): void {
+  const services = new Map<
+    string,
+    { definition: Record<string, unknown>; implementation: UntypedServiceImplementation }
+  >();
   for (const method of discoveryMethods) {
     const name = method.method.parent.typeName;
     let service = services.get(name);
@@ -103,18 +123,25 @@ export function registerServices(server: Server, ctx: StreamContext, streams: ()
     const streaming = method.methodKind === 'bidi_streaming';
     csds[method.localName] = definition(method, streaming, encode as never);
     if (streaming) {
-      csdsImpl[method.localName] = ((call: ServerDuplexStream<ClientStatusRequest | UndecodableRequest, unknown>) => {
+      csdsImpl[method.localName] = ((
+        call: ServerDuplexStream<ClientStatusRequest | UndecodableRequest, unknown>,
+      ) => {
         call.on('data', (request: ClientStatusRequest | UndecodableRequest) => {
-          if (request instanceof UndecodableRequest) call.emit('error', { code: status.INVALID_ARGUMENT, details: request.message });
+          if (request instanceof UndecodableRequest)
+            call.emit('error', { code: status.INVALID_ARGUMENT, details: request.message });
           else call.write(clientStatus(streams(), request));
         });
         call.on('end', () => call.end());
         call.on('error', () => {});
       }) as never;
     } else {
-      csdsImpl[method.localName] = ((call: { request: ClientStatusRequest | UndecodableRequest }, callback: (e: unknown, v?: unknown) => void) => {
+      csdsImpl[method.localName] = ((
+        call: { request: ClientStatusRequest | UndecodableRequest },
+        callback: (e: unknown, v?: unknown) => void,
+      ) => {
         const request = call.request;
-        if (request instanceof UndecodableRequest) callback({ code: status.INVALID_ARGUMENT, details: request.message });
+        if (request instanceof UndecodableRequest)
+          callback({ code: status.INVALID_ARGUMENT, details: request.message });
         else callback(null, clientStatus(streams(), request));
       }) as never;
     }

@@ -36,7 +36,11 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     // Rule S4: a stale request changes nothing and gets no answer.
     if (stale) return;
     if (nonce !== '' && state.answeredNonce !== nonce) this.#answer(state, request, nonce);
-    (state.watch as SotwWatch).request({ names: request.resourceNames, versionInfo: request.versionInfo, initial: false });
+    (state.watch as SotwWatch).request({
+      names: request.resourceNames,
+      versionInfo: request.versionInfo,
+      initial: false,
+    });
   }
 
   /** Rule S5: ACK or NACK by error_detail only, never by comparing versions. */
@@ -57,7 +61,13 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
       return;
     }
     state.acked(request.versionInfo, nonce);
-    events.emit('ack', { nodeId: this.nodeId, streamId: this.id, typeUrl: state.typeUrl, version: request.versionInfo, nonce });
+    events.emit('ack', {
+      nodeId: this.nodeId,
+      streamId: this.id,
+      typeUrl: state.typeUrl,
+      version: request.versionInfo,
+      nonce,
+    });
   }
 
   protected respond(state: TypeState): void {
@@ -80,17 +90,18 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
         bytes: bytes.length,
       });
     }
-    if (this.ads && response.typeUrl === T.Cluster && response.updated.length > 0) this.#endpointsFollow(response);
+    if (this.ads && response.typeUrl === T.Cluster && response.changed.length > 0)
+      this.#endpointsFollow(response);
   }
 
   /** Rule S11: after a Cluster changes, a fresh ClusterLoadAssignment follows even if it did not change. */
   #endpointsFollow(response: SotwResponse): void {
     const eds = this.types.get(T.Endpoint);
     if (eds === undefined) return;
-    const updated = new Set(response.updated);
+    const changed = new Set(response.changed);
     const names: string[] = [];
     for (const entry of response.resources) {
-      if (!updated.has(entry.name)) continue;
+      if (!changed.has(entry.name)) continue;
       const service = edsServiceName(entry.message as Cluster);
       if (service !== undefined) names.push(service);
     }

@@ -1,5 +1,5 @@
 // The one place where errors become gRPC statuses.
-import { status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
+import type { status as GrpcStatus, StatusObject } from '@grpc/grpc-js';
 import { Code, XdsError } from '@xds/api';
 
 /** The gRPC status an error ends a call with: an XdsError keeps its code; anything else is Internal. */

@@ -2,6 +2,7 @@ import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 
 /** A gRPC server call of a stream or a unary fetch. */
 export type ServerCall = ServerDuplexStream<unknown, unknown> | ServerUnaryCall<unknown, unknown>;
+
 import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';

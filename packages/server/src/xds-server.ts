@@ -1,4 +1,9 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
@@ -27,7 +32,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   constructor(options: XdsServerOptions) {
     super();
     if (options === undefined || typeof options.cache?.watchSotw !== 'function') {
-      throw new XdsError(Code.InvalidArgument, 'XdsServer needs options.cache (a SnapshotCache, LinearCache, MuxCache or ConfigWatcher)');
+      throw new XdsError(
+        Code.InvalidArgument,
+        'XdsServer needs options.cache (a SnapshotCache, LinearCache, MuxCache or ConfigWatcher)',
+      );
     }
     this.#options = options;
     const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
@@ -39,7 +47,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       logger: options.logger ?? silentLogger,
       controlPlane: options.controlPlaneId ?? '',
       authorize: options.authorize,
-      legacyWildcard: (node: Node, typeUrl: TypeUrl) => (typeof legacy === 'function' ? legacy(node, typeUrl) : legacy),
+      legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
+        typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,
       nextStreamId: () => ++this.#streamIds,
       get closing() {
         return server.#closing;
@@ -69,7 +78,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     if (this.#closing) return Promise.reject(new XdsError(Code.Unavailable, 'the server is closed'));
     return new Promise((resolve, reject) => {
       this.grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
-        if (error) reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`, { cause: error }));
+        if (error)
+          reject(
+            new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`, { cause: error }),
+          );
         else resolve(port);
       });
     });
@@ -96,7 +108,9 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const server = createServer(this.restHandler());
     this.#http.push(server);
     return new Promise((resolve, reject) => {
-      server.once('error', (error) => reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`)));
+      server.once('error', (error) =>
+        reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`)),
+      );
       server.listen(port, host.replace(/^\[|\]$/g, ''), () => {
         const bound = server.address();
         resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
