@@ -1,0 +1,37 @@
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { type HttpConnectionManager, HttpConnectionManagerSchema, RouterSchema } from '@xds/api';
+import { adsConfigSource } from './common.js';
+
+/** The Envoy name of the HTTP connection manager network filter. */
+export const httpConnectionManagerName = 'envoy.filters.network.http_connection_manager';
+/** The Envoy name of the router HTTP filter. */
+export const routerFilterName = 'envoy.filters.http.router';
+
+/** What {@link makeHttpConnectionManager} builds. */
+export interface HttpConnectionManagerSpec {
+  /** The RouteConfiguration to fetch by RDS over ADS. */
+  readonly routeName: string;
+  /** The stats prefix (Envoy requires one). */
+  readonly statPrefix: string;
+}
+
+/**
+ * An HTTP connection manager that takes its routes by RDS over ADS and has the router as its last (and only)
+ * HTTP filter: the shape both Envoy and gRPC clients accept.
+ */
+export function makeHttpConnectionManager(spec: HttpConnectionManagerSpec): HttpConnectionManager {
+  return create(HttpConnectionManagerSchema, {
+    statPrefix: spec.statPrefix,
+    routeSpecifier: {
+      case: 'rds',
+      value: { routeConfigName: spec.routeName, configSource: adsConfigSource() },
+    },
+    httpFilters: [
+      {
+        name: routerFilterName,
+        configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) },
+      },
+    ],
+  });
+}

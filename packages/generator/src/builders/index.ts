@@ -1,0 +1,44 @@
+/**
+ * Resource builders for people who build snapshots by hand: each returns a protobuf-es message from `@xds/api`
+ * in a shape that both Envoy and proxyless gRPC clients accept.
+ *
+ * @module
+ */
+export { type ClusterSpec, type ClusterTlsSpec, makeCluster, tlsTransportSocketName } from './cluster.js';
+export {
+  type EndpointSpec,
+  type LocalityName,
+  type LocalitySpec,
+  makeClusterLoadAssignment,
+} from './cluster-load-assignment.js';
+export { adsConfigSource, durationFromMs, socketAddress } from './common.js';
+export {
+  type HttpConnectionManagerSpec,
+  httpConnectionManagerName,
+  makeHttpConnectionManager,
+  routerFilterName,
+} from './http-connection-manager.js';
+export {
+  type ApiListenerSpec,
+  type HttpListenerSpec,
+  makeApiListener,
+  makeHttpListener,
+  makeTcpListener,
+  type TcpListenerSpec,
+  tcpProxyName,
+} from './listener.js';
+export {
+  defaultRetryOn,
+  type HeaderMatchSpec,
+  makeHeaderMatcher,
+  makeRoute,
+  makeRouteConfiguration,
+  makeVirtualHost,
+  type RetrySpec,
+  type RouteConfigurationSpec,
+  type RouteMatchSpec,
+  type RouteSpec,
+  type VirtualHostSpec,
+  type WeightedClusterSpec,
+} from './route-configuration.js';
+export { type DataSourceSpec, makeSecret, type TlsCertificateSpec, type TrustedCaSpec } from './secret.js';

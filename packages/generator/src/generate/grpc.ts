@@ -1,0 +1,66 @@
+import type { Message } from '@bufbuild/protobuf';
+import type { Listener, RouteConfiguration } from '@xds/api';
+import { makeApiListener } from '../builders/listener.js';
+import { makeRouteConfiguration } from '../builders/route-configuration.js';
+import type { Service, ServiceModel } from '../model/types.js';
+import { clusterParts } from './assignments.js';
+import type { GenerateOptions } from './generate-options.js';
+import { defaultMemo, type ResourceMemo } from './memo.js';
+import { clusterName, grpcDomains, hostPort, serviceHost } from './names.js';
+import { routeSpecs } from './routes.js';
+
+interface GrpcParts {
+  readonly listeners: readonly Listener[];
+  readonly routes: readonly RouteConfiguration[];
+}
+
+function grpcParts(service: Service, domain: string, memo: ResourceMemo): GrpcParts {
+  const config = { ...service, endpoints: [] };
+  return memo.get('service-grpc', { domain, service: config }, () => {
+    const host = serviceHost(service, domain);
+    const listeners: Listener[] = [];
+    const routes: RouteConfiguration[] = [];
+    for (const port of service.ports) {
+      const routeName = clusterName(port.port, '', host);
+      const listener = { name: hostPort(host, port.port), routeName };
+      listeners.push(memo.get('api-listener', listener, () => makeApiListener(listener)));
+      const spec = {
+        name: routeName,
+        virtualHosts: [
+          {
+            name: hostPort(host, port.port),
+            domains: grpcDomains(service, domain, port.port),
+            routes: routeSpecs(service, port.port, host, 'grpc'),
+          },
+        ],
+      };
+      routes.push(memo.get('grpc-route', spec, () => makeRouteConfiguration(spec)));
+    }
+    return { listeners, routes };
+  });
+}
+
+/**
+ * The xDS resources for proxyless gRPC clients (`xds:///<fqdn>:<port>`), in the only shapes they accept:
+ * - per service port, a Listener `<fqdn>:<port>` with an `api_listener` connection manager that takes
+ *   RouteConfiguration `outbound|<port>||<fqdn>` by RDS over ADS, router filter last;
+ * - that RouteConfiguration, with one virtual host whose domains are the `host:port` forms of the service;
+ * - the same EDS clusters (ROUND_ROBIN) and ClusterLoadAssignments as {@link generateEnvoy}: IP literals with
+ *   port values, every locality set and weighted, priorities without gaps.
+ */
+export function generateGrpc(model: ServiceModel, options: GenerateOptions = {}): Message[] {
+  const memo = options.memo ?? defaultMemo;
+  const clusters: Message[] = [];
+  const assignments: Message[] = [];
+  const listeners: Message[] = [];
+  const routes: Message[] = [];
+  for (const service of model.services) {
+    const base = clusterParts(service, model.domain, memo);
+    clusters.push(...base.clusters);
+    assignments.push(...base.assignments);
+    const parts = grpcParts(service, model.domain, memo);
+    listeners.push(...parts.listeners);
+    routes.push(...parts.routes);
+  }
+  return [...clusters, ...assignments, ...listeners, ...routes];
+}

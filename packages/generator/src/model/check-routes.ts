@@ -1,0 +1,109 @@
+import { isRecord } from './check-shape.js';
+import { didYouMean } from './closest.js';
+import { parseDuration } from './duration.js';
+import type { Issue, PathSegment } from './model-error.js';
+
+/** What route checks need to know about their service. */
+export interface RouteContext {
+  /** `name.namespace`, for messages. */
+  readonly service: string;
+  /** The names of the service's subsets. */
+  readonly subsets: readonly string[];
+  /** True when the service has an HTTP, HTTP2 or GRPC port. */
+  readonly hasHttpPort: boolean;
+}
+
+function checkDuration(value: unknown, path: PathSegment[], issues: Issue[]): void {
+  if (typeof value !== 'string') return;
+  if (parseDuration(value) === undefined) {
+    issues.push({
+      path,
+      message: `${JSON.stringify(value)} is not a duration; write e.g. 2s, 150ms or 1m30s`,
+    });
+  }
+}
+
+function checkPath(value: unknown, path: PathSegment[], issues: Issue[]): void {
+  if (typeof value === 'string' && !value.startsWith('/')) {
+    issues.push({ path, message: `${JSON.stringify(value)} must start with "/"` });
+  }
+}
+
+function checkMatch(match: Record<string, unknown>, path: PathSegment[], issues: Issue[]): void {
+  if (match.prefix !== undefined && match.path !== undefined) {
+    issues.push({ path, message: 'set one of prefix and path, not both' });
+  }
+  checkPath(match.prefix, [...path, 'prefix'], issues);
+  checkPath(match.path, [...path, 'path'], issues);
+  if (!isRecord(match.headers)) return;
+  for (const [name, header] of Object.entries(match.headers)) {
+    if (name === '' || /[\s:]/.test(name.slice(name.startsWith(':') ? 1 : 0))) {
+      issues.push({
+        path: [...path, 'headers', name],
+        message: `${JSON.stringify(name)} is not a header name`,
+        target: 'key',
+      });
+    }
+    if (isRecord(header) && typeof header.regex === 'string') {
+      try {
+        new RegExp(header.regex, 'u');
+      } catch {
+        issues.push({ path: [...path, 'headers', name, 'regex'], message: 'not a valid regular expression' });
+      }
+    }
+  }
+}
+
+function checkDestinations(to: unknown[], path: PathSegment[], context: RouteContext, issues: Issue[]): void {
+  let sum = 0;
+  let weighed = true;
+  for (const [d, destination] of to.entries()) {
+    if (!isRecord(destination)) {
+      weighed = false;
+      continue;
+    }
+    const weight = destination.weight ?? 1;
+    if (typeof weight === 'number' && Number.isInteger(weight) && weight >= 0) sum += weight;
+    else weighed = false;
+    const subset = destination.subset;
+    if (typeof subset === 'string' && !context.subsets.includes(subset)) {
+      const known =
+        context.subsets.length === 0 ? 'it has no subsets' : `subsets: ${context.subsets.join(', ')}`;
+      issues.push({
+        path: [...path, d, 'subset'],
+        message: `no subset named "${subset}" in ${context.service} (${known})${didYouMean(subset, context.subsets)}`,
+      });
+    }
+  }
+  if (weighed && to.length > 0 && sum <= 0) {
+    issues.push({
+      path,
+      message: 'the weights add up to 0; at least one destination needs a weight above 0',
+    });
+  }
+}
+
+/** Checks a service's routes beyond their shape: matches, subsets, weights, durations. */
+export function checkRoutes(
+  routes: unknown,
+  path: PathSegment[],
+  context: RouteContext,
+  issues: Issue[],
+): void {
+  if (!Array.isArray(routes) || routes.length === 0) return;
+  if (!context.hasHttpPort) {
+    issues.push({
+      path,
+      message: `routes apply to HTTP, HTTP2 and GRPC ports, and ${context.service} has none`,
+    });
+  }
+  for (const [r, route] of routes.entries()) {
+    if (!isRecord(route)) continue;
+    const at = [...path, r];
+    if (isRecord(route.match)) checkMatch(route.match, [...at, 'match'], issues);
+    if (Array.isArray(route.to)) checkDestinations(route.to, [...at, 'to'], context, issues);
+    checkDuration(route.timeout, [...at, 'timeout'], issues);
+    if (isRecord(route.retries))
+      checkDuration(route.retries.perTryTimeout, [...at, 'retries', 'perTryTimeout'], issues);
+  }
+}

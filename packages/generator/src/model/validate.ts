@@ -1,0 +1,33 @@
+import { checkSemantics } from './check-semantics.js';
+import { checkShape, isRecord } from './check-shape.js';
+import { modelJsonSchema } from './json-schema.js';
+import { formatPath, type Issue, type ModelResult } from './model-error.js';
+import { normalizeModel } from './normalize.js';
+import type { ServiceModelInput } from './types.js';
+
+/** Every issue of a model value: the schema's, then the semantic checks'. */
+export function modelIssues(value: unknown): Issue[] {
+  const issues: Issue[] = [];
+  if (value === null || value === undefined) {
+    return [{ path: [], message: 'the model is empty; expected a mapping with a "services" list' }];
+  }
+  if (!isRecord(value)) return [{ path: [], message: 'expected a mapping with a "services" list' }];
+  checkShape(value, modelJsonSchema, modelJsonSchema, [], issues);
+  checkSemantics(value, issues);
+  return issues;
+}
+
+/**
+ * Validates a service model given as a value (what `JSON.parse` or a TypeScript literal gives) and fills in
+ * defaults. Reports every error, each with its path (`services[0].ports[0].port`); never throws.
+ */
+export function validateModel(value: unknown): ModelResult {
+  const issues = modelIssues(value);
+  if (issues.length > 0) {
+    return {
+      ok: false,
+      errors: issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+    };
+  }
+  return { ok: true, model: normalizeModel(value as ServiceModelInput) };
+}
