@@ -19,7 +19,11 @@ function find(dir) {
   return out;
 }
 
-const dirs = process.argv.slice(2);
+// --force-exit: end each test file's process when its tests are done (for files that hold global clients,
+// such as @grpc/grpc-js-xds's, which cannot be closed).
+const args = process.argv.slice(2);
+const forceExit = args.includes('--force-exit');
+const dirs = args.filter((a) => a !== '--force-exit');
 const files = (dirs.length > 0 ? dirs : ['src']).flatMap(find);
 if (files.length === 0) {
   console.error('no test files found');
@@ -27,7 +31,15 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=1',
+    ...(forceExit ? ['--test-force-exit'] : []),
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
