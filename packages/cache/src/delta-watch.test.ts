@@ -137,4 +137,15 @@ describe('delta watch', () => {
     });
     assert.equal(w.take(), undefined);
   });
+
+  it('R4: a delta heartbeat names the held TTL resources without their bodies', () => {
+    const cache = new SnapshotCache();
+    cache.setSnapshot('n1', Snapshot.create([{ resource: assignment('c1', 80), ttlMs: 1000 }]));
+    const w = delta(cache, 'n1', Endpoint, { supportsTtl: true });
+    w.request(['c1']);
+    assert.deepEqual([...(w.take()?.ttls ?? [])], [['c1', 1000]]);
+    cache.heartbeat();
+    const beat = w.take();
+    assert.deepEqual([...(beat?.heartbeats ?? [])], ['c1']);
+  });
 });

@@ -14,6 +14,8 @@ export interface DeltaResponse {
   readonly removed: readonly string[];
   /** TTLs in milliseconds of the resources that have one, for clients that support TTLs (rule R4). */
   readonly ttls: ReadonlyMap<string, number> | undefined;
+  /** Names in `resources` sent as TTL heartbeats (a `Resource` without body; rule R4). */
+  readonly heartbeats?: ReadonlySet<string>;
 }
 
 /** What a delta request says about the subscription. */
@@ -128,7 +130,20 @@ export class DeltaWatch extends Watch {
     this.pending = new Set();
     this.pendingAll = false;
     this.mustSend = new Set();
-    if (resources.length === 0 && removed.length === 0 && !this.unanswered) return undefined;
+    if (resources.length === 0 && removed.length === 0 && !this.unanswered) {
+      if (!this.heartbeatDue) return undefined;
+      const due = this.heartbeatOf(view, this.#known);
+      if (due === undefined) return undefined;
+      return {
+        typeUrl: this.typeUrl,
+        systemVersion: view.version,
+        resources: due,
+        removed: [],
+        ttls: this.ttlsOf(view, due),
+        heartbeats: new Set(due.map((e) => e.name)),
+      };
+    }
+    this.heartbeatDue = false;
     this.unanswered = false;
     return {
       typeUrl: this.typeUrl,

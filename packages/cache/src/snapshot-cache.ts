@@ -24,6 +24,11 @@ export interface SnapshotCacheOptions {
    * Sweeps run on an unref'ed timer; {@link SnapshotCache.close} stops it.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * Every this many milliseconds, watches of clients that support TTLs re-send the TTL'd resources they hold as
+   * heartbeats (rule R4). Off by default; {@link SnapshotCache.close} stops it.
+   */
+  readonly heartbeatMs?: number;
 }
 
 /** The state of one node key, for status pages. */
@@ -69,6 +74,7 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
   readonly #keys = new Map<string, KeyState>();
   readonly #idleTimeoutMs: number | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SnapshotCacheOptions = {}) {
     super();
@@ -80,6 +86,20 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     if (this.#idleTimeoutMs !== undefined) {
       const period = Math.max(10, Math.min(this.#idleTimeoutMs, 60_000));
       this.#timer = setInterval(() => this.sweep(), period).unref();
+    }
+    if (options.heartbeatMs !== undefined) {
+      this.#heartbeatTimer = setInterval(() => this.heartbeat(), Math.max(10, options.heartbeatMs)).unref();
+    }
+  }
+
+  /** Sends TTL heartbeats now to every watch whose client supports TTLs and holds a resource with a TTL (R4). */
+  heartbeat(): void {
+    for (const state of this.#keys.values()) {
+      if (state.snapshot === undefined) continue;
+      for (const [typeUrl, watches] of state.watches) {
+        if (!state.snapshot.hasTtls(typeUrl)) continue;
+        for (const watch of watches) watch.heartbeat();
+      }
     }
   }
 
@@ -174,10 +194,12 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     return dropped;
   }
 
-  /** Stops the idle sweep timer. */
+  /** Stops the idle sweep and heartbeat timers. */
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     this.#timer = undefined;
+    this.#heartbeatTimer = undefined;
   }
 
   /** {@inheritDoc ConfigWatcher.watchSotw} */

@@ -336,4 +336,30 @@ describe('SotW watch: TTL (R4)', () => {
     ttl.request(['c1']);
     assert.deepEqual([...(ttl.take()?.ttls ?? [])], [['c1', 5000]]);
   });
+
+  it('R4: heartbeats re-send held TTL resources to TTL clients only, and never to others', () => {
+    const cache = new SnapshotCache();
+    cache.setSnapshot(
+      'n1',
+      Snapshot.create([{ resource: assignment('c1', 80), ttlMs: 5000 }, assignment('c2', 81)]),
+    );
+    const plain = sotw(cache, 'n1', Endpoint);
+    const ttl = sotw(cache, 'n1', Endpoint, { supportsTtl: true });
+    for (const w of [plain, ttl]) {
+      w.request(['c1', 'c2']);
+      w.take();
+    }
+    const plainReady = plain.ready;
+    cache.heartbeat();
+    assert.equal(plain.ready, plainReady);
+    assert.equal(plain.take(), undefined);
+    const beat = ttl.take();
+    assert.deepEqual(
+      beat?.resources.map((e) => e.name),
+      ['c1'],
+    );
+    assert.deepEqual([...(beat?.heartbeats ?? [])], ['c1']);
+    assert.equal(beat?.version, cache.getSnapshot('n1')?.version(Endpoint));
+    assert.equal(ttl.take(), undefined, 'one heartbeat per tick');
+  });
 });

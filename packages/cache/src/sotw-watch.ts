@@ -18,6 +18,11 @@ export interface SotwResponse {
   readonly ttls: ReadonlyMap<string, number> | undefined;
   /** The names in `resources` that the stream held before at another version (changed, not new). */
   readonly changed: readonly string[];
+  /**
+   * Names in `resources` sent as TTL heartbeats: the `Resource` wrapper with name, version and TTL but no body
+   * (rule R4). Undefined for ordinary responses.
+   */
+  readonly heartbeats?: ReadonlySet<string>;
 }
 
 /** What a SotW request says about the subscription, as the server passes it on. */
@@ -128,7 +133,8 @@ export class SotwWatch extends Watch {
     this.pending = new Set();
     this.pendingAll = false;
     this.mustSend = new Set();
-    if (resources === undefined) return undefined;
+    if (resources === undefined) return this.heartbeatDue ? this.#heartbeat(view) : undefined;
+    this.heartbeatDue = false;
     this.unanswered = false;
     return {
       typeUrl: this.typeUrl,
@@ -136,6 +142,29 @@ export class SotwWatch extends Watch {
       resources,
       ttls: this.ttlsOf(view, resources),
       changed,
+    };
+  }
+
+  /** A heartbeat response: Listener and Cluster still carry the whole set, the TTL ones as heartbeats. */
+  #heartbeat(view: ResourceView): SotwResponse | undefined {
+    const due = this.heartbeatOf(view, this.#sent);
+    if (due === undefined) return undefined;
+    const heartbeats = new Set(due.map((e) => e.name));
+    let resources = due;
+    if (this.fullState) {
+      resources = [];
+      for (const [name, version] of this.#sent) {
+        const entry = view.entries.get(name);
+        if (entry?.version === version) resources.push(entry);
+      }
+    }
+    return {
+      typeUrl: this.typeUrl,
+      version: view.version,
+      resources,
+      ttls: this.ttlsOf(view, resources),
+      changed: [],
+      heartbeats,
     };
   }
 

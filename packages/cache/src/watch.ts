@@ -88,6 +88,8 @@ export abstract class Watch {
   protected mustSend = new Set<string>();
   /** True until the first response of this type on this stream. */
   protected unanswered = true;
+  /** True when a TTL heartbeat is due (rule R4). */
+  protected heartbeatDue = false;
   #onReady: () => void;
   #scheduled = false;
   #cancelled = false;
@@ -147,6 +149,33 @@ export abstract class Watch {
     if (changed === 'all' || changed.size > 256) this.pendingAll = true;
     else if (!this.pendingAll) for (const name of changed) this.pending.add(name);
     this.schedule();
+  }
+
+  /**
+   * Asks for a heartbeat of the resources with a TTL the client holds (rule R4). Ignored for clients that do not
+   * support TTLs; the next take() answers it unless a real response goes out.
+   */
+  heartbeat(): void {
+    if (!this.supportsTtl || this.#cancelled) return;
+    this.heartbeatDue = true;
+    this.schedule();
+  }
+
+  /**
+   * The resources to refresh by a heartbeat: every held resource whose TTL is set and whose version is the
+   * current one, or undefined when there is none.
+   */
+  protected heartbeatOf(
+    view: ResourceView,
+    held: ReadonlyMap<string, string>,
+  ): EncodedResource[] | undefined {
+    this.heartbeatDue = false;
+    const out: EncodedResource[] = [];
+    for (const [name, version] of held) {
+      const entry = view.entries.get(name);
+      if (entry !== undefined && entry.version === version && view.ttl(name) !== undefined) out.push(entry);
+    }
+    return out.length > 0 ? out : undefined;
   }
 
   /** Stops the watch: it never calls back again, and the cache forgets it (O(1)). */

@@ -48,18 +48,14 @@ function durationBytes(ms: number): Uint8Array {
   return writer.finish();
 }
 
-/** `envoy.service.discovery.v3.Resource { name, version, resource, ttl }`, for TTL clients (rule R4). */
-function ttlResource(entry: EncodedResource, ttlMs: number): Uint8Array {
-  return new BinaryWriter()
-    .uint32(26)
-    .string(entry.name)
-    .uint32(10)
-    .string(entry.version)
-    .uint32(18)
-    .bytes(entry.any)
-    .uint32(50)
-    .bytes(durationBytes(ttlMs))
-    .finish();
+/**
+ * `envoy.service.discovery.v3.Resource { name, version, resource, ttl }`, for TTL clients (rule R4); a heartbeat
+ * leaves the resource out.
+ */
+function ttlResource(entry: EncodedResource, ttlMs: number, heartbeat: boolean): Uint8Array {
+  const writer = new BinaryWriter().uint32(26).string(entry.name).uint32(10).string(entry.version);
+  if (!heartbeat) writer.uint32(18).bytes(entry.any);
+  return writer.uint32(50).bytes(durationBytes(ttlMs)).finish();
 }
 
 /** Appends `nonce` (field 5 of both response messages) to an encoded body. */
@@ -81,9 +77,10 @@ export function encodeSotwResponse(response: SotwResponse, nonce: string, contro
   writer.uint32(10).string(response.version);
   for (const entry of response.resources) {
     const ttl = response.ttls?.get(entry.name);
-    writer
-      .uint32(18)
-      .bytes(ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl)));
+    const heartbeat = response.heartbeats?.has(entry.name) ?? false;
+    const bytes =
+      ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl, heartbeat));
+    writer.uint32(18).bytes(bytes);
   }
   writer.uint32(34).string(response.typeUrl);
   if (controlPlane !== '')
@@ -104,7 +101,8 @@ export function encodeDeltaResponse(
   writer.uint32(10).string(response.systemVersion);
   for (const entry of response.resources) {
     const ttl = response.ttls?.get(entry.name);
-    writer.uint32(18).bytes(ttl === undefined ? entry.deltaResource : ttlResource(entry, ttl));
+    const heartbeat = response.heartbeats?.has(entry.name) ?? false;
+    writer.uint32(18).bytes(ttl === undefined ? entry.deltaResource : ttlResource(entry, ttl, heartbeat));
   }
   writer.uint32(34).string(response.typeUrl);
   for (const name of response.removed) writer.uint32(50).string(name);
