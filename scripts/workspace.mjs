@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the root `npm test`, `npm start` and `npm run bench` on a machine that has only Node and npm:
 // it fetches the pinned pnpm through npx, installs the workspace from the lockfile and runs the task with turbo.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,12 +33,42 @@ function install() {
   else run('npx', ['--yes', pnpmSpec, ...args]);
 }
 
+/**
+ * Runs turbo with its output passed through, adds up the node:test totals of every package ("ℹ pass N",
+ * "ℹ fail N"), prints them as one closing line, and exits with turbo's status.
+ */
+function runTests(args) {
+  const child = spawn('turbo', args, { cwd: root, stdio: ['inherit', 'pipe', 'inherit'], env });
+  let passed = 0;
+  let failed = 0;
+  let tail = '';
+  const scan = (text) => {
+    for (const line of text.split('\n')) {
+      const match = /ℹ (pass|fail) (\d+)\s*$/.exec(line);
+      if (match?.[1] === 'pass') passed += Number(match[2]);
+      else if (match?.[1] === 'fail') failed += Number(match[2]);
+    }
+  };
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const text = tail + chunk.toString('utf8');
+    const cut = text.lastIndexOf('\n');
+    scan(text.slice(0, cut + 1));
+    tail = text.slice(cut + 1);
+  });
+  child.on('close', (code) => {
+    scan(tail);
+    console.log(`\ntests: ${passed} passed, ${failed} failed`);
+    process.exit(code ?? 1);
+  });
+}
+
 const [task = 'test', ...rest] = process.argv.slice(2);
 install();
 const turbo = ['run', '--env-mode=loose', '--log-order=grouped', '--continue'];
 switch (task) {
   case 'test':
-    run('turbo', [...turbo, 'build', 'typecheck', 'lint', 'test', ...rest]);
+    runTests([...turbo, 'build', 'typecheck', 'lint', 'test', ...rest]);
     break;
   case 'start':
     run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
