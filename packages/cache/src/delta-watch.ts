@@ -1,6 +1,7 @@
 import type { TypeUrl } from '@xds/api';
 import type { EncodedResource } from './encoded-resource.js';
-import { type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
+import { HeldVersions } from './held-versions.js';
+import { isGlob, type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
 
 /** An incremental response a delta watch hands to the server. */
 export interface DeltaResponse {
@@ -38,7 +39,7 @@ export interface DeltaRequestInfo {
 export class DeltaWatch extends Watch {
   readonly #legacyWildcard: boolean;
   /** Name -> version the client holds (from `initial_resource_versions` and what was sent). */
-  readonly #known = new Map<string, string>();
+  readonly #known = new HeldVersions();
 
   constructor(source: WatchSource, key: string, options: WatchOptions) {
     super(source, key, options);
@@ -46,7 +47,7 @@ export class DeltaWatch extends Watch {
   }
 
   /** Name -> version of what the client holds, as far as the server knows. */
-  get known(): ReadonlyMap<string, string> {
+  get known(): HeldVersions {
     return this.#known;
   }
 
@@ -63,6 +64,11 @@ export class DeltaWatch extends Watch {
       for (const [name, version] of Object.entries(info.initialVersions ?? {}))
         this.#known.set(name, version);
     }
+    let draft: Set<string> | undefined;
+    const names = (): Set<string> => {
+      if (draft === undefined) draft = new Set(this.names);
+      return draft;
+    };
     for (const name of info.subscribe) {
       if (name === '*') {
         if (this.wildcardCapable && !this.wildcardOn) {
@@ -72,7 +78,8 @@ export class DeltaWatch extends Watch {
         }
         continue;
       }
-      this.addName(name);
+      if (isGlob(name)) this.prefixes.add(name.slice(0, -1));
+      else names().add(name);
       changed = true;
       // Rule D6: on a new stream, the versions the client presents are what it has.
       if (info.initial && Object.hasOwn(info.initialVersions ?? {}, name)) continue;
@@ -89,7 +96,8 @@ export class DeltaWatch extends Watch {
         }
         continue;
       }
-      if (!this.removeName(name)) continue;
+      const removed = isGlob(name) ? this.prefixes.delete(name.slice(0, -1)) : names().delete(name);
+      if (!removed) continue;
       changed = true;
       this.mustSend.delete(name);
       // Rule D7: under wildcard the client cannot tell whether it still has the name: tell it either way.
@@ -98,6 +106,7 @@ export class DeltaWatch extends Watch {
         this.mustSend.add(name);
       }
     }
+    if (draft !== undefined) this.setNames(draft);
     if (!changed) return;
     this.source.subscriptionChanged(this);
     this.schedule();
@@ -130,6 +139,7 @@ export class DeltaWatch extends Watch {
     this.pending = new Set();
     this.pendingAll = false;
     this.mustSend = new Set();
+    this.#known.compact(view.entries);
     if (resources.length === 0 && removed.length === 0 && !this.unanswered) {
       if (!this.heartbeatDue) return undefined;
       const due = this.heartbeatOf(view, this.#known);

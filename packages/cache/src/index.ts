@@ -8,8 +8,10 @@ export { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js'
 export { type DeltaRequestInfo, type DeltaResponse, DeltaWatch } from './delta-watch.js';
 export { contentHash, EncodedResource, encodeAny, encodeCount, encodeResource } from './encoded-resource.js';
 export { type FetchRequest, fetchResources } from './fetch.js';
+export { HeldVersions } from './held-versions.js';
 export { LinearCache, type LinearCacheOptions } from './linear-cache.js';
 export { MuxCache, type MuxCacheOptions } from './mux-cache.js';
+export { internNames, noNames } from './name-set.js';
 export {
   type ResourceWithTtl,
   Snapshot,

@@ -34,13 +34,10 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   readonly completeness: Completeness = 'subset';
   readonly #wildcard: boolean;
   readonly #nodeKey: NodeKey;
-  readonly #entries = new Map<string, EncodedResource>();
+  /** Replaced, never mutated, on every change: watches keep references to it (see HeldVersions). */
+  #entries: ReadonlyMap<string, EncodedResource> = new Map();
   #hash = TypeHash.empty();
-  readonly #view: {
-    version: string;
-    readonly entries: ReadonlyMap<string, EncodedResource>;
-    ttl(name: string): undefined;
-  };
+  #view: ResourceView;
   readonly #byName = new Map<string, Set<Watch>>();
   readonly #byPrefix = new Map<string, Set<Watch>>();
   readonly #wildcards = new Set<Watch>();
@@ -89,25 +86,27 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     const changed = new Set<string>();
     const removed: EncodedResource[] = [];
     const added: EncodedResource[] = [];
+    const entries = new Map(this.#entries);
     for (const name of change.delete ?? []) {
-      const before = this.#entries.get(name);
+      const before = entries.get(name);
       if (before === undefined) continue;
-      this.#entries.delete(name);
+      entries.delete(name);
       removed.push(before);
       changed.add(name);
     }
     for (const message of change.set ?? []) {
       const entry = this.#checked(message);
-      const before = this.#entries.get(entry.name);
+      const before = entries.get(entry.name);
       if (before?.version === entry.version) continue;
       if (before !== undefined) removed.push(before);
-      this.#entries.set(entry.name, entry);
+      entries.set(entry.name, entry);
       added.push(entry);
       changed.add(entry.name);
     }
     if (changed.size === 0) return;
     this.#hash = this.#hash.with(removed, added);
-    this.#view.version = this.#hash.toString();
+    this.#entries = entries;
+    this.#view = { version: this.#hash.toString(), entries, ttl: () => undefined };
     this.#wake(changed);
   }
 

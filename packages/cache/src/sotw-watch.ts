@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { ClusterLoadAssignmentSchema, TypeUrl } from '@xds/api';
 import { type EncodedResource, encodeResource } from './encoded-resource.js';
-import { type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
+import { HeldVersions } from './held-versions.js';
+import { isGlob, type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
 
 /** A state-of-the-world response a watch hands to the server. */
 export interface SotwResponse {
@@ -36,6 +37,17 @@ export interface SotwRequestInfo {
 }
 
 const emptyAssignments = new Map<string, EncodedResource>();
+const everything = new WeakMap<ResourceView, readonly EncodedResource[]>();
+
+/** Every resource of a view, as one array shared by all the responses that send the whole type. */
+function allOf(view: ResourceView): readonly EncodedResource[] {
+  let all = everything.get(view);
+  if (all === undefined) {
+    all = Object.freeze([...view.entries.values()]);
+    everything.set(view, all);
+  }
+  return all;
+}
 
 /** An empty ClusterLoadAssignment for a name the snapshot lacks (completeness `empty`). */
 function emptyAssignment(name: string): EncodedResource {
@@ -57,7 +69,7 @@ export class SotwWatch extends Watch {
   readonly #legacyWildcard: boolean;
   #namedEver = false;
   /** Name -> version of what this stream was sent (the client holds it, or rejected it: rule S6). */
-  #sent = new Map<string, string>();
+  #sent = new HeldVersions();
 
   constructor(source: WatchSource, key: string, options: WatchOptions) {
     super(source, key, options);
@@ -65,7 +77,7 @@ export class SotwWatch extends Watch {
   }
 
   /** Name -> version of the resources this stream was sent and still subscribes to. */
-  get sent(): ReadonlyMap<string, string> {
+  get sent(): HeldVersions {
     return this.#sent;
   }
 
@@ -84,18 +96,24 @@ export class SotwWatch extends Watch {
       this.#namedEver = true;
       this.wildcardOn = this.wildcardCapable && explicitWildcard;
     }
-    const wanted = new Set(listed);
     let changed = wasWildcard !== this.wildcardOn;
-    for (const name of [...this.names, ...[...this.prefixes].map((p) => `${p}*`)]) {
-      if (wanted.has(name)) continue;
-      this.removeName(name);
+    if (!this.#sameNames(listed)) {
       changed = true;
-    }
-    for (const name of wanted) {
-      if (!this.addName(name)) continue;
-      this.#sent.delete(name);
-      this.mustSend.add(name);
-      changed = true;
+      const names = new Set<string>();
+      const prefixes = new Set<string>();
+      for (const name of listed) {
+        if (isGlob(name)) prefixes.add(name.slice(0, -1));
+        else names.add(name);
+      }
+      for (const name of names) {
+        if (this.names.has(name)) continue;
+        this.#sent.delete(name);
+        this.mustSend.add(name);
+      }
+      for (const prefix of prefixes) if (!this.prefixes.has(prefix)) this.mustSend.add(`${prefix}*`);
+      this.prefixes.clear();
+      for (const prefix of prefixes) this.prefixes.add(prefix);
+      this.setNames(names);
     }
     if (this.wildcardOn && !wasWildcard) this.pendingAll = true;
     if (changed) {
@@ -112,11 +130,20 @@ export class SotwWatch extends Watch {
         info.versionInfo === view.version
       ) {
         // Rule S13: the client already holds this version of the whole type.
-        for (const [name, entry] of view.entries) this.#sent.set(name, entry.version);
+        this.#sent = HeldVersions.of(view.entries);
         this.unanswered = false;
       }
     }
     if (this.unanswered || this.mustSend.size > 0 || changed) this.schedule();
+  }
+
+  /** True when `listed` (without `*`) is exactly the current subscription: the common ACK, checked without copying. */
+  #sameNames(listed: readonly string[]): boolean {
+    if (listed.length !== this.names.size + this.prefixes.size) return false;
+    for (const name of listed) {
+      if (isGlob(name) ? !this.prefixes.has(name.slice(0, -1)) : !this.names.has(name)) return false;
+    }
+    return true;
   }
 
   /**
@@ -153,7 +180,7 @@ export class SotwWatch extends Watch {
     let resources = due;
     if (this.fullState) {
       resources = [];
-      for (const [name, version] of this.#sent) {
+      for (const [name, version] of this.#sent.entries()) {
         const entry = view.entries.get(name);
         if (entry?.version === version) resources.push(entry);
       }
@@ -184,7 +211,7 @@ export class SotwWatch extends Watch {
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */
-  #takeFull(view: ResourceView, changed: string[]): EncodedResource[] | undefined {
+  #takeFull(view: ResourceView, changed: string[]): readonly EncodedResource[] | undefined {
     let differs = this.unanswered || this.mustSend.size > 0;
     if (!differs) {
       const names = this.pendingAll ? this.#sentAndWanted(view) : this.pending;
@@ -197,8 +224,18 @@ export class SotwWatch extends Watch {
       }
     }
     if (!differs) return undefined;
+    if (this.wildcardOn && this.names.size === 0) {
+      // The whole type as the snapshot has it: shared by every wildcard stream of that snapshot.
+      const resources = allOf(view);
+      for (const entry of resources) {
+        const before = this.#sent.get(entry.name);
+        if (before !== undefined && before !== entry.version) changed.push(entry.name);
+      }
+      this.#sent = HeldVersions.of(view.entries);
+      return resources;
+    }
     const resources: EncodedResource[] = [];
-    const sent = new Map<string, string>();
+    const sent = new HeldVersions();
     for (const name of this.wantedNames(view)) {
       const entry = view.entries.get(name);
       if (entry === undefined) continue;
@@ -207,12 +244,13 @@ export class SotwWatch extends Watch {
       const before = this.#sent.get(name);
       if (before !== undefined && before !== entry.version) changed.push(name);
     }
+    sent.compact(view.entries);
     this.#sent = sent;
     return resources;
   }
 
   /** Other types: only the names that changed or were newly subscribed (rules S8, S10). */
-  #takePartial(view: ResourceView, changed: string[]): EncodedResource[] | undefined {
+  #takePartial(view: ResourceView, changed: string[]): readonly EncodedResource[] | undefined {
     const must = this.expandGlobs(this.mustSend, view);
     const names = this.pendingAll ? this.#sentAndWanted(view) : new Set([...this.pending, ...must]);
     if (this.pendingAll) for (const name of must) names.add(name);
@@ -235,6 +273,7 @@ export class SotwWatch extends Watch {
         if (before !== undefined && before !== entry.version) changed.push(name);
       }
     }
+    this.#sent.compact(view.entries);
     if (resources.length === 0 && !this.unanswered) return undefined;
     return resources;
   }

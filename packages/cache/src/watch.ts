@@ -1,6 +1,8 @@
 import type { Node, TypeUrl } from '@xds/api';
 import { resourceType } from '@xds/api';
 import type { EncodedResource } from './encoded-resource.js';
+import type { HeldVersions } from './held-versions.js';
+import { internNames, noNames } from './name-set.js';
 
 /** What a watch reads from its cache: one type's resources for one node. */
 export interface ResourceView {
@@ -75,8 +77,8 @@ export abstract class Watch {
   readonly supportsTtl: boolean;
   protected readonly source: WatchSource;
   protected readonly wildcardCapable: boolean;
-  /** Names subscribed explicitly (without `*`). */
-  protected readonly names = new Set<string>();
+  /** Names subscribed explicitly (without `*`); interned and never mutated: replaced by {@link setNames}. */
+  protected names: ReadonlySet<string> = noNames;
   /** Glob prefixes subscribed (`foo/` for `foo/*`). */
   protected readonly prefixes = new Set<string>();
   protected wildcardOn = false;
@@ -165,13 +167,10 @@ export abstract class Watch {
    * The resources to refresh by a heartbeat: every held resource whose TTL is set and whose version is the
    * current one, or undefined when there is none.
    */
-  protected heartbeatOf(
-    view: ResourceView,
-    held: ReadonlyMap<string, string>,
-  ): EncodedResource[] | undefined {
+  protected heartbeatOf(view: ResourceView, held: HeldVersions): EncodedResource[] | undefined {
     this.heartbeatDue = false;
     const out: EncodedResource[] = [];
-    for (const [name, version] of held) {
+    for (const [name, version] of held.entries()) {
       const entry = view.entries.get(name);
       if (entry !== undefined && entry.version === version && view.ttl(name) !== undefined) out.push(entry);
     }
@@ -199,22 +198,9 @@ export abstract class Watch {
     return this.source.view(this.key, this.typeUrl);
   }
 
-  /** Adds a name or glob to the subscription; returns true when it was new. */
-  protected addName(name: string): boolean {
-    if (isGlob(name)) {
-      const prefix = name.slice(0, -1);
-      if (this.prefixes.has(prefix)) return false;
-      this.prefixes.add(prefix);
-      return true;
-    }
-    if (this.names.has(name)) return false;
-    this.names.add(name);
-    return true;
-  }
-
-  /** Removes a name or glob from the subscription; returns true when it was there. */
-  protected removeName(name: string): boolean {
-    return isGlob(name) ? this.prefixes.delete(name.slice(0, -1)) : this.names.delete(name);
+  /** Replaces the explicit names by a new set (shared with other streams that subscribe to the same names). */
+  protected setNames(next: ReadonlySet<string>): void {
+    this.names = internNames(next);
   }
 
   /** The names a full look should cover: every wanted name in the view plus every explicit name. */

@@ -73,6 +73,21 @@ function withNonce(body: Uint8Array, nonce: string): Uint8Array {
  * which the cache gives only to clients that support them (rule R4).
  */
 export function encodeSotwResponse(response: SotwResponse, nonce: string, controlPlane: string): Uint8Array {
+  return withNonce(sotwBody(response, controlPlane), nonce);
+}
+
+/** Bodies of responses whose resource list is a cache-shared, frozen array (a whole type sent to many streams). */
+const sharedBodies = new WeakMap<readonly EncodedResource[], { key: string; body: Uint8Array }>();
+
+/** The response without its nonce; encoded once for every stream that gets the same shared resource list. */
+function sotwBody(response: SotwResponse, controlPlane: string): Uint8Array {
+  const shareable =
+    response.ttls === undefined && response.heartbeats === undefined && Object.isFrozen(response.resources);
+  const key = `${response.typeUrl}\n${response.version}\n${controlPlane}`;
+  if (shareable) {
+    const known = sharedBodies.get(response.resources);
+    if (known?.key === key) return known.body;
+  }
   const writer = new BinaryWriter();
   writer.uint32(10).string(response.version);
   for (const entry of response.resources) {
@@ -85,7 +100,9 @@ export function encodeSotwResponse(response: SotwResponse, nonce: string, contro
   writer.uint32(34).string(response.typeUrl);
   if (controlPlane !== '')
     writer.uint32(50).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
-  return withNonce(writer.finish(), nonce);
+  const body = writer.finish();
+  if (shareable) sharedBodies.set(response.resources, { key, body });
+  return body;
 }
 
 /**

@@ -1,0 +1,23 @@
+/**
+ * Subscriptions interned by content: streams that subscribe to the same names (thousands of Envoys asking for
+ * the same clusters' endpoints) share one frozen set instead of holding a copy each.
+ */
+const interned = new Map<string, WeakRef<ReadonlySet<string>>>();
+const collected = new FinalizationRegistry<string>((key) => {
+  if (interned.get(key)?.deref() === undefined) interned.delete(key);
+});
+
+/** The empty subscription. */
+export const noNames: ReadonlySet<string> = Object.freeze(new Set<string>());
+
+/** A shared, read-only set holding `names` (compared in iteration order). */
+export function internNames(names: ReadonlySet<string>): ReadonlySet<string> {
+  if (names.size === 0) return noNames;
+  if (names.size < 4) return names;
+  const key = [...names].join('\n');
+  const known = interned.get(key)?.deref();
+  if (known !== undefined) return known;
+  interned.set(key, new WeakRef(names));
+  collected.register(names, key);
+  return names;
+}
