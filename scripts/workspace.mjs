@@ -74,11 +74,15 @@ switch (task) {
     run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
     run('node', [join(root, 'packages/reference-server/dist/bin.js'), ...rest]);
     break;
+  case 'demo':
+    run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
+    run(join(bin, 'pnpm'), ['--filter', '@xds/reference-server', 'run', 'demo', ...rest]);
+    break;
   case 'bench':
     run('turbo', [...turbo, 'build', '--output-logs=errors-only']);
     run('node', ['--import', 'tsx', join(root, 'bench/src/main.ts'), ...rest]);
     break;
   default:
-    console.error(`xds: unknown task ${task}; use test, start or bench`);
+    console.error(`xds: unknown task ${task}; use test, start, demo or bench`);
     process.exit(2);
 }

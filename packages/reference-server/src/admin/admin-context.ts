@@ -1,0 +1,17 @@
+import type { SnapshotCache } from '@xds/cache';
+import type { XdsServer } from '@xds/server';
+import type { Registry } from 'prom-client';
+import type { ConfigState } from '../config-state.js';
+
+/** What the admin server reads: the xDS server, its cache, the config and the metrics. */
+export interface AdminContext {
+  readonly xds: XdsServer;
+  readonly cache: SnapshotCache;
+  /** The config being served and its current error. */
+  readonly config: () => ConfigState;
+  /** True once the xDS listener is up with a model published, until shutdown starts. */
+  readonly ready: () => boolean;
+  readonly registry: Registry;
+  /** The xDS listening address, for the status page. */
+  readonly xdsAddress: () => string;
+}

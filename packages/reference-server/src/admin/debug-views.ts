@@ -1,0 +1,92 @@
+import { create, type JsonValue, toJson } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
+import {
+  ClientConfigSchema,
+  ClientResourceStatus,
+  ClusterLoadAssignmentSchema,
+  NodeSchema,
+  resourceTypes,
+  TypeUrl,
+  xdsRegistry,
+} from '@xds/api';
+import { typeLabel } from '../type-labels.js';
+import type { AdminContext } from './admin-context.js';
+import { configSummary, userAgentOf } from './syncz.js';
+
+/** `/debug/adsz`: the connected clients, their node and their subscriptions. */
+export function adsz(ctx: AdminContext): JsonValue {
+  const clients = ctx.xds.clients().map((client) => ({
+    nodeId: client.nodeId,
+    key: ctx.cache.keyOf(client.node),
+    userAgent: userAgentOf(client.node),
+    node: toJson(NodeSchema, client.node, { registry: xdsRegistry }),
+    streams: client.streams,
+    streamIds: [...client.streamIds],
+    subscriptions: Object.fromEntries(
+      resourceTypes
+        .filter(({ typeUrl }) => client.types[typeUrl] !== undefined)
+        .map(({ typeUrl }) => {
+          const state = client.types[typeUrl]!;
+          return [typeLabel(typeUrl), { wildcard: state.wildcard, names: [...state.subscribed] }];
+        }),
+    ),
+  }));
+  return { totalClients: clients.length, clients };
+}
+
+/** `/debug/configz`: the model being served, where it came from, and the current error. */
+export function configz(ctx: AdminContext): JsonValue {
+  const state = ctx.config();
+  return JSON.parse(JSON.stringify({ ...configSummary(state), model: state.model })) as JsonValue;
+}
+
+/** `/debug/edsz`: every snapshot key's ClusterLoadAssignments, as proto3 JSON. */
+export function edsz(ctx: AdminContext): JsonValue {
+  const out: Record<string, JsonValue> = {};
+  for (const key of ctx.cache.keys().sort()) {
+    const snapshot = ctx.cache.getSnapshot(key);
+    if (snapshot === undefined) continue;
+    const assignments: Record<string, JsonValue> = {};
+    for (const [name, assignment] of snapshot.resources(TypeUrl.Endpoint))
+      assignments[name] = toJson(ClusterLoadAssignmentSchema, assignment, { registry: xdsRegistry });
+    out[key] = { version: snapshot.version(TypeUrl.Endpoint), clusterLoadAssignments: assignments };
+  }
+  return out;
+}
+
+/**
+ * `/debug/config_dump?node=ID`: the snapshot a node is served, as an `envoy.service.status.v3.ClientConfig` in
+ * proto3 JSON: one generic xDS config per resource, with its version and, when the node is connected, whether it
+ * ACKed or NACKed it. `ID` is a connected node's id or a snapshot key (`envoy`, `grpc`). Undefined when neither.
+ */
+export function configDump(ctx: AdminContext, id: string): JsonValue | undefined {
+  const client = ctx.xds.clients().find((c) => c.nodeId === id);
+  const key = client === undefined ? id : ctx.cache.keyOf(client.node);
+  const snapshot = ctx.cache.getSnapshot(key);
+  if (snapshot === undefined) return undefined;
+  const genericXdsConfigs = snapshot.typeUrls().flatMap((typeUrl) => {
+    const version = snapshot.version(typeUrl);
+    const state = client?.types[typeUrl];
+    return [...snapshot.entries(typeUrl).values()].map((entry) => {
+      let clientStatus = ClientResourceStatus.UNKNOWN;
+      if (state !== undefined && (state.wildcard || state.subscribed.includes(entry.name))) {
+        if (state.status === 'NACKED' && state.nack?.version === version)
+          clientStatus = ClientResourceStatus.NACKED;
+        else if (state.ackedVersion === version) clientStatus = ClientResourceStatus.ACKED;
+        else clientStatus = ClientResourceStatus.REQUESTED;
+      }
+      return {
+        typeUrl,
+        name: entry.name,
+        versionInfo: version,
+        xdsConfig: create(AnySchema, { typeUrl, value: entry.bytes }),
+        clientStatus,
+      };
+    });
+  });
+  const config = create(ClientConfigSchema, {
+    ...(client === undefined ? {} : { node: client.node }),
+    genericXdsConfigs,
+  });
+  return toJson(ClientConfigSchema, config, { registry: xdsRegistry });
+}

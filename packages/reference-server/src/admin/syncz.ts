@@ -1,0 +1,137 @@
+import { type Node, resourceTypes, type TypeUrl } from '@xds/api';
+import { formatModelError, type ModelError } from '@xds/generator';
+import type { SyncStatus } from '@xds/server';
+import type { ConfigState } from '../config-state.js';
+import { typeLabel } from '../type-labels.js';
+import type { AdminContext } from './admin-context.js';
+
+/** One type of one node in `/debug/syncz`. */
+export interface SynczType {
+  /** `cds`, `eds`, `lds`, `rds`, … */
+  readonly type: string;
+  readonly typeUrl: TypeUrl;
+  /** SYNCED, STALE (sent, not answered yet), NACKED or NOT_SENT. */
+  readonly status: SyncStatus;
+  readonly sentVersion?: string;
+  readonly sentNonce?: string;
+  readonly ackedVersion?: string;
+  /** The version of the node's current snapshot: what the node should end up with. */
+  readonly currentVersion?: string;
+  /** The client's latest rejection (until it accepts a response again). */
+  readonly nack?: { readonly version: string; readonly message: string };
+  /** When the latest response went out (ISO 8601). */
+  readonly lastSentAt?: string;
+  /** When the client last accepted a response (ISO 8601). */
+  readonly lastAckAt?: string;
+  readonly responses: number;
+  readonly wildcard: boolean;
+  readonly subscribed: readonly string[];
+}
+
+/** One connected node in `/debug/syncz`. */
+export interface SynczNode {
+  readonly nodeId: string;
+  /** The snapshot key the node is served from (`envoy` or `grpc`). */
+  readonly key: string;
+  /** `user_agent_name` and version. */
+  readonly userAgent: string;
+  readonly streams: number;
+  /** Its types, in ADS push order. */
+  readonly types: readonly SynczType[];
+}
+
+/** The served config as the status page and `/debug/syncz` show it. */
+export interface ConfigSummary {
+  readonly file: string;
+  readonly source: 'file' | 'embedded';
+  readonly generation: number;
+  /** ISO 8601. */
+  readonly appliedAt: string;
+  readonly digest: string;
+  /** The latest change's errors, when it could not be applied. */
+  readonly error?: {
+    /** ISO 8601. */
+    readonly at: string;
+    readonly errors: readonly ModelError[];
+    /** Each error on one line: `file:line:column: path: message`. */
+    readonly messages: readonly string[];
+  };
+}
+
+/** The body of `/debug/syncz`. */
+export interface Syncz {
+  /** ISO 8601. */
+  readonly generatedAt: string;
+  readonly config: ConfigSummary;
+  readonly nodes: readonly SynczNode[];
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** Drops undefined fields, for JSON that is the same whether or not a field is present. */
+function defined<T extends object>(value: { readonly [K in keyof T]-?: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `gRPC Node 1.14.1`, `envoy 1.31.0`, or the name alone. */
+export function userAgentOf(node: Node): string {
+  const version = node.userAgentVersionType;
+  return version.case === 'userAgentVersion' ? `${node.userAgentName} ${version.value}` : node.userAgentName;
+}
+
+/** The config part of the status page. */
+export function configSummary(state: ConfigState): ConfigSummary {
+  return defined<ConfigSummary>({
+    file: state.file,
+    source: state.source,
+    generation: state.generation,
+    appliedAt: new Date(state.appliedAt).toISOString(),
+    digest: state.digest,
+    error:
+      state.error === undefined
+        ? undefined
+        : {
+            at: new Date(state.error.at).toISOString(),
+            errors: state.error.errors,
+            messages: state.error.errors.map(formatModelError),
+          },
+  });
+}
+
+/** `/debug/syncz`: per connected node and type, what was sent, acked and rejected. */
+export function syncz(ctx: AdminContext): Syncz {
+  const nodes = ctx.xds.clients().map((client): SynczNode => {
+    const key = ctx.cache.keyOf(client.node);
+    const snapshot = ctx.cache.getSnapshot(key);
+    const types: SynczType[] = [];
+    for (const { typeUrl } of resourceTypes) {
+      const state = client.types[typeUrl];
+      if (state === undefined) continue;
+      types.push(
+        defined<SynczType>({
+          type: typeLabel(typeUrl),
+          typeUrl,
+          status: state.status,
+          sentVersion: state.sentVersion,
+          sentNonce: state.sentNonce,
+          ackedVersion: state.ackedVersion,
+          currentVersion: snapshot?.version(typeUrl),
+          nack: state.nack,
+          lastSentAt: iso(state.lastSentAt),
+          lastAckAt: iso(state.lastAckAt),
+          responses: state.responses,
+          wildcard: state.wildcard,
+          subscribed: state.subscribed,
+        }),
+      );
+    }
+    return {
+      nodeId: client.nodeId,
+      key,
+      userAgent: userAgentOf(client.node),
+      streams: client.streams,
+      types,
+    };
+  });
+  return { generatedAt: new Date().toISOString(), config: configSummary(ctx.config()), nodes };
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { parseAddress } from './address.js';
+import { defaults, parseCommandLine } from './cli.js';
+import { binPath } from './demo/server-process.js';
+
+describe('command line', () => {
+  it('defaults to both listeners on loopback and the embedded example', () => {
+    assert.deepEqual(parseCommandLine([]), {
+      kind: 'run',
+      options: { config: undefined, ...defaults },
+    });
+  });
+
+  it('takes every flag, and environment defaults that flags override', () => {
+    const parsed = parseCommandLine(
+      ['--config', 'mesh.yaml', '--xds', '[::1]:18500', '--log-level', 'debug', '--debounce-ms', '250'],
+      { XDS_ADMIN_ADDRESS: '127.0.0.1:9901', XDS_LOG_LEVEL: 'warn', XDS_CONFIG: 'other.yaml' },
+    );
+    assert.deepEqual(parsed, {
+      kind: 'run',
+      options: {
+        config: 'mesh.yaml',
+        xds: '[::1]:18500',
+        admin: '127.0.0.1:9901',
+        logLevel: 'debug',
+        debounceMs: 250,
+      },
+    });
+  });
+
+  it('reports unknown flags, missing values, positionals, bad addresses and levels as usage errors', () => {
+    const error = (args: string[]) => {
+      const parsed = parseCommandLine(args);
+      assert.equal(parsed.kind, 'usage-error', `${args.join(' ')} should be a usage error`);
+      return parsed.kind === 'usage-error' ? parsed.message : '';
+    };
+    assert.match(error(['--bogus']), /Unknown option '--bogus'/);
+    assert.match(error(['--config']), /--config/);
+    assert.match(error(['mesh.yaml']), /positional/i);
+    assert.match(error(['--xds', '18000']), /--xds: "18000" is not host:port/);
+    assert.match(error(['--admin', '127.0.0.1:99999']), /--admin: port 99999 .* out of range/);
+    assert.match(error(['--log-level', 'loud']), /--log-level: "loud" is not one of fatal, error/);
+    assert.match(error(['--debounce-ms', 'soon']), /--debounce-ms/);
+    assert.equal(parseCommandLine(['-h']).kind, 'help');
+  });
+
+  it('parses host:port with IPv4, names and bracketed IPv6', () => {
+    assert.deepEqual(parseAddress('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseAddress('localhost:18000'), { host: 'localhost', port: 18000 });
+    assert.deepEqual(parseAddress('[::1]:18000'), { host: '::1', port: 18000 });
+    assert.equal(typeof parseAddress('::1:18000'), 'string');
+  });
+
+  it('the real bin exits with 2 and the usage on a bad flag, 0 on --help', () => {
+    const bad = spawnSync(process.execPath, [binPath, '--xds', 'nowhere'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^xds-server: --xds: "nowhere" is not host:port/);
+    assert.match(bad.stderr, /Usage: xds-server/);
+    assert.equal(bad.stdout, '');
+    const help = spawnSync(process.execPath, [binPath, '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /Usage: xds-server/);
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * `@xds/reference-server`: the runnable `xds-server`. It serves a watched service model over xDS to Envoy and
+ * proxyless gRPC clients, with a status page, debug endpoints and Prometheus metrics. The command is `bin.js`;
+ * this module lets a program start the same server.
+ *
+ * @packageDocumentation
+ */
+export { formatAddress, type ListenAddress, parseAddress } from './address.js';
+export type { ConfigSummary, Syncz, SynczNode, SynczType } from './admin/syncz.js';
+export { type CommandLine, type ParsedCommandLine, parseCommandLine, usage } from './cli.js';
+export type { ConfigErrorState, ConfigState } from './config-state.js';
+export { exampleModelPath } from './example-model.js';
+export { createLogger, type LogLevel, logLevels } from './logger.js';
+export { createMetrics, type Metrics, type MetricsSources } from './metrics.js';
+export {
+  type ModelAppliedEvent,
+  ModelFile,
+  type ModelFileEvents,
+  type ModelFileOptions,
+  ModelLoadError,
+  type ModelRejectedEvent,
+} from './model-file.js';
+export {
+  type ReferenceServer,
+  type ReferenceServerOptions,
+  startReferenceServer,
+} from './reference-server.js';

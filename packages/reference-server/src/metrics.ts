@@ -1,0 +1,89 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The server's Prometheus metrics, named as Istio's pilot names them where pilot has one. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** `pilot_xds_pushes{type}`: xDS responses written. */
+  readonly pushes: Counter<'type'>;
+  /** `pilot_xds_push_time{type}`: seconds from a snapshot being set to its response being written. */
+  readonly pushTime: Histogram<'type'>;
+  /** `pilot_proxy_convergence_time`: seconds from a snapshot being set to the client's ACK of it. */
+  readonly convergenceTime: Histogram<string>;
+  /** `pilot_total_xds_rejects{type}`: NACKs. */
+  readonly rejects: Counter<'type'>;
+  /** `pilot_xds_expired_nonce{type}`: requests answering an older nonce than the latest (stale). */
+  readonly expiredNonces: Counter<'type'>;
+  /** `xds_server_config_reloads_total{result}`: config file changes, `applied` or `rejected`. */
+  readonly configReloads: Counter<'result'>;
+}
+
+/** What the gauges read when scraped. */
+export interface MetricsSources {
+  /** The connected clients (nodes), for `pilot_xds`. */
+  readonly connectedClients: () => number;
+  /** The number of errors in the config file's latest change (0 when it is valid), for `xds_server_config_errors`. */
+  readonly configErrors: () => number;
+}
+
+/** Creates the metrics in a registry of their own, with Node's default process metrics. */
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  new Gauge({
+    name: 'pilot_xds',
+    help: 'Number of xDS clients (nodes) connected to this control plane.',
+    registers,
+    collect() {
+      this.set(sources.connectedClients());
+    },
+  });
+  new Gauge({
+    name: 'xds_server_config_errors',
+    help: 'Errors in the latest change of the config file; 0 when the file is valid. The last good model is served meanwhile.',
+    registers,
+    collect() {
+      this.set(sources.configErrors());
+    },
+  });
+  return {
+    registry,
+    pushes: new Counter({
+      name: 'pilot_xds_pushes',
+      help: 'xDS responses written, by type (cds, eds, lds, rds, ...).',
+      labelNames: ['type'],
+      registers,
+    }),
+    pushTime: new Histogram({
+      name: 'pilot_xds_push_time',
+      help: 'Seconds from a snapshot being set to its response being written to a connected client, by type.',
+      labelNames: ['type'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 3, 5, 10, 20, 30],
+      registers,
+    }),
+    convergenceTime: new Histogram({
+      name: 'pilot_proxy_convergence_time',
+      help: "Seconds from a snapshot being set to a connected client's ACK of it.",
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 3, 5, 10, 20, 30],
+      registers,
+    }),
+    rejects: new Counter({
+      name: 'pilot_total_xds_rejects',
+      help: 'xDS responses rejected (NACKed) by clients, by type.',
+      labelNames: ['type'],
+      registers,
+    }),
+    expiredNonces: new Counter({
+      name: 'pilot_xds_expired_nonce',
+      help: 'Requests answering an older nonce than the latest sent (stale), by type.',
+      labelNames: ['type'],
+      registers,
+    }),
+    configReloads: new Counter({
+      name: 'xds_server_config_reloads_total',
+      help: 'Changes of the config file, by result: applied or rejected.',
+      labelNames: ['result'],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,154 @@
+import { SnapshotCache } from '@xds/cache';
+import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
+import { XdsServer } from '@xds/server';
+import type { Logger } from 'pino';
+import { formatAddress, parseAddress } from './address.js';
+import type { AdminContext } from './admin/admin-context.js';
+import { createAdminServer } from './admin/admin-server.js';
+import { ConvergenceTracker } from './convergence.js';
+import { exampleModelPath } from './example-model.js';
+import { addHealthService } from './health.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { ModelFile } from './model-file.js';
+import { addReflectionService } from './reflection.js';
+import { watchServerEvents } from './server-events.js';
+import { typeLabel } from './type-labels.js';
+
+/** Options of {@link startReferenceServer}. */
+export interface ReferenceServerOptions {
+  /** The service model file, watched for changes; undefined serves the embedded Bookinfo example. */
+  readonly config?: string | undefined;
+  /** Where xDS listens, `host:port`. */
+  readonly xds: string;
+  /** Where the admin HTTP server listens, `host:port`. */
+  readonly admin: string;
+  readonly logger: Logger;
+  /** Quiet time before a config change is applied (ms); default 100. */
+  readonly debounceMs?: number;
+  /** How often the config file's stat is polled besides change notifications (ms); default 1,000. */
+  readonly pollMs?: number;
+  /** How long close() lets xDS connections finish before forcing them (ms); default 5,000. */
+  readonly closeGraceMs?: number;
+}
+
+/** A running reference server. */
+export interface ReferenceServer {
+  /** The bound xDS address (`127.0.0.1:18000`). */
+  readonly xdsAddress: string;
+  /** The bound admin address. */
+  readonly adminAddress: string;
+  readonly xds: XdsServer;
+  readonly cache: SnapshotCache;
+  readonly metrics: Metrics;
+  readonly model: ModelFile;
+  /** Drains: refuses new streams, ends open ones (clients reconnect elsewhere), stops watching and listening. */
+  close(): Promise<void>;
+}
+
+function bound(address: string, port: number): string {
+  const parsed = parseAddress(address);
+  return typeof parsed === 'string' ? address : formatAddress({ host: parsed.host, port });
+}
+
+/**
+ * Starts `xds-server`: loads the model (throwing a ModelLoadError when it is invalid), publishes it for Envoy and
+ * proxyless gRPC clients (one snapshot each), serves xDS with gRPC health and reflection, serves the admin pages
+ * and metrics, and applies every valid change of the file.
+ */
+export async function startReferenceServer(options: ReferenceServerOptions): Promise<ReferenceServer> {
+  const { logger } = options;
+  const model = ModelFile.open({
+    file: options.config ?? exampleModelPath(),
+    source: options.config === undefined ? 'embedded' : 'file',
+    logger,
+    ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+  });
+  const cache = new SnapshotCache({ nodeKey: nodeKeyByFlavour });
+  const xds = new XdsServer({ cache, logger, closeGraceMs: options.closeGraceMs ?? 5000 });
+  const metrics = createMetrics({
+    connectedClients: () => xds.clients().length,
+    configErrors: () => model.state.error?.errors.length ?? 0,
+  });
+  const unwatch = watchServerEvents(xds, metrics, logger);
+  const tracker = new ConvergenceTracker(xds, cache, metrics);
+
+  const publish = (served: ServiceModel, generation: number) => {
+    try {
+      const published = publishModel(cache, served);
+      const changes: Record<string, Record<string, number>> = {};
+      for (const [flavour, result] of Object.entries(published)) {
+        if (result === undefined) continue;
+        changes[flavour] = Object.fromEntries(
+          [...result.changes].map(([typeUrl, names]) => [typeLabel(typeUrl), names.size]),
+        );
+      }
+      logger.info({ generation, changes }, 'snapshots set');
+    } catch (error) {
+      logger.error({ err: error, generation }, 'generating the snapshots failed; the previous ones stay');
+    }
+  };
+  publish(model.state.model, model.state.generation);
+  model.on('applied', ({ model: next, state }) => {
+    metrics.configReloads.inc({ result: 'applied' });
+    publish(next, state.generation);
+  });
+  model.on('rejected', () => metrics.configReloads.inc({ result: 'rejected' }));
+
+  const health = addHealthService(xds.grpcServer);
+  addReflectionService(xds.grpcServer);
+  let ready = false;
+  let xdsAddress = options.xds;
+  const ctx: AdminContext = {
+    xds,
+    cache,
+    config: () => model.state,
+    ready: () => ready,
+    registry: metrics.registry,
+    xdsAddress: () => xdsAddress,
+  };
+  const admin = createAdminServer(ctx, logger);
+  let adminAddress: string;
+  try {
+    xdsAddress = bound(options.xds, await xds.listen(options.xds));
+    adminAddress = bound(options.admin, await admin.listen(options.admin));
+  } catch (error) {
+    await Promise.all([xds.close(), admin.close(), model.close()]);
+    tracker.close();
+    unwatch();
+    throw error;
+  }
+  health.set('SERVING');
+  ready = true;
+  model.watch();
+  logger.info(
+    { xds: xdsAddress, admin: adminAddress, config: model.state.file, source: model.state.source },
+    `xds-server started: xDS on ${xdsAddress}, admin on http://${adminAddress}/`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    xdsAddress,
+    adminAddress,
+    xds,
+    cache,
+    metrics,
+    model,
+    close() {
+      if (closing !== undefined) return closing;
+      ready = false;
+      health.set('NOT_SERVING');
+      logger.info({ streams: xds.streamCount }, 'draining');
+      closing = (async () => {
+        await model.close();
+        await xds.close();
+        await admin.close();
+        tracker.close();
+        unwatch();
+        cache.close();
+        logger.info({}, 'stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// Headless Chromium for the status-page test (Debian's `chromium`, installed by scripts/ensure-chromium.mjs).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './test-support.js';
+
+/** The Chromium binary, if installed. */
+export function chromiumPath(): string | undefined {
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
+}
+
+/**
+ * Loads a page in headless Chromium and returns its DOM after `budgetMs` of virtual time (the page's scripts and
+ * timers run; the fetches they start finish). Optionally saves a screenshot of the same page.
+ */
+export async function dumpDom(url: string, options: { budgetMs?: number; screenshot?: string } = {}) {
+  const chromium = chromiumPath();
+  if (chromium === undefined)
+    throw new Error('chromium is not installed: run node scripts/ensure-chromium.mjs');
+  const profile = tempDir();
+  const common = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--no-first-run',
+    `--user-data-dir=${join(profile.dir, 'profile')}`,
+    `--virtual-time-budget=${options.budgetMs ?? 3000}`,
+  ];
+  const run = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      execFile(
+        chromium,
+        [...common, ...args],
+        { timeout: 60_000, maxBuffer: 16 << 20 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`chromium failed: ${error.message}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+  try {
+    if (options.screenshot !== undefined)
+      await run([`--screenshot=${options.screenshot}`, '--window-size=1200,800', url]);
+    return await run(['--dump-dom', url]);
+  } finally {
+    profile.remove();
+  }
+}

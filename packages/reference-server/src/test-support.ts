@@ -1,0 +1,107 @@
+// Helpers for this package's tests: HTTP GET, an in-process server with its logs in memory, polling, temp dirs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createLogger } from './logger.js';
+import { type ReferenceServer, startReferenceServer } from './reference-server.js';
+
+/** GETs (or sends `method` to) a path of an HTTP server at `host:port`. */
+export function get(
+  address: string,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; type: string; body: string }> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: address.slice(0, at), port: Number(address.slice(at + 1)), path, method },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GETs a JSON page. */
+export async function getJson<T = unknown>(address: string, path: string): Promise<T> {
+  const response = await get(address, path);
+  if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${response.body}`);
+  return JSON.parse(response.body) as T;
+}
+
+/**
+ * Calls `probe` until it returns a value other than undefined, or throws after `timeoutMs` with the last thing
+ * seen. For state that shows only by polling (HTTP pages); events are awaited directly elsewhere.
+ */
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 5000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (last: ${String(last)})`}`,
+      );
+    }
+    await delay(everyMs);
+  }
+}
+
+/** A temporary folder, removed by the returned function. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'xds-server-test-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A pino destination that keeps the JSON log lines in memory. */
+export function memoryLog(): { stream: Writable; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { stream, lines };
+}
+
+/** Starts the server in this process on free loopback ports, logging to memory at debug level. */
+export async function startInProcess(
+  config?: string,
+): Promise<{ server: ReferenceServer; logs: Record<string, unknown>[] }> {
+  const log = memoryLog();
+  const server = await startReferenceServer({
+    config,
+    xds: '127.0.0.1:0',
+    admin: '127.0.0.1:0',
+    logger: createLogger('debug', log.stream),
+    debounceMs: 50,
+    pollMs: 200,
+    closeGraceMs: 1000,
+  });
+  return { server, logs: log.lines };
+}
