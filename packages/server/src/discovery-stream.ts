@@ -9,6 +9,7 @@ import {
   XdsError,
 } from '@xds/api';
 import { UndecodableRequest } from './codec.js';
+import type { RequestEvent } from './events.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
 import type { TypeState } from './type-state.js';
@@ -21,6 +22,12 @@ export interface AnyRequest {
 }
 
 type Call = ServerDuplexStream<unknown, Uint8Array>;
+
+/** The names a written response carries, for the 'response' event. */
+export interface ResponseNames {
+  readonly resources: readonly string[];
+  readonly removed: readonly string[];
+}
 
 const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
 
@@ -100,9 +107,75 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     };
   }
 
-  /** Writes encoded bytes; false when the stream is full and the queue must wait for 'drain' (rule S12). */
-  protected write(bytes: Uint8Array): void {
+  /**
+   * Writes an encoded response, records it as the type's latest (rule S3) and tells 'response' listeners. A
+   * full stream makes the queue wait for 'drain' (rule S12).
+   */
+  protected send(
+    state: TypeState,
+    version: string,
+    nonce: string,
+    bytes: Uint8Array,
+    names: () => ResponseNames,
+  ): void {
+    state.sent(version, nonce);
     if (!this.call.write(bytes)) this.#blocked = true;
+    const events = this.ctx.events;
+    if (events.listenerCount('response') === 0) return;
+    const { resources, removed } = names();
+    events.emit('response', {
+      streamId: this.id,
+      nodeId: this.nodeId,
+      typeUrl: state.typeUrl,
+      version,
+      nonce,
+      resources,
+      removed,
+      bytes: bytes.length,
+    });
+  }
+
+  /**
+   * Rule S5: a request that answers the latest nonce is a NACK when it carries error_detail, an ACK otherwise;
+   * versions are never compared. A repeated answer to the same nonce is not counted twice.
+   */
+  protected answer(
+    state: TypeState,
+    nonce: string,
+    detail: { message: string } | undefined,
+    acceptedVersion: string,
+  ): void {
+    if (state.answeredNonce === nonce) return;
+    const events = this.ctx.events;
+    if (detail !== undefined) {
+      const version = state.sentVersion ?? '';
+      state.nacked(detail.message, nonce);
+      events.emit('nack', {
+        nodeId: this.nodeId,
+        streamId: this.id,
+        typeUrl: state.typeUrl,
+        version,
+        nonce,
+        message: detail.message,
+        acceptedVersion,
+      });
+      return;
+    }
+    state.acked(acceptedVersion, nonce);
+    events.emit('ack', {
+      nodeId: this.nodeId,
+      streamId: this.id,
+      typeUrl: state.typeUrl,
+      version: acceptedVersion,
+      nonce,
+    });
+  }
+
+  /** Tells 'request' listeners about a request (built only when someone listens). */
+  protected emitRequest(event: () => Omit<RequestEvent, 'streamId' | 'nodeId'>): void {
+    const events = this.ctx.events;
+    if (events.listenerCount('request') === 0) return;
+    events.emit('request', { streamId: this.id, nodeId: this.nodeId, ...event() });
   }
 
   /** Ends the stream with a status and forgets its watches. */

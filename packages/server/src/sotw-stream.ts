@@ -35,38 +35,11 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     this.#emitRequest(request, typeUrl, stale, false);
     // Rule S4: a stale request changes nothing and gets no answer.
     if (stale) return;
-    if (nonce !== '' && state.answeredNonce !== nonce) this.#answer(state, request, nonce);
+    if (nonce !== '') this.answer(state, nonce, request.errorDetail, request.versionInfo);
     (state.watch as SotwWatch).request({
       names: request.resourceNames,
       versionInfo: request.versionInfo,
       initial: false,
-    });
-  }
-
-  /** Rule S5: ACK or NACK by error_detail only, never by comparing versions. */
-  #answer(state: TypeState, request: DiscoveryRequest, nonce: string): void {
-    const events = this.ctx.events;
-    const detail = request.errorDetail;
-    if (detail !== undefined) {
-      state.nacked(detail.message, nonce);
-      events.emit('nack', {
-        nodeId: this.nodeId,
-        streamId: this.id,
-        typeUrl: state.typeUrl,
-        version: state.sentVersion ?? '',
-        nonce,
-        message: detail.message,
-        acceptedVersion: request.versionInfo,
-      });
-      return;
-    }
-    state.acked(request.versionInfo, nonce);
-    events.emit('ack', {
-      nodeId: this.nodeId,
-      streamId: this.id,
-      typeUrl: state.typeUrl,
-      version: request.versionInfo,
-      nonce,
     });
   }
 
@@ -75,21 +48,10 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     if (response === undefined) return;
     const nonce = this.nextNonce();
     const bytes = encodeSotwResponse(response, nonce, this.ctx.controlPlane);
-    state.sent(response.version, nonce);
-    this.write(bytes);
-    const events = this.ctx.events;
-    if (events.listenerCount('response') > 0) {
-      events.emit('response', {
-        streamId: this.id,
-        nodeId: this.nodeId,
-        typeUrl: state.typeUrl,
-        version: response.version,
-        nonce,
-        resources: response.resources.map((e) => e.name),
-        removed: [],
-        bytes: bytes.length,
-      });
-    }
+    this.send(state, response.version, nonce, bytes, () => ({
+      resources: response.resources.map((e) => e.name),
+      removed: [],
+    }));
     if (this.ads && response.typeUrl === T.Cluster && response.changed.length > 0)
       this.#endpointsFollow(response);
   }
@@ -109,11 +71,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   }
 
   #emitRequest(request: DiscoveryRequest, typeUrl: TypeUrl, stale: boolean, initial: boolean): void {
-    const events = this.ctx.events;
-    if (events.listenerCount('request') === 0) return;
-    events.emit('request', {
-      streamId: this.id,
-      nodeId: this.nodeId,
+    this.emitRequest(() => ({
       typeUrl,
       versionInfo: request.versionInfo,
       responseNonce: request.responseNonce,
@@ -121,6 +79,6 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
       unsubscribe: [],
       stale,
       initial,
-    });
+    }));
   }
 }
