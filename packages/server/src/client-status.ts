@@ -14,6 +14,8 @@ export interface TypeStatus {
   readonly sentNonce: string | undefined;
   /** The last version the client accepted. */
   readonly ackedVersion: string | undefined;
+  /** The nonce the client answered last (by ACK or NACK); equal to `sentNonce` unless STALE. */
+  readonly answeredNonce: string | undefined;
   /** The client's latest rejection, until it accepts a response again. */
   readonly nack: { readonly version: string; readonly message: string } | undefined;
   /** SYNCED, STALE (sent, not answered yet), NACKED or NOT_SENT. */
@@ -63,6 +65,7 @@ export function describeClients(streams: Iterable<StreamHandle>): ClientInfo[] {
         sentVersion: state.sentVersion,
         sentNonce: state.sentNonce,
         ackedVersion: state.ackedVersion,
+        answeredNonce: state.answeredNonce,
         nack:
           state.nack === undefined ? undefined : { version: state.nack.version, message: state.nack.message },
         status: state.status,
