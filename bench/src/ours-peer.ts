@@ -1,0 +1,202 @@
+/**
+ * Our bench peer: XdsServer over a SnapshotCache behind the same HTTP control API and ready line as the
+ * go-control-plane peer in bench/go-peer (see its README). Run with `node --expose-gc --import tsx`.
+ *
+ * - `POST /snapshot?node=KEY&version=V`: body = records (see records.ts) → `Snapshot.create(resources,
+ *   { version: V })` → `setSnapshot(KEY, …)`. A record whose bytes equal a record of a snapshot still held reuses
+ *   that decoded message, as a control plane that keeps unchanged resources between snapshots does (what
+ *   @xds/generator's memo does); so a push encodes only the resources that changed (rule R3).
+ * - `GET /stats`, `POST /gc`: memory, CPU and traffic counters with the Go peer's field names, plus `encodes`.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fromBinary, type Message } from '@bufbuild/protobuf';
+import { AnySchema, anyUnpack } from '@bufbuild/protobuf/wkt';
+import { isTypeUrl, xdsRegistry } from '@xds/api';
+import { encodeCount, Snapshot, SnapshotCache } from '@xds/cache';
+import { XdsServer } from '@xds/server';
+import { decodeRecords } from './records.js';
+
+interface Interned {
+  readonly message: Message;
+  refs: number;
+}
+
+/** Decoded messages by record hash, shared by every node's snapshot that holds the same bytes. */
+const interned = new Map<string, Interned>();
+/** The record hashes of each node's current snapshot. */
+const held = new Map<string, string[]>();
+
+/** Decodes a records body, reusing the messages of records already held; `commit` makes it the node's. */
+function decodeSnapshot(body: Uint8Array): { messages: Message[]; commit: (node: string) => void } {
+  const records = decodeRecords(body);
+  const entries: [string, Interned][] = [];
+  const fresh = new Map<string, Interned>();
+  for (const [index, record] of records.entries()) {
+    const hash = createHash('sha1').update(record).digest('base64');
+    let entry = interned.get(hash) ?? fresh.get(hash);
+    if (entry === undefined) {
+      const any = fromBinary(AnySchema, record);
+      if (!isTypeUrl(any.typeUrl)) throw new Error(`record ${index}: unsupported type_url "${any.typeUrl}"`);
+      const message = anyUnpack(any, xdsRegistry);
+      if (message === undefined) throw new Error(`record ${index}: cannot decode ${any.typeUrl}`);
+      entry = { message, refs: 0 };
+      fresh.set(hash, entry);
+    }
+    entries.push([hash, entry]);
+  }
+  const commit = (node: string) => {
+    for (const [hash, entry] of entries) {
+      entry.refs++;
+      interned.set(hash, entry);
+    }
+    for (const hash of held.get(node) ?? []) {
+      const entry = interned.get(hash)!;
+      if (--entry.refs === 0) interned.delete(hash);
+    }
+    held.set(
+      node,
+      entries.map(([hash]) => hash),
+    );
+  };
+  return { messages: entries.map(([, entry]) => entry.message), commit };
+}
+
+function option(name: string, fallback: string): string {
+  const args = process.argv.slice(2);
+  for (const [i, arg] of args.entries()) {
+    if (arg === `--${name}`) return args[i + 1] ?? fallback;
+    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
+  }
+  return fallback;
+}
+
+function loopback(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at);
+  if (host !== '127.0.0.1' && host !== '[::1]') throw new Error(`${address}: only loopback addresses`);
+  return { host, port: Number(address.slice(at + 1)) };
+}
+
+const cache = new SnapshotCache();
+const server = new XdsServer({ cache, closeGraceMs: 500 });
+const counters = { requests: 0, acks: 0, nacks: 0, responsesSent: 0, bytesSent: 0 };
+server.on('request', () => {
+  counters.requests++;
+});
+server.on('ack', () => {
+  counters.acks++;
+});
+server.on('nack', () => {
+  counters.nacks++;
+});
+server.on('response', (event) => {
+  counters.responsesSent++;
+  counters.bytesSent += event.bytes;
+});
+
+function stats() {
+  const memory = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  return {
+    heapAlloc: memory.heapUsed,
+    heapInuse: memory.heapTotal,
+    sys: memory.rss,
+    rssBytes: memory.rss,
+    external: memory.external,
+    arrayBuffers: memory.arrayBuffers,
+    cpuUserMs: cpu.user / 1000,
+    cpuSysMs: cpu.system / 1000,
+    streams: server.streamCount,
+    ...counters,
+    encodes: encodeCount(),
+  };
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+async function handleSnapshot(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const node = url.searchParams.get('node') ?? '';
+  const version = url.searchParams.get('version') ?? '';
+  if (node === '' || version === '') {
+    reply(response, 400, { ok: false, error: 'query parameters node and version are required' });
+    return;
+  }
+  const body = await readBody(request);
+  const start = performance.now();
+  try {
+    const { messages, commit } = decodeSnapshot(body);
+    cache.setSnapshot(node, Snapshot.create(messages, { version }));
+    commit(node);
+    reply(response, 200, { ok: true, resources: messages.length, ms: performance.now() - start });
+  } catch (error) {
+    reply(response, 400, { ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+const control = createServer((request, response) => {
+  const url = new URL(request.url ?? '/', 'http://control');
+  const route = `${request.method} ${url.pathname}`;
+  if (route === 'POST /snapshot') {
+    handleSnapshot(url, request, response).catch((error: unknown) =>
+      reply(response, 500, { ok: false, error: String(error) }),
+    );
+  } else if (route === 'GET /stats') reply(response, 200, stats());
+  else if (route === 'POST /gc') {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    reply(response, 200, stats());
+  } else reply(response, 404, { ok: false, error: `no route ${route}` });
+});
+
+async function main(): Promise<void> {
+  const xds = loopback(option('xds', '127.0.0.1:0'));
+  const controlAt = loopback(option('control', '127.0.0.1:0'));
+  const xdsPort = await server.listen(`${xds.host}:${xds.port}`);
+  await new Promise<void>((resolve) => control.listen(controlAt.port, controlAt.host, resolve));
+  const controlPort = (control.address() as AddressInfo).port;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    control.close();
+    control.closeAllConnections();
+    const timer = setTimeout(() => process.exit(0), 2000);
+    timer.unref();
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (option('exit-on-stdin-close', 'true') !== 'false') {
+    process.stdin.on('end', stop);
+    process.stdin.on('error', stop);
+    process.stdin.resume();
+  }
+  const ready = {
+    xds: `${xds.host}:${xdsPort}`,
+    control: `${controlAt.host}:${controlPort}`,
+    pid: process.pid,
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ours-peer: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,163 @@
+/**
+ * Starting a bench peer (ours or go-control-plane) and talking to its control API. Both peers print one ready
+ * line, `{"xds":"127.0.0.1:PORT","control":"127.0.0.1:PORT","pid":N}`, and exit when their stdin closes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** Which control plane a peer runs. */
+export type PeerKind = 'ours' | 'go';
+
+/** GET /stats of either peer (ours adds `encodes`, `streams`, `external`, `arrayBuffers`). */
+export interface PeerStats {
+  readonly heapAlloc: number;
+  readonly heapInuse: number;
+  readonly rssBytes: number;
+  readonly cpuUserMs: number;
+  readonly cpuSysMs: number;
+  readonly responsesSent: number;
+  readonly requests: number;
+  readonly acks: number;
+  readonly nacks: number;
+  readonly bytesSent: number;
+  readonly encodes?: number;
+}
+
+/** The answer to POST /snapshot. */
+export interface SnapshotReply {
+  readonly ok: boolean;
+  readonly resources?: number;
+  /** Decode + set time inside the peer. */
+  readonly ms?: number;
+  readonly error?: string;
+}
+
+/** Where the repository root is, and the Go peer binary built from bench/go-peer. */
+export interface PeerPaths {
+  readonly root: string;
+  readonly goBinary: string;
+}
+
+/** A running peer. */
+export class Peer {
+  readonly kind: PeerKind;
+  readonly xds: string;
+  readonly #control: string;
+  readonly #child: ChildProcess;
+
+  private constructor(kind: PeerKind, xds: string, control: string, child: ChildProcess) {
+    this.kind = kind;
+    this.xds = xds;
+    this.#control = control;
+    this.#child = child;
+  }
+
+  /** Starts a peer and waits (at most 60 s) for its ready line. */
+  static async start(kind: PeerKind, paths: PeerPaths): Promise<Peer> {
+    const args = ['--xds', '127.0.0.1:0', '--control', '127.0.0.1:0'];
+    const child =
+      kind === 'go'
+        ? spawn(paths.goBinary, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+        : spawn(
+            process.execPath,
+            [
+              '--expose-gc',
+              '--max-old-space-size=12288',
+              ...(process.env['BENCH_PROF'] === 'ours'
+                ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'xds-bench-prof')}`]
+                : []),
+              '--import',
+              'tsx',
+              join(paths.root, 'bench/src/ours-peer.ts'),
+              ...args,
+            ],
+            { stdio: ['pipe', 'pipe', 'inherit'], cwd: paths.root },
+          );
+    const lines = createInterface({ input: child.stdout! });
+    const ready = await new Promise<{ xds: string; control: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${kind} peer: no ready line in 60 s`)), 60_000);
+      child.once('exit', (code) => reject(new Error(`${kind} peer exited (${code}) before it was ready`)));
+      lines.once('line', (line) => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(line) as { xds: string; control: string });
+        } catch {
+          reject(new Error(`${kind} peer: bad ready line ${line}`));
+        }
+      });
+    });
+    lines.on('line', (line) => process.stderr.write(`[${kind} peer] ${line}\n`));
+    return new Peer(kind, ready.xds, ready.control, child);
+  }
+
+  /** POSTs a records body as node `node`'s snapshot at `version`; throws when the peer refuses it. */
+  async setSnapshot(node: string, version: string, body: Uint8Array): Promise<SnapshotReply> {
+    const query = `node=${encodeURIComponent(node)}&version=${encodeURIComponent(version)}`;
+    const reply = (await this.#call('POST', `/snapshot?${query}`, body)) as SnapshotReply;
+    if (!reply.ok) throw new Error(`${this.kind} peer refused snapshot ${version}: ${reply.error}`);
+    return reply;
+  }
+
+  /** GET /stats. */
+  stats(): Promise<PeerStats> {
+    return this.#call('GET', '/stats') as Promise<PeerStats>;
+  }
+
+  /** POST /gc: a full collection, then the stats. */
+  gc(): Promise<PeerStats> {
+    return this.#call('POST', '/gc') as Promise<PeerStats>;
+  }
+
+  /** Closes stdin (the peer exits), then SIGTERM after 3 s and SIGKILL after 6 s. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.stdin?.end();
+    const term = setTimeout(() => child.kill('SIGTERM'), 3000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 6000);
+    await exited;
+    clearTimeout(term);
+    clearTimeout(kill);
+  }
+
+  #call(method: string, path: string, body?: Uint8Array): Promise<unknown> {
+    const at = this.#control.lastIndexOf(':');
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: this.#control.slice(0, at),
+          port: Number(this.#control.slice(at + 1)),
+          method,
+          path,
+          headers: body === undefined ? {} : { 'content-length': body.length },
+          timeout: 300_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (error) {
+              reject(error);
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${this.kind} peer: ${method} ${path} timed out`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+/** True when the Go peer binary exists. */
+export function goPeerBuilt(paths: PeerPaths): boolean {
+  return existsSync(paths.goBinary);
+}
