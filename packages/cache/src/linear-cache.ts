@@ -1,7 +1,7 @@
 import { isMessage, type Message } from '@bufbuild/protobuf';
 import { Code, type Node, resourceType, type TypeUrl, typeUrlOf, XdsError } from '@xds/api';
-import { freeze } from 'immer';
 import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
+import { deepFreeze } from './deep-freeze.js';
 import { DeltaWatch } from './delta-watch.js';
 import { type EncodedResource, encodeResource } from './encoded-resource.js';
 import { SotwWatch } from './sotw-watch.js';
@@ -164,7 +164,7 @@ export class LinearCache implements ConfigWatcher, WatchSource {
       const what = isMessage(message) ? message.$typeName : typeof message;
       throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: got ${what}`);
     }
-    freeze(message, true);
+    deepFreeze(message);
     const entry = encodeResource(message);
     if (entry.name === '')
       throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: a resource has no name`);

@@ -11,6 +11,7 @@ import {
 } from '@xds/api';
 import { type Draft, enablePatches, freeze, type Patch, produceWithPatches } from 'immer';
 import { checkSnapshot, type Problem } from './check.js';
+import { deepFreeze } from './deep-freeze.js';
 import { type EncodedResource, encodeResource } from './encoded-resource.js';
 import { TypeHash } from './type-version.js';
 import type { ResourceView } from './watch.js';
@@ -123,7 +124,7 @@ export class Snapshot {
           `duplicate ${label(typeUrl)} "${name}" (resource #${position})`,
         );
       }
-      freeze(message, true);
+      deepFreeze(message);
       group.entries.set(name, encodeResource(message));
       if (withTtl) group.ttls.set(name, validTtl(item.ttlMs, typeUrl, name));
     }
