@@ -135,7 +135,8 @@ export class Peer {
           method,
           path,
           headers: body === undefined ? {} : { 'content-length': body.length },
-          timeout: 300_000,
+          // go-control-plane's SetSnapshot returns once every watch has taken its response: minutes at 10,000.
+          timeout: 900_000,
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -18,6 +18,7 @@ export async function connectStorm(ctx: BenchContext): Promise<ScenarioResult> {
       storm: true,
       idle: ctx.selected.has('4'),
       pushes: false,
+      full: false,
     });
     const storm = figures.storm!;
     raw[kind] = storm;

@@ -14,7 +14,7 @@ export async function idleCost(ctx: BenchContext): Promise<ScenarioResult> {
   const failed: string[] = [];
   await eachPeer(ctx, failed, async (kind) => {
     ctx.progress(`4 idle cost: ${kind}, ${n} clients`);
-    const figures = await session(ctx, kind, n, { storm: true, idle: true, pushes: false });
+    const figures = await session(ctx, kind, n, { storm: true, idle: true, pushes: false, full: false });
     const { empty, loaded } = figures.idle!;
     raw[kind] = figures.idle;
     metrics.set(kind, `N=${n} RSS per client`, 'KiB', (loaded.rssBytes - empty.rssBytes) / n / 1024, true);

@@ -28,6 +28,8 @@ export interface SessionParts {
   readonly storm: boolean;
   readonly idle: boolean;
   readonly pushes: boolean;
+  /** With `pushes`: also the change of every resource (v5) after the small pushes. */
+  readonly full: boolean;
 }
 
 /** Figures of one push or of the connect storm. */
@@ -99,7 +101,8 @@ export async function session(
     known !== undefined &&
     (!parts.storm || known.storm) &&
     (!parts.idle || known.idle) &&
-    (!parts.pushes || known.pushes)
+    (!parts.pushes || known.pushes) &&
+    (!parts.full || known.full)
   )
     return known;
   const data = payloads(ctx);
@@ -125,6 +128,7 @@ export async function session(
           await measure(ctx, peer, EDS, version, () => post(ctx, peer, sharedNode, version, data.small[r]!)),
         );
       }
+      if (!parts.full) return { clients, storm, ...(idle ? { idle } : {}), pushes };
       const full = await measure(ctx, peer, ALL_TYPES, 5, () => post(ctx, peer, sharedNode, 5, data.full));
       return { clients, storm, ...(idle ? { idle } : {}), pushes, full };
     } catch (error) {
