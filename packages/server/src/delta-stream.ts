@@ -2,29 +2,17 @@ import type { DeltaDiscoveryRequest, TypeUrl } from '@xds/api';
 import type { DeltaWatch } from '@xds/cache';
 import { encodeDeltaResponse } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
-import { TypeState } from './type-state.js';
-
-const ttlFeature = 'xds.config.supports-resource-ttl';
+import type { TypeState } from './type-state.js';
 
 /** An incremental (delta) stream, ADS or per type (rules D1–D8). */
 export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
   readonly kind = 'delta' as const;
 
   protected handle(request: DeltaDiscoveryRequest, typeUrl: TypeUrl): void {
-    const node = this.node!;
     let state = this.types.get(typeUrl);
     const initial = state === undefined;
     if (state === undefined) {
-      const watch = this.ctx.cache.watchDelta({
-        node,
-        typeUrl,
-        ads: this.ads,
-        onReady: this.readyCallback(typeUrl),
-        legacyWildcard: this.ctx.legacyWildcard(node, typeUrl),
-        supportsTtl: node.clientFeatures.includes(ttlFeature),
-      });
-      state = new TypeState(typeUrl, watch);
-      this.types.set(typeUrl, state);
+      state = this.openType(typeUrl, (options) => this.ctx.cache.watchDelta(options));
     }
     const nonce = request.responseNonce;
     const stale = !initial && nonce !== '' && nonce !== state.sentNonce;

@@ -8,11 +8,12 @@ import {
   type TypeUrl,
   XdsError,
 } from '@xds/api';
+import type { DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import { UndecodableRequest } from './codec.js';
 import type { RequestEvent } from './events.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
-import type { TypeState } from './type-state.js';
+import { TypeState } from './type-state.js';
 
 /** The fields SotW and delta requests share. */
 export interface AnyRequest {
@@ -28,6 +29,8 @@ export interface ResponseNames {
   readonly resources: readonly string[];
   readonly removed: readonly string[];
 }
+
+const ttlFeature = 'xds.config.supports-resource-ttl';
 
 const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
 
@@ -87,6 +90,22 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
 
   /** Takes and writes the response of one type, if its watch has one. */
   protected abstract respond(state: TypeState): void;
+
+  /** Opens the watch of a type new on the stream and keeps its state. */
+  protected openType(typeUrl: TypeUrl, open: (options: WatchOptions) => SotwWatch | DeltaWatch): TypeState {
+    const node = this.node!;
+    const watch = open({
+      node,
+      typeUrl,
+      ads: this.ads,
+      onReady: this.readyCallback(typeUrl),
+      legacyWildcard: this.ctx.legacyWildcard(node, typeUrl),
+      supportsTtl: node.clientFeatures.includes(ttlFeature),
+    });
+    const state = new TypeState(typeUrl, watch);
+    this.types.set(typeUrl, state);
+    return state;
+  }
 
   /** A nonce unique on this stream (rule S3). */
   protected nextNonce(): string {

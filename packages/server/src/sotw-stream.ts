@@ -3,31 +3,23 @@ import { TypeUrl as T } from '@xds/api';
 import { edsServiceName, type SotwResponse, type SotwWatch } from '@xds/cache';
 import { encodeSotwResponse } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
-import { TypeState } from './type-state.js';
-
-const ttlFeature = 'xds.config.supports-resource-ttl';
+import type { TypeState } from './type-state.js';
 
 /** A state-of-the-world stream, ADS or per type (rules S1–S13). */
 export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   readonly kind = 'sotw' as const;
 
   protected handle(request: DiscoveryRequest, typeUrl: TypeUrl): void {
-    const node = this.node!;
     let state = this.types.get(typeUrl);
     if (state === undefined) {
-      const watch = this.ctx.cache.watchSotw({
-        node,
-        typeUrl,
-        ads: this.ads,
-        onReady: this.readyCallback(typeUrl),
-        legacyWildcard: this.ctx.legacyWildcard(node, typeUrl),
-        supportsTtl: node.clientFeatures.includes(ttlFeature),
-      });
-      state = new TypeState(typeUrl, watch);
-      this.types.set(typeUrl, state);
+      state = this.openType(typeUrl, (options) => this.ctx.cache.watchSotw(options));
       this.#emitRequest(request, typeUrl, false, true);
       // Rule S4: the first request of a type is initial whatever nonce it carries.
-      watch.request({ names: request.resourceNames, versionInfo: request.versionInfo, initial: true });
+      (state.watch as SotwWatch).request({
+        names: request.resourceNames,
+        versionInfo: request.versionInfo,
+        initial: true,
+      });
       return;
     }
     const nonce = request.responseNonce;
