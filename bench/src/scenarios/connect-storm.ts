@@ -9,6 +9,7 @@ import { session } from './session.js';
 
 export async function connectStorm(ctx: BenchContext): Promise<ScenarioResult> {
   const n = bigN(ctx);
+  const label = `N=${n} × ${shapeFor(ctx, n).services} svc`;
   const metrics = new MetricSet();
   const raw: Record<string, unknown> = {};
   const failed: string[] = [];
@@ -22,18 +23,18 @@ export async function connectStorm(ctx: BenchContext): Promise<ScenarioResult> {
     });
     const storm = figures.storm!;
     raw[kind] = storm;
-    metrics.set(kind, `N=${n} all ACKed full config`, 'ms', storm.allMs, true);
-    metrics.set(kind, `N=${n} p50`, 'ms', storm.p50);
-    metrics.set(kind, `N=${n} p99`, 'ms', storm.p99);
-    metrics.set(kind, `N=${n} bytes sent`, 'MB', mb(storm.bytes));
-    metrics.set(kind, `N=${n} throughput`, 'MB/s', mb(storm.bytes) / (storm.allMs / 1000));
-    metrics.set(kind, `N=${n} server CPU`, 'ms', storm.serverCpuMs);
-    metrics.set(kind, `N=${n} load-worker CPU`, 'ms', storm.workerCpuMs);
+    metrics.set(kind, `${label} all ACKed full config`, 'ms', storm.allMs, true);
+    metrics.set(kind, `${label} p50`, 'ms', storm.p50);
+    metrics.set(kind, `${label} p99`, 'ms', storm.p99);
+    metrics.set(kind, `${label} bytes sent`, 'MB', mb(storm.bytes));
+    metrics.set(kind, `${label} throughput`, 'MB/s', mb(storm.bytes) / (storm.allMs / 1000));
+    metrics.set(kind, `${label} server CPU`, 'ms', storm.serverCpuMs);
+    metrics.set(kind, `${label} load-worker CPU`, 'ms', storm.workerCpuMs);
   });
   return {
     id: '3',
     title: 'connect storm',
-    params: { ...shapeFor(ctx), clients: n, connections: Math.min(n, Math.max(100, Math.ceil(n / 100))) },
+    params: { ...shapeFor(ctx, n), clients: n, connections: Math.min(n, Math.max(100, Math.ceil(n / 100))) },
     metrics: metrics.list(),
     raw,
     notes: [...failed, 'Times run from the moment the driver tells the workers to open every stream.'],

@@ -24,14 +24,15 @@ export async function fanOut(ctx: BenchContext): Promise<ScenarioResult> {
       const figures = await session(ctx, kind, n, parts);
       raw[`${kind}-${n}`] = figures;
       if (figures.pushError !== undefined) throw new Error(`N=${n}: ${figures.pushError}`);
-      record(metrics, kind, n, figures.pushes ?? [], figures.full);
+      record(metrics, kind, `N=${n} × ${shapeFor(ctx, n).services} svc`, figures.pushes ?? [], figures.full);
     });
   }
   return {
     id: '1',
     title: 'fan-out convergence',
     params: {
-      ...shapeFor(ctx),
+      services: sizes.map((n) => shapeFor(ctx, n).services),
+      endpoints: shapeFor(ctx).endpoints,
       clients: sizes,
       repetitions: sizes.map((n) => repetitions(ctx, n)),
       changes: '1% of the ClusterLoadAssignments (v2…), then every resource of every type',
@@ -50,62 +51,62 @@ export async function fanOut(ctx: BenchContext): Promise<ScenarioResult> {
 function record(
   metrics: MetricSet,
   kind: PeerKind,
-  n: number,
+  label: string,
   pushes: readonly PushFigures[],
   full: PushFigures | undefined,
 ) {
   const med = (pick: (p: PushFigures) => number) => median(pushes.map(pick));
   metrics.set(
     kind,
-    `N=${n} 1% EDS push: all ACKed`,
+    `${label} 1% EDS push: all ACKed`,
     'ms',
     med((p) => p.allMs),
     true,
   );
   metrics.set(
     kind,
-    `N=${n} 1% EDS push: p50`,
+    `${label} 1% EDS push: p50`,
     'ms',
     med((p) => p.p50),
   );
   metrics.set(
     kind,
-    `N=${n} 1% EDS push: p99`,
+    `${label} 1% EDS push: p99`,
     'ms',
     med((p) => p.p99),
   );
   metrics.set(
     kind,
-    `N=${n} 1% EDS push: bytes sent`,
+    `${label} 1% EDS push: bytes sent`,
     'MB',
     med((p) => mb(p.bytes)),
   );
   metrics.set(
     kind,
-    `N=${n} 1% EDS push: responses`,
+    `${label} 1% EDS push: responses`,
     'count',
     med((p) => p.responses),
   );
   metrics.set(
     kind,
-    `N=${n} 1% EDS push: server CPU`,
+    `${label} 1% EDS push: server CPU`,
     'ms',
     med((p) => p.serverCpuMs),
   );
   if (pushes[0]?.encodes !== undefined)
     metrics.set(
       kind,
-      `N=${n} 1% EDS push: encodes`,
+      `${label} 1% EDS push: encodes`,
       'count',
       med((p) => p.encodes ?? 0),
     );
   if (full === undefined) return;
-  metrics.set(kind, `N=${n} full push: all ACKed`, 'ms', full.allMs, true);
-  metrics.set(kind, `N=${n} full push: p50`, 'ms', full.p50);
-  metrics.set(kind, `N=${n} full push: p99`, 'ms', full.p99);
-  metrics.set(kind, `N=${n} full push: bytes sent`, 'MB', mb(full.bytes));
-  metrics.set(kind, `N=${n} full push: throughput`, 'MB/s', mb(full.bytes) / (full.allMs / 1000));
-  metrics.set(kind, `N=${n} full push: server CPU`, 'ms', full.serverCpuMs);
-  metrics.set(kind, `N=${n} full push: load-worker CPU`, 'ms', full.workerCpuMs);
-  if (full.encodes !== undefined) metrics.set(kind, `N=${n} full push: encodes`, 'count', full.encodes);
+  metrics.set(kind, `${label} full push: all ACKed`, 'ms', full.allMs, true);
+  metrics.set(kind, `${label} full push: p50`, 'ms', full.p50);
+  metrics.set(kind, `${label} full push: p99`, 'ms', full.p99);
+  metrics.set(kind, `${label} full push: bytes sent`, 'MB', mb(full.bytes));
+  metrics.set(kind, `${label} full push: throughput`, 'MB/s', mb(full.bytes) / (full.allMs / 1000));
+  metrics.set(kind, `${label} full push: server CPU`, 'ms', full.serverCpuMs);
+  metrics.set(kind, `${label} full push: load-worker CPU`, 'ms', full.workerCpuMs);
+  if (full.encodes !== undefined) metrics.set(kind, `${label} full push: encodes`, 'count', full.encodes);
 }

@@ -9,6 +9,7 @@ import { session } from './session.js';
 
 export async function idleCost(ctx: BenchContext): Promise<ScenarioResult> {
   const n = bigN(ctx);
+  const label = `N=${n} × ${shapeFor(ctx, n).services} svc`;
   const metrics = new MetricSet();
   const raw: Record<string, unknown> = {};
   const failed: string[] = [];
@@ -17,17 +18,23 @@ export async function idleCost(ctx: BenchContext): Promise<ScenarioResult> {
     const figures = await session(ctx, kind, n, { storm: true, idle: true, pushes: false, full: false });
     const { empty, loaded } = figures.idle!;
     raw[kind] = figures.idle;
-    metrics.set(kind, `N=${n} RSS per client`, 'KiB', (loaded.rssBytes - empty.rssBytes) / n / 1024, true);
-    metrics.set(kind, `N=${n} heap per client`, 'KiB', (loaded.heapAlloc - empty.heapAlloc) / n / 1024, true);
+    metrics.set(kind, `${label} RSS per client`, 'KiB', (loaded.rssBytes - empty.rssBytes) / n / 1024, true);
+    metrics.set(
+      kind,
+      `${label} heap per client`,
+      'KiB',
+      (loaded.heapAlloc - empty.heapAlloc) / n / 1024,
+      true,
+    );
     metrics.set(kind, 'RSS with 0 clients (snapshot set)', 'MB', mb(empty.rssBytes));
     metrics.set(kind, 'heap with 0 clients (snapshot set)', 'MB', mb(empty.heapAlloc));
-    metrics.set(kind, `RSS with N=${n} clients`, 'MB', mb(loaded.rssBytes));
-    metrics.set(kind, `heap with N=${n} clients`, 'MB', mb(loaded.heapAlloc));
+    metrics.set(kind, `RSS with ${label}`, 'MB', mb(loaded.rssBytes));
+    metrics.set(kind, `heap with ${label}`, 'MB', mb(loaded.heapAlloc));
   });
   return {
     id: '4',
     title: 'idle cost',
-    params: { ...shapeFor(ctx), clients: n },
+    params: { ...shapeFor(ctx, n), clients: n },
     metrics: metrics.list(),
     raw,
     notes: [

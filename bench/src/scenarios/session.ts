@@ -68,10 +68,11 @@ export function repetitions(ctx: BenchContext, clients: number): number {
 }
 
 /** v1, then 1% of the endpoints changed (v2, v3, v4), then everything changed (v5). Built once per run. */
-function payloads(ctx: BenchContext): Payloads {
-  const known = ctx.shared.get('payloads') as Payloads | undefined;
+function payloads(ctx: BenchContext, clients: number): Payloads {
+  const shape = shapeFor(ctx, clients);
+  const key = `payloads:${shape.services}`;
+  const known = ctx.shared.get(key) as Payloads | undefined;
   if (known !== undefined) return known;
-  const shape = shapeFor(ctx);
   clearSharedRecords();
   const model = new ConfigModel(shape);
   const initial = ctx.store.put(model.records());
@@ -84,7 +85,7 @@ function payloads(ctx: BenchContext): Payloads {
   }
   model.changeAll();
   const made = { initial, small, full: ctx.store.put(model.records()) };
-  ctx.shared.set('payloads', made);
+  ctx.shared.set(key, made);
   return made;
 }
 
@@ -105,7 +106,7 @@ export async function session(
     (!parts.full || known.full)
   )
     return known;
-  const data = payloads(ctx);
+  const data = payloads(ctx, clients);
   const figures = await withPeer(ctx, kind, async (peer) => {
     await post(ctx, peer, sharedNode, 1, data.initial);
     const empty = parts.idle ? await settledStats(peer) : undefined;
