@@ -142,6 +142,8 @@ describe('admin endpoints', () => {
     assert.ok((sample(metrics, 'pilot_xds_pushes{type="rds"}') ?? 0) >= 2);
     assert.equal(sample(metrics, 'pilot_xds_push_time_count{type="rds"}'), 1);
     assert.equal(sample(metrics, 'xds_server_config_errors'), 0);
+    assert.equal(sample(metrics, 'xds_server_write_waiting_streams'), 0);
+    assert.ok((sample(metrics, 'xds_server_write_bytes_in_flight') ?? -1) >= 0);
     assert.equal(sample(metrics, 'xds_server_config_reloads_total{result="applied"}'), 1);
     assert.match(metrics, /# TYPE pilot_proxy_convergence_time histogram/);
     assert.match(metrics, /process_cpu_user_seconds_total/);

@@ -23,6 +23,8 @@ export interface MetricsSources {
   readonly connectedClients: () => number;
   /** The number of errors in the config file's latest change (0 when it is valid), for `xds_server_config_errors`. */
   readonly configErrors: () => number;
+  /** The server's write budget, for `xds_server_write_bytes_in_flight` and `xds_server_write_waiting_streams`. */
+  readonly writeBudget: () => { readonly inFlightBytes: number; readonly waitingStreams: number };
 }
 
 /** Creates the metrics in a registry of their own, with Node's default process metrics. */
@@ -44,6 +46,22 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.set(sources.configErrors());
+    },
+  });
+  new Gauge({
+    name: 'xds_server_write_bytes_in_flight',
+    help: 'Response bytes written and not yet flushed to the socket, across all streams (bounded by the write budget).',
+    registers,
+    collect() {
+      this.set(sources.writeBudget().inFlightBytes);
+    },
+  });
+  new Gauge({
+    name: 'xds_server_write_waiting_streams',
+    help: 'Streams due a response that wait for their turn because the write budget is spent.',
+    registers,
+    collect() {
+      this.set(sources.writeBudget().waitingStreams);
     },
   });
   return {

@@ -69,6 +69,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const metrics = createMetrics({
     connectedClients: () => xds.clients().length,
     configErrors: () => model.state.error?.errors.length ?? 0,
+    writeBudget: () => xds.writeBudget(),
   });
   const unwatch = watchServerEvents(xds, metrics, logger);
   const tracker = new ConvergenceTracker(xds, cache, metrics);

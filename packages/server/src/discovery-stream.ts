@@ -14,6 +14,7 @@ import type { RequestEvent } from './events.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
 import { TypeState } from './type-state.js';
+import type { BudgetWaiter, InFlightWrite } from './write-budget.js';
 
 /** The fields SotW and delta requests share. */
 export interface AnyRequest {
@@ -38,7 +39,7 @@ const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
  * What SotW and delta streams share: the node rules (S2), the type rules (S1), authorization, serial request
  * handling, the ordered push queue with backpressure (rules S11, S12), and ending with a clear status.
  */
-export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamHandle {
+export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamHandle, BudgetWaiter {
   readonly id: number;
   readonly ads: boolean;
   abstract readonly kind: 'sotw' | 'delta';
@@ -56,6 +57,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   #held: Req[] | undefined;
   #authorized = false;
   #nonce = 0;
+  /** This stream's writes that count against the server's write budget. */
+  readonly #writes = new Set<InFlightWrite>();
 
   constructor(ctx: StreamContext, call: Call, method: DiscoveryMethod) {
     this.ctx = ctx;
@@ -78,6 +81,11 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
       this.#drain();
     });
     if (this.ctx.closing) this.end(status.UNAVAILABLE, 'server is closing');
+  }
+
+  /** The write budget's call: this stream's turn to write. */
+  resume(): void {
+    this.#drain();
   }
 
   /** True once ended. */
@@ -138,7 +146,14 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     names: () => ResponseNames,
   ): void {
     state.sent(version, nonce);
-    if (!this.call.write(bytes)) this.#blocked = true;
+    const budget = this.ctx.budget;
+    const write = budget.charge(bytes.length);
+    this.#writes.add(write);
+    const flushed = () => {
+      this.#writes.delete(write);
+      budget.release(write);
+    };
+    if (!this.call.write(bytes, flushed)) this.#blocked = true;
     const events = this.ctx.events;
     if (events.listenerCount('response') === 0) return;
     const { resources, removed } = names();
@@ -223,6 +238,9 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   #close(code: number, reason: string): void {
     this.#ended = true;
     this.#ready.clear();
+    this.ctx.budget.forget(this);
+    for (const write of this.#writes) this.ctx.budget.release(write);
+    this.#writes.clear();
     for (const state of this.types.values()) state.watch.cancel();
     if (this.#authorized) this.ctx.closed(this);
     this.ctx.events.emit('streamClose', { streamId: this.id, nodeId: this.nodeId, code, reason });
@@ -230,6 +248,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
 
   #drain(): void {
     while (!this.#blocked && !this.#ended && this.#ready.size > 0) {
+      // The server-wide budget: when spent, this stream waits its turn (it is resumed) before taking a response.
+      if (!this.ctx.budget.admit(this)) return;
       let next: TypeUrl | undefined;
       for (const typeUrl of this.#ready)
         if (next === undefined || pushOrder(typeUrl) < pushOrder(next)) next = typeUrl;

@@ -19,4 +19,5 @@ export { type Logger, silentLogger } from './logger.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { Authorize, ServerCall } from './stream-context.js';
 export type { NackInfo, SyncStatus } from './type-state.js';
+export type { WriteBudgetOptions, WriteBudgetStats } from './write-budget.js';
 export { addXdsServices, XdsServer } from './xds-server.js';

@@ -3,6 +3,7 @@ import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { Logger } from './logger.js';
 import type { Authorize } from './stream-context.js';
+import type { WriteBudgetOptions } from './write-budget.js';
 
 /** HTTP/2 keepalive of the xDS server. */
 export interface KeepaliveOptions {
@@ -38,6 +39,13 @@ export interface XdsServerOptions {
   readonly signal?: AbortSignal;
   /** How long close() waits for connections to finish before forcing them (ms); default 5 s. */
   readonly closeGraceMs?: number;
+  /**
+   * A server-wide bound on response bytes written but not yet flushed to the socket (default 64 MiB). When a push
+   * to many streams exceeds it, streams take turns (round-robin) and each takes its response from the cache only
+   * on its turn, so memory stays bounded whatever the number of clients. A write not flushed within `stallMs`
+   * (default 5 s) stops counting, so a client that stopped reading holds up no one.
+   */
+  readonly writeBudget?: WriteBudgetOptions;
   /** Extra grpc-js server options. */
   readonly grpcOptions?: ServerOptions;
 }

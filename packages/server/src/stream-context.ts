@@ -8,6 +8,7 @@ import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
 import type { Logger } from './logger.js';
+import type { WriteBudget } from './write-budget.js';
 
 /**
  * Decides whether a node may open a stream or fetch; false (or a rejection) ends it with PERMISSION_DENIED.
@@ -23,6 +24,8 @@ export interface StreamContext {
   /** `control_plane.identifier` of every response; empty to leave it out. */
   readonly controlPlane: string;
   readonly authorize: Authorize | undefined;
+  /** The server-wide bound on response bytes in flight. */
+  readonly budget: WriteBudget;
   /** Whether an empty name list may mean wildcard for this node and type (rule S9). */
   legacyWildcard(node: Node, typeUrl: TypeUrl): boolean;
   nextStreamId(): number;

@@ -14,6 +14,7 @@ import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from 
 import { createRestHandler } from './rest.js';
 import { registerServices } from './services.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
+import { WriteBudget, type WriteBudgetStats } from './write-budget.js';
 
 /**
  * The xDS server: ADS and the per-type SotW, delta and fetch services, CSDS, and optionally REST, answering from a
@@ -23,6 +24,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   readonly #options: XdsServerOptions;
   readonly #streams = new Set<StreamHandle>();
   readonly #ctx: StreamContext;
+  readonly #budget: WriteBudget;
   readonly #http: HttpServer[] = [];
   #grpc: Server | undefined;
   #streamIds = 0;
@@ -38,6 +40,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       );
     }
     this.#options = options;
+    this.#budget = new WriteBudget(options.writeBudget);
     const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
     const streams = this.#streams;
     const server = this;
@@ -47,6 +50,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       logger: options.logger ?? silentLogger,
       controlPlane: options.controlPlaneId ?? '',
       authorize: options.authorize,
+      budget: this.#budget,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
         typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,
       nextStreamId: () => ++this.#streamIds,
@@ -123,6 +127,14 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     return describeClients(this.#streams);
   }
 
+  /**
+   * The server-wide write budget: response bytes written and not yet flushed, the bound, the peak, and how many
+   * streams wait for their turn (see `XdsServerOptions.writeBudget`).
+   */
+  writeBudget(): WriteBudgetStats {
+    return this.#budget.stats();
+  }
+
   /** The number of open streams. */
   get streamCount(): number {
     return this.#streams.size;
@@ -135,6 +147,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
     this.#closing = true;
+    this.#budget.close();
     for (const stream of [...this.#streams]) stream.end(status.UNAVAILABLE, 'server is closing');
     const grace = this.#options.closeGraceMs ?? 5000;
     const grpc = this.#grpc;
