@@ -10,6 +10,8 @@ export interface BenchOptions {
   readonly workers: number;
   /** Overrides the large client count of scenarios 1, 3 and 4 (default 10,000; 1,000 with --quick). */
   readonly clients: number | undefined;
+  /** The services of the shared snapshot at the large client count (default 1,000; 200 with --quick). */
+  readonly services: number | undefined;
   readonly help: boolean;
 }
 
@@ -20,7 +22,8 @@ export const usage = `Usage: npm run bench -- [--quick] [--only 1,4,ceiling] [--
   --no-go        skip go-control-plane (also skipped when go is not installed)
   --no-ours      skip our server (handy to check the Go peer)
   --workers N    load worker processes (default 2)
-  --clients N    the large client count of scenarios 1, 3 and 4 (default 10000, 1000 with --quick)`;
+  --clients N    the large client count of scenarios 1, 3 and 4 (default 10000, 1000 with --quick)
+  --services N   the services of their shared snapshot at that count (default 1000, 200 with --quick)`;
 
 /** Parses argv (without node and the script). Throws an Error on an unknown option. */
 export function parseArgs(argv: readonly string[]): BenchOptions {
@@ -30,6 +33,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let help = false;
   let workers = 2;
   let clients: number | undefined;
+  let services: number | undefined;
   const only = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -56,6 +60,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--clients':
         clients = Math.max(1, Number.parseInt(value(), 10) || 1);
         break;
+      case '--services':
+        services = Math.max(1, Number.parseInt(value(), 10) || 1);
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -64,5 +71,5 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}\n${usage}`);
     }
   }
-  return { quick, only, go, ours, workers, clients, help };
+  return { quick, only, go, ours, workers, clients, services, help };
 }

@@ -74,6 +74,7 @@ async function main(): Promise<number> {
     selected: new Set(selected.map((s) => s.id)),
     shared: new Map(),
     clients: options.clients,
+    services: options.services,
   };
   const results: ScenarioResult[] = [];
   const failures: string[] = [];

@@ -3,9 +3,9 @@
  * line, `{"xds":"127.0.0.1:PORT","control":"127.0.0.1:PORT","pid":N}`, and exit when their stdin closes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -42,18 +42,55 @@ export interface PeerPaths {
   readonly goBinary: string;
 }
 
+/**
+ * The most resident memory a peer may use before the driver kills it, so that a peer that runs away (go-control-
+ * plane resending 9.4 GB to 10,000 clients) fails its scenario instead of the machine: `BENCH_PEER_RSS_GB`, default
+ * 60% of the machine's memory.
+ */
+export function peerRssLimitBytes(): number {
+  const gb = Number(process.env['BENCH_PEER_RSS_GB']);
+  return Number.isFinite(gb) && gb > 0 ? gb * 1024 ** 3 : Math.floor(totalmem() * 0.6);
+}
+
+/** The resident memory of a process from /proc (Linux); undefined elsewhere. */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A running peer. */
 export class Peer {
   readonly kind: PeerKind;
   readonly xds: string;
   readonly #control: string;
   readonly #child: ChildProcess;
+  readonly #guard: NodeJS.Timeout;
+  /** Why the driver killed the peer, if it did. */
+  killed: string | undefined;
+  /** The most resident memory seen by the guard (sampled every 250 ms). */
+  peakRssBytes = 0;
 
   private constructor(kind: PeerKind, xds: string, control: string, child: ChildProcess) {
     this.kind = kind;
     this.xds = xds;
     this.#control = control;
     this.#child = child;
+    const limit = peerRssLimitBytes();
+    this.#guard = setInterval(() => {
+      const rss = child.pid === undefined ? undefined : residentBytes(child.pid);
+      if (rss === undefined) return;
+      this.peakRssBytes = Math.max(this.peakRssBytes, rss);
+      if (rss <= limit || this.killed !== undefined) return;
+      this.killed = `${kind} peer killed by the bench at ${(rss / 1024 ** 3).toFixed(1)} GB RSS (limit ${(limit / 1024 ** 3).toFixed(1)} GB; BENCH_PEER_RSS_GB)`;
+      process.stderr.write(`${this.killed}\n`);
+      child.kill('SIGKILL');
+    }, 250);
+    this.#guard.unref();
+    child.once('exit', () => clearInterval(this.#guard));
   }
 
   /** Starts a peer and waits (at most 60 s) for its ready line. */
@@ -114,6 +151,7 @@ export class Peer {
 
   /** Closes stdin (the peer exits), then SIGTERM after 3 s and SIGKILL after 6 s. */
   async stop(): Promise<void> {
+    clearInterval(this.#guard);
     const child = this.#child;
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -152,7 +190,7 @@ export class Peer {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${this.kind} peer: ${method} ${path} timed out`)));
-      req.on('error', reject);
+      req.on('error', (error) => reject(this.killed === undefined ? error : new Error(this.killed)));
       req.end(body);
     });
   }

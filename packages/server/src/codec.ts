@@ -58,13 +58,64 @@ function ttlResource(entry: EncodedResource, ttlMs: number, heartbeat: boolean):
   return writer.uint32(50).bytes(durationBytes(ttlMs)).finish();
 }
 
-/** Appends `nonce` (field 5 of both response messages) to an encoded body. */
-function withNonce(body: Uint8Array, nonce: string): Uint8Array {
-  const tail = new BinaryWriter().uint32(42).string(nonce).finish();
-  const out = new Uint8Array(body.length + tail.length);
-  out.set(body, 0);
-  out.set(tail, body.length);
+/** A length-delimited field: its tag byte (field number < 16, wire type 2) and its bytes. */
+type Field = readonly [tag: number, value: Uint8Array];
+
+const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) size++;
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let pos = at;
+  let rest = value >>> 0;
+  while (rest > 0x7f) {
+    out[pos++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  out[pos++] = rest;
+  return pos;
+}
+
+/** Writes length-delimited fields into one buffer of exactly the right size (no growing writer, no final copy). */
+function writeFields(fields: readonly Field[]): Buffer {
+  let size = 0;
+  for (const [, value] of fields) size += 1 + varintSize(value.length) + value.length;
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const [tag, value] of fields) {
+    out[pos++] = tag;
+    pos = writeVarint(out, pos, value.length);
+    out.set(value, pos);
+    pos += value.length;
+  }
   return out;
+}
+
+/** `nonce` (field 5 of both response messages) as a field. */
+function nonceField(nonce: string): Field {
+  return [42, utf8(nonce)];
+}
+
+/** An encoded body followed by the nonce field, in one new buffer. */
+function withNonce(body: Uint8Array, nonce: string): Buffer {
+  const [tag, value] = nonceField(nonce);
+  const out = Buffer.allocUnsafe(body.length + 1 + varintSize(value.length) + value.length);
+  out.set(body, 0);
+  let pos = body.length;
+  out[pos++] = tag;
+  pos = writeVarint(out, pos, value.length);
+  out.set(value, pos);
+  return out;
+}
+
+/** The encoded `envoy.config.core.v3.ControlPlane { identifier }`, or undefined when there is none. */
+function controlPlaneBytes(controlPlane: string): Uint8Array | undefined {
+  if (controlPlane === '') return undefined;
+  return writeFields([[10, utf8(controlPlane)]]);
 }
 
 /**
@@ -73,36 +124,116 @@ function withNonce(body: Uint8Array, nonce: string): Uint8Array {
  * which the cache gives only to clients that support them (rule R4).
  */
 export function encodeSotwResponse(response: SotwResponse, nonce: string, controlPlane: string): Uint8Array {
-  return withNonce(sotwBody(response, controlPlane), nonce);
+  const shareable = response.ttls === undefined && response.heartbeats === undefined;
+  if (shareable) {
+    const body = sharedBody(response, controlPlane);
+    if (body !== undefined) return withNonce(body, nonce);
+  }
+  const fields = sotwFields(response, controlPlane);
+  if (shareable && (Object.isFrozen(response.resources) || response.resources.length >= minSharedResources)) {
+    const body = writeFields(fields);
+    rememberBody(response, controlPlane, body);
+    return withNonce(body, nonce);
+  }
+  fields.push(nonceField(nonce));
+  return writeFields(fields);
 }
 
-/** Bodies of responses whose resource list is a cache-shared, frozen array (a whole type sent to many streams). */
-const sharedBodies = new WeakMap<readonly EncodedResource[], { key: string; body: Uint8Array }>();
-
-/** The response without its nonce; encoded once for every stream that gets the same shared resource list. */
-function sotwBody(response: SotwResponse, controlPlane: string): Uint8Array {
-  const shareable =
-    response.ttls === undefined && response.heartbeats === undefined && Object.isFrozen(response.resources);
-  const key = `${response.typeUrl}\n${response.version}\n${controlPlane}`;
-  if (shareable) {
-    const known = sharedBodies.get(response.resources);
-    if (known?.key === key) return known.body;
-  }
-  const writer = new BinaryWriter();
-  writer.uint32(10).string(response.version);
+function sotwFields(response: SotwResponse, controlPlane: string): Field[] {
+  const fields: Field[] = [[10, utf8(response.version)]];
   for (const entry of response.resources) {
     const ttl = response.ttls?.get(entry.name);
     const heartbeat = response.heartbeats?.has(entry.name) ?? false;
-    const bytes =
-      ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl, heartbeat));
-    writer.uint32(18).bytes(bytes);
+    fields.push([
+      18,
+      ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl, heartbeat)),
+    ]);
   }
-  writer.uint32(34).string(response.typeUrl);
-  if (controlPlane !== '')
-    writer.uint32(50).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
-  const body = writer.finish();
-  if (shareable) sharedBodies.set(response.resources, { key, body });
-  return body;
+  fields.push([34, utf8(response.typeUrl)]);
+  const plane = controlPlaneBytes(controlPlane);
+  if (plane !== undefined) fields.push([50, plane]);
+  return fields;
+}
+
+// Shared bodies. Many streams are sent the same list of resources at the same version: every wildcard stream of a
+// snapshot, and every stream with the same subscription when a push changes the same assignments for all of
+// them. Such a body is encoded once: for a cache-shared frozen array by identity, for any other list by comparing
+// its entries (the same EncodedResource objects in the same order, which costs far less than encoding them).
+
+interface SharedBody {
+  readonly typeUrl: string;
+  readonly version: string;
+  readonly controlPlane: string;
+  readonly resources: readonly EncodedResource[];
+  readonly body: Uint8Array;
+}
+
+/** Lists shorter than this are cheap to encode and not worth remembering. */
+const minSharedResources = 4;
+/** Recently encoded bodies of per-stream lists, newest first, at most this many and this many bytes. */
+const recentBodies: SharedBody[] = [];
+const maxRecentBodies = 8;
+const maxRecentBytes = 64 * 1024 * 1024;
+/** Bodies of cache-shared frozen arrays (the whole type, sent to every wildcard stream). */
+const frozenBodies = new WeakMap<readonly EncodedResource[], SharedBody>();
+
+function sameBody(known: SharedBody, response: SotwResponse, controlPlane: string): boolean {
+  return (
+    known.version === response.version &&
+    known.typeUrl === response.typeUrl &&
+    known.controlPlane === controlPlane
+  );
+}
+
+function sharedBody(response: SotwResponse, controlPlane: string): Uint8Array | undefined {
+  const resources = response.resources;
+  if (Object.isFrozen(resources)) {
+    const known = frozenBodies.get(resources);
+    return known !== undefined && sameBody(known, response, controlPlane) ? known.body : undefined;
+  }
+  if (resources.length < minSharedResources) return undefined;
+  for (let i = 0; i < recentBodies.length; i++) {
+    const known = recentBodies[i]!;
+    if (known.resources.length !== resources.length || !sameBody(known, response, controlPlane)) continue;
+    let same = true;
+    for (let j = 0; j < resources.length; j++) {
+      if (known.resources[j] !== resources[j]) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) continue;
+    if (i > 0) {
+      recentBodies.splice(i, 1);
+      recentBodies.unshift(known);
+    }
+    return known.body;
+  }
+  return undefined;
+}
+
+function rememberBody(response: SotwResponse, controlPlane: string, body: Uint8Array): void {
+  const resources = response.resources;
+  const known: SharedBody = {
+    typeUrl: response.typeUrl,
+    version: response.version,
+    controlPlane,
+    resources,
+    body,
+  };
+  if (Object.isFrozen(resources)) {
+    frozenBodies.set(resources, known);
+    return;
+  }
+  recentBodies.unshift(known);
+  let bytes = 0;
+  for (let i = 0; i < recentBodies.length; i++) {
+    bytes += recentBodies[i]!.body.length;
+    if (i >= maxRecentBodies || (i > 0 && bytes > maxRecentBytes)) {
+      recentBodies.length = i;
+      break;
+    }
+  }
 }
 
 /**
@@ -114,16 +245,16 @@ export function encodeDeltaResponse(
   nonce: string,
   controlPlane: string,
 ): Uint8Array {
-  const writer = new BinaryWriter();
-  writer.uint32(10).string(response.systemVersion);
+  const fields: Field[] = [[10, utf8(response.systemVersion)]];
   for (const entry of response.resources) {
     const ttl = response.ttls?.get(entry.name);
     const heartbeat = response.heartbeats?.has(entry.name) ?? false;
-    writer.uint32(18).bytes(ttl === undefined ? entry.deltaResource : ttlResource(entry, ttl, heartbeat));
+    fields.push([18, ttl === undefined ? entry.deltaResource : ttlResource(entry, ttl, heartbeat)]);
   }
-  writer.uint32(34).string(response.typeUrl);
-  for (const name of response.removed) writer.uint32(50).string(name);
-  if (controlPlane !== '')
-    writer.uint32(58).bytes(new BinaryWriter().uint32(10).string(controlPlane).finish());
-  return withNonce(writer.finish(), nonce);
+  fields.push([34, utf8(response.typeUrl)]);
+  fields.push(nonceField(nonce));
+  for (const name of response.removed) fields.push([50, utf8(name)]);
+  const plane = controlPlaneBytes(controlPlane);
+  if (plane !== undefined) fields.push([58, plane]);
+  return writeFields(fields);
 }
