@@ -34,6 +34,22 @@ export interface SotwRequestInfo {
   readonly versionInfo: string;
   /** True for the first request of the type on the stream. */
   readonly initial: boolean;
+  /**
+   * The encoded `resource_names` fields of the request, when the server has them. An Envoy repeats every name in
+   * every ACK; when these bytes equal those of the request that set the current subscription, the names are not
+   * looked at again.
+   */
+  readonly namesBytes?: Uint8Array;
+}
+
+/**
+ * The encoded names of the request that produced an interned subscription (plain names only: no `*`, no globs,
+ * no repeats), so that a later request with the very same bytes is known to change nothing.
+ */
+const namesBytesOf = new WeakMap<ReadonlySet<string>, Buffer>();
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 const emptyAssignments = new Map<string, EncodedResource>();
@@ -87,6 +103,10 @@ export class SotwWatch extends Watch {
    * current version (rule S13).
    */
   request(info: SotwRequestInfo): void {
+    if (!info.initial && this.#sameBytes(info.namesBytes)) {
+      if (this.unanswered || this.mustSend.size > 0) this.schedule();
+      return;
+    }
     const explicitWildcard = info.names.includes('*');
     const listed = info.names.filter((name) => name !== '*');
     const wasWildcard = this.wildcardOn;
@@ -135,6 +155,24 @@ export class SotwWatch extends Watch {
       }
     }
     if (this.unanswered || this.mustSend.size > 0 || changed) this.schedule();
+    this.#rememberBytes(info, listed.length);
+  }
+
+  /** True when `bytes` are the encoded names that set the current plain-name subscription. */
+  #sameBytes(bytes: Uint8Array | undefined): boolean {
+    if (bytes === undefined || this.wildcardOn || this.prefixes.size > 0 || this.names.size === 0)
+      return false;
+    const known = namesBytesOf.get(this.names);
+    return known?.equals(asBuffer(bytes)) ?? false;
+  }
+
+  #rememberBytes(info: SotwRequestInfo, listed: number): void {
+    const bytes = info.namesBytes;
+    if (bytes === undefined || this.wildcardOn || this.prefixes.size > 0) return;
+    // Only when the names were exactly the subscription: no `*`, no globs, no name twice.
+    if (listed !== info.names.length || this.names.size !== listed || this.names.size === 0) return;
+    if (namesBytesOf.has(this.names)) return;
+    namesBytesOf.set(this.names, Buffer.from(bytes));
   }
 
   /** True when `listed` (without `*`) is exactly the current subscription: the common ACK, checked without copying. */

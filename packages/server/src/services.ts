@@ -27,6 +27,7 @@ import {
   messageEncoder,
   passThrough,
   requestDecoder,
+  sotwRequestDecoder,
   UndecodableRequest,
 } from './codec.js';
 import { clientStatus } from './csds.js';
@@ -44,7 +45,10 @@ function definition(method: DescMethod, streaming: boolean, encode: (value: neve
     requestStream: streaming,
     responseStream: streaming,
     requestSerialize: messageEncoder(method.input) as (value: unknown) => Buffer,
-    requestDeserialize: requestDecoder(method.input),
+    requestDeserialize:
+      method.input.typeName === DiscoveryRequestSchema.typeName
+        ? sotwRequestDecoder(DiscoveryRequestSchema)
+        : requestDecoder(method.input),
     responseSerialize: encode as (value: unknown) => Buffer,
     responseDeserialize: identity,
     originalName: method.localName,

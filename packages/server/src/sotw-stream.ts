@@ -1,9 +1,22 @@
 import type { Cluster, DiscoveryRequest, TypeUrl } from '@xds/api';
 import { TypeUrl as T } from '@xds/api';
-import { edsServiceName, type SotwResponse, type SotwWatch } from '@xds/cache';
-import { encodeSotwResponse } from './codec.js';
+import { edsServiceName, type SotwRequestInfo, type SotwResponse, type SotwWatch } from '@xds/cache';
+import { encodeSotwResponse, resourceNamesBytes } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
 import type { TypeState } from './type-state.js';
+
+/** What the watch needs of a request; the names are decoded only if it reads them. */
+function requestInfo(request: DiscoveryRequest, initial: boolean): SotwRequestInfo {
+  const namesBytes = resourceNamesBytes(request);
+  return {
+    get names() {
+      return request.resourceNames;
+    },
+    versionInfo: request.versionInfo,
+    initial,
+    ...(namesBytes === undefined ? {} : { namesBytes }),
+  };
+}
 
 /** A state-of-the-world stream, ADS or per type (rules S1–S13). */
 export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
@@ -15,11 +28,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
       state = this.openType(typeUrl, (options) => this.ctx.cache.watchSotw(options));
       this.#emitRequest(request, typeUrl, false, true);
       // Rule S4: the first request of a type is initial whatever nonce it carries.
-      (state.watch as SotwWatch).request({
-        names: request.resourceNames,
-        versionInfo: request.versionInfo,
-        initial: true,
-      });
+      (state.watch as SotwWatch).request(requestInfo(request, true));
       return;
     }
     const nonce = request.responseNonce;
@@ -28,11 +37,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     // Rule S4: a stale request changes nothing and gets no answer.
     if (stale) return;
     if (nonce !== '') this.answer(state, nonce, request.errorDetail, request.versionInfo);
-    (state.watch as SotwWatch).request({
-      names: request.resourceNames,
-      versionInfo: request.versionInfo,
-      initial: false,
-    });
+    (state.watch as SotwWatch).request(requestInfo(request, false));
   }
 
   protected respond(state: TypeState): void {

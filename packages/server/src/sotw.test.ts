@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
+import { Snapshot } from '@xds/cache';
 import { assignment, cluster, type Harness, nextEvent, sample, start } from './test-harness.js';
 
 const { Cluster, Endpoint, Listener, Route } = TypeUrl;
@@ -223,5 +224,26 @@ describe('SotW ACK, NACK and stale nonces', () => {
     // arrived before the Listener response.
     assert.equal(client.responses(Listener).length, 1);
     assert.equal(client.responses(Endpoint).length, 1);
+  });
+
+  it('S7, S9: with a long name list, a repeated list changes nothing and a list with one name swapped is a new subscription', async () => {
+    const many = (port: number) =>
+      Snapshot.create(Array.from({ length: 12 }, (_, i) => assignment(`e${i}`, port + i)));
+    h.cache.setSnapshot('long', many(7000));
+    const client = h.client({ node: 'long' });
+    const first = [...Array.from({ length: 9 }, (_, i) => `e${i}`), 'e10'];
+    client.subscribe(Endpoint, first);
+    assert.deepEqual([...(await client.next(Endpoint)).names].sort(), [...first].sort());
+    // The ACK repeats all ten names; a Listener request behind it shows that it was not answered (S7).
+    client.subscribe(Listener, ['l1']);
+    await client.next(Listener);
+    assert.equal(client.responses(Endpoint).length, 1);
+    // As many bytes, one name swapped (e10 -> e11): e11 is sent, and e10 is no longer wanted.
+    const second = [...first.slice(0, 9), 'e11'];
+    client.setSubscription(Endpoint, second);
+    assert.deepEqual((await client.next(Endpoint)).names, ['e11']);
+    h.cache.setSnapshot('long', many(8000));
+    const pushed = await client.next(Endpoint);
+    assert.deepEqual([...pushed.names].sort(), [...second].sort(), 'e10 is not pushed; e11 is');
   });
 });
