@@ -9,7 +9,9 @@
  * - `GET /stats`, `POST /gc`: memory, CPU and traffic counters with the Go peer's field names, plus `encodes`.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { fromBinary, type Message } from '@bufbuild/protobuf';
 import { AnySchema, anyUnpack } from '@bufbuild/protobuf/wkt';
@@ -146,6 +148,24 @@ async function handleSnapshot(url: URL, request: IncomingMessage, response: Serv
   }
 }
 
+let profiler: Session | undefined;
+
+/** `POST /profile?action=start`, then `?action=stop&file=F`: a CPU profile of part of a run (BENCH_PROF=pushes). */
+async function profile(action: string, file: string): Promise<void> {
+  if (action === 'start') {
+    profiler ??= new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return;
+  }
+  if (profiler === undefined) throw new Error('no profile started');
+  const { profile: taken } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(file, JSON.stringify(taken));
+}
+
 const control = createServer((request, response) => {
   const url = new URL(request.url ?? '/', 'http://control');
   const route = `${request.method} ${url.pathname}`;
@@ -154,7 +174,12 @@ const control = createServer((request, response) => {
       reply(response, 500, { ok: false, error: String(error) }),
     );
   } else if (route === 'GET /stats') reply(response, 200, stats());
-  else if (route === 'POST /gc') {
+  else if (route === 'POST /profile') {
+    profile(url.searchParams.get('action') ?? '', url.searchParams.get('file') ?? '').then(
+      () => reply(response, 200, { ok: true }),
+      (error: unknown) => reply(response, 500, { ok: false, error: String(error) }),
+    );
+  } else if (route === 'POST /gc') {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     gc?.();

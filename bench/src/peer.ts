@@ -144,6 +144,11 @@ export class Peer {
     return this.#call('GET', '/stats') as Promise<PeerStats>;
   }
 
+  /** Starts or stops (writing `file`) a CPU profile of our peer. */
+  async profile(action: 'start' | 'stop', file = ''): Promise<void> {
+    await this.#call('POST', `/profile?action=${action}&file=${encodeURIComponent(file)}`);
+  }
+
   /** POST /gc: a full collection, then the stats. */
   gc(): Promise<PeerStats> {
     return this.#call('POST', '/gc') as Promise<PeerStats>;

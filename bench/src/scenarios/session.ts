@@ -3,6 +3,8 @@
  * server with no client (4), connect every client at once and wait for the full configuration (3), measure the
  * server again (4), then push small and full changes (1). Each part runs only when a selected scenario needs it.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { distribution, sleep } from '../clock.js';
 import { ConfigModel, clearSharedRecords } from '../config-model.js';
 import { convergence } from '../load.js';
@@ -152,11 +154,19 @@ async function measure(
   act: () => Promise<{ t0: number; ms: number }>,
 ): Promise<PushFigures> {
   await ctx.load.log(true);
+  // BENCH_PROF=pushes: a CPU profile of each measured push or storm of our peer, in the system's temp folder.
+  const profiling = process.env['BENCH_PROF'] === 'pushes' && peer.kind === 'ours';
+  if (profiling) await peer.profile('start');
   const before = await peer.stats();
   const workerBefore = await workerCpuMs(ctx);
   const { t0, ms } = await act();
   await expectAcks(ctx, types, version, `${peer.kind}: v${version} to ${ctx.load.clients} clients`);
   const after = await peer.stats();
+  if (profiling) {
+    const file = join(tmpdir(), `xds-bench-push-${ctx.load.clients}-v${version}.cpuprofile`);
+    await peer.profile('stop', file);
+    ctx.progress(`profile: ${file}`);
+  }
   const latencies = convergence(await ctx.load.log(true), ctx.load.clients, types, version, () => t0);
   const d = distribution(latencies);
   return {

@@ -9,6 +9,8 @@ export class HeldVersions {
   #base: ReadonlyMap<string, EncodedResource> | undefined;
   /** Differences from the base: a version, or null for a base name that is not held. */
   #overlay = new Map<string, string | null>();
+  /** compact() does nothing until the overlay is larger than this (raised when compacting did not help). */
+  #compactAbove = 0;
 
   /** Holds exactly the given resources. */
   static of(entries: ReadonlyMap<string, EncodedResource>): HeldVersions {
@@ -60,7 +62,9 @@ export class HeldVersions {
    * much smaller than what is kept now. Cheap to call after every response: it only works when the overlay grew.
    */
   compact(entries: ReadonlyMap<string, EncodedResource>): void {
-    if (entries === this.#base || this.#overlay.size <= 16 + (this.#base?.size ?? 0) / 8) return;
+    const size = this.#overlay.size;
+    if (entries === this.#base || size <= 16 + (this.#base?.size ?? 0) / 8 || size <= this.#compactAbove)
+      return;
     const next = new Map<string, string | null>();
     let held = 0;
     for (const [name, version] of this.entries()) {
@@ -68,8 +72,13 @@ export class HeldVersions {
       if (entries.get(name)?.version !== version) next.set(name, version);
     }
     for (const name of entries.keys()) if (this.get(name) === undefined) next.set(name, null);
-    if (next.size >= held) return;
+    if (next.size >= held) {
+      // Not worth it against this snapshot: try again when the overlay has doubled, not on every response.
+      this.#compactAbove = size * 2;
+      return;
+    }
     this.#base = entries;
     this.#overlay = next;
+    this.#compactAbove = 0;
   }
 }

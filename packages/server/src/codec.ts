@@ -41,17 +41,23 @@ export function resourceNamesBytes(request: object): Buffer | undefined {
   return namesBytes.get(request);
 }
 
-function readVarint(bytes: Buffer, at: number): [value: number, next: number] {
+/** Where the last {@link readVarint} stopped (a module variable: no tuple per varint on this hot path). */
+let varintEnd = 0;
+
+/** A varint of at most 32 bits at `at`, or -1 when the bytes end first or it is longer. */
+function readVarint(bytes: Buffer, at: number): number {
   let value = 0;
-  let shift = 0;
   let pos = at;
-  for (;;) {
-    if (pos >= bytes.length || shift > 28) return [-1, pos];
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (pos >= bytes.length) return -1;
     const byte = bytes[pos++]!;
     value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return [value, pos];
-    shift += 7;
+    if (byte < 0x80) {
+      varintEnd = pos;
+      return value;
+    }
   }
+  return -1;
 }
 
 /** The names in a run of `resource_names` fields. */
@@ -59,7 +65,8 @@ function decodeNames(region: Buffer): string[] {
   const names: string[] = [];
   let pos = 0;
   while (pos < region.length) {
-    const [length, start] = readVarint(region, pos + 1);
+    const length = readVarint(region, pos + 1);
+    const start = varintEnd;
     names.push(region.toString('utf8', start, start + length));
     pos = start + length;
   }
@@ -78,10 +85,24 @@ function namesRegion(bytes: Buffer): [start: number, end: number] | undefined {
   let pos = 0;
   while (pos < bytes.length) {
     const fieldAt = pos;
-    const [tag, afterTag] = readVarint(bytes, pos);
-    if (tag < 0 || (tag & 7) !== 2) return undefined;
-    const [length, body] = readVarint(bytes, afterTag);
-    if (length < 0 || body + length > bytes.length) return undefined;
+    let tag: number;
+    let length: number;
+    let body: number;
+    const first = bytes[pos]!;
+    const second = bytes[pos + 1] ?? 0x80;
+    if (first < 0x80 && second < 0x80) {
+      // The usual case: a one-byte tag and a one-byte length.
+      tag = first;
+      length = second;
+      body = pos + 2;
+    } else {
+      tag = readVarint(bytes, pos);
+      if (tag < 0) return undefined;
+      length = readVarint(bytes, varintEnd);
+      if (length < 0) return undefined;
+      body = varintEnd;
+    }
+    if ((tag & 7) !== 2 || body + length > bytes.length) return undefined;
     pos = body + length;
     if (tag >>> 3 !== 3) continue;
     if (start === -1) start = fieldAt;

@@ -16,7 +16,8 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
     }
     const nonce = request.responseNonce;
     const stale = !initial && nonce !== '' && nonce !== state.sentNonce;
-    this.emitRequest(() => ({
+    this.emitRequest((ids) => ({
+      ...ids,
       typeUrl,
       versionInfo: '',
       responseNonce: nonce,

@@ -206,10 +206,10 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   }
 
   /** Tells 'request' listeners about a request (built only when someone listens). */
-  protected emitRequest(event: () => Omit<RequestEvent, 'streamId' | 'nodeId'>): void {
+  protected emitRequest(event: (ids: { streamId: number; nodeId: string }) => RequestEvent): void {
     const events = this.ctx.events;
     if (events.listenerCount('request') === 0) return;
-    events.emit('request', { streamId: this.id, nodeId: this.nodeId, ...event() });
+    events.emit('request', event({ streamId: this.id, nodeId: this.nodeId }));
   }
 
   /** Ends the stream with a status and forgets its watches. */

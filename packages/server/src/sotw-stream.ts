@@ -1,9 +1,25 @@
 import type { Cluster, DiscoveryRequest, TypeUrl } from '@xds/api';
 import { TypeUrl as T } from '@xds/api';
-import { edsServiceName, type SotwRequestInfo, type SotwResponse, type SotwWatch } from '@xds/cache';
+import {
+  type EncodedResource,
+  edsServiceName,
+  type SotwRequestInfo,
+  type SotwResponse,
+  type SotwWatch,
+} from '@xds/cache';
 import { encodeSotwResponse, resourceNamesBytes } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
 import type { TypeState } from './type-state.js';
+
+/** The EDS service name of an encoded Cluster, computed once per resource for all streams. */
+const serviceNames = new WeakMap<EncodedResource, string | undefined>();
+
+function serviceNameOf(entry: EncodedResource): string | undefined {
+  if (serviceNames.has(entry)) return serviceNames.get(entry);
+  const name = edsServiceName(entry.message as Cluster);
+  serviceNames.set(entry, name);
+  return name;
+}
 
 /** What the watch needs of a request; the names are decoded only if it reads them. */
 function requestInfo(request: DiscoveryRequest, initial: boolean): SotwRequestInfo {
@@ -56,23 +72,27 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   /** Rule S11: after a Cluster changes, a fresh ClusterLoadAssignment follows even if it did not change. */
   #endpointsFollow(response: SotwResponse): void {
     const eds = this.types.get(T.Endpoint);
-    if (eds === undefined) return;
-    const changed = new Set(response.changed);
+    const cds = this.types.get(T.Cluster);
+    if (eds === undefined || cds === undefined) return;
     const names: string[] = [];
-    for (const entry of response.resources) {
-      if (!changed.has(entry.name)) continue;
-      const service = edsServiceName(entry.message as Cluster);
+    for (const name of response.changed) {
+      const entry = cds.watch.lookup(name);
+      const service = entry === undefined ? undefined : serviceNameOf(entry);
       if (service !== undefined) names.push(service);
     }
     (eds.watch as SotwWatch).resend(names);
   }
 
   #emitRequest(request: DiscoveryRequest, typeUrl: TypeUrl, stale: boolean, initial: boolean): void {
-    this.emitRequest(() => ({
+    this.emitRequest((ids) => ({
+      ...ids,
       typeUrl,
       versionInfo: request.versionInfo,
       responseNonce: request.responseNonce,
-      names: request.resourceNames,
+      // Decoded only if a listener reads them (an Envoy repeats every name in every ACK).
+      get names() {
+        return request.resourceNames;
+      },
       unsubscribe: [],
       stale,
       initial,
