@@ -104,13 +104,12 @@ export abstract class Watch {
     this.ads = options.ads;
     this.supportsTtl = options.supportsTtl ?? false;
     this.wildcardCapable = source.wildcardCapable(options.typeUrl);
+    this.fullState = resourceType(options.typeUrl)?.allRequiredInSotW ?? false;
     this.#onReady = options.onReady;
   }
 
   /** True when the type must be sent whole in SotW (Listener, Cluster; rule S8). */
-  protected get fullState(): boolean {
-    return resourceType(this.typeUrl)?.allRequiredInSotW ?? false;
-  }
+  protected readonly fullState: boolean;
 
   /** True once cancelled. */
   get cancelled(): boolean {

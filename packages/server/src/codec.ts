@@ -199,11 +199,34 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
   return pos;
 }
 
-/** Writes length-delimited fields into one buffer of exactly the right size (no growing writer, no final copy). */
-function writeFields(fields: readonly Field[]): Buffer {
+// Per-stream response bytes live only until grpc-js has copied them into its frame. They are cut from 256 KiB slabs:
+// one ArrayBuffer per slab instead of one per response (Node's own pool is 8 KiB, and allocating ArrayBuffers is
+// a good part of a push to 10,000 streams). Large responses get their own buffer.
+const slabSize = 256 * 1024;
+const largeResponse = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/** Bytes for a short-lived response. */
+function responseBuffer(size: number): Buffer {
+  if (size > largeResponse) return Buffer.allocUnsafeSlow(size);
+  if (slabUsed + size > slab.length) {
+    slab = Buffer.allocUnsafeSlow(slabSize);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed += (size + 7) & ~7;
+  return out;
+}
+
+/**
+ * Writes length-delimited fields into one buffer of exactly the right size (no growing writer, no final copy):
+ * a short-lived response buffer, or with `lasting` a buffer of its own (a shared body).
+ */
+function writeFields(fields: readonly Field[], lasting = false): Buffer {
   let size = 0;
   for (const [, value] of fields) size += 1 + varintSize(value.length) + value.length;
-  const out = Buffer.allocUnsafe(size);
+  const out = lasting ? Buffer.allocUnsafeSlow(size) : responseBuffer(size);
   let pos = 0;
   for (const [tag, value] of fields) {
     out[pos++] = tag;
@@ -222,7 +245,7 @@ function nonceField(nonce: string): Field {
 /** An encoded body followed by the nonce field, in one new buffer. */
 function withNonce(body: Uint8Array, nonce: string): Buffer {
   const [tag, value] = nonceField(nonce);
-  const out = Buffer.allocUnsafe(body.length + 1 + varintSize(value.length) + value.length);
+  const out = responseBuffer(body.length + 1 + varintSize(value.length) + value.length);
   out.set(body, 0);
   let pos = body.length;
   out[pos++] = tag;
@@ -234,7 +257,7 @@ function withNonce(body: Uint8Array, nonce: string): Buffer {
 /** The encoded `envoy.config.core.v3.ControlPlane { identifier }`, or undefined when there is none. */
 function controlPlaneBytes(controlPlane: string): Uint8Array | undefined {
   if (controlPlane === '') return undefined;
-  return writeFields([[10, utf8(controlPlane)]]);
+  return writeFields([[10, utf8(controlPlane)]], true);
 }
 
 /**
@@ -250,7 +273,7 @@ export function encodeSotwResponse(response: SotwResponse, nonce: string, contro
   }
   const fields = sotwFields(response, controlPlane);
   if (shareable && (Object.isFrozen(response.resources) || response.resources.length >= minSharedResources)) {
-    const body = writeFields(fields);
+    const body = writeFields(fields, true);
     rememberBody(response, controlPlane, body);
     return withNonce(body, nonce);
   }

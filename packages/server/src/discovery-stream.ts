@@ -35,6 +35,24 @@ const ttlFeature = 'xds.config.supports-resource-ttl';
 
 const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
 
+// Streams with a response due are drained in one microtask per batch, not one each: a push wakes every stream
+// at once, and a microtask per stream costs an async resource per stream.
+const dueStreams: { drainScheduled(): void }[] = [];
+let drainQueued = false;
+
+function drainDue(): void {
+  drainQueued = false;
+  const due = dueStreams.splice(0);
+  for (const stream of due) stream.drainScheduled();
+}
+
+function scheduleDrain(stream: { drainScheduled(): void }): void {
+  dueStreams.push(stream);
+  if (drainQueued) return;
+  drainQueued = true;
+  queueMicrotask(drainDue);
+}
+
 /**
  * What SotW and delta streams share: the node rules (S2), the type rules (S1), authorization, serial request
  * handling, the ordered push queue with backpressure (rules S11, S12), and ending with a clear status.
@@ -127,11 +145,14 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
       this.#ready.add(typeUrl);
       if (this.#scheduled || this.#blocked || this.#ended) return;
       this.#scheduled = true;
-      queueMicrotask(() => {
-        this.#scheduled = false;
-        this.#drain();
-      });
+      scheduleDrain(this);
     };
+  }
+
+  /** The scheduled drain (see {@link scheduleDrain}). */
+  drainScheduled(): void {
+    this.#scheduled = false;
+    this.#drain();
   }
 
   /**
