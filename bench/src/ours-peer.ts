@@ -2,8 +2,9 @@
  * Our bench peer: XdsServer over a SnapshotCache behind the same HTTP control API and ready line as the
  * go-control-plane peer in bench/go-peer (see its README). Run with `node --expose-gc --import tsx`.
  *
- * - `POST /snapshot?node=KEY&version=V`: body = records (see records.ts) → `Snapshot.create(resources,
- *   { version: V })` → `setSnapshot(KEY, …)`. A record whose bytes equal a record of a snapshot still held reuses
+ * - `POST /snapshot?node=KEY&version=V`: body = records (see records.ts) → each record decoded and given its
+ *   bytes (`encodeResource(message, { bytes })`) → `Snapshot.create(resources, { version: V })` →
+ *   `setSnapshot(KEY, …)`. A record whose bytes equal a record of a snapshot still held reuses
  *   that decoded message, as a control plane that keeps unchanged resources between snapshots does (what
  *   @xds/generator's memo does); so a push encodes only the resources that changed (rule R3).
  * - `GET /stats`, `POST /gc`: memory, CPU and traffic counters with the Go peer's field names, plus `encodes`.
@@ -16,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { fromBinary, type Message } from '@bufbuild/protobuf';
 import { AnySchema, anyUnpack } from '@bufbuild/protobuf/wkt';
 import { isTypeUrl, xdsRegistry } from '@xds/api';
-import { encodeCount, Snapshot, SnapshotCache } from '@xds/cache';
+import { encodeCount, encodeResource, Snapshot, SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
 import { decodeRecords } from './records.js';
 
@@ -43,6 +44,8 @@ function decodeSnapshot(body: Uint8Array): { messages: Message[]; commit: (node:
       if (!isTypeUrl(any.typeUrl)) throw new Error(`record ${index}: unsupported type_url "${any.typeUrl}"`);
       const message = anyUnpack(any, xdsRegistry);
       if (message === undefined) throw new Error(`record ${index}: cannot decode ${any.typeUrl}`);
+      // The bytes are at hand: the resource keeps them as its encoding instead of encoding the message again.
+      encodeResource(message, { bytes: any.value });
       entry = { message, refs: 0 };
       fresh.set(hash, entry);
     }

@@ -10,11 +10,18 @@ export function deepFreeze<T>(root: T): T {
       continue;
     Object.freeze(value);
     if (Array.isArray(value)) {
-      for (const item of value) if (typeof item === 'object' && item !== null) stack.push(item);
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (typeof item === 'object' && item !== null) stack.push(item);
+      }
       continue;
     }
-    for (const child of Object.values(value))
+    // for...in over a plain message object: no array of values per object.
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const child = record[key];
       if (typeof child === 'object' && child !== null) stack.push(child);
+    }
   }
   return root;
 }

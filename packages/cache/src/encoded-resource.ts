@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { type Message, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { resourceName, resourceType, type TypeUrl, typeUrlOf } from '@xds/api';
+import { deepFreeze } from './deep-freeze.js';
 
 let encodes = 0;
 
 /**
- * How many resources have been encoded to protobuf bytes in this process (rule R3). Tests and benchmarks read it
- * to prove that a resource is encoded once per content, not once per node, stream or response.
+ * How many resources have been given their wire form in this process (rule R3): encoded to protobuf bytes, or
+ * adopted from bytes the caller already had. Tests and benchmarks read it to prove that this happens once per
+ * resource, not once per node, stream or response.
  */
 export function encodeCount(): number {
   return encodes;
@@ -83,15 +85,23 @@ const collected = new FinalizationRegistry<string>((hash) => {
  * The encoded form of a resource message, computed once per message object (rule R3): every snapshot that holds
  * the same object shares it. Messages with equal content built separately share their bytes.
  * Throws a TypeError for a message that is not an xDS resource.
+ *
+ * A caller that decoded the message from protobuf bytes (a config store, a message queue) can pass them as
+ * `options.bytes`: they are used as the resource's encoding instead of encoding the message again, and the message
+ * is frozen so that it cannot drift from them. They must be an encoding of this very message.
  */
-export function encodeResource(message: Message): EncodedResource {
+export function encodeResource(message: Message, options?: { readonly bytes?: Uint8Array }): EncodedResource {
   const known = byMessage.get(message);
   if (known !== undefined) return known;
   const typeUrl = typeUrlOf(message);
   if (typeUrl === undefined) throw new TypeError(`${message.$typeName} is not an xDS resource type`);
   const schema = resourceType(typeUrl)!.schema;
+  let bytes: Uint8Array<ArrayBufferLike>;
   encodes++;
-  let bytes: Uint8Array<ArrayBufferLike> = toBinary(schema, message);
+  if (options?.bytes !== undefined) {
+    deepFreeze(message);
+    bytes = options.bytes;
+  } else bytes = toBinary(schema, message);
   const version = contentHash(bytes);
   const shared = byHash.get(version)?.deref();
   if (shared !== undefined && shared.length === bytes.length) bytes = shared;

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, Code, DiscoveryRequestSchema, TypeUrl, XdsError } from '@xds/api';
-import { encodeCount } from './encoded-resource.js';
+import { encodeCount, encodeResource } from './encoded-resource.js';
 import { Snapshot } from './snapshot.js';
 import { assignment, cluster, listener, route, secret } from './test-resources.js';
 
@@ -99,6 +99,40 @@ describe('Snapshot.create', () => {
     const per = Snapshot.create([cluster('c1')], { version: { [TypeUrl.Cluster]: 'cds-7' } });
     assert.equal(per.version(TypeUrl.Cluster), 'cds-7');
     assert.notEqual(per.version(TypeUrl.Endpoint), 'cds-7');
+  });
+
+  it('S14: a snapshot built with a given version later updates to the content-hash version of its content', () => {
+    const given = Snapshot.create([cluster('c1'), cluster('c2'), assignment('c1', 80)], { version: 'v7' });
+    assert.equal(given.version(TypeUrl.Cluster), 'v7');
+    const updated = given.update((d) => {
+      d[TypeUrl.Cluster]['c3'] = cluster('c3');
+    });
+    const fresh = Snapshot.create([cluster('c1'), cluster('c2'), cluster('c3'), assignment('c1', 80)]);
+    assert.equal(updated.version(TypeUrl.Cluster), fresh.version(TypeUrl.Cluster));
+    assert.notEqual(updated.version(TypeUrl.Cluster), 'v7');
+    assert.equal(updated.version(TypeUrl.Endpoint), 'v7', 'an untouched type keeps its given version');
+  });
+
+  it('R3: a resource given the bytes it was decoded from keeps them, with the version equal content gets', () => {
+    const original = cluster('from-bytes');
+    const bytes = toBinary(ClusterSchema, original);
+    const decoded = fromBinary(ClusterSchema, bytes);
+    const before = encodeCount();
+    const entry = encodeResource(decoded, { bytes });
+    assert.equal(entry.bytes, bytes, 'the given bytes are the encoding, not a re-encoding');
+    assert.ok(Object.isFrozen(decoded), 'frozen, so that it cannot drift from its bytes');
+    assert.equal(
+      entry.version,
+      encodeResource(cluster('from-bytes')).version,
+      'S14: same content, same version',
+    );
+    const snap = Snapshot.create([decoded]);
+    assert.equal(snap.entries(TypeUrl.Cluster).get('from-bytes'), entry, 'Snapshot.create reuses it');
+    assert.equal(
+      encodeCount() - before,
+      2,
+      'one per resource object: the decoded one and the one built to compare',
+    );
   });
 
   it('R4: keeps a TTL per resource', () => {

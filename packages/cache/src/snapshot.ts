@@ -44,9 +44,24 @@ export type SnapshotChanges = ReadonlyMap<TypeUrl, ReadonlySet<string>>;
 interface TypeState {
   readonly entries: ReadonlyMap<string, EncodedResource>;
   readonly record: Readonly<Record<string, Message>>;
-  readonly hash: TypeHash;
+  /** The content hash of the entries; undefined until needed when the version was given (see {@link hashOf}). */
+  readonly hash: TypeHash | undefined;
   readonly version: string;
   readonly ttls: ReadonlyMap<string, number>;
+}
+
+/** Content hashes computed on demand for types whose version was given. */
+const lateHashes = new WeakMap<TypeState, TypeHash>();
+
+/** The content hash of a type's entries (computed at most once per state). */
+function hashOf(state: TypeState): TypeHash {
+  if (state.hash !== undefined) return state.hash;
+  let hash = lateHashes.get(state);
+  if (hash === undefined) {
+    hash = TypeHash.of(state.entries.values());
+    lateHashes.set(state, hash);
+  }
+  return hash;
 }
 
 const emptyRecord: Readonly<Record<string, Message>> = Object.freeze({});
@@ -138,12 +153,14 @@ export class Snapshot {
       }
       const record: Record<string, Message> = {};
       for (const [name, entry] of group.entries) record[name] = entry.message;
-      const hash = TypeHash.of(group.entries.values());
+      // With a given version the content hash is not needed now: it is computed if an update needs it.
+      const given = givenVersion(options, typeUrl);
+      const hash = given === undefined ? TypeHash.of(group.entries.values()) : undefined;
       types.set(typeUrl, {
         entries: group.entries,
         record: Object.freeze(record),
         hash,
-        version: givenVersion(options, typeUrl) ?? hash.toString(),
+        version: given ?? hash!.toString(),
         ttls: group.ttls,
       });
     }
@@ -242,13 +259,13 @@ export class Snapshot {
       }
       if (changed.size === 0) continue;
       const version = givenVersion(options, typeUrl);
-      const hash = state.hash.with(removed, added);
+      const hash = version === undefined ? hashOf(state).with(removed, added) : undefined;
       changes.set(typeUrl, changed);
       types.set(typeUrl, {
         entries,
         record: Object.isFrozen(record) ? record : freeze(record, true),
         hash,
-        version: version ?? hash.toString(),
+        version: version ?? hash!.toString(),
         ttls,
       });
     }
