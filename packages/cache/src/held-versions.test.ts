@@ -31,6 +31,36 @@ describe('HeldVersions', () => {
     assert.equal(held.ownSize, 2, 'setting the base version drops the difference');
   });
 
+  it('restricted to a subscription, holds only the subscribed names of its base, and compacts keeping it', () => {
+    const before = Snapshot.create(manyAssignments(300, 1000));
+    const entries = before.entries(Endpoint);
+    const only = new Set(Array.from({ length: 200 }, (_, i) => `c${i}`).concat('missing'));
+    const held = HeldVersions.of(entries, only);
+    assert.equal(held.get('c5'), entries.get('c5')?.version);
+    assert.equal(held.get('c250'), undefined, 'not subscribed');
+    assert.equal(held.get('missing'), undefined, 'subscribed, not in the base');
+    assert.equal([...held.keys()].length, 200);
+    assert.equal(held.empty, false);
+    assert.equal(held.delete('c250'), false);
+    assert.equal(held.ownSize, 0, 'forgetting an unheld name records nothing');
+    held.delete('c7');
+    held.set('c250', 'v250');
+    assert.deepEqual([held.get('c7'), held.get('c250')], [undefined, 'v250']);
+    assert.equal([...held.keys()].length, 200);
+    // 150 of the subscribed names change; compacting onto the new snapshot keeps the restriction.
+    const after = before.update((d) => {
+      for (let i = 0; i < 150; i++) d[Endpoint][`c${i}`] = assignment(`c${i}`, 7000 + i);
+    });
+    for (let i = 0; i < 150; i++)
+      if (i !== 7) held.set(`c${i}`, after.entries(Endpoint).get(`c${i}`)!.version);
+    const keys = new Set(held.keys());
+    held.compact(after.entries(Endpoint));
+    assert.ok(held.ownSize <= 2, `after compacting: ${held.ownSize} own entries (c7 dropped, c250 extra)`);
+    assert.deepEqual(new Set(held.keys()), keys);
+    assert.equal(held.get('c251'), undefined);
+    assert.equal(HeldVersions.of(entries, new Set()).empty, true);
+  });
+
   it('compacts onto a new snapshot when that makes it smaller', () => {
     const before = Snapshot.create(manyAssignments(200, 1000));
     const held = HeldVersions.of(before.entries(Endpoint));

@@ -1,41 +1,55 @@
 import type { EncodedResource } from './encoded-resource.js';
 
 /**
- * Name -> version of what one stream holds, stored as a difference from a shared map of a snapshot's resources:
- * a stream that holds a snapshot's type as it is costs one reference, not one map entry per resource. This is
- * what keeps per-client memory flat when thousands of clients hold the same snapshot.
+ * Name -> version of what one stream holds, stored as a difference from a shared map of a snapshot's resources
+ * (optionally restricted to a shared set of names: a subscription): a stream that holds a snapshot's type as it is,
+ * or the subscribed part of it, costs two references, not one map entry per resource. This is what keeps
+ * per-client memory flat when thousands of clients hold the same snapshot.
  */
 export class HeldVersions {
   #base: ReadonlyMap<string, EncodedResource> | undefined;
+  /** When set, only these names of the base are held. */
+  #only: ReadonlySet<string> | undefined;
   /** Differences from the base: a version, or null for a base name that is not held. */
   #overlay = new Map<string, string | null>();
   /** compact() does nothing until the overlay is larger than this (raised when compacting did not help). */
   #compactAbove = 0;
 
-  /** Holds exactly the given resources. */
-  static of(entries: ReadonlyMap<string, EncodedResource>): HeldVersions {
+  /** Holds exactly the given resources; with `only`, exactly those of them whose names it has. */
+  static of(entries: ReadonlyMap<string, EncodedResource>, only?: ReadonlySet<string>): HeldVersions {
     const held = new HeldVersions();
     held.#base = entries;
+    held.#only = only;
     return held;
+  }
+
+  /** True when nothing is held. */
+  get empty(): boolean {
+    return this.keys().next().done === true;
+  }
+
+  #inBase(name: string): EncodedResource | undefined {
+    if (this.#only !== undefined && !this.#only.has(name)) return undefined;
+    return this.#base?.get(name);
   }
 
   /** The version held of a name, if any. */
   get(name: string): string | undefined {
     const own = this.#overlay.get(name);
     if (own !== undefined) return own ?? undefined;
-    return this.#base?.get(name)?.version;
+    return this.#inBase(name)?.version;
   }
 
   /** Records that the name is held at a version. */
   set(name: string, version: string): void {
-    if (this.#base?.get(name)?.version === version) this.#overlay.delete(name);
+    if (this.#inBase(name)?.version === version) this.#overlay.delete(name);
     else this.#overlay.set(name, version);
   }
 
   /** Forgets a name; true when it was held. */
   delete(name: string): boolean {
     const held = this.get(name) !== undefined;
-    if (this.#base?.has(name)) this.#overlay.set(name, null);
+    if (this.#inBase(name) !== undefined) this.#overlay.set(name, null);
     else this.#overlay.delete(name);
     return held;
   }
@@ -43,8 +57,14 @@ export class HeldVersions {
   /** The names held. */
   *keys(): IterableIterator<string> {
     for (const [name, version] of this.#overlay) if (version !== null) yield name;
-    if (this.#base === undefined) return;
-    for (const name of this.#base.keys()) if (!this.#overlay.has(name)) yield name;
+    const base = this.#base;
+    if (base === undefined) return;
+    const only = this.#only;
+    if (only === undefined) {
+      for (const name of base.keys()) if (!this.#overlay.has(name)) yield name;
+      return;
+    }
+    for (const name of only) if (base.has(name) && !this.#overlay.has(name)) yield name;
   }
 
   /** The (name, version) pairs held. */
@@ -58,20 +78,24 @@ export class HeldVersions {
   }
 
   /**
-   * Re-expresses the held versions as a difference from `entries` (a snapshot's current resources) when that is
-   * much smaller than what is kept now. Cheap to call after every response: it only works when the overlay grew.
+   * Re-expresses the held versions as a difference from `entries` (a snapshot's current resources, restricted to
+   * the same names as now) when that is much smaller than what is kept now. Cheap to call after every response:
+   * it only works when the overlay grew.
    */
   compact(entries: ReadonlyMap<string, EncodedResource>): void {
     const size = this.#overlay.size;
     if (entries === this.#base || size <= 16 + (this.#base?.size ?? 0) / 8 || size <= this.#compactAbove)
       return;
+    const only = this.#only;
+    const inNext = (name: string) => (only === undefined || only.has(name) ? entries.get(name) : undefined);
     const next = new Map<string, string | null>();
     let held = 0;
     for (const [name, version] of this.entries()) {
       held++;
-      if (entries.get(name)?.version !== version) next.set(name, version);
+      if (inNext(name)?.version !== version) next.set(name, version);
     }
-    for (const name of entries.keys()) if (this.get(name) === undefined) next.set(name, null);
+    for (const name of only ?? entries.keys())
+      if (inNext(name) !== undefined && this.get(name) === undefined) next.set(name, null);
     if (next.size >= held) {
       // Not worth it against this snapshot: try again when the overlay has doubled, not on every response.
       this.#compactAbove = size * 2;

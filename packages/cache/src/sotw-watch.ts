@@ -53,6 +53,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 const emptyAssignments = new Map<string, EncodedResource>();
+/** The resources of a view that a subscription names, per (interned) subscription: see `#firstOfNames`. */
+const subscribedLists = new WeakMap<
+  ReadonlySet<string>,
+  { readonly view: ResourceView; readonly resources: readonly EncodedResource[] }
+>();
 const everything = new WeakMap<ResourceView, readonly EncodedResource[]>();
 
 /** Every resource of a view, as one array shared by all the responses that send the whole type. */
@@ -289,6 +294,8 @@ export class SotwWatch extends Watch {
 
   /** Other types: only the names that changed or were newly subscribed (rules S8, S10). */
   #takePartial(view: ResourceView, changed: string[]): readonly EncodedResource[] | undefined {
+    const first = this.#firstOfNames(view);
+    if (first !== undefined) return first.length === 0 && !this.unanswered ? undefined : first;
     const must = this.expandGlobs(this.mustSend, view);
     const names = this.pendingAll ? this.#sentAndWanted(view) : new Set([...this.pending, ...must]);
     if (this.pendingAll) for (const name of must) names.add(name);
@@ -314,6 +321,30 @@ export class SotwWatch extends Watch {
     this.#sent.compact(view.entries);
     if (resources.length === 0 && !this.unanswered) return undefined;
     return resources;
+  }
+
+  /**
+   * The common first response (a stream subscribes to plain names and holds nothing yet): every subscribed name
+   * the view has. The list is shared by every stream with the same (interned) subscription and view, and so is
+   * its encoded body; the stream holds it as (view, subscription), two references. Undefined otherwise.
+   */
+  #firstOfNames(view: ResourceView): readonly EncodedResource[] | undefined {
+    if (!this.pendingAll || this.wildcardOn || this.prefixes.size > 0 || !this.#sent.empty) return undefined;
+    if (this.source.completeness === 'empty' && this.ads && this.typeUrl === TypeUrl.Endpoint)
+      return undefined;
+    const names = this.names;
+    let known = subscribedLists.get(names);
+    if (known?.view !== view) {
+      const resources: EncodedResource[] = [];
+      for (const name of names) {
+        const entry = view.entries.get(name);
+        if (entry !== undefined) resources.push(entry);
+      }
+      known = { view, resources: Object.freeze(resources) };
+      subscribedLists.set(names, known);
+    }
+    this.#sent = HeldVersions.of(view.entries, names);
+    return known.resources;
   }
 
   #sentAndWanted(view: ResourceView): Set<string> {
