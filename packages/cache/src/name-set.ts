@@ -7,17 +7,21 @@ const collected = new FinalizationRegistry<string>((key) => {
   if (interned.get(key)?.deref() === undefined) interned.delete(key);
 });
 
+/** The sets that are interned already (handed out by internNames). */
+const internedSets = new WeakSet<ReadonlySet<string>>();
+
 /** The empty subscription. */
 export const noNames: ReadonlySet<string> = Object.freeze(new Set<string>());
 
 /** A shared, read-only set holding `names` (compared in iteration order). */
 export function internNames(names: ReadonlySet<string>): ReadonlySet<string> {
   if (names.size === 0) return noNames;
-  if (names.size < 4) return names;
+  if (names.size < 4 || internedSets.has(names)) return names;
   const key = [...names].join('\n');
   const known = interned.get(key)?.deref();
   if (known !== undefined) return known;
   interned.set(key, new WeakRef(names));
+  internedSets.add(names);
   collected.register(names, key);
   return names;
 }

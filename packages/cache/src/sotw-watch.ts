@@ -48,6 +48,33 @@ export interface SotwRequestInfo {
  */
 const namesBytesOf = new WeakMap<ReadonlySet<string>, Buffer>();
 
+/** Subscriptions by a sample hash of their names' bytes (verified against the whole bytes on lookup). */
+const subscriptionsByBytes = new Map<string, WeakRef<ReadonlySet<string>>>();
+
+/** A cheap key of encoded names: their length and a hash of about 64 sampled bytes. */
+function bytesKey(bytes: Uint8Array): string {
+  let hash = 2166136261;
+  const step = Math.max(1, Math.floor(bytes.length / 64));
+  for (let i = 0; i < bytes.length; i += step) hash = Math.imul(hash ^ bytes[i]!, 16777619);
+  for (let i = Math.max(0, bytes.length - 16); i < bytes.length; i++)
+    hash = Math.imul(hash ^ bytes[i]!, 16777619);
+  return `${bytes.length}:${hash >>> 0}`;
+}
+
+/** The interned plain-name subscription whose encoded names are exactly `bytes`, if one is known. */
+function subscriptionOf(bytes: Uint8Array | undefined): ReadonlySet<string> | undefined {
+  if (bytes === undefined) return undefined;
+  const key = bytesKey(bytes);
+  const ref = subscriptionsByBytes.get(key);
+  if (ref === undefined) return undefined;
+  const names = ref.deref();
+  if (names === undefined) {
+    subscriptionsByBytes.delete(key);
+    return undefined;
+  }
+  return namesBytesOf.get(names)?.equals(asBuffer(bytes)) === true ? names : undefined;
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -112,33 +139,37 @@ export class SotwWatch extends Watch {
       if (this.unanswered || this.mustSend.size > 0) this.schedule();
       return;
     }
-    const explicitWildcard = info.names.includes('*');
-    const listed = info.names.filter((name) => name !== '*');
     const wasWildcard = this.wildcardOn;
-    if (info.names.length === 0) {
-      this.wildcardOn = this.wildcardCapable && this.#legacyWildcard && !this.#namedEver;
-    } else {
+    const known = subscriptionOf(info.namesBytes);
+    let listed = 0;
+    let changed: boolean;
+    if (known !== undefined) {
+      // Bytes seen before from another stream: exactly these plain names, without decoding them.
       this.#namedEver = true;
-      this.wildcardOn = this.wildcardCapable && explicitWildcard;
-    }
-    let changed = wasWildcard !== this.wildcardOn;
-    if (!this.#sameNames(listed)) {
-      changed = true;
-      const names = new Set<string>();
-      const prefixes = new Set<string>();
-      for (const name of listed) {
-        if (isGlob(name)) prefixes.add(name.slice(0, -1));
-        else names.add(name);
+      this.wildcardOn = false;
+      changed = wasWildcard || known !== this.names || this.prefixes.size > 0;
+      if (changed) this.#subscribe(known, new Set());
+    } else {
+      const explicitWildcard = info.names.includes('*');
+      const names = info.names.filter((name) => name !== '*');
+      listed = names.length;
+      if (info.names.length === 0) {
+        this.wildcardOn = this.wildcardCapable && this.#legacyWildcard && !this.#namedEver;
+      } else {
+        this.#namedEver = true;
+        this.wildcardOn = this.wildcardCapable && explicitWildcard;
       }
-      for (const name of names) {
-        if (this.names.has(name)) continue;
-        this.#sent.delete(name);
-        this.mustSend.add(name);
+      changed = wasWildcard !== this.wildcardOn;
+      if (!this.#sameNames(names)) {
+        changed = true;
+        const plain = new Set<string>();
+        const prefixes = new Set<string>();
+        for (const name of names) {
+          if (isGlob(name)) prefixes.add(name.slice(0, -1));
+          else plain.add(name);
+        }
+        this.#subscribe(plain, prefixes);
       }
-      for (const prefix of prefixes) if (!this.prefixes.has(prefix)) this.mustSend.add(`${prefix}*`);
-      this.prefixes.clear();
-      for (const prefix of prefixes) this.prefixes.add(prefix);
-      this.setNames(names);
     }
     if (this.wildcardOn && !wasWildcard) this.pendingAll = true;
     if (changed) {
@@ -160,7 +191,20 @@ export class SotwWatch extends Watch {
       }
     }
     if (this.unanswered || this.mustSend.size > 0 || changed) this.schedule();
-    this.#rememberBytes(info, listed.length);
+    if (known === undefined) this.#rememberBytes(info, listed);
+  }
+
+  /** Replaces the explicit names and globs; names new to the stream must be sent (rule S7b). */
+  #subscribe(names: ReadonlySet<string>, prefixes: ReadonlySet<string>): void {
+    for (const name of names) {
+      if (this.names.has(name)) continue;
+      this.#sent.delete(name);
+      this.mustSend.add(name);
+    }
+    for (const prefix of prefixes) if (!this.prefixes.has(prefix)) this.mustSend.add(`${prefix}*`);
+    this.prefixes.clear();
+    for (const prefix of prefixes) this.prefixes.add(prefix);
+    this.setNames(names);
   }
 
   /** True when `bytes` are the encoded names that set the current plain-name subscription. */
@@ -177,7 +221,10 @@ export class SotwWatch extends Watch {
     // Only when the names were exactly the subscription: no `*`, no globs, no name twice.
     if (listed !== info.names.length || this.names.size !== listed || this.names.size === 0) return;
     if (namesBytesOf.has(this.names)) return;
-    namesBytesOf.set(this.names, Buffer.from(bytes));
+    const copy = Buffer.from(bytes);
+    namesBytesOf.set(this.names, copy);
+    if (subscriptionsByBytes.size >= 10_000) subscriptionsByBytes.clear();
+    subscriptionsByBytes.set(bytesKey(copy), new WeakRef(this.names));
   }
 
   /** True when `listed` (without `*`) is exactly the current subscription: the common ACK, checked without copying. */

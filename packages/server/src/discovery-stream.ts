@@ -177,15 +177,22 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     if (!this.call.write(bytes, flushed)) this.#blocked = true;
     const events = this.ctx.events;
     if (events.listenerCount('response') === 0) return;
-    const { resources, removed } = names();
+    // The names are listed only if a listener reads them (1,000 names per response to 10,000 streams add up).
+    let listed: ResponseNames | undefined;
     events.emit('response', {
       streamId: this.id,
       nodeId: this.nodeId,
       typeUrl: state.typeUrl,
       version,
       nonce,
-      resources,
-      removed,
+      get resources() {
+        listed ??= names();
+        return listed.resources;
+      },
+      get removed() {
+        listed ??= names();
+        return listed.removed;
+      },
       bytes: bytes.length,
     });
   }

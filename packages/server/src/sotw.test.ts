@@ -245,5 +245,13 @@ describe('SotW ACK, NACK and stale nonces', () => {
     h.cache.setSnapshot('long', many(8000));
     const pushed = await client.next(Endpoint);
     assert.deepEqual([...pushed.names].sort(), [...second].sort(), 'e10 is not pushed; e11 is');
+    // Another stream sending bytes already seen (the first list) gets that subscription without a decode.
+    const other = h.client({ node: 'long' });
+    other.subscribe(Endpoint, first);
+    assert.deepEqual([...(await other.next(Endpoint)).names].sort(), [...first].sort());
+    other.setSubscription(Endpoint, second);
+    assert.deepEqual((await other.next(Endpoint)).names, ['e11']);
+    other.setSubscription(Endpoint, first);
+    assert.deepEqual((await other.next(Endpoint)).names, ['e10'], 'back to the first list: e10 again');
   });
 });
