@@ -23,6 +23,11 @@ export class HeldVersions {
     return held;
   }
 
+  /** The base when exactly the base is held (no restriction, no difference); undefined otherwise. */
+  get pureBase(): ReadonlyMap<string, EncodedResource> | undefined {
+    return this.#only === undefined && this.#overlay.size === 0 ? this.#base : undefined;
+  }
+
   /** True when nothing is held. */
   get empty(): boolean {
     return this.keys().next().done === true;

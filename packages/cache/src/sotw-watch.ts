@@ -87,6 +87,27 @@ const subscribedLists = new WeakMap<
 >();
 const everything = new WeakMap<ResourceView, readonly EncodedResource[]>();
 
+const changes = new WeakMap<
+  ReadonlyMap<string, EncodedResource>,
+  { readonly view: ResourceView; readonly names: readonly string[] }
+>();
+
+/**
+ * The names of `before` whose version differs in `view`: what changed for a stream that held `before` as it was.
+ * Computed once for all the (wildcard) streams that held the same snapshot.
+ */
+function changedBetween(before: ReadonlyMap<string, EncodedResource>, view: ResourceView): readonly string[] {
+  const known = changes.get(before);
+  if (known?.view === view) return known.names;
+  const names: string[] = [];
+  for (const entry of allOf(view)) {
+    const held = before.get(entry.name);
+    if (held !== undefined && held.version !== entry.version) names.push(entry.name);
+  }
+  changes.set(before, { view, names });
+  return names;
+}
+
 /** Every resource of a view, as one array shared by all the responses that send the whole type. */
 function allOf(view: ResourceView): readonly EncodedResource[] {
   let all = everything.get(view);
@@ -317,10 +338,13 @@ export class SotwWatch extends Watch {
     if (this.wildcardOn && this.names.size === 0) {
       // The whole type as the snapshot has it: shared by every wildcard stream of that snapshot.
       const resources = allOf(view);
-      for (const entry of resources) {
-        const before = this.#sent.get(entry.name);
-        if (before !== undefined && before !== entry.version) changed.push(entry.name);
-      }
+      const base = this.#sent.pureBase;
+      if (base !== undefined) for (const name of changedBetween(base, view)) changed.push(name);
+      else if (!this.#sent.empty)
+        for (const entry of resources) {
+          const before = this.#sent.get(entry.name);
+          if (before !== undefined && before !== entry.version) changed.push(entry.name);
+        }
       this.#sent = HeldVersions.of(view.entries);
       return resources;
     }
