@@ -311,14 +311,27 @@ export class SotwWatch extends Watch {
    * Names the stream does not want are ignored.
    */
   resend(names: Iterable<string>): void {
-    let any = false;
-    for (const name of names) {
-      if (!this.wants(name)) continue;
+    const wanted: string[] = [];
+    for (const name of names) if (this.wants(name)) wanted.push(name);
+    if (wanted.length === 0) return;
+    if (
+      !this.wildcardOn &&
+      this.prefixes.size === 0 &&
+      wanted.length >= this.names.size &&
+      new Set(wanted).size === this.names.size
+    ) {
+      // Every subscribed name (a push that changed every Cluster): forget what was sent and send them all,
+      // instead of forgetting them one by one.
+      this.#sent = new HeldVersions();
+      this.pendingAll = true;
+      this.schedule();
+      return;
+    }
+    for (const name of wanted) {
       this.#sent.delete(name);
       this.mustSend.add(name);
-      any = true;
     }
-    if (any) this.schedule();
+    this.schedule();
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */

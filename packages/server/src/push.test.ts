@@ -106,6 +106,30 @@ describe('what and when the server pushes', () => {
     assert.deepEqual(eds.names, ['svc']);
   });
 
+  it('S11: when every Cluster changes, every assignment follows, unchanged ones included', async () => {
+    h.cache.setSnapshot('s11-all', sample());
+    const client = h.client({ node: 's11-all' });
+    client.subscribe(Cluster, []);
+    client.subscribe(Endpoint, ['c1', 'c2']);
+    await Promise.all([client.next(Cluster), client.next(Endpoint)]);
+    const timeout = { $typeName: 'google.protobuf.Duration', seconds: 7n, nanos: 0 } as const;
+    h.cache.updateSnapshot('s11-all', (d) => {
+      d[Cluster]['c1'] = { ...cluster('c1'), connectTimeout: timeout };
+      d[Cluster]['c2'] = { ...cluster('c2'), connectTimeout: timeout };
+    });
+    const cds = await client.waitFor(
+      Cluster,
+      (r) => client.responses(Cluster).length >= 2 && r.names.length === 2,
+    );
+    const eds = await client.waitFor(Endpoint, (r) => r.receivedAt >= cds.receivedAt);
+    assert.deepEqual([...eds.names].sort(), ['c1', 'c2']);
+    assert.equal(
+      eds.versionInfo,
+      client.responses(Endpoint)[0]?.versionInfo,
+      'the assignments did not change',
+    );
+  });
+
   it('S13, S14: a client that reconnects to another replica with the same snapshot is not pushed again', async () => {
     const replica = await start();
     try {
