@@ -28,6 +28,11 @@ export class HeldVersions {
     return this.#only === undefined && this.#overlay.size === 0 ? this.#base : undefined;
   }
 
+  /** The base when exactly the base's resources named in `only` are held (no difference); undefined otherwise. */
+  restrictedBase(only: ReadonlySet<string>): ReadonlyMap<string, EncodedResource> | undefined {
+    return this.#only === only && this.#overlay.size === 0 ? this.#base : undefined;
+  }
+
   /** True when nothing is held. */
   get empty(): boolean {
     return this.keys().next().done === true;

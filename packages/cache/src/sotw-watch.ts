@@ -80,6 +80,16 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 const emptyAssignments = new Map<string, EncodedResource>();
+/** What changed between two snapshots for a subscription: see `#changedOfNames`. */
+const changedLists = new WeakMap<
+  ReadonlySet<string>,
+  {
+    readonly before: ReadonlyMap<string, EncodedResource>;
+    readonly view: ResourceView;
+    readonly resources: readonly EncodedResource[];
+    readonly changed: readonly string[];
+  }
+>();
 /** The resources of a view that a subscription names, per (interned) subscription: see `#firstOfNames`. */
 const subscribedLists = new WeakMap<
   ReadonlySet<string>,
@@ -378,7 +388,7 @@ export class SotwWatch extends Watch {
 
   /** Other types: only the names that changed or were newly subscribed (rules S8, S10). */
   #takePartial(view: ResourceView, changed: string[]): readonly EncodedResource[] | undefined {
-    const first = this.#firstOfNames(view);
+    const first = this.#firstOfNames(view) ?? this.#changedOfNames(view, changed);
     if (first !== undefined) return first.length === 0 && !this.unanswered ? undefined : first;
     const must = this.expandGlobs(this.mustSend, view);
     const names = this.pendingAll ? this.#sentAndWanted(view) : new Set([...this.pending, ...must]);
@@ -427,6 +437,39 @@ export class SotwWatch extends Watch {
       known = { view, resources: Object.freeze(resources) };
       subscribedLists.set(names, known);
     }
+    this.#sent = HeldVersions.of(view.entries, names);
+    return known.resources;
+  }
+
+  /**
+   * A push that may have changed anything (many names at once) to a stream that holds exactly its subscription of
+   * an earlier snapshot: the subscribed names whose version differs, computed once for every stream with the same
+   * subscription and the same two snapshots (and so encoded once). Undefined when that is not the case.
+   */
+  #changedOfNames(view: ResourceView, changed: string[]): readonly EncodedResource[] | undefined {
+    if (!this.pendingAll || this.wildcardOn || this.prefixes.size > 0 || this.mustSend.size > 0)
+      return undefined;
+    if (this.source.completeness === 'empty' && this.ads && this.typeUrl === TypeUrl.Endpoint)
+      return undefined;
+    const names = this.names;
+    const before = this.#sent.restrictedBase(names);
+    if (before === undefined) return undefined;
+    let known = changedLists.get(names);
+    if (known?.view !== view || known.before !== before) {
+      const resources: EncodedResource[] = [];
+      const updated: string[] = [];
+      for (const name of names) {
+        const entry = view.entries.get(name);
+        if (entry === undefined) continue;
+        const held = before.get(name);
+        if (held?.version === entry.version) continue;
+        resources.push(entry);
+        if (held !== undefined) updated.push(name);
+      }
+      known = { before, view, resources: Object.freeze(resources), changed: updated };
+      changedLists.set(names, known);
+    }
+    for (const name of known.changed) changed.push(name);
     this.#sent = HeldVersions.of(view.entries, names);
     return known.resources;
   }
