@@ -80,6 +80,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 const emptyAssignments = new Map<string, EncodedResource>();
+/** Whether a resend list covers a subscription: see `#coversNames`. */
+const coverage = new WeakMap<
+  readonly string[],
+  { readonly subscription: ReadonlySet<string>; readonly covers: boolean }
+>();
 /** What changed between two snapshots for a subscription: see `#changedOfNames`. */
 const changedLists = new WeakMap<
   ReadonlySet<string>,
@@ -149,6 +154,8 @@ export class SotwWatch extends Watch {
   #namedEver = false;
   /** Name -> version of what this stream was sent (the client holds it, or rejected it: rule S6). */
   #sent = new HeldVersions();
+  /** Set by a take whose `changed` list is shared with other streams (see `changedBetween`). */
+  #sharedChanged: readonly string[] | undefined;
 
   constructor(source: WatchSource, key: string, options: WatchOptions) {
     super(source, key, options);
@@ -277,7 +284,10 @@ export class SotwWatch extends Watch {
     if (this.source.completeness === 'hold' && this.ads && !this.wildcardOn && !this.#coversAll(view))
       return undefined;
     const changed: string[] = [];
+    this.#sharedChanged = undefined;
     const resources = this.fullState ? this.#takeFull(view, changed) : this.#takePartial(view, changed);
+    const changedNames = this.#sharedChanged ?? changed;
+    this.#sharedChanged = undefined;
     this.pending = new Set();
     this.pendingAll = false;
     this.mustSend = new Set();
@@ -289,7 +299,7 @@ export class SotwWatch extends Watch {
       version: view.version,
       resources,
       ttls: this.ttlsOf(view, resources),
-      changed,
+      changed: changedNames,
     };
   }
 
@@ -324,12 +334,7 @@ export class SotwWatch extends Watch {
     const wanted: string[] = [];
     for (const name of names) if (this.wants(name)) wanted.push(name);
     if (wanted.length === 0) return;
-    if (
-      !this.wildcardOn &&
-      this.prefixes.size === 0 &&
-      wanted.length >= this.names.size &&
-      new Set(wanted).size === this.names.size
-    ) {
+    if (!this.wildcardOn && this.prefixes.size === 0 && this.#coversNames(names, wanted)) {
       // Every subscribed name (a push that changed every Cluster): forget what was sent and send them all,
       // instead of forgetting them one by one.
       this.#sent = new HeldVersions();
@@ -342,6 +347,17 @@ export class SotwWatch extends Watch {
       this.mustSend.add(name);
     }
     this.schedule();
+  }
+
+  /** True when `wanted` (the subscribed ones of `names`) is every subscribed name; once per list and subscription. */
+  #coversNames(names: Iterable<string>, wanted: readonly string[]): boolean {
+    if (wanted.length < this.names.size) return false;
+    const key = Array.isArray(names) ? (names as readonly string[]) : undefined;
+    const known = key === undefined ? undefined : coverage.get(key);
+    if (known?.subscription === this.names) return known.covers;
+    const covers = new Set(wanted).size === this.names.size;
+    if (key !== undefined) coverage.set(key, { subscription: this.names, covers });
+    return covers;
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */
@@ -362,7 +378,8 @@ export class SotwWatch extends Watch {
       // The whole type as the snapshot has it: shared by every wildcard stream of that snapshot.
       const resources = allOf(view);
       const base = this.#sent.pureBase;
-      if (base !== undefined) for (const name of changedBetween(base, view)) changed.push(name);
+      // Shared by every stream that held the same snapshot (the server derives what follows from it once).
+      if (base !== undefined) this.#sharedChanged = changedBetween(base, view);
       else if (!this.#sent.empty)
         for (const entry of resources) {
           const before = this.#sent.get(entry.name);

@@ -21,6 +21,9 @@ function serviceNameOf(entry: EncodedResource): string | undefined {
   return name;
 }
 
+/** The EDS service names that follow a list of changed Clusters, per list. */
+const followers = new WeakMap<readonly string[], string[]>();
+
 /** What the watch needs of a request; the names are decoded only if it reads them. */
 function requestInfo(request: DiscoveryRequest, initial: boolean): SotwRequestInfo {
   const namesBytes = resourceNamesBytes(request);
@@ -74,11 +77,16 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     const eds = this.types.get(T.Endpoint);
     const cds = this.types.get(T.Cluster);
     if (eds === undefined || cds === undefined) return;
-    const names: string[] = [];
-    for (const name of response.changed) {
-      const entry = cds.watch.lookup(name);
-      const service = entry === undefined ? undefined : serviceNameOf(entry);
-      if (service !== undefined) names.push(service);
+    // A `changed` list shared by many streams (they held the same snapshot) maps to one list of services.
+    let names = followers.get(response.changed);
+    if (names === undefined) {
+      names = [];
+      for (const name of response.changed) {
+        const entry = cds.watch.lookup(name);
+        const service = entry === undefined ? undefined : serviceNameOf(entry);
+        if (service !== undefined) names.push(service);
+      }
+      followers.set(response.changed, names);
     }
     (eds.watch as SotwWatch).resend(names);
   }
