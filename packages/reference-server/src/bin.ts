@@ -42,6 +42,7 @@ async function main(): Promise<void> {
       xds: options.xds,
       admin: options.admin,
       debounceMs: options.debounceMs,
+      maxInFlightMiB: options.maxInFlightMiB,
       logger,
     });
   } catch (error) {

@@ -15,7 +15,18 @@ describe('command line', () => {
 
   it('takes every flag, and environment defaults that flags override', () => {
     const parsed = parseCommandLine(
-      ['--config', 'mesh.yaml', '--xds', '[::1]:18500', '--log-level', 'debug', '--debounce-ms', '250'],
+      [
+        '--config',
+        'mesh.yaml',
+        '--xds',
+        '[::1]:18500',
+        '--log-level',
+        'debug',
+        '--debounce-ms',
+        '250',
+        '--max-in-flight-mib',
+        '16',
+      ],
       { XDS_ADMIN_ADDRESS: '127.0.0.1:9901', XDS_LOG_LEVEL: 'warn', XDS_CONFIG: 'other.yaml' },
     );
     assert.deepEqual(parsed, {
@@ -26,6 +37,7 @@ describe('command line', () => {
         admin: '127.0.0.1:9901',
         logLevel: 'debug',
         debounceMs: 250,
+        maxInFlightMiB: 16,
       },
     });
   });
@@ -43,6 +55,10 @@ describe('command line', () => {
     assert.match(error(['--admin', '127.0.0.1:99999']), /--admin: port 99999 .* out of range/);
     assert.match(error(['--log-level', 'loud']), /--log-level: "loud" is not one of fatal, error/);
     assert.match(error(['--debounce-ms', 'soon']), /--debounce-ms/);
+    assert.match(
+      error(['--max-in-flight-mib', '0']),
+      /--max-in-flight-mib: "0" is not a whole number of MiB/,
+    );
     assert.equal(parseCommandLine(['-h']).kind, 'help');
   });
 

@@ -13,6 +13,8 @@ export interface CommandLine {
   readonly logLevel: LogLevel;
   /** How long the config file must be quiet before a change is applied (ms). */
   readonly debounceMs: number;
+  /** The server-wide bound on response bytes written and not yet flushed (MiB): the xDS server's write budget. */
+  readonly maxInFlightMiB: number;
 }
 
 /** The outcome of {@link parseCommandLine}: run, print help or version, or a usage error (exit 2). */
@@ -28,6 +30,7 @@ export const defaults = Object.freeze({
   admin: '127.0.0.1:18001',
   logLevel: 'info' as LogLevel,
   debounceMs: 100,
+  maxInFlightMiB: 64,
 });
 
 /** The environment variables that set defaults for the flags (a flag wins). */
@@ -50,6 +53,8 @@ Options:
   --admin HOST:PORT    admin HTTP: status page, /debug/*, /metrics (default ${defaults.admin}) [$${environmentVariables.admin}]
   --log-level LEVEL    ${logLevels.join(', ')} (default ${defaults.logLevel})  [$${environmentVariables.logLevel}]
   --debounce-ms MS     quiet time before a config change is applied (default ${defaults.debounceMs})
+  --max-in-flight-mib N  response bytes written but not yet flushed, all clients together, in MiB; beyond
+                       it, clients due a push take turns (default ${defaults.maxInFlightMiB})
   -h, --help           print this help
   --version            print the version
 `;
@@ -79,6 +84,7 @@ export function parseCommandLine(
         admin: { type: 'string' },
         'log-level': { type: 'string' },
         'debounce-ms': { type: 'string' },
+        'max-in-flight-mib': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -101,6 +107,7 @@ export function parseCommandLine(
   const admin = pick('admin', environmentVariables.admin) ?? defaults.admin;
   const level = pick('log-level', environmentVariables.logLevel) ?? defaults.logLevel;
   const debounce = typeof values['debounce-ms'] === 'string' ? values['debounce-ms'] : undefined;
+  const inFlight = typeof values['max-in-flight-mib'] === 'string' ? values['max-in-flight-mib'] : undefined;
   const problems = [
     config === '' ? '--config: the file name is empty' : undefined,
     checkAddress('xds', xds),
@@ -111,6 +118,9 @@ export function parseCommandLine(
     debounce === undefined || /^\d{1,7}$/.test(debounce)
       ? undefined
       : `--debounce-ms: "${debounce}" is not a whole number of milliseconds`,
+    inFlight === undefined || (/^\d{1,6}$/.test(inFlight) && Number(inFlight) >= 1)
+      ? undefined
+      : `--max-in-flight-mib: "${inFlight}" is not a whole number of MiB from 1`,
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
   return {
@@ -121,6 +131,7 @@ export function parseCommandLine(
       admin,
       logLevel: level as LogLevel,
       debounceMs: debounce === undefined ? defaults.debounceMs : Number(debounce),
+      maxInFlightMiB: inFlight === undefined ? defaults.maxInFlightMiB : Number(inFlight),
     },
   };
 }

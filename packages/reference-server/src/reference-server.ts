@@ -25,6 +25,8 @@ export interface ReferenceServerOptions {
   readonly logger: Logger;
   /** Quiet time before a config change is applied (ms); default 100. */
   readonly debounceMs?: number;
+  /** The xDS server's write budget: response bytes in flight across all clients (MiB); default 64. */
+  readonly maxInFlightMiB?: number;
   /** How often the config file's stat is polled besides change notifications (ms); default 1,000. */
   readonly pollMs?: number;
   /** How long close() lets xDS connections finish before forcing them (ms); default 5,000. */
@@ -65,7 +67,12 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
   });
   const cache = new SnapshotCache({ nodeKey: nodeKeyByFlavour });
-  const xds = new XdsServer({ cache, logger, closeGraceMs: options.closeGraceMs ?? 5000 });
+  const xds = new XdsServer({
+    cache,
+    logger,
+    closeGraceMs: options.closeGraceMs ?? 5000,
+    writeBudget: { maxBytesInFlight: (options.maxInFlightMiB ?? 64) * 1024 * 1024 },
+  });
   const metrics = createMetrics({
     connectedClients: () => xds.clients().length,
     configErrors: () => model.state.error?.errors.length ?? 0,
