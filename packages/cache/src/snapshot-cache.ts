@@ -125,6 +125,8 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
       const names = changes.get(typeUrl);
       const watches = state.watches.get(typeUrl);
       if (names === undefined || watches === undefined) continue;
+      // A new version with the same resources changes nothing to send (rule S7c): the watches are not woken.
+      if (previous !== undefined && names.size === 0) continue;
       const changed = previous === undefined ? 'all' : names;
       for (const watch of watches) watch.notify(changed);
     }
