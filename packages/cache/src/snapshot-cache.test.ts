@@ -162,3 +162,49 @@ describe('SnapshotCache', () => {
     assert.throws(() => new SnapshotCache().setSnapshot('x', {} as never), /not a Snapshot/);
   });
 });
+
+describe('SnapshotCache: version-only changes (S7c)', () => {
+  it('S7c: a snapshot that changes only the version wakes no watch; a content change does', () => {
+    const snap = (a = 80, b = 81) =>
+      Snapshot.create([
+        cluster('c1'),
+        cluster('c2'),
+        assignment('c1', a),
+        assignment('c2', b),
+        listener('l1', 'r1'),
+        route('r1', 'c1'),
+      ]);
+    const cache = new SnapshotCache();
+    cache.setSnapshot('n1', snap());
+    const eds = sotw(cache, 'n1', Endpoint);
+    const cds = sotw(cache, 'n1', Cluster);
+    eds.request(['c1', 'c2']);
+    cds.request([]);
+    assert.equal(eds.take()?.resources.length, 2);
+    assert.equal(cds.take()?.resources.length, 2);
+    const woken = [eds.ready, cds.ready];
+    const sameContent = (version: string) =>
+      Snapshot.create(
+        [
+          cluster('c1'),
+          cluster('c2'),
+          assignment('c1', 80),
+          assignment('c2', 81),
+          listener('l1', 'r1'),
+          route('r1', 'c1'),
+        ],
+        { version },
+      );
+    cache.setSnapshot('n1', sameContent('v2'));
+    cache.setSnapshot('n1', sameContent('v3'));
+    assert.equal(cache.getSnapshot('n1')?.version(Cluster), 'v3');
+    assert.deepEqual([eds.ready, cds.ready], woken, 'same resources at a new version: nothing to send');
+    assert.equal(eds.take(), undefined);
+    cache.setSnapshot('n1', snap(90, 91));
+    assert.equal(eds.ready, woken[0]! + 1);
+    assert.deepEqual(
+      eds.take()?.resources.map((r) => r.name),
+      ['c1', 'c2'],
+    );
+  });
+});

@@ -2,6 +2,8 @@ import { create } from '@bufbuild/protobuf';
 import { ClusterLoadAssignmentSchema, TypeUrl } from '@xds/api';
 import { type EncodedResource, encodeResource } from './encoded-resource.js';
 import { HeldVersions } from './held-versions.js';
+import { allOf, changedBetween, changedList, coversAll, subscribedList } from './shared-lists.js';
+import { hasBytes, rememberBytes, subscriptionByBytes } from './subscription-bytes.js';
 import { isGlob, type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
 
 /** A state-of-the-world response a watch hands to the server. */
@@ -42,97 +44,7 @@ export interface SotwRequestInfo {
   readonly namesBytes?: Uint8Array;
 }
 
-/**
- * The encoded names of the request that produced an interned subscription (plain names only: no `*`, no globs,
- * no repeats), so that a later request with the very same bytes is known to change nothing.
- */
-const namesBytesOf = new WeakMap<ReadonlySet<string>, Buffer>();
-
-/** Subscriptions by a sample hash of their names' bytes (verified against the whole bytes on lookup). */
-const subscriptionsByBytes = new Map<string, WeakRef<ReadonlySet<string>>>();
-
-/** A cheap key of encoded names: their length and a hash of about 64 sampled bytes. */
-function bytesKey(bytes: Uint8Array): string {
-  let hash = 2166136261;
-  const step = Math.max(1, Math.floor(bytes.length / 64));
-  for (let i = 0; i < bytes.length; i += step) hash = Math.imul(hash ^ bytes[i]!, 16777619);
-  for (let i = Math.max(0, bytes.length - 16); i < bytes.length; i++)
-    hash = Math.imul(hash ^ bytes[i]!, 16777619);
-  return `${bytes.length}:${hash >>> 0}`;
-}
-
-/** The interned plain-name subscription whose encoded names are exactly `bytes`, if one is known. */
-function subscriptionOf(bytes: Uint8Array | undefined): ReadonlySet<string> | undefined {
-  if (bytes === undefined) return undefined;
-  const key = bytesKey(bytes);
-  const ref = subscriptionsByBytes.get(key);
-  if (ref === undefined) return undefined;
-  const names = ref.deref();
-  if (names === undefined) {
-    subscriptionsByBytes.delete(key);
-    return undefined;
-  }
-  return namesBytesOf.get(names)?.equals(asBuffer(bytes)) === true ? names : undefined;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 const emptyAssignments = new Map<string, EncodedResource>();
-/** Whether a resend list covers a subscription: see `#coversNames`. */
-const coverage = new WeakMap<
-  readonly string[],
-  { readonly subscription: ReadonlySet<string>; readonly covers: boolean }
->();
-/** What changed between two snapshots for a subscription: see `#changedOfNames`. */
-const changedLists = new WeakMap<
-  ReadonlySet<string>,
-  {
-    readonly before: ReadonlyMap<string, EncodedResource>;
-    readonly view: ResourceView;
-    readonly resources: readonly EncodedResource[];
-    readonly changed: readonly string[];
-  }
->();
-/** The resources of a view that a subscription names, per (interned) subscription: see `#firstOfNames`. */
-const subscribedLists = new WeakMap<
-  ReadonlySet<string>,
-  { readonly view: ResourceView; readonly resources: readonly EncodedResource[] }
->();
-const everything = new WeakMap<ResourceView, readonly EncodedResource[]>();
-
-const changes = new WeakMap<
-  ReadonlyMap<string, EncodedResource>,
-  { readonly view: ResourceView; readonly names: readonly string[] }
->();
-
-/**
- * The names of `before` whose version differs in `view`: what changed for a stream that held `before` as it was.
- * Computed once for all the (wildcard) streams that held the same snapshot.
- */
-function changedBetween(before: ReadonlyMap<string, EncodedResource>, view: ResourceView): readonly string[] {
-  const known = changes.get(before);
-  if (known?.view === view) return known.names;
-  const names: string[] = [];
-  for (const entry of allOf(view)) {
-    const held = before.get(entry.name);
-    if (held !== undefined && held.version !== entry.version) names.push(entry.name);
-  }
-  changes.set(before, { view, names });
-  return names;
-}
-
-/** Every resource of a view, as one array shared by all the responses that send the whole type. */
-function allOf(view: ResourceView): readonly EncodedResource[] {
-  let all = everything.get(view);
-  if (all === undefined) {
-    all = Object.freeze([...view.entries.values()]);
-    everything.set(view, all);
-  }
-  return all;
-}
-
 /** An empty ClusterLoadAssignment for a name the snapshot lacks (completeness `empty`). */
 function emptyAssignment(name: string): EncodedResource {
   let entry = emptyAssignments.get(name);
@@ -178,7 +90,7 @@ export class SotwWatch extends Watch {
       return;
     }
     const wasWildcard = this.wildcardOn;
-    const known = subscriptionOf(info.namesBytes);
+    const known = subscriptionByBytes(info.namesBytes);
     let listed = 0;
     let changed: boolean;
     if (known !== undefined) {
@@ -249,8 +161,7 @@ export class SotwWatch extends Watch {
   #sameBytes(bytes: Uint8Array | undefined): boolean {
     if (bytes === undefined || this.wildcardOn || this.prefixes.size > 0 || this.names.size === 0)
       return false;
-    const known = namesBytesOf.get(this.names);
-    return known?.equals(asBuffer(bytes)) ?? false;
+    return hasBytes(this.names, bytes);
   }
 
   #rememberBytes(info: SotwRequestInfo, listed: number): void {
@@ -258,11 +169,7 @@ export class SotwWatch extends Watch {
     if (bytes === undefined || this.wildcardOn || this.prefixes.size > 0) return;
     // Only when the names were exactly the subscription: no `*`, no globs, no name twice.
     if (listed !== info.names.length || this.names.size !== listed || this.names.size === 0) return;
-    if (namesBytesOf.has(this.names)) return;
-    const copy = Buffer.from(bytes);
-    namesBytesOf.set(this.names, copy);
-    if (subscriptionsByBytes.size >= 10_000) subscriptionsByBytes.clear();
-    subscriptionsByBytes.set(bytesKey(copy), new WeakRef(this.names));
+    rememberBytes(this.names, bytes);
   }
 
   /** True when `listed` (without `*`) is exactly the current subscription: the common ACK, checked without copying. */
@@ -352,12 +259,7 @@ export class SotwWatch extends Watch {
   /** True when `wanted` (the subscribed ones of `names`) is every subscribed name; once per list and subscription. */
   #coversNames(names: Iterable<string>, wanted: readonly string[]): boolean {
     if (wanted.length < this.names.size) return false;
-    const key = Array.isArray(names) ? (names as readonly string[]) : undefined;
-    const known = key === undefined ? undefined : coverage.get(key);
-    if (known?.subscription === this.names) return known.covers;
-    const covers = new Set(wanted).size === this.names.size;
-    if (key !== undefined) coverage.set(key, { subscription: this.names, covers });
-    return covers;
+    return coversAll(names, wanted, this.names);
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */
@@ -443,19 +345,9 @@ export class SotwWatch extends Watch {
     if (!this.pendingAll || this.wildcardOn || this.prefixes.size > 0 || !this.#sent.empty) return undefined;
     if (this.source.completeness === 'empty' && this.ads && this.typeUrl === TypeUrl.Endpoint)
       return undefined;
-    const names = this.names;
-    let known = subscribedLists.get(names);
-    if (known?.view !== view) {
-      const resources: EncodedResource[] = [];
-      for (const name of names) {
-        const entry = view.entries.get(name);
-        if (entry !== undefined) resources.push(entry);
-      }
-      known = { view, resources: Object.freeze(resources) };
-      subscribedLists.set(names, known);
-    }
-    this.#sent = HeldVersions.of(view.entries, names);
-    return known.resources;
+    const resources = subscribedList(this.names, view);
+    this.#sent = HeldVersions.of(view.entries, this.names);
+    return resources;
   }
 
   /**
@@ -471,21 +363,7 @@ export class SotwWatch extends Watch {
     const names = this.names;
     const before = this.#sent.restrictedBase(names);
     if (before === undefined) return undefined;
-    let known = changedLists.get(names);
-    if (known?.view !== view || known.before !== before) {
-      const resources: EncodedResource[] = [];
-      const updated: string[] = [];
-      for (const name of names) {
-        const entry = view.entries.get(name);
-        if (entry === undefined) continue;
-        const held = before.get(name);
-        if (held?.version === entry.version) continue;
-        resources.push(entry);
-        if (held !== undefined) updated.push(name);
-      }
-      known = { before, view, resources: Object.freeze(resources), changed: updated };
-      changedLists.set(names, known);
-    }
+    const known = changedList(names, before, view);
     for (const name of known.changed) changed.push(name);
     this.#sent = HeldVersions.of(view.entries, names);
     return known.resources;

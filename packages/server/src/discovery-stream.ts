@@ -10,6 +10,7 @@ import {
 } from '@xds/api';
 import type { DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import { UndecodableRequest } from './codec.js';
+import { scheduleDrain } from './drain-queue.js';
 import type { RequestEvent } from './events.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
@@ -34,24 +35,6 @@ export interface ResponseNames {
 const ttlFeature = 'xds.config.supports-resource-ttl';
 
 const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
-
-// Streams with a response due are drained in one microtask per batch, not one each: a push wakes every stream
-// at once, and a microtask per stream costs an async resource per stream.
-const dueStreams: { drainScheduled(): void }[] = [];
-let drainQueued = false;
-
-function drainDue(): void {
-  drainQueued = false;
-  const due = dueStreams.splice(0);
-  for (const stream of due) stream.drainScheduled();
-}
-
-function scheduleDrain(stream: { drainScheduled(): void }): void {
-  dueStreams.push(stream);
-  if (drainQueued) return;
-  drainQueued = true;
-  queueMicrotask(drainDue);
-}
 
 /**
  * What SotW and delta streams share: the node rules (S2), the type rules (S1), authorization, serial request

@@ -27,12 +27,12 @@ import {
   messageEncoder,
   passThrough,
   requestDecoder,
-  sotwRequestDecoder,
   UndecodableRequest,
 } from './codec.js';
 import { clientStatus } from './csds.js';
 import { DeltaStream } from './delta-stream.js';
 import { currentResponse, fetchFor } from './fetch.js';
+import { sotwRequestDecoder } from './sotw-request.js';
 import { SotwStream } from './sotw-stream.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';

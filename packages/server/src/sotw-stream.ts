@@ -7,8 +7,9 @@ import {
   type SotwResponse,
   type SotwWatch,
 } from '@xds/cache';
-import { encodeSotwResponse, resourceNamesBytes } from './codec.js';
+import { encodeSotwResponse } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
+import { resourceNamesBytes } from './sotw-request.js';
 import type { TypeState } from './type-state.js';
 
 /** The EDS service name of an encoded Cluster, computed once per resource for all streams. */
