@@ -24,7 +24,11 @@ export interface MetricsSources {
   /** The number of errors in the config file's latest change (0 when it is valid), for `xds_server_config_errors`. */
   readonly configErrors: () => number;
   /** The server's write budget, for `xds_server_write_bytes_in_flight` and `xds_server_write_waiting_streams`. */
-  readonly writeBudget: () => { readonly inFlightBytes: number; readonly waitingStreams: number };
+  readonly writeBudget: () => {
+    readonly limitBytes: number;
+    readonly inFlightBytes: number;
+    readonly waitingStreams: number;
+  };
 }
 
 /** Creates the metrics in a registry of their own, with Node's default process metrics. */
@@ -54,6 +58,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
     collect() {
       this.set(sources.writeBudget().inFlightBytes);
+    },
+  });
+  new Gauge({
+    name: 'xds_server_write_budget_bytes',
+    help: 'The write budget: the most response bytes in flight before streams due a push take turns (--max-in-flight-mib).',
+    registers,
+    collect() {
+      this.set(sources.writeBudget().limitBytes);
     },
   });
   new Gauge({

@@ -61,7 +61,14 @@ describe('the xds-server process', () => {
   let grpc: Client;
 
   before(async () => {
-    server = await startServerProcess(['--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+    server = await startServerProcess([
+      '--xds',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+      '--max-in-flight-mib',
+      '8',
+    ]);
     grpc = grpcClient(server.xdsAddress);
   });
 
@@ -81,6 +88,11 @@ describe('the xds-server process', () => {
       configz.model.services.map((s) => s.name),
       ['productpage', 'details', 'reviews', 'ratings'],
     );
+  });
+
+  it('takes its write budget from --max-in-flight-mib', async () => {
+    const metrics = (await get(server.adminAddress, '/metrics')).body;
+    assert.match(metrics, /^xds_server_write_budget_bytes 8388608$/m);
   });
 
   it('answers gRPC health checks (grpc.health.v1) for the server and for ADS on the xDS port', async () => {
