@@ -132,6 +132,29 @@ describe('the server-wide write budget', () => {
     }
   });
 
+  it('D1, S12: delta streams take turns too, and each gets every resource once', async () => {
+    const h = await start({ writeBudget: { maxBytesInFlight: 1 } });
+    try {
+      const clients = Array.from({ length: 20 }, () => h.client({ node: 'n1', protocol: 'delta' }));
+      for (const client of clients) {
+        client.subscribe(Cluster, ['*']);
+        client.subscribe(Endpoint, ['c1', 'c2']);
+      }
+      const first = await Promise.all(clients.map((c) => Promise.all([c.next(Cluster), c.next(Endpoint)])));
+      for (const [cds, eds] of first) {
+        assert.deepEqual([...cds.names].sort(), ['c1', 'c2']);
+        assert.deepEqual([...eds.names].sort(), ['c1', 'c2']);
+      }
+      const stats = h.server.writeBudget();
+      assert.ok(stats.waits > 0, `delta streams waited their turn (${stats.waits})`);
+      await until(() => h.server.writeBudget().inFlightBytes === 0, 'every write to be flushed');
+      for (const client of clients)
+        assert.deepEqual([client.responses(Cluster).length, client.responses(Endpoint).length], [1, 1]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('rejects a budget below one byte, naming the option', () => {
     assert.throws(
       () => new XdsServer({ cache: new SnapshotCache(), writeBudget: { maxBytesInFlight: 0 } }),
