@@ -241,7 +241,7 @@ export class SotwWatch extends Watch {
     const wanted: string[] = [];
     for (const name of names) if (this.wants(name)) wanted.push(name);
     if (wanted.length === 0) return;
-    if (!this.wildcardOn && this.prefixes.size === 0 && this.#coversNames(names, wanted)) {
+    if (!this.wildcardOn && this.prefixes.size === 0 && coversAll(names, wanted, this.names)) {
       // Every subscribed name (a push that changed every Cluster): forget what was sent and send them all,
       // instead of forgetting them one by one.
       this.#sent = new HeldVersions();
@@ -254,12 +254,6 @@ export class SotwWatch extends Watch {
       this.mustSend.add(name);
     }
     this.schedule();
-  }
-
-  /** True when `wanted` (the subscribed ones of `names`) is every subscribed name; once per list and subscription. */
-  #coversNames(names: Iterable<string>, wanted: readonly string[]): boolean {
-    if (wanted.length < this.names.size) return false;
-    return coversAll(names, wanted, this.names);
   }
 
   /** Listener and Cluster: the whole subscribed set, when it differs from what was sent (rule S8). */
