@@ -41,6 +41,11 @@ export function shapeFor(ctx: BenchContext, clients = 0): ModelShape {
   return { services: large ? ctx.services! : 1000, endpoints: 10 };
 }
 
+/** How figures of a shared-snapshot run are labelled: `N=10000 × 1000 svc`. */
+export function sharedLabel(ctx: BenchContext, clients: number): string {
+  return `N=${clients} × ${shapeFor(ctx, clients).services} svc`;
+}
+
 /** The large client count of scenarios 1, 3 and 4. */
 export function bigN(ctx: BenchContext): number {
   return ctx.clients ?? (ctx.quick ? 1000 : 10_000);

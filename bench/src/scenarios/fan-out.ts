@@ -6,7 +6,7 @@
 import { median } from '../clock.js';
 import type { PeerKind } from '../peer.js';
 import { MetricSet, type ScenarioResult } from '../report.js';
-import { type BenchContext, bigN, eachPeer, mb, shapeFor } from './context.js';
+import { type BenchContext, bigN, eachPeer, mb, shapeFor, sharedLabel } from './context.js';
 import { type PushFigures, repetitions, type SessionFigures, session } from './session.js';
 
 export async function fanOut(ctx: BenchContext): Promise<ScenarioResult> {
@@ -24,7 +24,7 @@ export async function fanOut(ctx: BenchContext): Promise<ScenarioResult> {
       const figures = await session(ctx, kind, n, parts);
       raw[`${kind}-${n}`] = figures;
       if (figures.pushError !== undefined) throw new Error(`N=${n}: ${figures.pushError}`);
-      record(metrics, kind, `N=${n} × ${shapeFor(ctx, n).services} svc`, figures.pushes ?? [], figures.full);
+      record(metrics, kind, sharedLabel(ctx, n), figures.pushes ?? [], figures.full);
     });
   }
   return {

@@ -4,12 +4,12 @@
  */
 import type { ScenarioResult } from '../report.js';
 import { MetricSet } from '../report.js';
-import { type BenchContext, bigN, eachPeer, mb, shapeFor } from './context.js';
+import { type BenchContext, bigN, eachPeer, mb, shapeFor, sharedLabel } from './context.js';
 import { session } from './session.js';
 
 export async function idleCost(ctx: BenchContext): Promise<ScenarioResult> {
   const n = bigN(ctx);
-  const label = `N=${n} × ${shapeFor(ctx, n).services} svc`;
+  const label = sharedLabel(ctx, n);
   const metrics = new MetricSet();
   const raw: Record<string, unknown> = {};
   const failed: string[] = [];

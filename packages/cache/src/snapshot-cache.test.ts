@@ -5,7 +5,7 @@ import { encodeCount } from './encoded-resource.js';
 import { LinearCache } from './linear-cache.js';
 import { Snapshot } from './snapshot.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { assignment, cluster, listener, route } from './test-resources.js';
+import { assignment, cluster, listener, route, sampleResources } from './test-resources.js';
 import { delta, type SotwDriver, sotw } from './test-watch.js';
 
 const { Cluster, Endpoint, Listener, Route } = TypeUrl;
@@ -165,15 +165,7 @@ describe('SnapshotCache', () => {
 
 describe('SnapshotCache: version-only changes (S7c)', () => {
   it('S7c: a snapshot that changes only the version wakes no watch; a content change does', () => {
-    const snap = (a = 80, b = 81) =>
-      Snapshot.create([
-        cluster('c1'),
-        cluster('c2'),
-        assignment('c1', a),
-        assignment('c2', b),
-        listener('l1', 'r1'),
-        route('r1', 'c1'),
-      ]);
+    const snap = (a = 80, b = 81) => Snapshot.create(sampleResources(a, b));
     const cache = new SnapshotCache();
     cache.setSnapshot('n1', snap());
     const eds = sotw(cache, 'n1', Endpoint);
@@ -183,18 +175,7 @@ describe('SnapshotCache: version-only changes (S7c)', () => {
     assert.equal(eds.take()?.resources.length, 2);
     assert.equal(cds.take()?.resources.length, 2);
     const woken = [eds.ready, cds.ready];
-    const sameContent = (version: string) =>
-      Snapshot.create(
-        [
-          cluster('c1'),
-          cluster('c2'),
-          assignment('c1', 80),
-          assignment('c2', 81),
-          listener('l1', 'r1'),
-          route('r1', 'c1'),
-        ],
-        { version },
-      );
+    const sameContent = (version: string) => Snapshot.create(sampleResources(), { version });
     cache.setSnapshot('n1', sameContent('v2'));
     cache.setSnapshot('n1', sameContent('v3'));
     assert.equal(cache.getSnapshot('n1')?.version(Cluster), 'v3');

@@ -3,21 +3,13 @@ import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { Snapshot } from './snapshot.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { assignment, cluster, listener, route } from './test-resources.js';
+import { assignment, cluster, sampleResources } from './test-resources.js';
 import { sotw } from './test-watch.js';
 
 const { Cluster, Endpoint, Listener, Route } = TypeUrl;
 
 function snap(...ports: number[]): Snapshot {
-  const [a = 80, b = 81] = ports;
-  return Snapshot.create([
-    cluster('c1'),
-    cluster('c2'),
-    assignment('c1', a),
-    assignment('c2', b),
-    listener('l1', 'r1'),
-    route('r1', 'c1'),
-  ]);
+  return Snapshot.create(sampleResources(...ports));
 }
 
 function cacheWith(snapshot: Snapshot = snap()): SnapshotCache {

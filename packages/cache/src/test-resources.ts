@@ -92,3 +92,18 @@ export function route(name: string, ...clusters: string[]): RouteConfiguration {
 export function secret(name: string): Secret {
   return create(SecretSchema, { name });
 }
+
+/** Two clusters with their assignments (endpoint ports `a`, `b`), a listener l1 and its route r1 to c1. */
+export function sampleResources(
+  a = 80,
+  b = 81,
+): (Cluster | ClusterLoadAssignment | Listener | RouteConfiguration)[] {
+  return [
+    cluster('c1'),
+    cluster('c2'),
+    assignment('c1', a),
+    assignment('c2', b),
+    listener('l1', 'r1'),
+    route('r1', 'c1'),
+  ];
+}
