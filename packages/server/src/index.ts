@@ -15,6 +15,7 @@ export type {
   StreamOpenEvent,
   XdsServerEvents,
 } from './events.js';
+export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { Authorize, ServerCall } from './stream-context.js';

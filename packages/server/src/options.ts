@@ -1,6 +1,7 @@
 import type { ServerOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
+import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Authorize } from './stream-context.js';
 import type { WriteBudgetOptions } from './write-budget.js';
@@ -46,6 +47,8 @@ export interface XdsServerOptions {
    * (default 5 s) stops counting, so a client that stopped reading holds up no one.
    */
   readonly writeBudget?: WriteBudgetOptions;
+  /** Bounds on what a client controls: names, globs, sizes kept, streams, first-request and drain times (rule L2). */
+  readonly limits?: Limits;
   /** Extra grpc-js server options. */
   readonly grpcOptions?: ServerOptions;
 }

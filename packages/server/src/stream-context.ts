@@ -7,6 +7,7 @@ import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
+import type { ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { WriteBudget } from './write-budget.js';
 
@@ -24,6 +25,8 @@ export interface StreamContext {
   /** `control_plane.identifier` of every response; empty to leave it out. */
   readonly controlPlane: string;
   readonly authorize: Authorize | undefined;
+  /** Bounds on what a client controls (rule L2). */
+  readonly limits: ResolvedLimits;
   /** The server-wide bound on response bytes in flight. */
   readonly budget: WriteBudget;
   /** Whether an empty name list may mean wildcard for this node and type (rule S9). */

@@ -9,6 +9,7 @@ import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
+import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { createRestHandler } from './rest.js';
@@ -50,6 +51,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       logger: options.logger ?? silentLogger,
       controlPlane: options.controlPlaneId ?? '',
       authorize: options.authorize,
+      limits: resolveLimits(options.limits),
       budget: this.#budget,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
         typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,

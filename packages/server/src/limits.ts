@@ -1,0 +1,88 @@
+import { Code, XdsError } from '@xds/api';
+
+/**
+ * Limits on what a client controls (rule L2 of the protocol notes): every size, count and time that a request, a
+ * stream or a connection can make the server keep or spend is bounded here by configuration, not by the client.
+ * Going past a limit ends that stream (or call) with RESOURCE_EXHAUSTED or INVALID_ARGUMENT naming the limit; what is
+ * only kept for display (NACK messages, node ids in logs and status) is cut to its limit and says so.
+ *
+ * One file holds them all so that `docs/security.md`, the reference server's flags and the tests agree on the
+ * names and defaults.
+ */
+
+/** The limits of an {@link XdsServer}; each field has a default (see {@link defaultLimits}). */
+export interface Limits {
+  /** Resource names in one request (SotW `resource_names`, delta subscribe + unsubscribe); default 100,000. */
+  readonly maxNamesPerRequest?: number;
+  /** Glob (`prefix/*`) names in one subscription; default 1,000. */
+  readonly maxGlobsPerRequest?: number;
+  /** Bytes of one resource name; default 16 KiB. Longer names end the stream with INVALID_ARGUMENT. */
+  readonly maxNameBytes?: number;
+  /** Bytes of a node id; default 4 KiB. A longer node id ends the stream with INVALID_ARGUMENT. */
+  readonly maxNodeIdBytes?: number;
+  /** Bytes of a NACK's `error_detail.message` kept per stream and type for status, events and logs; default 4 KiB. */
+  readonly maxErrorDetailBytes?: number;
+  /** Time from a stream's opening to its first request (ms); default 30 s. Then it ends with DEADLINE_EXCEEDED. */
+  readonly firstRequestTimeoutMs?: number;
+  /** Concurrent xDS streams on one HTTP/2 connection; default 100. */
+  readonly maxStreamsPerConnection?: number;
+  /** Concurrent xDS streams of one node id, across connections; default 100. */
+  readonly maxStreamsPerNode?: number;
+  /**
+   * How long a stream may leave a written response unflushed (the client does not read) before it is ended with
+   * RESOURCE_EXHAUSTED (ms); default 30 s. Until then the response counts against the write budget only for the
+   * budget's `stallMs`, so it delays no one.
+   */
+  readonly drainTimeoutMs?: number;
+}
+
+/** {@link Limits} with every default filled in. */
+export type ResolvedLimits = { readonly [K in keyof Limits]-?: number };
+
+/** The defaults of {@link Limits}. */
+export const defaultLimits: ResolvedLimits = Object.freeze({
+  maxNamesPerRequest: 100_000,
+  maxGlobsPerRequest: 1_000,
+  maxNameBytes: 16 * 1024,
+  maxNodeIdBytes: 4 * 1024,
+  maxErrorDetailBytes: 4 * 1024,
+  firstRequestTimeoutMs: 30_000,
+  maxStreamsPerConnection: 100,
+  maxStreamsPerNode: 100,
+  drainTimeoutMs: 30_000,
+});
+
+/** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */
+export function resolveLimits(limits: Limits | undefined): ResolvedLimits {
+  const resolved: Record<string, number> = { ...defaultLimits };
+  for (const [key, value] of Object.entries(limits ?? {})) {
+    if (!(key in defaultLimits))
+      throw new XdsError(
+        Code.InvalidArgument,
+        `limits.${key} is not a limit (known: ${Object.keys(defaultLimits).join(', ')})`,
+      );
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw new XdsError(
+        Code.InvalidArgument,
+        `limits.${key} must be a positive integer, got ${String(value)}`,
+      );
+    }
+    resolved[key] = value;
+  }
+  return Object.freeze(resolved) as ResolvedLimits;
+}
+
+/**
+ * Cuts text kept for display to `maxBytes` of UTF-8 (never inside a character) and says how much was cut:
+ * `"…text… [cut: 16777216 bytes, kept 4096]"`. Text within the limit comes back unchanged.
+ */
+export function cutForDisplay(text: string, maxBytes: number): string {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= maxBytes) return text;
+  const buffer = Buffer.from(text, 'utf8');
+  let end = maxBytes;
+  // Step back to the start of a UTF-8 character (continuation bytes are 10xxxxxx).
+  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
+  return `${buffer.subarray(0, end).toString('utf8')}… [cut: ${bytes} bytes, kept ${end}]`;
+}
