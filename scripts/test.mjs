@@ -37,6 +37,7 @@ const result = spawnSync(
     '--test',
     '--test-reporter=spec',
     '--test-concurrency=1',
+    '--disable-warning=ExperimentalWarning',
     ...(forceExit ? ['--test-force-exit'] : []),
     ...files,
   ],

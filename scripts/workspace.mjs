@@ -35,18 +35,23 @@ function install() {
 
 /**
  * Runs turbo with its output passed through, adds up the node:test totals of every package ("ℹ pass N",
- * "ℹ fail N"), prints them as one closing line, and exits with turbo's status.
+ * "ℹ fail N"), prints them as one line, and exits with turbo's status. When turbo failed (a build, type check or
+ * lint task, even with every test passing), the closing line says so and names the failed tasks.
  */
 function runTests(args) {
   const child = spawn('turbo', args, { cwd: root, stdio: ['inherit', 'pipe', 'inherit'], env });
   let passed = 0;
   let failed = 0;
+  const failedTasks = new Set();
   let tail = '';
   const scan = (text) => {
     for (const line of text.split('\n')) {
       const match = /ℹ (pass|fail) (\d+)\s*$/.exec(line);
       if (match?.[1] === 'pass') passed += Number(match[2]);
       else if (match?.[1] === 'fail') failed += Number(match[2]);
+      // turbo's summary: " Failed:    @xds/api#lint, //#lint"
+      const tasks = /^\s*Failed:\s+(\S.*)$/.exec(line);
+      if (tasks?.[1] !== undefined) for (const task of tasks[1].split(/,\s*/)) failedTasks.add(task.trim());
     }
   };
   child.stdout.on('data', (chunk) => {
@@ -59,24 +64,52 @@ function runTests(args) {
   child.on('close', (code) => {
     scan(tail);
     console.log(`\ntests: ${passed} passed, ${failed} failed`);
+    if (code !== 0) {
+      const which = failedTasks.size > 0 ? [...failedTasks].join(', ') : `turbo exited with ${code}`;
+      console.log(`npm test FAILED: ${which}`);
+    }
     process.exit(code ?? 1);
   });
 }
 
+/**
+ * Runs a long-lived command (the reference server) with its output passed through, forwards SIGINT, SIGTERM and
+ * SIGHUP to it, and exits with its code (or re-raises the signal that ended it), so `kill -TERM` on `npm start`
+ * drains the server instead of leaving it running.
+ */
+function runForwardingSignals(command, args) {
+  const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const forward = (signal) => child.kill(signal);
+  for (const signal of signals) process.on(signal, forward);
+  child.on('error', (error) => {
+    console.error(`xds: could not run ${command}: ${error.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of signals) process.off(s, forward);
+    if (signal !== null) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}
+
 const [task = 'test', ...rest] = process.argv.slice(2);
-install();
+// XDS_WORKSPACE_SKIP_SETUP=1: the caller has installed and built already (the test of `npm start` itself).
+const skipSetup = process.env.XDS_WORKSPACE_SKIP_SETUP === '1';
+if (!skipSetup) install();
 const turbo = ['run', '--env-mode=loose', '--log-order=grouped', '--continue'];
 switch (task) {
   case 'test':
     runTests([...turbo, 'build', 'typecheck', 'lint', 'test', ...rest]);
     break;
   case 'start':
-    run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
-    run('node', [join(root, 'packages/reference-server/dist/bin.js'), ...rest]);
+    if (!skipSetup)
+      run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
+    runForwardingSignals('node', [join(root, 'packages/reference-server/dist/bin.js'), ...rest]);
     break;
   case 'demo':
     run('turbo', [...turbo, 'build', '--filter=@xds/reference-server...', '--output-logs=errors-only']);
-    run(join(bin, 'pnpm'), ['--filter', '@xds/reference-server', 'run', 'demo', ...rest]);
+    runForwardingSignals(join(bin, 'pnpm'), ['--filter', '@xds/reference-server', 'run', 'demo', ...rest]);
     break;
   case 'bench':
     run('turbo', [...turbo, 'build', '--output-logs=errors-only']);

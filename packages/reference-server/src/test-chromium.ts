@@ -1,11 +1,14 @@
-// Headless Chromium for the status-page test (Debian's `chromium`, installed by scripts/ensure-chromium.mjs).
+// Headless Chromium for the status-page test: scripts/ensure-chromium.mjs finds (or, as root on Debian, installs)
+// it and runs the tests with CHROMIUM_PATH set.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './test-support.js';
 
-/** The Chromium binary, if installed. */
+/** The Chromium binary: $CHROMIUM_PATH (set by scripts/ensure-chromium.mjs), else Debian's, if installed. */
 export function chromiumPath(): string | undefined {
+  const fromEnv = process.env['CHROMIUM_PATH'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   return ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
 }
 
@@ -16,7 +19,9 @@ export function chromiumPath(): string | undefined {
 export async function dumpDom(url: string, options: { budgetMs?: number; screenshot?: string } = {}) {
   const chromium = chromiumPath();
   if (chromium === undefined)
-    throw new Error('chromium is not installed: run node scripts/ensure-chromium.mjs');
+    throw new Error(
+      'no Chromium: run the tests with pnpm test (scripts/ensure-chromium.mjs finds it), or set CHROMIUM_PATH',
+    );
   const profile = tempDir();
   const common = [
     '--headless',
