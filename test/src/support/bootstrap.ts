@@ -1,13 +1,26 @@
 // grpc-js-xds reads its bootstrap once per process: each interop test file sets it before the first xds channel.
+// It starts from examples/grpc/bootstrap.json, the file users copy, so that file is proved by real clients.
+import { readFileSync } from 'node:fs';
+
+const examplePath = new URL('../../../examples/grpc/bootstrap.json', import.meta.url);
+
+/** A gRPC xDS bootstrap (the fields this project's examples use). */
+export interface GrpcBootstrap {
+  xds_servers: { server_uri: string; channel_creds: { type: string }[]; server_features: string[] }[];
+  node: { id: string; locality: Record<string, string> };
+}
+
+/** examples/grpc/bootstrap.json with its server at `127.0.0.1:port` and its node id set. */
+export function exampleGrpcBootstrap(port: number, nodeId: string): GrpcBootstrap {
+  const bootstrap = JSON.parse(readFileSync(examplePath, 'utf8')) as GrpcBootstrap;
+  for (const server of bootstrap.xds_servers) server.server_uri = `127.0.0.1:${port}`;
+  bootstrap.node.id = nodeId;
+  return bootstrap;
+}
 
 /** Points this process's gRPC xDS clients at `127.0.0.1:port` as node `nodeId`, and registers the xds resolver. */
 export async function useXdsServer(port: number, nodeId: string): Promise<void> {
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [
-      { server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
-    ],
-    node: { id: nodeId, locality: {} },
-  });
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(exampleGrpcBootstrap(port, nodeId));
   const xds = (await import('@grpc/grpc-js-xds')) as unknown as {
     register?: () => void;
     default?: { register: () => void };
