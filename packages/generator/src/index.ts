@@ -33,6 +33,12 @@ export {
   type ModelResult,
   type PathSegment,
 } from './model/model-error.js';
+export {
+  defaultModelLimits,
+  type ModelLimits,
+  maxModelDepthCeiling,
+  resolveModelLimits,
+} from './model/model-limits.js';
 export { type ParseModelOptions, parseModel } from './model/parse.js';
 export {
   inferProtocol,
