@@ -1,17 +1,9 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
-import {
-  type Cluster,
-  Cluster_DiscoveryType,
-  Cluster_LbPolicy,
-  ClusterSchema,
-  CommonTlsContextSchema,
-  SdsSecretConfigSchema,
-  type TransportSocket,
-  TransportSocketSchema,
-  UpstreamTlsContextSchema,
-} from '@xds/api';
+import { type Cluster, Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from '@xds/api';
 import { adsConfigSource, durationFromMs } from './common.js';
+import { makeUpstreamTlsTransportSocket } from './tls.js';
+import { TransportSocketName } from './well-known.js';
 
 /** Upstream TLS of a {@link ClusterSpec}: secrets come from SDS over ADS. */
 export interface ClusterTlsSpec {
@@ -39,8 +31,8 @@ export interface ClusterSpec {
   readonly tls?: ClusterTlsSpec;
 }
 
-/** The Envoy name of the TLS transport socket. */
-export const tlsTransportSocketName = 'envoy.transport_sockets.tls';
+/** The Envoy name of the TLS transport socket (also `TransportSocketName.Tls`). */
+export const tlsTransportSocketName = TransportSocketName.Tls;
 
 /**
  * An EDS cluster whose endpoints come over ADS (`eds_config.ads`): the shape both Envoy and gRPC clients accept.
@@ -54,27 +46,15 @@ export function makeCluster(spec: ClusterSpec): Cluster {
     connectTimeout: durationFromMs(spec.connectTimeoutMs ?? 5000),
     lbPolicy: spec.lbPolicy === 'RING_HASH' ? Cluster_LbPolicy.RING_HASH : Cluster_LbPolicy.ROUND_ROBIN,
     ...(spec.http2 === true ? { http2ProtocolOptions: {} } : {}),
-    ...(spec.tls === undefined ? {} : { transportSocket: upstreamTls(spec.tls) }),
+    ...(spec.tls === undefined
+      ? {}
+      : {
+          transportSocket: makeUpstreamTlsTransportSocket({
+            ...(spec.tls.sni === undefined ? {} : { sni: spec.tls.sni }),
+            ...(spec.tls.secretName === undefined ? {} : { certificateSecret: spec.tls.secretName }),
+            ...(spec.tls.caSecretName === undefined ? {} : { validationSecret: spec.tls.caSecretName }),
+          }),
+        }),
   };
   return create(ClusterSchema, init);
-}
-
-function upstreamTls(tls: ClusterTlsSpec): TransportSocket {
-  const common = create(CommonTlsContextSchema);
-  if (tls.secretName !== undefined) {
-    common.tlsCertificateSdsSecretConfigs = [
-      create(SdsSecretConfigSchema, { name: tls.secretName, sdsConfig: adsConfigSource() }),
-    ];
-  }
-  if (tls.caSecretName !== undefined) {
-    common.validationContextType = {
-      case: 'validationContextSdsSecretConfig',
-      value: create(SdsSecretConfigSchema, { name: tls.caSecretName, sdsConfig: adsConfigSource() }),
-    };
-  }
-  const context = create(UpstreamTlsContextSchema, { sni: tls.sni ?? '', commonTlsContext: common });
-  return create(TransportSocketSchema, {
-    name: tlsTransportSocketName,
-    configType: { case: 'typedConfig', value: anyPack(UpstreamTlsContextSchema, context) },
-  });
 }

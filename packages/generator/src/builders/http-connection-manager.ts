@@ -2,11 +2,12 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { type HttpConnectionManager, HttpConnectionManagerSchema, RouterSchema } from '@xds/api';
 import { adsConfigSource } from './common.js';
+import { HttpFilter, NetworkFilter } from './well-known.js';
 
-/** The Envoy name of the HTTP connection manager network filter. */
-export const httpConnectionManagerName = 'envoy.filters.network.http_connection_manager';
-/** The Envoy name of the router HTTP filter. */
-export const routerFilterName = 'envoy.filters.http.router';
+/** The Envoy name of the HTTP connection manager network filter (also `NetworkFilter.HttpConnectionManager`). */
+export const httpConnectionManagerName = NetworkFilter.HttpConnectionManager;
+/** The Envoy name of the router HTTP filter (also `HttpFilter.Router`). */
+export const routerFilterName = HttpFilter.Router;
 
 /** What {@link makeHttpConnectionManager} builds. */
 export interface HttpConnectionManagerSpec {

@@ -12,6 +12,7 @@ export {
   makeClusterLoadAssignment,
 } from './cluster-load-assignment.js';
 export { adsConfigSource, durationFromMs, socketAddress } from './common.js';
+export { makeExtensionConfig } from './extension-config.js';
 export {
   type HttpConnectionManagerSpec,
   httpConnectionManagerName,
@@ -41,4 +42,27 @@ export {
   type VirtualHostSpec,
   type WeightedClusterSpec,
 } from './route-configuration.js';
+export { makeRuntime } from './runtime.js';
+export {
+  makeScopedRouteConfiguration,
+  makeScopedRoutesListener,
+  type ScopedRouteSpec,
+  type ScopedRoutesListenerSpec,
+} from './scoped-routes.js';
 export { type DataSourceSpec, makeSecret, type TlsCertificateSpec, type TrustedCaSpec } from './secret.js';
+export {
+  type DownstreamTlsSpec,
+  makeDownstreamTlsTransportSocket,
+  makeUpstreamTlsTransportSocket,
+  type TlsSecretsSpec,
+  type UpstreamTlsSpec,
+} from './tls.js';
+export { makeVhdsRouteConfiguration, makeVhdsVirtualHost, vhdsName } from './vhds.js';
+export {
+  ClientFeature,
+  ExtensionTypeUrl,
+  HttpFilter,
+  NetworkFilter,
+  ProtocolOptionsName,
+  TransportSocketName,
+} from './well-known.js';

@@ -9,9 +9,11 @@ import {
 } from '@xds/api';
 import { socketAddress } from './common.js';
 import { httpConnectionManagerName, makeHttpConnectionManager } from './http-connection-manager.js';
+import { type DownstreamTlsSpec, makeDownstreamTlsTransportSocket } from './tls.js';
+import { NetworkFilter } from './well-known.js';
 
-/** The Envoy name of the TCP proxy network filter. */
-export const tcpProxyName = 'envoy.filters.network.tcp_proxy';
+/** The Envoy name of the TCP proxy network filter (also `NetworkFilter.TcpProxy`). */
+export const tcpProxyName = NetworkFilter.TcpProxy;
 
 /** What {@link makeHttpListener} builds. */
 export interface HttpListenerSpec {
@@ -25,6 +27,8 @@ export interface HttpListenerSpec {
   readonly routeName: string;
   /** The connection manager's stats prefix; default: the listener name. */
   readonly statPrefix?: string;
+  /** Terminate TLS (certificates from SDS); absent for plaintext. */
+  readonly tls?: DownstreamTlsSpec;
 }
 
 /** What {@link makeApiListener} builds. */
@@ -47,6 +51,8 @@ export interface TcpListenerSpec {
   readonly cluster: string;
   /** The TCP proxy's stats prefix; default: the cluster name. */
   readonly statPrefix?: string;
+  /** Terminate TLS (certificates from SDS); absent for plaintext. */
+  readonly tls?: DownstreamTlsSpec;
 }
 
 /** An outbound Envoy listener with one filter chain: an HTTP connection manager with RDS over ADS. */
@@ -67,6 +73,7 @@ export function makeHttpListener(spec: HttpListenerSpec): Listener {
             configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) },
           },
         ],
+        ...tlsOf(spec.tls),
       },
     ],
   });
@@ -99,7 +106,12 @@ export function makeTcpListener(spec: TcpListenerSpec): Listener {
         filters: [
           { name: tcpProxyName, configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } },
         ],
+        ...tlsOf(spec.tls),
       },
     ],
   });
+}
+
+function tlsOf(tls: DownstreamTlsSpec | undefined) {
+  return tls === undefined ? {} : { transportSocket: makeDownstreamTlsTransportSocket(tls) };
 }
