@@ -1,5 +1,4 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
 import { type Cluster, Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from '@xds/api';
 import { adsConfigSource, durationFromMs } from './common.js';
 import { makeUpstreamTlsTransportSocket } from './tls.js';
