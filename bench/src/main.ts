@@ -20,6 +20,7 @@ import { fanOut } from './scenarios/fan-out.js';
 import { idleCost } from './scenarios/idle.js';
 import { largeConfig } from './scenarios/large.js';
 import { nackStorm } from './scenarios/nack-storm.js';
+import { stalledClientsScenario } from './scenarios/stalled.js';
 import { uniqueSnapshots } from './scenarios/unique.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,6 +34,7 @@ const scenarios: readonly { id: string; run: (ctx: BenchContext) => Promise<Scen
   { id: '5', run: churn },
   { id: '6', run: nackStorm },
   { id: '7', run: largeConfig },
+  { id: '8', run: stalledClientsScenario },
 ];
 
 const startedAt = nowMs();

@@ -116,6 +116,7 @@ function stats() {
     streams: server.streamCount,
     ...counters,
     encodes: encodeCount(),
+    unflushedBytes: server.writeBudget().unflushedBytes,
   };
 }
 

@@ -25,6 +25,8 @@ export interface PeerStats {
   readonly nacks: number;
   readonly bytesSent: number;
   readonly encodes?: number;
+  /** Ours: response bytes written and not yet flushed (`XdsServer.writeBudget().unflushedBytes`). */
+  readonly unflushedBytes?: number;
 }
 
 /** The answer to POST /snapshot. */

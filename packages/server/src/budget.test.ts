@@ -72,7 +72,7 @@ describe('the server-wide write budget', () => {
     }
   });
 
-  it('S12: a client that stops reading holds up no one: its write stops counting after stallMs', async () => {
+  it('S12: a client that stops reading holds up no one: its write stops counting once nothing flushes for stallMs', async () => {
     const cache = new SnapshotCache();
     const big = (v: number) =>
       Snapshot.create(

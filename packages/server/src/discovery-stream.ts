@@ -12,10 +12,11 @@ import type { DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import { UndecodableRequest } from './codec.js';
 import { scheduleDrain } from './drain-queue.js';
 import type { RequestEvent } from './events.js';
+import { resetCall } from './reset-call.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
 import { TypeState } from './type-state.js';
-import type { BudgetWaiter, InFlightWrite } from './write-budget.js';
+import type { InFlightWrite, WriteOwner } from './write-budget.js';
 
 /** The fields SotW and delta requests share. */
 export interface AnyRequest {
@@ -39,8 +40,13 @@ const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
 /**
  * What SotW and delta streams share: the node rules (S2), the type rules (S1), authorization, serial request
  * handling, the ordered push queue with backpressure (rules S11, S12), and ending with a clear status.
+ *
+ * Rule S12: a stream has at most one response written and not yet flushed (grpc-js calls a write's callback once
+ * its bytes went to the socket; its object-mode stream would otherwise take 16 more). A type due meanwhile stays
+ * in the watch, which coalesces newer snapshots, and is taken only after the flush: a slow client gets the latest
+ * state, never a backlog, and what it holds is one response's bytes.
  */
-export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamHandle, BudgetWaiter {
+export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamHandle, WriteOwner {
   readonly id: number;
   readonly ads: boolean;
   abstract readonly kind: 'sotw' | 'delta';
@@ -52,14 +58,15 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   readonly #method: DiscoveryMethod;
   readonly #ready = new Set<TypeUrl>();
   #scheduled = false;
-  #blocked = false;
   #ended = false;
   /** undefined: not decided yet; a list: requests held while authorization runs. */
   #held: Req[] | undefined;
   #authorized = false;
   #nonce = 0;
-  /** This stream's writes that count against the server's write budget. */
-  readonly #writes = new Set<InFlightWrite>();
+  /** The response written and not flushed yet (rule S12: at most one). */
+  #unflushed: InFlightWrite | undefined;
+  /** grpc-js's write callback; it closes over the stream only, never over a response (rule S12). */
+  readonly #onFlushed = (error?: Error | null) => this.#flushed(error);
 
   constructor(ctx: StreamContext, call: Call, method: DiscoveryMethod) {
     this.ctx = ctx;
@@ -77,10 +84,6 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     call.on('cancelled', () => this.#gone('client cancelled'));
     call.on('close', () => this.#gone('stream closed'));
     call.on('error', (error: unknown) => this.#gone(error instanceof Error ? error.message : 'stream error'));
-    call.on('drain', () => {
-      this.#blocked = false;
-      this.#drain();
-    });
     if (this.ctx.closing) this.end(status.UNAVAILABLE, 'server is closing');
   }
 
@@ -126,7 +129,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   protected readyCallback(typeUrl: TypeUrl): () => void {
     return () => {
       this.#ready.add(typeUrl);
-      if (this.#scheduled || this.#blocked || this.#ended) return;
+      // With a write unflushed, its flush drains the stream (rule S12).
+      if (this.#scheduled || this.#unflushed !== undefined || this.#ended) return;
       this.#scheduled = true;
       scheduleDrain(this);
     };
@@ -139,8 +143,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
   }
 
   /**
-   * Writes an encoded response, records it as the type's latest (rule S3) and tells 'response' listeners. A
-   * full stream makes the queue wait for 'drain' (rule S12).
+   * Writes an encoded response, records it as the type's latest (rule S3) and tells 'response' listeners. Until
+   * it is flushed, the stream writes nothing else (rule S12).
    */
   protected send(
     state: TypeState,
@@ -150,14 +154,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     names: () => ResponseNames,
   ): void {
     state.sent(version, nonce);
-    const budget = this.ctx.budget;
-    const write = budget.charge(bytes.length);
-    this.#writes.add(write);
-    const flushed = () => {
-      this.#writes.delete(write);
-      budget.release(write);
-    };
-    if (!this.call.write(bytes, flushed)) this.#blocked = true;
+    this.#write(bytes);
     const events = this.ctx.events;
     if (events.listenerCount('response') === 0) return;
     // The names are listed only if a listener reads them (1,000 names per response to 10,000 streams add up).
@@ -241,6 +238,38 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     this.end(code, details);
   }
 
+  /**
+   * The write budget's call: this stream's response was not flushed within `limits.drainTimeoutMs` (rule S12). A
+   * status cannot pass the unread bytes before it, so the stream is reset (RST_STREAM ENHANCE_YOUR_CALM, which gRPC
+   * clients read as RESOURCE_EXHAUSTED); the server's events and logs carry the full reason.
+   */
+  drainTimedOut(timeoutMs: number): void {
+    if (this.#ended) return;
+    const reason = `the client did not read a response within limits.drainTimeoutMs (${timeoutMs} ms)`;
+    this.ctx.limitReached('drainTimeoutMs');
+    this.ctx.logger.warn(
+      { streamId: this.id, nodeId: this.nodeId, code: status.RESOURCE_EXHAUSTED, details: reason },
+      'xDS stream ended',
+    );
+    this.#close(status.RESOURCE_EXHAUSTED, reason);
+    if (!resetCall(this.call)) this.call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: reason });
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#unflushed = this.ctx.budget.charge(bytes.length, this);
+    this.call.write(bytes, this.#onFlushed);
+  }
+
+  /** grpc-js's write callback: flushed, or failed because the call is gone (then the call's events end it). */
+  #flushed(error: Error | null | undefined): void {
+    const write = this.#unflushed;
+    if (write === undefined) return;
+    this.#unflushed = undefined;
+    if (error) this.ctx.budget.release(write);
+    else this.ctx.budget.flushed(write);
+    this.#drain();
+  }
+
   #gone(reason: string): void {
     if (this.#ended) return;
     this.#close(status.CANCELLED, reason);
@@ -250,15 +279,15 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     this.#ended = true;
     this.#ready.clear();
     this.ctx.budget.forget(this);
-    for (const write of this.#writes) this.ctx.budget.release(write);
-    this.#writes.clear();
+    if (this.#unflushed !== undefined) this.ctx.budget.release(this.#unflushed);
+    this.#unflushed = undefined;
     for (const state of this.types.values()) state.watch.cancel();
     if (this.#authorized) this.ctx.closed(this);
     this.ctx.events.emit('streamClose', { streamId: this.id, nodeId: this.nodeId, code, reason });
   }
 
   #drain(): void {
-    while (!this.#blocked && !this.#ended && this.#ready.size > 0) {
+    while (this.#unflushed === undefined && !this.#ended && this.#ready.size > 0) {
       // The server-wide budget: when spent, this stream waits its turn (it is resumed) before taking a response.
       if (!this.ctx.budget.admit(this)) return;
       let next: TypeUrl | undefined;

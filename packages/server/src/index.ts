@@ -21,4 +21,4 @@ export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { Authorize, ServerCall } from './stream-context.js';
 export type { NackInfo, SyncStatus } from './type-state.js';
 export type { WriteBudgetOptions, WriteBudgetStats } from './write-budget.js';
-export { addXdsServices, XdsServer } from './xds-server.js';
+export { addXdsServices, type StreamStats, XdsServer } from './xds-server.js';

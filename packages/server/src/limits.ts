@@ -30,8 +30,8 @@ export interface Limits {
   readonly maxStreamsPerNode?: number;
   /**
    * How long a stream may leave a written response unflushed (the client does not read) before it is ended with
-   * RESOURCE_EXHAUSTED (ms); default 30 s. Until then the response counts against the write budget only for the
-   * budget's `stallMs`, so it delays no one.
+   * RESOURCE_EXHAUSTED (ms); default 30 s. A stream holds at most one unflushed response (rule S12), which stops
+   * counting against the write budget once the budget sees it stalled, so it delays no one.
    */
   readonly drainTimeoutMs?: number;
 }

@@ -43,8 +43,10 @@ export interface XdsServerOptions {
   /**
    * A server-wide bound on response bytes written but not yet flushed to the socket (default 64 MiB). When a push
    * to many streams exceeds it, streams take turns (round-robin) and each takes its response from the cache only
-   * on its turn, so memory stays bounded whatever the number of clients. A write not flushed within `stallMs`
-   * (default 5 s) stops counting, so a client that stopped reading holds up no one.
+   * on its turn, so memory stays bounded whatever the number of clients. A write whose client does not read stops
+   * counting (after a whole budget of later writes was flushed, or when nothing was flushed for `stallMs`, default
+   * 100 ms, while streams wait), so such a client holds up no one; it still holds its one response until
+   * `limits.drainTimeoutMs` ends its stream (rule S12).
    */
   readonly writeBudget?: WriteBudgetOptions;
   /** Bounds on what a client controls: names, globs, sizes kept, streams, first-request and drain times (rule L2). */

@@ -7,7 +7,7 @@ import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
-import type { ResolvedLimits } from './limits.js';
+import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { WriteBudget } from './write-budget.js';
 
@@ -38,6 +38,8 @@ export interface StreamContext {
   opened(stream: StreamHandle): void;
   /** A stream ended. */
   closed(stream: StreamHandle): void;
+  /** A stream was ended because it went past a limit (counted in {@link XdsServer.streamStats}). */
+  limitReached(limit: keyof Limits): void;
 }
 
 /** What the server keeps of a stream. */

@@ -1,8 +1,14 @@
-// A server-wide bound on response bytes written to grpc-js but not yet handed to the socket. Rule S12 bounds what
-// one stream holds (one pending response per type); this bounds what the process holds when thousands of streams
-// are due a response at once (a connect storm, a push of every type). Streams that find the budget spent wait in
-// a round-robin queue and take their response from the cache only when it is their turn, so a waiting stream
-// still coalesces newer snapshots into one response.
+// A server-wide bound on response bytes written to grpc-js but not yet flushed to the socket, and the ledger of every
+// unflushed write. Rule S12 bounds what one stream holds (one unflushed response at a time, see DiscoveryStream);
+// this bounds what the process holds when thousands of streams are due a response at once (a connect storm, a push
+// of every type). Streams that find the budget spent wait in a round-robin queue and take their response from the
+// cache only when it is their turn, so a waiting stream still coalesces newer snapshots into one response.
+//
+// A client that stops reading must not hold up the others, and must not hold its response for ever:
+// - a write stops counting against the budget (it is "stalled") when a whole budget of bytes written after it was
+//   flushed while it was not, or when nothing at all was flushed for `stallMs` while streams wait;
+// - a write not flushed within `limits.drainTimeoutMs` ends its stream (rule S12, L2).
+// A stalled write still holds its bytes until then: it shows in `unflushedBytes`.
 import { Code, XdsError } from '@xds/api';
 
 /** A stream that can wait for the budget. */
@@ -12,10 +18,23 @@ export interface BudgetWaiter {
   resume(): void;
 }
 
-/** One write whose bytes count against the budget until grpc-js calls back (or it is written off as stalled). */
+/** The stream a write belongs to. */
+export interface WriteOwner extends BudgetWaiter {
+  /** Its write was not flushed within the drain timeout: the stream must end. */
+  drainTimedOut(timeoutMs: number): void;
+}
+
+/** One write, from grpc-js's `write()` until its callback (flushed) or its stream's end. */
 export interface InFlightWrite {
   readonly bytes: number;
+  /** When it was written (ms since the epoch). */
   readonly at: number;
+  /** Bytes retired (flushed or written off) before it was written, plus bytes in flight then. */
+  readonly mark: number;
+  readonly owner: WriteOwner;
+  /** Still counted against the budget (not stalled). */
+  counted: boolean;
+  /** Flushed or released. */
   done: boolean;
 }
 
@@ -23,7 +42,7 @@ export interface InFlightWrite {
 export interface WriteBudgetStats {
   /** The bound (bytes); Infinity when unbounded. */
   readonly limitBytes: number;
-  /** Bytes written and not yet flushed. */
+  /** Bytes written and not yet flushed that count against the budget (stalled writes do not). */
   readonly inFlightBytes: number;
   /** The most bytes in flight at once since the server started. */
   readonly peakInFlightBytes: number;
@@ -31,8 +50,12 @@ export interface WriteBudgetStats {
   readonly waitingStreams: number;
   /** How many times a stream had to wait. */
   readonly waits: number;
-  /** Writes not flushed within `stallMs` (a client that stopped reading), no longer counted against the budget. */
+  /** Writes that stopped counting against the budget because their client did not read (since start). */
   readonly stalledWrites: number;
+  /** Bytes of every write not flushed yet, stalled ones included: what responses hold now. */
+  readonly unflushedBytes: number;
+  /** Writes not flushed yet, stalled ones included (at most one per stream, rule S12). */
+  readonly unflushedWrites: number;
 }
 
 /** Options of the write budget, see `XdsServerOptions.writeBudget`. */
@@ -40,8 +63,10 @@ export interface WriteBudgetOptions {
   /** The most response bytes in flight across all streams; default 64 MiB; Infinity for no bound. */
   readonly maxBytesInFlight?: number;
   /**
-   * A write not flushed after this long (ms) stops counting against the budget, so a client that stopped reading
-   * cannot hold up the others; default 5 s.
+   * When streams wait for the budget and no write at all was flushed for this long (ms), the writes in flight that
+   * are at least this old stop counting against it (their clients do not read), so that they delay others by at
+   * most this much; default 100 ms. A write also stops counting once a whole budget of later writes was flushed
+   * before it.
    */
   readonly stallMs?: number;
 }
@@ -49,20 +74,32 @@ export interface WriteBudgetOptions {
 export class WriteBudget {
   readonly limit: number;
   readonly stallMs: number;
+  readonly drainTimeoutMs: number;
   #inFlight = 0;
   #peak = 0;
   #waits = 0;
   #stalled = 0;
-  /** In the order written, which is the order in which they may stall. */
-  readonly #writes = new Set<InFlightWrite>();
+  #unflushedBytes = 0;
+  /** Bytes charged since the start; a write's mark is this before it. */
+  #charged = 0;
+  /** Bytes no longer counted (flushed, stalled or released) since the start. */
+  #retired = 0;
+  /** Bytes flushed since the start, and their value at the previous sweep. */
+  #flushed = 0;
+  #flushedAtSweep = 0;
+  /** Counted writes in the order written (so marks and times ascend). */
+  readonly #counted = new Set<InFlightWrite>();
+  /** Every unflushed write in the order written, for the drain timeout. */
+  readonly #unflushed = new Set<InFlightWrite>();
   readonly #waiting = new Set<BudgetWaiter>();
   #resuming: BudgetWaiter | undefined;
   #waking = false;
   #sweeper: NodeJS.Timeout | undefined;
+  #closed = false;
 
-  constructor(options: WriteBudgetOptions = {}) {
+  constructor(options: WriteBudgetOptions = {}, drainTimeoutMs = 30_000) {
     const limit = options.maxBytesInFlight ?? 64 * 1024 * 1024;
-    const stallMs = options.stallMs ?? 5000;
+    const stallMs = options.stallMs ?? 100;
     if (!(limit >= 1))
       throw new XdsError(
         Code.InvalidArgument,
@@ -75,6 +112,7 @@ export class WriteBudget {
       );
     this.limit = limit;
     this.stallMs = stallMs;
+    this.drainTimeoutMs = drainTimeoutMs;
   }
 
   /**
@@ -91,21 +129,51 @@ export class WriteBudget {
     return false;
   }
 
-  /** Counts a write of `bytes`; call {@link release} when grpc-js calls back. */
-  charge(bytes: number): InFlightWrite {
-    const write: InFlightWrite = { bytes, at: Date.now(), done: false };
+  /** Counts a write of `bytes` by `owner`; call {@link flushed} when grpc-js calls back, {@link release} on end. */
+  charge(bytes: number, owner: WriteOwner): InFlightWrite {
+    const write: InFlightWrite = {
+      bytes,
+      at: Date.now(),
+      mark: this.#charged,
+      owner,
+      counted: true,
+      done: false,
+    };
+    this.#charged += bytes;
     this.#inFlight += bytes;
+    this.#unflushedBytes += bytes;
     if (this.#inFlight > this.#peak) this.#peak = this.#inFlight;
-    this.#writes.add(write);
+    this.#counted.add(write);
+    this.#unflushed.add(write);
+    this.#armSweeper();
     return write;
   }
 
-  /** A write was flushed (or its stream ended): its bytes stop counting; waiters may go. Idempotent. */
+  /** grpc-js flushed a write: its bytes stop counting, older writes a whole budget behind stall; waiters may go. */
+  flushed(write: InFlightWrite): void {
+    if (write.done) return;
+    this.#flushed += write.bytes;
+    this.release(write);
+    // A write that a whole budget of later writes overtook is not slow because of the others: its client is.
+    for (const oldest of this.#counted) {
+      if (this.#retired - oldest.mark < this.limit) break;
+      this.#stall(oldest);
+    }
+    this.#wake();
+  }
+
+  /** A write's stream ended: its bytes stop counting and are no longer held. Idempotent. */
   release(write: InFlightWrite): void {
     if (write.done) return;
     write.done = true;
-    this.#writes.delete(write);
-    this.#inFlight -= write.bytes;
+    this.#unflushed.delete(write);
+    this.#unflushedBytes -= write.bytes;
+    if (write.counted) {
+      write.counted = false;
+      this.#counted.delete(write);
+      this.#inFlight -= write.bytes;
+      this.#retired += write.bytes;
+    }
     this.#wake();
   }
 
@@ -122,13 +190,23 @@ export class WriteBudget {
       waitingStreams: this.#waiting.size,
       waits: this.#waits,
       stalledWrites: this.#stalled,
+      unflushedBytes: this.#unflushedBytes,
+      unflushedWrites: this.#unflushed.size,
     };
   }
 
-  /** Stops the stall sweeper (the server closed). */
+  /** Stops the sweeper for good (the server closed). */
   close(): void {
-    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    this.#closed = true;
+    this.#disarm();
+  }
+
+  #stall(write: InFlightWrite): void {
+    write.counted = false;
+    this.#counted.delete(write);
+    this.#inFlight -= write.bytes;
+    this.#retired += write.bytes;
+    this.#stalled++;
   }
 
   #wake(): void {
@@ -152,22 +230,37 @@ export class WriteBudget {
   }
 
   #armSweeper(): void {
-    if (this.#sweeper !== undefined) return;
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, this.stallMs / 4));
+    if (this.#sweeper !== undefined || this.#closed) return;
+    this.#flushedAtSweep = this.#flushed;
+    const every = Math.max(5, Math.min(this.stallMs / 2, this.drainTimeoutMs / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
   }
 
-  /** Writes older than `stallMs` stop counting, so a client that stopped reading holds up no one. */
+  #disarm(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
   #sweep(): void {
-    const oldest = Date.now() - this.stallMs;
-    for (const write of this.#writes) {
-      if (write.at > oldest) break;
-      write.done = true;
-      this.#writes.delete(write);
-      this.#inFlight -= write.bytes;
-      this.#stalled++;
+    const now = Date.now();
+    // Streams wait and nothing was flushed since the last sweep: what is in flight is not moving.
+    if (this.#waiting.size > 0 && this.#flushed === this.#flushedAtSweep) {
+      const oldest = now - this.stallMs;
+      for (const write of this.#counted) {
+        if (write.at > oldest) break;
+        this.#stall(write);
+      }
+      this.#wake();
     }
-    this.#wake();
-    if (this.#waiting.size === 0) this.close();
+    this.#flushedAtSweep = this.#flushed;
+    // Rule S12: a stream whose response is not flushed within the drain timeout ends.
+    const due = now - this.drainTimeoutMs;
+    for (const write of this.#unflushed) {
+      if (write.at > due) break;
+      this.release(write);
+      write.owner.drainTimedOut(this.drainTimeoutMs);
+    }
+    if (this.#unflushed.size === 0 && this.#waiting.size === 0) this.#disarm();
   }
 }

@@ -9,7 +9,7 @@ import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
-import { resolveLimits } from './limits.js';
+import { type Limits, resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { createRestHandler } from './rest.js';
@@ -29,6 +29,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   readonly #http: HttpServer[] = [];
   #grpc: Server | undefined;
   #streamIds = 0;
+  readonly #endedByLimit = new Map<keyof Limits, number>();
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -41,7 +42,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       );
     }
     this.#options = options;
-    this.#budget = new WriteBudget(options.writeBudget);
+    const limits = resolveLimits(options.limits);
+    this.#budget = new WriteBudget(options.writeBudget, limits.drainTimeoutMs);
     const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
     const streams = this.#streams;
     const server = this;
@@ -51,7 +53,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       logger: options.logger ?? silentLogger,
       controlPlane: options.controlPlaneId ?? '',
       authorize: options.authorize,
-      limits: resolveLimits(options.limits),
+      limits,
       budget: this.#budget,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
         typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,
@@ -61,6 +63,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       },
       opened: (stream) => streams.add(stream),
       closed: (stream) => streams.delete(stream),
+      limitReached: (limit) => this.#endedByLimit.set(limit, (this.#endedByLimit.get(limit) ?? 0) + 1),
     };
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -142,6 +145,14 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     return this.#streams.size;
   }
 
+  /** Streams open, and streams ended because they went past a limit, by limit (rules L2, S12). */
+  streamStats(): StreamStats {
+    return {
+      open: this.#streams.size,
+      endedByLimit: Object.fromEntries(this.#endedByLimit) as StreamStats['endedByLimit'],
+    };
+  }
+
   /**
    * Closes gracefully: refuses new streams, ends open ones with UNAVAILABLE (clients reconnect elsewhere), stops
    * listening, and resolves when connections are gone (forcing them after `closeGraceMs`).
@@ -178,6 +189,14 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.#closed = Promise.all(waits).then(() => undefined);
     return this.#closed;
   }
+}
+
+/** What {@link XdsServer.streamStats} reports. */
+export interface StreamStats {
+  /** Streams past their first request. */
+  readonly open: number;
+  /** Streams ended because they went past a limit, by the limit's name in `XdsServerOptions.limits`. */
+  readonly endedByLimit: Readonly<Partial<Record<keyof Limits, number>>>;
 }
 
 /** Mounts an XdsServer's services (ADS, per-type SotW / delta / fetch, CSDS) on an application's grpc-js server. */

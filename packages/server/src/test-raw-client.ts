@@ -1,0 +1,158 @@
+// A raw HTTP/2 xDS client for the server's tests of hostile clients (rules S12, L2): streams that never read
+// (no flow-control window), that send headers and nothing else, or many streams on one connection. grpc-js's own
+// client cannot misbehave like this.
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
+import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import {
+  type DeltaDiscoveryRequestSchema,
+  type DiscoveryMethod,
+  DiscoveryRequestSchema,
+  type DiscoveryResponse,
+  DiscoveryResponseSchema,
+  discoveryMethods,
+} from '@xds/api';
+
+/** The path of a discovery method: SotW or delta, ADS (no type) or per type. */
+export function methodPathOf(kind: 'sotw' | 'delta', typeUrl?: string): string {
+  const method = discoveryMethods.find(
+    (m: DiscoveryMethod) => m.kind === kind && m.typeUrl === (typeUrl as DiscoveryMethod['typeUrl']),
+  );
+  if (method === undefined) throw new Error(`no ${kind} method for ${typeUrl ?? 'ADS'}`);
+  return method.path;
+}
+
+/** A gRPC message frame: `[compressed flag][u32 length][bytes]`. */
+export function grpcFrame(bytes: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + bytes.length);
+  frame.writeUInt32BE(bytes.length, 1);
+  frame.set(bytes, 5);
+  return frame;
+}
+
+/** The framed bytes of a SotW request. */
+export function sotwRequest(init: MessageInitShape<typeof DiscoveryRequestSchema>): Buffer {
+  return grpcFrame(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init)));
+}
+
+/** How a raw stream ended. */
+export interface RawEnd {
+  /** The HTTP/2 RST_STREAM code (0 when the stream closed cleanly). */
+  readonly rstCode: number;
+  /** `grpc-status`, when the server sent one (in trailers or a trailers-only response). */
+  readonly grpcStatus: number | undefined;
+  /** `grpc-message`, decoded. */
+  readonly grpcMessage: string | undefined;
+}
+
+/** One HTTP/2 connection to the server, with as many raw streams as a test opens. */
+export class RawConnection {
+  readonly session: ClientHttp2Session;
+
+  /** `window`: the initial flow-control window of every stream (0: the server can send no data at all). */
+  constructor(port: number, options: { window?: number } = {}) {
+    this.session = connect(`http://127.0.0.1:${port}`, {
+      settings: { initialWindowSize: options.window ?? 65_535 },
+    });
+    this.session.on('error', () => {});
+  }
+
+  /** Opens a stream (sends its headers); nothing else is sent. */
+  open(path: string = methodPathOf('sotw')): RawStream {
+    return new RawStream(
+      this.session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      }),
+    );
+  }
+
+  /** Grants every stream a window of `bytes`, so that a stream that could not receive data now can. */
+  grant(bytes: number): void {
+    this.session.settings({ initialWindowSize: bytes });
+  }
+
+  /** Resolves once the server acknowledged the connection's settings (every earlier stream reached it). */
+  ping(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.session.ping((error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(): void {
+    this.session.destroy();
+  }
+}
+
+/** One raw stream: requests go out as written; responses are decoded as data arrives. */
+export class RawStream {
+  readonly stream: ClientHttp2Stream;
+  readonly responses: DiscoveryResponse[] = [];
+  readonly ended: Promise<RawEnd>;
+  #buffered = Buffer.alloc(0);
+  #status: number | undefined;
+  #message: string | undefined;
+
+  constructor(stream: ClientHttp2Stream) {
+    this.stream = stream;
+    stream.on('error', () => {});
+    const onHeaders = (headers: Record<string, unknown>) => {
+      const code = headers['grpc-status'];
+      if (code !== undefined) this.#status = Number(code);
+      const message = headers['grpc-message'];
+      if (typeof message === 'string') this.#message = decodeURIComponent(message);
+    };
+    stream.on('response', onHeaders);
+    stream.on('trailers', onHeaders);
+    stream.on('data', (chunk: Buffer) => this.#data(chunk));
+    this.ended = new Promise((resolve) => {
+      stream.on('close', () =>
+        resolve({ rstCode: stream.rstCode ?? 0, grpcStatus: this.#status, grpcMessage: this.#message }),
+      );
+    });
+  }
+
+  /** Writes framed request bytes. */
+  write(frame: Buffer): void {
+    this.stream.write(frame);
+  }
+
+  /** Sends a SotW request. */
+  send(init: MessageInitShape<typeof DiscoveryRequestSchema>): void {
+    this.write(sotwRequest(init));
+  }
+
+  /** Sends a delta request. */
+  sendDelta(
+    schema: typeof DeltaDiscoveryRequestSchema,
+    init: MessageInitShape<typeof DeltaDiscoveryRequestSchema>,
+  ) {
+    this.write(grpcFrame(toBinary(schema, create(schema, init))));
+  }
+
+  /** Resets the stream from the client side. */
+  cancel(): void {
+    this.stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  #data(chunk: Buffer): void {
+    this.#buffered = Buffer.concat([this.#buffered, chunk]);
+    while (this.#buffered.length >= 5) {
+      const length = this.#buffered.readUInt32BE(1);
+      if (this.#buffered.length < 5 + length) return;
+      const bytes = this.#buffered.subarray(5, 5 + length);
+      this.responses.push(fromBinary(DiscoveryResponseSchema, bytes));
+      this.#buffered = this.#buffered.subarray(5 + length);
+    }
+  }
+}
+
+/** Polls `check` until it returns true or the deadline passes (a deadline, not a timing assertion). */
+export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
