@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point of the root `npm test`, `npm start` and `npm run bench` on a machine that has only Node and npm:
+// Entry point of the root `npm test`, `npm start`, `npm run bench` and `npm run fuzz` on a machine that has only Node and npm:
 // it fetches the pinned pnpm through npx, installs the workspace from the lockfile and runs the task with turbo.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -115,7 +115,11 @@ switch (task) {
     run('turbo', [...turbo, 'build', '--output-logs=errors-only']);
     run('node', ['--import', 'tsx', join(root, 'bench/src/main.ts'), ...rest]);
     break;
+  case 'fuzz':
+    run('turbo', [...turbo, 'build', '--output-logs=errors-only']);
+    run('node', ['--import', 'tsx', join(root, 'test/src/fuzz/main.ts'), ...rest]);
+    break;
   default:
-    console.error(`xds: unknown task ${task}; use test, start, demo or bench`);
+    console.error(`xds: unknown task ${task}; use test, start, demo, bench or fuzz`);
     process.exit(2);
 }

@@ -1,0 +1,134 @@
+// `npm run fuzz`: the command line of the fuzzer (see docs/fuzzing.md). It prints the seed first, progress every
+// 10 s and a summary, and exits 1 when a property failed, naming the seed, the case and the file that replays it.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { caseFromJson } from './case.js';
+import { type CaseKind, caseWeights } from './cases.js';
+import { type FuzzReport, runFuzz } from './harness.js';
+import { freshSeed } from './random.js';
+
+const usage = `usage: npm run fuzz -- [--seed N] [--cases N] [--case I] [--replay FILE] [--concurrency N]
+                   [--kinds a,b] [--skip a,b] [--timeout-ms N] [--minimise-seconds N]
+kinds: ${Object.keys(caseWeights).join(', ')}`;
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    cases: { type: 'string' },
+    case: { type: 'string' },
+    replay: { type: 'string' },
+    concurrency: { type: 'string' },
+    kinds: { type: 'string' },
+    skip: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    'minimise-seconds': { type: 'string' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+function int(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`fuzz: --${name} takes a non-negative integer, got ${value}\n${usage}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function kindList(name: string, value: string | undefined): CaseKind[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(',').filter((k) => k !== '');
+  for (const kind of list) {
+    if (!(kind in caseWeights)) {
+      console.error(`fuzz: --${name}: unknown kind ${kind}\n${usage}`);
+      process.exit(2);
+    }
+  }
+  return list as CaseKind[];
+}
+
+let seed = int('seed', values.seed, freshSeed());
+let first = 0;
+let cases = int('cases', values.cases, 100_000);
+let replay: ReturnType<typeof caseFromJson> | undefined;
+if (values.case !== undefined) {
+  first = int('case', values.case, 0);
+  cases = values.cases === undefined ? 1 : cases;
+}
+if (values.replay !== undefined) {
+  const saved = JSON.parse(readFileSync(values.replay, 'utf8')) as {
+    seed: number;
+    index: number;
+    case: unknown;
+  };
+  replay = caseFromJson(saved.case);
+  seed = saved.seed;
+  first = saved.index;
+  cases = values.cases === undefined ? 1 : cases;
+}
+const only = kindList('kinds', values.kinds);
+const skip = kindList('skip', values.skip);
+let kinds: Set<CaseKind> | undefined;
+if (only !== undefined || skip !== undefined) {
+  kinds = new Set(only ?? (Object.keys(caseWeights) as CaseKind[]));
+  for (const kind of skip ?? []) kinds.delete(kind);
+}
+
+// Cases depend on the kinds allowed, so a replay names them too.
+const kindsArg = kinds === undefined ? '' : ` --kinds ${[...kinds].join(',')}`;
+console.log(
+  `fuzz: seed ${seed}, ${cases} case(s) from #${first}${kinds ? ` (kinds: ${[...kinds].join(',')})` : ''}`,
+);
+console.log(
+  `fuzz: replay with: npm run fuzz -- --seed ${seed} --cases ${cases}${first > 0 ? ` --case ${first}` : ''}${kindsArg}`,
+);
+const report = await runFuzz({
+  seed,
+  cases,
+  first,
+  ...(replay === undefined ? {} : { replay }),
+  ...(kinds === undefined ? {} : { kinds }),
+  concurrency: int('concurrency', values.concurrency, 32),
+  caseTimeoutMs: int('timeout-ms', values['timeout-ms'], 20_000),
+  minimiseMs: int('minimise-seconds', values['minimise-seconds'], 60) * 1000,
+  log: (line) => console.log(line),
+});
+console.log(summary(report, kindsArg));
+process.exit(report.failures.length === 0 ? 0 : 1);
+
+/** The closing summary. */
+function summary(r: FuzzReport, kindsArg: string): string {
+  const table = (t: Record<string, number>) =>
+    Object.entries(t)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k}:${n}`)
+      .join(' ');
+  const lines = [
+    `fuzz: seed ${r.seed}: ${r.casesRun} cases in ${(r.durationMs / 1000).toFixed(1)} s`,
+    `  kinds: ${table(r.kinds)}`,
+    `  gRPC statuses: ${table(r.grpcStatuses)}; HTTP statuses: ${table(r.httpStatuses)}`,
+    `  streams reset by the server without a status: ${r.serverResets}; refused by the client library: ${r.refused}`,
+    `  bystander: ${r.bystander.updates} updates, push latency p50 ${r.bystander.p50Ms.toFixed(1)} ms, p99 ${r.bystander.p99Ms.toFixed(1)} ms, max ${r.bystander.maxMs.toFixed(1)} ms`,
+  ];
+  if (r.memory !== undefined) {
+    const m = (b: number) => (b / 1024 / 1024).toFixed(1);
+    lines.push(
+      `  target memory after GC: heap ${m(r.memory.baseline.heapUsed)} -> ${m(r.memory.end.heapUsed)} MiB, RSS ${m(r.memory.baseline.rss)} -> ${m(r.memory.end.rss)} MiB; cache keys ${r.memory.baseline.cacheKeys} -> ${r.memory.end.cacheKeys}`,
+    );
+  }
+  if (r.failures.length === 0) lines.push('fuzz: every property held');
+  for (const f of r.failures) {
+    lines.push(`FAILED: ${f.property}: ${f.message}`);
+    if (f.index !== undefined)
+      lines.push(
+        `  case #${f.index}: ${f.case}; replay: npm run fuzz -- --seed ${r.seed} --case ${f.index}${kindsArg}`,
+      );
+    if (f.file !== undefined) lines.push(`  saved case: ${f.file} (npm run fuzz -- --replay ${f.file})`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,260 @@
+// Runs one case against the target and says whether each call ended as it must: a gRPC status for a call the
+// client half-closed, some end (status or the server's reset) for one the server has to end, an HTTP answer for a
+// REST request, all before a deadline. A call that is still open at the deadline is a hang.
+import { Agent, request as httpRequest } from 'node:http';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
+import type { FuzzCase, RestCase, StreamPlan, StreamsCase } from './case.js';
+
+/** How one call of a case ended. */
+export interface CallResult {
+  /** The gRPC status, when one came (in trailers or a trailers-only answer). */
+  readonly status?: number;
+  /** The HTTP status of a REST answer. */
+  readonly http?: number;
+  /** The RST_STREAM code the stream closed with (0 when it closed cleanly). */
+  readonly rstCode?: number;
+  /** The client library refused to send it (headers Node's http2 or http will not send). */
+  readonly refused?: string;
+  /** The server reset the stream (or closed its connection) without a gRPC status. */
+  readonly reset?: boolean;
+}
+
+/** The outcome of a case: its calls, and the first property it broke. */
+export interface CaseResult {
+  readonly calls: readonly CallResult[];
+  readonly failure?: string;
+}
+
+/** The shared HTTP/2 sessions and the REST agent the cases use. */
+export class Connections {
+  readonly #grpcUrl: string;
+  readonly #restPort: number;
+  readonly #sessions: (ClientHttp2Session | undefined)[];
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  #next = 0;
+
+  constructor(grpcPort: number, restPort: number, sessions = 4) {
+    this.#grpcUrl = `http://127.0.0.1:${grpcPort}`;
+    this.#restPort = restPort;
+    this.#sessions = new Array(sessions).fill(undefined);
+  }
+
+  /** One of the shared sessions, round-robin; a closed one is replaced. */
+  shared(): ClientHttp2Session {
+    const i = this.#next++ % this.#sessions.length;
+    let session = this.#sessions[i];
+    if (session === undefined || session.closed || session.destroyed) {
+      session = this.open();
+      this.#sessions[i] = session;
+    }
+    return session;
+  }
+
+  /** A new session with the given settings. */
+  open(settings: { initialWindowSize?: number } = {}): ClientHttp2Session {
+    const session = connect(this.#grpcUrl, { settings });
+    session.on('error', () => {});
+    session.on('goaway', () => {});
+    return session;
+  }
+
+  get restPort(): number {
+    return this.#restPort;
+  }
+
+  get agent(): Agent {
+    return this.#agent;
+  }
+
+  /** Closes every session and the agent. */
+  close(): void {
+    for (const session of this.#sessions) session?.destroy();
+    this.#sessions.fill(undefined);
+    this.#agent.destroy();
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs a case; every call must end as its plan expects within `deadlineMs`. */
+export async function runCase(
+  c: FuzzCase,
+  connections: Connections,
+  deadlineMs: number,
+): Promise<CaseResult> {
+  if (c.transport === 'rest') return runRest(c, connections, deadlineMs);
+  return runStreams(c, connections, deadlineMs);
+}
+
+async function runStreams(c: StreamsCase, connections: Connections, deadlineMs: number): Promise<CaseResult> {
+  // A large case gets a session of its own: the server's HTTP/2 layer bounds the memory of one session
+  // (maxSessionMemory) and refuses streams past it, which would land on whichever small case shares it.
+  const bytes = c.streams.reduce((n, s) => n + s.chunks.reduce((m, b) => m + b.length, 0), 0);
+  const own = c.ownSession ?? (bytes > 256 * 1024 ? {} : undefined);
+  const session =
+    own === undefined
+      ? connections.shared()
+      : connections.open(
+          own.initialWindowSize === undefined ? {} : { initialWindowSize: own.initialWindowSize },
+        );
+  try {
+    if (own?.pings !== undefined) for (let i = 0; i < own.pings; i++) session.ping(() => {});
+    let destroyed = false;
+    const runs = c.streams.map((plan) => runStream(session, plan, deadlineMs, () => destroyed));
+    if (own?.destroy) {
+      await delay(Math.max(0, ...c.streams.map((s) => s.holdMs ?? 0)));
+      destroyed = true;
+      session.destroy();
+    }
+    const results = await Promise.all(runs);
+    const calls = results.map((r) => r.call);
+    const failure = results.find((r) => r.failure !== undefined)?.failure;
+    return failure === undefined ? { calls } : { calls, failure };
+  } finally {
+    if (own !== undefined) session.close();
+  }
+}
+
+interface StreamOutcome {
+  readonly call: CallResult;
+  readonly failure?: string;
+}
+
+function runStream(
+  session: ClientHttp2Session,
+  plan: StreamPlan,
+  deadlineMs: number,
+  destroyed: () => boolean,
+): Promise<StreamOutcome> {
+  const headers: Record<string, string> = {
+    ':method': 'POST',
+    ':path': plan.path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  };
+  for (const [key, value] of Object.entries(plan.headers ?? {})) {
+    if (value === null) delete headers[key];
+    else headers[key] = value;
+  }
+  let stream: ClientHttp2Stream;
+  try {
+    stream = session.request(headers, { endStream: false });
+  } catch (error) {
+    return Promise.resolve({ call: { refused: (error as Error).message } });
+  }
+  return new Promise((resolve) => {
+    let status: number | undefined;
+    let settled = false;
+    const settle = (outcome: StreamOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    const takeStatus = (h: Record<string, unknown>) => {
+      const value = h['grpc-status'];
+      if (value === undefined) return;
+      status = Number(value);
+      // The call ended with a status: that is the answer, even if the client still has bytes queued behind flow
+      // control (the server need not read a request it refused); the stream is then let go.
+      settle({ call: { status } });
+      setImmediate(() => {
+        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      });
+    };
+    stream.on('response', takeStatus);
+    stream.on('trailers', takeStatus);
+    stream.on('error', () => {});
+    if (plan.paused) stream.pause();
+    else stream.on('data', () => {});
+    const timer = setTimeout(() => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      settle({
+        call: {},
+        failure: `hang: ${plan.path} did not end within ${deadlineMs} ms (client end: ${plan.end}, ${plan.chunks.length} chunk(s))`,
+      });
+    }, deadlineMs);
+    stream.on('close', () => {
+      if (status !== undefined) return;
+      const byClient = plan.end === 'cancel' || destroyed();
+      const call: CallResult = { rstCode: stream.rstCode, reset: !byClient };
+      // REFUSED_STREAM and ENHANCE_YOUR_CALM are the HTTP/2 layer's own answers to a client that overloads it.
+      const refusedByServer =
+        stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ||
+        stream.rstCode === constants.NGHTTP2_ENHANCE_YOUR_CALM;
+      if (plan.expect === 'status' && !refusedByServer) {
+        const reason =
+          session.destroyed || session.closed ? 'its session closed' : `RST_STREAM ${stream.rstCode}`;
+        settle({ call, failure: `no gRPC status: ${plan.path} ended by ${reason} after a half-close` });
+        return;
+      }
+      settle({ call });
+    });
+    void (async () => {
+      for (const chunk of plan.chunks) {
+        if (stream.destroyed) return;
+        stream.write(chunk);
+      }
+      if ((plan.holdMs ?? 0) > 0) await delay(plan.holdMs!);
+      if (stream.destroyed) return;
+      if (plan.end === 'half-close') {
+        if (plan.paused) stream.on('data', () => {});
+        stream.end();
+      } else if (plan.end === 'cancel') stream.close(constants.NGHTTP2_CANCEL);
+    })();
+  });
+}
+
+function runRest(c: RestCase, connections: Connections, deadlineMs: number): Promise<CaseResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let request: ReturnType<typeof httpRequest> | undefined;
+    const finish = (result: CaseResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      request?.destroy();
+      finish({
+        calls: [{}],
+        failure: `hang: REST ${c.method} ${c.path.slice(0, 80)} had no answer within ${deadlineMs} ms`,
+      });
+    }, deadlineMs);
+    const send = (retry: boolean) => {
+      try {
+        request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: connections.restPort,
+            method: c.method,
+            path: c.path,
+            headers: { ...c.headers, 'content-length': String(c.body.length) },
+            agent: connections.agent,
+          },
+          (response) => {
+            response.on('data', () => {});
+            response.on('error', () => finish({ calls: [{ http: response.statusCode ?? 0 }] }));
+            response.on('end', () => finish({ calls: [{ http: response.statusCode ?? 0 }] }));
+          },
+        );
+      } catch (error) {
+        finish({ calls: [{ refused: (error as Error).message }] });
+        return;
+      }
+      const sent = request;
+      sent.on('error', (error) => {
+        // A kept-alive socket the server closed as idle just as it was reused: Node's documented race, not ours.
+        if (retry && sent.reusedSocket) send(false);
+        else
+          finish({
+            calls: [{}],
+            failure: `REST ${c.method} ${c.path.slice(0, 80)}: connection failed: ${error.message}`,
+          });
+      });
+      sent.end(c.body);
+    };
+    send(true);
+  });
+}

@@ -1,0 +1,41 @@
+// The messages between the fuzz driver and its target process (target.ts), over Node's IPC channel.
+
+/** How the driver starts the target. */
+export interface TargetOptions {
+  /** Milliseconds between pushes of a changed snapshot. */
+  readonly pushMs: number;
+  /** The bystander's node id (it gets a snapshot too). */
+  readonly bystanderNode: string;
+  /** The server's `limits.firstRequestTimeoutMs` (short, so that header-only streams end within a case). */
+  readonly firstRequestTimeoutMs: number;
+  /** The server's `limits.drainTimeoutMs` (short, so that streams that never read end within a case). */
+  readonly drainTimeoutMs: number;
+}
+
+/** From the driver to the target. */
+export type DriverMessage =
+  | { readonly type: 'stats'; readonly id: number; readonly gc: boolean }
+  | { readonly type: 'push'; readonly id: number }
+  | { readonly type: 'stop' };
+
+/** The target's state, as the driver checks it. */
+export interface TargetStats {
+  /** V8 heap in use (bytes), after three collections when asked. */
+  readonly heapUsed: number;
+  /** Resident memory (bytes). */
+  readonly rss: number;
+  /** Open xDS streams. */
+  readonly streams: number;
+  /** Keys the cache holds (snapshots or watches). */
+  readonly cacheKeys: number;
+  /** Response bytes written and not flushed. */
+  readonly bytesInFlight: number;
+  /** The version of the latest push. */
+  readonly version: string;
+}
+
+/** From the target to the driver. */
+export type TargetMessage =
+  | { readonly type: 'ready'; readonly grpcPort: number; readonly restPort: number; readonly version: string }
+  | ({ readonly type: 'stats'; readonly id: number } & TargetStats)
+  | { readonly type: 'pushed'; readonly id: number; readonly version: string };
