@@ -14,10 +14,10 @@ function weightsOf(file: ModelFile): number[] {
   return reviews?.routes[0]?.to.map((d) => d.weight) ?? [];
 }
 
-/** The next event of a kind, or a rejection after 5 s. */
+/** The next event of a kind, or a rejection after 30 s (a change is read in a worker thread). */
 function next<K extends keyof ModelFileEvents>(file: ModelFile, kind: K): Promise<ModelFileEvents[K][0]> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${kind} event within 5 s`)), 5000);
+    const timer = setTimeout(() => reject(new Error(`no ${kind} event within 30 s`)), 30_000);
     const listener = (event: ModelFileEvents[K][0]) => {
       clearTimeout(timer);
       resolve(event);

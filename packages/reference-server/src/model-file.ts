@@ -1,17 +1,15 @@
-import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, type Stats, unwatchFile, watch, watchFile } from 'node:fs';
+// The watched service model file: what is served and the current error (rules L2 and L4). A change is read and
+// checked in a worker thread (model-reader.ts), one at a time, and each content is handled once however many
+// notifications announce it: an invalid save is logged and counted once, and the last good model stays.
+import { type FSWatcher, type Stats, unwatchFile, watch, watchFile } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import {
-  createPushDebouncer,
-  formatModelError,
-  type ModelError,
-  type PushDebouncer,
-  parseModel,
-  type ServiceModel,
-} from '@xds/generator';
+import { createPushDebouncer, formatModelError, type PushDebouncer, type ServiceModel } from '@xds/generator';
+import { type ModelError, type ModelLimits, resolveModelLimits } from '@xds/generator/model';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { ConfigState } from './config-state.js';
+import { readModelFile } from './model-read.js';
+import { readModelInWorker } from './model-reader.js';
 
 /** A model was applied. */
 export interface ModelAppliedEvent {
@@ -33,7 +31,12 @@ export interface ModelFileEvents {
   rejected: [ModelRejectedEvent];
   /** The file went back to the model being served: the error is gone, the generation stays. */
   cleared: [{ readonly state: ConfigState }];
+  /** A new text was read and is being checked, in a worker thread; `digest` as in {@link ConfigState.digest}. */
+  checking: [{ readonly file: string; readonly digest: string }];
 }
+
+/** What {@link ModelFile.reload} did: applied, rejected or cleared (each with its event), or nothing. */
+export type ReloadOutcome = 'applied' | 'rejected' | 'cleared' | 'unchanged' | 'closed';
 
 /** Options of {@link ModelFile.open}. */
 export interface ModelFileOptions {
@@ -46,7 +49,18 @@ export interface ModelFileOptions {
   readonly maxDelayMs?: number;
   /** How often the file's stat is polled, besides change notifications (ms); default 1,000. */
   readonly pollMs?: number;
+  /** Bounds on the file's size, nesting and expanded size; unset ones take `defaultModelLimits`. */
+  readonly limits?: Partial<ModelLimits>;
+  /** How long reading and checking a change may take before its worker is stopped (ms); default 30,000. */
+  readonly reloadTimeoutMs?: number;
+  /** The heap of the worker that reads a change (MiB); default 512. */
+  readonly reloadHeapMiB?: number;
 }
+
+/** The default of {@link ModelFileOptions.reloadTimeoutMs}. */
+export const defaultReloadTimeoutMs = 30_000;
+/** The default of {@link ModelFileOptions.reloadHeapMiB}. */
+export const defaultReloadHeapMiB = 512;
 
 /** The file could not be read, or holds an invalid model, when the server starts. */
 export class ModelLoadError extends Error {
@@ -58,59 +72,55 @@ export class ModelLoadError extends Error {
   }
 }
 
-type Loaded = { ok: true; text: string; model: ServiceModel } | { ok: false; errors: readonly ModelError[] };
-
-function load(file: string): Loaded {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, errors: [{ file, path: '', message: `cannot read the file: ${message}` }] };
-  }
-  const result = parseModel(text, { file });
-  return result.ok ? { ok: true, text, model: result.model } : { ok: false, errors: result.errors };
-}
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
-}
-
 /**
  * A service model file: the last good model and the current error, kept up to date by watching the file. Every
- * change goes through the generator's push debouncer; a valid change emits `applied`, an invalid one `rejected`
- * (and is logged with file, line, column and path) while the last good model stays.
+ * change goes through the generator's push debouncer and is read in a worker thread; a valid change emits
+ * `applied`, an invalid one `rejected` (and is logged with file, line, column and path) while the last good model
+ * stays. A content already applied or rejected is not read again.
  */
 export class ModelFile extends EventEmitter<ModelFileEvents> {
   readonly #options: ModelFileOptions;
   readonly #logger: Logger;
+  readonly #limits: ModelLimits;
   #state: ConfigState;
-  #text: string;
+  /** The SHA-256 of the served text. */
+  #served: string;
+  /** The SHA-256 of the text of the current error, when it is known. */
+  #rejected: string | undefined;
   #debouncer: PushDebouncer<string> | undefined;
   #watcher: FSWatcher | undefined;
   #poller: ((now: Stats, before: Stats) => void) | undefined;
+  /** The reload running or last run: reloads run one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #stop = new AbortController();
 
-  private constructor(options: ModelFileOptions, text: string, model: ServiceModel) {
+  private constructor(options: ModelFileOptions, limits: ModelLimits, digest: string, model: ServiceModel) {
     super();
     this.#options = options;
     this.#logger = options.logger;
-    this.#text = text;
+    this.#limits = limits;
+    this.#served = digest;
+    this.#rejected = undefined;
     this.#state = {
       file: options.file,
       source: options.source,
       model,
       generation: 1,
       appliedAt: Date.now(),
-      digest: digest(text),
+      digest: digest.slice(0, 12),
       error: undefined,
     };
   }
 
-  /** Reads and parses the file; throws a {@link ModelLoadError} listing every error when it is not valid. */
+  /**
+   * Reads and parses the file (in this thread: nothing is served yet); throws a {@link ModelLoadError} listing
+   * every error when it is not valid, or a RangeError for a limit that is not a positive integer.
+   */
   static open(options: ModelFileOptions): ModelFile {
-    const loaded = load(options.file);
-    if (!loaded.ok) throw new ModelLoadError(loaded.errors);
-    return new ModelFile(options, loaded.text, loaded.model);
+    const limits = resolveModelLimits(options.limits);
+    const loaded = readModelFile({ file: options.file, limits });
+    if (loaded.kind !== 'model') throw new ModelLoadError(loaded.kind === 'errors' ? loaded.errors : []);
+    return new ModelFile(options, limits, loaded.digest, loaded.model);
   }
 
   /** What is served, and the current error. */
@@ -120,16 +130,19 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
 
   /** Starts watching the file (a no-op for the embedded example or when already watching). */
   watch(): void {
-    if (this.#options.source !== 'file' || this.#debouncer !== undefined) return;
+    if (this.#options.source !== 'file' || this.#debouncer !== undefined || this.#stop.signal.aborted) return;
     this.#debouncer = createPushDebouncer<string>({
       quietMs: this.#options.debounceMs ?? 100,
       maxMs: this.#options.maxDelayMs ?? 2000,
-      onPush: () => this.reload(),
+      onPush: async () => {
+        await this.reload();
+      },
       onError: (error) => this.#logger.error({ err: error }, 'applying the config failed'),
     });
     const file = this.#options.file;
     const name = basename(file);
-    // Watch the folder, not the file: editors save by writing a new file and renaming it over the old one.
+    // Watch the folder, not the file: editors save by writing a new file and renaming it over the old one. The
+    // poll catches what notifications miss (network file systems); a content seen twice is read once.
     this.#watcher = watch(dirname(file), (_event, changed) => {
       if (changed === null || changed === name) this.#debouncer?.schedule('watch');
     });
@@ -145,51 +158,80 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
   }
 
   /**
-   * Reads the file now and applies it when valid and changed; records, logs and emits the errors when not.
-   * Called by the debouncer; public for tests and for a reload on demand.
+   * Reads the file now, in a worker thread, after any reload already running; applies it when valid and new,
+   * records, logs and emits the errors when not, and does nothing for a content already handled. Called by the
+   * debouncer; public for tests and for a reload on demand. Rejects only when an event listener throws.
    */
-  reload(): void {
+  reload(): Promise<ReloadOutcome> {
+    const run = this.#queue.then(() => this.#reloadNow());
+    this.#queue = run.catch(() => undefined); // a listener's exception must not stop later reloads
+    return run;
+  }
+
+  async #reloadNow(): Promise<ReloadOutcome> {
     const file = this.#options.file;
-    const loaded = load(file);
-    if (!loaded.ok) {
-      this.#state = { ...this.#state, error: { at: Date.now(), errors: loaded.errors } };
-      this.#logger.error(
-        { file, errors: loaded.errors, generation: this.#state.generation },
-        `config rejected, still serving generation ${this.#state.generation}: ${formatModelError(loaded.errors[0]!)}`,
-      );
-      this.emit('rejected', { errors: loaded.errors, state: this.#state });
-      return;
-    }
-    if (loaded.text === this.#text) {
-      if (this.#state.error !== undefined) {
-        this.#state = { ...this.#state, error: undefined };
-        this.#logger.info({ file }, 'config error cleared: the file is back to the model being served');
-        this.emit('cleared', { state: this.#state });
+    if (this.#stop.signal.aborted) return 'closed';
+    this.#logger.debug({ file }, 'reading the config file');
+    const result = await readModelInWorker({
+      file,
+      limits: this.#limits,
+      known: this.#rejected === undefined ? [this.#served] : [this.#served, this.#rejected],
+      timeoutMs: this.#options.reloadTimeoutMs ?? defaultReloadTimeoutMs,
+      maxHeapMiB: this.#options.reloadHeapMiB ?? defaultReloadHeapMiB,
+      signal: this.#stop.signal,
+      onChecking: (digest) => {
+        this.#logger.debug({ file, digest: digest.slice(0, 12) }, 'checking a change of the config file');
+        this.emit('checking', { file, digest: digest.slice(0, 12) });
+      },
+    });
+    if (result.kind === 'cancelled' || this.#stop.signal.aborted) return 'closed';
+    if (result.kind === 'known') {
+      if (result.digest !== this.#served || this.#state.error === undefined) {
+        this.#logger.debug({ file }, 'config unchanged since it was last read');
+        return 'unchanged';
       }
-      return;
+      this.#rejected = undefined;
+      this.#state = { ...this.#state, error: undefined };
+      this.#logger.info({ file }, 'config error cleared: the file is back to the model being served');
+      this.emit('cleared', { state: this.#state });
+      return 'cleared';
     }
-    this.#text = loaded.text;
+    if (result.kind === 'errors') {
+      this.#rejected = result.digest;
+      this.#state = { ...this.#state, error: { at: Date.now(), errors: result.errors } };
+      this.#logger.error(
+        { file, errors: result.errors, generation: this.#state.generation },
+        `config rejected, still serving generation ${this.#state.generation}: ${formatModelError(result.errors[0]!)}`,
+      );
+      this.emit('rejected', { errors: result.errors, state: this.#state });
+      return 'rejected';
+    }
+    this.#served = result.digest;
+    this.#rejected = undefined;
     this.#state = {
       ...this.#state,
-      model: loaded.model,
+      model: result.model,
       generation: this.#state.generation + 1,
       appliedAt: Date.now(),
-      digest: digest(loaded.text),
+      digest: result.digest.slice(0, 12),
       error: undefined,
     };
     this.#logger.info(
       { file, generation: this.#state.generation, digest: this.#state.digest },
       'config applied',
     );
-    this.emit('applied', { model: loaded.model, state: this.#state });
+    this.emit('applied', { model: result.model, state: this.#state });
+    return 'applied';
   }
 
-  /** Stops watching; a change waiting in the debouncer is dropped. */
+  /** Stops watching and stops a read in progress; a change waiting in the debouncer is dropped. */
   async close(): Promise<void> {
+    this.#stop.abort();
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#poller !== undefined) unwatchFile(this.#options.file, this.#poller);
     this.#poller = undefined;
     await this.#debouncer?.close();
+    await this.#queue;
   }
 }
