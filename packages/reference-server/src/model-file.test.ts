@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { reviewsModel } from './demo/demo-model.js';
 import { createLogger } from './logger.js';
-import { ModelFile, type ModelFileEvents, ModelLoadError } from './model-file.js';
+import { ModelFile, type ModelFileEvents, type ModelFileOptions, ModelLoadError } from './model-file.js';
 import { memoryLog, tempDir } from './test-support.js';
 
 const valid = (v1: number, v2: number) => reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1, v2 } });
@@ -37,7 +37,7 @@ describe('ModelFile', () => {
   });
   after(() => temp.remove());
 
-  function open(name: string, text: string) {
+  function open(name: string, text: string, more: Partial<ModelFileOptions> = {}) {
     const path = join(temp.dir, name);
     writeFileSync(path, text);
     const log = memoryLog();
@@ -47,6 +47,7 @@ describe('ModelFile', () => {
       logger: createLogger('debug', log.stream),
       debounceMs: 20,
       pollMs: 100,
+      ...more,
     });
     return { path, file, logs: log.lines };
   }
@@ -127,6 +128,73 @@ describe('ModelFile', () => {
       await cleared;
       assert.equal(file.state.error, undefined);
       assert.equal(file.state.generation, 1);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('L2: the limits apply to the file read at start, with the line and the limit', () => {
+    const path = join(temp.dir, 'large.yaml');
+    writeFileSync(path, `${valid(100, 0)}${'# padding\n'.repeat(200)}`);
+    const limit = valid(100, 0).length + 50;
+    assert.throws(
+      () =>
+        ModelFile.open({
+          file: path,
+          source: 'file',
+          logger: createLogger('silent'),
+          limits: { maxBytes: limit },
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ModelLoadError);
+        assert.equal(error.errors.length, 1);
+        assert.equal(error.errors[0]?.file, path);
+        assert.equal(error.errors[0]?.line, valid(100, 0).split('\n').length + 5);
+        assert.match(error.message, /larger than [\d,]+ bytes; the limit is maxBytes/);
+        return true;
+      },
+    );
+  });
+
+  it('L2: a reader past reloadTimeoutMs is stopped, and the change is rejected naming the limit', async () => {
+    const { path, file } = open('slow.yaml', valid(100, 0), { reloadTimeoutMs: 1 });
+    try {
+      file.watch();
+      const rejected = next(file, 'rejected');
+      writeFileSync(path, valid(0, 100));
+      const { errors } = await rejected;
+      assert.equal(errors[0]?.file, path);
+      assert.match(errors[0]?.message ?? '', /took longer than 1 ms; the limit is reloadTimeoutMs/);
+      assert.equal(file.state.generation, 1, 'the last good model stays');
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('L2: a reader past reloadHeapMiB is stopped, and the change is rejected naming the limit', async () => {
+    const { path, file } = open('heavy.yaml', valid(100, 0), { reloadHeapMiB: 16 });
+    try {
+      file.watch();
+      const rejected = next(file, 'rejected');
+      const endpoints = Array.from(
+        { length: 60_000 },
+        (_, i) => `      - { address: 10.0.${(i >> 8) & 255}.${i & 255}, port: ${1 + (i % 60_000)} }`,
+      );
+      writeFileSync(
+        path,
+        [
+          'services:',
+          '  - name: big',
+          '    ports: [{ name: http, port: 80 }]',
+          '    endpoints:',
+          ...endpoints,
+          '',
+        ].join('\n'),
+      );
+      const { errors } = await rejected;
+      assert.equal(errors[0]?.file, path);
+      assert.match(errors[0]?.message ?? '', /needed more than 16 MiB of memory; the limit is reloadHeapMiB/);
+      assert.equal(file.state.generation, 1, 'the last good model stays');
     } finally {
       await file.close();
     }

@@ -51,16 +51,16 @@ export interface ModelFileOptions {
   readonly pollMs?: number;
   /** Bounds on the file's size, nesting and expanded size; unset ones take `defaultModelLimits`. */
   readonly limits?: Partial<ModelLimits>;
-  /** How long reading and checking a change may take before its worker is stopped (ms); default 30,000. */
+  /** How long reading and checking a change may take before its worker is stopped (ms); default 60,000. */
   readonly reloadTimeoutMs?: number;
-  /** The heap of the worker that reads a change (MiB); default 512. */
+  /** The heap of the worker that reads a change (MiB); default 1,024 (a 4 MiB model needs about 500). */
   readonly reloadHeapMiB?: number;
 }
 
 /** The default of {@link ModelFileOptions.reloadTimeoutMs}. */
-export const defaultReloadTimeoutMs = 30_000;
+export const defaultReloadTimeoutMs = 60_000;
 /** The default of {@link ModelFileOptions.reloadHeapMiB}. */
-export const defaultReloadHeapMiB = 512;
+export const defaultReloadHeapMiB = 1024;
 
 /** The file could not be read, or holds an invalid model, when the server starts. */
 export class ModelLoadError extends Error {
