@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { reviewsModel } from './demo/demo-model.js';
 import { createLogger } from './logger.js';
 import { ModelFile, type ModelFileEvents, type ModelFileOptions, ModelLoadError } from './model-file.js';
-import { memoryLog, tempDir } from './test-support.js';
+import { memoryLog, save, tempDir } from './test-support.js';
 
 const valid = (v1: number, v2: number) => reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1, v2 } });
 
@@ -77,7 +77,7 @@ describe('ModelFile', () => {
       assert.equal(file.state.generation, 1);
 
       const applied = next(file, 'applied');
-      writeFileSync(path, valid(0, 100));
+      save(path, valid(0, 100));
       const event = await applied;
       assert.equal(event.state.generation, 2);
       assert.deepEqual(weightsOf(file), [0, 100]);
@@ -85,7 +85,7 @@ describe('ModelFile', () => {
       const broken = valid(0, 100).replace('weight: 0', 'weigth: 0');
       const line = broken.split('\n').findIndex((l) => l.includes('weigth')) + 1;
       const rejected = next(file, 'rejected');
-      writeFileSync(path, broken);
+      save(path, broken);
       const rejection = await rejected;
       assert.deepEqual(
         rejection.errors.map((e) => ({ file: e.file, line: e.line, path: e.path })),
@@ -120,11 +120,11 @@ describe('ModelFile', () => {
     try {
       file.watch();
       const rejected = next(file, 'rejected');
-      writeFileSync(path, 'services: [');
+      save(path, 'services: [');
       await rejected;
       assert.ok(file.state.error !== undefined);
       const cleared = next(file, 'cleared');
-      writeFileSync(path, valid(100, 0));
+      save(path, valid(100, 0));
       await cleared;
       assert.equal(file.state.error, undefined);
       assert.equal(file.state.generation, 1);
@@ -161,7 +161,7 @@ describe('ModelFile', () => {
     try {
       file.watch();
       const rejected = next(file, 'rejected');
-      writeFileSync(path, valid(0, 100));
+      save(path, valid(0, 100));
       const { errors } = await rejected;
       assert.equal(errors[0]?.file, path);
       assert.match(errors[0]?.message ?? '', /took longer than 1 ms; the limit is reloadTimeoutMs/);
@@ -180,7 +180,7 @@ describe('ModelFile', () => {
         { length: 60_000 },
         (_, i) => `      - { address: 10.0.${(i >> 8) & 255}.${i & 255}, port: ${1 + (i % 60_000)} }`,
       );
-      writeFileSync(
+      save(
         path,
         [
           'services:',

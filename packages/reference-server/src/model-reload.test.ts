@@ -8,7 +8,7 @@ import { XdsTestClient } from '@xds/testing';
 import { reviewsModel } from './demo/demo-model.js';
 import type { ModelFileEvents } from './model-file.js';
 import type { ReferenceServer } from './reference-server.js';
-import { get, getJson, startInProcess, tempDir } from './test-support.js';
+import { get, getJson, save, startInProcess, tempDir } from './test-support.js';
 
 const valid = () => reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1: 100, v2: 0 } });
 
@@ -94,7 +94,7 @@ describe('reloading the model file (in a worker thread, each content once)', () 
 
   it('one invalid save is logged once and counts one reject, however often it is announced', async () => {
     const rejected = next('rejected');
-    writeFileSync(file, valid().replace('weight: 0', 'weigth: 0'));
+    save(file, valid().replace('weight: 0', 'weigth: 0'));
     await rejected;
     // The directory watch and the stat poll both announce a save; a reload on demand announces it once more.
     assert.equal(await server.model.reload(), 'unchanged');
@@ -103,7 +103,7 @@ describe('reloading the model file (in a worker thread, each content once)', () 
     assert.equal(await rejects(), 1);
 
     const cleared = next('cleared');
-    writeFileSync(file, valid());
+    save(file, valid());
     await cleared;
     assert.equal(server.model.state.generation, 1);
   });
@@ -117,7 +117,7 @@ describe('reloading the model file (in a worker thread, each content once)', () 
       `domain: b\nservices: ${'['.repeat(deep)}${']'.repeat(deep)}\n`,
     ].entries()) {
       const rejected = next('rejected');
-      writeFileSync(file, text);
+      save(file, text);
       const { errors } = await rejected;
       assert.equal(errors.length, 1);
       assert.deepEqual([errors[0]?.file, errors[0]?.line], [file, 2]);
@@ -150,7 +150,7 @@ describe('reloading the model file (in a worker thread, each content once)', () 
       },
       () => {},
     );
-    writeFileSync(file, text);
+    save(file, text);
     // The worker has read the text and is parsing it (a second or more for ~1 MB of YAML): the one reload that
     // applies it, as reloads run one at a time and a text is parsed once. The main thread must stay free meanwhile.
     await checking;

@@ -1,5 +1,5 @@
 // Helpers for this package's tests: HTTP GET, an in-process server with its logs in memory, polling, temp dirs.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,4 +104,13 @@ export async function startInProcess(
     closeGraceMs: 1000,
   });
   return { server, logs: log.lines };
+}
+
+/**
+ * Saves a file the way editors do: writes a new file beside it and renames it over the old one, so that a reader
+ * (the model file's worker thread) sees the old text or the new one, never a half-written file.
+ */
+export function save(path: string, text: string): void {
+  writeFileSync(`${path}.saving`, text);
+  renameSync(`${path}.saving`, path);
 }
