@@ -1,0 +1,91 @@
+/**
+ * Incremental (delta) ADS: requests carry subscription changes; an ACK or NACK names the nonce. On a new stream the
+ * first request of a type subscribes to everything watched and presents the versions held in
+ * `initial_resource_versions` (rule D6), so that a server with the same content sends only what differs.
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  type DeltaDiscoveryRequest,
+  DeltaDiscoveryRequestSchema,
+  type DeltaDiscoveryResponse,
+  DeltaDiscoveryResponseSchema,
+  discoveryMethods,
+  type Node,
+} from '@xds/api';
+import { nackCode, type Protocol, type ReadResponse, toBuffer } from './protocol.js';
+import { type Decoded, decodeResource } from './resource.js';
+import type { TypeState } from './type-state.js';
+
+const method = discoveryMethods.find((m) => m.kind === 'delta' && m.typeUrl === undefined)!;
+
+/** The delta variant. */
+export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryResponse> = {
+  method,
+  serialize: (request) => toBuffer(toBinary(DeltaDiscoveryRequestSchema, request)),
+  deserialize: (bytes) => fromBinary(DeltaDiscoveryResponseSchema, bytes),
+  initial(type: TypeState, node: Node | undefined) {
+    const sub = type.subscription();
+    type.sent = sub;
+    const initialResourceVersions: Record<string, string> = {};
+    for (const [name, resource] of type.held) initialResourceVersions[name] = resource.version;
+    return create(DeltaDiscoveryRequestSchema, {
+      typeUrl: type.typeUrl,
+      resourceNamesSubscribe: sub.wildcard ? ['*', ...sub.names] : [...sub.names],
+      initialResourceVersions,
+      ...(node === undefined ? {} : { node }),
+    });
+  },
+  resubscribe(type: TypeState) {
+    const sub = type.subscription();
+    const sent = type.sent ?? { wildcard: false, names: new Set<string>() };
+    const subscribe = [...sub.names].filter((n) => !sent.names.has(n));
+    const unsubscribe = [...sent.names].filter((n) => !sub.names.has(n));
+    if (sub.wildcard && !sent.wildcard) subscribe.push('*');
+    if (!sub.wildcard && sent.wildcard) unsubscribe.push('*');
+    if (subscribe.length === 0 && unsubscribe.length === 0) return undefined;
+    type.sent = sub;
+    return create(DeltaDiscoveryRequestSchema, {
+      typeUrl: type.typeUrl,
+      responseNonce: type.nonce,
+      resourceNamesSubscribe: subscribe,
+      resourceNamesUnsubscribe: unsubscribe,
+    });
+  },
+  read(response: DeltaDiscoveryResponse, maxNameBytes: number): ReadResponse {
+    const resources: Decoded[] = [];
+    let heartbeats = 0;
+    for (const r of response.resources) {
+      if (r.resource === undefined) {
+        heartbeats++;
+        continue;
+      }
+      resources.push(
+        decodeResource(
+          response.typeUrl,
+          r.resource.typeUrl,
+          r.resource.value,
+          { name: r.name, version: r.version },
+          maxNameBytes,
+        ),
+      );
+    }
+    return {
+      typeUrl: response.typeUrl,
+      nonce: response.nonce,
+      version: response.systemVersionInfo,
+      resources,
+      removed: response.removedResources,
+      heartbeats,
+    };
+  },
+  ack(type: TypeState, response: ReadResponse) {
+    return create(DeltaDiscoveryRequestSchema, { typeUrl: type.typeUrl, responseNonce: response.nonce });
+  },
+  nack(type: TypeState, response: ReadResponse, message: string) {
+    return create(DeltaDiscoveryRequestSchema, {
+      typeUrl: type.typeUrl,
+      responseNonce: response.nonce,
+      errorDetail: { code: nackCode, message },
+    });
+  },
+};

@@ -1,0 +1,30 @@
+/**
+ * `@xds/client`: a production xDS client on `@grpc/grpc-js`: ADS over SotW or delta, watches, a validation hook,
+ * reconnect with backoff to the next server, and resume without resends (rules S13, D6).
+ *
+ * @packageDocumentation
+ */
+export { Backoff } from './backoff.js';
+export type {
+  AckSentEvent,
+  ConnectedEvent,
+  DisconnectedEvent,
+  NackSentEvent,
+  ReconnectingEvent,
+  UpdateEvent,
+  XdsClientEvents,
+} from './events.js';
+export {
+  type BackoffOptions,
+  type ClientLimits,
+  type ClientLogger,
+  defaultClientLimits,
+  type NodeInit,
+  type Protocol,
+  type ResolvedClientLimits,
+  type Validate,
+  type XdsClientOptions,
+} from './options.js';
+export type { XdsResource } from './resource.js';
+export type { WatchUpdate } from './type-state.js';
+export { type WatchHandle, XdsClient } from './xds-client.js';

@@ -1,0 +1,114 @@
+/**
+ * What an {@link XdsClient} is given: where to connect, who it is, which protocol to speak, how to retry, how to
+ * judge a resource, and the bounds on what a server can make it keep (the client-side mirror of rule L2).
+ */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type * as grpc from '@grpc/grpc-js';
+import { Code, type NodeSchema, XdsError } from '@xds/api';
+import type { XdsResource } from './resource.js';
+
+/** A partial `envoy.config.core.v3.Node`, as protobuf-es accepts it. */
+export type NodeInit = MessageInitShape<typeof NodeSchema>;
+
+/** Which xDS variant the client speaks on its ADS stream. */
+export type Protocol = 'sotw' | 'delta';
+
+/**
+ * Judges one decoded resource before it is accepted: return null (or undefined) to accept it, or an error (or its
+ * message) to reject the whole response with a NACK whose `error_detail.message` carries it.
+ */
+export type Validate = (typeUrl: string, resource: XdsResource) => Error | string | null | undefined;
+
+/** A pino-compatible logger. */
+export interface ClientLogger {
+  debug(object: object, message?: string): void;
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+}
+
+/** Exponential backoff with jitter between connection attempts. */
+export interface BackoffOptions {
+  /** The first delay (ms); default 500. */
+  readonly initialMs?: number;
+  /** The largest delay (ms); default 30,000. */
+  readonly maxMs?: number;
+  /** Each failed attempt multiplies the delay by this; default 2. */
+  readonly multiplier?: number;
+  /** The part of each delay that is random, 0 to 1; default 0.5 (a delay is between 50% and 100% of its step). */
+  readonly jitter?: number;
+  /** The random source, in [0, 1); default `Math.random` (tests give a fixed one). */
+  readonly random?: () => number;
+}
+
+/** Bounds on what a server can make the client keep or spend. */
+export interface ClientLimits {
+  /** The largest response accepted, in bytes; default 16 MiB (grpc-js ends the stream with RESOURCE_EXHAUSTED). */
+  readonly maxMessageBytes?: number;
+  /** Resources held per type; default 100,000. A response that would go past it is NACKed, naming the limit. */
+  readonly maxResourcesPerType?: number;
+  /** Bytes of one resource name; default 16 KiB. A longer name makes the response NACKed. */
+  readonly maxNameBytes?: number;
+  /** Bytes of a NACK message sent and reported; default 4 KiB (cut, and says so). */
+  readonly maxErrorDetailBytes?: number;
+}
+
+/** {@link ClientLimits} with every default filled in. */
+export type ResolvedClientLimits = { readonly [K in keyof ClientLimits]-?: number };
+
+/** The defaults of {@link ClientLimits}. */
+export const defaultClientLimits: ResolvedClientLimits = Object.freeze({
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxResourcesPerType: 100_000,
+  maxNameBytes: 16 * 1024,
+  maxErrorDetailBytes: 4 * 1024,
+});
+
+/** Options of {@link XdsClient}. */
+export interface XdsClientOptions {
+  /** The servers, `host:port`; the client uses the first and moves to the next when a stream fails. */
+  readonly servers: readonly string[];
+  /** The node: a string is the node id; an object is a partial `envoy.config.core.v3.Node`. */
+  readonly node: string | NodeInit;
+  /** State of the world (`'sotw'`, the default) or incremental (`'delta'`) ADS. */
+  readonly protocol?: Protocol;
+  /** Channel credentials (TLS: `credentials.createSsl(...)`); insecure by default. */
+  readonly credentials?: grpc.ChannelCredentials;
+  /** Extra grpc-js channel options. */
+  readonly channelOptions?: grpc.ChannelOptions;
+  /** The validation hook; by default every resource that decodes is accepted. */
+  readonly validate?: Validate;
+  /** Backoff between connection attempts. */
+  readonly backoff?: BackoffOptions;
+  /** Bounds on what a server controls. */
+  readonly limits?: ClientLimits;
+  /** Aborting it closes the client, as {@link XdsClient.close} does. */
+  readonly signal?: AbortSignal;
+  /** A pino-compatible logger; silent by default. */
+  readonly logger?: ClientLogger;
+}
+
+/** Fills in the limit defaults and refuses a limit that is not a positive integer, naming it. */
+export function resolveClientLimits(limits: ClientLimits | undefined): ResolvedClientLimits {
+  const resolved: Record<string, number> = { ...defaultClientLimits };
+  for (const [key, value] of Object.entries(limits ?? {})) {
+    if (!(key in defaultClientLimits))
+      throw new XdsError(Code.InvalidArgument, `limits.${key} is not a client limit`);
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+      throw new XdsError(
+        Code.InvalidArgument,
+        `limits.${key} must be a positive integer, got ${String(value)}`,
+      );
+    resolved[key] = value;
+  }
+  return Object.freeze(resolved) as ResolvedClientLimits;
+}
+
+/** Cuts text to `maxBytes` of UTF-8 (never inside a character) and says so. */
+export function cutText(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return `${bytes.subarray(0, end).toString('utf8')} [cut: ${bytes.length} bytes, kept ${end}]`;
+}

@@ -1,0 +1,62 @@
+/**
+ * What the SotW and delta variants of the ADS stream share, as one interface: the client core drives either without
+ * knowing which. Each variant builds its requests and reads its responses; validation, ACK/NACK decisions and the
+ * held state live in the core.
+ */
+import type { DiscoveryMethod, Node } from '@xds/api';
+import type { Decoded } from './resource.js';
+import type { TypeState } from './type-state.js';
+
+/** A response read into what the core needs. */
+export interface ReadResponse {
+  /** The type. */
+  readonly typeUrl: string;
+  /** The nonce to answer. */
+  readonly nonce: string;
+  /** `version_info` (SotW) or `system_version_info` (delta). */
+  readonly version: string;
+  /** The resources, decoded or not. */
+  readonly resources: readonly Decoded[];
+  /** Names removed (delta `removed_resources`); SotW Listener/Cluster removals are worked out by the core. */
+  readonly removed: readonly string[];
+  /** Names the server refreshed without a body (TTL heartbeats, delta): kept as held. */
+  readonly heartbeats: number;
+}
+
+/** One protocol variant of the ADS stream. */
+export interface Protocol<Req, Res> {
+  /** The ADS method. */
+  readonly method: DiscoveryMethod;
+  /** Serializes a request. */
+  serialize(request: Req): Buffer;
+  /** Deserializes a response. */
+  deserialize(bytes: Buffer): Res;
+  /**
+   * The first request of a type on a new stream, presenting what the client holds (SotW: `version_info` and the
+   * names, rule S13; delta: `initial_resource_versions`, rule D6). `node` is set on the stream's first request only.
+   */
+  initial(type: TypeState, node: Node | undefined): Req;
+  /** The request that tells a changed subscription, or undefined when the server already has it. */
+  resubscribe(type: TypeState): Req | undefined;
+  /** Reads a response; `maxNameBytes` bounds names. */
+  read(response: Res, maxNameBytes: number): ReadResponse;
+  /** The ACK of a read response. */
+  ack(type: TypeState, response: ReadResponse): Req;
+  /** The NACK of a read response. */
+  nack(type: TypeState, response: ReadResponse, message: string): Req;
+}
+
+/** gRPC `INVALID_ARGUMENT`, the code Envoy puts in a NACK's `error_detail`. */
+export const nackCode = 3;
+
+/** The SotW `resource_names` of a subscription: `*` for wildcard, then the names. */
+export function namesOf(type: TypeState): string[] {
+  const sub = type.subscription();
+  type.sent = sub;
+  return sub.wildcard ? ['*', ...sub.names] : [...sub.names];
+}
+
+/** A protobuf-es serializer that does not copy the bytes. */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

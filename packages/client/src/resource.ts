@@ -1,0 +1,73 @@
+/**
+ * One resource as the client holds it: the decoded message for the application and validation, and the encoded
+ * bytes exactly as the server sent them, so that a relay forwards them without encoding again (rule X2).
+ */
+import { type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
+import { resourceName, resourceType, typeNameOf, xdsRegistry } from '@xds/api';
+import { contentHash } from '@xds/cache';
+
+/** A resource the client received and accepted. */
+export interface XdsResource {
+  /** The type URL. */
+  readonly typeUrl: string;
+  /** The resource name (rule R1). */
+  readonly name: string;
+  /**
+   * The resource version: the server's per-resource version in delta; in SotW, which has none, the content hash
+   * of `bytes` (the same hash `@xds/cache` gives, so both agree across tiers: rules D4, S14, X1).
+   */
+  readonly version: string;
+  /** The decoded message. */
+  readonly message: Message;
+  /** The resource's protobuf encoding as received (the `value` of its `Any`), copied out of the response. */
+  readonly bytes: Uint8Array;
+}
+
+/** A resource decoded, or the reason it could not be. */
+export type Decoded =
+  | { readonly ok: true; readonly resource: XdsResource }
+  | { readonly ok: false; readonly error: string };
+
+/** The message schema of a type URL, from the xDS registry; undefined for a type the client cannot decode. */
+export function schemaOf(typeUrl: string): DescMessage | undefined {
+  return xdsRegistry.getMessage(typeNameOf(typeUrl));
+}
+
+/**
+ * Decodes the `Any` of one resource of `typeUrl`. `givenName` and `givenVersion` are the delta `Resource` wrapper's;
+ * SotW passes none (the version is then the content hash of the bytes).
+ */
+export function decodeResource(
+  typeUrl: string,
+  anyTypeUrl: string,
+  value: Uint8Array,
+  given: { readonly name?: string; readonly version?: string },
+  maxNameBytes: number,
+): Decoded {
+  if (anyTypeUrl !== typeUrl)
+    return { ok: false, error: `a resource of type ${anyTypeUrl} in a response of type ${typeUrl}` };
+  const schema = schemaOf(typeUrl);
+  if (schema === undefined) return { ok: false, error: `cannot decode resources of type ${typeUrl}` };
+  const bytes = value.slice();
+  let message: Message;
+  try {
+    message = fromBinary(schema, bytes);
+  } catch (e) {
+    const what = given.name === undefined ? '' : ` "${given.name}"`;
+    return {
+      ok: false,
+      error: `cannot decode ${typeNameOf(typeUrl)}${what}: ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
+  const name = resourceType(typeUrl) === undefined ? (given.name ?? '') : resourceName(message);
+  if (name === '') return { ok: false, error: `a ${typeNameOf(typeUrl)} without a name` };
+  if (given.name !== undefined && given.name !== '' && given.name !== name)
+    return { ok: false, error: `resource "${given.name}" holds a ${typeNameOf(typeUrl)} named "${name}"` };
+  if (Buffer.byteLength(name, 'utf8') > maxNameBytes)
+    return {
+      ok: false,
+      error: `a resource name of ${Buffer.byteLength(name, 'utf8')} bytes is over limits.maxNameBytes=${maxNameBytes}`,
+    };
+  const version = given.version !== undefined && given.version !== '' ? given.version : contentHash(bytes);
+  return { ok: true, resource: Object.freeze({ typeUrl, name, version, message, bytes }) };
+}

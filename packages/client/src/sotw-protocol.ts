@@ -1,0 +1,77 @@
+/**
+ * State-of-the-world ADS: every request carries the type's whole subscription; an ACK repeats the response's
+ * version and nonce, a NACK the version last accepted. On a new stream the first request presents the version held
+ * (rule S13), so that a server with the same content may leave it unanswered.
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  type DiscoveryRequest,
+  DiscoveryRequestSchema,
+  type DiscoveryResponse,
+  DiscoveryResponseSchema,
+  discoveryMethods,
+  type Node,
+} from '@xds/api';
+import { nackCode, namesOf, type Protocol, type ReadResponse, toBuffer } from './protocol.js';
+import { decodeResource } from './resource.js';
+import type { TypeState } from './type-state.js';
+
+const method = discoveryMethods.find((m) => m.kind === 'sotw' && m.typeUrl === undefined)!;
+
+/** The SotW variant. */
+export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
+  method,
+  serialize: (request) => toBuffer(toBinary(DiscoveryRequestSchema, request)),
+  deserialize: (bytes) => fromBinary(DiscoveryResponseSchema, bytes),
+  initial(type: TypeState, node: Node | undefined) {
+    return request(type, { versionInfo: type.version, responseNonce: '' }, node);
+  },
+  resubscribe(type: TypeState) {
+    const sub = type.subscription();
+    const sent = type.sent;
+    if (sent !== undefined && sent.wildcard === sub.wildcard && sameSet(sent.names, sub.names))
+      return undefined;
+    return request(type, { versionInfo: type.version, responseNonce: type.nonce });
+  },
+  read(response: DiscoveryResponse, maxNameBytes: number): ReadResponse {
+    return {
+      typeUrl: response.typeUrl,
+      nonce: response.nonce,
+      version: response.versionInfo,
+      resources: response.resources.map((any) =>
+        decodeResource(response.typeUrl, any.typeUrl, any.value, {}, maxNameBytes),
+      ),
+      removed: [],
+      heartbeats: 0,
+    };
+  },
+  ack(type: TypeState, response: ReadResponse) {
+    return request(type, { versionInfo: response.version, responseNonce: response.nonce });
+  },
+  nack(type: TypeState, response: ReadResponse, message: string) {
+    return request(type, {
+      versionInfo: type.version,
+      responseNonce: response.nonce,
+      errorDetail: { code: nackCode, message },
+    });
+  },
+};
+
+function request(
+  type: TypeState,
+  fields: { versionInfo: string; responseNonce: string; errorDetail?: { code: number; message: string } },
+  node?: Node,
+): DiscoveryRequest {
+  return create(DiscoveryRequestSchema, {
+    typeUrl: type.typeUrl,
+    resourceNames: namesOf(type),
+    ...fields,
+    ...(node === undefined ? {} : { node }),
+  });
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const name of a) if (!b.has(name)) return false;
+  return true;
+}

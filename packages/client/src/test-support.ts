@@ -1,0 +1,95 @@
+// Helpers for the client's tests: a real XdsServer over a SnapshotCache on 127.0.0.1, and waiting for events with a
+// deadline (never sleeping).
+import { createServer } from 'node:net';
+import { Snapshot, SnapshotCache } from '@xds/cache';
+import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
+import { XdsServer, type XdsServerEvents } from '@xds/server';
+import type { EventEmitter } from 'eventemitter3';
+import type { XdsClient, XdsClientEvents } from './index.js';
+
+export function cluster(name: string, serviceName?: string) {
+  return makeCluster(serviceName === undefined ? { name } : { name, serviceName });
+}
+
+export function assignment(name: string, port: number) {
+  return makeClusterLoadAssignment(name, [
+    { locality: { region: 'r1' }, weight: 1, endpoints: [{ address: '127.0.0.1', port }] },
+  ]);
+}
+
+/** Two clusters and their endpoints. */
+export function sample(port = 8080): Snapshot {
+  return Snapshot.create([cluster('c1'), cluster('c2'), assignment('c1', port), assignment('c2', port + 1)]);
+}
+
+/** A server on 127.0.0.1 (a given port, or any) over `cache`. */
+export async function serve(
+  cache: SnapshotCache,
+  port = 0,
+): Promise<{ server: XdsServer; address: string; port: number }> {
+  const server = new XdsServer({ cache, closeGraceMs: 200 });
+  const bound = await server.listen(`127.0.0.1:${port}`);
+  return { server, address: `127.0.0.1:${bound}`, port: bound };
+}
+
+/** A cache holding `sample()` for node `n1`. */
+export function sampleCache(): SnapshotCache {
+  const cache = new SnapshotCache();
+  cache.setSnapshot('n1', sample());
+  return cache;
+}
+
+/** A 127.0.0.1 port nothing listens on (bound, then released). */
+export async function deadPort(): Promise<number> {
+  const socket = createServer();
+  await new Promise<void>((resolve) => socket.listen(0, '127.0.0.1', resolve));
+  const address = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+type ClientPayload<K extends keyof XdsClientEvents> = XdsClientEvents[K][0];
+type ServerPayload<K extends keyof XdsServerEvents> = XdsServerEvents[K][0];
+
+/** Resolves with the first event `name` whose payload matches, or rejects after a deadline. */
+export function nextEvent<K extends keyof XdsClientEvents>(
+  emitter: XdsClient,
+  name: K,
+  predicate?: (event: ClientPayload<K>) => boolean,
+): Promise<ClientPayload<K>>;
+export function nextEvent<K extends keyof XdsServerEvents>(
+  emitter: XdsServer,
+  name: K,
+  predicate?: (event: ServerPayload<K>) => boolean,
+): Promise<ServerPayload<K>>;
+export function nextEvent(
+  emitter: XdsClient | XdsServer,
+  name: string,
+  predicate: (event: never) => boolean = () => true,
+): Promise<unknown> {
+  const target = emitter as unknown as EventEmitter<Record<string, [unknown]>>;
+  const timeoutMs = 10_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      target.off(name, listener);
+      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (event: unknown) => {
+      if (!predicate(event as never)) return;
+      clearTimeout(timer);
+      target.off(name, listener);
+      resolve(event);
+    };
+    target.on(name, listener);
+  });
+}
+
+/** Collects every event `name` from now on. */
+export function collect<K extends keyof XdsClientEvents>(emitter: XdsClient, name: K): ClientPayload<K>[];
+export function collect<K extends keyof XdsServerEvents>(emitter: XdsServer, name: K): ServerPayload<K>[];
+export function collect(emitter: XdsClient | XdsServer, name: string): unknown[] {
+  const out: unknown[] = [];
+  (emitter as unknown as EventEmitter<Record<string, [unknown]>>).on(name, (event) => out.push(event));
+  return out;
+}

@@ -1,0 +1,125 @@
+/**
+ * What the client knows about one resource type: the watches on it, their union (the subscription the server is
+ * told), the resources held, and the version and nonce of the latest response. It outlives streams: on reconnect the
+ * client presents what it holds from here (rules S13, D6), so a server with the same content sends nothing again.
+ */
+import { resourceType } from '@xds/api';
+import type { XdsResource } from './resource.js';
+
+/** What a watch is told: the resources it wants that changed, and the names it wants that were removed. */
+export interface WatchUpdate {
+  /** The type. */
+  readonly typeUrl: string;
+  /** The response's `version_info` (SotW) or `system_version_info` (delta). */
+  readonly version: string;
+  /** Resources added or changed (a new version). */
+  readonly updated: readonly XdsResource[];
+  /** Names removed: in `removed_resources` (delta), or missing from a SotW Listener or Cluster response. */
+  readonly removed: readonly string[];
+  /** Every resource of the type the watch wants that the client holds now, by name. */
+  readonly resources: ReadonlyMap<string, XdsResource>;
+}
+
+/** One `watch()`: a name set or the whole type, and its listener. */
+export interface Watcher {
+  /** The names watched, or `'*'` for every resource of the type. */
+  readonly names: ReadonlySet<string> | '*';
+  /** The listener. */
+  readonly listener: (update: WatchUpdate) => void;
+}
+
+/** The subscription of a type: wildcard and/or explicit names. */
+export interface Subscription {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+}
+
+/** The resources that changed in one accepted response. */
+export interface Applied {
+  readonly updated: readonly XdsResource[];
+  readonly removed: readonly string[];
+}
+
+/** One type's watches, subscription and held resources. */
+export class TypeState {
+  /** The type URL. */
+  readonly typeUrl: string;
+  /** True when a SotW response holds the whole set, so that a missing name means removed (Listener, Cluster). */
+  readonly fullState: boolean;
+  /** The watches. */
+  readonly watchers = new Set<Watcher>();
+  /** The resources accepted, by name. */
+  readonly held = new Map<string, XdsResource>();
+  /** The version of the latest accepted response (`''` before any). */
+  version = '';
+  /** The nonce of the latest response on the current stream (`''` on a new stream). */
+  nonce = '';
+  /** The subscription told to the server on the current stream (undefined: not yet told). */
+  sent: Subscription | undefined;
+
+  constructor(typeUrl: string) {
+    this.typeUrl = typeUrl;
+    this.fullState = resourceType(typeUrl)?.allRequiredInSotW ?? false;
+  }
+
+  /** The union of the watches: wildcard when any watch is, plus every name watched. */
+  subscription(): Subscription {
+    let wildcard = false;
+    const names = new Set<string>();
+    for (const watcher of this.watchers) {
+      if (watcher.names === '*') wildcard = true;
+      else for (const name of watcher.names) names.add(name);
+    }
+    return { wildcard, names };
+  }
+
+  /** True when some watch wants the name. */
+  wants(name: string): boolean {
+    for (const watcher of this.watchers) if (watcher.names === '*' || watcher.names.has(name)) return true;
+    return false;
+  }
+
+  /** Drops the held resources no watch wants any more (after a watch is cancelled). */
+  forgetUnwanted(): void {
+    for (const name of [...this.held.keys()]) if (!this.wants(name)) this.held.delete(name);
+  }
+
+  /**
+   * Applies an accepted response: stores `upserts` (those whose version is new), drops `removed`. Returns what
+   * changed; resources already held at the same version are not reported again.
+   */
+  apply(upserts: readonly XdsResource[], removed: readonly string[]): Applied {
+    const updated: XdsResource[] = [];
+    const gone: string[] = [];
+    for (const name of removed) if (this.held.delete(name)) gone.push(name);
+    for (const resource of upserts) {
+      if (!this.wants(resource.name)) continue;
+      if (this.held.get(resource.name)?.version === resource.version) continue;
+      this.held.set(resource.name, resource);
+      updated.push(resource);
+    }
+    return { updated, removed: gone };
+  }
+
+  /** Tells each watch the part of a change it wants; a watch that wants none of it is not called. */
+  notify(applied: Applied, version: string): void {
+    for (const watcher of [...this.watchers]) {
+      const wanted = (name: string) => watcher.names === '*' || watcher.names.has(name);
+      const updated = applied.updated.filter((r) => wanted(r.name));
+      const removed = applied.removed.filter(wanted);
+      if (updated.length === 0 && removed.length === 0) continue;
+      watcher.listener({ typeUrl: this.typeUrl, version, updated, removed, resources: this.viewOf(watcher) });
+    }
+  }
+
+  /** The held resources a watch wants. */
+  viewOf(watcher: Watcher): ReadonlyMap<string, XdsResource> {
+    if (watcher.names === '*') return new Map(this.held);
+    const out = new Map<string, XdsResource>();
+    for (const name of watcher.names) {
+      const resource = this.held.get(name);
+      if (resource !== undefined) out.set(name, resource);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * `XdsClient`: a production xDS client. One ADS stream (SotW or delta) to one of several servers; watches by type
+ * and name; ACK, and NACK with the message of a validation hook; reconnect with exponential backoff and jitter to
+ * the next server; and on every new stream it presents what it holds (rules S13, D6), so a server holding the same
+ * content sends nothing again. Resources keep their encoded bytes, so a relay forwards them as received (rule X2).
+ */
+import { create } from '@bufbuild/protobuf';
+import * as grpc from '@grpc/grpc-js';
+import { Code, type Node, NodeSchema, XdsError } from '@xds/api';
+import { EventEmitter } from 'eventemitter3';
+import { Backoff } from './backoff.js';
+import { deltaProtocol } from './delta-protocol.js';
+import type { XdsClientEvents } from './events.js';
+import {
+  type ClientLogger,
+  cutText,
+  type ResolvedClientLimits,
+  resolveClientLimits,
+  type Validate,
+  type XdsClientOptions,
+} from './options.js';
+import type { Protocol, ReadResponse } from './protocol.js';
+import { schemaOf, type XdsResource } from './resource.js';
+import { sotwProtocol } from './sotw-protocol.js';
+import { TypeState, type Watcher, type WatchUpdate } from './type-state.js';
+
+/** What `watch()` returns: call it to cancel the watch; `setNames` changes what it watches. */
+export interface WatchHandle {
+  /** Cancels the watch; the names no other watch wants are unsubscribed and forgotten. */
+  (): void;
+  /** Replaces the watched names (or `'*'`), sending one subscription change. */
+  setNames(names: Iterable<string> | '*'): void;
+}
+
+const silent: ClientLogger = { debug: () => {}, info: () => {}, warn: () => {} };
+
+interface Stream {
+  readonly address: string;
+  readonly grpcClient: grpc.Client;
+  readonly call: grpc.ClientDuplexStream<unknown, unknown>;
+  readonly ended: Promise<void>;
+  done: boolean;
+}
+
+/**
+ * An xDS client over one ADS stream. It connects at the first {@link watch}.
+ *
+ * @example
+ * ```ts
+ * const client = new XdsClient({ servers: ['127.0.0.1:18000'], node: 'node-1' });
+ * const cancel = client.watch(TypeUrl.Cluster, '*', (update) => console.log(update.updated.map((r) => r.name)));
+ * // …
+ * cancel();
+ * await client.close();
+ * ```
+ */
+export class XdsClient extends EventEmitter<XdsClientEvents> {
+  /** The protocol spoken. */
+  readonly protocol: 'sotw' | 'delta';
+  /** The node sent on each stream's first request. */
+  readonly node: Node;
+  readonly #servers: readonly string[];
+  readonly #wire: Protocol<unknown, unknown>;
+  readonly #limits: ResolvedClientLimits;
+  readonly #validate: Validate | undefined;
+  readonly #backoff: Backoff;
+  readonly #logger: ClientLogger;
+  readonly #credentials: grpc.ChannelCredentials;
+  readonly #channelOptions: grpc.ChannelOptions;
+  readonly #types = new Map<string, TypeState>();
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => void this.close();
+  #index = 0;
+  #stream: Stream | undefined;
+  #connected = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /** Creates the client; it connects at the first watch. Throws an XdsError for bad options. */
+  constructor(options: XdsClientOptions) {
+    super();
+    if (options.servers.length === 0)
+      throw new XdsError(Code.InvalidArgument, 'XdsClient: options.servers names no server');
+    this.#servers = [...options.servers];
+    this.protocol = options.protocol ?? 'sotw';
+    this.#wire = (this.protocol === 'delta' ? deltaProtocol : sotwProtocol) as Protocol<unknown, unknown>;
+    this.node = create(NodeSchema, typeof options.node === 'string' ? { id: options.node } : options.node);
+    if (this.node.id === '') throw new XdsError(Code.InvalidArgument, 'XdsClient: the node has no id');
+    this.#limits = resolveClientLimits(options.limits);
+    this.#validate = options.validate;
+    this.#backoff = new Backoff(options.backoff);
+    this.#logger = options.logger ?? silent;
+    this.#credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.#channelOptions = {
+      'grpc.max_receive_message_length': this.#limits.maxMessageBytes,
+      ...options.channelOptions,
+    };
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) this.#closed = true;
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** The server of the current stream, or undefined between streams. */
+  get address(): string | undefined {
+    return this.#stream?.address;
+  }
+
+  /** True while a stream's channel is connected. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Watches resources of a type: `names` or `'*'` (every resource of the type; Listener and Cluster, or types the
+   * server allows by wildcard). The listener is called with the resources it wants that changed or were removed,
+   * and at once (asynchronously) with what the client already holds of them. Throws an XdsError for a type the
+   * client cannot decode or after close().
+   */
+  watch(
+    typeUrl: string,
+    names: Iterable<string> | '*',
+    listener: (update: WatchUpdate) => void,
+  ): WatchHandle {
+    if (this.#closed) throw new XdsError(Code.FailedPrecondition, 'XdsClient: watch() after close()');
+    if (schemaOf(typeUrl) === undefined)
+      throw new XdsError(Code.InvalidArgument, `XdsClient: cannot decode resources of type ${typeUrl}`);
+    let type = this.#types.get(typeUrl);
+    if (type === undefined) {
+      type = new TypeState(typeUrl);
+      this.#types.set(typeUrl, type);
+    }
+    const state = type;
+    let watcher: Watcher = { names: names === '*' ? '*' : new Set(names), listener };
+    state.watchers.add(watcher);
+    this.#subscriptionChanged(state);
+    this.#replay(state, watcher);
+    const handle = (() => {
+      if (!state.watchers.delete(watcher)) return;
+      this.#subscriptionChanged(state);
+      state.forgetUnwanted();
+    }) as WatchHandle;
+    handle.setNames = (next) => {
+      if (!state.watchers.delete(watcher)) return;
+      watcher = { names: next === '*' ? '*' : new Set(next), listener };
+      state.watchers.add(watcher);
+      this.#subscriptionChanged(state);
+      state.forgetUnwanted();
+      this.#replay(state, watcher);
+    };
+    return handle;
+  }
+
+  /** The resources of a type the client holds now, by name (a copy). */
+  resources(typeUrl: string): ReadonlyMap<string, XdsResource> {
+    return new Map(this.#types.get(typeUrl)?.held ?? []);
+  }
+
+  /** The version of the latest response accepted for a type (`''` before any). */
+  version(typeUrl: string): string {
+    return this.#types.get(typeUrl)?.version ?? '';
+  }
+
+  /** Closes the stream and the channel; no more events. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const stream = this.#stream;
+    if (stream === undefined) return;
+    stream.call.cancel();
+    await stream.ended;
+  }
+
+  /** Hands a new watch what the client already holds of it. */
+  #replay(type: TypeState, watcher: Watcher): void {
+    const held = type.viewOf(watcher);
+    if (held.size === 0) return;
+    queueMicrotask(() => {
+      if (!type.watchers.has(watcher)) return;
+      const update = {
+        typeUrl: type.typeUrl,
+        version: type.version,
+        updated: [...held.values()],
+        removed: [],
+      };
+      this.#call(watcher, { ...update, resources: type.viewOf(watcher) });
+    });
+  }
+
+  #subscriptionChanged(type: TypeState): void {
+    const stream = this.#stream;
+    if (stream === undefined) {
+      if (this.#timer === undefined && !this.#closed) this.#connect();
+      return;
+    }
+    const request =
+      type.sent === undefined ? this.#wire.initial(type, undefined) : this.#wire.resubscribe(type);
+    if (request !== undefined) stream.call.write(request);
+  }
+
+  #connect(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const address = this.#servers[this.#index % this.#servers.length]!;
+    const grpcClient = new grpc.Client(address, this.#credentials, this.#channelOptions);
+    const call = grpcClient.makeBidiStreamRequest(
+      this.#wire.method.path,
+      (r: unknown) => this.#wire.serialize(r),
+      (b: Buffer) => this.#wire.deserialize(b),
+    );
+    let resolveEnded: () => void = () => {};
+    const stream: Stream = {
+      address,
+      grpcClient,
+      call,
+      ended: new Promise((resolve) => {
+        resolveEnded = resolve;
+      }),
+      done: false,
+    };
+    this.#stream = stream;
+    call.on('data', (message: unknown) => this.#onResponse(stream, message));
+    call.on('error', () => {});
+    call.on('status', (status: grpc.StatusObject) => {
+      this.#onEnd(stream, status);
+      resolveEnded();
+    });
+    let node: Node | undefined = this.node;
+    for (const type of this.#types.values()) {
+      type.nonce = '';
+      type.sent = undefined;
+      call.write(this.#wire.initial(type, node));
+      node = undefined;
+    }
+    this.#logger.debug({ address, protocol: this.protocol }, 'xds client: stream opened');
+    grpcClient.waitForReady(Number.POSITIVE_INFINITY, (error) => {
+      if (error !== undefined || this.#stream !== stream || stream.done) return;
+      this.#connected = true;
+      this.emit('connected', { address });
+    });
+  }
+
+  #onEnd(stream: Stream, status: grpc.StatusObject): void {
+    stream.done = true;
+    stream.grpcClient.close();
+    if (this.#stream !== stream) return;
+    this.#stream = undefined;
+    this.#connected = false;
+    const { code, details } = status;
+    this.#logger.info({ address: stream.address, code, details }, 'xds client: stream ended');
+    this.emit('disconnected', { address: stream.address, code, details });
+    if (this.#closed) return;
+    this.#index = (this.#index + 1) % this.#servers.length;
+    const attempt = this.#backoff.attempt;
+    const delayMs = this.#backoff.next();
+    const next = this.#servers[this.#index]!;
+    this.emit('reconnecting', { address: next, attempt, delayMs });
+    this.#timer = setTimeout(() => this.#connect(), delayMs);
+  }
+
+  #onResponse(stream: Stream, message: unknown): void {
+    if (this.#stream !== stream || this.#closed) return;
+    const read = this.#wire.read(message, this.#limits.maxNameBytes);
+    const type = this.#types.get(read.typeUrl);
+    if (type === undefined) {
+      this.#logger.warn({ typeUrl: read.typeUrl }, 'xds client: a response of a type never subscribed');
+      return;
+    }
+    this.#backoff.reset();
+    type.nonce = read.nonce;
+    const { upserts, errors } = this.#judge(type, read);
+    const removed = [...read.removed];
+    if (this.protocol === 'sotw' && type.fullState) {
+      const present = new Set(upserts.map((r) => r.name));
+      for (const name of type.held.keys()) if (!present.has(name)) removed.push(name);
+    }
+    if (errors.length === 0) {
+      const removedSet = new Set(removed);
+      let count = type.held.size;
+      for (const r of upserts) if (!type.held.has(r.name) && type.wants(r.name)) count++;
+      for (const name of removedSet) if (type.held.has(name)) count--;
+      if (count > this.#limits.maxResourcesPerType)
+        errors.push(
+          `the response would make ${count} resources, over limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}`,
+        );
+    }
+    if (errors.length > 0) {
+      const text = cutText(errors.join('; '), this.#limits.maxErrorDetailBytes);
+      stream.call.write(this.#wire.nack(type, read, text));
+      this.#logger.warn({ typeUrl: type.typeUrl, version: read.version, message: text }, 'xds client: NACK');
+      this.emit('nack', { typeUrl: type.typeUrl, version: read.version, nonce: read.nonce, message: text });
+      return;
+    }
+    const applied = type.apply(upserts, removed);
+    const first = type.version === '' && read.version !== '';
+    type.version = read.version;
+    stream.call.write(this.#wire.ack(type, read));
+    this.emit('ack', {
+      typeUrl: type.typeUrl,
+      version: read.version,
+      nonce: read.nonce,
+      resources: read.resources.length,
+    });
+    if (applied.updated.length === 0 && applied.removed.length === 0 && !first) return;
+    this.emit('update', {
+      typeUrl: type.typeUrl,
+      version: read.version,
+      updated: applied.updated.map((r) => r.name),
+      removed: applied.removed,
+      address: stream.address,
+    });
+    for (const watcher of [...type.watchers]) {
+      const wanted = (name: string) => watcher.names === '*' || watcher.names.has(name);
+      const updated = applied.updated.filter((r) => wanted(r.name));
+      const gone = applied.removed.filter(wanted);
+      if (updated.length === 0 && gone.length === 0) continue;
+      this.#call(watcher, {
+        typeUrl: type.typeUrl,
+        version: read.version,
+        updated,
+        removed: gone,
+        resources: type.viewOf(watcher),
+      });
+    }
+  }
+
+  /** Decoding errors, duplicate names and the validation hook's verdicts: every error, not only the first. */
+  #judge(type: TypeState, read: ReadResponse): { upserts: XdsResource[]; errors: string[] } {
+    const upserts: XdsResource[] = [];
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    for (const decoded of read.resources) {
+      if (!decoded.ok) {
+        errors.push(decoded.error);
+        continue;
+      }
+      const resource = decoded.resource;
+      if (seen.has(resource.name)) {
+        errors.push(`"${resource.name}" twice in one response`);
+        continue;
+      }
+      seen.add(resource.name);
+      const verdict = this.#judgeOne(type.typeUrl, resource);
+      if (verdict !== undefined) errors.push(`${resource.name}: ${verdict}`);
+      else upserts.push(resource);
+    }
+    return { upserts, errors };
+  }
+
+  #judgeOne(typeUrl: string, resource: XdsResource): string | undefined {
+    if (this.#validate === undefined) return undefined;
+    try {
+      const verdict = this.#validate(typeUrl, resource);
+      if (verdict === null || verdict === undefined) return undefined;
+      return typeof verdict === 'string' ? verdict : verdict.message;
+    } catch (e) {
+      return `the validation hook threw: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
+  #call(watcher: Watcher, update: WatchUpdate): void {
+    try {
+      watcher.listener(update);
+    } catch (e) {
+      this.#logger.warn({ typeUrl: update.typeUrl, error: String(e) }, 'xds client: a watch listener threw');
+    }
+  }
+}
