@@ -101,15 +101,29 @@ export class TypeState {
     return { updated, removed: gone };
   }
 
-  /** Tells each watch the part of a change it wants; a watch that wants none of it is not called. */
-  notify(applied: Applied, version: string): void {
-    for (const watcher of [...this.watchers]) {
-      const wanted = (name: string) => watcher.names === '*' || watcher.names.has(name);
-      const updated = applied.updated.filter((r) => wanted(r.name));
-      const removed = applied.removed.filter(wanted);
-      if (updated.length === 0 && removed.length === 0) continue;
-      watcher.listener({ typeUrl: this.typeUrl, version, updated, removed, resources: this.viewOf(watcher) });
-    }
+  /**
+   * The update of one watch: the part of `applied` it wants, or undefined when it wants none of it. `resources` is
+   * computed when read (a relay never reads it).
+   */
+  updateFor(watcher: Watcher, version: string, applied: Applied): WatchUpdate | undefined {
+    const wanted = (name: string) => watcher.names === '*' || watcher.names.has(name);
+    const updated = applied.updated.filter((r) => wanted(r.name));
+    const removed = applied.removed.filter(wanted);
+    if (updated.length === 0 && removed.length === 0) return undefined;
+    let resources: ReadonlyMap<string, XdsResource> | undefined;
+    const view = () => {
+      resources ??= this.viewOf(watcher);
+      return resources;
+    };
+    return {
+      typeUrl: this.typeUrl,
+      version,
+      updated,
+      removed,
+      get resources() {
+        return view();
+      },
+    };
   }
 
   /** The held resources a watch wants. */

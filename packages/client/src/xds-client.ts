@@ -32,10 +32,18 @@ export interface WatchHandle {
   setNames(names: Iterable<string> | '*'): void;
 }
 
+/** True when no watch of the type names anything. */
+function isEmpty(type: TypeState): boolean {
+  const sub = type.subscription();
+  return !sub.wildcard && sub.names.size === 0;
+}
+
 const silent: ClientLogger = { debug: () => {}, info: () => {}, warn: () => {} };
 
 interface Stream {
   readonly address: string;
+  /** True once the node was sent (on the stream's first request, rule S2). */
+  nodeSent: boolean;
   readonly grpcClient: grpc.Client;
   readonly call: grpc.ClientDuplexStream<unknown, unknown>;
   readonly ended: Promise<void>;
@@ -161,6 +169,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return new Map(this.#types.get(typeUrl)?.held ?? []);
   }
 
+  /** One resource the client holds, without copying anything; undefined when it holds none of that name. */
+  resource(typeUrl: string, name: string): XdsResource | undefined {
+    return this.#types.get(typeUrl)?.held.get(name);
+  }
+
   /** The version of the latest response accepted for a type (`''` before any). */
   version(typeUrl: string): string {
     return this.#types.get(typeUrl)?.version ?? '';
@@ -229,6 +242,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         resolveEnded = resolve;
       }),
       done: false,
+      nodeSent: false,
     };
     this.#stream = stream;
     call.on('data', (message: unknown) => this.#onResponse(stream, message));
@@ -237,12 +251,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.#onEnd(stream, status);
       resolveEnded();
     });
-    let node: Node | undefined = this.node;
     for (const type of this.#types.values()) {
       type.nonce = '';
       type.sent = undefined;
-      call.write(this.#wire.initial(type, node));
-      node = undefined;
+      if (!isEmpty(type)) call.write(this.#wire.initial(type, this.#nodeDue(stream)));
     }
     this.#logger.debug({ address, protocol: this.protocol }, 'xds client: stream opened');
     grpcClient.waitForReady(Number.POSITIVE_INFINITY, (error) => {
@@ -250,6 +262,13 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.#connected = true;
       this.emit('connected', { address });
     });
+  }
+
+  /** The node for the stream's first request, undefined after it. */
+  #nodeDue(stream: Stream): Node | undefined {
+    if (stream.nodeSent) return undefined;
+    stream.nodeSent = true;
+    return this.node;
   }
 
   #onEnd(stream: Stream, status: grpc.StatusObject): void {
@@ -322,17 +341,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       address: stream.address,
     });
     for (const watcher of [...type.watchers]) {
-      const wanted = (name: string) => watcher.names === '*' || watcher.names.has(name);
-      const updated = applied.updated.filter((r) => wanted(r.name));
-      const gone = applied.removed.filter(wanted);
-      if (updated.length === 0 && gone.length === 0) continue;
-      this.#call(watcher, {
-        typeUrl: type.typeUrl,
-        version: read.version,
-        updated,
-        removed: gone,
-        resources: type.viewOf(watcher),
-      });
+      const update = type.updateFor(watcher, read.version, applied);
+      if (update !== undefined) this.#call(watcher, update);
     }
   }
 
