@@ -1,0 +1,101 @@
+/**
+ * One group's upstream: one `@xds/client` stream carrying the union of the group's downstream subscriptions
+ * (rule X4), whose accepted updates fill the group's snapshot in the relay cache with the bytes and versions received
+ * (rules X1, X2). It outlives upstream failures: the client reconnects and presents what it holds (rule X3), and the
+ * group's snapshot keeps serving meanwhile.
+ */
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Node, TypeUrl } from '@xds/api';
+import {
+  type BackoffOptions,
+  type ClientLimits,
+  type ClientLogger,
+  type Protocol,
+  type WatchHandle,
+  XdsClient,
+  type XdsResource,
+} from '@xds/client';
+import type { RelayCache } from './relay-cache.js';
+
+/** How a group's upstream client is made. */
+export interface UpstreamOptions {
+  readonly servers: readonly string[];
+  readonly protocol: Protocol;
+  readonly credentials?: ChannelCredentials;
+  readonly backoff?: BackoffOptions;
+  readonly limits?: ClientLimits;
+  readonly logger?: ClientLogger;
+}
+
+/** The upstream stream of one group. */
+export class GroupUpstream {
+  /** The group. */
+  readonly group: string;
+  /** The client. */
+  readonly client: XdsClient;
+  readonly #cache: RelayCache;
+  readonly #handles = new Map<TypeUrl, WatchHandle>();
+  readonly #dirty = new Set<TypeUrl>();
+  #flush: NodeJS.Immediate | undefined;
+
+  constructor(group: string, node: Node, cache: RelayCache, options: UpstreamOptions) {
+    this.group = group;
+    this.#cache = cache;
+    this.client = new XdsClient({
+      servers: options.servers,
+      node,
+      protocol: options.protocol,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    this.client.on('update', (event) => {
+      const typeUrl = event.typeUrl as TypeUrl;
+      const upserts: XdsResource[] = [];
+      for (const name of event.updated) {
+        const resource = this.client.resource(typeUrl, name);
+        if (resource !== undefined) upserts.push(resource);
+      }
+      this.#cache.apply(group, typeUrl, event.version, upserts, event.removed);
+    });
+  }
+
+  /** The group's subscription of a type may have changed; the upstream is told once per turn of the event loop. */
+  interestChanged(typeUrl: TypeUrl): void {
+    this.#dirty.add(typeUrl);
+    this.#flush ??= setImmediate(() => this.#apply());
+  }
+
+  /** Closes the upstream stream. */
+  close(): Promise<void> {
+    if (this.#flush !== undefined) clearImmediate(this.#flush);
+    this.#flush = undefined;
+    return this.client.close();
+  }
+
+  #apply(): void {
+    this.#flush = undefined;
+    if (this.client.closed) return;
+    for (const typeUrl of this.#dirty) {
+      const interest = this.#cache.interest(this.group, typeUrl);
+      const names = interest.wildcard ? '*' : interest.names;
+      const handle = this.#handles.get(typeUrl);
+      const before = new Set(this.client.resources(typeUrl).keys());
+      if (handle === undefined) {
+        if (interest.wildcard || interest.names.size > 0)
+          this.#handles.set(
+            typeUrl,
+            this.client.watch(typeUrl, names, () => {}),
+          );
+        continue;
+      }
+      handle.setNames(names);
+      // Names no downstream client wants any more leave the group's snapshot too (memory follows interest).
+      const dropped = [...before].filter((name) => this.client.resource(typeUrl, name) === undefined);
+      if (dropped.length > 0)
+        this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], dropped);
+    }
+    this.#dirty.clear();
+  }
+}

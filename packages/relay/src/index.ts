@@ -1,0 +1,11 @@
+/**
+ * `@xds/relay`: the `xds-relay` fan-in tier. Downstream an `XdsServer` over a cache filled from upstream, upstream one
+ * `@xds/client` stream per group of nodes; versions and bytes pass through (rules X1–X4).
+ *
+ * @packageDocumentation
+ */
+export { type GroupBy, parseGroupBy } from './group-by.js';
+export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
+export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';
+export { type Interest, RelayCache, type RelayCacheHooks } from './relay-cache.js';
+export { relayGroupByKey, relayGroupKey, upstreamNode } from './upstream-node.js';

@@ -1,0 +1,205 @@
+/**
+ * The relay's cache: a SnapshotCache with one snapshot per group, filled from upstream (not from a model). It adds
+ * three things to SnapshotCache:
+ * - entries are built from the upstream's bytes (`encodeResource(message, { bytes })`, rule X2) and carry the
+ *   origin's type versions (rule X1), so downstream clients see what the origin would have sent them;
+ * - a type is served only once the upstream answered it for the group (an empty view is not "no clusters");
+ * - it counts what the group's watches subscribe to and reports the union per type (rule X4), so the group's one
+ *   upstream stream asks for exactly that.
+ */
+import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
+import {
+  type DeltaWatch,
+  encodeResource,
+  type ResourceView,
+  Snapshot,
+  SnapshotCache,
+  type SotwWatch,
+  type Watch,
+  type WatchOptions,
+} from '@xds/cache';
+import type { XdsResource } from '@xds/client';
+
+/** What a group's watches subscribe to, for one type. */
+export interface Interest {
+  /** True when some watch subscribes by wildcard. */
+  readonly wildcard: boolean;
+  /** Every name (or `prefix/*` glob) some watch subscribes to. */
+  readonly names: ReadonlySet<string>;
+}
+
+/** What the cache tells its owner. */
+export interface RelayCacheHooks {
+  /** A group got its first watch; `node` is the downstream node that opened it. */
+  groupOpened(group: string, node: Node): void;
+  /** A group's union of subscriptions of a type may have changed: read it with {@link RelayCache.interest}. */
+  interestChanged(group: string, typeUrl: TypeUrl): void;
+  /** A group has no watch left. */
+  groupIdle(group: string): void;
+}
+
+interface Counts {
+  wildcard: number;
+  readonly names: Map<string, number>;
+}
+
+interface Indexed {
+  readonly group: string;
+  wildcard: boolean;
+  names: readonly string[];
+}
+
+/** A SnapshotCache keyed by relay group, filled from upstream. */
+export class RelayCache extends SnapshotCache {
+  readonly #hooks: RelayCacheHooks;
+  readonly #maxGroups: number;
+  readonly #indexed = new Map<Watch, Indexed>();
+  readonly #groups = new Map<
+    string,
+    { readonly watches: Set<Watch>; readonly counts: Map<TypeUrl, Counts> }
+  >();
+  readonly #ready = new Map<string, Set<TypeUrl>>();
+
+  constructor(groupKey: (node: Node) => string, hooks: RelayCacheHooks, maxGroups: number) {
+    super({ nodeKey: groupKey });
+    this.#hooks = hooks;
+    this.#maxGroups = maxGroups;
+  }
+
+  /** The groups that have watches. */
+  groups(): string[] {
+    return [...this.#groups.keys()];
+  }
+
+  /** The union of a group's subscriptions of a type. */
+  interest(group: string, typeUrl: TypeUrl): Interest {
+    const counts = this.#groups.get(group)?.counts.get(typeUrl);
+    return { wildcard: (counts?.wildcard ?? 0) > 0, names: new Set(counts?.names.keys() ?? []) };
+  }
+
+  /** True once the upstream answered the type for the group. */
+  isReady(group: string, typeUrl: TypeUrl): boolean {
+    return this.#ready.get(group)?.has(typeUrl) ?? false;
+  }
+
+  /**
+   * Applies an accepted upstream response to a group's snapshot: `upserts` by their received bytes (rule X2),
+   * `removed` dropped, the type's version set to the origin's (rule X1; a content hash when it gave none).
+   */
+  apply(
+    group: string,
+    typeUrl: TypeUrl,
+    version: string,
+    upserts: readonly XdsResource[],
+    removed: readonly string[],
+  ): void {
+    for (const resource of upserts) encodeResource(resource.message, { bytes: resource.bytes });
+    const current = this.getSnapshot(group) ?? Snapshot.create([]);
+    const next = current.update(
+      (draft) => {
+        const record = draft[typeUrl] as Record<string, unknown>;
+        for (const resource of upserts) record[resource.name] = resource.message;
+        for (const name of removed) delete record[name];
+      },
+      version === '' ? undefined : { version: { [typeUrl]: version } },
+    );
+    let ready = this.#ready.get(group);
+    if (ready === undefined) {
+      ready = new Set();
+      this.#ready.set(group, ready);
+    }
+    const first = !ready.has(typeUrl);
+    ready.add(typeUrl);
+    if (next !== current || this.getSnapshot(group) === undefined) this.setSnapshot(group, next);
+    if (!first) return;
+    // The type was held back until now: every watch of it may answer, even with nothing (rule S7a).
+    for (const watch of this.#groups.get(group)?.watches ?? [])
+      if (watch.typeUrl === typeUrl) watch.notify('all');
+  }
+
+  /** Forgets a group's snapshot and readiness (the group is gone). */
+  forget(group: string): void {
+    this.#ready.delete(group);
+    this.clearSnapshot(group);
+  }
+
+  override watchSotw(options: WatchOptions): SotwWatch {
+    this.#admit(options.node);
+    return this.#track(super.watchSotw(options), options.node);
+  }
+
+  override watchDelta(options: WatchOptions): DeltaWatch {
+    this.#admit(options.node);
+    return this.#track(super.watchDelta(options), options.node);
+  }
+
+  /** A type the upstream has not answered for the group yet has no view: its watches wait. */
+  override view(key: string, typeUrl: TypeUrl): ResourceView | undefined {
+    return this.isReady(key, typeUrl) ? super.view(key, typeUrl) : undefined;
+  }
+
+  override subscriptionChanged(watch: Watch): void {
+    super.subscriptionChanged(watch);
+    const indexed = this.#indexed.get(watch);
+    if (indexed === undefined) return;
+    const names = [...watch.subscribed];
+    this.#count(indexed.group, watch.typeUrl, indexed, -1);
+    indexed.wildcard = watch.wildcard;
+    indexed.names = names;
+    this.#count(indexed.group, watch.typeUrl, indexed, +1);
+    this.#hooks.interestChanged(indexed.group, watch.typeUrl);
+  }
+
+  override release(watch: Watch): void {
+    super.release(watch);
+    const indexed = this.#indexed.get(watch);
+    if (indexed === undefined) return;
+    this.#indexed.delete(watch);
+    this.#count(indexed.group, watch.typeUrl, indexed, -1);
+    const group = this.#groups.get(indexed.group);
+    group?.watches.delete(watch);
+    if (indexed.wildcard || indexed.names.length > 0)
+      this.#hooks.interestChanged(indexed.group, watch.typeUrl);
+    if (group !== undefined && group.watches.size === 0) {
+      this.#groups.delete(indexed.group);
+      this.#hooks.groupIdle(indexed.group);
+    }
+  }
+
+  #admit(node: Node): void {
+    const group = this.keyOf(node);
+    if (!this.#groups.has(group) && this.#groups.size >= this.#maxGroups)
+      throw new XdsError(
+        Code.ResourceExhausted,
+        `the relay serves ${this.#groups.size} groups, its limit (--max-groups); group "${group}" is refused`,
+      );
+  }
+
+  #track<W extends Watch>(watch: W, node: Node): W {
+    let group = this.#groups.get(watch.key);
+    if (group === undefined) {
+      group = { watches: new Set(), counts: new Map() };
+      this.#groups.set(watch.key, group);
+      this.#hooks.groupOpened(watch.key, node);
+    }
+    group.watches.add(watch);
+    this.#indexed.set(watch, { group: watch.key, wildcard: false, names: [] });
+    return watch;
+  }
+
+  #count(group: string, typeUrl: TypeUrl, indexed: Indexed, delta: 1 | -1): void {
+    const state = this.#groups.get(group);
+    if (state === undefined) return;
+    let counts = state.counts.get(typeUrl);
+    if (counts === undefined) {
+      counts = { wildcard: 0, names: new Map() };
+      state.counts.set(typeUrl, counts);
+    }
+    if (indexed.wildcard) counts.wildcard += delta;
+    for (const name of indexed.names) {
+      const next = (counts.names.get(name) ?? 0) + delta;
+      if (next <= 0) counts.names.delete(name);
+      else counts.names.set(name, next);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { TypeUrl } from '@xds/api';
+import type { XdsTestClient } from '@xds/testing';
+import {
+  assignment,
+  downstream,
+  nextEvent,
+  oddlyEncodedCluster,
+  originKey,
+  startOrigin,
+  startRelay,
+  until,
+} from './test-support.js';
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+function track(client: XdsTestClient): XdsTestClient {
+  closers.push(() => client.close());
+  return client;
+}
+
+for (const upstream of ['sotw', 'delta'] as const) {
+  for (const protocol of ['sotw', 'delta'] as const) {
+    describe(`relay: ${protocol} downstream behind a ${upstream} upstream`, () => {
+      it('X1, X2: downstream clients get the origin versions and the bytes it sent, over ADS and per-type streams', async () => {
+        const origin = await startOrigin();
+        closers.push(() => origin.server.close());
+        const { relay, address } = await startRelay([origin.address], { upstreamProtocol: upstream });
+        closers.push(() => relay.close());
+        const direct = track(downstream(origin.address, 'direct', { protocol }));
+        const relayed = track(downstream(address, 'relayed', { protocol }));
+        const perType = track(downstream(address, 'per-type', { protocol, ads: false }));
+        for (const client of [direct, relayed, perType]) {
+          client.subscribe(TypeUrl.Cluster, ['*']);
+          client.subscribe(TypeUrl.Endpoint, ['c1']);
+        }
+        for (const client of [direct, relayed, perType]) {
+          await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+          await client.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c1'));
+        }
+        const bytes = oddlyEncodedCluster().bytes;
+        for (const client of [relayed, perType]) {
+          const ours = client.responses(TypeUrl.Cluster).at(-1)!;
+          const theirs = direct.responses(TypeUrl.Cluster).at(-1)!;
+          if (ours.protocol === 'sotw' && theirs.protocol === 'sotw') {
+            assert.equal(ours.versionInfo, theirs.versionInfo, 'X1: the SotW version is the origin one');
+            const c1 = ours.raw.resources.find((_any, i) => ours.names[i] === 'c1');
+            assert.deepEqual(
+              Buffer.from(c1?.value ?? []),
+              Buffer.from(bytes),
+              'X2: the bytes the origin sent',
+            );
+          } else if (ours.protocol === 'delta' && theirs.protocol === 'delta') {
+            const versions = (r: typeof ours) =>
+              r.protocol === 'delta' ? Object.fromEntries(r.resources.map((x) => [x.name, x.version])) : {};
+            assert.deepEqual(
+              versions(ours),
+              versions(theirs),
+              'X1: per-resource versions are the origin ones',
+            );
+            const c1 = ours.resources.find((x) => x.name === 'c1');
+            assert.deepEqual(
+              Buffer.from(c1?.raw.resource?.value ?? []),
+              Buffer.from(bytes),
+              'X2: the bytes the origin sent',
+            );
+          } else assert.fail('mixed protocols');
+        }
+        // A change at the origin reaches the relayed clients.
+        const moved = relayed.waitFor(
+          TypeUrl.Endpoint,
+          (r) => r.names.includes('c1') && r.versionInfo !== '',
+        );
+        const before = relayed.responses(TypeUrl.Endpoint).length;
+        origin.cache.updateSnapshot(originKey, (draft) => {
+          draft[TypeUrl.Endpoint]['c1'] = assignment('c1', 9090);
+        });
+        await relayed.waitFor(TypeUrl.Endpoint, () => relayed.responses(TypeUrl.Endpoint).length > before);
+        await moved;
+        assert.equal(origin.server.clients().filter((c) => c.nodeId === 'relay~web').length, 1);
+      });
+    });
+  }
+}
+
+describe('relay: fan-in', () => {
+  it('X4: 50 downstream clients of one group hold one upstream stream with the union of their names', async () => {
+    const origin = await startOrigin();
+    closers.push(() => origin.server.close());
+    const { relay, address } = await startRelay([origin.address]);
+    closers.push(() => relay.close());
+    const clients: XdsTestClient[] = [];
+    for (let i = 0; i < 50; i++) {
+      const client = track(downstream(address, `n${i}`, { protocol: i % 2 === 0 ? 'sotw' : 'delta' }));
+      client.subscribe(TypeUrl.Cluster, ['*']);
+      client.subscribe(TypeUrl.Endpoint, [i % 2 === 0 ? 'c1' : 'c2']);
+      clients.push(client);
+    }
+    for (const [i, client] of clients.entries()) {
+      await client.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has(i % 2 === 0 ? 'c1' : 'c2'));
+    }
+    const upstreams = origin.server.clients();
+    assert.deepEqual(
+      upstreams.map((c) => [c.nodeId, c.streams]),
+      [['relay~web', 1]],
+    );
+    await until('the union of names upstream', () => {
+      const eds = origin.server.clients()[0]?.types[TypeUrl.Endpoint];
+      return eds !== undefined && [...eds.subscribed].sort().join() === 'c1,c2';
+    });
+    assert.equal(relay.server.clients().length, 50);
+  });
+
+  it('X4: another group gets its own upstream stream, named relay~GROUP', async () => {
+    const origin = await startOrigin();
+    closers.push(() => origin.server.close());
+    const { relay, address } = await startRelay([origin.address]);
+    closers.push(() => relay.close());
+    const a = track(downstream(address, 'a'));
+    const b = track(downstream(address, 'b', { node: { id: 'b', cluster: 'api' } }));
+    for (const client of [a, b]) client.subscribe(TypeUrl.Cluster, ['*']);
+    await Promise.all([a.next(TypeUrl.Cluster), b.next(TypeUrl.Cluster)]);
+    assert.deepEqual(
+      origin.server
+        .clients()
+        .map((c) => c.nodeId)
+        .sort(),
+      ['relay~api', 'relay~web'],
+    );
+    assert.deepEqual(
+      relay
+        .groups()
+        .map((g) => g.group)
+        .sort(),
+      ['api', 'web'],
+    );
+  });
+});

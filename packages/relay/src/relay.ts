@@ -1,0 +1,200 @@
+/**
+ * `Relay`: the xDS fan-in tier. Downstream it is an `XdsServer` (SotW and delta, ADS and per-type) over a
+ * {@link RelayCache}; upstream it holds one `@xds/client` stream per group of downstream nodes (rule X4). Versions and
+ * bytes pass through (rules X1, X2); with no upstream it keeps serving what it holds and resumes without resends
+ * (rule X3). A downstream NACK is that client's status on the relay; the relay NACKs upstream only when it cannot
+ * decode a resource itself (X4).
+ */
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Node, TypeUrl } from '@xds/api';
+import type { BackoffOptions, ClientLimits, Protocol } from '@xds/client';
+import { type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
+import { EventEmitter } from 'eventemitter3';
+import { type GroupBy, parseGroupBy } from './group-by.js';
+import { GroupUpstream } from './group-upstream.js';
+import { RelayCache } from './relay-cache.js';
+import { upstreamNode } from './upstream-node.js';
+
+/** Options of {@link Relay}. */
+export interface RelayOptions {
+  /** The upstream servers, `host:port`; each group's stream fails over between them in order. */
+  readonly upstreams: readonly string[];
+  /** The protocol of the upstream streams; default `delta` (resume by per-resource versions, rule D6). */
+  readonly upstreamProtocol?: Protocol;
+  /** How downstream nodes are grouped: `node-id` (default), `cluster` or `metadata:KEY`. */
+  readonly groupBy?: string;
+  /** Upstream channel credentials (TLS); insecure by default. */
+  readonly credentials?: ChannelCredentials;
+  /** Upstream reconnect backoff. */
+  readonly backoff?: BackoffOptions;
+  /** Bounds on what an upstream server can make a group's client keep. */
+  readonly upstreamLimits?: ClientLimits;
+  /** The most groups (upstream streams) at once; default 10,000. A node of one more group is refused. */
+  readonly maxGroups?: number;
+  /** How long a group without downstream watches keeps its upstream stream and snapshot (ms); default 60 s. */
+  readonly groupIdleMs?: number;
+  /** The downstream XdsServer's options (its cache is the relay's). */
+  readonly server?: Omit<XdsServerOptions, 'cache' | 'logger'>;
+  /** A pino-compatible logger. */
+  readonly logger?: Logger;
+}
+
+/** One group as `/debug/syncz` and `/readyz` show it. */
+export interface GroupStatus {
+  readonly group: string;
+  /** The upstream node id, `relay~GROUP`. */
+  readonly upstreamNodeId: string;
+  /** The upstream server of the current stream, when there is one. */
+  readonly upstream: string | undefined;
+  readonly connected: boolean;
+  /** The origin's version of each type the group holds. */
+  readonly versions: Partial<Record<TypeUrl, string>>;
+  /** How many downstream watches the group serves. */
+  readonly watches: number;
+}
+
+/** The events of {@link Relay}. */
+export interface RelayEvents {
+  /** A group's upstream stream connected. */
+  upstreamConnected: [{ readonly group: string; readonly address: string }];
+  /** A group's upstream stream ended; the relay keeps serving what it holds (rule X3). */
+  upstreamDisconnected: [{ readonly group: string; readonly address: string; readonly details: string }];
+  /** A group's upstream response was accepted and applied. */
+  upstreamUpdate: [
+    {
+      readonly group: string;
+      readonly typeUrl: string;
+      readonly version: string;
+      readonly updated: readonly string[];
+      readonly removed: readonly string[];
+    },
+  ];
+  /** The relay NACKed an upstream response (it could not decode a resource). */
+  upstreamNack: [{ readonly group: string; readonly typeUrl: string; readonly message: string }];
+}
+
+/** The relay: an XdsServer downstream, one upstream client per group. */
+export class Relay extends EventEmitter<RelayEvents> {
+  /** The downstream server. */
+  readonly server: XdsServer;
+  /** The cache the server serves from, one snapshot per group. */
+  readonly cache: RelayCache;
+  /** How nodes are grouped. */
+  readonly groupBy: GroupBy;
+  readonly #options: RelayOptions;
+  readonly #logger: Logger;
+  readonly #upstreams = new Map<string, GroupUpstream>();
+  readonly #idle = new Map<string, NodeJS.Timeout>();
+  #closing: Promise<void> | undefined;
+
+  /** Creates the relay; nothing listens until {@link listen}. */
+  constructor(options: RelayOptions) {
+    super();
+    if (options.upstreams.length === 0) throw new RangeError('Relay: options.upstreams names no server');
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.groupBy = parseGroupBy(options.groupBy ?? 'node-id');
+    this.cache = new RelayCache(
+      (node) => this.groupBy.keyOf(node),
+      {
+        groupOpened: (group, node) => this.#open(group, node),
+        interestChanged: (group, typeUrl) => this.#upstreams.get(group)?.interestChanged(typeUrl),
+        groupIdle: (group) => this.#idleGroup(group),
+      },
+      options.maxGroups ?? 10_000,
+    );
+    this.server = new XdsServer({ ...options.server, cache: this.cache, logger: this.#logger });
+  }
+
+  /** Listens for downstream xDS on `host:port`; resolves the bound port. */
+  listen(address: string): Promise<number> {
+    return this.server.listen(address);
+  }
+
+  /** The groups and their upstream state. */
+  groups(): GroupStatus[] {
+    const watches = new Map(this.cache.status().map((s) => [s.key, s.watches]));
+    return [...this.#upstreams.values()].map((upstream) => ({
+      group: upstream.group,
+      upstreamNodeId: upstream.client.node.id,
+      upstream: upstream.client.address,
+      connected: upstream.client.connected,
+      versions: this.cache.status(upstream.group)?.versions ?? {},
+      watches: watches.get(upstream.group) ?? 0,
+    }));
+  }
+
+  /** `connected` when every group's upstream is connected, `disconnected` when one is not, `idle` with no group. */
+  upstreamState(): 'connected' | 'disconnected' | 'idle' {
+    if (this.#upstreams.size === 0) return 'idle';
+    for (const upstream of this.#upstreams.values()) if (!upstream.client.connected) return 'disconnected';
+    return 'connected';
+  }
+
+  /** Closes the downstream server (streams end with UNAVAILABLE, clients go elsewhere) and every upstream stream. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const timer of this.#idle.values()) clearTimeout(timer);
+      this.#idle.clear();
+      await this.server.close();
+      await Promise.all([...this.#upstreams.values()].map((u) => u.close()));
+      this.#upstreams.clear();
+      this.cache.close();
+    })();
+    return this.#closing;
+  }
+
+  #open(group: string, node: Node): void {
+    const timer = this.#idle.get(group);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.#idle.delete(group);
+    }
+    if (this.#upstreams.has(group)) return;
+    const options = this.#options;
+    const upstream = new GroupUpstream(group, upstreamNode(group, this.groupBy.spec, node), this.cache, {
+      servers: options.upstreams,
+      protocol: options.upstreamProtocol ?? 'delta',
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+      ...(options.upstreamLimits === undefined ? {} : { limits: options.upstreamLimits }),
+      logger: this.#logger,
+    });
+    const client = upstream.client;
+    client.on('connected', ({ address }) => {
+      this.#logger.info({ group, upstream: address }, 'relay: upstream connected');
+      this.emit('upstreamConnected', { group, address });
+    });
+    client.on('disconnected', ({ address, details }) => {
+      if (client.closed) return;
+      this.#logger.warn(
+        { group, upstream: address, details },
+        'relay: upstream disconnected; serving what it holds',
+      );
+      this.emit('upstreamDisconnected', { group, address, details });
+    });
+    client.on('update', ({ typeUrl, version, updated, removed }) =>
+      this.emit('upstreamUpdate', { group, typeUrl, version, updated, removed }),
+    );
+    client.on('nack', ({ typeUrl, message }) => {
+      this.#logger.warn({ group, typeUrl, message }, 'relay: NACKed an upstream response it cannot decode');
+      this.emit('upstreamNack', { group, typeUrl, message });
+    });
+    this.#upstreams.set(group, upstream);
+  }
+
+  #idleGroup(group: string): void {
+    if (this.#closing !== undefined) return;
+    const ms = this.#options.groupIdleMs ?? 60_000;
+    const timer = setTimeout(() => {
+      this.#idle.delete(group);
+      const upstream = this.#upstreams.get(group);
+      this.#upstreams.delete(group);
+      this.cache.forget(group);
+      void upstream?.close();
+      this.#logger.info({ group }, 'relay: group idle, upstream closed');
+    }, ms);
+    timer.unref();
+    this.#idle.set(group, timer);
+  }
+}
