@@ -73,7 +73,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
       assert.deepEqual([...c.resources(TypeUrl.Cluster).keys()], ['c1']);
     });
 
-    it('NACKs with the message of the validation hook, and applies nothing of the response', async () => {
+    it('S5: NACKs with the message of the validation hook, and applies only the resources it accepts', async () => {
       const { cache, server, address } = await setup();
       const c = client(address, {
         validate: (_typeUrl, resource) => (resource.name === 'bad' ? 'bad is not allowed here' : null),
@@ -85,11 +85,13 @@ for (const protocol of ['sotw', 'delta'] as const) {
       const clientNack = nextEvent(c, 'nack');
       cache.updateSnapshot('n1', (draft) => {
         draft[TypeUrl.Cluster]['bad'] = cluster('bad');
+        draft[TypeUrl.Cluster]['c3'] = cluster('c3');
       });
       const [atServer, atClient] = await Promise.all([serverNack, clientNack]);
       assert.match(atServer.message, /bad: bad is not allowed here/);
       assert.equal(atClient.message, atServer.message);
-      assert.deepEqual([...c.resources(TypeUrl.Cluster).keys()].sort(), ['c1', 'c2']);
+      assert.deepEqual([...c.resources(TypeUrl.Cluster).keys()].sort(), ['c1', 'c2', 'c3']);
+      if (protocol === 'sotw') assert.equal(c.version(TypeUrl.Cluster), atServer.acceptedVersion, 'the version stays');
     });
 
     it('L2: NACKs a response that would hold more resources than limits.maxResourcesPerType', async () => {

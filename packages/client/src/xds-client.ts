@@ -11,6 +11,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Backoff } from './backoff.js';
 import { deltaProtocol } from './delta-protocol.js';
 import type { XdsClientEvents } from './events.js';
+import { judge } from './judge.js';
 import {
   type ClientLogger,
   cutText,
@@ -19,10 +20,10 @@ import {
   type Validate,
   type XdsClientOptions,
 } from './options.js';
-import type { Protocol, ReadResponse } from './protocol.js';
+import type { Protocol } from './protocol.js';
 import { schemaOf, type XdsResource } from './resource.js';
 import { sotwProtocol } from './sotw-protocol.js';
-import { TypeState, type Watcher, type WatchUpdate } from './type-state.js';
+import { type Applied, TypeState, type Watcher, type WatchUpdate } from './type-state.js';
 
 /** What `watch()` returns: call it to cancel the watch; `setNames` changes what it watches. */
 export interface WatchHandle {
@@ -299,30 +300,29 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     }
     this.#backoff.reset();
     type.nonce = read.nonce;
-    const { upserts, errors } = this.#judge(type, read);
+    const verdict = judge(read, this.#validate);
     const removed = [...read.removed];
-    if (this.protocol === 'sotw' && type.fullState) {
-      const present = new Set(upserts.map((r) => r.name));
-      for (const name of type.held.keys()) if (!present.has(name)) removed.push(name);
+    if (this.protocol === 'sotw' && type.fullState && !verdict.unnamed) {
+      for (const name of type.held.keys()) if (!verdict.present.has(name)) removed.push(name);
     }
-    if (errors.length === 0) {
-      const removedSet = new Set(removed);
-      let count = type.held.size;
-      for (const r of upserts) if (!type.held.has(r.name) && type.wants(r.name)) count++;
-      for (const name of removedSet) if (type.held.has(name)) count--;
-      if (count > this.#limits.maxResourcesPerType)
-        errors.push(
-          `the response would make ${count} resources, over limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}`,
-        );
-    }
-    if (errors.length > 0) {
-      const text = cutText(errors.join('; '), this.#limits.maxErrorDetailBytes);
+    let count = type.held.size;
+    for (const r of verdict.accepted) if (!type.held.has(r.name) && type.wants(r.name)) count++;
+    for (const name of new Set(removed)) if (type.held.has(name)) count--;
+    const tooMany = count > this.#limits.maxResourcesPerType;
+    if (tooMany)
+      verdict.errors.push(
+        `the response would make ${count} resources, over limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}`,
+      );
+    // Over the limit nothing is applied; otherwise the accepted resources are, even when others are rejected.
+    const applied = tooMany ? { updated: [], removed: [] } : type.apply(verdict.accepted, removed);
+    if (verdict.errors.length > 0) {
+      const text = cutText(verdict.errors.join('; '), this.#limits.maxErrorDetailBytes);
       stream.call.write(this.#wire.nack(type, read, text));
       this.#logger.warn({ typeUrl: type.typeUrl, version: read.version, message: text }, 'xds client: NACK');
       this.emit('nack', { typeUrl: type.typeUrl, version: read.version, nonce: read.nonce, message: text });
+      this.#publish(type, stream, applied, type.version, false);
       return;
     }
-    const applied = type.apply(upserts, removed);
     const first = type.version === '' && read.version !== '';
     type.version = read.version;
     stream.call.write(this.#wire.ack(type, read));
@@ -332,51 +332,22 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       nonce: read.nonce,
       resources: read.resources.length,
     });
+    this.#publish(type, stream, applied, read.version, first);
+  }
+
+  /** Tells the `update` listeners and the watches what changed. */
+  #publish(type: TypeState, stream: Stream, applied: Applied, version: string, first: boolean): void {
     if (applied.updated.length === 0 && applied.removed.length === 0 && !first) return;
     this.emit('update', {
       typeUrl: type.typeUrl,
-      version: read.version,
+      version,
       updated: applied.updated.map((r) => r.name),
       removed: applied.removed,
       address: stream.address,
     });
     for (const watcher of [...type.watchers]) {
-      const update = type.updateFor(watcher, read.version, applied);
+      const update = type.updateFor(watcher, version, applied);
       if (update !== undefined) this.#call(watcher, update);
-    }
-  }
-
-  /** Decoding errors, duplicate names and the validation hook's verdicts: every error, not only the first. */
-  #judge(type: TypeState, read: ReadResponse): { upserts: XdsResource[]; errors: string[] } {
-    const upserts: XdsResource[] = [];
-    const errors: string[] = [];
-    const seen = new Set<string>();
-    for (const decoded of read.resources) {
-      if (!decoded.ok) {
-        errors.push(decoded.error);
-        continue;
-      }
-      const resource = decoded.resource;
-      if (seen.has(resource.name)) {
-        errors.push(`"${resource.name}" twice in one response`);
-        continue;
-      }
-      seen.add(resource.name);
-      const verdict = this.#judgeOne(type.typeUrl, resource);
-      if (verdict !== undefined) errors.push(`${resource.name}: ${verdict}`);
-      else upserts.push(resource);
-    }
-    return { upserts, errors };
-  }
-
-  #judgeOne(typeUrl: string, resource: XdsResource): string | undefined {
-    if (this.#validate === undefined) return undefined;
-    try {
-      const verdict = this.#validate(typeUrl, resource);
-      if (verdict === null || verdict === undefined) return undefined;
-      return typeof verdict === 'string' ? verdict : verdict.message;
-    } catch (e) {
-      return `the validation hook threw: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
 

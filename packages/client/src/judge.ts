@@ -1,0 +1,61 @@
+/**
+ * The verdict on one response: which resources are accepted and every error found, not only the first (the way
+ * grpc-js-xds validators collect errors). Resources that do not decode, names given twice and resources the
+ * validation hook rejects are errors; the rest are accepted, as gRPC clients do, so that one bad resource does not
+ * hold back the good ones (in delta a server does not send an unchanged resource again after a NACK).
+ */
+import type { Validate } from './options.js';
+import type { ReadResponse } from './protocol.js';
+import type { XdsResource } from './resource.js';
+
+/** What a response holds, judged. */
+export interface Verdict {
+  /** The resources accepted. */
+  readonly accepted: XdsResource[];
+  /** Every error, in order. */
+  readonly errors: string[];
+  /** The names present in the response, rejected ones included. */
+  readonly present: Set<string>;
+  /** True when some resource could not even be named (it did not decode): SotW removals cannot be told then. */
+  readonly unnamed: boolean;
+}
+
+/** Judges the resources of a response with the validation hook. */
+export function judge(read: ReadResponse, validate: Validate | undefined): Verdict {
+  const accepted: XdsResource[] = [];
+  const errors: string[] = [];
+  const present = new Set<string>();
+  let unnamed = false;
+  for (const decoded of read.resources) {
+    if (!decoded.ok) {
+      errors.push(decoded.error);
+      unnamed = true;
+      continue;
+    }
+    const resource = decoded.resource;
+    if (present.has(resource.name)) {
+      errors.push(`"${resource.name}" twice in one response`);
+      continue;
+    }
+    present.add(resource.name);
+    const verdict = judgeOne(validate, read.typeUrl, resource);
+    if (verdict !== undefined) errors.push(`${resource.name}: ${verdict}`);
+    else accepted.push(resource);
+  }
+  return { accepted, errors, present, unnamed };
+}
+
+function judgeOne(
+  validate: Validate | undefined,
+  typeUrl: string,
+  resource: XdsResource,
+): string | undefined {
+  if (validate === undefined) return undefined;
+  try {
+    const verdict = validate(typeUrl, resource);
+    if (verdict === null || verdict === undefined) return undefined;
+    return typeof verdict === 'string' ? verdict : verdict.message;
+  } catch (e) {
+    return `the validation hook threw: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
