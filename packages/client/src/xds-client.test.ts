@@ -91,7 +91,8 @@ for (const protocol of ['sotw', 'delta'] as const) {
       assert.match(atServer.message, /bad: bad is not allowed here/);
       assert.equal(atClient.message, atServer.message);
       assert.deepEqual([...c.resources(TypeUrl.Cluster).keys()].sort(), ['c1', 'c2', 'c3']);
-      if (protocol === 'sotw') assert.equal(c.version(TypeUrl.Cluster), atServer.acceptedVersion, 'the version stays');
+      if (protocol === 'sotw')
+        assert.equal(c.version(TypeUrl.Cluster), atServer.acceptedVersion, 'the version stays');
     });
 
     it('L2: NACKs a response that would hold more resources than limits.maxResourcesPerType', async () => {
