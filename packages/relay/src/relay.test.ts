@@ -5,7 +5,6 @@ import type { XdsTestClient } from '@xds/testing';
 import {
   assignment,
   downstream,
-  nextEvent,
   oddlyEncodedCluster,
   originKey,
   startOrigin,
