@@ -24,3 +24,4 @@ export type {
   SotwReceivedResponse,
 } from './received.js';
 export type { ResponsePredicate, WaitOptions, WaitState } from './response-log.js';
+export { createTestPki, type LeafOptions, type TestCertificate, type TestPki } from './test-pki.js';
