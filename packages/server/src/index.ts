@@ -15,10 +15,34 @@ export type {
   StreamOpenEvent,
   XdsServerEvents,
 } from './events.js';
+export {
+  composeAuthorize,
+  describeIdentity,
+  type IdentityGrant,
+  istioNodeNamespace,
+  matchesWildcard,
+  type NodeIdentityOptions,
+  nodeIdentityCheck,
+  type PeerIdentity,
+  parseSpiffeId,
+  parseSubjectAltNames,
+  peerIdentityOf,
+  type SpiffeId,
+} from './identity.js';
 export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { Authorize, ServerCall } from './stream-context.js';
+export {
+  createServerTls,
+  maxPemFileBytes,
+  type PemSource,
+  ServerTls,
+  type ServerTlsEvents,
+  type TlsMaterial,
+  type TlsOptions,
+  type TlsReloadFailure,
+} from './tls.js';
 export type { NackInfo, SyncStatus } from './type-state.js';
 export type { WriteBudgetOptions, WriteBudgetStats } from './write-budget.js';
-export { addXdsServices, type StreamStats, XdsServer } from './xds-server.js';
+export { addXdsServices, type ListenOptions, type StreamStats, XdsServer } from './xds-server.js';

@@ -1,6 +1,7 @@
 import type { ServerOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
+import type { NodeIdentityOptions } from './identity.js';
 import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Authorize } from './stream-context.js';
@@ -24,6 +25,13 @@ export interface XdsServerOptions {
   readonly logger?: Logger;
   /** Refuse a node's stream with PERMISSION_DENIED by returning false. */
   readonly authorize?: Authorize;
+  /**
+   * Bind client certificates to nodes (rule L6): a node id is accepted only from a client whose verified
+   * certificate (mutual TLS, see `listen(address, { tls })`) may claim it, by Istio's namespace rule or by grants.
+   * Runs before `authorize`, on every service (streams, Fetch, REST, CSDS); a refusal is PERMISSION_DENIED naming
+   * the certificate identity and the node.
+   */
+  readonly nodeIdentity?: NodeIdentityOptions;
   readonly keepalive?: KeepaliveOptions;
   /** The largest message received or sent, in bytes; default 64 MiB. Larger requests end the stream. */
   readonly maxMessageBytes?: number;

@@ -9,13 +9,24 @@ import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
+import { composeAuthorize, nodeIdentityCheck } from './identity.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { createRestHandler } from './rest.js';
 import { registerServices } from './services.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
+import { ServerTls, type TlsOptions } from './tls.js';
 import { WriteBudget, type WriteBudgetStats } from './write-budget.js';
+
+/** Options of {@link XdsServer.listen}. */
+export interface ListenOptions {
+  /**
+   * Serve TLS (or mutual TLS with `ca`): PEM bytes or file paths, files reloaded when they change; or a
+   * {@link ServerTls} the caller made (to watch its `reloaded` and `reloadFailed` events). Default plaintext.
+   */
+  readonly tls?: TlsOptions | ServerTls;
+}
 
 /**
  * The xDS server: ADS and the per-type SotW, delta and fetch services, CSDS, and optionally REST, answering from a
@@ -52,7 +63,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       events: this,
       logger: options.logger ?? silentLogger,
       controlPlane: options.controlPlaneId ?? '',
-      authorize: options.authorize,
+      authorize: composeAuthorize(
+        options.nodeIdentity === undefined ? undefined : nodeIdentityCheck(options.nodeIdentity),
+        options.authorize,
+      ),
       limits,
       budget: this.#budget,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
@@ -82,11 +96,20 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     registerServices(server, this.#ctx, () => this.#streams);
   }
 
-  /** Listens for xDS over gRPC (plaintext) on `host:port`; resolves the bound port (useful with port 0). */
-  listen(address: string): Promise<number> {
+  /**
+   * Listens for xDS over gRPC on `host:port`, plaintext or with `options.tls`; resolves the bound port (useful with
+   * port 0). Rejects with INVALID_ARGUMENT when the certificates cannot be read or do not match their key.
+   */
+  listen(address: string, options: ListenOptions = {}): Promise<number> {
     if (this.#closing) return Promise.reject(new XdsError(Code.Unavailable, 'the server is closed'));
+    let credentials: ServerCredentials;
+    try {
+      credentials = this.#credentials(options.tls);
+    } catch (error) {
+      return Promise.reject(XdsError.from(error));
+    }
     return new Promise((resolve, reject) => {
-      this.grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => {
+      this.grpcServer.bindAsync(address, credentials, (error, port) => {
         if (error)
           reject(
             new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`, { cause: error }),
@@ -94,6 +117,20 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         else resolve(port);
       });
     });
+  }
+
+  #credentials(tls: TlsOptions | ServerTls | undefined): ServerCredentials {
+    if (tls === undefined) return ServerCredentials.createInsecure();
+    const files = tls instanceof ServerTls ? tls : new ServerTls(tls);
+    const logger = this.#ctx.logger;
+    files.on('reloaded', () => logger.info({}, 'TLS certificates reloaded; new connections use them'));
+    files.on('reloadFailed', ({ message }) =>
+      logger.warn(
+        { reason: message },
+        'TLS certificate files changed but cannot be used; the previous ones stay',
+      ),
+    );
+    return files.serverCredentials();
   }
 
   /**
