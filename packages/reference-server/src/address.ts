@@ -22,3 +22,14 @@ export function parseAddress(text: string): ListenAddress | string {
 export function formatAddress(address: ListenAddress): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
+
+/**
+ * True for a host that only this machine can reach: `localhost`, 127.0.0.0/8, `::1` (and 127.x as an IPv4-mapped
+ * IPv6 address). Wildcards (`0.0.0.0`, `::`) and every other name are not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const lower = host.toLowerCase();
+  if (lower === 'localhost' || lower === '::1' || lower === '0:0:0:0:0:0:0:1') return true;
+  const v4 = lower.startsWith('::ffff:') ? lower.slice('::ffff:'.length) : lower;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}

@@ -30,6 +30,11 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  if (parsed.kind === 'refused') {
+    process.stderr.write(`xds-server: ${parsed.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const { options } = parsed;
   const logger = createLogger(options.logLevel);
   // Loaded only to run: --help and usage errors answer without loading the xDS API.
@@ -44,6 +49,23 @@ async function main(): Promise<void> {
       debounceMs: options.debounceMs,
       maxInFlightMiB: options.maxInFlightMiB,
       logger,
+      tls:
+        options.tlsCert === undefined || options.tlsKey === undefined
+          ? undefined
+          : {
+              cert: options.tlsCert,
+              key: options.tlsKey,
+              ...(options.tlsClientCa === undefined
+                ? {}
+                : { ca: options.tlsClientCa, requireClientCert: true }),
+            },
+      nodeIdentity:
+        options.trustDomain === undefined ? undefined : { trustDomains: [options.trustDomain], istio: true },
+      adminTokenFile: options.adminTokenFile,
+      adminTls:
+        options.adminTlsCert === undefined || options.adminTlsKey === undefined
+          ? undefined
+          : { cert: options.adminTlsCert, key: options.adminTlsKey },
     });
   } catch (error) {
     if (error instanceof ModelLoadError) {

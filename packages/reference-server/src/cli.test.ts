@@ -26,6 +26,20 @@ describe('command line', () => {
         '250',
         '--max-in-flight-mib',
         '16',
+        '--tls-cert',
+        'tls.crt',
+        '--tls-key',
+        'tls.key',
+        '--tls-client-ca',
+        'ca.crt',
+        '--trust-domain',
+        'cluster.local',
+        '--admin-token-file',
+        'token',
+        '--admin-tls-cert',
+        'admin.crt',
+        '--admin-tls-key',
+        'admin.key',
       ],
       { XDS_ADMIN_ADDRESS: '127.0.0.1:9901', XDS_LOG_LEVEL: 'warn', XDS_CONFIG: 'other.yaml' },
     );
@@ -38,6 +52,13 @@ describe('command line', () => {
         logLevel: 'debug',
         debounceMs: 250,
         maxInFlightMiB: 16,
+        tlsCert: 'tls.crt',
+        tlsKey: 'tls.key',
+        tlsClientCa: 'ca.crt',
+        trustDomain: 'cluster.local',
+        adminTokenFile: 'token',
+        adminTlsCert: 'admin.crt',
+        adminTlsKey: 'admin.key',
       },
     });
   });
@@ -62,6 +83,39 @@ describe('command line', () => {
     assert.equal(parseCommandLine(['-h']).kind, 'help');
   });
 
+  it('reports security flags that need each other', () => {
+    const error = (args: string[]) => {
+      const parsed = parseCommandLine(args);
+      assert.equal(parsed.kind, 'usage-error', `${args.join(' ')} should be a usage error`);
+      return parsed.kind === 'usage-error' ? parsed.message : '';
+    };
+    assert.match(error(['--tls-cert', 'a.crt']), /--tls-cert and --tls-key go together/);
+    assert.match(error(['--admin-tls-key', 'a.key']), /--admin-tls-cert and --admin-tls-key go together/);
+    assert.match(error(['--tls-client-ca', 'ca.crt']), /--tls-client-ca needs --tls-cert/);
+    assert.match(
+      error(['--tls-cert', 'a', '--tls-key', 'b', '--trust-domain', 'td']),
+      /--trust-domain needs --tls-client-ca/,
+    );
+    assert.match(
+      error(['--tls-cert', 'a', '--tls-key', 'b', '--tls-client-ca', 'c', '--trust-domain', 'Bad/Domain']),
+      /--trust-domain: "Bad\/Domain" is not a SPIFFE trust domain/,
+    );
+    assert.match(error(['--admin-token-file', '']), /--admin-token-file: the file name is empty/);
+  });
+
+  it('refuses an admin address beyond loopback without both a token and HTTPS', () => {
+    const tls = ['--admin-tls-cert', 'a.crt', '--admin-tls-key', 'a.key'];
+    for (const admin of ['0.0.0.0:18001', '[::]:18001', '10.1.2.3:18001', 'admin.example:18001']) {
+      for (const extra of [[], ['--admin-token-file', 'token'], tls]) {
+        const parsed = parseCommandLine(['--admin', admin, ...extra]);
+        assert.equal(parsed.kind, 'refused', `${admin} ${extra.join(' ')}`);
+      }
+      assert.equal(parseCommandLine(['--admin', admin, '--admin-token-file', 'token', ...tls]).kind, 'run');
+    }
+    for (const admin of ['127.0.0.1:18001', '127.8.9.10:1', '[::1]:18001', 'localhost:18001'])
+      assert.equal(parseCommandLine(['--admin', admin]).kind, 'run', admin);
+  });
+
   it('parses host:port with IPv4, names and bracketed IPv6', () => {
     assert.deepEqual(parseAddress('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
     assert.deepEqual(parseAddress('localhost:18000'), { host: 'localhost', port: 18000 });
@@ -69,12 +123,16 @@ describe('command line', () => {
     assert.equal(typeof parseAddress('::1:18000'), 'string');
   });
 
-  it('the real bin exits with 2 and the usage on a bad flag, 0 on --help', () => {
+  it('the real bin exits with 2 and the usage on a bad flag, 2 and one line on an exposed admin, 0 on --help', () => {
     const bad = spawnSync(process.execPath, [binPath, '--xds', 'nowhere'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^xds-server: --xds: "nowhere" is not host:port/);
     assert.match(bad.stderr, /Usage: xds-server/);
     assert.equal(bad.stdout, '');
+    const refused = spawnSync(process.execPath, [binPath, '--admin', '0.0.0.0:18001'], { encoding: 'utf8' });
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /^xds-server: --admin 0\.0\.0\.0:18001 is not a loopback address: .*\n$/);
+    assert.equal(refused.stderr.split('\n').length, 2, 'one line');
     const help = spawnSync(process.execPath, [binPath, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage: xds-server/);

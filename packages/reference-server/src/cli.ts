@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseAddress } from './address.js';
+import { isLoopbackHost, parseAddress } from './address.js';
 import { type LogLevel, logLevels } from './logger.js';
 
 /** What the command line asks for. */
@@ -15,14 +15,32 @@ export interface CommandLine {
   readonly debounceMs: number;
   /** The server-wide bound on response bytes written and not yet flushed (MiB): the xDS server's write budget. */
   readonly maxInFlightMiB: number;
+  /** TLS on the xDS port: the certificate chain file (with {@link tlsKey}); undefined serves plaintext. */
+  readonly tlsCert: string | undefined;
+  /** TLS on the xDS port: the private key file. */
+  readonly tlsKey: string | undefined;
+  /** Mutual TLS on the xDS port: the CA file that signs client certificates; clients must present one. */
+  readonly tlsClientCa: string | undefined;
+  /** Node identity: SPIFFE IDs of this trust domain may claim the Istio node ids of their namespace. */
+  readonly trustDomain: string | undefined;
+  /** A file holding the bearer token the admin pages ask for (all but /healthz and /readyz). */
+  readonly adminTokenFile: string | undefined;
+  /** HTTPS on the admin port: the certificate chain file (with {@link adminTlsKey}). */
+  readonly adminTlsCert: string | undefined;
+  /** HTTPS on the admin port: the private key file. */
+  readonly adminTlsKey: string | undefined;
 }
 
-/** The outcome of {@link parseCommandLine}: run, print help or version, or a usage error (exit 2). */
+/**
+ * The outcome of {@link parseCommandLine}: run, print help or version, a usage error (exit 2 with the usage), or
+ * a refusal of flags that parse but are unsafe together (exit 2 with one line).
+ */
 export type ParsedCommandLine =
   | { readonly kind: 'run'; readonly options: CommandLine }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | { readonly kind: 'usage-error'; readonly message: string };
+  | { readonly kind: 'usage-error'; readonly message: string }
+  | { readonly kind: 'refused'; readonly message: string };
 
 /** The defaults: both listeners on loopback. */
 export const defaults = Object.freeze({
@@ -31,6 +49,13 @@ export const defaults = Object.freeze({
   logLevel: 'info' as LogLevel,
   debounceMs: 100,
   maxInFlightMiB: 64,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsClientCa: undefined,
+  trustDomain: undefined,
+  adminTokenFile: undefined,
+  adminTlsCert: undefined,
+  adminTlsKey: undefined,
 });
 
 /** The environment variables that set defaults for the flags (a flag wins). */
@@ -55,9 +80,61 @@ Options:
   --debounce-ms MS     quiet time before a config change is applied (default ${defaults.debounceMs})
   --max-in-flight-mib N  response bytes written but not yet flushed, all clients together, in MiB; beyond
                        it, clients due a push take turns (default ${defaults.maxInFlightMiB})
+
+Security (certificate and key files are reloaded when they change; new connections use the new ones):
+  --tls-cert FILE      serve xDS over TLS with this certificate chain (PEM), with --tls-key
+  --tls-key FILE       the private key (PEM) of --tls-cert
+  --tls-client-ca FILE mutual TLS: clients must present a certificate signed by this CA (PEM)
+  --trust-domain TD    node identity, with --tls-client-ca: a client certificate's SPIFFE ID
+                       spiffe://TD/ns/NS/sa/SA may only claim Istio node ids of namespace NS
+                       (TYPE~IP~POD.NS~NS.svc.DOMAIN); anything else is PERMISSION_DENIED
+  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
+                       "Authorization: Bearer TOKEN", TOKEN being the file's content (16+ characters)
+  --admin-tls-cert FILE  serve the admin pages over HTTPS with this certificate chain, with --admin-tls-key
+  --admin-tls-key FILE   the private key of --admin-tls-cert
+  The admin port binds beyond loopback only with both a token and HTTPS.
   -h, --help           print this help
   --version            print the version
 `;
+
+/** Flags that need each other, empty file names, a malformed trust domain. */
+function securityProblems(
+  flags: {
+    readonly [K in
+      | 'tlsCert'
+      | 'tlsKey'
+      | 'tlsClientCa'
+      | 'trustDomain'
+      | 'adminTokenFile'
+      | 'adminTlsCert'
+      | 'adminTlsKey']: string | undefined;
+  },
+): (string | undefined)[] {
+  const together = (a: string, b: string, x: string | undefined, y: string | undefined) =>
+    (x === undefined) === (y === undefined) ? undefined : `--${a} and --${b} go together`;
+  const files: [string, string | undefined][] = [
+    ['tls-cert', flags.tlsCert],
+    ['tls-key', flags.tlsKey],
+    ['tls-client-ca', flags.tlsClientCa],
+    ['admin-token-file', flags.adminTokenFile],
+    ['admin-tls-cert', flags.adminTlsCert],
+    ['admin-tls-key', flags.adminTlsKey],
+  ];
+  return [
+    ...files.map(([name, value]) => (value === '' ? `--${name}: the file name is empty` : undefined)),
+    together('tls-cert', 'tls-key', flags.tlsCert, flags.tlsKey),
+    together('admin-tls-cert', 'admin-tls-key', flags.adminTlsCert, flags.adminTlsKey),
+    flags.tlsClientCa !== undefined && flags.tlsCert === undefined
+      ? '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)'
+      : undefined,
+    flags.trustDomain !== undefined && flags.tlsClientCa === undefined
+      ? '--trust-domain needs --tls-client-ca: node identity comes from verified client certificates'
+      : undefined,
+    flags.trustDomain === undefined || /^[a-z0-9._-]{1,255}$/.test(flags.trustDomain)
+      ? undefined
+      : `--trust-domain: "${flags.trustDomain}" is not a SPIFFE trust domain (lowercase letters, digits, . _ -)`,
+  ];
+}
 
 function checkAddress(flag: string, value: string): string | undefined {
   const parsed = parseAddress(value);
@@ -85,6 +162,13 @@ export function parseCommandLine(
         'log-level': { type: 'string' },
         'debounce-ms': { type: 'string' },
         'max-in-flight-mib': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-client-ca': { type: 'string' },
+        'trust-domain': { type: 'string' },
+        'admin-token-file': { type: 'string' },
+        'admin-tls-cert': { type: 'string' },
+        'admin-tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -108,6 +192,17 @@ export function parseCommandLine(
   const level = pick('log-level', environmentVariables.logLevel) ?? defaults.logLevel;
   const debounce = typeof values['debounce-ms'] === 'string' ? values['debounce-ms'] : undefined;
   const inFlight = typeof values['max-in-flight-mib'] === 'string' ? values['max-in-flight-mib'] : undefined;
+  const flag = (name: string): string | undefined =>
+    typeof values[name] === 'string' ? (values[name] as string) : undefined;
+  const security = {
+    tlsCert: flag('tls-cert'),
+    tlsKey: flag('tls-key'),
+    tlsClientCa: flag('tls-client-ca'),
+    trustDomain: flag('trust-domain'),
+    adminTokenFile: flag('admin-token-file'),
+    adminTlsCert: flag('admin-tls-cert'),
+    adminTlsKey: flag('admin-tls-key'),
+  };
   const problems = [
     config === '' ? '--config: the file name is empty' : undefined,
     checkAddress('xds', xds),
@@ -121,8 +216,20 @@ export function parseCommandLine(
     inFlight === undefined || (/^\d{1,6}$/.test(inFlight) && Number(inFlight) >= 1)
       ? undefined
       : `--max-in-flight-mib: "${inFlight}" is not a whole number of MiB from 1`,
+    ...securityProblems(security),
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
+  const adminHost = parseAddress(admin);
+  if (
+    typeof adminHost !== 'string' &&
+    !isLoopbackHost(adminHost.host) &&
+    (security.adminTokenFile === undefined || security.adminTlsCert === undefined)
+  ) {
+    return {
+      kind: 'refused',
+      message: `--admin ${admin} is not a loopback address: beyond this host the admin pages need both --admin-token-file and --admin-tls-cert/--admin-tls-key`,
+    };
+  }
   return {
     kind: 'run',
     options: {
@@ -132,6 +239,7 @@ export function parseCommandLine(
       logLevel: level as LogLevel,
       debounceMs: debounce === undefined ? defaults.debounceMs : Number(debounce),
       maxInFlightMiB: inFlight === undefined ? defaults.maxInFlightMiB : Number(inFlight),
+      ...security,
     },
   };
 }

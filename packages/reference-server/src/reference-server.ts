@@ -1,10 +1,11 @@
 import { SnapshotCache } from '@xds/cache';
 import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
-import { XdsServer } from '@xds/server';
+import { type NodeIdentityOptions, ServerTls, type TlsOptions, XdsServer } from '@xds/server';
 import type { Logger } from 'pino';
 import { formatAddress, parseAddress } from './address.js';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
+import { readAdminToken } from './admin-token.js';
 import { ConvergenceTracker } from './convergence.js';
 import { exampleModelPath } from './example-model.js';
 import { addHealthService } from './health.js';
@@ -31,6 +32,14 @@ export interface ReferenceServerOptions {
   readonly pollMs?: number;
   /** How long close() lets xDS connections finish before forcing them (ms); default 5,000. */
   readonly closeGraceMs?: number;
+  /** TLS (mutual TLS with `ca`) on the xDS port; certificate files are reloaded when they change. */
+  readonly tls?: TlsOptions | undefined;
+  /** Bind client certificates to node ids (needs mutual TLS): see `XdsServerOptions.nodeIdentity`. */
+  readonly nodeIdentity?: NodeIdentityOptions | undefined;
+  /** A file holding the admin bearer token (needed by every admin page but /healthz and /readyz). */
+  readonly adminTokenFile?: string | undefined;
+  /** HTTPS on the admin port; certificate files are reloaded when they change. */
+  readonly adminTls?: TlsOptions | undefined;
 }
 
 /** A running reference server. */
@@ -59,6 +68,11 @@ function bound(address: string, port: number): string {
  */
 export async function startReferenceServer(options: ReferenceServerOptions): Promise<ReferenceServer> {
   const { logger } = options;
+  // Certificates and the token are read first: a missing or mismatched file stops the start with its name.
+  const xdsTls = options.tls === undefined ? undefined : new ServerTls(options.tls);
+  const adminTls = options.adminTls === undefined ? undefined : new ServerTls(options.adminTls);
+  const adminToken =
+    options.adminTokenFile === undefined ? undefined : readAdminToken(options.adminTokenFile);
   const model = ModelFile.open({
     file: options.config ?? exampleModelPath(),
     source: options.config === undefined ? 'embedded' : 'file',
@@ -72,6 +86,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     logger,
     closeGraceMs: options.closeGraceMs ?? 5000,
     writeBudget: { maxBytesInFlight: (options.maxInFlightMiB ?? 64) * 1024 * 1024 },
+    ...(options.nodeIdentity === undefined ? {} : { nodeIdentity: options.nodeIdentity }),
   });
   const metrics = createMetrics({
     connectedClients: () => xds.clients().length,
@@ -115,10 +130,16 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     registry: metrics.registry,
     xdsAddress: () => xdsAddress,
   };
-  const admin = createAdminServer(ctx, logger);
+  const admin = createAdminServer(ctx, logger, {
+    ...(adminToken === undefined ? {} : { token: adminToken }),
+    ...(adminTls === undefined ? {} : { tls: adminTls }),
+  });
   let adminAddress: string;
   try {
-    xdsAddress = bound(options.xds, await xds.listen(options.xds));
+    xdsAddress = bound(
+      options.xds,
+      await xds.listen(options.xds, xdsTls === undefined ? {} : { tls: xdsTls }),
+    );
     adminAddress = bound(options.admin, await admin.listen(options.admin));
   } catch (error) {
     await Promise.all([xds.close(), admin.close(), model.close()]);
@@ -129,9 +150,18 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   health.set('SERVING');
   ready = true;
   model.watch();
+  const xdsSecurity = xdsTls === undefined ? 'plaintext' : xdsTls.requireClientCert ? 'mutual TLS' : 'TLS';
   logger.info(
-    { xds: xdsAddress, admin: adminAddress, config: model.state.file, source: model.state.source },
-    `xds-server started: xDS on ${xdsAddress}, admin on http://${adminAddress}/`,
+    {
+      xds: xdsAddress,
+      admin: adminAddress,
+      config: model.state.file,
+      source: model.state.source,
+      xdsSecurity,
+      nodeIdentity: options.nodeIdentity !== undefined,
+      adminToken: adminToken !== undefined,
+    },
+    `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/`,
   );
 
   let closing: Promise<void> | undefined;

@@ -139,8 +139,19 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
    */
   restHandler(): (request: IncomingMessage, response: ServerResponse, next?: () => void) => void {
     const handle = createRestHandler(this.#ctx, this.#options.maxMessageBytes ?? 64 * 1024 * 1024);
+    const logger = this.#ctx.logger;
     return (request, response, next) => {
-      if (handle(request, response)) return;
+      let handled: boolean;
+      try {
+        handled = handle(request, response);
+      } catch (error) {
+        // Rule L4: nothing a request holds escapes its handler.
+        logger.error({ err: error }, 'REST xDS request failed');
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+        response.end('{"message":"internal error"}');
+        return;
+      }
+      if (handled) return;
       if (next !== undefined) next();
       else response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
     };
