@@ -160,9 +160,8 @@ describe('the xds-server process with mutual TLS, node identity, an admin token 
   });
 
   function client(node: string, cert: TestCertificate | undefined): XdsTestClient {
-    const port = server.xdsAddress.slice(server.xdsAddress.lastIndexOf(':') + 1);
     const c = new XdsTestClient({
-      address: `localhost:${port}`,
+      address: server.xdsAddress,
       node,
       credentials:
         cert === undefined

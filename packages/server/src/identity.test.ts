@@ -140,7 +140,7 @@ describe('node identity over mutual TLS', () => {
 
   before(async () => {
     pki = createTestPki();
-    const serverCert = pki.issue({ name: 'server', dns: ['localhost'] });
+    const serverCert = pki.issue({ name: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
     teamA = pki.issue({ name: 'team-a', uris: ['spiffe://cluster.local/ns/team-a/sa/web'] });
     otherDomain = pki.issue({ name: 'other', uris: ['spiffe://elsewhere.example/ns/team-a/sa/web'] });
     gateway = pki.issue({ name: 'gateway', dns: ['gw-1.mesh.example'] });
@@ -176,14 +176,14 @@ describe('node identity over mutual TLS', () => {
       : credentials.createSsl(pki.ca.cert, cert.key, cert.cert);
 
   function client(node: string, cert?: TestCertificate): XdsTestClient {
-    const c = new XdsTestClient({ address: `localhost:${port}`, node, credentials: creds(cert) });
+    const c = new XdsTestClient({ address: `127.0.0.1:${port}`, node, credentials: creds(cert) });
     clients.push(c);
     c.subscribe(TypeUrl.Cluster, []);
     return c;
   }
 
   function grpcClient(cert?: TestCertificate): Client {
-    const c = new Client(`localhost:${port}`, creds(cert));
+    const c = new Client(`127.0.0.1:${port}`, creds(cert));
     grpcClients.push(c);
     return c;
   }

@@ -60,7 +60,7 @@ describe('TLS on the xDS port', () => {
 
   function client(port: number, creds: ReturnType<typeof credentials.createSsl>) {
     const c = new XdsTestClient({
-      address: `localhost:${port}`,
+      address: `127.0.0.1:${port}`,
       node: 'n1',
       credentials: creds,
       timeoutMs: 5000,

@@ -18,9 +18,18 @@ export function exampleGrpcBootstrap(port: number, nodeId: string): GrpcBootstra
   return bootstrap;
 }
 
+/** How the client reaches the xDS server: grpc-js-xds 1.14 knows `insecure` and `google_default` (TLS). */
+export interface XdsServerChannel {
+  /** The bootstrap's `channel_creds` type; default the example's (insecure). */
+  readonly channelCreds?: 'insecure' | 'google_default';
+}
+
 /** Points this process's gRPC xDS clients at `127.0.0.1:port` as node `nodeId`, and registers the xds resolver. */
-export async function useXdsServer(port: number, nodeId: string): Promise<void> {
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(exampleGrpcBootstrap(port, nodeId));
+export async function useXdsServer(port: number, nodeId: string, via: XdsServerChannel = {}): Promise<void> {
+  const bootstrap = exampleGrpcBootstrap(port, nodeId);
+  if (via.channelCreds !== undefined)
+    for (const server of bootstrap.xds_servers) server.channel_creds = [{ type: via.channelCreds }];
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(bootstrap);
   const xds = (await import('@grpc/grpc-js-xds')) as unknown as {
     register?: () => void;
     default?: { register: () => void };
