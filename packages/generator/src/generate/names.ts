@@ -2,6 +2,7 @@ import type { Service, ServiceModel } from '../model/types.js';
 
 /** The host name of a service: `reviews.default.svc.cluster.local`. */
 export function serviceHost(service: Service, domain: string): string {
+  if (service.host !== undefined) return service.host;
   return `${service.name}.${service.namespace}.svc.${domain}`;
 }
 
@@ -29,8 +30,9 @@ export function hostPort(host: string, port: number): string {
   return `${host}:${port}`;
 }
 
-/** The short forms of a service's name: `reviews`, `reviews.default`, `reviews.default.svc`. */
+/** The short forms of a service's name: `reviews`, `reviews.default`, `reviews.default.svc`; none for a `host`. */
 export function shortNames(service: Service): string[] {
+  if (service.host !== undefined) return [];
   const { name, namespace } = service;
   return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`];
 }

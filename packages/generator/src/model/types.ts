@@ -44,6 +44,11 @@ export interface Service {
   readonly name: string;
   /** The namespace (a DNS label); default `default`. */
   readonly namespace: string;
+  /**
+   * The host name, when it is not `<name>.<namespace>.svc.<domain>`: set by service registries (`web.service.consul`,
+   * a Eureka VIP address); such a service has no short names.
+   */
+  readonly host?: string;
   /** Virtual IPs (IP literals). */
   readonly addresses: readonly string[];
   /** The ports. */

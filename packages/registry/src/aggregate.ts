@@ -1,0 +1,145 @@
+/**
+ * The aggregate controller: registries in a given order feed one list of services. The same hostname from two
+ * registries merges their instances (multi-cluster style; the first registry's ports win) and a disagreement on
+ * ports is reported as a conflict for `/debug/configz`. A registry contributes nothing until it has synced once
+ * ("never push a hole"); a stale one keeps contributing its last known services.
+ */
+import { canonicalJson } from './registry-base.js';
+import type { Registry, RegistryEvents, RegistryService, RegistryStatus } from './types.js';
+
+/** Two registries give one hostname different ports. */
+export interface PortConflict {
+  /** The hostname. */
+  readonly hostname: string;
+  /** The registry whose ports are used (`kind location`). */
+  readonly kept: string;
+  /** The registry whose ports disagree. */
+  readonly ignored: string;
+  /** What differs, for people. */
+  readonly message: string;
+}
+
+/** A service of the aggregate, with the registries that provide it. */
+export interface AggregateService extends RegistryService {
+  /** The registries that provide it (`kind location`), in registry order. */
+  readonly sources: readonly string[];
+}
+
+function portsText(service: RegistryService): string {
+  return service.ports.map((p) => `${p.port}/${p.protocol}`).join(',');
+}
+
+function sourceOf(registry: Registry): string {
+  return `${registry.kind} ${registry.location}`;
+}
+
+/** One service list over ordered registries. */
+export class AggregateRegistry {
+  /** The registries, in order. */
+  readonly registries: readonly Registry[];
+  #services: readonly AggregateService[] = [];
+  #conflicts: readonly PortConflict[] = [];
+  #fingerprint = canonicalJson([]);
+  #unsubscribe: (() => void)[] = [];
+  #listeners: { [E in keyof RegistryEvents]: Set<RegistryEvents[E]> } = {
+    change: new Set(),
+    status: new Set(),
+  };
+
+  /** @param registries in order: on a hostname both provide, the earlier one's ports win */
+  constructor(registries: readonly Registry[]) {
+    this.registries = [...registries];
+  }
+
+  /** Starts every registry and listens to them. */
+  start(): void {
+    for (const registry of this.registries) {
+      this.#unsubscribe.push(
+        registry.on('change', () => this.#recompute()),
+        registry.on('status', () => this.#emit('status')),
+      );
+    }
+    for (const registry of this.registries) registry.start();
+    this.#recompute();
+  }
+
+  /** Stops every registry. */
+  async stop(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    await Promise.all(this.registries.map((r) => r.stop()));
+  }
+
+  /** True when every registry has synced at least once. */
+  synced(): boolean {
+    return this.registries.every((r) => r.status().synced);
+  }
+
+  /** The registries that have not synced yet (what `/readyz` names). */
+  pending(): RegistryStatus[] {
+    return this.registries.map((r) => r.status()).filter((s) => !s.synced);
+  }
+
+  /** Every registry's status, in order. */
+  statuses(): RegistryStatus[] {
+    return this.registries.map((r) => r.status());
+  }
+
+  /** The merged services of the synced registries, sorted by hostname. */
+  services(): readonly AggregateService[] {
+    return this.#services;
+  }
+
+  /** Port conflicts between registries. */
+  conflicts(): readonly PortConflict[] {
+    return this.#conflicts;
+  }
+
+  /** Adds a listener (`change`: the merged services changed; `status`: a registry's status did). */
+  on<E extends keyof RegistryEvents>(event: E, listener: RegistryEvents[E]): () => void {
+    const set = this.#listeners[event] as Set<RegistryEvents[E]>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  #recompute(): void {
+    const byHost = new Map<string, AggregateService>();
+    const conflicts: PortConflict[] = [];
+    for (const registry of this.registries) {
+      if (!registry.status().synced) continue;
+      const source = sourceOf(registry);
+      for (const service of registry.services()) {
+        const held = byHost.get(service.hostname);
+        if (held === undefined) {
+          byHost.set(service.hostname, { ...service, sources: [source] });
+          continue;
+        }
+        if (portsText(held) !== portsText(service)) {
+          conflicts.push({
+            hostname: service.hostname,
+            kept: held.sources[0]!,
+            ignored: source,
+            message: `${source} gives ports ${portsText(service)}; ${held.sources[0]} gives ${portsText(held)}, which are used`,
+          });
+        }
+        byHost.set(service.hostname, {
+          ...held,
+          instances: [...held.instances, ...service.instances],
+          subsets: [...(held.subsets ?? []), ...(service.subsets ?? [])],
+          routes: (held.routes ?? []).length > 0 ? (held.routes ?? []) : (service.routes ?? []),
+          sources: [...held.sources, source],
+        });
+      }
+    }
+    const services = [...byHost.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
+    const fingerprint = canonicalJson({ services, conflicts });
+    this.#conflicts = conflicts;
+    if (fingerprint === this.#fingerprint) return;
+    this.#fingerprint = fingerprint;
+    this.#services = services;
+    this.#emit('change');
+  }
+
+  #emit(event: keyof RegistryEvents): void {
+    for (const listener of [...this.#listeners[event]]) listener();
+  }
+}

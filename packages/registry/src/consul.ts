@@ -1,0 +1,231 @@
+/**
+ * The Consul adapter: the catalog's service list and one `/v1/health/service/NAME` blocking query per service
+ * (plain fetch), each resumed from the last `X-Consul-Index`. Mapping: hostname `<service>.service.consul`;
+ * service meta and `key=value` tags → labels; meta `protocol` → the port's protocol; meta `service_port` → the port
+ * clients use (else the instance's port); node datacenter → region; every check passing → healthy.
+ */
+import type { Protocol } from '@xds/generator';
+import { Backoff, delay, messageOf } from './backoff.js';
+import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
+import { RegistryBase } from './registry-base.js';
+import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
+
+/** Options of {@link ConsulRegistry}. */
+export interface ConsulRegistryOptions {
+  /** How long a blocking query waits on the server, in seconds; default 30. */
+  readonly waitSeconds?: number;
+  /** The most services it holds; more are left out and reported. Default 10,000. */
+  readonly maxServices?: number;
+  /** The largest delay between retries, in milliseconds; default 5,000. */
+  readonly maxBackoffMs?: number;
+}
+
+/** One entry of `/v1/health/service/NAME`, the fields used. */
+interface HealthEntry {
+  readonly Node?: { readonly Address?: string; readonly Datacenter?: string };
+  readonly Service?: {
+    readonly ID?: string;
+    readonly Address?: string;
+    readonly Port?: number;
+    readonly Tags?: readonly string[] | null;
+    readonly Meta?: Readonly<Record<string, string>> | null;
+    readonly Weights?: { readonly Passing?: number };
+  };
+  readonly Checks?: readonly { readonly Status?: string }[];
+}
+
+interface Blocking<T> {
+  readonly body: T;
+  readonly index: number;
+}
+
+/** The Consul host name of a service. */
+export function consulHostname(service: string): string {
+  return `${service}.service.consul`;
+}
+
+/** A Consul service from its health entries. */
+export function consulService(name: string, entries: readonly HealthEntry[]): RegistryService {
+  const ports = new Map<number, RegistryPort>();
+  const instances: RegistryInstance[] = [];
+  const sorted = [...entries].sort((a, b) => (a.Service?.ID ?? '').localeCompare(b.Service?.ID ?? ''));
+  for (const entry of sorted) {
+    const s = entry.Service;
+    const address = s?.Address || entry.Node?.Address;
+    if (s === undefined || address === undefined || s.Port === undefined) continue;
+    const meta = s.Meta ?? {};
+    const labels: Record<string, string> = {};
+    for (const tag of s.Tags ?? []) {
+      const eq = tag.indexOf('=');
+      if (eq > 0) labels[tag.slice(0, eq)] = tag.slice(eq + 1);
+    }
+    Object.assign(labels, meta);
+    const servicePort = portFromText(meta['service_port']) ?? s.Port;
+    const protocol: Protocol = protocolFromValue(meta['protocol']) ?? 'TCP';
+    if (!ports.has(servicePort)) {
+      ports.set(servicePort, { name: defaultPortName(protocol, servicePort), port: servicePort, protocol });
+    }
+    const portName = ports.get(servicePort)!.name;
+    instances.push({
+      address,
+      port: s.Port,
+      ports: { [portName]: s.Port },
+      labels,
+      locality: { region: entry.Node?.Datacenter ?? '', zone: meta['zone'] ?? '', subZone: '' },
+      weight: Math.max(1, s.Weights?.Passing ?? 1),
+      healthy: (entry.Checks ?? []).every((c) => c.Status === 'passing'),
+    });
+  }
+  return {
+    hostname: consulHostname(name),
+    name,
+    namespace: 'consul',
+    ports: [...ports.values()],
+    instances,
+  };
+}
+
+/** A registry over a Consul agent's catalog and health API. */
+export class ConsulRegistry extends RegistryBase {
+  /** Always `consul`. */
+  readonly kind = 'consul' as const;
+  /** `http://HOST:PORT`. */
+  readonly location: string;
+  readonly #base: string;
+  readonly #wait: number;
+  readonly #maxServices: number;
+  readonly #maxBackoff: number;
+  #abort = new AbortController();
+  #catalogLoaded = false;
+  #overLimit: string | undefined;
+  /** Health entries by service; a service with no answer yet is pending. */
+  readonly #entries = new Map<string, readonly HealthEntry[]>();
+  readonly #watchers = new Map<string, AbortController>();
+
+  /** @param location `http://HOST:PORT` of a Consul agent */
+  constructor(location: string, options: ConsulRegistryOptions = {}) {
+    super();
+    let url: URL;
+    try {
+      url = new URL(location);
+    } catch {
+      throw new Error(`consul location "${location}" is not a URL like http://127.0.0.1:8500`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`consul location "${location}" must use http:// or https://`);
+    }
+    this.location = location;
+    this.#base = url.origin;
+    this.#wait = options.waitSeconds ?? 30;
+    this.#maxServices = options.maxServices ?? 10_000;
+    this.#maxBackoff = options.maxBackoffMs ?? 5_000;
+  }
+
+  /** Starts the catalog query loop. */
+  start(): void {
+    this.#abort = new AbortController();
+    void this.#catalogLoop();
+  }
+
+  /** Stops every query. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    for (const watcher of this.#watchers.values()) watcher.abort();
+    this.#watchers.clear();
+  }
+
+  async #get<T>(path: string, index: number, signal: AbortSignal): Promise<Blocking<T>> {
+    const separator = path.includes('?') ? '&' : '?';
+    const url = `${this.#base}${path}${separator}index=${index}&wait=${this.#wait}s`;
+    const timeout = AbortSignal.timeout((this.#wait + 15) * 1000);
+    const response = await fetch(url, { signal: AbortSignal.any([signal, timeout]) });
+    if (!response.ok) {
+      const text = (await response.text()).slice(0, 200);
+      throw new Error(`GET ${path}: HTTP ${response.status} ${text}`);
+    }
+    const body = (await response.json()) as T;
+    const header = Number(response.headers.get('x-consul-index') ?? '0');
+    return { body, index: Number.isFinite(header) && header > 0 ? header : 0 };
+  }
+
+  async #catalogLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    const backoff = new Backoff({ maxMs: this.#maxBackoff });
+    let index = 0;
+    while (!signal.aborted) {
+      try {
+        const { body, index: next } = await this.#get<Record<string, unknown>>(
+          '/v1/catalog/services',
+          index,
+          signal,
+        );
+        // an index that goes backwards (a restarted agent) starts over, as Consul's docs say
+        index = next < index ? 0 : next;
+        backoff.reset();
+        const names = Object.keys(body)
+          .filter((n) => n !== 'consul')
+          .sort();
+        const kept = names.slice(0, this.#maxServices);
+        for (const [name, watcher] of this.#watchers) {
+          if (!kept.includes(name)) {
+            watcher.abort();
+            this.#watchers.delete(name);
+            this.#entries.delete(name);
+          }
+        }
+        for (const name of kept) if (!this.#watchers.has(name)) this.#watch(name);
+        this.#catalogLoaded = true;
+        this.#overLimit =
+          names.length > kept.length
+            ? `${names.length} services is over the limit of ${this.#maxServices} (maxServices)`
+            : undefined;
+        this.#publish();
+      } catch (error) {
+        if (signal.aborted) return;
+        this.reportProblem(`consul ${this.#base}: ${messageOf(error)}`);
+        index = 0;
+        await delay(backoff.next(), signal);
+      }
+    }
+  }
+
+  #watch(name: string): void {
+    const controller = new AbortController();
+    this.#watchers.set(name, controller);
+    const signal = AbortSignal.any([this.#abort.signal, controller.signal]);
+    void (async () => {
+      const backoff = new Backoff({ maxMs: this.#maxBackoff });
+      let index = 0;
+      while (!signal.aborted) {
+        try {
+          const { body, index: next } = await this.#get<HealthEntry[]>(
+            `/v1/health/service/${encodeURIComponent(name)}`,
+            index,
+            signal,
+          );
+          if (signal.aborted) return;
+          index = next < index ? 0 : next;
+          backoff.reset();
+          this.#entries.set(name, Array.isArray(body) ? body : []);
+          this.#publish();
+        } catch (error) {
+          if (signal.aborted) return;
+          this.reportProblem(`consul ${this.#base} service ${name}: ${messageOf(error)}`);
+          index = 0;
+          await delay(backoff.next(), signal);
+        }
+      }
+    })();
+  }
+
+  #publish(): void {
+    const overLimit = this.#overLimit;
+    if (!this.#catalogLoaded) return;
+    for (const name of this.#watchers.keys()) if (!this.#entries.has(name)) return;
+    const services: RegistryService[] = [];
+    for (const [name, entries] of this.#entries) {
+      if (entries.length > 0) services.push(consulService(name, entries));
+    }
+    this.replaceServices(services, overLimit === undefined ? [] : [{ message: overLimit, at: new Date() }]);
+  }
+}

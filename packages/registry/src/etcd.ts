@@ -1,0 +1,229 @@
+/**
+ * The etcd adapter (v3 API, `etcd3` client): services are JSON documents in the model file's schema under
+ * `PREFIX/services/<namespace>/<name>`. It lists the prefix, then watches it from the next revision; a lost
+ * stream is resumed by the client from the last revision seen; a compacted revision ends the watch, and the
+ * adapter lists again. A bad document is left out and reported as an item error; the others are served.
+ */
+
+import { formatModelError, validateModel } from '@xds/generator';
+import { ExponentialBackoff } from 'cockatiel';
+import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { Backoff, delay, messageOf } from './backoff.js';
+import { RegistryBase } from './registry-base.js';
+import type { RegistryProblem, RegistryService } from './types.js';
+
+/** Options of {@link EtcdRegistry}. */
+export interface EtcdRegistryOptions {
+  /** The cluster domain of the host names (`<name>.<namespace>.svc.<domain>`); default `cluster.local`. */
+  readonly domain?: string;
+  /** The most services it holds; more are left out and reported. Default 10,000. */
+  readonly maxServices?: number;
+  /** The largest document in bytes; larger ones are left out and reported. Default 1 MiB. */
+  readonly maxDocumentBytes?: number;
+  /** The largest delay between reconnection attempts, in milliseconds; default 5,000. */
+  readonly maxBackoffMs?: number;
+}
+
+/** Where an etcd registry is: `http://HOST:PORT/PREFIX`. */
+export interface EtcdLocation {
+  /** `HOST:PORT`. */
+  readonly host: string;
+  /** The key prefix without a trailing slash (`/xds`; empty for the root). */
+  readonly prefix: string;
+}
+
+/** Parses `http://HOST:PORT/PREFIX`; throws a one-line message when it is not that. */
+export function parseEtcdLocation(location: string): EtcdLocation {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    throw new Error(`etcd location "${location}" is not a URL like http://127.0.0.1:2379/xds`);
+  }
+  if (url.protocol !== 'http:') throw new Error(`etcd location "${location}" must use http://`);
+  if (url.port === '') throw new Error(`etcd location "${location}" needs a port`);
+  return { host: url.host, prefix: url.pathname.replace(/\/+$/, '') };
+}
+
+/** A registry over etcd documents. */
+export class EtcdRegistry extends RegistryBase {
+  /** Always `etcd`. */
+  readonly kind = 'etcd' as const;
+  /** `http://HOST:PORT/PREFIX`. */
+  readonly location: string;
+  readonly #where: EtcdLocation;
+  readonly #domain: string;
+  readonly #maxServices: number;
+  readonly #maxBytes: number;
+  readonly #maxBackoff: number;
+  #client: Etcd3 | undefined;
+  #watcher: Watcher | undefined;
+  #abort = new AbortController();
+  /** The documents by key (only the valid ones). */
+  readonly #docs = new Map<string, RegistryService>();
+  readonly #bad = new Map<string, RegistryProblem>();
+
+  /** @param location `http://HOST:PORT/PREFIX` */
+  constructor(location: string, options: EtcdRegistryOptions = {}) {
+    super();
+    this.location = location;
+    this.#where = parseEtcdLocation(location);
+    this.#domain = options.domain ?? 'cluster.local';
+    this.#maxServices = options.maxServices ?? 10_000;
+    this.#maxBytes = options.maxDocumentBytes ?? 1024 * 1024;
+    this.#maxBackoff = options.maxBackoffMs ?? 5_000;
+  }
+
+  /** The key prefix of the service documents: `PREFIX/services/`. */
+  get servicesPrefix(): string {
+    return `${this.#where.prefix}/services/`;
+  }
+
+  /** Connects, lists and watches (retrying with backoff until it succeeds). */
+  start(): void {
+    this.#abort = new AbortController();
+    this.#client = new Etcd3({
+      hosts: `http://${this.#where.host}`,
+      dialTimeout: 2_000,
+      faultHandling: {
+        // etcd3 takes a started backoff (with a duration), not a factory
+        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: this.#maxBackoff }).next(),
+      },
+    });
+    void this.#listAndWatch();
+  }
+
+  /** Cancels the watch and closes the client. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    if (watcher !== undefined) await watcher.cancel().catch(() => {});
+    this.#client?.close();
+    this.#client = undefined;
+  }
+
+  async #listAndWatch(): Promise<void> {
+    const backoff = new Backoff({ maxMs: this.#maxBackoff });
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      const client = this.#client;
+      if (client === undefined) return;
+      try {
+        const listed = await client
+          .getAll()
+          .prefix(this.servicesPrefix)
+          .options({ deadline: Date.now() + 10_000 })
+          .exec();
+        if (signal.aborted) return;
+        this.#docs.clear();
+        this.#bad.clear();
+        for (const kv of listed.kvs) this.#apply(kv);
+        this.#publish();
+        // watcher() rather than create(): the handlers are attached before the first connection, so a server
+        // that goes away while the watch is being created is seen (as `disconnected`)
+        const watcher = client
+          .watch()
+          .prefix(this.servicesPrefix)
+          .startRevision(String(BigInt(listed.header.revision) + 1n))
+          .watcher();
+        this.#watcher = watcher;
+        backoff.reset();
+        const ended = new Promise<string>((resolve) => {
+          watcher.on('put', (kv) => {
+            this.#apply(kv);
+            this.#publish();
+          });
+          watcher.on('delete', (kv) => {
+            const key = kv.key.toString();
+            this.#docs.delete(key);
+            this.#bad.delete(key);
+            this.#publish();
+          });
+          watcher.on('disconnected', (error: Error) =>
+            this.reportProblem(`etcd watch disconnected: ${error.message}`),
+          );
+          // the client re-creates the watch from the last revision; the content did not change meanwhile
+          // unless events arrive, so this clears `stale` without emitting a change
+          watcher.on('connected', () => this.#publish());
+          watcher.on('error', (error: Error) => resolve(error.message));
+          signal.addEventListener('abort', () => resolve('stopped'), { once: true });
+        });
+        const reason = await ended;
+        this.#watcher = undefined;
+        if (signal.aborted) {
+          await watcher.cancel().catch(() => {});
+          return;
+        }
+        // the server canceled this watch already: cancelling it again would wait for an answer that never comes
+        // a compacted start revision (or any other cancel) ends the watch: list again
+        this.reportProblem(`etcd watch ended (${reason}); listing again`);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.reportProblem(`etcd ${this.#where.host}: ${messageOf(error)}`);
+        await delay(backoff.next(), signal);
+      }
+    }
+  }
+
+  #apply(kv: IKeyValue): void {
+    const key = kv.key.toString();
+    const problem = (message: string): void => {
+      this.#docs.delete(key);
+      this.#bad.set(key, { message, at: new Date(), item: key });
+    };
+    const rest = key.slice(this.servicesPrefix.length).split('/');
+    if (rest.length !== 2 || rest[0] === '' || rest[1] === '') {
+      problem(`key ${key} is not ${this.servicesPrefix}<namespace>/<name>`);
+      return;
+    }
+    const [namespace, name] = rest as [string, string];
+    if (kv.value.length > this.#maxBytes) {
+      problem(`${kv.value.length} bytes is over the limit of ${this.#maxBytes} bytes (maxDocumentBytes)`);
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(kv.value.toString('utf8'));
+    } catch (error) {
+      problem(`not JSON: ${messageOf(error)}`);
+      return;
+    }
+    const result = validateModel({ domain: this.#domain, services: [doc] });
+    if (!result.ok) {
+      problem(result.errors.map((e) => formatModelError(e).replace(/^services\[0\]\.?/, '')).join('; '));
+      return;
+    }
+    const service = result.model.services[0]!;
+    if (service.name !== name || service.namespace !== namespace) {
+      problem(`the document names ${service.namespace}/${service.name}, the key ${namespace}/${name}`);
+      return;
+    }
+    if (!this.#docs.has(key) && this.#docs.size >= this.#maxServices) {
+      problem(`more than ${this.#maxServices} services (maxServices)`);
+      return;
+    }
+    this.#bad.delete(key);
+    this.#docs.set(key, {
+      hostname: `${name}.${namespace}.svc.${this.#domain}`,
+      name,
+      namespace,
+      ports: service.ports,
+      instances: service.endpoints.map((e) => ({
+        address: e.address,
+        ...(e.port === undefined ? {} : { port: e.port }),
+        ports: e.ports,
+        labels: e.labels,
+        locality: e.locality,
+        weight: e.weight,
+        healthy: e.healthy,
+      })),
+      subsets: service.subsets,
+      routes: service.routes,
+    });
+  }
+
+  #publish(): void {
+    this.replaceServices(this.#docs.values(), [...this.#bad.values()]);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The Eureka adapter: one full `GET /apps`, then `GET /apps/delta` every interval (default 30 s, Eureka clients'
+ * default; `?interval=1s` in the location), applying ADDED/MODIFIED/DELETED and checking the result against the
+ * server's `apps__hashcode` — a mismatch (a missed delta) fetches everything again. Mapping: hostname = the
+ * instance's `vipAddress` (each of a comma-separated list); metadata → labels; metadata `protocol` → the port's
+ * protocol, `service_port` → the port clients use (else the instance's port), `zone` → zone; status UP → healthy.
+ */
+import { type Protocol, parseDuration } from '@xds/generator';
+import { Backoff, delay, messageOf } from './backoff.js';
+import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
+import { RegistryBase } from './registry-base.js';
+import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
+
+/** Options of {@link EurekaRegistry}. */
+export interface EurekaRegistryOptions {
+  /** The most instances it holds; more are left out and reported. Default 100,000. */
+  readonly maxInstances?: number;
+  /** The largest delay between retries after an error, in milliseconds; default the interval. */
+  readonly maxBackoffMs?: number;
+}
+
+/** Where a Eureka server is: its base URL (`http://HOST:PORT/eureka`) and the delta polling interval. */
+export interface EurekaLocation {
+  /** The base URL without a trailing slash and without the query. */
+  readonly base: string;
+  /** The polling interval in milliseconds. */
+  readonly intervalMs: number;
+}
+
+/** The shortest polling interval accepted. */
+export const minEurekaIntervalMs = 100;
+
+/** Parses `http://HOST:PORT/eureka[?interval=1s]`; throws a one-line message when it is not that. */
+export function parseEurekaLocation(location: string): EurekaLocation {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    throw new Error(`eureka location "${location}" is not a URL like http://127.0.0.1:8761/eureka`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`eureka location "${location}" must use http:// or https://`);
+  }
+  const interval = url.searchParams.get('interval');
+  let intervalMs = 30_000;
+  if (interval !== null) {
+    const parsed = parseDuration(interval);
+    if (parsed === undefined || parsed < minEurekaIntervalMs) {
+      throw new Error(
+        `eureka location "${location}": interval "${interval}" must be a duration of at least ${minEurekaIntervalMs}ms`,
+      );
+    }
+    intervalMs = parsed;
+  }
+  return { base: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, intervalMs };
+}
+
+/** A Eureka instance as JSON, the fields used. */
+export interface EurekaInstance {
+  readonly instanceId?: string;
+  readonly app?: string;
+  readonly ipAddr?: string;
+  readonly status?: string;
+  readonly vipAddress?: string;
+  readonly port?: { readonly $?: number | string; readonly '@enabled'?: string | boolean };
+  readonly securePort?: { readonly $?: number | string; readonly '@enabled'?: string | boolean };
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly actionType?: string;
+}
+
+interface Applications {
+  readonly applications?: {
+    readonly apps__hashcode?: string;
+    readonly application?: readonly {
+      readonly name?: string;
+      readonly instance?: readonly EurekaInstance[];
+    }[];
+  };
+}
+
+function enabled(flag: string | boolean | undefined): boolean {
+  return flag === true || flag === 'true';
+}
+
+function instancePort(instance: EurekaInstance): number | undefined {
+  const plain = instance.port;
+  const secure = instance.securePort;
+  const chosen = enabled(plain?.['@enabled']) || !enabled(secure?.['@enabled']) ? plain : secure;
+  return portFromText(chosen?.$ === undefined ? undefined : String(chosen.$));
+}
+
+/** Eureka's reconcile hash of a set of instances: `STATUS_count_` for each status, in status order. */
+export function eurekaHashcode(instances: Iterable<EurekaInstance>): string {
+  const counts = new Map<string, number>();
+  for (const instance of instances) {
+    const status = instance.status ?? 'UNKNOWN';
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  return [...counts.keys()]
+    .sort()
+    .map((status) => `${status}_${counts.get(status)}_`)
+    .join('');
+}
+
+/** Eureka services from instances, one per VIP address. */
+export function eurekaServices(instances: Iterable<EurekaInstance>): RegistryService[] {
+  const byVip = new Map<string, { ports: Map<number, RegistryPort>; instances: RegistryInstance[] }>();
+  const sorted = [...instances].sort((a, b) => (a.instanceId ?? '').localeCompare(b.instanceId ?? ''));
+  for (const instance of sorted) {
+    const port = instancePort(instance);
+    if (instance.ipAddr === undefined || port === undefined) continue;
+    const labels: Record<string, string> = {};
+    for (const [key, value] of Object.entries(instance.metadata ?? {})) {
+      if (key !== '@class' && typeof value === 'string') labels[key] = value;
+    }
+    const servicePort = portFromText(labels['service_port']) ?? port;
+    const protocol: Protocol = protocolFromValue(labels['protocol']) ?? 'TCP';
+    for (const vip of (instance.vipAddress ?? '').split(',')) {
+      const hostname = vip.trim().toLowerCase();
+      if (hostname === '') continue;
+      let entry = byVip.get(hostname);
+      if (entry === undefined) {
+        entry = { ports: new Map(), instances: [] };
+        byVip.set(hostname, entry);
+      }
+      if (!entry.ports.has(servicePort)) {
+        entry.ports.set(servicePort, {
+          name: defaultPortName(protocol, servicePort),
+          port: servicePort,
+          protocol,
+        });
+      }
+      entry.instances.push({
+        address: instance.ipAddr,
+        port,
+        ports: { [entry.ports.get(servicePort)!.name]: port },
+        labels,
+        locality: { region: '', zone: labels['zone'] ?? '', subZone: '' },
+        weight: 1,
+        healthy: instance.status === 'UP',
+      });
+    }
+  }
+  return [...byVip].map(([hostname, entry]) => ({
+    hostname,
+    name: hostname,
+    namespace: 'eureka',
+    ports: [...entry.ports.values()],
+    instances: entry.instances,
+  }));
+}
+
+/** A registry over a Eureka server's REST API. */
+export class EurekaRegistry extends RegistryBase {
+  /** Always `eureka`. */
+  readonly kind = 'eureka' as const;
+  /** `http://HOST:PORT/eureka[?interval=…]`. */
+  readonly location: string;
+  readonly #where: EurekaLocation;
+  readonly #maxInstances: number;
+  readonly #maxBackoff: number;
+  #abort = new AbortController();
+  /** Instances by `APP/instanceId`. */
+  readonly #instances = new Map<string, EurekaInstance>();
+
+  /** @param location `http://HOST:PORT/eureka[?interval=1s]` */
+  constructor(location: string, options: EurekaRegistryOptions = {}) {
+    super();
+    this.location = location;
+    this.#where = parseEurekaLocation(location);
+    this.#maxInstances = options.maxInstances ?? 100_000;
+    this.#maxBackoff = options.maxBackoffMs ?? Math.max(this.#where.intervalMs, 1_000);
+  }
+
+  /** Starts polling. */
+  start(): void {
+    this.#abort = new AbortController();
+    void this.#loop();
+  }
+
+  /** Stops polling. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+  }
+
+  async #fetch(path: string, signal: AbortSignal): Promise<Applications> {
+    const response = await fetch(`${this.#where.base}${path}`, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]),
+    });
+    if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
+    return (await response.json()) as Applications;
+  }
+
+  async #loop(): Promise<void> {
+    const signal = this.#abort.signal;
+    const backoff = new Backoff({ initialMs: 200, maxMs: this.#maxBackoff });
+    let needFull = true;
+    while (!signal.aborted) {
+      try {
+        if (needFull) {
+          const all = await this.#fetch('/apps', signal);
+          this.#instances.clear();
+          this.#apply(all, false);
+          needFull = false;
+        } else {
+          const delta = await this.#fetch('/apps/delta', signal);
+          this.#apply(delta, true);
+          const expected = delta.applications?.apps__hashcode;
+          if (expected !== undefined && expected !== eurekaHashcode(this.#instances.values())) {
+            // a delta was missed (or the server restarted): fetch everything at once
+            needFull = true;
+            continue;
+          }
+        }
+        if (signal.aborted) return;
+        backoff.reset();
+        this.#publish();
+        await delay(this.#where.intervalMs, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.reportProblem(`eureka ${this.#where.base}: ${messageOf(error)}`);
+        needFull = true;
+        await delay(backoff.next(), signal);
+      }
+    }
+  }
+
+  #apply(body: Applications, delta: boolean): void {
+    for (const app of body.applications?.application ?? []) {
+      for (const instance of app.instance ?? []) {
+        const key = `${instance.app ?? app.name ?? ''}/${instance.instanceId ?? instance.ipAddr ?? ''}`;
+        if (delta && instance.actionType === 'DELETED') this.#instances.delete(key);
+        else if (this.#instances.has(key) || this.#instances.size < this.#maxInstances) {
+          this.#instances.set(key, instance);
+        }
+      }
+    }
+  }
+
+  #publish(): void {
+    const full = this.#instances.size >= this.#maxInstances;
+    this.replaceServices(
+      eurekaServices(this.#instances.values()),
+      full
+        ? [{ message: `at the limit of ${this.#maxInstances} instances (maxInstances)`, at: new Date() }]
+        : [],
+    );
+  }
+}

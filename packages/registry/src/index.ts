@@ -1,0 +1,26 @@
+/**
+ * `@xds/registry`: service registries (Kubernetes, Consul, Eureka, etcd, memory) behind one interface, an
+ * aggregate controller over them, and the generator's service model from the aggregate plus the model file.
+ *
+ * @packageDocumentation
+ */
+export { AggregateRegistry, type AggregateService, type PortConflict } from './aggregate.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { ConsulRegistry, type ConsulRegistryOptions } from './consul.js';
+export { type EtcdLocation, EtcdRegistry, type EtcdRegistryOptions, parseEtcdLocation } from './etcd.js';
+export { EurekaRegistry, type EurekaRegistryOptions, parseEurekaLocation } from './eureka.js';
+export { KubernetesRegistry, type KubernetesRegistryOptions } from './kubernetes.js';
+export { MemoryRegistry } from './memory.js';
+export { canonicalJson, maxItemErrors, RegistryBase, sortServices } from './registry-base.js';
+export { serviceModelOf } from './service-model.js';
+export { parseRegistrySpec, type RegistrySpec, registryFromSpec } from './spec.js';
+export type {
+  Registry,
+  RegistryEvents,
+  RegistryInstance,
+  RegistryKind,
+  RegistryPort,
+  RegistryProblem,
+  RegistryService,
+  RegistryStatus,
+} from './types.js';

@@ -1,0 +1,122 @@
+// Helpers for this package's tests: wait for a registry state (event-driven, with a deadline), and a real xDS
+// server fed by an aggregate, read by a real xDS client.
+import type { Message } from '@bufbuild/protobuf';
+import { type ClusterLoadAssignment, HealthStatus, TypeUrl } from '@xds/api';
+import { SnapshotCache } from '@xds/cache';
+import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
+import { XdsServer } from '@xds/server';
+import { XdsTestClient } from '@xds/testing';
+import type { AggregateRegistry } from './aggregate.js';
+import { serviceModelOf } from './service-model.js';
+import type { RegistryEvents } from './types.js';
+
+interface Observable {
+  on<E extends keyof RegistryEvents>(event: E, listener: RegistryEvents[E]): () => void;
+}
+
+/** Resolves when `check` returns true (checked now and on every change/status event); rejects after the deadline. */
+export function until(
+  source: Observable,
+  check: () => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const offs: (() => void)[] = [];
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const timer = setTimeout(
+      () => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+    const test = (): void => {
+      try {
+        if (check()) done();
+      } catch (error) {
+        done(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    offs.push(source.on('change', test), source.on('status', test));
+    test();
+  });
+}
+
+/** A real xDS server whose snapshots follow an aggregate (and an optional model file). */
+export interface XdsOverRegistry {
+  /** `127.0.0.1:PORT`. */
+  readonly address: string;
+  /** The cache. */
+  readonly cache: SnapshotCache;
+  /** How many times a snapshot was published with changes. */
+  readonly pushes: () => number;
+  /** A client of the Envoy flavour subscribed to every Cluster and to the ClusterLoadAssignments named. */
+  client(assignments: readonly string[]): XdsTestClient;
+  /** Stops everything it started. */
+  close(): Promise<void>;
+}
+
+/** Starts an xDS server on 127.0.0.1 that publishes the aggregate's model on every change once it synced. */
+export async function serveAggregate(
+  aggregate: AggregateRegistry,
+  file?: ServiceModel,
+): Promise<XdsOverRegistry> {
+  const cache = new SnapshotCache({ nodeKey: nodeKeyByFlavour });
+  let pushes = 0;
+  const publish = (): void => {
+    if (!aggregate.synced()) return;
+    const published = publishModel(cache, serviceModelOf(aggregate.services(), file), {
+      flavours: ['envoy'],
+    });
+    if (published.envoy !== undefined && published.envoy.snapshot !== published.envoy.previous) pushes += 1;
+  };
+  const offs = [aggregate.on('change', publish), aggregate.on('status', publish)];
+  publish();
+  const server = new XdsServer({ cache, closeGraceMs: 500 });
+  const port = await server.listen('127.0.0.1:0');
+  const address = `127.0.0.1:${port}`;
+  const clients: XdsTestClient[] = [];
+  return {
+    address,
+    cache,
+    pushes: () => pushes,
+    client(assignments) {
+      const client = new XdsTestClient({ address, node: 'sidecar', timeoutMs: 20_000 });
+      client.subscribe(TypeUrl.Cluster, []);
+      client.subscribe(TypeUrl.Endpoint, assignments);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const off of offs) off();
+      await Promise.all(clients.map((c) => c.close()));
+      await server.close();
+      cache.close();
+    },
+  };
+}
+
+/**
+ * The endpoints of a ClusterLoadAssignment held by a client, as sorted `address:port HEALTH zone {labels}` lines
+ * (labels from the endpoint's `filter_metadata` are not part of EDS, so only what EDS carries).
+ */
+export function endpointLines(resources: ReadonlyMap<string, Message>, name: string): string[] {
+  const cla = resources.get(name) as ClusterLoadAssignment | undefined;
+  if (cla === undefined) return [];
+  const out: string[] = [];
+  for (const locality of cla.endpoints) {
+    for (const lb of locality.lbEndpoints) {
+      const socket =
+        lb.hostIdentifier.case === 'endpoint' ? lb.hostIdentifier.value.address?.address : undefined;
+      const address = socket?.case === 'socketAddress' ? socket.value : undefined;
+      const port = address?.portSpecifier.case === 'portValue' ? address.portSpecifier.value : 0;
+      const zone = locality.locality?.zone ?? '';
+      const region = locality.locality?.region ?? '';
+      out.push(`${address?.address}:${port} ${HealthStatus[lb.healthStatus]} ${region}/${zone}`);
+    }
+  }
+  return out.sort();
+}

@@ -1,0 +1,39 @@
+// Types of servers.mjs, for the TypeScript tests that start real registries.
+
+/** The registries this helper can provision and start. */
+export declare const registryKinds: readonly string[];
+
+/** Installs or builds a registry if needed; returns its executable (the jar for eureka). */
+export declare function provision(kind: string): string;
+
+/** A free TCP port on 127.0.0.1. */
+export declare function freePort(): Promise<number>;
+
+/** A registry server this helper started. */
+export interface RunningServer {
+  readonly kind: string;
+  readonly pid: number;
+  /** `http://127.0.0.1:PORT` (eureka: `…/eureka`; kube-apiserver: `https://…`). */
+  readonly url: string;
+  readonly dir: string;
+  readonly kubeconfig?: string;
+  readonly token?: string;
+  stop(): Promise<void>;
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
+}
+
+/** etcd: also its ports, to restart it on the same data (`dir`) and ports. */
+export interface RunningEtcd extends RunningServer {
+  readonly clientPort: number;
+  readonly peerPort: number;
+}
+export declare function startEtcd(options?: {
+  dir?: string;
+  clientPort?: number;
+  peerPort?: number;
+  timeoutMs?: number;
+}): Promise<RunningEtcd>;
+export declare function startConsul(options?: { timeoutMs?: number }): Promise<RunningServer>;
+export declare function startEureka(options?: { timeoutMs?: number }): Promise<RunningServer>;
+export declare function startKubeApiserver(options?: { timeoutMs?: number }): Promise<RunningServer>;

@@ -1,0 +1,374 @@
+// Starts and stops the real service registries for tests and benchmarks: each on 127.0.0.1 with free ports, in a
+// fresh temporary data directory, ready (polled with a deadline) before start resolves; stopped by PID, never by
+// name. The executables come from the provisioning scripts next to this file (cached by version).
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The registries this helper can provision and start. */
+export const registryKinds = ['etcd', 'consul', 'kube-apiserver', 'eureka'];
+
+const provisioned = new Map();
+
+/**
+ * Installs or builds a registry if it is not cached yet (slow the first time, instant after) and returns the path
+ * of its executable (the jar for eureka).
+ * @param {string} kind one of {@link registryKinds}
+ * @returns {string}
+ */
+export function provision(kind) {
+  const known = provisioned.get(kind);
+  if (known !== undefined) return known;
+  const result = spawnSync('bash', [join(here, `${kind}.sh`)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`provisioning ${kind} failed (exit ${result.status})`);
+  const path = result.stdout.trim().split('\n').pop();
+  if (!path) throw new Error(`provisioning ${kind} printed no path`);
+  provisioned.set(kind, path);
+  return path;
+}
+
+/**
+ * A free TCP port on 127.0.0.1 (the kernel's choice; closed again before it is returned).
+ * @returns {Promise<number>}
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Polls `check` until it returns true, the process exits, or the deadline passes.
+ * @param {() => Promise<boolean>} check
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {string} what
+ * @param {string} log
+ * @param {number} timeoutMs
+ */
+async function waitReady(check, child, what, log, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited before it was ready:\n${tail(log)}`);
+    }
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} was not ready after ${timeoutMs} ms:\n${tail(log)}`);
+}
+
+function tail(log) {
+  try {
+    return readFileSync(log, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** @param {string} url @param {RequestInit} [init] */
+async function ok(url, init) {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
+  const text = await response.text();
+  return response.ok ? text : undefined;
+}
+
+/**
+ * Stops a process by PID: SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {number} [graceMs]
+ */
+async function stopChild(child, graceMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * @typedef {object} RunningServer
+ * @property {string} kind
+ * @property {number} pid
+ * @property {string} url where clients connect (`http://127.0.0.1:PORT`; for eureka `…/eureka`; for kube the https URL)
+ * @property {string} dir the temporary directory (data, logs; kubeconfig for kube-apiserver)
+ * @property {string} [kubeconfig] kube-apiserver only: a kubeconfig file for the admin user
+ * @property {string} [token] kube-apiserver only: the admin bearer token
+ * @property {() => Promise<void>} stop stops the process (and for kube-apiserver then its etcd) and removes `dir`
+ * @property {() => Promise<void>} [pause] SIGSTOP, so clients see a server that stops answering
+ * @property {() => Promise<void>} [resume] SIGCONT
+ */
+
+/**
+ * Spawns a server with its output in `dir/<name>.log`.
+ * @param {string} command @param {string[]} args @param {string} dir @param {string} name
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+function launch(command, args, dir, name, env) {
+  const log = join(dir, `${name}.log`);
+  const fd = openSync(log, 'a');
+  const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+  child.on('error', () => {});
+  return { child, log };
+}
+
+function signals(child) {
+  return {
+    pause: async () => {
+      child.kill('SIGSTOP');
+    },
+    resume: async () => {
+      child.kill('SIGCONT');
+    },
+  };
+}
+
+/**
+ * Starts etcd on free ports (or the ports given, to restart one on its data); ready when `/health` answers.
+ * With `dir` given, its data is kept there (and not removed by `stop`).
+ * @param {{ dir?: string, clientPort?: number, peerPort?: number, timeoutMs?: number }} [options]
+ * @returns {Promise<RunningServer>}
+ */
+export async function startEtcd(options = {}) {
+  const bin = provision('etcd');
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'xds-etcd-'));
+  const client = options.clientPort ?? (await freePort());
+  const peer = options.peerPort ?? (await freePort());
+  const url = `http://127.0.0.1:${client}`;
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  const { child, log } = launch(
+    bin,
+    [
+      '--name=xds',
+      `--data-dir=${join(dir, 'data')}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=xds=${peerUrl}`,
+      '--initial-cluster-state=new',
+    ],
+    dir,
+    'etcd',
+  );
+  const stop = async () => {
+    await stopChild(child);
+    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(
+      async () => (await ok(`${url}/health`))?.includes('true') ?? false,
+      child,
+      'etcd',
+      log,
+      options.timeoutMs ?? 30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    kind: 'etcd',
+    pid: child.pid ?? 0,
+    url,
+    dir,
+    clientPort: client,
+    peerPort: peer,
+    stop,
+    ...signals(child),
+  };
+}
+
+/**
+ * Starts a Consul dev agent (server + client, in memory) on free ports; ready when it has a leader.
+ * @param {{ timeoutMs?: number }} [options]
+ * @returns {Promise<RunningServer>}
+ */
+export async function startConsul(options = {}) {
+  const bin = provision('consul');
+  const dir = mkdtempSync(join(tmpdir(), 'xds-consul-'));
+  const [http, dns, grpc, serfLan, serfWan, server] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const { child, log } = launch(
+    bin,
+    [
+      'agent',
+      '-dev',
+      '-bind=127.0.0.1',
+      '-client=127.0.0.1',
+      '-advertise=127.0.0.1',
+      `-http-port=${http}`,
+      `-dns-port=${dns}`,
+      `-grpc-port=${grpc}`,
+      `-serf-lan-port=${serfLan}`,
+      `-serf-wan-port=${serfWan}`,
+      `-server-port=${server}`,
+      '-log-level=warn',
+    ],
+    dir,
+    'consul',
+  );
+  const url = `http://127.0.0.1:${http}`;
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(
+      async () => ((await ok(`${url}/v1/status/leader`)) ?? '').includes(':'),
+      child,
+      'consul',
+      log,
+      options.timeoutMs ?? 30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { kind: 'consul', pid: child.pid ?? 0, url, dir, stop, ...signals(child) };
+}
+
+/**
+ * Starts the Eureka server on a free port; ready when `/eureka/apps` answers (seconds: it is a JVM).
+ * @param {{ timeoutMs?: number }} [options]
+ * @returns {Promise<RunningServer>}
+ */
+export async function startEureka(options = {}) {
+  const jar = provision('eureka');
+  const dir = mkdtempSync(join(tmpdir(), 'xds-eureka-'));
+  const port = await freePort();
+  const { child, log } = launch(
+    'java',
+    ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Xshare:auto', '-jar', jar],
+    dir,
+    'eureka',
+    { PORT: String(port) },
+  );
+  const url = `http://127.0.0.1:${port}/eureka`;
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(
+      async () => (await ok(`${url}/apps`, { headers: { accept: 'application/json' } })) !== undefined,
+      child,
+      'eureka',
+      log,
+      options.timeoutMs ?? 120_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { kind: 'eureka', pid: child.pid ?? 0, url, dir, stop, ...signals(child) };
+}
+
+/**
+ * Starts kube-apiserver on its own etcd (both on free ports), with a static admin token and a kubeconfig in `dir`;
+ * ready when `/readyz` answers and the `default` namespace exists. `stop` stops kube-apiserver before etcd (in the
+ * other order its shutdown hangs for minutes retrying etcd).
+ * @param {{ timeoutMs?: number }} [options]
+ * @returns {Promise<RunningServer>}
+ */
+export async function startKubeApiserver(options = {}) {
+  const bin = provision('kube-apiserver');
+  const dir = mkdtempSync(join(tmpdir(), 'xds-kube-'));
+  const etcd = await startEtcd({ dir });
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,system:masters\n`);
+  const key = spawnSync('openssl', ['genrsa', '-out', join(dir, 'sa.key'), '2048'], {
+    stdio: 'ignore',
+  });
+  if (key.status !== 0) {
+    await etcd.stop();
+    throw new Error('openssl genrsa failed: kube-apiserver needs a service account key');
+  }
+  const { child, log } = launch(
+    bin,
+    [
+      `--etcd-servers=${etcd.url}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=AlwaysAllow',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(dir, 'sa.key')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--endpoint-reconciler-type=none',
+    ],
+    dir,
+    'kube-apiserver',
+  );
+  const url = `https://127.0.0.1:${port}`;
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: test, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]`,
+      `users: [{name: admin, user: {token: "${token}"}}]`,
+      'contexts: [{name: test, context: {cluster: test, user: admin}}]',
+      'current-context: test',
+      '',
+    ].join('\n'),
+  );
+  const stop = async () => {
+    await stopChild(child);
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // the serving certificate is self-signed (from --cert-dir): this readiness probe alone skips its check
+  const curl = (path) =>
+    new Promise((resolve) => {
+      const req = httpsGet(
+        `${url}${path}`,
+        { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 2000 },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        },
+      );
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+    });
+  try {
+    await waitReady(
+      async () => (await curl('/readyz')) && (await curl('/api/v1/namespaces/default')),
+      child,
+      'kube-apiserver',
+      log,
+      options.timeoutMs ?? 120_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { kind: 'kube-apiserver', pid: child.pid ?? 0, url, dir, kubeconfig, token, stop };
+}
