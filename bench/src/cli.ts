@@ -12,13 +12,16 @@ export interface BenchOptions {
   readonly clients: number | undefined;
   /** The services of the shared snapshot at the large client count (default 1,000; 200 with --quick). */
   readonly services: number | undefined;
+  /** How long the soak scenario runs, in minutes (default 60; 1 with --quick). */
+  readonly soakMinutes: number | undefined;
   readonly help: boolean;
 }
 
 export const usage = `Usage: npm run bench -- [--quick] [--only 1,4,ceiling] [--no-go] [--no-ours] [--workers N]
 
   --quick        every scenario at reduced N (under 2 minutes)
-  --only LIST    run only these scenarios (1-8, ceiling), comma-separated
+  --only LIST    run only these scenarios (1-8, ceiling, soak), comma-separated; soak runs only when named
+  --soak-minutes N  how long the soak scenario runs (default 60, 1 with --quick)
   --no-go        skip go-control-plane (also skipped when go is not installed)
   --no-ours      skip our server (handy to check the Go peer)
   --workers N    load worker processes (default 2)
@@ -34,6 +37,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let workers = 2;
   let clients: number | undefined;
   let services: number | undefined;
+  let soakMinutes: number | undefined;
   const only = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -63,6 +67,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--services':
         services = Math.max(1, Number.parseInt(value(), 10) || 1);
         break;
+      case '--soak-minutes':
+        soakMinutes = Math.max(1, Number.parseFloat(value()) || 1);
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -71,5 +78,5 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}\n${usage}`);
     }
   }
-  return { quick, only, go, ours, workers, clients, services, help };
+  return { quick, only, go, ours, workers, clients, services, soakMinutes, help };
 }

@@ -28,6 +28,8 @@ export interface BenchContext {
   readonly clients: number | undefined;
   /** `--services`: the services of the shared snapshot at the large client count. */
   readonly services: number | undefined;
+  /** `--soak-minutes`: how long the soak scenario runs. */
+  readonly soakMinutes: number | undefined;
 }
 
 /**

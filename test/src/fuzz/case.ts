@@ -26,8 +26,10 @@ export interface StreamPlan {
   readonly end: StreamEnd;
   /** Milliseconds between the last write and the end (a slow client, a header-only stream). */
   readonly holdMs?: number;
-  /** The client does not read the stream (with a small window, a reader that fell behind). */
+  /** The client does not read the stream (with a small window, a reader that fell behind) until it ends it. */
   readonly paused?: boolean;
+  /** With `paused`: the client never reads, not even after its half-close. */
+  readonly neverRead?: boolean;
   /** What the stream must get back. */
   readonly expect: Expect;
 }

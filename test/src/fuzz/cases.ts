@@ -330,7 +330,7 @@ function slowReader(r: Random, v: Vocabulary): FuzzCase {
     ];
     return grpcFrame(encodeFields(fields));
   });
-  const end = r.weighted({ leave: 2, cancel: 1, 'half-close': 1 });
+  const end = r.weighted({ leave: 2, cancel: 1, 'half-close': 1, unread: 1 });
   return {
     kind: 'slow-reader',
     transport: 'h2',
@@ -339,8 +339,10 @@ function slowReader(r: Random, v: Vocabulary): FuzzCase {
       {
         path: adsPath,
         chunks,
-        end,
+        // unread: it half-closes and never reads; the server must still let go of the stream (drain timeout).
+        end: end === 'unread' ? 'half-close' : end,
         paused: true,
+        ...(end === 'unread' ? { neverRead: true } : {}),
         holdMs: end === 'leave' ? 0 : r.int(1000),
         expect: end === 'cancel' ? 'none' : 'end',
       },

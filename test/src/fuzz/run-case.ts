@@ -162,16 +162,25 @@ function runStream(
         if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       });
     };
-    stream.on('response', takeStatus);
+    let headersSeen = false;
+    let received = 0;
+    stream.on('response', (h) => {
+      headersSeen = true;
+      takeStatus(h);
+    });
     stream.on('trailers', takeStatus);
     stream.on('error', () => {});
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
     if (plan.paused) stream.pause();
-    else stream.on('data', () => {});
     const timer = setTimeout(() => {
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       settle({
         call: {},
-        failure: `hang: ${plan.path} did not end within ${deadlineMs} ms (client end: ${plan.end}, ${plan.chunks.length} chunk(s))`,
+        failure:
+          `hang: ${plan.path} did not end within ${deadlineMs} ms (client end: ${plan.end}, ${plan.chunks.length} ` +
+          `chunk(s); response headers ${headersSeen ? 'received' : 'not received'}, ${received} bytes of data)`,
       });
     }, deadlineMs);
     stream.on('close', () => {
@@ -198,7 +207,11 @@ function runStream(
       if ((plan.holdMs ?? 0) > 0) await delay(plan.holdMs!);
       if (stream.destroyed) return;
       if (plan.end === 'half-close') {
-        if (plan.paused) stream.on('data', () => {});
+        if (plan.paused && !plan.neverRead) {
+          // A reader that catches up: it reads, and opens a window it may have set to zero.
+          session.settings({ initialWindowSize: 65_535 });
+          stream.resume();
+        }
         stream.end();
       } else if (plan.end === 'cancel') stream.close(constants.NGHTTP2_CANCEL);
     })();

@@ -41,6 +41,8 @@ export function startTarget(options: TargetOptions, heapMiB = 1024): Promise<Tar
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
   });
   let tail = '';
+  // Writing to the IPC channel of a target that just died fails with EPIPE: the exit is what reports it.
+  child.on('error', () => {});
   child.stderr?.on('data', (chunk: Buffer) => {
     tail = (tail + chunk.toString('utf8')).slice(-tailBytes);
   });
@@ -76,7 +78,11 @@ export function startTarget(options: TargetOptions, heapMiB = 1024): Promise<Tar
         clearTimeout(timer);
         reject(new Error('the target process exited'));
       });
-      child.send(message);
+      child.send(message, (error) => {
+        if (error === null || !waiting.delete(message.id)) return;
+        clearTimeout(timer);
+        reject(new Error(`the target did not take "${message.type}": ${error.message}`));
+      });
     });
 
   return new Promise((resolve, reject) => {
@@ -100,7 +106,7 @@ export function startTarget(options: TargetOptions, heapMiB = 1024): Promise<Tar
           stderrTail: () => tail,
           async stop() {
             if (!dead) {
-              child.send({ type: 'stop' } satisfies DriverMessage);
+              child.send({ type: 'stop' } satisfies DriverMessage, () => {});
               const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
               const exit = await exited;
               clearTimeout(timer);

@@ -1,0 +1,183 @@
+/**
+ * The soak scenario's difficult clients, in a process of their own (forked by scenarios/soak.ts): the same
+ * Envoy-like SotW clients as the load workers (load-client.ts), but some read slowly (their call is paused and
+ * read in short bursts, so that the server meets flow control all the time) and some reconnect again and again
+ * (cancel the stream, sometimes the whole connection, and open a new one that asks for everything again).
+ */
+import { Client, type ClientDuplexStream, credentials } from '@grpc/grpc-js';
+import { nowMs, sleep } from './clock.js';
+import { ClientPool, SotwClient } from './load-client.js';
+import { encodeNode } from './wire.js';
+
+const path = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const identity = (bytes: Buffer) => bytes;
+const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': -1 };
+
+/** What the driver asks. */
+export type SoakCommand =
+  | {
+      readonly cmd: 'start';
+      readonly id: number;
+      readonly target: string;
+      readonly node: string;
+      readonly slow: number;
+      readonly reconnecting: number;
+      /** A slow client reads for `burstMs` every `periodMs`. */
+      readonly periodMs: number;
+      readonly burstMs: number;
+      /** A reconnecting client reconnects every `reconnectMs` (± half). */
+      readonly reconnectMs: number;
+    }
+  | { readonly cmd: 'calm'; readonly id: number }
+  | { readonly cmd: 'converged'; readonly id: number; readonly version: number; readonly timeoutMs: number }
+  | { readonly cmd: 'counters'; readonly id: number }
+  | { readonly cmd: 'close'; readonly id: number };
+
+/** The worker's counters. */
+export interface SoakCounters {
+  readonly responses: number;
+  readonly bytes: number;
+  readonly reconnects: number;
+  readonly errors: number;
+  readonly lastError: string;
+}
+
+let pool = new ClientPool(0, nowMs);
+let target = '';
+let node: Uint8Array = new Uint8Array();
+const channels: Client[] = [];
+const calls: (ClientDuplexStream<Buffer, Buffer> | undefined)[] = [];
+/** The read-burst timers of slow clients, and the next-reconnect timer of each reconnecting one. */
+const slowTimers: NodeJS.Timeout[] = [];
+const reconnectTimers = new Map<number, NodeJS.Timeout>();
+let reconnects = 0;
+let closing = false;
+
+/** Opens (or reopens) client `index`'s stream on `channel`, reading slowly when `slow`. */
+function open(index: number, channel: Client, slow: { periodMs: number; burstMs: number } | undefined): void {
+  const call = channel.makeBidiStreamRequest(path, identity, identity);
+  const client = new SotwClient(pool, index, call, node);
+  call.on('data', (bytes: Buffer) => {
+    try {
+      client.onData(bytes);
+    } catch (error) {
+      pool.errors++;
+      pool.lastError = error instanceof Error ? error.message : String(error);
+    }
+  });
+  call.on('error', (error: Error) => {
+    if (closing || calls[index] !== call) return;
+    pool.errors++;
+    pool.lastError = error.message;
+  });
+  call.on('end', () => {});
+  if (slow !== undefined) {
+    call.pause();
+    const timer = setInterval(() => {
+      if (calls[index] !== call) return clearInterval(timer);
+      call.resume();
+      setTimeout(() => call.pause(), slow.burstMs).unref();
+    }, slow.periodMs);
+    slowTimers.push(timer);
+  }
+  calls[index] = call;
+  client.start();
+}
+
+function start(command: Extract<SoakCommand, { cmd: 'start' }>): void {
+  closing = false;
+  target = command.target;
+  node = encodeNode(command.node);
+  const total = command.slow + command.reconnecting;
+  pool = new ClientPool(total, nowMs);
+  const connect = () => new Client(target, credentials.createInsecure(), channelOptions);
+  for (let index = 0; index < total; index++) {
+    // Every client has its own connection: a slow reader's window is its own, a reconnect can drop it.
+    channels[index] = connect();
+    const slow = index < command.slow;
+    open(index, channels[index]!, slow ? command : undefined);
+    if (slow) continue;
+    let times = 0;
+    const again = () => {
+      const timer = setTimeout(
+        () => {
+          if (closing) return;
+          reconnects++;
+          times++;
+          const old = calls[index];
+          calls[index] = undefined;
+          old?.cancel();
+          // Every fourth time the whole connection goes too.
+          if (times % 4 === 0) {
+            channels[index]!.close();
+            channels[index] = connect();
+          }
+          open(index, channels[index]!, undefined);
+          again();
+        },
+        command.reconnectMs * (0.5 + Math.random()),
+      );
+      reconnectTimers.set(index, timer);
+    };
+    again();
+  }
+}
+
+/** Stops reconnecting and reads every slow client at full speed: the state the end figures are taken in. */
+function calm(): void {
+  for (const timer of slowTimers.splice(0)) clearInterval(timer);
+  for (const timer of reconnectTimers.values()) clearTimeout(timer);
+  reconnectTimers.clear();
+  for (const call of calls) call?.resume();
+}
+
+/** Waits until every client has ACKed EDS at `version` or later. */
+async function converged(version: number, timeoutMs: number): Promise<{ ok: boolean; missing: number }> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    let missing = 0;
+    for (let c = 0; c < pool.size; c++) if (pool.lastAck[c * 4 + 1]! < version) missing++;
+    if (missing === 0 || nowMs() > deadline) return { ok: missing === 0, missing };
+    await sleep(50);
+  }
+}
+
+async function close(): Promise<void> {
+  closing = true;
+  calm();
+  for (const call of calls) call?.cancel();
+  for (const channel of channels) channel.close();
+  calls.length = 0;
+  channels.length = 0;
+  await sleep(50);
+}
+
+async function run(command: SoakCommand): Promise<unknown> {
+  switch (command.cmd) {
+    case 'start':
+      return start(command);
+    case 'calm':
+      return calm();
+    case 'converged':
+      return converged(command.version, command.timeoutMs);
+    case 'counters':
+      return {
+        responses: pool.responses,
+        bytes: pool.bytes,
+        reconnects,
+        errors: pool.errors,
+        lastError: pool.lastError,
+      } satisfies SoakCounters;
+    case 'close':
+      return close();
+  }
+}
+
+process.on('message', (command: SoakCommand) => {
+  run(command).then(
+    (value) => process.send?.({ id: command.id, ok: true, value }),
+    (error: unknown) => process.send?.({ id: command.id, ok: false, error: String(error) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ id: 0, ok: true, value: 'ready' });
