@@ -321,6 +321,8 @@ export async function startKubeApiserver(options = {}) {
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/16',
       '--endpoint-reconciler-type=none',
+      // no controller-manager creates the default service account, which Pods would need
+      '--disable-admission-plugins=ServiceAccount',
     ],
     dir,
     'kube-apiserver',
