@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { parseAddress } from './address.js';
+import { isLoopbackHost, parseAddress } from './address.js';
 import { defaults, parseCommandLine } from './cli.js';
 import { binPath } from './demo/server-process.js';
 
@@ -121,6 +121,21 @@ describe('command line', () => {
     assert.deepEqual(parseAddress('localhost:18000'), { host: 'localhost', port: 18000 });
     assert.deepEqual(parseAddress('[::1]:18000'), { host: '::1', port: 18000 });
     assert.equal(typeof parseAddress('::1:18000'), 'string');
+  });
+
+  it('tells loopback hosts from the rest (for the admin refusal and the plaintext xDS warning)', () => {
+    for (const host of ['127.0.0.1', '127.255.0.9', '::1', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'])
+      assert.equal(isLoopbackHost(host), true, host);
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '10.0.0.1',
+      '128.0.0.1',
+      'example.com',
+      '127.0.0.1.example.com',
+      '::ffff:10.0.0.1',
+    ])
+      assert.equal(isLoopbackHost(host), false, host);
   });
 
   it('the real bin exits with 2 and the usage on a bad flag, 2 and one line on an exposed admin, 0 on --help', () => {

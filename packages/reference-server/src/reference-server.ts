@@ -2,7 +2,7 @@ import { SnapshotCache } from '@xds/cache';
 import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import { type NodeIdentityOptions, ServerTls, type TlsOptions, XdsServer } from '@xds/server';
 import type { Logger } from 'pino';
-import { formatAddress, parseAddress } from './address.js';
+import { formatAddress, isLoopbackHost, parseAddress } from './address.js';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { readAdminToken } from './admin-token.js';
@@ -163,6 +163,12 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     },
     `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/`,
   );
+  const xdsHost = parseAddress(options.xds);
+  if (xdsTls === undefined && typeof xdsHost !== 'string' && !isLoopbackHost(xdsHost.host))
+    logger.warn(
+      { xds: xdsAddress },
+      'xDS is served in plaintext beyond loopback: any host that reaches it can read every configuration; give --tls-cert/--tls-key (and --tls-client-ca)',
+    );
 
   let closing: Promise<void> | undefined;
   return {
