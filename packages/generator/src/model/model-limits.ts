@@ -17,6 +17,8 @@ export interface ModelLimits {
    * and the generator walk; default 1,000,000. An alias counts as the whole value it repeats, every time.
    */
   readonly maxNodes: number;
+  /** The most errors reported for one text; past it, one more error says how many were left out. Default 100. */
+  readonly maxErrors: number;
 }
 
 /** The defaults of {@link ModelLimits}. */
@@ -24,6 +26,7 @@ export const defaultModelLimits: ModelLimits = Object.freeze({
   maxBytes: 4 * 1024 * 1024,
   maxDepth: 64,
   maxNodes: 1_000_000,
+  maxErrors: 100,
 });
 
 /** The highest maxDepth accepted: deeper than this, composing the document could overflow the stack. */

@@ -93,6 +93,24 @@ describe('parseModel limits', () => {
     assert.match(only(errorsOf(`domain: ${'€'.repeat(400)}\n`, { maxBytes: limit })).message, /maxBytes/);
   });
 
+  it('L2: past maxErrors, the errors are cut and the last one says how many were left out', () => {
+    const text = `services: []\n${Array.from({ length: 300 }, (_, i) => `unknown${i}: 1`).join('\n')}\n`;
+    const errors = errorsOf(text);
+    assert.equal(errors.length, 101);
+    assert.equal(errors[0]?.line, 2);
+    assert.equal(errors[99]?.line, 101);
+    assert.deepEqual(errors[100], {
+      file: 'mesh.yaml',
+      path: '',
+      message: '200 more errors not shown; the limit is maxErrors',
+    });
+    const duplicates = errorsOf(`services: []\n${'services: []\n'.repeat(5)}`, { maxErrors: 2 });
+    assert.deepEqual(
+      duplicates.map((e) => e.line ?? e.message),
+      [2, 3, '3 more errors not shown; the limit is maxErrors'],
+    );
+  });
+
   it('resolves aliases as YAML does: a later anchor of the same name hides the earlier one', () => {
     const result = parseModel(
       [

@@ -86,6 +86,20 @@ function placed(located: readonly Located[], lines: LineCounter, file: string | 
   });
 }
 
+/** The errors, the first `maxErrors` of them when there are more, and then one saying how many were left out. */
+function failed(errors: ModelError[], limits: ModelLimits, file: string | undefined): ModelResult {
+  if (errors.length <= limits.maxErrors) return { ok: false, errors };
+  const left = errors.length - limits.maxErrors;
+  const message = `${formatCount(left)} more error${left === 1 ? '' : 's'} not shown; the limit is maxErrors`;
+  return {
+    ok: false,
+    errors: [
+      ...errors.slice(0, limits.maxErrors),
+      { ...(file === undefined ? {} : { file }), path: '', message },
+    ],
+  };
+}
+
 /** The offset of the first character past `maxBytes` UTF-8 bytes, or undefined when the text fits. */
 function offsetPastBytes(text: string, maxBytes: number): number | undefined {
   if (text.length <= maxBytes / 3) return undefined; // at most 3 bytes per UTF-16 unit
@@ -166,15 +180,15 @@ export function parseModel(text: string, options: ParseModelOptions = {}): Model
   if (docs.length > 1) {
     syntax.push({ offset: docs[1]!.range[0], message: 'the file holds more than one YAML document' });
   }
-  if (syntax.length > 0) return { ok: false, errors: placed(syntax, lines, file) };
+  if (syntax.length > 0) return failed(placed(syntax, lines, file), limits, file);
   const converted = yamlToValue(doc.contents, limits.maxNodes);
-  if (!converted.ok) return { ok: false, errors: placed(converted.problems, lines, file) };
+  if (!converted.ok) return failed(placed(converted.problems, lines, file), limits, file);
   const value = converted.value;
   const issues = modelIssues(value);
   if (issues.length > 0) {
     const errors = issues.map((issue) => locate(issue, doc.contents, lines, file));
     errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-    return { ok: false, errors };
+    return failed(errors, limits, file);
   }
   return { ok: true, model: normalizeModel(value as ServiceModelInput) };
 }
