@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { reviewsModel } from './demo/demo-model.js';
@@ -195,6 +195,26 @@ describe('ModelFile', () => {
       assert.equal(errors[0]?.file, path);
       assert.match(errors[0]?.message ?? '', /needed more than 16 MiB of memory; the limit is reloadHeapMiB/);
       assert.equal(file.state.generation, 1, 'the last good model stays');
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('a deleted file is reported once however often it is announced, and its return clears the error', async () => {
+    const { path, file, logs } = open('deleted.yaml', valid(100, 0));
+    try {
+      file.watch();
+      const rejected = next(file, 'rejected');
+      unlinkSync(path);
+      const { errors } = await rejected;
+      assert.match(errors[0]?.message ?? '', /cannot read the file/);
+      assert.equal(await file.reload(), 'unchanged');
+      const lines = logs.filter((l) => String(l['msg']).startsWith('config rejected'));
+      assert.equal(lines.length, 1);
+      const cleared = next(file, 'cleared');
+      save(path, valid(100, 0));
+      await cleared;
+      assert.equal(file.state.generation, 1);
     } finally {
       await file.close();
     }

@@ -87,6 +87,8 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
   #served: string;
   /** The SHA-256 of the text of the current error, when it is known. */
   #rejected: string | undefined;
+  /** The errors of the current error when the file could not be read (and so has no digest). */
+  #unreadable: string | undefined;
   #debouncer: PushDebouncer<string> | undefined;
   #watcher: FSWatcher | undefined;
   #poller: ((now: Stats, before: Stats) => void) | undefined;
@@ -191,13 +193,19 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
         return 'unchanged';
       }
       this.#rejected = undefined;
+      this.#unreadable = undefined;
       this.#state = { ...this.#state, error: undefined };
       this.#logger.info({ file }, 'config error cleared: the file is back to the model being served');
       this.emit('cleared', { state: this.#state });
       return 'cleared';
     }
     if (result.kind === 'errors') {
+      // A file that cannot be read has no digest: the same failure (a deleted file) is reported once too.
+      const unreadable =
+        result.digest === undefined ? result.errors.map(formatModelError).join('\n') : undefined;
+      if (unreadable !== undefined && unreadable === this.#unreadable) return 'unchanged';
       this.#rejected = result.digest;
+      this.#unreadable = unreadable;
       this.#state = { ...this.#state, error: { at: Date.now(), errors: result.errors } };
       this.#logger.error(
         { file, errors: result.errors, generation: this.#state.generation },
@@ -208,6 +216,7 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
     }
     this.#served = result.digest;
     this.#rejected = undefined;
+    this.#unreadable = undefined;
     this.#state = {
       ...this.#state,
       model: result.model,
