@@ -9,7 +9,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { ConfigState } from './config-state.js';
 import { readModelFile } from './model-read.js';
-import { readModelInWorker } from './model-reader.js';
+import { ModelReader } from './model-reader.js';
 
 /** A model was applied. */
 export interface ModelAppliedEvent {
@@ -95,6 +95,7 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
   /** The reload running or last run: reloads run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   readonly #stop = new AbortController();
+  readonly #reader: ModelReader;
 
   private constructor(options: ModelFileOptions, limits: ModelLimits, digest: string, model: ServiceModel) {
     super();
@@ -103,6 +104,10 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
     this.#limits = limits;
     this.#served = digest;
     this.#rejected = undefined;
+    this.#reader = new ModelReader({
+      timeoutMs: options.reloadTimeoutMs ?? defaultReloadTimeoutMs,
+      maxHeapMiB: options.reloadHeapMiB ?? defaultReloadHeapMiB,
+    });
     this.#state = {
       file: options.file,
       source: options.source,
@@ -174,12 +179,10 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
     const file = this.#options.file;
     if (this.#stop.signal.aborted) return 'closed';
     this.#logger.debug({ file }, 'reading the config file');
-    const result = await readModelInWorker({
+    const result = await this.#reader.read({
       file,
       limits: this.#limits,
       known: this.#rejected === undefined ? [this.#served] : [this.#served, this.#rejected],
-      timeoutMs: this.#options.reloadTimeoutMs ?? defaultReloadTimeoutMs,
-      maxHeapMiB: this.#options.reloadHeapMiB ?? defaultReloadHeapMiB,
       signal: this.#stop.signal,
       onChecking: (digest) => {
         this.#logger.debug({ file, digest: digest.slice(0, 12) }, 'checking a change of the config file');
@@ -242,5 +245,6 @@ export class ModelFile extends EventEmitter<ModelFileEvents> {
     this.#poller = undefined;
     await this.#debouncer?.close();
     await this.#queue;
+    await this.#reader.close();
   }
 }
