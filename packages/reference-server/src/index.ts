@@ -10,6 +10,7 @@ export type { ConfigSummary, Syncz, SynczNode, SynczType } from './admin/syncz.j
 export { type CommandLine, type ParsedCommandLine, parseCommandLine, usage } from './cli.js';
 export type { ConfigErrorState, ConfigState } from './config-state.js';
 export { exampleModelPath } from './example-model.js';
+export { addHealthService, type HealthService } from './health.js';
 export { createLogger, type LogLevel, logLevels } from './logger.js';
 export { createMetrics, type Metrics, type MetricsSources } from './metrics.js';
 export {
@@ -25,3 +26,5 @@ export {
   type ReferenceServerOptions,
   startReferenceServer,
 } from './reference-server.js';
+export { watchServerEvents } from './server-events.js';
+export { typeLabel } from './type-labels.js';

@@ -1,0 +1,138 @@
+/**
+ * The `xds-relay` command line: flags, their defaults and the help text. Bad input is a usage error naming the flag
+ * (exit 2), never a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { type LogLevel, logLevels, parseAddress } from '@xds/reference-server';
+import { parseGroupBy } from './group-by.js';
+
+/** What the command line asks for. */
+export interface RelayCommandLine {
+  /** The upstream servers, in failover order. */
+  readonly upstreams: readonly string[];
+  /** Where downstream xDS (gRPC) listens. */
+  readonly xds: string;
+  /** Where the admin HTTP server listens. */
+  readonly admin: string;
+  /** `node-id`, `cluster` or `metadata:KEY`. */
+  readonly groupBy: string;
+  /** The upstream protocol. */
+  readonly upstreamProtocol: 'sotw' | 'delta';
+  /** The most groups (upstream streams) at once. */
+  readonly maxGroups: number;
+  readonly logLevel: LogLevel;
+}
+
+/** The outcome of {@link parseRelayCommandLine}. */
+export type ParsedRelayCommandLine =
+  | { readonly kind: 'run'; readonly options: RelayCommandLine }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'usage-error'; readonly message: string };
+
+/** The defaults: both listeners on loopback, beside a reference server's 18000/18001. */
+export const relayDefaults = Object.freeze({
+  xds: '127.0.0.1:18010',
+  admin: '127.0.0.1:18011',
+  groupBy: 'node-id',
+  upstreamProtocol: 'delta' as const,
+  maxGroups: 10_000,
+  logLevel: 'info' as LogLevel,
+});
+
+/** The help text. */
+export const relayUsage = `Usage: xds-relay --upstream HOST:PORT[,HOST:PORT...] [--xds HOST:PORT] [--admin HOST:PORT] [options]
+
+Relays xDS from upstream servers to many downstream clients: one upstream stream per group of nodes, the
+origin's versions and bytes passed through, and what it holds served on when every upstream is gone.
+
+Options:
+  --upstream LIST        upstream xDS servers, comma-separated, tried in order (required)
+  --xds HOST:PORT        downstream xDS gRPC listener, also health (default ${relayDefaults.xds})
+  --admin HOST:PORT      admin HTTP: /healthz, /readyz, /metrics, /debug/syncz (default ${relayDefaults.admin})
+  --group-by HOW         node-id, cluster or metadata:KEY (default ${relayDefaults.groupBy})
+  --upstream-protocol P  sotw or delta (default ${relayDefaults.upstreamProtocol})
+  --max-groups N         upstream streams at most; one more group is refused (default ${relayDefaults.maxGroups})
+  --log-level LEVEL      ${logLevels.join(', ')} (default ${relayDefaults.logLevel})
+  -h, --help             print this help
+  --version              print the version
+`;
+
+function checkAddress(flag: string, value: string): string | undefined {
+  const parsed = parseAddress(value);
+  return typeof parsed === 'string' ? `--${flag}: ${parsed}` : undefined;
+}
+
+/** Parses the arguments (after `node bin.js`); every problem is named in one usage error. */
+export function parseRelayCommandLine(args: readonly string[]): ParsedRelayCommandLine {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        upstream: { type: 'string' },
+        xds: { type: 'string' },
+        admin: { type: 'string' },
+        'group-by': { type: 'string' },
+        'upstream-protocol': { type: 'string' },
+        'max-groups': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    }).values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: 'usage-error', message: message.replace(/\. To specify a positional.*$/s, '') };
+  }
+  if (values['help'] === true) return { kind: 'help' };
+  if (values['version'] === true) return { kind: 'version' };
+  const text = (flag: string) => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+  const upstreams = (text('upstream') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const xds = text('xds') ?? relayDefaults.xds;
+  const admin = text('admin') ?? relayDefaults.admin;
+  const groupBy = text('group-by') ?? relayDefaults.groupBy;
+  const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
+  const maxGroups = text('max-groups');
+  const level = text('log-level') ?? relayDefaults.logLevel;
+  let groupProblem: string | undefined;
+  try {
+    parseGroupBy(groupBy);
+  } catch (error) {
+    groupProblem = error instanceof Error ? error.message : String(error);
+  }
+  const problems = [
+    upstreams.length === 0 ? '--upstream: give at least one HOST:PORT' : undefined,
+    ...upstreams.map((u) => checkAddress('upstream', u)),
+    checkAddress('xds', xds),
+    checkAddress('admin', admin),
+    groupProblem,
+    protocol === 'sotw' || protocol === 'delta'
+      ? undefined
+      : `--upstream-protocol: "${protocol}" is not sotw or delta`,
+    maxGroups === undefined || (/^\d{1,7}$/.test(maxGroups) && Number(maxGroups) >= 1)
+      ? undefined
+      : `--max-groups: "${maxGroups}" is not a whole number from 1`,
+    logLevels.includes(level as LogLevel)
+      ? undefined
+      : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
+  ].filter((problem) => problem !== undefined);
+  if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
+  return {
+    kind: 'run',
+    options: {
+      upstreams,
+      xds,
+      admin,
+      groupBy,
+      upstreamProtocol: protocol as 'sotw' | 'delta',
+      maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
+      logLevel: level as LogLevel,
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { TypeUrl } from '@xds/api';
+import { createLogger } from '@xds/reference-server';
+import { parseRelayCommandLine, relayDefaults } from './cli.js';
+import { startRelayProcess } from './relay-process.js';
+import { downstream, nextEvent, startOrigin, until } from './test-support.js';
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+describe('xds-relay command line', () => {
+  it('takes every flag, with loopback defaults', () => {
+    assert.deepEqual(parseRelayCommandLine(['--upstream', '127.0.0.1:18000, 127.0.0.1:18100']), {
+      kind: 'run',
+      options: {
+        upstreams: ['127.0.0.1:18000', '127.0.0.1:18100'],
+        xds: relayDefaults.xds,
+        admin: relayDefaults.admin,
+        groupBy: 'node-id',
+        upstreamProtocol: 'delta',
+        maxGroups: 10_000,
+        logLevel: 'info',
+      },
+    });
+    const parsed = parseRelayCommandLine([
+      '--upstream=a:1',
+      '--group-by',
+      'metadata:ROLE',
+      '--upstream-protocol',
+      'sotw',
+      '--max-groups',
+      '5',
+    ]);
+    assert.equal(parsed.kind === 'run' && parsed.options.groupBy, 'metadata:ROLE');
+  });
+
+  it('names every bad flag in one usage error', () => {
+    const parsed = parseRelayCommandLine([
+      '--upstream',
+      'nowhere',
+      '--group-by',
+      'rack',
+      '--upstream-protocol',
+      'rest',
+      '--max-groups',
+      '0',
+    ]);
+    assert.equal(parsed.kind, 'usage-error');
+    const message = parsed.kind === 'usage-error' ? parsed.message : '';
+    for (const flag of ['--upstream', '--group-by', '--upstream-protocol', '--max-groups'])
+      assert.match(message, new RegExp(flag), flag);
+    assert.equal(parseRelayCommandLine([]).kind, 'usage-error', '--upstream is required');
+    assert.equal(parseRelayCommandLine(['--upstream', 'a:1', '--bogus']).kind, 'usage-error');
+  });
+});
+
+describe('xds-relay process', () => {
+  it('X3: /readyz and /metrics say when the upstream is gone; /debug/syncz shows each client and group', async () => {
+    const origin = await startOrigin();
+    const running = await startRelayProcess({
+      upstreams: [origin.address],
+      xds: '127.0.0.1:0',
+      admin: '127.0.0.1:0',
+      groupBy: 'cluster',
+      upstreamProtocol: 'delta',
+      maxGroups: 10,
+      logger: createLogger('silent'),
+      closeGraceMs: 200,
+    });
+    closers.push(() => running.close());
+    const get = async (path: string) => {
+      const response = await fetch(`http://${running.adminAddress}${path}`);
+      return { status: response.status, body: await response.text() };
+    };
+    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: idle\n' });
+    const client = downstream(running.xdsAddress, 'n1');
+    closers.push(() => client.close());
+    client.subscribe(TypeUrl.Cluster, ['*']);
+    await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+    await until('a connected upstream', () => running.relay.upstreamState() === 'connected');
+    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: connected\n' });
+    const syncz = JSON.parse((await get('/debug/syncz')).body) as {
+      upstream: string;
+      groups: { group: string; upstreamNodeId: string }[];
+      nodes: { nodeId: string; group: string; types: { type: string; currentVersion?: string }[] }[];
+    };
+    assert.equal(syncz.upstream, 'connected');
+    assert.deepEqual(
+      syncz.groups.map((g) => [g.group, g.upstreamNodeId]),
+      [['web', 'relay~web']],
+    );
+    assert.equal(syncz.nodes[0]?.nodeId, 'n1');
+    assert.equal(
+      syncz.nodes[0]?.types[0]?.currentVersion,
+      origin.cache.getSnapshot('all')?.version(TypeUrl.Cluster),
+    );
+
+    const gone = nextEvent(running.relay, 'upstreamDisconnected');
+    await origin.server.close();
+    await gone;
+    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: disconnected\n' });
+    const metrics = (await get('/metrics')).body;
+    assert.match(metrics, /^xds_relay_upstream_connected 0$/m);
+    assert.match(metrics, /^xds_relay_groups 1$/m);
+    assert.match(metrics, /^pilot_xds 1$/m);
+  });
+
+  it('drains on SIGTERM and exits 0', async () => {
+    const origin = await startOrigin();
+    closers.push(() => origin.server.close());
+    const bin = fileURLToPath(new URL('./bin.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        bin,
+        '--upstream',
+        origin.address,
+        '--xds',
+        '127.0.0.1:0',
+        '--admin',
+        '127.0.0.1:0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    closers.push(async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let output = '';
+    const started = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (output.includes('xds-relay started')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before starting:\n${output}`)));
+    });
+    await started;
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, output);
+    assert.match(output, /"msg":"draining"/);
+    assert.match(output, /"msg":"stopped"/);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The relay's Prometheus metrics: the xDS server's own (`pilot_xds`, `pilot_xds_pushes`, rejects, …, shared with
+ * `xds-server` through `createMetrics`) plus the upstream side: groups, connected upstream streams, upstream updates
+ * and NACKs. `xds_relay_upstream_connected` is 0 while a group has no upstream (rule X3: it serves what it holds).
+ */
+import { createMetrics, type Metrics } from '@xds/reference-server';
+import { Counter, Gauge } from 'prom-client';
+import type { Relay } from './relay.js';
+
+/** The relay's metrics. */
+export interface RelayMetrics extends Metrics {
+  /** `xds_relay_upstream_updates_total{type}`: upstream responses applied. */
+  readonly upstreamUpdates: Counter<'type'>;
+  /** `xds_relay_upstream_nacks_total{type}`: upstream responses the relay could not decode. */
+  readonly upstreamNacks: Counter<'type'>;
+}
+
+/** Creates the metrics of a relay in a registry of their own. */
+export function createRelayMetrics(relay: Relay): RelayMetrics {
+  const base = createMetrics({
+    connectedClients: () => relay.server.clients().length,
+    configErrors: () => 0,
+    writeBudget: () => relay.server.writeBudget(),
+  });
+  const registers = [base.registry];
+  new Gauge({
+    name: 'xds_relay_groups',
+    help: 'Groups of downstream nodes the relay serves, each with one upstream stream.',
+    registers,
+    collect() {
+      this.set(relay.groups().length);
+    },
+  });
+  new Gauge({
+    name: 'xds_relay_upstream_connected_groups',
+    help: 'Groups whose upstream stream is connected.',
+    registers,
+    collect() {
+      this.set(relay.groups().filter((g) => g.connected).length);
+    },
+  });
+  new Gauge({
+    name: 'xds_relay_upstream_connected',
+    help: '1 when every group has its upstream (or there is no group), 0 while one serves what it holds without.',
+    registers,
+    collect() {
+      this.set(relay.upstreamState() === 'disconnected' ? 0 : 1);
+    },
+  });
+  return {
+    ...base,
+    upstreamUpdates: new Counter({
+      name: 'xds_relay_upstream_updates_total',
+      help: 'Upstream responses accepted and applied, by type.',
+      labelNames: ['type'],
+      registers,
+    }),
+    upstreamNacks: new Counter({
+      name: 'xds_relay_upstream_nacks_total',
+      help: 'Upstream responses NACKed because the relay could not decode a resource, by type.',
+      labelNames: ['type'],
+      registers,
+    }),
+  };
+}
