@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromJson, isMessage, type JsonValue } from '@bufbuild/protobuf';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { xdsRegistry } from '@xds/api';
 import { BootstrapSchema } from '@xds/api/gen/envoy/config/bootstrap/v3/bootstrap_pb';
 import { ApiConfigSource_ApiType } from '@xds/api/gen/envoy/config/core/v3/config_source_pb';
+import { UpstreamTlsContextSchema } from '@xds/api/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb';
 import { parse } from 'yaml';
 import { exampleGrpcBootstrap } from './support/bootstrap.js';
 
@@ -52,6 +54,28 @@ describe('examples/', () => {
       }
     });
   }
+
+  it('envoy/bootstrap-ads-mtls.yaml is a valid Envoy Bootstrap: ADS over mutual TLS, an Istio node id (rule L6)', () => {
+    const bootstrap = envoyBootstrap('bootstrap-ads-mtls.yaml');
+    assert.match(bootstrap.node?.id ?? '', /^sidecar~[^~]+~[^~]+\.default~default\.svc\.cluster\.local$/);
+    const cluster = bootstrap.staticResources?.clusters.find((c) => c.name === 'xds_cluster');
+    const socket = cluster?.transportSocket;
+    assert.equal(socket?.name, 'envoy.transport_sockets.tls');
+    assert.equal(socket?.configType.case, 'typedConfig');
+    const any = socket?.configType.case === 'typedConfig' ? socket.configType.value : undefined;
+    assert.ok(any !== undefined && isMessage(any));
+    const tls = anyUnpack(any, UpstreamTlsContextSchema);
+    assert.ok(tls, 'an UpstreamTlsContext');
+    const common = tls.commonTlsContext;
+    assert.deepEqual(common?.alpnProtocols, ['h2']);
+    const identity = common?.tlsCertificates[0];
+    assert.equal(identity?.certificateChain?.specifier.value, 'productpage.crt', 'a client certificate');
+    assert.equal(identity?.privateKey?.specifier.value, 'productpage.key');
+    const validation = common?.validationContextType;
+    assert.equal(validation?.case, 'validationContext');
+    if (validation?.case === 'validationContext')
+      assert.equal(validation.value.trustedCa?.specifier.value, 'ca.crt', 'the server is verified');
+  });
 
   it('the Envoy schema check fails on a misspelt field (so the test above could fail)', () => {
     const json = parse(readFileSync(`${examples}envoy/bootstrap-ads-sotw.yaml`, 'utf8')) as Record<
