@@ -98,4 +98,12 @@ describe('examples/', () => {
     assert.ok(original.node.id);
     assert.equal(bootstrap.node.id, 'n');
   });
+
+  it('grpc/bootstrap-tls.json is the same with google_default (TLS) creds, which the TLS interop test uses', () => {
+    const plain = JSON.parse(readFileSync(`${examples}grpc/bootstrap.json`, 'utf8'));
+    const tls = JSON.parse(readFileSync(`${examples}grpc/bootstrap-tls.json`, 'utf8'));
+    assert.deepEqual(tls.xds_servers[0].channel_creds, [{ type: 'google_default' }]);
+    tls.xds_servers[0].channel_creds = plain.xds_servers[0].channel_creds;
+    assert.deepEqual(tls, plain);
+  });
 });

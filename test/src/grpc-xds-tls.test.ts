@@ -1,5 +1,6 @@
 // Interop over TLS: a real @grpc/grpc-js-xds client takes its config from @xds/server over TLS (bootstrap
-// `channel_creds: google_default`, roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH) and routes a real RPC with it.
+// examples/grpc/bootstrap-tls.json: `channel_creds: google_default`, roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
+// and routes a real RPC with it.
 // grpc-js-xds 1.14 has no client certificates for its xDS channel (channel_creds types: insecure, google_default),
 // so mutual TLS is proved with grpc-js's own channel credentials (XdsTestClient) in @xds/server's tests.
 // First, before grpc-js loads: it reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH once, when it loads.
@@ -35,7 +36,7 @@ describe('@grpc/grpc-js-xds against @xds/server over TLS', () => {
     // The server listens with TLS only: a plaintext connection gets no HTTP/2 session (see @xds/server's tls test).
     server = new XdsServer({ cache });
     const port = await server.listen('127.0.0.1:0', { tls: { cert: cert.certFile, key: cert.keyFile } });
-    await useXdsServer(port, nodeId, { channelCreds: 'google_default' });
+    await useXdsServer(port, nodeId, 'bootstrap-tls.json');
     client = channel(`xds:///${target}`);
   });
 

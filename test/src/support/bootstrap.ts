@@ -1,8 +1,10 @@
 // grpc-js-xds reads its bootstrap once per process: each interop test file sets it before the first xds channel.
-// It starts from examples/grpc/bootstrap.json, the file users copy, so that file is proved by real clients.
+// It starts from examples/grpc/bootstrap.json (or bootstrap-tls.json), the files users copy, so that they are
+// proved by real clients.
 import { readFileSync } from 'node:fs';
 
-const examplePath = new URL('../../../examples/grpc/bootstrap.json', import.meta.url);
+/** The gRPC bootstraps in examples/grpc: plaintext, and TLS (`google_default` channel credentials). */
+export type ExampleBootstrap = 'bootstrap.json' | 'bootstrap-tls.json';
 
 /** A gRPC xDS bootstrap (the fields this project's examples use). */
 export interface GrpcBootstrap {
@@ -10,26 +12,30 @@ export interface GrpcBootstrap {
   node: { id: string; locality: Record<string, string> };
 }
 
-/** examples/grpc/bootstrap.json with its server at `127.0.0.1:port` and its node id set. */
-export function exampleGrpcBootstrap(port: number, nodeId: string): GrpcBootstrap {
-  const bootstrap = JSON.parse(readFileSync(examplePath, 'utf8')) as GrpcBootstrap;
+/** examples/grpc/`file` with its server at `127.0.0.1:port` and its node id set. */
+export function exampleGrpcBootstrap(
+  port: number,
+  nodeId: string,
+  file: ExampleBootstrap = 'bootstrap.json',
+): GrpcBootstrap {
+  const path = new URL(`../../../examples/grpc/${file}`, import.meta.url);
+  const bootstrap = JSON.parse(readFileSync(path, 'utf8')) as GrpcBootstrap;
   for (const server of bootstrap.xds_servers) server.server_uri = `127.0.0.1:${port}`;
   bootstrap.node.id = nodeId;
   return bootstrap;
 }
 
-/** How the client reaches the xDS server: grpc-js-xds 1.14 knows `insecure` and `google_default` (TLS). */
-export interface XdsServerChannel {
-  /** The bootstrap's `channel_creds` type; default the example's (insecure). */
-  readonly channelCreds?: 'insecure' | 'google_default';
-}
-
-/** Points this process's gRPC xDS clients at `127.0.0.1:port` as node `nodeId`, and registers the xds resolver. */
-export async function useXdsServer(port: number, nodeId: string, via: XdsServerChannel = {}): Promise<void> {
-  const bootstrap = exampleGrpcBootstrap(port, nodeId);
-  if (via.channelCreds !== undefined)
-    for (const server of bootstrap.xds_servers) server.channel_creds = [{ type: via.channelCreds }];
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(bootstrap);
+/**
+ * Points this process's gRPC xDS clients at `127.0.0.1:port` as node `nodeId`, starting from an example bootstrap
+ * (grpc-js-xds 1.14 knows the channel credentials `insecure` and `google_default`, which is TLS), and registers the
+ * xds resolver.
+ */
+export async function useXdsServer(
+  port: number,
+  nodeId: string,
+  file: ExampleBootstrap = 'bootstrap.json',
+): Promise<void> {
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify(exampleGrpcBootstrap(port, nodeId, file));
   const xds = (await import('@grpc/grpc-js-xds')) as unknown as {
     register?: () => void;
     default?: { register: () => void };
