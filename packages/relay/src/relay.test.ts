@@ -5,6 +5,7 @@ import type { XdsTestClient } from '@xds/testing';
 import {
   assignment,
   downstream,
+  nextEvent,
   oddlyEncodedCluster,
   originKey,
   startOrigin,
@@ -137,5 +138,45 @@ describe('relay: fan-in', () => {
         .sort(),
       ['api', 'web'],
     );
+  });
+});
+
+describe('relay: groups', () => {
+  it('L2: a node of one group more than --max-groups is refused with RESOURCE_EXHAUSTED naming the limit', async () => {
+    const origin = await startOrigin();
+    closers.push(() => origin.server.close());
+    const { relay, address } = await startRelay([origin.address], { maxGroups: 1 });
+    closers.push(() => relay.close());
+    const first = track(downstream(address, 'a'));
+    first.subscribe(TypeUrl.Cluster, []);
+    await first.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+    const other = track(downstream(address, 'b', { node: { id: 'b', cluster: 'api' } }));
+    other.subscribe(TypeUrl.Cluster, []);
+    const end = await other.ended();
+    assert.equal(end.code, 8, end.details);
+    assert.match(end.details, /--max-groups/);
+    assert.deepEqual(
+      origin.server.clients().map((c) => c.nodeId),
+      ['relay~web'],
+    );
+  });
+
+  it('S9: a legacy wildcard downstream (empty names) is a wildcard upstream; an idle group lets its upstream go', async () => {
+    const origin = await startOrigin();
+    closers.push(() => origin.server.close());
+    const { relay, address } = await startRelay([origin.address], { groupIdleMs: 1 });
+    closers.push(() => relay.close());
+    const client = downstream(address, 'envoy-like');
+    client.subscribe(TypeUrl.Cluster, []);
+    await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+    await until(
+      'a wildcard upstream',
+      () => origin.server.clients()[0]?.types[TypeUrl.Cluster]?.wildcard === true,
+    );
+    const closed = nextEvent(origin.server, 'streamClose');
+    await client.close();
+    await closed;
+    await until('the group to go', () => relay.groups().length === 0);
+    assert.equal(relay.cache.getSnapshot('web'), undefined);
   });
 });
