@@ -38,6 +38,8 @@ export interface SoakCounters {
   readonly responses: number;
   readonly bytes: number;
   readonly reconnects: number;
+  /** Streams opened again after the server ended them. */
+  readonly reopened: number;
   readonly errors: number;
   readonly lastError: string;
 }
@@ -51,6 +53,8 @@ const calls: (ClientDuplexStream<Buffer, Buffer> | undefined)[] = [];
 const slowTimers: NodeJS.Timeout[] = [];
 const reconnectTimers = new Map<number, NodeJS.Timeout>();
 let reconnects = 0;
+/** Streams opened again after the server ended them. */
+let reopened = 0;
 let closing = false;
 
 /** Opens (or reopens) client `index`'s stream on `channel`, reading slowly when `slow`. */
@@ -69,6 +73,13 @@ function open(index: number, channel: Client, slow: { periodMs: number; burstMs:
     if (closing || calls[index] !== call) return;
     pool.errors++;
     pool.lastError = error.message;
+    // As Envoy does: a stream the server ended (a slow reader past the drain timeout) is opened again.
+    calls[index] = undefined;
+    setTimeout(() => {
+      if (closing || calls[index] !== undefined) return;
+      reopened++;
+      open(index, channels[index]!, slow);
+    }, 1000).unref();
   });
   call.on('end', () => {});
   if (slow !== undefined) {
@@ -165,6 +176,7 @@ async function run(command: SoakCommand): Promise<unknown> {
         responses: pool.responses,
         bytes: pool.bytes,
         reconnects,
+        reopened,
         errors: pool.errors,
         lastError: pool.lastError,
       } satisfies SoakCounters;
