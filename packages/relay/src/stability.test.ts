@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
 import { encodeResource } from '@xds/cache';
+import { XdsClient } from '@xds/client';
 import { makeCluster } from '@xds/generator';
 import type { XdsTestClient } from '@xds/testing';
 import {
@@ -148,3 +149,53 @@ describe('relay: NACKs', () => {
     assert.equal(client.resources(TypeUrl.Cluster).has('broken'), false);
   });
 });
+
+for (const protocol of ['delta', 'sotw'] as const) {
+  describe(`a ${protocol} client moving from a relay to the origin`, () => {
+    it('X1: presents the versions it got from the relay, and the origin sends it nothing again', async () => {
+      const origin = await startOrigin();
+      closers.push(() => origin.server.close());
+      const { relay, address } = await startRelay([origin.address]);
+      const client = new XdsClient({
+        servers: [address, origin.address],
+        node: { id: 'mover', cluster: 'web' },
+        protocol,
+        backoff: { initialMs: 5, maxMs: 20 },
+      });
+      closers.push(() => client.close());
+      const first = new Promise<void>((resolve) => {
+        client.watch(TypeUrl.Cluster, '*', () => resolve());
+      });
+      await first;
+      assert.equal(client.address, address);
+      const sent = collect(origin.server, 'response');
+      const moved = new Promise<void>((resolve) =>
+        client.on('connected', (e) => {
+          if (e.address === origin.address) resolve();
+        }),
+      );
+      const presented = nextEvent(origin.server, 'request', (e) => e.nodeId === 'mover');
+      await relay.close();
+      await moved;
+      await presented;
+      // A change: the only resource the origin sends the client.
+      const news = new Promise<void>((resolve) =>
+        client.on('update', (e) => {
+          if (e.updated.includes('c3')) resolve();
+        }),
+      );
+      origin.cache.updateSnapshot(originKey, (draft) => {
+        draft[TypeUrl.Cluster]['c3'] = makeCluster({ name: 'c3' });
+      });
+      await news;
+      const toMover = sent.filter((r) => r.nodeId === 'mover');
+      if (protocol === 'delta')
+        assert.deepEqual(
+          toMover.flatMap((r) => r.resources),
+          ['c3'],
+        );
+      else
+        assert.equal(toMover.length, 1, 'S13: the wildcard subscription at the same version is not answered');
+    });
+  });
+}
