@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       nodeIdentity:
         options.trustDomain === undefined ? undefined : { trustDomains: [options.trustDomain], istio: true },
       adminTokenFile: options.adminTokenFile,
+      registries: options.registries,
       adminTls:
         options.adminTlsCert === undefined || options.adminTlsKey === undefined
           ? undefined

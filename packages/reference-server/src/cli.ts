@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseRegistrySpec, type RegistrySpec } from '@xds/registry/spec';
 import { isLoopbackHost, parseAddress } from './address.js';
 import { type LogLevel, logLevels } from './logger.js';
 
@@ -29,6 +30,8 @@ export interface CommandLine {
   readonly adminTlsCert: string | undefined;
   /** HTTPS on the admin port: the private key file. */
   readonly adminTlsKey: string | undefined;
+  /** Service registries (`--registry KIND=LOCATION`, repeatable), in order. */
+  readonly registries: readonly RegistrySpec[];
 }
 
 /**
@@ -93,6 +96,11 @@ Security (certificate and key files are reloaded when they change; new connectio
   --admin-tls-cert FILE  serve the admin pages over HTTPS with this certificate chain, with --admin-tls-key
   --admin-tls-key FILE   the private key of --admin-tls-cert
   The admin port binds beyond loopback only with both a token and HTTPS.
+
+Service registries (repeatable, in order; services merge into the model, whose routes may target them):
+  --registry KIND=LOCATION  kubernetes=KUBECONFIG, consul=http://HOST:PORT,
+                       eureka=http://HOST:PORT/eureka[?interval=1s], etcd=http://HOST:PORT/PREFIX;
+                       nothing is served until every registry has synced once (/readyz names those pending)
   -h, --help           print this help
   --version            print the version
 `;
@@ -149,7 +157,7 @@ export function parseCommandLine(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ParsedCommandLine {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     const parsed = parseArgs({
       args: [...args],
@@ -169,6 +177,7 @@ export function parseCommandLine(
         'admin-token-file': { type: 'string' },
         'admin-tls-cert': { type: 'string' },
         'admin-tls-key': { type: 'string' },
+        registry: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -203,6 +212,7 @@ export function parseCommandLine(
     adminTlsCert: flag('admin-tls-cert'),
     adminTlsKey: flag('admin-tls-key'),
   };
+  const registries = registrySpecs(values['registry']);
   const problems = [
     config === '' ? '--config: the file name is empty' : undefined,
     checkAddress('xds', xds),
@@ -217,6 +227,7 @@ export function parseCommandLine(
       ? undefined
       : `--max-in-flight-mib: "${inFlight}" is not a whole number of MiB from 1`,
     ...securityProblems(security),
+    ...registries.problems,
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
   const adminHost = parseAddress(admin);
@@ -240,6 +251,24 @@ export function parseCommandLine(
       debounceMs: debounce === undefined ? defaults.debounceMs : Number(debounce),
       maxInFlightMiB: inFlight === undefined ? defaults.maxInFlightMiB : Number(inFlight),
       ...security,
+      registries: registries.specs,
     },
   };
+}
+
+/** The `--registry` values parsed, or one problem line each. */
+function registrySpecs(value: string | boolean | string[] | undefined): {
+  specs: RegistrySpec[];
+  problems: string[];
+} {
+  const specs: RegistrySpec[] = [];
+  const problems: string[] = [];
+  for (const text of Array.isArray(value) ? value : []) {
+    try {
+      specs.push(parseRegistrySpec(text));
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return { specs, problems };
 }

@@ -1,5 +1,6 @@
 import { SnapshotCache } from '@xds/cache';
 import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
+import type { RegistrySpec } from '@xds/registry';
 import { type NodeIdentityOptions, ServerTls, type TlsOptions, XdsServer } from '@xds/server';
 import type { Logger } from 'pino';
 import { formatAddress, isLoopbackHost, parseAddress } from './address.js';
@@ -12,6 +13,7 @@ import { addHealthService } from './health.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ModelFile } from './model-file.js';
 import { addReflectionService } from './reflection.js';
+import { createServerRegistries, type ServerRegistries } from './registries.js';
 import { watchServerEvents } from './server-events.js';
 import { typeLabel } from './type-labels.js';
 
@@ -40,6 +42,8 @@ export interface ReferenceServerOptions {
   readonly adminTokenFile?: string | undefined;
   /** HTTPS on the admin port; certificate files are reloaded when they change. */
   readonly adminTls?: TlsOptions | undefined;
+  /** Service registries whose services are merged into the model (`--registry KIND=LOCATION`). */
+  readonly registries?: readonly RegistrySpec[] | undefined;
 }
 
 /** A running reference server. */
@@ -52,6 +56,8 @@ export interface ReferenceServer {
   readonly cache: SnapshotCache;
   readonly metrics: Metrics;
   readonly model: ModelFile;
+  /** The service registries (none without `registries`). */
+  readonly registries: ServerRegistries;
   /** Drains: refuses new streams, ends open ones (clients reconnect elsewhere), stops watching and listening. */
   close(): Promise<void>;
 }
@@ -94,11 +100,18 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     writeBudget: () => xds.writeBudget(),
   });
   const unwatch = watchServerEvents(xds, metrics, logger);
+  const registries = createServerRegistries(options.registries ?? [], {
+    logger,
+    metrics: metrics.registry,
+    domain: model.state.model.domain,
+  });
   const tracker = new ConvergenceTracker(xds, cache, metrics);
 
   const publish = (served: ServiceModel, generation: number) => {
+    // never push a hole: nothing is published before every registry has synced once
+    if (!registries.synced()) return;
     try {
-      const published = publishModel(cache, served);
+      const published = publishModel(cache, registries.model(served));
       const changes: Record<string, Record<string, number>> = {};
       for (const [flavour, result] of Object.entries(published)) {
         if (result === undefined) continue;
@@ -117,6 +130,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     publish(next, state.generation);
   });
   model.on('rejected', () => metrics.configReloads.inc({ result: 'rejected' }));
+  registries.onChange(() => publish(model.state.model, model.state.generation));
+  registries.start();
 
   const health = addHealthService(xds.grpcServer);
   addReflectionService(xds.grpcServer);
@@ -126,7 +141,9 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     xds,
     cache,
     config: () => model.state,
-    ready: () => ready,
+    ready: () => ready && registries.synced(),
+    notReady: () => registries.pendingText(),
+    registries: () => registries.summary(),
     registry: metrics.registry,
     xdsAddress: () => xdsAddress,
   };
@@ -142,7 +159,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     );
     adminAddress = bound(options.admin, await admin.listen(options.admin));
   } catch (error) {
-    await Promise.all([xds.close(), admin.close(), model.close()]);
+    await Promise.all([xds.close(), admin.close(), model.close(), registries.stop()]);
     tracker.close();
     unwatch();
     throw error;
@@ -178,6 +195,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     cache,
     metrics,
     model,
+    registries,
     close() {
       if (closing !== undefined) return closing;
       ready = false;
@@ -185,6 +203,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       logger.info({ streams: xds.streamCount }, 'draining');
       closing = (async () => {
         await model.close();
+        await registries.stop();
         await xds.close();
         await admin.close();
         tracker.close();

@@ -6,6 +6,7 @@
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { parseConsulLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
@@ -105,15 +106,7 @@ export class ConsulRegistry extends RegistryBase {
   /** @param location `http://HOST:PORT` of a Consul agent */
   constructor(location: string, options: ConsulRegistryOptions = {}) {
     super();
-    let url: URL;
-    try {
-      url = new URL(location);
-    } catch {
-      throw new Error(`consul location "${location}" is not a URL like http://127.0.0.1:8500`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`consul location "${location}" must use http:// or https://`);
-    }
+    const url = parseConsulLocation(location);
     this.location = location;
     this.#base = url.origin;
     this.#wait = options.waitSeconds ?? 30;

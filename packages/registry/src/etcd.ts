@@ -9,6 +9,7 @@ import { formatModelError, validateModel } from '@xds/generator';
 import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { type EtcdLocation, parseEtcdLocation } from './locations.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryProblem, RegistryService } from './types.js';
 
@@ -22,27 +23,6 @@ export interface EtcdRegistryOptions {
   readonly maxDocumentBytes?: number;
   /** The largest delay between reconnection attempts, in milliseconds; default 5,000. */
   readonly maxBackoffMs?: number;
-}
-
-/** Where an etcd registry is: `http://HOST:PORT/PREFIX`. */
-export interface EtcdLocation {
-  /** `HOST:PORT`. */
-  readonly host: string;
-  /** The key prefix without a trailing slash (`/xds`; empty for the root). */
-  readonly prefix: string;
-}
-
-/** Parses `http://HOST:PORT/PREFIX`; throws a one-line message when it is not that. */
-export function parseEtcdLocation(location: string): EtcdLocation {
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch {
-    throw new Error(`etcd location "${location}" is not a URL like http://127.0.0.1:2379/xds`);
-  }
-  if (url.protocol !== 'http:') throw new Error(`etcd location "${location}" must use http://`);
-  if (url.port === '') throw new Error(`etcd location "${location}" needs a port`);
-  return { host: url.host, prefix: url.pathname.replace(/\/+$/, '') };
 }
 
 /** A registry over etcd documents. */

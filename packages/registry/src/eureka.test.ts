@@ -7,7 +7,8 @@ import { TypeUrl } from '@xds/api';
 import type { ServiceModel } from '@xds/generator';
 import { type RunningServer, startEureka } from '../../../scripts/registries/servers.mjs';
 import { AggregateRegistry } from './aggregate.js';
-import { EurekaRegistry, eurekaHashcode, parseEurekaLocation } from './eureka.js';
+import { EurekaRegistry, eurekaHashcode } from './eureka.js';
+import { parseEurekaLocation } from './locations.js';
 import { endpointLines, serveAggregate, until } from './test-support.js';
 
 async function send(url: string, method: string, body?: unknown): Promise<void> {

@@ -5,8 +5,9 @@
  * instance's `vipAddress` (each of a comma-separated list); metadata → labels; metadata `protocol` → the port's
  * protocol, `service_port` → the port clients use (else the instance's port), `zone` → zone; status UP → healthy.
  */
-import { type Protocol, parseDuration } from '@xds/generator';
+import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { type EurekaLocation, parseEurekaLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
@@ -17,42 +18,6 @@ export interface EurekaRegistryOptions {
   readonly maxInstances?: number;
   /** The largest delay between retries after an error, in milliseconds; default the interval. */
   readonly maxBackoffMs?: number;
-}
-
-/** Where a Eureka server is: its base URL (`http://HOST:PORT/eureka`) and the delta polling interval. */
-export interface EurekaLocation {
-  /** The base URL without a trailing slash and without the query. */
-  readonly base: string;
-  /** The polling interval in milliseconds. */
-  readonly intervalMs: number;
-}
-
-/** The shortest polling interval accepted. */
-export const minEurekaIntervalMs = 100;
-
-/** Parses `http://HOST:PORT/eureka[?interval=1s]`; throws a one-line message when it is not that. */
-export function parseEurekaLocation(location: string): EurekaLocation {
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch {
-    throw new Error(`eureka location "${location}" is not a URL like http://127.0.0.1:8761/eureka`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`eureka location "${location}" must use http:// or https://`);
-  }
-  const interval = url.searchParams.get('interval');
-  let intervalMs = 30_000;
-  if (interval !== null) {
-    const parsed = parseDuration(interval);
-    if (parsed === undefined || parsed < minEurekaIntervalMs) {
-      throw new Error(
-        `eureka location "${location}": interval "${interval}" must be a duration of at least ${minEurekaIntervalMs}ms`,
-      );
-    }
-    intervalMs = parsed;
-  }
-  return { base: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, intervalMs };
 }
 
 /** A Eureka instance as JSON, the fields used. */

@@ -7,13 +7,22 @@
 export { AggregateRegistry, type AggregateService, type PortConflict } from './aggregate.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { ConsulRegistry, type ConsulRegistryOptions } from './consul.js';
-export { type EtcdLocation, EtcdRegistry, type EtcdRegistryOptions, parseEtcdLocation } from './etcd.js';
-export { EurekaRegistry, type EurekaRegistryOptions, parseEurekaLocation } from './eureka.js';
+export { EtcdRegistry, type EtcdRegistryOptions } from './etcd.js';
+export { EurekaRegistry, type EurekaRegistryOptions, eurekaHashcode } from './eureka.js';
 export { KubernetesRegistry, type KubernetesRegistryOptions } from './kubernetes.js';
+export {
+  type EtcdLocation,
+  type EurekaLocation,
+  minEurekaIntervalMs,
+  parseConsulLocation,
+  parseEtcdLocation,
+  parseEurekaLocation,
+} from './locations.js';
 export { MemoryRegistry } from './memory.js';
 export { canonicalJson, maxItemErrors, RegistryBase, sortServices } from './registry-base.js';
+export { registryFromSpec } from './registry-from-spec.js';
 export { serviceModelOf } from './service-model.js';
-export { parseRegistrySpec, type RegistrySpec, registryFromSpec } from './spec.js';
+export { parseRegistrySpec, type RegistrySpec } from './spec.js';
 export type {
   Registry,
   RegistryEvents,

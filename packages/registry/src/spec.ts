@@ -1,12 +1,8 @@
 /**
- * `--registry KIND=LOCATION` for the reference server: parsing (a one-line message for a malformed value) and
- * making the adapter. KIND is `kubernetes`, `consul`, `eureka` or `etcd`.
+ * `--registry KIND=LOCATION` for the reference server: parsing, with a one-line message for a malformed value.
+ * KIND is `kubernetes`, `consul`, `eureka` or `etcd`. Loads no registry client (the `@xds/registry/spec` entry).
  */
-import { ConsulRegistry } from './consul.js';
-import { EtcdRegistry, parseEtcdLocation } from './etcd.js';
-import { EurekaRegistry, parseEurekaLocation } from './eureka.js';
-import { KubernetesRegistry } from './kubernetes.js';
-import type { Registry } from './types.js';
+import { parseConsulLocation, parseEtcdLocation, parseEurekaLocation } from './locations.js';
 
 /** A parsed `--registry` value. */
 export interface RegistrySpec {
@@ -37,32 +33,11 @@ export function parseRegistrySpec(text: string): RegistrySpec {
     case 'eureka':
       parseEurekaLocation(location);
       break;
-    case 'consul': {
-      let url: URL | undefined;
-      try {
-        url = new URL(location);
-      } catch {}
-      if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        throw new Error(`consul location "${location}" is not a URL like http://127.0.0.1:8500`);
-      }
+    case 'consul':
+      parseConsulLocation(location);
       break;
-    }
     case 'kubernetes':
       break;
   }
   return spec;
-}
-
-/** Makes the adapter for a parsed spec. */
-export function registryFromSpec(spec: RegistrySpec, options: { domain?: string } = {}): Registry {
-  switch (spec.kind) {
-    case 'etcd':
-      return new EtcdRegistry(spec.location, options);
-    case 'consul':
-      return new ConsulRegistry(spec.location);
-    case 'eureka':
-      return new EurekaRegistry(spec.location);
-    case 'kubernetes':
-      return new KubernetesRegistry(spec.location, options);
-  }
 }

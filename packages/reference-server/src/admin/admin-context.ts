@@ -1,3 +1,4 @@
+import type { JsonValue } from '@bufbuild/protobuf';
 import type { SnapshotCache } from '@xds/cache';
 import type { XdsServer } from '@xds/server';
 import type { Registry } from 'prom-client';
@@ -11,6 +12,10 @@ export interface AdminContext {
   readonly config: () => ConfigState;
   /** True once the xDS listener is up with a model published, until shutdown starts. */
   readonly ready: () => boolean;
+  /** Why the server is not ready, when it knows (registries pending), for `/readyz`. */
+  readonly notReady?: () => string | undefined;
+  /** The service registries' statuses and port conflicts, for `/debug/configz`. */
+  readonly registries?: () => JsonValue;
   readonly registry: Registry;
   /** The xDS listening address, for the status page. */
   readonly xdsAddress: () => string;

@@ -114,7 +114,14 @@ export function createAdminServer(
     },
     '/healthz': (_url, response) => send(response, 200, text, 'ok\n'),
     '/readyz': (_url, response) =>
-      ctx.ready() ? send(response, 200, text, 'ready\n') : send(response, 503, text, 'not ready\n'),
+      ctx.ready()
+        ? send(response, 200, text, 'ready\n')
+        : send(
+            response,
+            503,
+            text,
+            `not ready${ctx.notReady?.() === undefined ? '' : `: ${ctx.notReady()}`}\n`,
+          ),
     '/metrics': async (_url, response) => {
       const body = await ctx.registry.metrics();
       send(response, 200, ctx.registry.contentType, body);

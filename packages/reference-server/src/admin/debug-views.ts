@@ -34,10 +34,11 @@ export function adsz(ctx: AdminContext): JsonValue {
   return { totalClients: clients.length, clients };
 }
 
-/** `/debug/configz`: the model being served, where it came from, and the current error. */
+/** `/debug/configz`: the model file being served, where it came from, the current error, and the registries. */
 export function configz(ctx: AdminContext): JsonValue {
   const state = ctx.config();
-  return JSON.parse(JSON.stringify({ ...configSummary(state), model: state.model })) as JsonValue;
+  const registries = ctx.registries?.();
+  return JSON.parse(JSON.stringify({ ...configSummary(state), model: state.model, registries })) as JsonValue;
 }
 
 /** `/debug/edsz`: every snapshot key's ClusterLoadAssignments, as proto3 JSON. */

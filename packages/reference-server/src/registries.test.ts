@@ -1,0 +1,189 @@
+// --registry: parsing, /readyz naming the registries pending (nothing published before they sync), configz and
+// metrics per registry, and replicas over one etcd: equal versions, and a delta client that moves to the other
+// replica with initial_resource_versions is sent none of what it holds (D6 across replicas).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TypeUrl } from '@xds/api';
+import type { RegistrySpec } from '@xds/registry';
+import { type DeltaReceivedResponse, XdsTestClient } from '@xds/testing';
+import { Etcd3 } from 'etcd3';
+import { freePort, type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
+import { parseCommandLine } from './cli.js';
+import { createLogger } from './logger.js';
+import { type ReferenceServer, startReferenceServer } from './reference-server.js';
+import { get, getJson, memoryLog, poll } from './test-support.js';
+
+function start(registries: RegistrySpec[]): Promise<ReferenceServer> {
+  return startReferenceServer({
+    xds: '127.0.0.1:0',
+    admin: '127.0.0.1:0',
+    logger: createLogger('debug', memoryLog().stream),
+    debounceMs: 20,
+    closeGraceMs: 500,
+    registries,
+  });
+}
+
+function doc(name: string, address: string): string {
+  return JSON.stringify({
+    name,
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: [{ address, port: 9000 }],
+  });
+}
+
+const web = 'outbound|8080||web.default.svc.cluster.local';
+
+describe('xds-server --registry', () => {
+  it('parses KIND=LOCATION in order; a malformed one is a one-line usage error', () => {
+    const ok = parseCommandLine([
+      '--registry',
+      'etcd=http://127.0.0.1:2379/xds',
+      '--registry',
+      'consul=http://127.0.0.1:8500',
+      '--registry',
+      'eureka=http://127.0.0.1:8761/eureka?interval=1s',
+      '--registry',
+      'kubernetes=/tmp/kubeconfig',
+    ]);
+    assert.equal(ok.kind, 'run');
+    assert.deepEqual(ok.kind === 'run' ? ok.options.registries.map((r) => r.kind) : [], [
+      'etcd',
+      'consul',
+      'eureka',
+      'kubernetes',
+    ]);
+    for (const [arg, message] of [
+      ['zookeeper=http://h:1', /kind "zookeeper" is not one of kubernetes, consul, eureka, etcd/],
+      ['etcd', /must be KIND=LOCATION/],
+      ['etcd=http://127.0.0.1/xds', /needs a port/],
+      ['eureka=http://h:1/eureka?interval=soon', /interval "soon"/],
+    ] as const) {
+      const parsed = parseCommandLine(['--registry', arg]);
+      assert.equal(parsed.kind, 'usage-error', arg);
+      assert.match(parsed.kind === 'usage-error' ? parsed.message : '', message);
+      assert.equal((parsed.kind === 'usage-error' ? parsed.message : '').split('\n').length, 1);
+    }
+  });
+});
+
+describe('xds-server over a real etcd', () => {
+  let etcd: RunningEtcd;
+  let client: Etcd3;
+
+  before(async () => {
+    etcd = await startEtcd();
+    client = new Etcd3({ hosts: etcd.url });
+    await client.put('/r/services/default/web').value(doc('web', '192.0.2.1'));
+  });
+
+  after(async () => {
+    client.close();
+    await etcd.stop();
+  });
+
+  it('serves nothing and is not ready until the registry has synced; /readyz names it', async () => {
+    const port = await freePort();
+    const location = `http://127.0.0.1:${port}/r`;
+    const server = await start([{ kind: 'etcd', location }]);
+    let late: RunningEtcd | undefined;
+    try {
+      const readyz = await get(server.adminAddress, '/readyz');
+      assert.equal(readyz.status, 503);
+      assert.equal(readyz.body, `not ready: registries pending: etcd ${location}\n`);
+      assert.equal(server.cache.getSnapshot('envoy'), undefined, 'nothing is published before the sync');
+      late = await startEtcd({ clientPort: port });
+      await poll(
+        'ready',
+        async () => ((await get(server.adminAddress, '/readyz')).status === 200 ? true : undefined),
+        30_000,
+      );
+      assert.ok(server.cache.getSnapshot('envoy') !== undefined);
+      const configz = await getJson<{ registries: { registries: { synced: boolean; location: string }[] } }>(
+        server.adminAddress,
+        '/debug/configz',
+      );
+      assert.deepEqual(
+        configz.registries.registries.map((r) => [r.location, r.synced]),
+        [[location, true]],
+      );
+      const metrics = (await get(server.adminAddress, '/metrics')).body;
+      assert.match(metrics, new RegExp(`xds_registry_synced\\{kind="etcd",location="${location}"\\} 1`));
+    } finally {
+      await server.close();
+      await late?.stop();
+    }
+  });
+
+  it('D6: two replicas give equal versions; a delta client moving replicas is sent none of what it holds', async () => {
+    const location = `${etcd.url}/r`;
+    const [one, two] = await Promise.all([
+      start([{ kind: 'etcd', location }]),
+      start([{ kind: 'etcd', location }]),
+    ]);
+    const clients: XdsTestClient[] = [];
+    try {
+      for (const server of [one, two]) {
+        await poll(
+          'the etcd service is served',
+          () => (server.cache.getSnapshot('envoy')?.resources(TypeUrl.Cluster).has(web) ? true : undefined),
+          30_000,
+        );
+      }
+      for (const key of ['envoy', 'grpc']) {
+        for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]) {
+          assert.equal(
+            one.cache.getSnapshot(key)?.version(typeUrl),
+            two.cache.getSnapshot(key)?.version(typeUrl),
+            `${key} ${typeUrl}`,
+          );
+        }
+      }
+      const first = new XdsTestClient({
+        address: one.xdsAddress,
+        node: 'sidecar',
+        protocol: 'delta',
+        timeoutMs: 20_000,
+      });
+      clients.push(first);
+      first.subscribe(TypeUrl.Cluster, []);
+      const got = (await first.next(TypeUrl.Cluster)) as DeltaReceivedResponse;
+      assert.ok(got.names.includes(web));
+      const held = Object.fromEntries(got.resources.map((r) => [r.name, r.version]));
+      await first.close();
+
+      const second = new XdsTestClient({
+        address: two.xdsAddress,
+        node: 'sidecar',
+        protocol: 'delta',
+        timeoutMs: 20_000,
+      });
+      clients.push(second);
+      second.send({
+        node: { id: 'sidecar' },
+        typeUrl: TypeUrl.Cluster,
+        resourceNamesSubscribe: [],
+        initialResourceVersions: held,
+      });
+      // a change gives the second replica something to send: only the new service's clusters come
+      await client.put('/r/services/default/api').value(doc('api', '192.0.2.2'));
+      await second.waitFor(TypeUrl.Cluster, (r) =>
+        r.names.some((n) => n.endsWith('|api.default.svc.cluster.local')),
+      );
+      const sent = second.responses(TypeUrl.Cluster).flatMap((r) => r.names);
+      assert.deepEqual(
+        sent.filter((n) => held[n] !== undefined),
+        [],
+        'nothing the client holds is sent again',
+      );
+      assert.ok(
+        sent.every((n) => n.endsWith('|api.default.svc.cluster.local')),
+        sent.join(),
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all([one.close(), two.close()]);
+      await client.delete().key('/r/services/default/api');
+    }
+  });
+});

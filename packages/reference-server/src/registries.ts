@@ -1,0 +1,168 @@
+/**
+ * The reference server's service registries (`--registry KIND=LOCATION`, repeatable): the aggregate over them,
+ * the model served (the model file merged with the aggregate), what `/readyz`, `/debug/configz` and the metrics
+ * say about each registry, and logging of their problems. "Never push a hole": nothing is published until every
+ * registry has synced once, and a registry that loses its server keeps serving its last known services (stale).
+ */
+import type { JsonValue } from '@bufbuild/protobuf';
+import type { ServiceModel } from '@xds/generator';
+import {
+  AggregateRegistry,
+  type Registry,
+  type RegistrySpec,
+  type RegistryStatus,
+  registryFromSpec,
+  serviceModelOf,
+} from '@xds/registry';
+import type { Logger } from 'pino';
+import { Gauge, type Registry as PromRegistry } from 'prom-client';
+
+/** The registries of a running server. */
+export interface ServerRegistries {
+  /** The aggregate. */
+  readonly aggregate: AggregateRegistry;
+  /** True when every registry has synced once (always true without registries). */
+  synced(): boolean;
+  /** `not ready: registries pending: etcd http://…` for /readyz, or undefined when none is pending. */
+  pendingText(): string | undefined;
+  /** The model to serve: `file` merged with the registries' services. */
+  model(file: ServiceModel): ServiceModel;
+  /** Each registry's status and the port conflicts, for `/debug/configz` and the status page. */
+  summary(): JsonValue;
+  /** Calls `listener` when the registries' services change (after the first full sync). */
+  onChange(listener: () => void): () => void;
+  /** Starts the registries. */
+  start(): void;
+  /** Stops them. */
+  stop(): Promise<void>;
+}
+
+/** A registry status as JSON. */
+function statusJson(status: RegistryStatus): JsonValue {
+  return JSON.parse(
+    JSON.stringify({
+      kind: status.kind,
+      location: status.location,
+      synced: status.synced,
+      stale: status.stale,
+      services: status.services,
+      instances: status.instances,
+      lastChange: status.lastChange?.toISOString(),
+      lastError:
+        status.lastError === undefined
+          ? undefined
+          : { message: status.lastError.message, at: status.lastError.at.toISOString() },
+      itemErrors: status.itemErrors.map((e) => ({
+        item: e.item,
+        message: e.message,
+        at: e.at.toISOString(),
+      })),
+    }),
+  ) as JsonValue;
+}
+
+/**
+ * Makes the registries of `specs` (not started), registers their gauges in `metrics`
+ * (`xds_registry_synced`, `xds_registry_stale`, `xds_registry_services`, `xds_registry_instances`,
+ * `xds_registry_last_change_seconds`, `xds_registry_port_conflicts`), and logs each new problem once.
+ */
+export function createServerRegistries(
+  specs: readonly RegistrySpec[],
+  options: { readonly logger: Logger; readonly metrics: PromRegistry; readonly domain?: string },
+): ServerRegistries {
+  const { logger } = options;
+  const registries: Registry[] = specs.map((spec) =>
+    registryFromSpec(spec, options.domain === undefined ? {} : { domain: options.domain }),
+  );
+  const aggregate = new AggregateRegistry(registries);
+  const labels = ['kind', 'location'] as const;
+  const gauge = (name: string, help: string, read: (s: RegistryStatus) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: labels,
+      registers: [options.metrics],
+      collect() {
+        this.reset();
+        for (const status of aggregate.statuses())
+          this.set({ kind: status.kind, location: status.location }, read(status));
+      },
+    });
+  };
+  if (registries.length > 0) {
+    gauge('xds_registry_synced', '1 when the registry has synced at least once', (s) => (s.synced ? 1 : 0));
+    gauge(
+      'xds_registry_stale',
+      '1 while the registry serves its last known services after losing its server',
+      (s) => (s.stale ? 1 : 0),
+    );
+    gauge('xds_registry_services', 'services the registry holds', (s) => s.services);
+    gauge('xds_registry_instances', 'instances the registry holds', (s) => s.instances);
+    gauge(
+      'xds_registry_last_change_seconds',
+      'when the registry last changed (seconds since the epoch)',
+      (s) => (s.lastChange === undefined ? 0 : s.lastChange.getTime() / 1000),
+    );
+    new Gauge({
+      name: 'xds_registry_port_conflicts',
+      help: 'hostnames two registries give different ports',
+      registers: [options.metrics],
+      collect() {
+        this.set(aggregate.conflicts().length);
+      },
+    });
+  }
+  // log each registry's problems and recoveries once, not on every retry
+  const logged = new Map<Registry, string>();
+  aggregate.on('status', () => {
+    for (const registry of registries) {
+      const status = registry.status();
+      const state = status.lastError?.message ?? (status.synced ? 'synced' : 'pending');
+      if (logged.get(registry) === state) continue;
+      logged.set(registry, state);
+      const fields = { kind: status.kind, location: status.location, services: status.services };
+      if (status.lastError !== undefined) {
+        logger.warn(
+          { ...fields, stale: status.stale, error: status.lastError.message },
+          'registry unreachable; retrying with backoff, keeping its last known services',
+        );
+      } else if (status.synced) logger.info(fields, 'registry synced');
+    }
+  });
+  return {
+    aggregate,
+    synced: () => aggregate.synced(),
+    pendingText() {
+      const pending = aggregate.pending();
+      if (pending.length === 0) return undefined;
+      return `registries pending: ${pending.map((s) => `${s.kind} ${s.location}`).join(', ')}`;
+    },
+    model: (file) => (registries.length === 0 ? file : serviceModelOf(aggregate.services(), file)),
+    summary() {
+      return {
+        registries: aggregate.statuses().map(statusJson),
+        conflicts: aggregate.conflicts().map((c) => ({ ...c })),
+      };
+    },
+    onChange(listener) {
+      let announced = aggregate.synced();
+      const offs = [
+        aggregate.on('change', () => {
+          if (aggregate.synced()) listener();
+        }),
+        // the last registry to sync may bring no content change (an empty registry): publish then too
+        aggregate.on('status', () => {
+          if (aggregate.synced() && !announced) {
+            announced = true;
+            listener();
+          }
+        }),
+      ];
+      return () => {
+        for (const off of offs) off();
+      };
+    },
+    start: () => aggregate.start(),
+    stop: () => aggregate.stop(),
+  };
+}
