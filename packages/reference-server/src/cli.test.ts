@@ -40,6 +40,8 @@ describe('command line', () => {
         'admin.crt',
         '--admin-tls-key',
         'admin.key',
+        '--registry',
+        'etcd=http://127.0.0.1:2379/xds',
       ],
       { XDS_ADMIN_ADDRESS: '127.0.0.1:9901', XDS_LOG_LEVEL: 'warn', XDS_CONFIG: 'other.yaml' },
     );
@@ -59,6 +61,7 @@ describe('command line', () => {
         adminTokenFile: 'token',
         adminTlsCert: 'admin.crt',
         adminTlsKey: 'admin.key',
+        registries: [{ kind: 'etcd', location: 'http://127.0.0.1:2379/xds' }],
       },
     });
   });

@@ -59,6 +59,7 @@ export const defaults = Object.freeze({
   adminTokenFile: undefined,
   adminTlsCert: undefined,
   adminTlsKey: undefined,
+  registries: [] as readonly RegistrySpec[],
 });
 
 /** The environment variables that set defaults for the flags (a flag wins). */
