@@ -85,7 +85,13 @@ function loopback(address: string): { host: string; port: number } {
 }
 
 const cache = new SnapshotCache();
-const server = new XdsServer({ cache, closeGraceMs: 500 });
+// Every bench client of the shared snapshot has the same node id, about 100 streams share a connection at 10,000
+// clients, and the Go peer has no such limits: ours are raised to match.
+const server = new XdsServer({
+  cache,
+  closeGraceMs: 500,
+  limits: { maxStreamsPerNode: 1_000_000, maxStreamsPerConnection: 10_000 },
+});
 const counters = { requests: 0, acks: 0, nacks: 0, responsesSent: 0, bytesSent: 0 };
 server.on('request', () => {
   counters.requests++;

@@ -28,6 +28,16 @@ export interface MetricsSources {
     readonly limitBytes: number;
     readonly inFlightBytes: number;
     readonly waitingStreams: number;
+    /** Every unflushed response byte, stalled ones included, for `xds_server_write_unflushed_bytes`. */
+    readonly unflushedBytes?: number;
+  };
+  /**
+   * The server's streams (`XdsServer.streamStats()`), for `xds_server_pending_streams` and
+   * `xds_server_streams_ended_by_limit_total{limit}`.
+   */
+  readonly streams?: () => {
+    readonly pending: number;
+    readonly endedByLimit: Readonly<Partial<Record<string, number>>>;
   };
 }
 
@@ -76,6 +86,37 @@ export function createMetrics(sources: MetricsSources): Metrics {
       this.set(sources.writeBudget().waitingStreams);
     },
   });
+  new Gauge({
+    name: 'xds_server_write_unflushed_bytes',
+    help: 'Response bytes written and not yet flushed, including those of clients that do not read (at most one response per stream).',
+    registers,
+    collect() {
+      this.set(sources.writeBudget().unflushedBytes ?? 0);
+    },
+  });
+  const streams = sources.streams;
+  if (streams !== undefined) {
+    new Gauge({
+      name: 'xds_server_pending_streams',
+      help: 'xDS streams opened (headers received) whose first request was not accepted yet.',
+      registers,
+      collect() {
+        this.set(streams().pending);
+      },
+    });
+    new Counter({
+      name: 'xds_server_streams_ended_by_limit_total',
+      help: 'xDS streams ended because they went past a limit, by the limit (firstRequestTimeoutMs, maxStreamsPerConnection, maxStreamsPerNode, maxNodeIdBytes, drainTimeoutMs, ...).',
+      labelNames: ['limit'],
+      registers,
+      collect() {
+        // The server keeps the totals; the counter shows them.
+        this.reset();
+        for (const [limit, count] of Object.entries(streams().endedByLimit))
+          if (count !== undefined) this.inc({ limit }, count);
+      },
+    });
+  }
   return {
     registry,
     pushes: new Counter({

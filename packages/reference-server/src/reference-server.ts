@@ -98,6 +98,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     connectedClients: () => xds.clients().length,
     configErrors: () => model.state.error?.errors.length ?? 0,
     writeBudget: () => xds.writeBudget(),
+    streams: () => xds.streamStats(),
   });
   const unwatch = watchServerEvents(xds, metrics, logger);
   const registries = createServerRegistries(options.registries ?? [], {

@@ -14,7 +14,8 @@ import { scheduleDrain } from './drain-queue.js';
 import type { RequestEvent } from './events.js';
 import { resetCall } from './reset-call.js';
 import { toStatus } from './status.js';
-import type { StreamContext, StreamHandle } from './stream-context.js';
+import type { StreamContext } from './stream-context.js';
+import type { RegisteredStream } from './stream-registry.js';
 import { TypeState } from './type-state.js';
 import type { InFlightWrite, WriteOwner } from './write-budget.js';
 
@@ -46,7 +47,7 @@ const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
  * in the watch, which coalesces newer snapshots, and is taken only after the flush: a slow client gets the latest
  * state, never a backlog, and what it holds is one response's bytes.
  */
-export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamHandle, WriteOwner {
+export abstract class DiscoveryStream<Req extends AnyRequest> implements RegisteredStream, WriteOwner {
   readonly id: number;
   readonly ads: boolean;
   abstract readonly kind: 'sotw' | 'delta';
@@ -84,7 +85,25 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     call.on('cancelled', () => this.#gone('client cancelled'));
     call.on('close', () => this.#gone('stream closed'));
     call.on('error', (error: unknown) => this.#gone(error instanceof Error ? error.message : 'stream error'));
-    if (this.ctx.closing) this.end(status.UNAVAILABLE, 'server is closing');
+    if (this.ctx.closing) {
+      this.end(status.UNAVAILABLE, 'server is closing');
+      return;
+    }
+    // Rule L2: pending until its first request, within the connection's stream limit.
+    const refused = this.ctx.registry.arrive(this, call.getPeer());
+    if (refused !== undefined) this.fail(refused);
+  }
+
+  /** The registry's call: no first request within `limits.firstRequestTimeoutMs` (rule L2). */
+  firstRequestTimedOut(timeoutMs: number): void {
+    if (this.#ended) return;
+    this.ctx.limitReached('firstRequestTimeoutMs');
+    this.fail(
+      new XdsError(
+        Code.DeadlineExceeded,
+        `no first request accepted within limits.firstRequestTimeoutMs (${timeoutMs} ms)`,
+      ),
+    );
   }
 
   /** The write budget's call: this stream's turn to write. */
@@ -282,7 +301,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
     if (this.#unflushed !== undefined) this.ctx.budget.release(this.#unflushed);
     this.#unflushed = undefined;
     for (const state of this.types.values()) state.watch.cancel();
-    if (this.#authorized) this.ctx.closed(this);
+    this.ctx.registry.leave(this);
     this.ctx.events.emit('streamClose', { streamId: this.id, nodeId: this.nodeId, code, reason });
   }
 
@@ -328,6 +347,12 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
       this.fail(new XdsError(Code.InvalidArgument, 'the first request of a stream must carry node.id'));
       return;
     }
+    // Rule L2: a node id within its limit, and within the node's stream limit.
+    const refused = this.ctx.registry.claimNode(this, node.id);
+    if (refused !== undefined) {
+      this.fail(refused);
+      return;
+    }
     this.node = node;
     this.nodeId = node.id;
     const authorize = this.ctx.authorize;
@@ -367,7 +392,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements StreamH
 
   #admit(requests: Req[]): void {
     this.#authorized = true;
-    this.ctx.opened(this);
+    this.ctx.registry.admit(this);
     this.ctx.events.emit('streamOpen', {
       streamId: this.id,
       nodeId: this.nodeId,

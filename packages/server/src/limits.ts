@@ -24,7 +24,10 @@ export interface Limits {
   readonly maxErrorDetailBytes?: number;
   /** Time from a stream's opening to its first request (ms); default 30 s. Then it ends with DEADLINE_EXCEEDED. */
   readonly firstRequestTimeoutMs?: number;
-  /** Concurrent xDS streams on one HTTP/2 connection; default 100. */
+  /**
+   * Concurrent xDS streams on one HTTP/2 connection, pending ones included; default 100. The server's HTTP/2
+   * SETTINGS_MAX_CONCURRENT_STREAMS is this plus 16 (other calls), and the extra xDS streams end with RESOURCE_EXHAUSTED.
+   */
   readonly maxStreamsPerConnection?: number;
   /** Concurrent xDS streams of one node id, across connections; default 100. */
   readonly maxStreamsPerNode?: number;

@@ -2,7 +2,7 @@ import type { ServerOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { NodeIdentityOptions } from './identity.js';
-import type { Limits } from './limits.js';
+import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Authorize } from './stream-context.js';
 import type { WriteBudgetOptions } from './write-budget.js';
@@ -35,8 +35,6 @@ export interface XdsServerOptions {
   readonly keepalive?: KeepaliveOptions;
   /** The largest message received or sent, in bytes; default 64 MiB. Larger requests end the stream. */
   readonly maxMessageBytes?: number;
-  /** HTTP/2 streams per connection; default 100,000. */
-  readonly maxConcurrentStreams?: number;
   /** `control_plane.identifier` in every response; default empty (left out). */
   readonly controlPlaneId?: string;
   /**
@@ -63,8 +61,18 @@ export interface XdsServerOptions {
   readonly grpcOptions?: ServerOptions;
 }
 
-/** The grpc-js options that follow from ours. */
-export function grpcServerOptions(options: XdsServerOptions): ServerOptions {
+/**
+ * HTTP/2 streams a connection may open beyond `limits.maxStreamsPerConnection` xDS streams: room for CSDS, fetch and
+ * health calls, and so that an xDS stream past the limit gets a clear RESOURCE_EXHAUSTED instead of waiting unseen
+ * in the client's queue.
+ */
+export const extraStreamsPerConnection = 16;
+
+/**
+ * The grpc-js options that follow from ours. The HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the connection is
+ * `limits.maxStreamsPerConnection` + {@link extraStreamsPerConnection}.
+ */
+export function grpcServerOptions(options: XdsServerOptions, limits: ResolvedLimits): ServerOptions {
   const keepalive = options.keepalive ?? {};
   const max = options.maxMessageBytes ?? 64 * 1024 * 1024;
   return {
@@ -74,7 +82,7 @@ export function grpcServerOptions(options: XdsServerOptions): ServerOptions {
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': max,
     'grpc.max_send_message_length': max,
-    'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? 100_000,
+    'grpc.max_concurrent_streams': limits.maxStreamsPerConnection + extraStreamsPerConnection,
     ...options.grpcOptions,
   };
 }

@@ -135,7 +135,7 @@ describe('clients that stop reading (rule S12)', () => {
       assert.match(event.reason, /limits\.drainTimeoutMs \(300 ms\)/);
       // Its data cannot pass, so neither can a status after it: the stream is reset, which a gRPC client reads as
       // RESOURCE_EXHAUSTED.
-      const end = await stream.ended;
+      const end = await stream.end();
       assert.equal(end.rstCode, constants.NGHTTP2_ENHANCE_YOUR_CALM);
       assert.equal(s.server.streamStats().endedByLimit.drainTimeoutMs, 1);
       await until(() => s.server.writeBudget().unflushedBytes === 0, 'its bytes to be released');

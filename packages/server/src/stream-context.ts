@@ -9,6 +9,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
 import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
+import type { StreamRegistry } from './stream-registry.js';
 import type { WriteBudget } from './write-budget.js';
 
 /**
@@ -32,12 +33,10 @@ export interface StreamContext {
   /** Whether an empty name list may mean wildcard for this node and type (rule S9). */
   legacyWildcard(node: Node, typeUrl: TypeUrl): boolean;
   nextStreamId(): number;
-  /** True once the server is closing: new streams are refused. */
+  /** True once the server is closing: new streams and requests are refused with UNAVAILABLE. */
   readonly closing: boolean;
-  /** A stream passed its first request. */
-  opened(stream: StreamHandle): void;
-  /** A stream ended. */
-  closed(stream: StreamHandle): void;
+  /** Every stream from its headers to its end, and the limits across streams (rule L2). */
+  readonly registry: StreamRegistry;
   /** A stream was ended because it went past a limit (counted in {@link XdsServer.streamStats}). */
   limitReached(limit: keyof Limits): void;
 }

@@ -4,7 +4,6 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import {
-  type DeltaDiscoveryRequestSchema,
   type DiscoveryMethod,
   DiscoveryRequestSchema,
   type DiscoveryResponse,
@@ -74,9 +73,11 @@ export class RawConnection {
   }
 
   /** Resolves once the server acknowledged the connection's settings (every earlier stream reached it). */
-  ping(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.session.ping((error) => (error ? reject(error) : resolve()));
+  async ping(): Promise<void> {
+    const session = this.session;
+    if (session.connecting) await new Promise((resolve) => session.once('connect', resolve));
+    await new Promise<void>((resolve, reject) => {
+      session.ping((error) => (error ? reject(error) : resolve()));
     });
   }
 
@@ -106,10 +107,29 @@ export class RawStream {
     stream.on('response', onHeaders);
     stream.on('trailers', onHeaders);
     stream.on('data', (chunk: Buffer) => this.#data(chunk));
+    // The server's end is the end of its half of the stream (a status) or a reset (which closes the stream).
     this.ended = new Promise((resolve) => {
-      stream.on('close', () =>
-        resolve({ rstCode: stream.rstCode ?? 0, grpcStatus: this.#status, grpcMessage: this.#message }),
+      const ended = () =>
+        resolve({ rstCode: stream.rstCode ?? 0, grpcStatus: this.#status, grpcMessage: this.#message });
+      stream.on('close', ended);
+      stream.on('end', () => {
+        ended();
+        stream.close();
+      });
+    });
+  }
+
+  /** Resolves when the stream ends, or rejects after `timeoutMs`. */
+  end(timeoutMs = 10_000): Promise<RawEnd> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the stream did not end within ${timeoutMs} ms`)),
+        timeoutMs,
       );
+      this.ended.then((end) => {
+        clearTimeout(timer);
+        resolve(end);
+      }, reject);
     });
   }
 
@@ -121,14 +141,6 @@ export class RawStream {
   /** Sends a SotW request. */
   send(init: MessageInitShape<typeof DiscoveryRequestSchema>): void {
     this.write(sotwRequest(init));
-  }
-
-  /** Sends a delta request. */
-  sendDelta(
-    schema: typeof DeltaDiscoveryRequestSchema,
-    init: MessageInitShape<typeof DeltaDiscoveryRequestSchema>,
-  ) {
-    this.write(grpcFrame(toBinary(schema, create(schema, init))));
   }
 
   /** Resets the stream from the client side. */
@@ -146,6 +158,23 @@ export class RawStream {
       this.#buffered = this.#buffered.subarray(5 + length);
     }
   }
+}
+
+/** `promise`, or a rejection naming `what` after `timeoutMs`. */
+export function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Polls `check` until it returns true or the deadline passes (a deadline, not a timing assertion). */

@@ -10,12 +10,13 @@ import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
 import { composeAuthorize, nodeIdentityCheck } from './identity.js';
-import { type Limits, resolveLimits } from './limits.js';
+import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { createRestHandler } from './rest.js';
 import { registerServices } from './services.js';
-import type { StreamContext, StreamHandle } from './stream-context.js';
+import type { StreamContext } from './stream-context.js';
+import { type StreamCounts, StreamRegistry } from './stream-registry.js';
 import { ServerTls, type TlsOptions } from './tls.js';
 import { WriteBudget, type WriteBudgetStats } from './write-budget.js';
 
@@ -34,13 +35,12 @@ export interface ListenOptions {
  */
 export class XdsServer extends EventEmitter<XdsServerEvents> {
   readonly #options: XdsServerOptions;
-  readonly #streams = new Set<StreamHandle>();
+  readonly #registry: StreamRegistry;
   readonly #ctx: StreamContext;
   readonly #budget: WriteBudget;
   readonly #http: HttpServer[] = [];
   #grpc: Server | undefined;
   #streamIds = 0;
-  readonly #endedByLimit = new Map<keyof Limits, number>();
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -56,7 +56,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const limits = resolveLimits(options.limits);
     this.#budget = new WriteBudget(options.writeBudget, limits.drainTimeoutMs);
     const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
-    const streams = this.#streams;
+    const registry = new StreamRegistry(limits);
+    this.#registry = registry;
     const server = this;
     this.#ctx = {
       cache: options.cache,
@@ -75,9 +76,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       get closing() {
         return server.#closing;
       },
-      opened: (stream) => streams.add(stream),
-      closed: (stream) => streams.delete(stream),
-      limitReached: (limit) => this.#endedByLimit.set(limit, (this.#endedByLimit.get(limit) ?? 0) + 1),
+      registry,
+      limitReached: (limit) => registry.limitReached(limit),
     };
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -85,7 +85,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   /** The grpc-js server this XdsServer listens with (created on first use). */
   get grpcServer(): Server {
     if (this.#grpc === undefined) {
-      this.#grpc = new Server(grpcServerOptions(this.#options));
+      this.#grpc = new Server(grpcServerOptions(this.#options, this.#ctx.limits));
       this.addTo(this.#grpc);
     }
     return this.#grpc;
@@ -93,7 +93,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 
   /** Mounts the xDS services (ADS, per-type, CSDS) on an application's own grpc-js server. */
   addTo(server: Server): void {
-    registerServices(server, this.#ctx, () => this.#streams);
+    registerServices(server, this.#ctx, () => this.#registry.open);
   }
 
   /**
@@ -177,7 +177,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 
   /** One entry per connected node: its streams and, per type, subscription, versions, nonces and status. */
   clients(): ClientInfo[] {
-    return describeClients(this.#streams);
+    return describeClients(this.#registry.open);
   }
 
   /**
@@ -188,17 +188,19 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     return this.#budget.stats();
   }
 
-  /** The number of open streams. */
+  /** The number of open streams (past their first request). */
   get streamCount(): number {
-    return this.#streams.size;
+    return this.#registry.open.size;
   }
 
-  /** Streams open, and streams ended because they went past a limit, by limit (rules L2, S12). */
+  /** The number of pending streams: opened (headers received) with no first request accepted yet (rule L2). */
+  get pendingStreams(): number {
+    return this.#registry.pendingCount;
+  }
+
+  /** Streams open and pending, and streams ended because they went past a limit, by limit (rules L2, S12). */
   streamStats(): StreamStats {
-    return {
-      open: this.#streams.size,
-      endedByLimit: Object.fromEntries(this.#endedByLimit) as StreamStats['endedByLimit'],
-    };
+    return this.#registry.stats();
   }
 
   /**
@@ -209,7 +211,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     if (this.#closed !== undefined) return this.#closed;
     this.#closing = true;
     this.#budget.close();
-    for (const stream of [...this.#streams]) stream.end(status.UNAVAILABLE, 'server is closing');
+    this.#registry.close();
+    for (const stream of [...this.#registry.open]) stream.end(status.UNAVAILABLE, 'server is closing');
     const grace = this.#options.closeGraceMs ?? 5000;
     const grpc = this.#grpc;
     const waits: Promise<void>[] = this.#http.map(
@@ -240,12 +243,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 }
 
 /** What {@link XdsServer.streamStats} reports. */
-export interface StreamStats {
-  /** Streams past their first request. */
-  readonly open: number;
-  /** Streams ended because they went past a limit, by the limit's name in `XdsServerOptions.limits`. */
-  readonly endedByLimit: Readonly<Partial<Record<keyof Limits, number>>>;
-}
+export type StreamStats = StreamCounts;
 
 /** Mounts an XdsServer's services (ADS, per-type SotW / delta / fetch, CSDS) on an application's grpc-js server. */
 export function addXdsServices(grpcServer: Server, xdsServer: XdsServer): void {

@@ -1,0 +1,64 @@
+// The stream gauges of /metrics against a real XdsServer: pending (header-only) streams and streams ended by a limit.
+import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
+import { describe, it } from 'node:test';
+import { SnapshotCache } from '@xds/cache';
+import { XdsServer } from '@xds/server';
+import { createMetrics } from './metrics.js';
+
+function sample(metrics: string, name: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+async function poll(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('stream metrics', () => {
+  it('L2: xds_server_pending_streams counts header-only streams; xds_server_streams_ended_by_limit_total counts their end', async () => {
+    const cache = new SnapshotCache();
+    const xds = new XdsServer({ cache, closeGraceMs: 200, limits: { firstRequestTimeoutMs: 300 } });
+    const port = await xds.listen('127.0.0.1:0');
+    const metrics = createMetrics({
+      connectedClients: () => xds.clients().length,
+      configErrors: () => 0,
+      writeBudget: () => xds.writeBudget(),
+      streams: () => xds.streamStats(),
+    });
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    try {
+      const headersOnly = (): void => {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        stream.on('error', () => {});
+        stream.resume();
+      };
+      headersOnly();
+      headersOnly();
+      await poll('two pending streams in /metrics', async () => {
+        return sample(await metrics.registry.metrics(), 'xds_server_pending_streams') === 2;
+      });
+      await poll('their end by the first-request limit in /metrics', async () => {
+        const text = await metrics.registry.metrics();
+        return sample(text, 'xds_server_streams_ended_by_limit_total{limit="firstRequestTimeoutMs"}') === 2;
+      });
+      const text = await metrics.registry.metrics();
+      assert.equal(sample(text, 'xds_server_pending_streams'), 0);
+      assert.equal(sample(text, 'xds_server_write_unflushed_bytes'), 0);
+    } finally {
+      session.destroy();
+      await xds.close();
+      cache.close();
+    }
+  });
+});

@@ -1,0 +1,188 @@
+// Every xDS stream the server holds, from its headers to its end, and the limits that apply across streams (rule
+// L2): a stream that sent headers and nothing else is "pending" and must send its first request within
+// `limits.firstRequestTimeoutMs`; one HTTP/2 connection may hold `limits.maxStreamsPerConnection` streams and one
+// node id `limits.maxStreamsPerNode`. Pending streams show in the counts, so that a client holding thousands of
+// header-only streams is visible, bounded and cut, not silently held. Streams ended by a limit are counted by limit.
+import { Code, XdsError } from '@xds/api';
+import { cutForDisplay, type Limits, type ResolvedLimits } from './limits.js';
+import type { StreamHandle } from './stream-context.js';
+
+/** A stream as the registry sees it. */
+export interface RegisteredStream extends StreamHandle {
+  /** Its first request did not come within the limit: end it (DEADLINE_EXCEEDED). */
+  firstRequestTimedOut(timeoutMs: number): void;
+}
+
+interface Entry {
+  /** The connection's key (the peer address), or undefined when it has none. */
+  readonly connection: string | undefined;
+  /** When the stream opened (ms since the epoch). */
+  readonly at: number;
+  /** The node id it counts against, once its first request named it. */
+  node: string | undefined;
+  pending: boolean;
+}
+
+/** What {@link StreamRegistry.stats} reports. */
+export interface StreamCounts {
+  /** Streams past their first request (authorized). */
+  readonly open: number;
+  /** Streams opened that have not had their first request accepted yet. */
+  readonly pending: number;
+  /** Streams ended because they went past a limit, by the limit's name in `XdsServerOptions.limits`. */
+  readonly endedByLimit: Readonly<Partial<Record<keyof Limits, number>>>;
+}
+
+/** The peer address grpc-js reports identifies a TCP connection (`ip:port`); anything else is not a key. */
+function connectionKey(peer: string): string | undefined {
+  return /:\d+$/.test(peer) ? peer : undefined;
+}
+
+export class StreamRegistry {
+  /** Streams past their first request, for clients(), CSDS and close(). */
+  readonly open = new Set<StreamHandle>();
+  readonly #limits: ResolvedLimits;
+  readonly #entries = new Map<RegisteredStream, Entry>();
+  /** Pending streams in the order they opened, which is the order of their deadlines. */
+  readonly #pending = new Set<RegisteredStream>();
+  readonly #perConnection = new Map<string, number>();
+  readonly #perNode = new Map<string, number>();
+  readonly #endedByLimit = new Map<keyof Limits, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(limits: ResolvedLimits) {
+    this.#limits = limits;
+  }
+
+  /**
+   * A stream's headers arrived (from `peer`): it is pending until its first request is accepted. Refuses it with
+   * RESOURCE_EXHAUSTED when its connection already holds `limits.maxStreamsPerConnection` streams.
+   */
+  arrive(stream: RegisteredStream, peer: string): XdsError | undefined {
+    const connection = connectionKey(peer);
+    if (connection !== undefined) {
+      const count = this.#perConnection.get(connection) ?? 0;
+      const max = this.#limits.maxStreamsPerConnection;
+      if (count >= max) {
+        this.limitReached('maxStreamsPerConnection');
+        return new XdsError(
+          Code.ResourceExhausted,
+          `this connection already has limits.maxStreamsPerConnection (${max}) xDS streams open`,
+        );
+      }
+      this.#perConnection.set(connection, count + 1);
+    }
+    this.#entries.set(stream, { connection, at: Date.now(), node: undefined, pending: true });
+    this.#pending.add(stream);
+    this.#arm();
+    return undefined;
+  }
+
+  /**
+   * The stream's first request names `nodeId`: refuses a node id longer than `limits.maxNodeIdBytes`
+   * (INVALID_ARGUMENT) and a node that already has `limits.maxStreamsPerNode` streams (RESOURCE_EXHAUSTED).
+   */
+  claimNode(stream: RegisteredStream, nodeId: string): XdsError | undefined {
+    const entry = this.#entries.get(stream);
+    if (entry === undefined || entry.node !== undefined) return undefined;
+    const bytes = Buffer.byteLength(nodeId, 'utf8');
+    if (bytes > this.#limits.maxNodeIdBytes) {
+      this.limitReached('maxNodeIdBytes');
+      return new XdsError(
+        Code.InvalidArgument,
+        `node.id is ${bytes} bytes, over limits.maxNodeIdBytes (${this.#limits.maxNodeIdBytes})`,
+      );
+    }
+    const count = this.#perNode.get(nodeId) ?? 0;
+    const max = this.#limits.maxStreamsPerNode;
+    if (count >= max) {
+      this.limitReached('maxStreamsPerNode');
+      return new XdsError(
+        Code.ResourceExhausted,
+        `node "${cutForDisplay(nodeId, 256)}" already has limits.maxStreamsPerNode (${max}) xDS streams open`,
+      );
+    }
+    this.#perNode.set(nodeId, count + 1);
+    entry.node = nodeId;
+    return undefined;
+  }
+
+  /** The stream's first request was accepted: it is open. */
+  admit(stream: RegisteredStream): void {
+    const entry = this.#entries.get(stream);
+    if (entry === undefined) return;
+    entry.pending = false;
+    this.#pending.delete(stream);
+    this.open.add(stream);
+  }
+
+  /** The stream ended: it counts no more. Idempotent. */
+  leave(stream: RegisteredStream): void {
+    const entry = this.#entries.get(stream);
+    if (entry === undefined) return;
+    this.#entries.delete(stream);
+    this.#pending.delete(stream);
+    this.open.delete(stream);
+    if (entry.connection !== undefined) decrement(this.#perConnection, entry.connection);
+    if (entry.node !== undefined) decrement(this.#perNode, entry.node);
+  }
+
+  /** A stream was ended because it went past `limit`. */
+  limitReached(limit: keyof Limits): void {
+    this.#endedByLimit.set(limit, (this.#endedByLimit.get(limit) ?? 0) + 1);
+  }
+
+  /** Pending streams, oldest first (a copy: ending them changes the registry). */
+  pendingStreams(): RegisteredStream[] {
+    return [...this.#pending];
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  stats(): StreamCounts {
+    return {
+      open: this.open.size,
+      pending: this.#pending.size,
+      endedByLimit: Object.fromEntries(this.#endedByLimit) as StreamCounts['endedByLimit'],
+    };
+  }
+
+  /** Stops the deadline timer for good (the server closed). */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One timer for every pending stream: it fires at the oldest one's deadline. */
+  #arm(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const oldest = this.#pending.values().next().value;
+    if (oldest === undefined) return;
+    const due = this.#entries.get(oldest)!.at + this.#limits.firstRequestTimeoutMs;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, due - Date.now()));
+    this.#timer.unref();
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const timeout = this.#limits.firstRequestTimeoutMs;
+    const cutoff = Date.now() - timeout;
+    for (const stream of this.#pending) {
+      if (this.#entries.get(stream)!.at > cutoff) break;
+      // Ending it makes it leave; a stream that does not is dropped here all the same.
+      stream.firstRequestTimedOut(timeout);
+      this.leave(stream);
+    }
+    this.#arm();
+  }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const count = (counts.get(key) ?? 1) - 1;
+  if (count <= 0) counts.delete(key);
+  else counts.set(key, count);
+}
