@@ -325,6 +325,10 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Registe
 
   #receive(request: Req | UndecodableRequest): void {
     if (this.#ended) return;
+    if (this.ctx.closing) {
+      this.end(status.UNAVAILABLE, 'server is closing');
+      return;
+    }
     if (request instanceof UndecodableRequest) {
       this.fail(new XdsError(Code.InvalidArgument, request.message));
       return;

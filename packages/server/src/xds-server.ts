@@ -212,7 +212,9 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.#closing = true;
     this.#budget.close();
     this.#registry.close();
-    for (const stream of [...this.#registry.open]) stream.end(status.UNAVAILABLE, 'server is closing');
+    // Every stream, pending ones included, ends with a status; requests that arrive from now on are refused.
+    for (const stream of [...this.#registry.open, ...this.#registry.pendingStreams()])
+      stream.end(status.UNAVAILABLE, 'server is closing');
     const grace = this.#options.closeGraceMs ?? 5000;
     const grpc = this.#grpc;
     const waits: Promise<void>[] = this.#http.map(
