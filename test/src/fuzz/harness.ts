@@ -152,22 +152,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       }
       if (result.failure !== undefined && !stop) {
         // A hang may be the whole server stuck: then the case is one of many suspects.
-        const alive =
-          !target.dead &&
-          (await target.stats(false, 5000).then(
-            () => true,
-            () => false,
-          ));
-        if (!alive)
+        const stats = target.dead ? undefined : await target.stats(false, 5000).catch(() => undefined);
+        if (stats === undefined)
           targetFailure(
             'the server keeps answering',
             'the target stopped answering while cases were in flight',
           );
         else {
           const file = save(seed, index, c);
+          const state = `the target then had ${stats.streams} open streams, ${stats.bytesInFlight} response bytes unflushed`;
           fail({
             property: 'every call ends with a status',
-            message: result.failure,
+            message: `${result.failure}; ${state}`,
             index,
             case: describeCase(c),
             file,
