@@ -6,6 +6,16 @@
  * @packageDocumentation
  */
 export { formatAddress, type ListenAddress, parseAddress } from './address.js';
+export {
+  createHttpAdmin,
+  type HttpAdmin,
+  type HttpAdminOptions,
+  type Route,
+  securityHeaders,
+  send,
+  sendJson,
+  textType,
+} from './admin/http-admin.js';
 export type { ConfigSummary, Syncz, SynczNode, SynczType } from './admin/syncz.js';
 export { type CommandLine, type ParsedCommandLine, parseCommandLine, usage } from './cli.js';
 export type { ConfigErrorState, ConfigState } from './config-state.js';

@@ -10,6 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { credentials, status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
 import { createTestPki, type TestCertificate, type TestPki, XdsTestClient } from '@xds/testing';
+import { createHttpAdmin, send, sendJson, textType } from './admin/http-admin.js';
 import { statusPageContentSecurityPolicy } from './admin/status-page.js';
 import { readAdminToken } from './admin-token.js';
 import { binPath, type ServerProcess, startServerProcess } from './demo/server-process.js';
@@ -317,5 +318,61 @@ describe('start-up refusals of security files', () => {
     );
     assert.equal(run.status, 1);
     assert.match(run.stderr, /TLS cert file .*missing\.crt: ENOENT/);
+  });
+});
+
+describe('createHttpAdmin (the operator server xds-server and xds-relay share)', () => {
+  const logged: string[] = [];
+  const logger = {
+    debug: () => {},
+    info: () => {},
+    warn: () => {},
+    error: (_o: object, message?: string) => logged.push(message ?? ''),
+  };
+  const admin = createHttpAdmin(
+    {
+      '/healthz': (_url, response) => send(response, 200, textType, 'ok\n'),
+      '/throws': () => {
+        throw new Error('boom');
+      },
+      '/rejects': async () => {
+        throw new Error('later boom');
+      },
+      '/secret': (_url, response) => sendJson(response, 200, { secret: true }),
+    },
+    logger,
+    { token: 'a-token-of-sixteen-plus' },
+  );
+  let address: string;
+  before(async () => {
+    address = `127.0.0.1:${await admin.listen('127.0.0.1:0')}`;
+  });
+  after(() => admin.close());
+
+  it('L4: a page that throws, now or later, answers 500 and the server goes on', async () => {
+    const auth = 'authorization: Bearer a-token-of-sixteen-plus\r\n';
+    for (const path of ['/throws', '/rejects'])
+      assert.match(
+        await raw(address, `GET ${path} HTTP/1.1\r\nhost: x\r\n${auth}connection: close\r\n\r\n`),
+        /^HTTP\/1\.1 500[\s\S]*nosniff/i,
+        path,
+      );
+    assert.deepEqual(logged, ['admin request failed', 'admin request failed']);
+    assert.equal((await get(address, '/healthz')).status, 200);
+  });
+
+  it('the token guards every page but the open ones; 401 says Bearer', async () => {
+    const denied = await raw(address, 'GET /secret HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    assert.match(denied, /^HTTP\/1\.1 401/);
+    assert.match(denied, /www-authenticate: Bearer/i);
+    assert.doesNotMatch(denied, /"secret"/);
+    assert.match(
+      await raw(
+        address,
+        'GET /secret HTTP/1.1\r\nhost: x\r\nauthorization: Bearer a-token-of-sixteen-plus\r\nconnection: close\r\n\r\n',
+      ),
+      /^HTTP\/1\.1 200[\s\S]*"secret": true/,
+    );
+    assert.equal((await get(address, '/healthz')).status, 200);
   });
 });

@@ -1,0 +1,189 @@
+/**
+ * The operator HTTP(S) server that `xds-server` and `xds-relay` share: a table of GET routes, the security headers
+ * of every response (nosniff, a strict Content-Security-Policy, no framing), an optional bearer token, optional
+ * HTTPS with certificates reloaded on change, and rule L4: no request, however malformed (`GET http://[`), escapes
+ * its handler; each ends with a status and the process carries on.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Logger, ServerTls } from '@xds/server';
+import { parseAddress } from '../address.js';
+
+/** One page: answers a GET (or HEAD) of its path. */
+export type Route = (url: URL, response: ServerResponse) => void | Promise<void>;
+
+/** Options of {@link createHttpAdmin}. */
+export interface HttpAdminOptions {
+  /**
+   * The bearer token every page but the open ones asks for (`Authorization: Bearer TOKEN`, compared in constant
+   * time); without it the pages are open (keep them on loopback then).
+   */
+  readonly token?: string;
+  /** Pages served without the token; default `/healthz` and `/readyz` (they say only whether the process is up). */
+  readonly openPaths?: readonly string[];
+  /** Serve HTTPS with these certificates (reloaded when their files change) instead of HTTP. */
+  readonly tls?: ServerTls;
+}
+
+/** An admin HTTP(S) server. */
+export interface HttpAdmin {
+  /** Listens on `host:port`; resolves the bound port (useful with port 0). */
+  listen(address: string): Promise<number>;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+  /** The request handler, to mount elsewhere (it applies the headers, the token and rule L4 too). */
+  readonly handle: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+/** The headers of every response: no sniffing, no framing, no referrer, and nothing loads but what a page allows. */
+export const securityHeaders: Readonly<Record<string, string>> = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+});
+
+/** Writes a body with its content type, never cached; `extra` headers (a page's own CSP) win. */
+export function send(
+  response: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
+  response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...extra }).end(body);
+}
+
+/** Writes JSON. */
+export function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  send(response, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Plain text. */
+export const textType = 'text/plain; charset=utf-8';
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Compares a presented bearer token with the expected one in constant time (over their SHA-256 digests). */
+function tokenMatches(expected: Buffer, header: string | undefined): boolean {
+  const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header ?? '');
+  return timingSafeEqual(expected, digest(match?.[1] ?? '')) && match !== null;
+}
+
+/** The URL of an origin-form request target (`/debug/syncz?x=1`), or undefined for anything else. */
+function requestUrl(target: string | undefined): URL | undefined {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return undefined;
+  try {
+    return new URL(target, 'http://admin');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Serves `routes` (GET and HEAD only) over HTTP, or HTTPS with `options.tls`. */
+export function createHttpAdmin(
+  routes: Readonly<Record<string, Route>>,
+  logger: Logger,
+  options: HttpAdminOptions = {},
+): HttpAdmin {
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  const open = new Set(options.openPaths ?? ['/healthz', '/readyz']);
+
+  const fail = (response: ServerResponse, error: unknown, path: string) => {
+    logger.error({ err: error, path }, 'admin request failed');
+    if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+    else response.destroy();
+  };
+
+  const route = (request: IncomingMessage, response: ServerResponse) => {
+    for (const [name, value] of Object.entries(securityHeaders)) response.setHeader(name, value);
+    const url = requestUrl(request.url);
+    if (url === undefined) {
+      sendJson(response, 400, { error: 'the request target must be a path, such as /healthz' });
+      return;
+    }
+    if (
+      expected !== undefined &&
+      !open.has(url.pathname) &&
+      !tokenMatches(expected, request.headers.authorization)
+    ) {
+      response.setHeader('www-authenticate', 'Bearer realm="admin"');
+      sendJson(response, 401, { error: 'a bearer token is needed' });
+      return;
+    }
+    const page = routes[url.pathname];
+    if (page === undefined) {
+      sendJson(response, 404, { error: `no page ${url.pathname}`, pages: Object.keys(routes) });
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      sendJson(response, 405, { error: `${request.method} is not allowed` });
+      return;
+    }
+    Promise.resolve()
+      .then(() => page(url, response))
+      .catch((error: unknown) => fail(response, error, url.pathname));
+  };
+
+  // Rule L4: whatever a request holds, it ends here with a status.
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
+    try {
+      route(request, response);
+    } catch (error) {
+      fail(response, error, String(request.url).slice(0, 256));
+    }
+  };
+
+  let server: Server | undefined;
+  let unwatch: (() => void) | undefined;
+  return {
+    handle,
+    listen(address) {
+      const parsed = parseAddress(address);
+      if (typeof parsed === 'string') return Promise.reject(new Error(parsed));
+      const tls = options.tls;
+      let http: Server;
+      if (tls === undefined) {
+        http = createServer(handle);
+      } else {
+        const https = createHttpsServer(tls.secureContextOptions(), handle);
+        tls.on('reloaded', () => https.setSecureContext(tls.secureContextOptions()));
+        tls.on('reloadFailed', ({ message }) =>
+          logger.warn(
+            { reason: message },
+            'admin TLS files changed but cannot be used; the previous ones stay',
+          ),
+        );
+        unwatch = tls.watch();
+        http = https as unknown as Server;
+      }
+      // Bytes that are not HTTP get a 400 from here; a socket error never reaches the process.
+      http.on('clientError', (_error, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+        else socket.destroy();
+      });
+      server = http;
+      return new Promise((resolve, reject) => {
+        http.once('error', (error) => reject(new Error(`cannot listen on ${address}: ${error.message}`)));
+        http.listen(parsed.port, parsed.host, () => {
+          const bound = http.address();
+          resolve(typeof bound === 'object' && bound !== null ? bound.port : parsed.port);
+        });
+      });
+    },
+    close() {
+      unwatch?.();
+      const http = server;
+      if (http === undefined) return Promise.resolve();
+      return new Promise((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
