@@ -250,7 +250,8 @@ export async function startConsul(options = {}) {
 }
 
 /**
- * Starts the Eureka server on a free port; ready when `/eureka/apps` answers (seconds: it is a JVM).
+ * Starts the Eureka server on a free port; ready when `/eureka/apps` answers (7 s on an idle machine, minutes on a
+ * busy one: it is a JVM starting Spring).
  * @param {{ timeoutMs?: number }} [options]
  * @returns {Promise<RunningServer>}
  */
@@ -276,7 +277,7 @@ export async function startEureka(options = {}) {
       child,
       'eureka',
       log,
-      options.timeoutMs ?? 120_000,
+      options.timeoutMs ?? 300_000,
     );
   } catch (error) {
     await stop();
