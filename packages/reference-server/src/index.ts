@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { formatAddress, type ListenAddress, parseAddress } from './address.js';
+export { formatAddress, isLoopbackHost, type ListenAddress, parseAddress } from './address.js';
 export {
   createHttpAdmin,
   type HttpAdmin,

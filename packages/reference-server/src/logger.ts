@@ -15,10 +15,10 @@ export const logLevels: readonly (Level | 'silent')[] = Object.freeze([
 export type LogLevel = Level | 'silent';
 
 /**
- * The server's structured logger: one JSON object per line (pino), to stdout unless `destination` is given, with
- * ISO timestamps and `name: "xds-server"`.
+ * The structured logger of `xds-server` and `xds-relay`: one JSON object per line (pino), to stdout unless
+ * `destination` is given, with ISO timestamps and `name` (`xds-server` by default).
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  const options = { level, name: 'xds-server', timestamp: pino.stdTimeFunctions.isoTime };
+export function createLogger(level: LogLevel, destination?: DestinationStream, name = 'xds-server'): Logger {
+  const options = { level, name, timestamp: pino.stdTimeFunctions.isoTime };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

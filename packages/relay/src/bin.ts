@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     return;
   }
   const { options } = parsed;
-  const logger = createLogger(options.logLevel).child({ component: 'xds-relay' });
+  const logger = createLogger(options.logLevel, undefined, 'xds-relay');
   const { startRelayProcess } = await import('./relay-process.js');
   const starting: Promise<RelayProcess> = startRelayProcess({ ...options, logger });
   // Signals are handled from now on, so that one that comes while starting still drains.

@@ -3,7 +3,7 @@
  * (exit 2), never a stack trace.
  */
 import { parseArgs } from 'node:util';
-import { type LogLevel, logLevels, parseAddress } from '@xds/reference-server';
+import { isLoopbackHost, type LogLevel, logLevels, parseAddress } from '@xds/reference-server';
 import { parseGroupBy } from './group-by.js';
 
 /** What the command line asks for. */
@@ -122,6 +122,11 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       ? undefined
       : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
   ].filter((problem) => problem !== undefined);
+  const adminHost = parseAddress(admin);
+  if (typeof adminHost !== 'string' && !isLoopbackHost(adminHost.host))
+    problems.push(
+      `--admin ${admin} is not a loopback address: the relay's admin pages stay on this host (it has no admin token or TLS flags yet)`,
+    );
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
   return {
     kind: 'run',

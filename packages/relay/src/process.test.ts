@@ -57,6 +57,8 @@ describe('xds-relay command line', () => {
       assert.match(message, new RegExp(flag), flag);
     assert.equal(parseRelayCommandLine([]).kind, 'usage-error', '--upstream is required');
     assert.equal(parseRelayCommandLine(['--upstream', 'a:1', '--bogus']).kind, 'usage-error');
+    const open = parseRelayCommandLine(['--upstream', 'a:1', '--admin', '0.0.0.0:18011']);
+    assert.match(open.kind === 'usage-error' ? open.message : '', /not a loopback address/);
   });
 });
 
@@ -76,6 +78,8 @@ describe('xds-relay process', () => {
     closers.push(() => running.close());
     const get = async (path: string) => {
       const response = await fetch(`http://${running.adminAddress}${path}`);
+      // The admin server is xds-server's, shared: its security headers on every page.
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
       return { status: response.status, body: await response.text() };
     };
     assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: idle\n' });

@@ -1,11 +1,19 @@
 /**
  * The relay's admin pages: `/healthz`, `/readyz` (ready while serving, with the upstream state as detail: a relay
- * without upstream still serves what it holds, rule X3), `/metrics` (Prometheus) and `/debug/syncz`.
+ * without upstream still serves what it holds, rule X3), `/metrics` (Prometheus) and `/debug/syncz`. They are served
+ * by the admin HTTP(S) server `xds-server` uses (security headers, bearer token, TLS, rule L4), not a copy of it.
  */
-import type { Logger } from '@xds/server';
+import {
+  createHttpAdmin,
+  type HttpAdmin,
+  type HttpAdminOptions,
+  send,
+  sendJson,
+  textType,
+} from '@xds/reference-server';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Relay } from '../relay.js';
-import { createHttpAdmin, type HttpAdmin, send, sendJson, textType } from './http-admin.js';
 import { relaySyncz } from './relay-syncz.js';
 
 /** What the relay's admin pages read. */
@@ -16,8 +24,12 @@ export interface RelayAdminContext {
   readonly ready: () => boolean;
 }
 
-/** Creates the relay's admin server. */
-export function createRelayAdmin(ctx: RelayAdminContext, logger: Logger): HttpAdmin {
+/** Creates the relay's admin server; `options` gives it a bearer token and TLS, as `xds-server`'s. */
+export function createRelayAdmin(
+  ctx: RelayAdminContext,
+  logger: Logger,
+  options: HttpAdminOptions = {},
+): HttpAdmin {
   return createHttpAdmin(
     {
       '/healthz': (_url, response) => send(response, 200, textType, 'ok\n'),
@@ -32,5 +44,6 @@ export function createRelayAdmin(ctx: RelayAdminContext, logger: Logger): HttpAd
       '/debug/syncz': (_url, response) => sendJson(response, 200, relaySyncz(ctx.relay)),
     },
     logger,
+    options,
   );
 }
