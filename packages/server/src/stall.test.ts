@@ -5,13 +5,14 @@ import { constants } from 'node:http2';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { TypeUrl } from '@xds/api';
+import { DeltaDiscoveryRequestSchema, TypeUrl } from '@xds/api';
 import { type ConfigWatcher, Snapshot, SnapshotCache } from '@xds/cache';
 import { XdsTestClient } from '@xds/testing';
 import type { XdsServerOptions } from './options.js';
 import { assignment, nextEvent } from './test-harness.js';
-import { methodPathOf, RawConnection, type RawStream, until } from './test-raw-client.js';
+import { grpcFrame, methodPathOf, RawConnection, type RawStream, until } from './test-raw-client.js';
 import { XdsServer } from './xds-server.js';
 
 const { Endpoint } = TypeUrl;
@@ -145,6 +146,39 @@ describe('clients that stop reading (rule S12)', () => {
         s.server.clients().map((c) => c.nodeId),
         ['fast'],
       );
+    } finally {
+      connection.close();
+      await s.close();
+    }
+  });
+
+  it('D1, S12: a delta stream that stops reading holds one unflushed response and ends after limits.drainTimeoutMs', async () => {
+    const s = await setup(0, { limits: { drainTimeoutMs: 400 } });
+    const connection = new RawConnection(s.port, { window: 0 });
+    let written = 0;
+    s.server.on('response', (e) => {
+      if (e.nodeId === 'stuck') written++;
+    });
+    try {
+      s.cache.setSnapshot('stuck', big(0));
+      const closed = nextEvent(s.server, 'streamClose', (e) => e.nodeId === 'stuck');
+      const stream = connection.open(methodPathOf('delta'));
+      const request = create(DeltaDiscoveryRequestSchema, {
+        node: { id: 'stuck' },
+        typeUrl: Endpoint,
+        resourceNamesSubscribe: names,
+      });
+      stream.write(grpcFrame(toBinary(DeltaDiscoveryRequestSchema, request)));
+      await until(() => written === 1, 'the first delta response');
+      // A new snapshot while the first response is unflushed: nothing more is written.
+      await push(s, 1, 0);
+      s.cache.setSnapshot('stuck', big(1));
+      assert.equal(s.server.writeBudget().unflushedWrites, 1);
+      const event = await closed;
+      assert.equal(event.code, status.RESOURCE_EXHAUSTED);
+      assert.match(event.reason, /limits\.drainTimeoutMs \(400 ms\)/);
+      assert.equal(written, 1);
+      assert.equal((await stream.end()).rstCode, constants.NGHTTP2_ENHANCE_YOUR_CALM);
     } finally {
       connection.close();
       await s.close();
