@@ -84,9 +84,8 @@ export class WriteBudget {
   #charged = 0;
   /** Bytes no longer counted (flushed, stalled or released) since the start. */
   #retired = 0;
-  /** Bytes flushed since the start, and their value at the previous sweep. */
-  #flushed = 0;
-  #flushedAtSweep = 0;
+  /** When a write was last flushed (or the sweeper started): no progress since then means no reader reads. */
+  #progressAt = 0;
   /** Counted writes in the order written (so marks and times ascend). */
   readonly #counted = new Set<InFlightWrite>();
   /** Every unflushed write in the order written, for the drain timeout. */
@@ -152,7 +151,7 @@ export class WriteBudget {
   /** grpc-js flushed a write: its bytes stop counting, older writes a whole budget behind stall; waiters may go. */
   flushed(write: InFlightWrite): void {
     if (write.done) return;
-    this.#flushed += write.bytes;
+    this.#progressAt = Date.now();
     this.release(write);
     // A write that a whole budget of later writes overtook is not slow because of the others: its client is.
     for (const oldest of this.#counted) {
@@ -231,7 +230,7 @@ export class WriteBudget {
 
   #armSweeper(): void {
     if (this.#sweeper !== undefined || this.#closed) return;
-    this.#flushedAtSweep = this.#flushed;
+    this.#progressAt = Date.now();
     const every = Math.max(5, Math.min(this.stallMs / 2, this.drainTimeoutMs / 4));
     this.#sweeper = setInterval(() => this.#sweep(), every);
     this.#sweeper.unref();
@@ -244,16 +243,15 @@ export class WriteBudget {
 
   #sweep(): void {
     const now = Date.now();
-    // Streams wait and nothing was flushed since the last sweep: what is in flight is not moving.
-    if (this.#waiting.size > 0 && this.#flushed === this.#flushedAtSweep) {
-      const oldest = now - this.stallMs;
+    // Streams wait and nothing was flushed for stallMs: what is in flight is not moving.
+    const oldest = now - this.stallMs;
+    if (this.#waiting.size > 0 && this.#progressAt <= oldest) {
       for (const write of this.#counted) {
         if (write.at > oldest) break;
         this.#stall(write);
       }
       this.#wake();
     }
-    this.#flushedAtSweep = this.#flushed;
     // Rule S12: a stream whose response is not flushed within the drain timeout ends.
     const due = now - this.drainTimeoutMs;
     for (const write of this.#unflushed) {
