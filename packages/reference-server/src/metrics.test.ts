@@ -22,42 +22,50 @@ async function poll(what: string, check: () => Promise<boolean>): Promise<void> 
 describe('stream metrics', () => {
   it('L2: xds_server_pending_streams counts header-only streams; xds_server_streams_ended_by_limit_total counts their end', async () => {
     const cache = new SnapshotCache();
-    const xds = new XdsServer({ cache, closeGraceMs: 200, limits: { firstRequestTimeoutMs: 300 } });
-    const port = await xds.listen('127.0.0.1:0');
-    const metrics = createMetrics({
-      connectedClients: () => xds.clients().length,
-      configErrors: () => 0,
-      writeBudget: () => xds.writeBudget(),
-      streams: () => xds.streamStats(),
-    });
-    const session = connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => {});
+    // One server keeps header-only streams pending (a long limit), the other ends them (a short one).
+    const keeps = new XdsServer({ cache, closeGraceMs: 200, limits: { firstRequestTimeoutMs: 60_000 } });
+    const ends = new XdsServer({ cache, closeGraceMs: 200, limits: { firstRequestTimeoutMs: 200 } });
+    const sessions = [];
+    const gauges = [];
     try {
-      const headersOnly = (): void => {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
-          'content-type': 'application/grpc',
-          te: 'trailers',
-        });
-        stream.on('error', () => {});
-        stream.resume();
-      };
-      headersOnly();
-      headersOnly();
+      for (const xds of [keeps, ends]) {
+        const port = await xds.listen('127.0.0.1:0');
+        const session = connect(`http://127.0.0.1:${port}`);
+        session.on('error', () => {});
+        sessions.push(session);
+        for (let i = 0; i < 2; i++) {
+          const stream = session.request({
+            ':method': 'POST',
+            ':path': '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+            'content-type': 'application/grpc',
+            te: 'trailers',
+          });
+          stream.on('error', () => {});
+          stream.resume();
+        }
+        gauges.push(
+          createMetrics({
+            connectedClients: () => xds.clients().length,
+            configErrors: () => 0,
+            writeBudget: () => xds.writeBudget(),
+            streams: () => xds.streamStats(),
+          }),
+        );
+      }
+      const [kept, ended] = gauges;
       await poll('two pending streams in /metrics', async () => {
-        return sample(await metrics.registry.metrics(), 'xds_server_pending_streams') === 2;
+        return sample(await kept!.registry.metrics(), 'xds_server_pending_streams') === 2;
       });
       await poll('their end by the first-request limit in /metrics', async () => {
-        const text = await metrics.registry.metrics();
+        const text = await ended!.registry.metrics();
         return sample(text, 'xds_server_streams_ended_by_limit_total{limit="firstRequestTimeoutMs"}') === 2;
       });
-      const text = await metrics.registry.metrics();
+      const text = await ended!.registry.metrics();
       assert.equal(sample(text, 'xds_server_pending_streams'), 0);
       assert.equal(sample(text, 'xds_server_write_unflushed_bytes'), 0);
     } finally {
-      session.destroy();
-      await xds.close();
+      for (const session of sessions) session.destroy();
+      await Promise.all([keeps.close(), ends.close()]);
       cache.close();
     }
   });

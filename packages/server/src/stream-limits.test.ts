@@ -15,8 +15,8 @@ async function settled(connection: RawConnection): Promise<void> {
 }
 
 describe('limits across streams (rule L2)', () => {
-  it('L2: header-only streams show as pending, not as clients, and end with DEADLINE_EXCEEDED naming limits.firstRequestTimeoutMs', async () => {
-    const h = await start({ limits: { firstRequestTimeoutMs: 400 } });
+  it('L2: header-only streams show as pending, not as clients, until their first request', async () => {
+    const h = await start({ limits: { firstRequestTimeoutMs: 60_000 } });
     const connection = new RawConnection(Number(h.address.split(':')[1]));
     try {
       const idle = Array.from({ length: 5 }, () => connection.open(methodPathOf('sotw')));
@@ -29,20 +29,33 @@ describe('limits across streams (rule L2)', () => {
       const client = h.client();
       client.subscribe(Cluster, []);
       await client.next(Cluster);
-      assert.equal(h.server.streamStats().open, 1);
-      assert.equal(h.server.pendingStreams, 5);
+      assert.deepEqual([h.server.streamStats().open, h.server.pendingStreams], [1, 5]);
+      // So is a pending stream once its first request comes.
+      idle[0]!.send({ node: { id: 'n1' }, typeUrl: Cluster });
+      await until(() => idle[0]!.responses.length === 1, 'a response to the late first request');
+      assert.deepEqual([h.server.streamStats().open, h.server.pendingStreams], [2, 4]);
+    } finally {
+      connection.close();
+      await h.close();
+    }
+  });
+
+  it('L2: a stream with no first request within limits.firstRequestTimeoutMs ends with DEADLINE_EXCEEDED naming it', async () => {
+    const h = await start({ limits: { firstRequestTimeoutMs: 300 } });
+    const connection = new RawConnection(Number(h.address.split(':')[1]));
+    try {
+      const idle = Array.from({ length: 5 }, () => connection.open(methodPathOf('sotw')));
       for (const stream of idle) {
         const end = await stream.end();
         assert.equal(end.grpcStatus, status.DEADLINE_EXCEEDED);
-        assert.match(end.grpcMessage ?? '', /limits\.firstRequestTimeoutMs \(400 ms\)/);
+        assert.match(end.grpcMessage ?? '', /limits\.firstRequestTimeoutMs \(300 ms\)/);
       }
       await until(() => h.server.pendingStreams === 0, 'no pending stream');
       assert.equal(h.server.streamStats().endedByLimit.firstRequestTimeoutMs, 5);
-      // The client that asked in time is still served.
-      assert.deepEqual(
-        h.server.clients().map((c) => c.nodeId),
-        ['n1'],
-      );
+      // A client that asks is served as usual.
+      const client = h.client();
+      client.subscribe(Cluster, []);
+      assert.deepEqual((await client.next(Cluster)).names, ['c1', 'c2']);
     } finally {
       connection.close();
       await h.close();
