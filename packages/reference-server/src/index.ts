@@ -24,12 +24,15 @@ export { addHealthService, type HealthService } from './health.js';
 export { createLogger, type LogLevel, logLevels } from './logger.js';
 export { createMetrics, type Metrics, type MetricsSources } from './metrics.js';
 export {
+  defaultReloadHeapMiB,
+  defaultReloadTimeoutMs,
   type ModelAppliedEvent,
   ModelFile,
   type ModelFileEvents,
   type ModelFileOptions,
   ModelLoadError,
   type ModelRejectedEvent,
+  type ReloadOutcome,
 } from './model-file.js';
 export {
   type ReferenceServer,

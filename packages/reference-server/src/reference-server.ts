@@ -1,5 +1,5 @@
 import { SnapshotCache } from '@xds/cache';
-import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
+import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import type { RegistrySpec } from '@xds/registry';
 import { type NodeIdentityOptions, ServerTls, type TlsOptions, XdsServer } from '@xds/server';
 import type { Logger } from 'pino';
@@ -32,6 +32,12 @@ export interface ReferenceServerOptions {
   readonly maxInFlightMiB?: number;
   /** How often the config file's stat is polled besides change notifications (ms); default 1,000. */
   readonly pollMs?: number;
+  /** Bounds on the model file's size, nesting, expanded size and errors; unset ones take `defaultModelLimits`. */
+  readonly modelLimits?: Partial<ModelLimits> | undefined;
+  /** How long reading and checking one change may take (ms); default 60,000 (`defaultReloadTimeoutMs`). */
+  readonly reloadTimeoutMs?: number | undefined;
+  /** The heap of the worker that reads a change (MiB); default 1,024 (`defaultReloadHeapMiB`). */
+  readonly reloadHeapMiB?: number | undefined;
   /** How long close() lets xDS connections finish before forcing them (ms); default 5,000. */
   readonly closeGraceMs?: number;
   /** TLS (mutual TLS with `ca`) on the xDS port; certificate files are reloaded when they change. */
@@ -85,6 +91,9 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     logger,
     ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    ...(options.modelLimits === undefined ? {} : { limits: options.modelLimits }),
+    ...(options.reloadTimeoutMs === undefined ? {} : { reloadTimeoutMs: options.reloadTimeoutMs }),
+    ...(options.reloadHeapMiB === undefined ? {} : { reloadHeapMiB: options.reloadHeapMiB }),
   });
   const cache = new SnapshotCache({ nodeKey: nodeKeyByFlavour });
   const xds = new XdsServer({
