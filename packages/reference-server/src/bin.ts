@@ -38,8 +38,11 @@ async function main(): Promise<void> {
   const { options } = parsed;
   const logger = createLogger(options.logLevel);
   // Loaded only to run: --help and usage errors answer without loading the xDS API.
+  const { routeGrpcLogs } = await import('./grpc-logs.js');
+  routeGrpcLogs(logger, (process.env['GRPC_VERBOSITY'] ?? process.env['GRPC_NODE_VERBOSITY']) !== undefined);
   const { startReferenceServer } = await import('./reference-server.js');
   const { ModelLoadError } = await import('./model-file.js');
+  const { XdsError } = await import('@xds/api');
   let server: ReferenceServer;
   try {
     server = await startReferenceServer({
@@ -72,6 +75,10 @@ async function main(): Promise<void> {
     if (error instanceof ModelLoadError) {
       logger.fatal({ errors: error.errors }, `invalid config, not starting:\n${error.message}`);
       process.stderr.write(`xds-server: invalid config:\n${error.message}\n`);
+    } else if (error instanceof XdsError) {
+      // An expected failure (a port in use, a certificate that cannot be used): its message says it all.
+      logger.fatal({ code: error.codeName }, `could not start: ${error.message}`);
+      process.stderr.write(`xds-server: ${error.message}\n`);
     } else {
       logger.fatal({ err: error }, 'could not start');
       process.stderr.write(`xds-server: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -20,6 +20,17 @@ import { type StreamCounts, StreamRegistry } from './stream-registry.js';
 import { ServerTls, type TlsOptions } from './tls.js';
 import { WriteBudget, type WriteBudgetStats } from './write-budget.js';
 
+/** Why grpc-js could not bind, in a few words: `address already in use`, or its own message. */
+function bindFailure(error: Error): string {
+  const known: Record<string, string> = {
+    EADDRINUSE: 'address already in use',
+    EACCES: 'permission denied',
+    EADDRNOTAVAIL: 'address not available on this host',
+  };
+  const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(error.message)?.[1];
+  return code === undefined ? error.message : (known[code] ?? error.message);
+}
+
 /** Options of {@link XdsServer.listen}. */
 export interface ListenOptions {
   /**
@@ -110,10 +121,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     }
     return new Promise((resolve, reject) => {
       this.grpcServer.bindAsync(address, credentials, (error, port) => {
+        // grpc-js's message repeats itself ("No address added out of total 1 resolved errors: [listen
+        // EADDRINUSE: …]"); say the cause once, without the error as `cause` (a logger would print it again).
         if (error)
-          reject(
-            new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`, { cause: error }),
-          );
+          reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${bindFailure(error)}`));
         else resolve(port);
       });
     });

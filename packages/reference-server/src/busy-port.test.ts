@@ -1,0 +1,52 @@
+// A busy port is one clear line on stderr and exit 1: no grpc-js diagnostics on stderr, no message said twice.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { binPath } from './demo/server-process.js';
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [binPath, ...args],
+      { timeout: 60_000 },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}
+
+describe('xds-server on a busy port', () => {
+  let blocker: Server;
+  let port: number;
+
+  before(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    assert.ok(typeof address === 'object' && address !== null);
+    port = address.port;
+  });
+
+  after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+  it('says "address already in use" once, on one line of stderr, and exits 1', async () => {
+    const { code, stdout, stderr } = await run(['--xds', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0']);
+    assert.equal(code, 1);
+    assert.equal(stderr, `xds-server: cannot listen on 127.0.0.1:${port}: address already in use\n`);
+    assert.doesNotMatch(stderr, /No address added/);
+    // grpc-js's own line went to the JSON log, and the fatal line carries no stack.
+    const lines = stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; source?: string; err?: unknown });
+    assert.ok(lines.some((l) => l.source === 'grpc-js' && /No address added/.test(l.msg)));
+    const fatal = lines.filter((l) => l.level === 60);
+    assert.equal(fatal.length, 1);
+    assert.equal(
+      fatal[0]?.msg,
+      `could not start: cannot listen on 127.0.0.1:${port}: address already in use`,
+    );
+    assert.equal(fatal[0]?.err, undefined);
+  });
+});
