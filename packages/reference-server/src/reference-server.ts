@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import type { RegistrySpec } from '@xds/registry';
@@ -66,6 +67,14 @@ export interface ReferenceServer {
   readonly registries: ServerRegistries;
   /** Drains: refuses new streams, ends open ones (clients reconnect elsewhere), stops watching and listening. */
   close(): Promise<void>;
+}
+
+/** The version in this package's package.json (the same file from `src/` and `dist/`). */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }
 
 function bound(address: string, port: number): string {
@@ -156,6 +165,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     registries: () => registries.summary(),
     registry: metrics.registry,
     xdsAddress: () => xdsAddress,
+    version: packageVersion(),
+    startedAt: Date.now(),
   };
   const admin = createAdminServer(ctx, logger, {
     ...(adminToken === undefined ? {} : { token: adminToken }),

@@ -19,4 +19,8 @@ export interface AdminContext {
   readonly registry: Registry;
   /** The xDS listening address, for the status page. */
   readonly xdsAddress: () => string;
+  /** The server's version (the package version), for the status page. */
+  readonly version: string;
+  /** When the server started (ms since the epoch), for its uptime. */
+  readonly startedAt: number;
 }

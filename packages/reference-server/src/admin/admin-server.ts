@@ -4,6 +4,7 @@ import type { JsonValue } from '@bufbuild/protobuf';
 import type { ServerTls } from '@xds/server';
 import type { Logger } from 'pino';
 import type { AdminContext } from './admin-context.js';
+import { cdsz } from './cdsz.js';
 import { adsz, configDump, configz, edsz } from './debug-views.js';
 import { createHttpAdmin, type HttpAdmin, type Route, send, sendJson, textType } from './http-admin.js';
 import { renderStatusPage, statusPageContentSecurityPolicy } from './status-page.js';
@@ -29,7 +30,7 @@ function json(response: Parameters<Route>[1], status: number, value: JsonValue |
 
 /**
  * The admin endpoints: `/` (status page), `/debug/syncz`, `/debug/configz`, `/debug/adsz`,
- * `/debug/config_dump?node=ID`, `/debug/edsz`, `/healthz`, `/readyz` and `/metrics` (Prometheus). GET only.
+ * `/debug/config_dump?node=ID`, `/debug/cdsz`, `/debug/edsz`, `/healthz`, `/readyz` and `/metrics` (Prometheus). GET only.
  */
 export function createAdminServer(
   ctx: AdminContext,
@@ -44,6 +45,7 @@ export function createAdminServer(
     '/debug/syncz': (_url, response) => json(response, 200, syncz(ctx)),
     '/debug/configz': (_url, response) => json(response, 200, configz(ctx)),
     '/debug/adsz': (_url, response) => json(response, 200, adsz(ctx)),
+    '/debug/cdsz': (_url, response) => json(response, 200, cdsz(ctx)),
     '/debug/edsz': (_url, response) => json(response, 200, edsz(ctx)),
     '/debug/config_dump': (url, response) => {
       const node = url.searchParams.get('node');

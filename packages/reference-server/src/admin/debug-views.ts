@@ -58,7 +58,7 @@ export function edsz(ctx: AdminContext): JsonValue {
 /**
  * `/debug/config_dump?node=ID`: the snapshot a node is served, as an `envoy.service.status.v3.ClientConfig` in
  * proto3 JSON: one generic xDS config per resource, with its version and, when the node is connected, whether it
- * ACKed or NACKed it. `ID` is a connected node's id or a snapshot key (`envoy`, `grpc`). Undefined when neither.
+ * ACKed or NACKed it, and the NACK's message as `errorState`. `ID` is a connected node's id or a snapshot key (`envoy`, `grpc`). Undefined when neither.
  */
 export function configDump(ctx: AdminContext, id: string): JsonValue | undefined {
   const client = ctx.xds.clients().find((c) => c.nodeId === id);
@@ -76,12 +76,19 @@ export function configDump(ctx: AdminContext, id: string): JsonValue | undefined
         else if (state.ackedVersion === version) clientStatus = ClientResourceStatus.ACKED;
         else clientStatus = ClientResourceStatus.REQUESTED;
       }
+      // The client's latest rejection of this type, as CSDS reports it (until the client accepts again).
+      const nack = clientStatus === ClientResourceStatus.UNKNOWN ? undefined : state?.nack;
       return {
         typeUrl,
         name: entry.name,
         versionInfo: version,
         xdsConfig: create(AnySchema, { typeUrl, value: entry.bytes }),
         clientStatus,
+        ...(nack === undefined
+          ? {}
+          : {
+              errorState: { details: nack.message, versionInfo: nack.version },
+            }),
       };
     });
   });

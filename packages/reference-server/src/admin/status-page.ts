@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml as e } from './html.js';
 import { statusScript } from './status-script.js';
-import type { ConfigSummary, Syncz, SynczNode } from './syncz.js';
+import type { ConfigSummary, Syncz, SynczCounts, SynczNode } from './syncz.js';
 
 const style = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2329; }
@@ -13,6 +13,8 @@ thead th { background: #f1f3f5; } tr.node-row th { background: #e7eef7; font-wei
 .NACKED { color: #b3261e; } .NOT_SENT { color: #6b7280; }
 .error { border: 1px solid #b3261e; background: #fdecea; padding: .5rem .75rem; margin-top: .75rem; }
 .ok { color: #1b7f3b; } .muted { color: #6b7280; }
+.counts { font-size: 1.05rem; margin: .75rem 0; } .filter input { width: 22rem; padding: .25rem .4rem; }
+pre { background: #f1f3f5; padding: .5rem .75rem; white-space: pre-wrap; } tbody.node[hidden] { display: none; }
 `;
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
@@ -54,35 +56,61 @@ export function renderConfig(config: ConfigSummary): string {
   return `<h2>Config</h2>${table}${error}`;
 }
 
+/** `1d 2h`, `3h 4m`, `5m 6s`, `7s`. */
+export function uptimeText(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  return m > 0 ? `${m}m ${s}s` : `${s}s`;
+}
+
+/** The counts at the top: nodes, and how many are SYNCED / STALE / NACKED. */
+export function renderCounts(counts: SynczCounts): string {
+  return `<b>${counts.nodes}</b> nodes · <span class="SYNCED"><b>${counts.SYNCED}</b> SYNCED</span> · <span class="STALE"><b>${counts.STALE}</b> STALE</span> · <span class="NACKED"><b>${counts.NACKED}</b> NACKED</span>`;
+}
+
 function renderNode(node: SynczNode): string {
-  const head = `<tr class="node-row"><th colspan="7"><span class="node-id">${e(node.nodeId)}</span> <span class="muted">· ${e(node.key)} · ${e(node.userAgent || 'no user agent')} · ${node.streams} stream(s)</span></th></tr>`;
+  const href = `/debug/config_dump?node=${encodeURIComponent(node.nodeId)}`;
+  const head = `<tr class="node-row"><th colspan="7"><a class="node-id" href="${e(href)}">${e(node.nodeId)}</a> <span class="status ${node.status}">${node.status}</span> <span class="muted">· ${e(node.key)} · ${e(node.userAgent || 'no user agent')} · ${node.streams} stream(s)</span></th></tr>`;
   const rows = node.types.map(
     (t) =>
       `<tr><td>${e(t.type)}</td><td class="status ${t.status}">${t.status.replace('_', ' ')}</td><td><code>${e(t.sentVersion ?? '–')}</code></td><td><code>${e(t.ackedVersion ?? '–')}</code></td><td><code>${e(t.currentVersion ?? '–')}</code></td><td>${e(clock(t.lastSentAt))}</td><td class="nack">${e(t.nack?.message ?? '')}</td></tr>`,
   );
-  return `<tbody class="node" data-node="${e(node.nodeId)}">${head}${rows.join('')}</tbody>`;
+  const types = node.types.map((t) => t.type).join(' ');
+  return `<tbody class="node" data-node="${e(node.nodeId)}" data-status="${node.status}" data-types="${e(types)}">${head}${rows.join('')}</tbody>`;
 }
 
-/** The nodes section: one block per connected node, one row per type. */
-export function renderNodes(nodes: readonly SynczNode[]): string {
-  if (nodes.length === 0)
-    return '<h2>Connected nodes (0)</h2><p class="muted">No xDS client is connected.</p>';
+/** What to do when no client is connected: a gRPC bootstrap for this server's address, and the examples. */
+export function renderConnect(xdsAddress: string): string {
+  const bootstrap = `{ "xds_servers": [{ "server_uri": "${xdsAddress}", "channel_creds": [{ "type": "insecure" }], "server_features": ["xds_v3"] }],\n  "node": { "id": "my-app" } }`;
+  return `<div id="connect"><p>No xDS client is connected. Point one at <code>${e(xdsAddress)}</code>:</p><ul><li>a proxyless gRPC application: <code>GRPC_XDS_BOOTSTRAP=bootstrap.json</code> with<pre>${e(bootstrap)}</pre>(the repository's <code>examples/grpc/bootstrap.json</code>);</li><li>Envoy: <code>envoy -c examples/envoy/bootstrap-ads-sotw.yaml</code> (ADS, state of the world; its <code>xds_cluster</code> points at <code>127.0.0.1:18000</code>: change it to this address if it differs).</li></ul></div>`;
+}
+
+/** The nodes section: one block per connected node (NACKED first), one row per type; or how to connect one. */
+export function renderNodes(nodes: readonly SynczNode[], xdsAddress: string): string {
+  if (nodes.length === 0) return `<h2>Connected nodes (0)</h2>${renderConnect(xdsAddress)}`;
   return `<h2>Connected nodes (${nodes.length})</h2><table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>${nodes.map(renderNode).join('')}</table>`;
 }
 
 /**
- * The status page at `/`: the config and its error, and per connected node and type SYNCED / STALE / NACKED
- * (with the client's message) / NOT SENT. Rendered here; a small script refreshes it from `/debug/syncz`.
+ * The status page at `/`: the counts, the config and its error, and per connected node (NACKED first) and type
+ * SYNCED / STALE / NACKED (with the client's message) / NOT SENT, with a filter box. Rendered here; a small script
+ * refreshes it from `/debug/syncz` and filters it.
  */
 export function renderStatusPage(view: Syncz, xdsAddress: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>xds-server</title><style>${style}</style></head>
-<body data-rendered="server">
+<body data-rendered="server" data-xds="${e(xdsAddress)}">
 <h1>xds-server</h1>
-<p class="muted">xDS on <code>${e(xdsAddress)}</code> · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
-<nav><a href="/debug/syncz">syncz</a><a href="/debug/adsz">adsz</a><a href="/debug/configz">configz</a><a href="/debug/edsz">edsz</a><a href="/metrics">metrics</a></nav>
+<p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code> · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
+<nav><a href="/debug/syncz">syncz</a><a href="/debug/adsz">adsz</a><a href="/debug/configz">configz</a><a href="/debug/cdsz">cdsz</a><a href="/debug/edsz">edsz</a><a href="/metrics">metrics</a></nav>
+<p id="counts" class="counts">${renderCounts(view.counts)}</p>
 <section id="config">${renderConfig(view.config)}</section>
-<section id="nodes">${renderNodes(view.nodes)}</section>
+<p class="filter"><input id="filter" type="search" placeholder="filter by node id or type" aria-label="filter nodes by id or type"> <span id="shown" class="muted"></span></p>
+<section id="nodes">${renderNodes(view.nodes, xdsAddress)}</section>
 <script>${statusScript}</script>
 </body></html>
 `;

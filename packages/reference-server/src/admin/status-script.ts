@@ -1,11 +1,19 @@
 /**
- * The status page's script: every two seconds it fetches `/debug/syncz` and renders the config and nodes
- * sections again, the same way `status-page.ts` does on the server, then marks `<body data-rendered="client">`.
+ * The status page's script: every two seconds it fetches `/debug/syncz` and renders the counts, config and nodes
+ * sections again, the same way `status-page.ts` does on the server, then marks `<body data-rendered="client">`
+ * (and `data-render-ms`, the time from navigation to that render). The filter box hides the nodes whose id and
+ * types do not contain its text; it runs in the page, on every keystroke and after every refresh, and its text is
+ * kept in the URL's fragment (`/#node-42`), so that a filtered view can be linked.
  */
 export const statusScript = `
 (() => {
   const e = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   const clock = (iso) => (iso === undefined ? '–' : iso.slice(11, 19) + ' UTC');
+  const uptime = (t) => {
+    const d = Math.floor(t / 86400), h = Math.floor((t % 86400) / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
+    return d > 0 ? d + 'd ' + h + 'h' : h > 0 ? h + 'h ' + m + 'm' : m > 0 ? m + 'm ' + s + 's' : s + 's';
+  };
+  const renderCounts = (c) => '<b>' + c.nodes + '</b> nodes · <span class="SYNCED"><b>' + c.SYNCED + '</b> SYNCED</span> · <span class="STALE"><b>' + c.STALE + '</b> STALE</span> · <span class="NACKED"><b>' + c.NACKED + '</b> NACKED</span>';
   const renderConfig = (c) => {
     const rows = [
       ['file', '<code>' + e(c.file) + '</code> (' + (c.source === 'file' ? 'watched' : 'embedded example') + ')'],
@@ -20,26 +28,54 @@ export const statusScript = `
     return '<h2>Config</h2>' + table + error;
   };
   const renderNode = (n) => {
-    const head = '<tr class="node-row"><th colspan="7"><span class="node-id">' + e(n.nodeId) + '</span> <span class="muted">· ' + e(n.key) + ' · ' + e(n.userAgent || 'no user agent') + ' · ' + n.streams + ' stream(s)</span></th></tr>';
+    const href = '/debug/config_dump?node=' + encodeURIComponent(n.nodeId);
+    const head = '<tr class="node-row"><th colspan="7"><a class="node-id" href="' + e(href) + '">' + e(n.nodeId) + '</a> <span class="status ' + n.status + '">' + n.status + '</span> <span class="muted">· ' + e(n.key) + ' · ' + e(n.userAgent || 'no user agent') + ' · ' + n.streams + ' stream(s)</span></th></tr>';
     const rows = n.types.map((t) => '<tr><td>' + e(t.type) + '</td><td class="status ' + t.status + '">' + t.status.replace('_', ' ') + '</td><td><code>' + e(t.sentVersion ?? '–') + '</code></td><td><code>' + e(t.ackedVersion ?? '–') + '</code></td><td><code>' + e(t.currentVersion ?? '–') + '</code></td><td>' + e(clock(t.lastSentAt)) + '</td><td class="nack">' + e(t.nack ? t.nack.message : '') + '</td></tr>');
-    return '<tbody class="node" data-node="' + e(n.nodeId) + '">' + head + rows.join('') + '</tbody>';
+    return '<tbody class="node" data-node="' + e(n.nodeId) + '" data-status="' + n.status + '" data-types="' + e(n.types.map((t) => t.type).join(' ')) + '">' + head + rows.join('') + '</tbody>';
+  };
+  const renderConnect = (xds) => {
+    const bootstrap = '{ "xds_servers": [{ "server_uri": "' + xds + '", "channel_creds": [{ "type": "insecure" }], "server_features": ["xds_v3"] }],\\n  "node": { "id": "my-app" } }';
+    return '<div id="connect"><p>No xDS client is connected. Point one at <code>' + e(xds) + '</code>:</p><ul><li>a proxyless gRPC application: <code>GRPC_XDS_BOOTSTRAP=bootstrap.json</code> with<pre>' + e(bootstrap) + '</pre>(the repository\\'s <code>examples/grpc/bootstrap.json</code>);</li><li>Envoy: <code>envoy -c examples/envoy/bootstrap-ads-sotw.yaml</code> (ADS, state of the world; its <code>xds_cluster</code> points at <code>127.0.0.1:18000</code>: change it to this address if it differs).</li></ul></div>';
   };
   const renderNodes = (nodes) => nodes.length === 0
-    ? '<h2>Connected nodes (0)</h2><p class="muted">No xDS client is connected.</p>'
+    ? '<h2>Connected nodes (0)</h2>' + renderConnect(document.body.dataset.xds)
     : '<h2>Connected nodes (' + nodes.length + ')</h2><table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>' + nodes.map(renderNode).join('') + '</table>';
+  const filterBox = document.getElementById('filter');
+  const applyFilter = () => {
+    const text = filterBox.value.trim().toLowerCase();
+    const blocks = document.querySelectorAll('tbody.node');
+    let shown = 0;
+    for (const block of blocks) {
+      const match = text === '' || (block.dataset.node + ' ' + block.dataset.types).toLowerCase().includes(text);
+      block.hidden = !match;
+      if (match) shown++;
+    }
+    document.getElementById('shown').textContent = text === '' ? '' : shown + ' of ' + blocks.length + ' nodes match';
+  };
+  if (location.hash.length > 1) filterBox.value = decodeURIComponent(location.hash.slice(1));
+  filterBox.addEventListener('input', () => {
+    history.replaceState(null, '', filterBox.value === '' ? location.pathname : '#' + encodeURIComponent(filterBox.value));
+    applyFilter();
+  });
   const refresh = async () => {
     try {
       const response = await fetch('/debug/syncz', { cache: 'no-store' });
       if (!response.ok) return;
       const view = await response.json();
+      document.getElementById('counts').innerHTML = renderCounts(view.counts);
       document.getElementById('config').innerHTML = renderConfig(view.config);
       document.getElementById('nodes').innerHTML = renderNodes(view.nodes);
       document.getElementById('updated').textContent = clock(view.generatedAt);
+      document.getElementById('uptime').textContent = uptime(view.server.uptimeSeconds);
+      document.getElementById('version').textContent = view.server.version;
+      applyFilter();
+      if (document.body.dataset.rendered !== 'client') document.body.dataset.renderMs = String(Math.round(performance.now()));
       document.body.dataset.rendered = 'client';
     } catch {
       document.body.dataset.rendered = 'offline';
     }
   };
+  applyFilter();
   void refresh();
   setInterval(refresh, 2000);
 })();

@@ -28,9 +28,14 @@ export interface SynczType {
   readonly subscribed: readonly string[];
 }
 
+/** A node's status: NACKED when any type is, else STALE when any type waits for an answer, else SYNCED. */
+export type NodeStatus = 'NACKED' | 'STALE' | 'SYNCED';
+
 /** One connected node in `/debug/syncz`. */
 export interface SynczNode {
   readonly nodeId: string;
+  /** The worst status of its types (NOT_SENT types count as SYNCED: nothing is owed to the node). */
+  readonly status: NodeStatus;
   /** The snapshot key the node is served from (`envoy` or `grpc`). */
   readonly key: string;
   /** `user_agent_name` and version. */
@@ -58,12 +63,40 @@ export interface ConfigSummary {
   };
 }
 
+/** How many nodes are connected, and how many are in each status. */
+export interface SynczCounts {
+  readonly nodes: number;
+  readonly SYNCED: number;
+  readonly STALE: number;
+  readonly NACKED: number;
+}
+
+/** The server itself: its version and how long it has run. */
+export interface SynczServer {
+  /** The package version of `@xds/reference-server`. */
+  readonly version: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+}
+
 /** The body of `/debug/syncz`. */
 export interface Syncz {
   /** ISO 8601. */
   readonly generatedAt: string;
+  readonly server: SynczServer;
+  readonly counts: SynczCounts;
   readonly config: ConfigSummary;
+  /** NACKED nodes first, then STALE, then SYNCED; by node id within each. */
   readonly nodes: readonly SynczNode[];
+}
+
+const statusOrder: Record<NodeStatus, number> = { NACKED: 0, STALE: 1, SYNCED: 2 };
+
+function nodeStatus(types: readonly SynczType[]): NodeStatus {
+  if (types.some((t) => t.status === 'NACKED')) return 'NACKED';
+  if (types.some((t) => t.status === 'STALE')) return 'STALE';
+  return 'SYNCED';
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -127,11 +160,26 @@ export function syncz(ctx: AdminContext): Syncz {
     }
     return {
       nodeId: client.nodeId,
+      status: nodeStatus(types),
       key,
       userAgent: userAgentOf(client.node),
       streams: client.streams,
       types,
     };
   });
-  return { generatedAt: new Date().toISOString(), config: configSummary(ctx.config()), nodes };
+  nodes.sort((a, b) => statusOrder[a.status] - statusOrder[b.status] || (a.nodeId < b.nodeId ? -1 : 1));
+  const counts = { nodes: nodes.length, SYNCED: 0, STALE: 0, NACKED: 0 };
+  for (const node of nodes) counts[node.status]++;
+  const now = Date.now();
+  return {
+    generatedAt: new Date(now).toISOString(),
+    server: {
+      version: ctx.version,
+      startedAt: new Date(ctx.startedAt).toISOString(),
+      uptimeSeconds: Math.floor((now - ctx.startedAt) / 1000),
+    },
+    counts,
+    config: configSummary(ctx.config()),
+    nodes,
+  };
 }

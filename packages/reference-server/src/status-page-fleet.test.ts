@@ -1,0 +1,150 @@
+// The status page for a fleet (issue 14, item 8): counts, NACKED nodes first, config_dump links, the filter, the
+// empty state with a bootstrap for this server, and 1,000 nodes on real xDS streams in headless Chromium.
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TypeUrl } from '@xds/api';
+import { XdsTestClient } from '@xds/testing';
+import type { Syncz } from './admin/syncz.js';
+import type { ReferenceServer } from './reference-server.js';
+import { dumpDom } from './test-chromium.js';
+import { get, getJson, poll, startInProcess, tempDir } from './test-support.js';
+
+const fleetSize = 1000;
+/** Every 83rd node NACKs its clusters: 13 of 1,000, spread through the id order. */
+const nacks = (i: number) => i % 83 === 41;
+const nackedCount = Array.from({ length: fleetSize }, (_, i) => i).filter(nacks).length;
+const id = (i: number) => `node-${String(i).padStart(4, '0')}`;
+
+describe('status page for a fleet', () => {
+  let server: ReferenceServer;
+  let temp: ReturnType<typeof tempDir>;
+  const clients: XdsTestClient[] = [];
+
+  before(async () => {
+    temp = tempDir();
+    ({ server } = await startInProcess());
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await server?.close();
+    temp?.remove();
+  });
+
+  it('with no client, shows how to connect one: a bootstrap naming this server and the examples', async () => {
+    const page = await get(server.adminAddress, '/');
+    assert.ok(page.body.includes(`&quot;server_uri&quot;: &quot;${server.xdsAddress}&quot;`));
+    const dom = await dumpDom(`http://${server.adminAddress}/`);
+    assert.match(dom, /<body [^>]*data-rendered="client"/);
+    assert.match(dom, /<b>0<\/b> nodes/);
+    assert.ok(
+      dom.includes(`&quot;server_uri&quot;: &quot;${server.xdsAddress}&quot;`),
+      'the client render too',
+    );
+    assert.ok(dom.includes('examples/envoy/bootstrap-ads-sotw.yaml'));
+    assert.ok(dom.includes('examples/grpc/bootstrap.json'));
+    assert.match(dom, /version <span id="version">\d+\.\d+\.\d+<\/span> · up <span id="uptime">\d+s<\/span>/);
+  });
+
+  it(`${fleetSize} nodes on real streams: counts, NACKED first, links, filter, in Chromium`, async () => {
+    for (let i = 0; i < fleetSize; i++) {
+      const client = new XdsTestClient({
+        address: server.xdsAddress,
+        node: id(i),
+        // 25 connections of 40 streams each (grpc-js shares a connection between channels of equal options).
+        channelOptions: { 'xds-test.connection': i % 25 },
+        nack: () => (nacks(i) ? `cluster rejected by ${id(i)}: <bad> & unknown` : undefined),
+      });
+      client.subscribe(TypeUrl.Cluster, ['*']);
+      clients.push(client);
+    }
+    const view = await poll(
+      'every node answered its clusters',
+      async () => {
+        const syncz = await getJson<Syncz>(server.adminAddress, '/debug/syncz');
+        const { counts } = syncz;
+        return counts.nodes === fleetSize && counts.SYNCED + counts.NACKED === fleetSize ? syncz : undefined;
+      },
+      180_000,
+      500,
+    );
+    assert.deepEqual(view.counts, {
+      nodes: fleetSize,
+      SYNCED: fleetSize - nackedCount,
+      STALE: 0,
+      NACKED: nackedCount,
+    });
+    const nackedIds = Array.from({ length: fleetSize }, (_, i) => i)
+      .filter(nacks)
+      .map(id);
+    assert.deepEqual(
+      view.nodes.slice(0, nackedCount).map((n) => n.nodeId),
+      nackedIds,
+      '/debug/syncz lists NACKED nodes first',
+    );
+
+    let started = Date.now();
+    const page = await get(server.adminAddress, '/');
+    const serverRenderMs = Date.now() - started;
+    assert.equal(page.status, 200);
+
+    const screenshot = join(temp.dir, 'fleet.png');
+    started = Date.now();
+    const dom = await dumpDom(`http://${server.adminAddress}/`, { budgetMs: 10_000, screenshot });
+    const chromiumMs = Date.now() - started;
+    assert.match(dom, /<body [^>]*data-rendered="client"/, 'the script rendered the page from /debug/syncz');
+    const renderMs = Number(/data-render-ms="(\d+)"/.exec(dom)?.[1]);
+    assert.ok(Number.isFinite(renderMs), 'the page recorded when it rendered');
+    assert.ok(
+      dom.includes(
+        `<b>${fleetSize}</b> nodes · <span class="SYNCED"><b>${fleetSize - nackedCount}</b> SYNCED</span> · <span class="STALE"><b>0</b> STALE</span> · <span class="NACKED"><b>${nackedCount}</b> NACKED</span>`,
+      ),
+      'the counts at the top',
+    );
+    const blocks = [...dom.matchAll(/<tbody class="node" data-node="([^"]+)" data-status="([A-Z]+)"/g)];
+    assert.equal(blocks.length, fleetSize);
+    assert.deepEqual(
+      blocks.slice(0, nackedCount).map((m) => [m[1], m[2]]),
+      nackedIds.map((n) => [n, 'NACKED']),
+      'the NACKED nodes are the first rows',
+    );
+    assert.ok(blocks.slice(nackedCount).every((m) => m[2] === 'SYNCED'));
+    // Above the nodes: the header, counts, config and filter only (the screenshot shows them in the first 800 px).
+    const beforeNodes = dom.slice(0, dom.indexOf('<tbody class="node"'));
+    assert.equal((beforeNodes.match(/<tr>/g) ?? []).length, 5, 'four config rows and the table head');
+    assert.ok(
+      dom.includes(
+        `<a class="node-id" href="/debug/config_dump?node=${nackedIds[0]}">${nackedIds[0]}</a> <span class="status NACKED">NACKED</span>`,
+      ),
+      'node ids link to their config_dump',
+    );
+    assert.ok(dom.includes(`cluster rejected by ${nackedIds[0]}: &lt;bad&gt; &amp; unknown`));
+    assert.ok(existsSync(screenshot) && statSync(screenshot).size > 0);
+
+    // The filter box, given in the URL's fragment: one node by id.
+    const filtered = await dumpDom(`http://${server.adminAddress}/#node-0500`, { budgetMs: 10_000 });
+    const visible = [...filtered.matchAll(/<tbody class="node" data-node="([^"]+)"[^>]*>/g)].filter(
+      (m) => !m[0].includes(' hidden'),
+    );
+    assert.deepEqual(
+      visible.map((m) => m[1]),
+      ['node-0500'],
+    );
+    assert.match(filtered, /1 of 1000 nodes match/);
+
+    // The link leads to the node's config, with the NACK's error_state.
+    const dump = await getJson<{ genericXdsConfigs: { errorState?: { details: string } }[] }>(
+      server.adminAddress,
+      `/debug/config_dump?node=${nackedIds[0]}`,
+    );
+    assert.ok(dump.genericXdsConfigs.some((c) => c.errorState?.details.startsWith('cluster rejected by')));
+
+    process.stderr.write(
+      `# status page, ${fleetSize} nodes: GET / ${serverRenderMs} ms (${page.body.length} bytes); Chromium run ${chromiumMs} ms; page rendered from /debug/syncz ${renderMs} ms after navigation; screenshot ${screenshot}\n`,
+    );
+    if (process.env['XDS_KEEP_SCREENSHOT'] !== undefined)
+      (await import('node:fs')).copyFileSync(screenshot, process.env['XDS_KEEP_SCREENSHOT']);
+  });
+});
