@@ -61,7 +61,11 @@ describe('status page', () => {
 
   it('in headless Chromium, the page refreshed from /debug/syncz shows the node, its status and the errors', async () => {
     const dom = await dumpDom(`http://${server.adminAddress}/`);
-    assert.match(dom, /<body [^>]*data-rendered="client"/, 'the script re-rendered the page from /debug/syncz');
+    assert.match(
+      dom,
+      /<body [^>]*data-rendered="client"/,
+      'the script re-rendered the page from /debug/syncz',
+    );
     assert.match(dom, /<a class="node-id" href="\/debug\/config_dump\?node=browser-node">browser-node<\/a>/);
     assert.match(dom, /<td>cds<\/td><td class="status SYNCED">SYNCED<\/td>/);
     assert.match(dom, /<td>lds<\/td><td class="status NACKED">NACKED<\/td>/);

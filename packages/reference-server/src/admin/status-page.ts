@@ -72,6 +72,22 @@ export function renderCounts(counts: SynczCounts): string {
   return `<b>${counts.nodes}</b> nodes · <span class="SYNCED"><b>${counts.SYNCED}</b> SYNCED</span> · <span class="STALE"><b>${counts.STALE}</b> STALE</span> · <span class="NACKED"><b>${counts.NACKED}</b> NACKED</span>`;
 }
 
+/** How many NACKED node ids the line under the counts names (the rest are counted). */
+export const nackedListed = 50;
+
+/** Under the counts: the NACKED nodes' ids (the first {@link nackedListed}), each a link to its config_dump. */
+export function renderNacked(nodes: readonly SynczNode[]): string {
+  const nacked = nodes.filter((n) => n.status === 'NACKED');
+  if (nacked.length === 0) return '';
+  const links = nacked
+    .slice(0, nackedListed)
+    .map(
+      (n) => `<a href="${e(`/debug/config_dump?node=${encodeURIComponent(n.nodeId)}`)}">${e(n.nodeId)}</a>`,
+    );
+  const more = nacked.length > nackedListed ? ` and ${nacked.length - nackedListed} more` : '';
+  return `<span class="NACKED">NACKED:</span> ${links.join(', ')}${more}`;
+}
+
 function renderNode(node: SynczNode): string {
   const href = `/debug/config_dump?node=${encodeURIComponent(node.nodeId)}`;
   const head = `<tr class="node-row"><th colspan="7"><a class="node-id" href="${e(href)}">${e(node.nodeId)}</a> <span class="status ${node.status}">${node.status}</span> <span class="muted">· ${e(node.key)} · ${e(node.userAgent || 'no user agent')} · ${node.streams} stream(s)</span></th></tr>`;
@@ -108,6 +124,7 @@ export function renderStatusPage(view: Syncz, xdsAddress: string): string {
 <p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code> · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
 <nav><a href="/debug/syncz">syncz</a><a href="/debug/adsz">adsz</a><a href="/debug/configz">configz</a><a href="/debug/cdsz">cdsz</a><a href="/debug/edsz">edsz</a><a href="/metrics">metrics</a></nav>
 <p id="counts" class="counts">${renderCounts(view.counts)}</p>
+<p id="nacked">${renderNacked(view.nodes)}</p>
 <section id="config">${renderConfig(view.config)}</section>
 <p class="filter"><input id="filter" type="search" placeholder="filter by node id or type" aria-label="filter nodes by id or type"> <span id="shown" class="muted"></span></p>
 <section id="nodes">${renderNodes(view.nodes, xdsAddress)}</section>

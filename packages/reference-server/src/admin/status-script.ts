@@ -27,6 +27,12 @@ export const statusScript = `
       : '<div class="error" id="config-error"><strong>Config error at ' + e(clock(c.error.at)) + ': the latest change was rejected; still serving generation ' + c.generation + '.</strong><ul>' + c.error.messages.map((m) => '<li><code>' + e(m) + '</code></li>').join('') + '</ul></div>';
     return '<h2>Config</h2>' + table + error;
   };
+  const renderNacked = (nodes) => {
+    const nacked = nodes.filter((n) => n.status === 'NACKED');
+    if (nacked.length === 0) return '';
+    const links = nacked.slice(0, 50).map((n) => '<a href="' + e('/debug/config_dump?node=' + encodeURIComponent(n.nodeId)) + '">' + e(n.nodeId) + '</a>');
+    return '<span class="NACKED">NACKED:</span> ' + links.join(', ') + (nacked.length > 50 ? ' and ' + (nacked.length - 50) + ' more' : '');
+  };
   const renderNode = (n) => {
     const href = '/debug/config_dump?node=' + encodeURIComponent(n.nodeId);
     const head = '<tr class="node-row"><th colspan="7"><a class="node-id" href="' + e(href) + '">' + e(n.nodeId) + '</a> <span class="status ' + n.status + '">' + n.status + '</span> <span class="muted">· ' + e(n.key) + ' · ' + e(n.userAgent || 'no user agent') + ' · ' + n.streams + ' stream(s)</span></th></tr>';
@@ -63,6 +69,7 @@ export const statusScript = `
       if (!response.ok) return;
       const view = await response.json();
       document.getElementById('counts').innerHTML = renderCounts(view.counts);
+      document.getElementById('nacked').innerHTML = renderNacked(view.nodes);
       document.getElementById('config').innerHTML = renderConfig(view.config);
       document.getElementById('nodes').innerHTML = renderNodes(view.nodes);
       document.getElementById('updated').textContent = clock(view.generatedAt);
