@@ -66,6 +66,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Registe
   #nonce = 0;
   /** The response written and not flushed yet (rule S12: at most one). */
   #unflushed: InFlightWrite | undefined;
+  /** True while the last write has not been flushed (kept after the stream ended, unlike {@link #unflushed}). */
+  #lastWritePending = false;
   /** grpc-js's write callback; it closes over the stream only, never over a response (rule S12). */
   readonly #onFlushed = (error?: Error | null) => this.#flushed(error);
 
@@ -239,12 +241,30 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Registe
     events.emit('request', event({ streamId: this.id, nodeId: this.nodeId }));
   }
 
-  /** Ends the stream with a status and forgets its watches. */
+  /**
+   * Ends the stream with a status and forgets its watches. A status goes out after the response before it, so a
+   * client that half-closed (or is refused) but does not read would hold that response and the stream forever:
+   * when the last write is still unflushed, the stream is reset after `limits.drainTimeoutMs` (rule S12).
+   */
   end(code: number, reason: string): void {
     if (this.#ended) return;
+    const unread = this.#lastWritePending;
     this.#close(code, reason);
     if (code === status.OK) this.call.end();
     else this.call.emit('error', { code, details: reason });
+    if (unread) this.#resetIfStillUnread();
+  }
+
+  #resetIfStillUnread(): void {
+    const timeoutMs = this.ctx.limits.drainTimeoutMs;
+    const timer = setTimeout(() => {
+      if (!this.#lastWritePending) return;
+      const reason = `the client did not read the last response within limits.drainTimeoutMs (${timeoutMs} ms) after the stream ended`;
+      this.ctx.limitReached('drainTimeoutMs');
+      this.ctx.logger.warn({ streamId: this.id, nodeId: this.nodeId, details: reason }, 'xDS stream reset');
+      resetCall(this.call);
+    }, timeoutMs);
+    timer.unref();
   }
 
   /** Ends the stream with the status of an error. */
@@ -276,11 +296,13 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Registe
 
   #write(bytes: Uint8Array): void {
     this.#unflushed = this.ctx.budget.charge(bytes.length, this);
+    this.#lastWritePending = true;
     this.call.write(bytes, this.#onFlushed);
   }
 
   /** grpc-js's write callback: flushed, or failed because the call is gone (then the call's events end it). */
   #flushed(error: Error | null | undefined): void {
+    this.#lastWritePending = false;
     const write = this.#unflushed;
     if (write === undefined) return;
     this.#unflushed = undefined;
