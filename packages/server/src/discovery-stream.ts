@@ -212,14 +212,14 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Registe
     const events = this.ctx.events;
     if (detail !== undefined) {
       const version = state.sentVersion ?? '';
-      state.nacked(detail.message, nonce);
+      const message = state.nacked(detail.message, nonce, this.ctx.limits.maxErrorDetailBytes);
       events.emit('nack', {
         nodeId: this.nodeId,
         streamId: this.id,
         typeUrl: state.typeUrl,
         version,
         nonce,
-        message: detail.message,
+        message,
         acceptedVersion,
       });
       return;

@@ -74,7 +74,7 @@ export interface AckEvent {
 
 /** A client rejected the latest response of a type (rule S5). */
 export interface NackEvent extends AckEvent {
-  /** `error_detail.message`. */
+  /** `error_detail.message`, cut to `limits.maxErrorDetailBytes` (the cut says so; rule L2). */
   readonly message: string;
   /** The version the client still holds (the request's `version_info`). */
   readonly acceptedVersion: string;

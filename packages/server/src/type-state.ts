@@ -1,5 +1,6 @@
 import type { TypeUrl } from '@xds/api';
 import type { DeltaWatch, SotwWatch } from '@xds/cache';
+import { cutForDisplay } from './limits.js';
 
 /** Where one type of one stream stands: see {@link TypeState.status}. */
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
@@ -8,7 +9,7 @@ export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
 export interface NackInfo {
   /** The version rejected (the one sent with the nonce answered). */
   readonly version: string;
-  /** `error_detail.message`. */
+  /** `error_detail.message`, cut to `limits.maxErrorDetailBytes` (rule L2; the cut says so). */
   readonly message: string;
   /** When the NACK arrived (ms since the epoch). */
   readonly at: number;
@@ -64,9 +65,15 @@ export class TypeState {
     this.nack = undefined;
   }
 
-  /** Records a NACK of the latest nonce. */
-  nacked(message: string, nonce: string): void {
+  /**
+   * Records a NACK of the latest nonce. The client's message is kept cut to `maxBytes` of UTF-8 (rule L2: a
+   * 16 MiB `error_detail` must not stay for the stream's life, nor go whole to events, logs and status pages);
+   * returns what was kept, for the nack event.
+   */
+  nacked(message: string, nonce: string, maxBytes: number): string {
+    const kept = cutForDisplay(message, maxBytes);
     this.answeredNonce = nonce;
-    this.nack = { version: this.sentVersion ?? '', message, at: Date.now() };
+    this.nack = { version: this.sentVersion ?? '', message: kept, at: Date.now() };
+    return kept;
   }
 }
