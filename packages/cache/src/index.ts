@@ -26,6 +26,7 @@ export {
   type SnapshotCacheOptions,
 } from './snapshot-cache.js';
 export { type SotwRequestInfo, type SotwResponse, SotwWatch } from './sotw-watch.js';
+export { isKnownSubscription } from './subscription-bytes.js';
 export { TypeHash } from './type-version.js';
 export {
   type Completeness,

@@ -48,3 +48,11 @@ export function subscriptionByBytes(bytes: Uint8Array | undefined): ReadonlySet<
   }
   return hasBytes(names, bytes) ? names : undefined;
 }
+
+/**
+ * True when `bytes` are exactly the encoded names of a subscription a watch remembered: names that were accepted
+ * before (the server checks a request's names once per distinct list, not at every ACK).
+ */
+export function isKnownSubscription(bytes: Uint8Array): boolean {
+  return subscriptionByBytes(bytes) !== undefined;
+}

@@ -127,6 +127,16 @@ export abstract class Watch {
     return new Set([...this.names, ...[...this.prefixes].map((p) => `${p}*`)]);
   }
 
+  /** How many explicit names and globs the stream subscribes to (the server holds them to its limits). */
+  get subscriptionSize(): { readonly names: number; readonly globs: number } {
+    return { names: this.names.size, globs: this.prefixes.size };
+  }
+
+  /** True when `name`, a plain name or a glob (`foo/*`), is part of the explicit subscription. */
+  subscribes(name: string): boolean {
+    return isGlob(name) ? this.prefixes.has(name.slice(0, -1)) : this.names.has(name);
+  }
+
   /** True when the stream wants the named resource. */
   wants(name: string): boolean {
     if (this.wildcardOn || this.names.has(name)) return true;

@@ -2,6 +2,7 @@ import type { DeltaDiscoveryRequest, TypeUrl } from '@xds/api';
 import type { DeltaWatch } from '@xds/cache';
 import { encodeDeltaResponse } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
+import { checkDeltaRequest } from './request-limits.js';
 import type { TypeState } from './type-state.js';
 
 /** An incremental (delta) stream, ADS or per type (rules D1–D8). */
@@ -9,6 +10,7 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
   readonly kind = 'delta' as const;
 
   protected handle(request: DeltaDiscoveryRequest, typeUrl: TypeUrl): void {
+    checkDeltaRequest(this.ctx.limits, request, this.types.get(typeUrl)?.watch);
     let state = this.types.get(typeUrl);
     const initial = state === undefined;
     if (state === undefined) {

@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, type DiscoveryRequest, DiscoveryResponseSchema, type TypeUrl, XdsError } from '@xds/api';
 import { fetchResources, type SotwResponse } from '@xds/cache';
+import { checkSotwRequest } from './request-limits.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 
 /** The outcome of a unary fetch: a response, or `current` when the client's version is the latest (HTTP 304). */
@@ -8,7 +9,8 @@ export type FetchOutcome = { readonly response: SotwResponse } | { readonly curr
 
 /**
  * Answers a unary request (gRPC Fetch* or REST) from the cache. Throws an XdsError for a request without node,
- * a type the endpoint does not serve, a refused node, or a node the cache has nothing for.
+ * a type the endpoint does not serve, a refused node, names past the request limits (rules L2, L5), or a node the
+ * cache has nothing for.
  */
 export async function fetchFor(
   ctx: StreamContext,
@@ -26,6 +28,7 @@ export async function fetchFor(
   if (ctx.authorize !== undefined && !(await ctx.authorize(node, call))) {
     throw new XdsError(Code.PermissionDenied, `node "${node.id}" may not call ${where}`);
   }
+  checkSotwRequest(ctx.limits, request);
   const response = fetchResources(ctx.cache, {
     node,
     typeUrl,

@@ -12,11 +12,17 @@ import { Code, XdsError } from '@xds/api';
 
 /** The limits of an {@link XdsServer}; each field has a default (see {@link defaultLimits}). */
 export interface Limits {
-  /** Resource names in one request (SotW `resource_names`, delta subscribe + unsubscribe); default 100,000. */
+  /**
+   * Resource names in one request (SotW `resource_names`, delta subscribe + unsubscribe, Fetch, REST), and in a
+   * delta stream's subscription of one type; default 100,000. More ends the stream or call with RESOURCE_EXHAUSTED.
+   */
   readonly maxNamesPerRequest?: number;
-  /** Glob (`prefix/*`) names in one subscription; default 1,000. */
+  /** Glob (`prefix/*`) names in one request or delta subscription; default 1,000. More is RESOURCE_EXHAUSTED. */
   readonly maxGlobsPerRequest?: number;
-  /** Bytes of one resource name; default 16 KiB. Longer names end the stream with INVALID_ARGUMENT. */
+  /**
+   * Bytes of one resource name; default 16 KiB. Longer names end the stream with INVALID_ARGUMENT (so do names
+   * holding a C0 control character or DEL, whatever this limit: rule L5).
+   */
   readonly maxNameBytes?: number;
   /** Bytes of a node id; default 4 KiB. A longer node id ends the stream with INVALID_ARGUMENT. */
   readonly maxNodeIdBytes?: number;

@@ -9,6 +9,7 @@ import {
 } from '@xds/cache';
 import { encodeSotwResponse } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
+import { checkSotwRequest } from './request-limits.js';
 import { resourceNamesBytes } from './sotw-request.js';
 import type { TypeState } from './type-state.js';
 
@@ -43,6 +44,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   readonly kind = 'sotw' as const;
 
   protected handle(request: DiscoveryRequest, typeUrl: TypeUrl): void {
+    checkSotwRequest(this.ctx.limits, request);
     let state = this.types.get(typeUrl);
     if (state === undefined) {
       state = this.openType(typeUrl, (options) => this.ctx.cache.watchSotw(options));
