@@ -4,9 +4,17 @@ import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js'
 import { deepFreeze } from './deep-freeze.js';
 import { DeltaWatch } from './delta-watch.js';
 import { type EncodedResource, encodeResource } from './encoded-resource.js';
+import { GlobIndex } from './glob-index.js';
 import { SotwWatch } from './sotw-watch.js';
 import { TypeHash } from './type-version.js';
-import type { Completeness, ResourceView, Watch, WatchOptions, WatchSource } from './watch.js';
+import {
+  type Completeness,
+  isGlob,
+  type ResourceView,
+  type Watch,
+  type WatchOptions,
+  type WatchSource,
+} from './watch.js';
 
 /** Options of {@link LinearCache}. */
 export interface LinearCacheOptions {
@@ -39,7 +47,8 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   #hash = TypeHash.empty();
   #view: ResourceView;
   readonly #byName = new Map<string, Set<Watch>>();
-  readonly #byPrefix = new Map<string, Set<Watch>>();
+  /** Watches by the glob prefixes they subscribe to: an update finds them in O(name length) per name. */
+  readonly #byPrefix = new GlobIndex<Watch>();
   readonly #wildcards = new Set<Watch>();
   readonly #indexed = new Map<Watch, Indexed>();
 
@@ -178,10 +187,10 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   }
 
   #index(watch: Watch): void {
-    const names = [...watch.subscribed].filter((n) => !n.endsWith('/*'));
+    const names = [...watch.subscribed].filter((n) => !isGlob(n));
     const prefixes = [...watch.globPrefixes];
     for (const name of names) addTo(this.#byName, name, watch);
-    for (const prefix of prefixes) addTo(this.#byPrefix, prefix, watch);
+    for (const prefix of prefixes) this.#byPrefix.add(prefix, watch);
     if (watch.wildcard) this.#wildcards.add(watch);
     this.#indexed.set(watch, { names, prefixes, wildcard: watch.wildcard });
   }
@@ -190,7 +199,7 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     const indexed = this.#indexed.get(watch);
     if (indexed === undefined) return;
     for (const name of indexed.names) removeFrom(this.#byName, name, watch);
-    for (const prefix of indexed.prefixes) removeFrom(this.#byPrefix, prefix, watch);
+    for (const prefix of indexed.prefixes) this.#byPrefix.delete(prefix, watch);
     if (indexed.wildcard) this.#wildcards.delete(watch);
   }
 
@@ -207,9 +216,7 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     for (const name of changed) {
       for (const watch of this.#byName.get(name) ?? []) mark(watch, name);
       for (const watch of this.#wildcards) mark(watch, name);
-      for (const [prefix, watches] of this.#byPrefix) {
-        if (name.startsWith(prefix)) for (const watch of watches) mark(watch, name);
-      }
+      this.#byPrefix.forEachMatch(name, (watch) => mark(watch, name));
     }
     for (const [watch, names] of woken) watch.notify(names);
   }

@@ -1,6 +1,7 @@
 import type { Node, TypeUrl } from '@xds/api';
 import { resourceType } from '@xds/api';
 import type { EncodedResource } from './encoded-resource.js';
+import { GlobIndex, GlobPrefixes } from './glob-index.js';
 import type { HeldVersions } from './held-versions.js';
 import { internNames, noNames } from './name-set.js';
 
@@ -79,8 +80,8 @@ export abstract class Watch {
   protected readonly wildcardCapable: boolean;
   /** Names subscribed explicitly (without `*`); interned and never mutated: replaced by {@link setNames}. */
   protected names: ReadonlySet<string> = noNames;
-  /** Glob prefixes subscribed (`foo/` for `foo/*`). */
-  protected readonly prefixes = new Set<string>();
+  /** Glob prefixes subscribed (`foo/` for `foo/*`), indexed: matching a name costs O(name length). */
+  protected readonly prefixes = new GlobPrefixes();
   protected wildcardOn = false;
   /** Names that may have changed since the last take(). */
   protected pending = new Set<string>();
@@ -137,11 +138,9 @@ export abstract class Watch {
     return isGlob(name) ? this.prefixes.has(name.slice(0, -1)) : this.names.has(name);
   }
 
-  /** True when the stream wants the named resource. */
+  /** True when the stream wants the named resource (O(name length), however many globs it holds). */
   wants(name: string): boolean {
-    if (this.wildcardOn || this.names.has(name)) return true;
-    for (const prefix of this.prefixes) if (name.startsWith(prefix)) return true;
-    return false;
+    return this.wildcardOn || this.names.has(name) || this.prefixes.matches(name);
   }
 
   /** The cache's current resource of the watched type for this node, by name (for status pages and CSDS). */
@@ -151,7 +150,7 @@ export abstract class Watch {
 
   /** The glob prefixes subscribed (`foo/` for `foo/*`). */
   get globPrefixes(): ReadonlySet<string> {
-    return this.prefixes;
+    return this.prefixes.set;
   }
 
   /** Tells the watch that names of its type changed in its cache (`all`: anything may have). */
@@ -235,15 +234,16 @@ export abstract class Watch {
     return ttls.size > 0 ? ttls : undefined;
   }
 
-  /** Replaces must-send globs by the matching names of the view. */
+  /** Replaces must-send globs by the matching names of the view: one pass over the view, whatever the globs. */
   protected expandGlobs(names: Set<string>, view: ResourceView): Set<string> {
-    const globs = [...names].filter(isGlob);
-    if (globs.length === 0) return names;
-    const out = new Set([...names].filter((n) => !isGlob(n)));
-    for (const glob of globs) {
-      const prefix = glob.slice(0, -1);
-      for (const name of view.entries.keys()) if (name.startsWith(prefix)) out.add(name);
+    const globs = new GlobIndex<true>();
+    const out = new Set<string>();
+    for (const name of names) {
+      if (isGlob(name)) globs.add(name.slice(0, -1), true);
+      else out.add(name);
     }
+    if (globs.size === 0) return names;
+    for (const name of view.entries.keys()) if (globs.matches(name)) out.add(name);
     return out;
   }
 }
