@@ -1,3 +1,8 @@
+/**
+ * The body of a CSDS answer (envoy.service.status.v3): each matching node's per-type, per-resource status, built
+ * from the same stream state as `XdsServer.clients()` (rule S5). Node matchers run in RE2 (rule L3); who may ask is
+ * decided in csds-service.ts (rule L6).
+ */
 import { create } from '@bufbuild/protobuf';
 import { AnySchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import {
@@ -7,12 +12,14 @@ import {
   type ClientStatusRequest,
   type ClientStatusResponse,
   ClientStatusResponseSchema,
+  Code,
   ConfigStatus,
-  type NodeMatcher,
-  type StringMatcher,
+  XdsError,
 } from '@xds/api';
 import type { DeltaWatch, SotwWatch } from '@xds/cache';
+import { defaultLimits, type ResolvedLimits } from './limits.js';
 import type { StreamHandle } from './stream-context.js';
+import { compileStringMatcher } from './string-matcher.js';
 import type { SyncStatus, TypeState } from './type-state.js';
 
 const configStatus: Record<SyncStatus, ConfigStatus> = {
@@ -22,34 +29,20 @@ const configStatus: Record<SyncStatus, ConfigStatus> = {
   NACKED: ConfigStatus.ERROR,
 };
 
-/** True when a string matches an Envoy StringMatcher (exact, prefix, suffix, contains, regex). */
-export function matchesString(matcher: StringMatcher | undefined, value: string): boolean {
-  if (matcher === undefined) return true;
-  const subject = matcher.ignoreCase ? value.toLowerCase() : value;
-  const pattern = matcher.matchPattern;
-  const text = (s: string) => (matcher.ignoreCase ? s.toLowerCase() : s);
-  switch (pattern.case) {
-    case 'exact':
-      return subject === text(pattern.value);
-    case 'prefix':
-      return subject.startsWith(text(pattern.value));
-    case 'suffix':
-      return subject.endsWith(text(pattern.value));
-    case 'contains':
-      return subject.includes(text(pattern.value));
-    case 'safeRegex':
-      try {
-        return new RegExp(`^(?:${pattern.value.regex})$`).test(value);
-      } catch {
-        return false;
-      }
-    default:
-      return true;
+/** Compiles the request's node matchers once; a node matches when any matcher does (or there are none). */
+function nodeFilter(request: ClientStatusRequest, limits: StatusLimits): (nodeId: string) => boolean {
+  const matchers = request.nodeMatchers;
+  if (matchers.length > limits.maxStatusMatchers) {
+    throw new XdsError(
+      Code.InvalidArgument,
+      `the request has ${matchers.length} node matchers, more than limits.maxStatusMatchers (${limits.maxStatusMatchers})`,
+    );
   }
-}
-
-function matches(matchers: readonly NodeMatcher[], nodeId: string): boolean {
-  return matchers.length === 0 || matchers.some((m) => matchesString(m.nodeId, nodeId));
+  if (matchers.length === 0) return () => true;
+  const compiled = matchers.map((m, i) =>
+    compileStringMatcher(m.nodeId, `node_matchers[${i}].node_id`, limits.maxRegexBytes),
+  );
+  return (nodeId) => compiled.some((matches) => matches(nodeId));
 }
 
 /** The per-resource configs of one type of one stream. */
@@ -102,14 +95,23 @@ function typeConfigs(state: TypeState, withContents: boolean): ClientConfig_Gene
   return out;
 }
 
-/** The CSDS answer: one ClientConfig per matching node, built from the same state as `clients()`. */
+/** The limits that bound a CSDS request (a part of the server's `limits`, rules L2 and L3). */
+export type StatusLimits = Pick<ResolvedLimits, 'maxRegexBytes' | 'maxStatusMatchers'>;
+
+/**
+ * The CSDS answer: one ClientConfig per matching node, built from the same state as `clients()`. Node matchers'
+ * regexes run in RE2 (rule L3). Throws an XdsError (INVALID_ARGUMENT) for a regex RE2 rejects or a request past
+ * `limits`.
+ */
 export function clientStatus(
   streams: Iterable<StreamHandle>,
   request: ClientStatusRequest,
+  limits: StatusLimits = defaultLimits,
 ): ClientStatusResponse {
+  const matches = nodeFilter(request, limits);
   const byNode = new Map<string, StreamHandle[]>();
   for (const stream of streams) {
-    if (stream.node === undefined || !matches(request.nodeMatchers, stream.nodeId)) continue;
+    if (stream.node === undefined || !matches(stream.nodeId)) continue;
     const list = byNode.get(stream.nodeId) ?? [];
     list.push(stream);
     byNode.set(stream.nodeId, list);

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export type { ClientInfo, TypeStatus } from './client-status.js';
-export { clientStatus, matchesString } from './csds.js';
+export { clientStatus, type StatusLimits } from './csds.js';
 export type {
   AckEvent,
   NackEvent,
@@ -32,7 +32,8 @@ export {
 export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
-export type { Authorize, ServerCall } from './stream-context.js';
+export type { Authorize, AuthorizeStatus, ServerCall } from './stream-context.js';
+export { compileRe2, compileStringMatcher, matchesString, type StringPredicate } from './string-matcher.js';
 export {
   createServerTls,
   maxPemFileBytes,

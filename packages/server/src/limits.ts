@@ -43,6 +43,13 @@ export interface Limits {
    * counting against the write budget once the budget sees it stalled, so it delays no one.
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * Bytes of one regex in a request (CSDS node matchers' `safe_regex`); default 1 KiB. Regexes run in RE2 (rule
+   * L3); a longer one fails the request with INVALID_ARGUMENT.
+   */
+  readonly maxRegexBytes?: number;
+  /** Node matchers in one CSDS request; default 100. More fail the request with INVALID_ARGUMENT. */
+  readonly maxStatusMatchers?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -59,6 +66,8 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxStreamsPerConnection: 100,
   maxStreamsPerNode: 100,
   drainTimeoutMs: 30_000,
+  maxRegexBytes: 1024,
+  maxStatusMatchers: 100,
 });
 
 /** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */

@@ -4,7 +4,7 @@ import type { ConfigWatcher } from '@xds/cache';
 import type { NodeIdentityOptions } from './identity.js';
 import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
-import type { Authorize } from './stream-context.js';
+import type { Authorize, AuthorizeStatus } from './stream-context.js';
 import type { WriteBudgetOptions } from './write-budget.js';
 
 /** HTTP/2 keepalive of the xDS server. */
@@ -32,6 +32,13 @@ export interface XdsServerOptions {
    * the certificate identity and the node.
    */
   readonly nodeIdentity?: NodeIdentityOptions;
+  /**
+   * Who may read client status over CSDS: every matching node's config and resource contents (rule L6), an
+   * operator's right rather than a proxy's. Return false to refuse with PERMISSION_DENIED. Default: when `authorize`
+   * or `nodeIdentity` is set, CSDS is refused to everyone (set this option to grant it); when none is set, CSDS is
+   * open, like every other service of a server without authorization.
+   */
+  readonly authorizeStatus?: AuthorizeStatus;
   readonly keepalive?: KeepaliveOptions;
   /** The largest message received or sent, in bytes; default 64 MiB. Larger requests end the stream. */
   readonly maxMessageBytes?: number;

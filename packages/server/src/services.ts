@@ -9,10 +9,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
-  ClientStatusDiscoveryService,
-  type ClientStatusRequest,
   ClientStatusRequestSchema,
-  ClientStatusResponseSchema,
   type DeltaDiscoveryRequest,
   DeltaDiscoveryRequestSchema,
   type DiscoveryMethod,
@@ -29,7 +26,7 @@ import {
   requestDecoder,
   UndecodableRequest,
 } from './codec.js';
-import { clientStatus } from './csds.js';
+import { registerCsds } from './csds-service.js';
 import { DeltaStream } from './delta-stream.js';
 import { currentResponse, fetchFor } from './fetch.js';
 import { sotwRequestDecoder } from './sotw-request.js';
@@ -120,37 +117,7 @@ export function registerServices(
     server.addService(def as ServiceDefinition, implementation);
   }
 
-  const csds: Record<string, unknown> = {};
-  const csdsImpl: UntypedServiceImplementation = {};
-  const encode = messageEncoder(ClientStatusResponseSchema);
-  for (const method of ClientStatusDiscoveryService.methods) {
-    const streaming = method.methodKind === 'bidi_streaming';
-    csds[method.localName] = definition(method, streaming, encode as never);
-    if (streaming) {
-      csdsImpl[method.localName] = ((
-        call: ServerDuplexStream<ClientStatusRequest | UndecodableRequest, unknown>,
-      ) => {
-        call.on('data', (request: ClientStatusRequest | UndecodableRequest) => {
-          if (request instanceof UndecodableRequest)
-            call.emit('error', { code: status.INVALID_ARGUMENT, details: request.message });
-          else call.write(clientStatus(streams(), request));
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => {});
-      }) as never;
-    } else {
-      csdsImpl[method.localName] = ((
-        call: { request: ClientStatusRequest | UndecodableRequest },
-        callback: (e: unknown, v?: unknown) => void,
-      ) => {
-        const request = call.request;
-        if (request instanceof UndecodableRequest)
-          callback({ code: status.INVALID_ARGUMENT, details: request.message });
-        else callback(null, clientStatus(streams(), request));
-      }) as never;
-    }
-  }
-  server.addService(csds as ServiceDefinition, csdsImpl);
+  registerCsds(server, ctx, streams);
 }
 
 export { ClientStatusRequestSchema, DeltaDiscoveryRequestSchema, DiscoveryRequestSchema };

@@ -3,7 +3,7 @@ import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 /** A gRPC server call of a stream or a unary fetch. */
 export type ServerCall = ServerDuplexStream<unknown, unknown> | ServerUnaryCall<unknown, unknown>;
 
-import type { Node, TypeUrl } from '@xds/api';
+import type { ClientStatusRequest, Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
@@ -18,6 +18,13 @@ import type { WriteBudget } from './write-budget.js';
  */
 export type Authorize = (node: Node, call: ServerCall | undefined) => boolean | Promise<boolean>;
 
+/**
+ * Decides whether a caller may read client status over CSDS (every matching node's config, rule L6): false (or a
+ * rejection) ends the call with PERMISSION_DENIED. It sees the request (node matchers, whether resource contents
+ * are asked for) and the gRPC call, for the peer and its TLS identity (`call.getPeer()`, `call.getAuthContext()`).
+ */
+export type AuthorizeStatus = (request: ClientStatusRequest, call: ServerCall) => boolean | Promise<boolean>;
+
 /** What every stream needs from the server that owns it. */
 export interface StreamContext {
   readonly cache: ConfigWatcher;
@@ -26,6 +33,8 @@ export interface StreamContext {
   /** `control_plane.identifier` of every response; empty to leave it out. */
   readonly controlPlane: string;
   readonly authorize: Authorize | undefined;
+  /** Who may read client status (CSDS); see `XdsServerOptions.authorizeStatus` for the default. */
+  readonly authorizeStatus?: AuthorizeStatus | undefined;
   /** Bounds on what a client controls (rule L2). */
   readonly limits: ResolvedLimits;
   /** The server-wide bound on response bytes in flight. */

@@ -79,6 +79,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         options.nodeIdentity === undefined ? undefined : nodeIdentityCheck(options.nodeIdentity),
         options.authorize,
       ),
+      authorizeStatus: options.authorizeStatus,
       limits,
       budget: this.#budget,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>

@@ -1,0 +1,154 @@
+/**
+ * The ClientStatusDiscoveryService (CSDS) on the gRPC server: `FetchClientStatus` and `StreamClientStatus`.
+ * CSDS shows every matching node's config, so reading it is an operator's right, not a proxy's (rule L6): each
+ * request goes through `authorizeStatus`, and a server that authorizes its xDS clients (`authorize`) but says
+ * nothing about CSDS refuses it. Errors end the call with a status and never escape a handler (rule L4); a stream
+ * answers one request at a time and reads the next only once the answer is flushed (backpressure).
+ */
+import type {
+  Server,
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import {
+  ClientStatusDiscoveryService,
+  type ClientStatusRequest,
+  ClientStatusRequestSchema,
+  type ClientStatusResponse,
+  ClientStatusResponseSchema,
+  Code,
+  methodPath,
+  XdsError,
+} from '@xds/api';
+import { messageEncoder, requestDecoder, UndecodableRequest } from './codec.js';
+import { clientStatus } from './csds.js';
+import { toStatus } from './status.js';
+import type { ServerCall, StreamContext, StreamHandle } from './stream-context.js';
+
+type Request = ClientStatusRequest | UndecodableRequest;
+
+/** Refuses the call unless `authorizeStatus` grants it (or the server has no authorization at all). */
+async function authorizeStatus(ctx: StreamContext, request: ClientStatusRequest, call: ServerCall) {
+  const hook = ctx.authorizeStatus;
+  if (hook === undefined) {
+    if (ctx.authorize === undefined) return;
+    throw new XdsError(
+      Code.PermissionDenied,
+      'client status (CSDS) is refused: this server authorizes its clients (authorize or nodeIdentity) and no ' +
+        'XdsServerOptions.authorizeStatus grants CSDS',
+    );
+  }
+  if (!(await hook(request, call)))
+    throw new XdsError(Code.PermissionDenied, 'client status (CSDS) refused by authorizeStatus');
+}
+
+/** Authorizes and answers one request; rejects with an XdsError for a refused or bad request. */
+async function answer(
+  ctx: StreamContext,
+  streams: () => Iterable<StreamHandle>,
+  request: Request,
+  call: ServerCall,
+): Promise<ClientStatusResponse> {
+  if (request instanceof UndecodableRequest) throw new XdsError(Code.InvalidArgument, request.message);
+  await authorizeStatus(ctx, request, call);
+  return clientStatus(streams(), request, ctx.limits);
+}
+
+/** Logs a failed request: a refusal or bad input at warn, anything else (a bug) at error. */
+function logFailure(ctx: StreamContext, error: unknown, call: ServerCall): void {
+  const { code, details } = toStatus(error);
+  if (error instanceof XdsError)
+    ctx.logger.warn({ peer: call.getPeer(), code, details }, 'CSDS request refused');
+  else ctx.logger.error({ peer: call.getPeer(), err: error }, 'CSDS request failed');
+}
+
+function fetchHandler(ctx: StreamContext, streams: () => Iterable<StreamHandle>) {
+  return (
+    call: ServerUnaryCall<Request, ClientStatusResponse>,
+    callback: (error: unknown, value?: ClientStatusResponse) => void,
+  ) => {
+    answer(ctx, streams, call.request, call as ServerCall).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        logFailure(ctx, error, call as ServerCall);
+        callback(toStatus(error));
+      },
+    );
+  };
+}
+
+function streamHandler(ctx: StreamContext, streams: () => Iterable<StreamHandle>) {
+  return (call: ServerDuplexStream<Request, ClientStatusResponse>) => {
+    let busy = false;
+    let clientDone = false;
+    let ended = false;
+    const finish = (error?: unknown) => {
+      if (ended) return;
+      ended = true;
+      if (error === undefined) call.end();
+      else call.emit('error', toStatus(error));
+    };
+    call.on('data', (request: Request) => {
+      if (ended) return;
+      // One request at a time: stop reading until this answer is flushed.
+      busy = true;
+      call.pause();
+      answer(ctx, streams, request, call as ServerCall).then(
+        (response) => {
+          if (ended) return;
+          const resume = () => {
+            busy = false;
+            if (clientDone) finish();
+            else call.resume();
+          };
+          if (call.write(response)) resume();
+          else call.once('drain', resume);
+        },
+        (error: unknown) => {
+          logFailure(ctx, error, call as ServerCall);
+          finish(error);
+        },
+      );
+    });
+    call.on('end', () => {
+      clientDone = true;
+      if (!busy) finish();
+    });
+    call.on('cancelled', () => {
+      ended = true;
+    });
+    call.on('error', () => {
+      ended = true;
+    });
+  };
+}
+
+/** Adds CSDS (`FetchClientStatus`, `StreamClientStatus`) to a grpc-js server. */
+export function registerCsds(
+  server: Server,
+  ctx: StreamContext,
+  streams: () => Iterable<StreamHandle>,
+): void {
+  const definition: Record<string, unknown> = {};
+  const implementation: UntypedServiceImplementation = {};
+  const encode = messageEncoder(ClientStatusResponseSchema);
+  for (const method of ClientStatusDiscoveryService.methods) {
+    const streaming = method.methodKind === 'bidi_streaming';
+    definition[method.localName] = {
+      path: methodPath(method),
+      requestStream: streaming,
+      responseStream: streaming,
+      requestSerialize: messageEncoder(ClientStatusRequestSchema),
+      requestDeserialize: requestDecoder(ClientStatusRequestSchema),
+      responseSerialize: encode,
+      responseDeserialize: (bytes: Buffer) => bytes,
+      originalName: method.localName,
+    };
+    implementation[method.localName] = (
+      streaming ? streamHandler(ctx, streams) : fetchHandler(ctx, streams)
+    ) as never;
+  }
+  server.addService(definition as ServiceDefinition, implementation);
+}
