@@ -44,6 +44,7 @@ export * from './gen/envoy/type/matcher/v3/node_pb.js';
 export * from './gen/envoy/type/matcher/v3/string_pb.js';
 export * from './gen/envoy/type/v3/percent_pb.js';
 export * from './methods.js';
+export * from './redact.js';
 export * from './registry.js';
 export * from './resource-type.js';
 export * from './type-url.js';

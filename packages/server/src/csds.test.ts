@@ -1,17 +1,28 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
+import { anyPack, anyUnpack } from '@bufbuild/protobuf/wkt';
 import { credentials, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
 import {
+  ClientStatusResponseSchema,
+  ClusterSchema,
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
   discoveryMethods,
+  REDACTED,
   resourceTypes,
+  type Secret,
+  SecretSchema,
+  type TlsCertificate,
   TypeUrl,
+  UpstreamTlsContextSchema,
 } from '@xds/api';
+import { Snapshot } from '@xds/cache';
+import { makeSecret } from '@xds/generator';
 import { csdsClient, forNodes } from './test-csds-client.js';
-import { sample, start } from './test-harness.js';
+import { nextEvent, sample, start } from './test-harness.js';
 
 const { Cluster } = TypeUrl;
 
@@ -241,3 +252,70 @@ describe('CSDS node matchers run in RE2 (rule L3)', () => {
     }
   });
 });
+
+describe('CSDS redaction (rule L6)', () => {
+  it('L6: a CSDS answer carries no byte of a private key served to a node, and keeps what is not secret', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const chain = '-----BEGIN CERTIFICATE-----\nMIIBpublicchainpublicchain\n-----END CERTIFICATE-----\n';
+    const tls = create(UpstreamTlsContextSchema, {
+      commonTlsContext: {
+        tlsCertificates: [
+          {
+            certificateChain: { specifier: { case: 'inlineString', value: chain } },
+            privateKey: { specifier: { case: 'inlineString', value: key } },
+          },
+        ],
+      },
+    });
+    const tlsCluster = create(ClusterSchema, {
+      name: 'tls-backend',
+      transportSocket: {
+        name: 'envoy.transport_sockets.tls',
+        configType: { case: 'typedConfig', value: anyPack(UpstreamTlsContextSchema, tls) },
+      },
+    });
+    const snapshot = Snapshot.create([
+      makeSecret('server-cert', { certificateChain: chain, privateKey: key }),
+      tlsCluster,
+    ]);
+    const h = await start({}, {}, snapshot);
+    const csds = csdsClient(h.address);
+    try {
+      const client = h.client({ node: 'n1' });
+      client.subscribe(TypeUrl.Secret, ['server-cert']);
+      client.subscribe(Cluster, []);
+      await client.next(TypeUrl.Secret);
+      const served = client.resources(TypeUrl.Secret).get('server-cert');
+      assert.ok(holdsKey(toBinary(SecretSchema, served as Secret), key), 'the node itself gets its key');
+      await client.next(Cluster);
+      await nextEvent(h.server, 'ack', (e) => e.typeUrl === Cluster);
+
+      for (const response of [await csds.fetch(forNodes('n1')), ...(await csds.stream([forNodes('n1')]))]) {
+        assert.equal(holdsKey(toBinary(ClientStatusResponseSchema, response), key), false);
+        const configs = response.config[0]!.genericXdsConfigs;
+        const secret = anyUnpack(configs.find((c) => c.name === 'server-cert')!.xdsConfig!, SecretSchema)!;
+        assert.equal(secret.type.case, 'tlsCertificate');
+        const cert = secret.type.value as TlsCertificate;
+        assert.deepEqual(cert.privateKey?.specifier, { case: 'inlineString', value: REDACTED });
+        assert.deepEqual(cert.certificateChain?.specifier, { case: 'inlineString', value: chain });
+        const cluster = anyUnpack(configs.find((c) => c.name === 'tls-backend')!.xdsConfig!, ClusterSchema)!;
+        assert.equal(cluster.transportSocket?.name, 'envoy.transport_sockets.tls');
+      }
+    } finally {
+      csds.close();
+      await h.close();
+    }
+  });
+});
+
+/** True when `bytes` hold any 8 consecutive characters of the key's PEM body. */
+function holdsKey(bytes: Uint8Array, pem: string): boolean {
+  const body = pem
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('-----'))
+    .join('\n');
+  const haystack = Buffer.from(bytes);
+  for (let i = 0; i + 8 <= body.length; i++) if (haystack.includes(body.slice(i, i + 8))) return true;
+  return false;
+}

@@ -1,7 +1,7 @@
 /**
  * The body of a CSDS answer (envoy.service.status.v3): each matching node's per-type, per-resource status, built
- * from the same stream state as `XdsServer.clients()` (rule S5). Node matchers run in RE2 (rule L3); who may ask is
- * decided in csds-service.ts (rule L6).
+ * from the same stream state as `XdsServer.clients()` (rule S5). Node matchers run in RE2 (rule L3); resource
+ * contents carry no sensitive field (rule L6, `redactBytes`); who may ask is decided in csds-service.ts (rule L6).
  */
 import { create } from '@bufbuild/protobuf';
 import { AnySchema, timestampFromMs } from '@bufbuild/protobuf/wkt';
@@ -14,6 +14,7 @@ import {
   ClientStatusResponseSchema,
   Code,
   ConfigStatus,
+  redactBytes,
   XdsError,
 } from '@xds/api';
 import type { DeltaWatch, SotwWatch } from '@xds/cache';
@@ -28,6 +29,20 @@ const configStatus: Record<SyncStatus, ConfigStatus> = {
   STALE: ConfigStatus.STALE,
   NACKED: ConfigStatus.ERROR,
 };
+
+/**
+ * Resource bytes with every sensitive field redacted (rule L6), remembered per encoding: snapshot entries are
+ * immutable and shared by every node served the same snapshot, so each is redacted once.
+ */
+const redactedByBytes = new WeakMap<Uint8Array, Uint8Array>();
+function redacted(typeUrl: string, bytes: Uint8Array): Uint8Array {
+  let out = redactedByBytes.get(bytes);
+  if (out === undefined) {
+    out = redactBytes(typeUrl, bytes);
+    redactedByBytes.set(bytes, out);
+  }
+  return out;
+}
 
 /** Compiles the request's node matchers once; a node matches when any matcher does (or there are none). */
 function nodeFilter(request: ClientStatusRequest, limits: StatusLimits): (nodeId: string) => boolean {
@@ -74,7 +89,7 @@ function typeConfigs(state: TypeState, withContents: boolean): ClientConfig_Gene
       versionInfo: version ?? '',
       xdsConfig:
         withContents && entry !== undefined && entry.version === version
-          ? create(AnySchema, { typeUrl: entry.typeUrl, value: entry.bytes })
+          ? create(AnySchema, { typeUrl: entry.typeUrl, value: redacted(entry.typeUrl, entry.bytes) })
           : undefined,
       lastUpdated,
       configStatus: status,

@@ -1,3 +1,7 @@
+/**
+ * The JSON debug views of the admin server (`/debug/adsz`, `configz`, `edsz`, `config_dump`). Every view that
+ * prints resource contents redacts the fields Envoy's protos mark sensitive (rule L6).
+ */
 import { create, type JsonValue, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import {
@@ -5,6 +9,8 @@ import {
   ClientResourceStatus,
   ClusterLoadAssignmentSchema,
   NodeSchema,
+  redact,
+  redactBytes,
   resourceTypes,
   TypeUrl,
   xdsRegistry,
@@ -41,7 +47,7 @@ export function configz(ctx: AdminContext): JsonValue {
   return JSON.parse(JSON.stringify({ ...configSummary(state), model: state.model, registries })) as JsonValue;
 }
 
-/** `/debug/edsz`: every snapshot key's ClusterLoadAssignments, as proto3 JSON. */
+/** `/debug/edsz`: every snapshot key's ClusterLoadAssignments, as proto3 JSON, sensitive fields redacted (rule L6). */
 export function edsz(ctx: AdminContext): JsonValue {
   const out: Record<string, JsonValue> = {};
   for (const key of ctx.cache.keys().sort()) {
@@ -49,7 +55,13 @@ export function edsz(ctx: AdminContext): JsonValue {
     if (snapshot === undefined) continue;
     const assignments: Record<string, JsonValue> = {};
     for (const [name, assignment] of snapshot.resources(TypeUrl.Endpoint))
-      assignments[name] = toJson(ClusterLoadAssignmentSchema, assignment, { registry: xdsRegistry });
+      assignments[name] = toJson(
+        ClusterLoadAssignmentSchema,
+        redact(ClusterLoadAssignmentSchema, assignment),
+        {
+          registry: xdsRegistry,
+        },
+      );
     out[key] = { version: snapshot.version(TypeUrl.Endpoint), clusterLoadAssignments: assignments };
   }
   return out;
@@ -58,7 +70,9 @@ export function edsz(ctx: AdminContext): JsonValue {
 /**
  * `/debug/config_dump?node=ID`: the snapshot a node is served, as an `envoy.service.status.v3.ClientConfig` in
  * proto3 JSON: one generic xDS config per resource, with its version and, when the node is connected, whether it
- * ACKed or NACKed it, and the NACK's message as `errorState`. `ID` is a connected node's id or a snapshot key (`envoy`, `grpc`). Undefined when neither.
+ * ACKed or NACKed it, and the NACK's message as `errorState`. `ID` is a connected node's id or a snapshot key
+ * (`envoy`, `grpc`). Undefined when neither.
+ * Private keys and every other field marked sensitive read `[redacted]` (rule L6, `redactBytes` of `@xds/api`).
  */
 export function configDump(ctx: AdminContext, id: string): JsonValue | undefined {
   const client = ctx.xds.clients().find((c) => c.nodeId === id);
@@ -82,7 +96,7 @@ export function configDump(ctx: AdminContext, id: string): JsonValue | undefined
         typeUrl,
         name: entry.name,
         versionInfo: version,
-        xdsConfig: create(AnySchema, { typeUrl, value: entry.bytes }),
+        xdsConfig: create(AnySchema, { typeUrl, value: redactBytes(typeUrl, entry.bytes) }),
         clientStatus,
         ...(nack === undefined
           ? {}
