@@ -1,3 +1,4 @@
+import { re2Problem } from './check-regex.js';
 import { isRecord } from './check-shape.js';
 import { didYouMean } from './closest.js';
 import { parseDuration } from './duration.js';
@@ -45,11 +46,9 @@ function checkMatch(match: Record<string, unknown>, path: PathSegment[], issues:
       });
     }
     if (isRecord(header) && typeof header.regex === 'string') {
-      try {
-        new RegExp(header.regex, 'u');
-      } catch {
-        issues.push({ path: [...path, 'headers', name, 'regex'], message: 'not a valid regular expression' });
-      }
+      // RE2, as the clients compile it (rule L3): JavaScript's engine accepts regexes every client rejects.
+      const problem = re2Problem(header.regex);
+      if (problem !== undefined) issues.push({ path: [...path, 'headers', name, 'regex'], message: problem });
     }
   }
 }
