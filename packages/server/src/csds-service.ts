@@ -40,7 +40,18 @@ async function authorizeStatus(ctx: StreamContext, request: ClientStatusRequest,
         'XdsServerOptions.authorizeStatus grants CSDS',
     );
   }
-  if (!(await hook(request, call)))
+  let granted: boolean;
+  try {
+    granted = await hook(request, call);
+  } catch (error) {
+    // A hook that fails grants nothing (fail closed); its own XdsError keeps its code.
+    if (error instanceof XdsError) throw error;
+    ctx.logger.error({ peer: call.getPeer(), err: error }, 'authorizeStatus failed');
+    throw new XdsError(Code.PermissionDenied, 'client status (CSDS) refused: authorizeStatus failed', {
+      cause: error,
+    });
+  }
+  if (granted !== true)
     throw new XdsError(Code.PermissionDenied, 'client status (CSDS) refused by authorizeStatus');
 }
 

@@ -161,6 +161,28 @@ describe('CSDS authorization (rule L6)', () => {
     }
   });
 
+  it('L6: an authorizeStatus that throws or rejects grants nothing (PERMISSION_DENIED)', async () => {
+    for (const hook of [
+      () => {
+        throw new Error('directory down');
+      },
+      () => Promise.reject(new Error('directory down')),
+    ]) {
+      const h = await start({ authorizeStatus: hook });
+      const csds = csdsClient(h.address);
+      try {
+        await assert.rejects(csds.fetch({}), (e: ServiceError) => {
+          assert.equal(e.code, status.PERMISSION_DENIED);
+          assert.match(e.details, /authorizeStatus failed/);
+          return true;
+        });
+      } finally {
+        csds.close();
+        await h.close();
+      }
+    }
+  });
+
   it('L6: a server without any authorization keeps CSDS open', async () => {
     const h = await start();
     const csds = csdsClient(h.address);
