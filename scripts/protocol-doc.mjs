@@ -18,7 +18,8 @@ const docPath = docAt === -1 ? join(root, 'docs/protocol.md') : args[docAt + 1];
 /** Every `*.test.ts` under packages/, test/ and bench/, outside node_modules, dist and generated code. */
 function testFiles(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (['node_modules', 'dist', 'gen', '.turbo'].includes(entry.name) || entry.name.startsWith('.')) continue;
+    if (['node_modules', 'dist', 'gen', '.turbo'].includes(entry.name) || entry.name.startsWith('.'))
+      continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) testFiles(path, out);
     else if (entry.name.endsWith('.test.ts')) out.push(path);
@@ -61,12 +62,15 @@ const generated = doc.replace(marker, (_whole, idList, claimed) => {
   const files = new Set();
   for (const id of ids) {
     const named = tests.get(id);
-    if (named === undefined) problems.push(`rule ${id} has no test: name it at the start of a test title ("${id}: …")`);
+    if (named === undefined)
+      problems.push(`rule ${id} has no test: name it at the start of a test title ("${id}: …")`);
     else for (const file of named.keys()) files.add(file);
   }
   for (const file of (claimed ?? '').matchAll(/`([^`]+)`/g)) {
     if (!files.has(file[1]))
-      problems.push(`rule ${ids.join('/')}: ${file[1]} is listed as its proof but has no test naming it (run --write)`);
+      problems.push(
+        `rule ${ids.join('/')}: ${file[1]} is listed as its proof but has no test naming it (run --write)`,
+      );
   }
   const list = [...files]
     .sort()
