@@ -124,6 +124,10 @@ function launch(command, args, dir, name, env) {
   const fd = openSync(log, 'a');
   const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
   child.on('error', () => {});
+  // a test process that ends without stopping its servers (a failed hook, --test-force-exit) takes them along
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   return { child, log };
 }
 

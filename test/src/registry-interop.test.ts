@@ -71,7 +71,10 @@ describe('@grpc/grpc-js-xds routed by services from real registries', () => {
   const cache = new SnapshotCache({ nodeKey: nodeKeyByFlavour });
 
   before(async () => {
-    [consul, etcd, eureka] = await Promise.all([startConsul(), startEtcd(), startEureka()]);
+    // one after another: when one fails to start, the ones already running are stopped by after()
+    consul = await startConsul();
+    etcd = await startEtcd();
+    eureka = await startEureka();
     etcdClient = new Etcd3({ hosts: etcd.url });
     backends = await Promise.all(['c1', 'c2', 'e1', 'e2', 'u1', 'u2'].map((name) => startBackend(name)));
     for (const backend of backends.filter((b) => b.name.startsWith('u'))) {
@@ -133,12 +136,14 @@ describe('@grpc/grpc-js-xds routed by services from real registries', () => {
   }
 
   after(async () => {
-    await server.close();
-    await aggregate.stop();
+    // any of these is unset when before() failed part way
+    const maybe = <T>(value: T): T | undefined => value;
+    await maybe(server)?.close();
+    await maybe(aggregate)?.stop();
     cache.close();
-    etcdClient.close();
-    await Promise.all(backends.map((b) => b.close()));
-    await Promise.all([consul.stop(), etcd.stop(), eureka.stop()]);
+    maybe(etcdClient)?.close();
+    await Promise.all((maybe(backends) ?? []).map((b) => b.close()));
+    await Promise.all([maybe(consul)?.stop(), maybe(etcd)?.stop(), maybe(eureka)?.stop()]);
   });
 
   it('Consul: RPCs reach both backends; a failed check, then a deregistration, move the traffic', async () => {
