@@ -113,6 +113,19 @@ describe('parseModel', () => {
     );
   });
 
+  it('a service that lists no endpoints (they come from a registry) may declare subsets and route to them', () => {
+    const result = parseModel(
+      [
+        'services:',
+        '  - name: web',
+        '    ports: [{ name: http, port: 80 }]',
+        '    subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]',
+        '    routes: [{ to: [{ subset: v1, weight: 90 }, { subset: v2, weight: 10 }] }]',
+      ].join('\n'),
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+  });
+
   it('route weights that do not add up to more than 0', () => {
     const error = at(errorsOf(broken), 'services[0].routes[0].to');
     assert.deepEqual([error.line, error.column], [12, 13]);
