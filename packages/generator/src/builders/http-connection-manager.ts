@@ -1,13 +1,19 @@
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
-import { type HttpConnectionManager, HttpConnectionManagerSchema, RouterSchema } from '@xds/api';
+import {
+  type HttpConnectionManager,
+  HttpConnectionManagerSchema,
+  type HttpFilter,
+  HttpFilterSchema,
+  RouterSchema,
+} from '@xds/api';
 import { adsConfigSource } from './common.js';
-import { HttpFilter, NetworkFilter } from './well-known.js';
+import { HttpFilter as HttpFilterName, NetworkFilter } from './well-known.js';
 
 /** The Envoy name of the HTTP connection manager network filter (also `NetworkFilter.HttpConnectionManager`). */
 export const httpConnectionManagerName = NetworkFilter.HttpConnectionManager;
 /** The Envoy name of the router HTTP filter (also `HttpFilter.Router`). */
-export const routerFilterName = HttpFilter.Router;
+export const routerFilterName = HttpFilterName.Router;
 
 /** What {@link makeHttpConnectionManager} builds. */
 export interface HttpConnectionManagerSpec {
@@ -28,11 +34,14 @@ export function makeHttpConnectionManager(spec: HttpConnectionManagerSpec): Http
       case: 'rds',
       value: { routeConfigName: spec.routeName, configSource: adsConfigSource() },
     },
-    httpFilters: [
-      {
-        name: routerFilterName,
-        configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) },
-      },
-    ],
+    httpFilters: [routerHttpFilter()],
+  });
+}
+
+/** The router HTTP filter, which must be the last HTTP filter of a connection manager. */
+export function routerHttpFilter(): HttpFilter {
+  return create(HttpFilterSchema, {
+    name: routerFilterName,
+    configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) },
   });
 }

@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import {
+  type HttpConnectionManager,
   HttpConnectionManagerSchema,
   type Listener,
   ListenerSchema,
@@ -61,9 +62,25 @@ export function makeHttpListener(spec: HttpListenerSpec): Listener {
     routeName: spec.routeName,
     statPrefix: spec.statPrefix ?? spec.name,
   });
+  return listenerWithConnectionManager(spec, hcm);
+}
+
+/**
+ * An outbound Envoy listener whose one filter chain is the given HTTP connection manager (TLS-terminated when
+ * `tls` is given); the shape shared by the HTTP and scoped-routes listeners.
+ */
+export function listenerWithConnectionManager(
+  at: {
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+    readonly tls?: DownstreamTlsSpec;
+  },
+  hcm: HttpConnectionManager,
+): Listener {
   return create(ListenerSchema, {
-    name: spec.name,
-    address: socketAddress(spec.address, spec.port),
+    name: at.name,
+    address: socketAddress(at.address, at.port),
     trafficDirection: TrafficDirection.OUTBOUND,
     filterChains: [
       {
@@ -73,7 +90,7 @@ export function makeHttpListener(spec: HttpListenerSpec): Listener {
             configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) },
           },
         ],
-        ...tlsOf(spec.tls),
+        ...tlsOf(at.tls),
       },
     ],
   });

@@ -1,16 +1,13 @@
 import { create } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
 import {
   HttpConnectionManagerSchema,
   type Listener,
-  ListenerSchema,
-  RouterSchema,
   type ScopedRouteConfiguration,
   ScopedRouteConfigurationSchema,
-  TrafficDirection,
 } from '@xds/api';
-import { adsConfigSource, socketAddress } from './common.js';
-import { HttpFilter, NetworkFilter } from './well-known.js';
+import { adsConfigSource } from './common.js';
+import { routerHttpFilter } from './http-connection-manager.js';
+import { listenerWithConnectionManager } from './listener.js';
 
 /** What {@link makeScopedRouteConfiguration} builds. */
 export interface ScopedRouteSpec {
@@ -72,26 +69,7 @@ export function makeScopedRoutesListener(spec: ScopedRoutesListenerSpec): Listen
         configSpecifier: { case: 'scopedRds', value: { scopedRdsConfigSource: adsConfigSource() } },
       },
     },
-    httpFilters: [
-      {
-        name: HttpFilter.Router,
-        configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) },
-      },
-    ],
+    httpFilters: [routerHttpFilter()],
   });
-  return create(ListenerSchema, {
-    name: spec.name,
-    address: socketAddress(spec.address, spec.port),
-    trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [
-      {
-        filters: [
-          {
-            name: NetworkFilter.HttpConnectionManager,
-            configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) },
-          },
-        ],
-      },
-    ],
-  });
+  return listenerWithConnectionManager(spec, hcm);
 }
