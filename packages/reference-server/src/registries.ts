@@ -4,10 +4,10 @@
  * say about each registry, and logging of their problems. "Never push a hole": nothing is published until every
  * registry has synced once, and a registry that loses its server keeps serving its last known services (stale).
  */
-import type { JsonValue } from '@bufbuild/protobuf';
 import type { ServiceModel } from '@xds/generator';
 import {
   AggregateRegistry,
+  type PortConflict,
   type Registry,
   type RegistrySpec,
   type RegistryStatus,
@@ -27,8 +27,8 @@ export interface ServerRegistries {
   pendingText(): string | undefined;
   /** The model to serve: `file` merged with the registries' services. */
   model(file: ServiceModel): ServiceModel;
-  /** Each registry's status and the port conflicts, for `/debug/configz` and the status page. */
-  summary(): JsonValue;
+  /** Each registry's status and the port conflicts, for `/debug/configz`, `/debug/syncz` and the status page. */
+  summary(): RegistriesSummary;
   /** Calls `listener` when the registries' services change (after the first full sync). */
   onChange(listener: () => void): () => void;
   /** Starts the registries. */
@@ -37,28 +37,55 @@ export interface ServerRegistries {
   stop(): Promise<void>;
 }
 
-/** A registry status as JSON. */
-function statusJson(status: RegistryStatus): JsonValue {
-  return JSON.parse(
-    JSON.stringify({
-      kind: status.kind,
-      location: status.location,
-      synced: status.synced,
-      stale: status.stale,
-      services: status.services,
-      instances: status.instances,
-      lastChange: status.lastChange?.toISOString(),
-      lastError:
-        status.lastError === undefined
-          ? undefined
-          : { message: status.lastError.message, at: status.lastError.at.toISOString() },
-      itemErrors: status.itemErrors.map((e) => ({
-        item: e.item,
-        message: e.message,
-        at: e.at.toISOString(),
-      })),
-    }),
-  ) as JsonValue;
+/** One registry as `/debug/configz`, `/debug/syncz` and the status page show it (times in ISO 8601). */
+export interface RegistryView {
+  /** `kubernetes`, `consul`, `eureka`, `etcd` or `memory`. */
+  readonly kind: string;
+  /** Where it is (a URL or a kubeconfig path). */
+  readonly location: string;
+  /** It has listed its content once; until then the server publishes nothing. */
+  readonly synced: boolean;
+  /** It lost its server after syncing and serves its last known services. */
+  readonly stale: boolean;
+  /** How many services it holds. */
+  readonly services: number;
+  /** How many instances its services hold. */
+  readonly instances: number;
+  /** When its content last changed. */
+  readonly lastChange?: string;
+  /** Its last problem (connection or content), until the next full sync. */
+  readonly lastError?: { readonly message: string; readonly at: string };
+  /** Items it left out (a bad document), the latest few. */
+  readonly itemErrors: readonly { readonly item?: string; readonly message: string; readonly at: string }[];
+}
+
+/** The registries of a server and the hostnames two of them give different ports. */
+export interface RegistriesSummary {
+  /** In `--registry` order. */
+  readonly registries: readonly RegistryView[];
+  /** Port conflicts between registries (the first registry's ports are used). */
+  readonly conflicts: readonly PortConflict[];
+}
+
+/** A registry status as a view (no undefined fields, so that it is the same as JSON). */
+export function registryView(status: RegistryStatus): RegistryView {
+  return {
+    kind: status.kind,
+    location: status.location,
+    synced: status.synced,
+    stale: status.stale,
+    services: status.services,
+    instances: status.instances,
+    ...(status.lastChange === undefined ? {} : { lastChange: status.lastChange.toISOString() }),
+    ...(status.lastError === undefined
+      ? {}
+      : { lastError: { message: status.lastError.message, at: status.lastError.at.toISOString() } }),
+    itemErrors: status.itemErrors.map((e) => ({
+      ...(e.item === undefined ? {} : { item: e.item }),
+      message: e.message,
+      at: e.at.toISOString(),
+    })),
+  };
 }
 
 /**
@@ -140,7 +167,7 @@ export function createServerRegistries(
     model: (file) => (registries.length === 0 ? file : serviceModelOf(aggregate.services(), file)),
     summary() {
       return {
-        registries: aggregate.statuses().map(statusJson),
+        registries: aggregate.statuses().map(registryView),
         conflicts: aggregate.conflicts().map((c) => ({ ...c })),
       };
     },

@@ -1,8 +1,8 @@
-import type { JsonValue } from '@bufbuild/protobuf';
 import type { SnapshotCache } from '@xds/cache';
 import type { XdsServer } from '@xds/server';
 import type { Registry } from 'prom-client';
 import type { ConfigState } from '../config-state.js';
+import type { RegistriesSummary } from '../registries.js';
 
 /** What the admin server reads: the xDS server, its cache, the config and the metrics. */
 export interface AdminContext {
@@ -14,8 +14,8 @@ export interface AdminContext {
   readonly ready: () => boolean;
   /** Why the server is not ready, when it knows (registries pending), for `/readyz`. */
   readonly notReady?: () => string | undefined;
-  /** The service registries' statuses and port conflicts, for `/debug/configz`. */
-  readonly registries?: () => JsonValue;
+  /** The service registries' statuses and port conflicts, for `/debug/configz`, `/debug/syncz` and `/`. */
+  readonly registries?: () => RegistriesSummary;
   readonly registry: Registry;
   /** The xDS listening address, for the status page. */
   readonly xdsAddress: () => string;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RegistriesSummary, RegistryView } from '../registries.js';
 import { escapeHtml as e } from './html.js';
 import { statusScript } from './status-script.js';
 import type { ConfigSummary, Syncz, SynczCounts, SynczNode } from './syncz.js';
@@ -10,7 +11,7 @@ nav a { margin-right: .75rem; } code { font-size: 13px; }
 table { border-collapse: collapse; } th, td { text-align: left; padding: .25rem .6rem; border-bottom: 1px solid #dde1e5; }
 thead th { background: #f1f3f5; } tr.node-row th { background: #e7eef7; font-weight: 600; }
 .status { font-weight: 600; } .SYNCED { color: #1b7f3b; } .STALE { color: #a36400; }
-.NACKED { color: #b3261e; } .NOT_SENT { color: #6b7280; }
+.NACKED { color: #b3261e; } .NOT_SENT, .PENDING { color: #6b7280; }
 .error { border: 1px solid #b3261e; background: #fdecea; padding: .5rem .75rem; margin-top: .75rem; }
 .ok { color: #1b7f3b; } .muted { color: #6b7280; }
 .counts { font-size: 1.05rem; margin: .75rem 0; } .filter input { width: 22rem; padding: .25rem .4rem; }
@@ -54,6 +55,33 @@ export function renderConfig(config: ConfigSummary): string {
       ? '<p class="ok" id="config-ok">The config file is valid.</p>'
       : `<div class="error" id="config-error"><strong>Config error at ${e(clock(config.error.at))}: the latest change was rejected; still serving generation ${config.generation}.</strong><ul>${config.error.messages.map((m) => `<li><code>${e(m)}</code></li>`).join('')}</ul></div>`;
   return `<h2>Config</h2>${table}${error}`;
+}
+
+/** A registry's state: PENDING until it has synced once, STALE while it serves its last known services, else SYNCED. */
+export function registryState(registry: RegistryView): 'PENDING' | 'STALE' | 'SYNCED' {
+  if (!registry.synced) return 'PENDING';
+  return registry.stale ? 'STALE' : 'SYNCED';
+}
+
+/**
+ * The registries section (absent without `--registry`): per registry its kind, location, state, services,
+ * instances, last change and last error; then the hostnames whose ports two registries disagree on.
+ */
+export function renderRegistries(summary: RegistriesSummary | undefined): string {
+  if (summary === undefined || summary.registries.length === 0) return '';
+  const rows = summary.registries.map((r) => {
+    const state = registryState(r);
+    const error =
+      r.lastError === undefined
+        ? ''
+        : `${e(r.lastError.message)} <span class="muted">(${e(clock(r.lastError.at))})</span>`;
+    return `<tr class="registry" data-kind="${e(r.kind)}" data-state="${state}"><td>${e(r.kind)}</td><td><code>${e(r.location)}</code></td><td class="status ${state}">${state}</td><td>${r.services}</td><td>${r.instances}</td><td>${e(clock(r.lastChange))}</td><td class="registry-error">${error}</td></tr>`;
+  });
+  const conflicts =
+    summary.conflicts.length === 0
+      ? ''
+      : `<ul id="conflicts">${summary.conflicts.map((c) => `<li><code>${e(c.hostname)}</code>: ${e(c.message)} (ports of ${e(c.kept)} used; ${e(c.ignored)} ignored)</li>`).join('')}</ul>`;
+  return `<h2>Registries (${summary.registries.length})</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>${rows.join('')}</tbody></table>${conflicts}`;
 }
 
 /** `1d 2h`, `3h 4m`, `5m 6s`, `7s`. */
@@ -112,7 +140,8 @@ export function renderNodes(nodes: readonly SynczNode[], xdsAddress: string): st
 }
 
 /**
- * The status page at `/`: the counts, the config and its error, and per connected node (NACKED first) and type
+ * The status page at `/`: the counts, the config and its error, the service registries (state, counts, last
+ * change and error), and per connected node (NACKED first) and type
  * SYNCED / STALE / NACKED (with the client's message) / NOT SENT, with a filter box. Rendered here; a small script
  * refreshes it from `/debug/syncz` and filters it.
  */
@@ -126,6 +155,7 @@ export function renderStatusPage(view: Syncz, xdsAddress: string): string {
 <p id="counts" class="counts">${renderCounts(view.counts)}</p>
 <p id="nacked">${renderNacked(view.nodes)}</p>
 <section id="config">${renderConfig(view.config)}</section>
+<section id="registries">${renderRegistries(view.registries)}</section>
 <p class="filter"><input id="filter" type="search" placeholder="filter by node id or type" aria-label="filter nodes by id or type"> <span id="shown" class="muted"></span></p>
 <section id="nodes">${renderNodes(view.nodes, xdsAddress)}</section>
 <script>${statusScript}</script>

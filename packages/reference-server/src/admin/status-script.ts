@@ -1,6 +1,6 @@
 /**
- * The status page's script: every two seconds it fetches `/debug/syncz` and renders the counts, config and nodes
- * sections again, the same way `status-page.ts` does on the server, then marks `<body data-rendered="client">`
+ * The status page's script: every two seconds it fetches `/debug/syncz` and renders the counts, config, registries
+ * and nodes sections again, the same way `status-page.ts` does on the server, then marks `<body data-rendered="client">`
  * (and `data-render-ms`, the time from navigation to that render). The filter box hides the nodes whose id and
  * types do not contain its text; it runs in the page, on every keystroke and after every refresh, and its text is
  * kept in the URL's fragment (`/#node-42`), so that a filtered view can be linked.
@@ -26,6 +26,17 @@ export const statusScript = `
       ? '<p class="ok" id="config-ok">The config file is valid.</p>'
       : '<div class="error" id="config-error"><strong>Config error at ' + e(clock(c.error.at)) + ': the latest change was rejected; still serving generation ' + c.generation + '.</strong><ul>' + c.error.messages.map((m) => '<li><code>' + e(m) + '</code></li>').join('') + '</ul></div>';
     return '<h2>Config</h2>' + table + error;
+  };
+  const registryState = (r) => (!r.synced ? 'PENDING' : r.stale ? 'STALE' : 'SYNCED');
+  const renderRegistries = (summary) => {
+    if (summary === undefined || summary.registries.length === 0) return '';
+    const rows = summary.registries.map((r) => {
+      const state = registryState(r);
+      const error = r.lastError === undefined ? '' : e(r.lastError.message) + ' <span class="muted">(' + e(clock(r.lastError.at)) + ')</span>';
+      return '<tr class="registry" data-kind="' + e(r.kind) + '" data-state="' + state + '"><td>' + e(r.kind) + '</td><td><code>' + e(r.location) + '</code></td><td class="status ' + state + '">' + state + '</td><td>' + r.services + '</td><td>' + r.instances + '</td><td>' + e(clock(r.lastChange)) + '</td><td class="registry-error">' + error + '</td></tr>';
+    });
+    const conflicts = summary.conflicts.length === 0 ? '' : '<ul id="conflicts">' + summary.conflicts.map((c) => '<li><code>' + e(c.hostname) + '</code>: ' + e(c.message) + ' (ports of ' + e(c.kept) + ' used; ' + e(c.ignored) + ' ignored)</li>').join('') + '</ul>';
+    return '<h2>Registries (' + summary.registries.length + ')</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>' + conflicts;
   };
   const renderNacked = (nodes) => {
     const nacked = nodes.filter((n) => n.status === 'NACKED');
@@ -71,6 +82,7 @@ export const statusScript = `
       document.getElementById('counts').innerHTML = renderCounts(view.counts);
       document.getElementById('nacked').innerHTML = renderNacked(view.nodes);
       document.getElementById('config').innerHTML = renderConfig(view.config);
+      document.getElementById('registries').innerHTML = renderRegistries(view.registries);
       document.getElementById('nodes').innerHTML = renderNodes(view.nodes);
       document.getElementById('updated').textContent = clock(view.generatedAt);
       document.getElementById('uptime').textContent = uptime(view.server.uptimeSeconds);

@@ -2,6 +2,7 @@ import { type Node, resourceTypes, type TypeUrl } from '@xds/api';
 import { formatModelError, type ModelError } from '@xds/generator';
 import type { SyncStatus } from '@xds/server';
 import type { ConfigState } from '../config-state.js';
+import type { RegistriesSummary } from '../registries.js';
 import { typeLabel } from '../type-labels.js';
 import type { AdminContext } from './admin-context.js';
 
@@ -89,6 +90,8 @@ export interface Syncz {
   readonly config: ConfigSummary;
   /** NACKED nodes first, then STALE, then SYNCED; by node id within each. */
   readonly nodes: readonly SynczNode[];
+  /** The service registries (`--registry`) and their port conflicts; absent when the server has none. */
+  readonly registries?: RegistriesSummary;
 }
 
 const statusOrder: Record<NodeStatus, number> = { NACKED: 0, STALE: 1, SYNCED: 2 };
@@ -171,6 +174,7 @@ export function syncz(ctx: AdminContext): Syncz {
   const counts = { nodes: nodes.length, SYNCED: 0, STALE: 0, NACKED: 0 };
   for (const node of nodes) counts[node.status]++;
   const now = Date.now();
+  const registries = ctx.registries?.();
   return {
     generatedAt: new Date(now).toISOString(),
     server: {
@@ -181,5 +185,6 @@ export function syncz(ctx: AdminContext): Syncz {
     counts,
     config: configSummary(ctx.config()),
     nodes,
+    ...(registries === undefined || registries.registries.length === 0 ? {} : { registries }),
   };
 }
