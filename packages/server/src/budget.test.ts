@@ -28,7 +28,9 @@ describe('the server-wide write budget', () => {
       largest = Math.max(largest, e.bytes);
     });
     try {
-      const clients = Array.from({ length: 30 }, () => h.client({ node: 'n1' }));
+      // A generous deadline (not a sleep): 30 streams taking turns one byte of budget at a time are slow on a
+      // loaded machine.
+      const clients = Array.from({ length: 30 }, () => h.client({ node: 'n1', timeoutMs: 60_000 }));
       for (const client of clients) {
         client.subscribe(Cluster, []);
         client.subscribe(Endpoint, ['c1', 'c2', 'c3']);
@@ -65,7 +67,7 @@ describe('the server-wide write budget', () => {
       }
       const after = h.server.writeBudget();
       assert.ok(after.peakInFlightBytes <= largest, `peak ${after.peakInFlightBytes} B ≤ ${largest} B`);
-      await until(() => h.server.writeBudget().inFlightBytes === 0, 'every write to be flushed');
+      await until(() => h.server.writeBudget().inFlightBytes === 0, 'every write to be flushed', 60_000);
       assert.equal(h.server.writeBudget().waitingStreams, 0);
     } finally {
       await h.close();

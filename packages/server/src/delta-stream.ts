@@ -43,7 +43,7 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
     });
   }
 
-  protected respond(state: TypeState): void {
+  protected respondFor(state: TypeState): void {
     const response = (state.watch as DeltaWatch).take();
     if (response === undefined) return;
     const nonce = this.nextNonce();

@@ -62,7 +62,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     (state.watch as SotwWatch).request(requestInfo(request, false));
   }
 
-  protected respond(state: TypeState): void {
+  protected respondFor(state: TypeState): void {
     const response = (state.watch as SotwWatch).take();
     if (response === undefined) return;
     const nonce = this.nextNonce();

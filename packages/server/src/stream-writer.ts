@@ -1,0 +1,159 @@
+// The write side of one discovery stream: which types are due a response, the push order among them, and rule S12
+// (at most one response written and not yet flushed per stream, counted in bytes against the server's write
+// budget). grpc-js calls a write's callback once its bytes went to the socket; its object-mode stream would
+// otherwise take 16 more. A type due meanwhile stays in its watch, which coalesces newer snapshots, and is taken
+// only after the flush: a slow client gets the latest state, never a backlog, and holds one response's bytes. A
+// client that does not read within `limits.drainTimeoutMs` has its stream reset (rules S12, L2).
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { resourceType, type TypeUrl } from '@xds/api';
+import { scheduleDrain } from './drain-queue.js';
+import { resetCall } from './reset-call.js';
+import type { StreamContext } from './stream-context.js';
+import type { InFlightWrite, WriteOwner } from './write-budget.js';
+
+const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
+
+/** What the writer needs of its stream. */
+export interface WriterHost {
+  readonly id: number;
+  readonly nodeId: string;
+  readonly ended: boolean;
+  /** Takes the response of a type from its watch, if it has one, and writes it with {@link StreamWriter.write}. */
+  respond(typeUrl: TypeUrl): void;
+  /** Ends the stream with the status of an error. */
+  fail(error: unknown): void;
+  /** Ends the stream's bookkeeping with a status the client cannot be sent (its call is reset instead). */
+  abandon(code: number, reason: string): void;
+}
+
+/** Writes a stream's responses in push order, one unflushed at a time (rule S12), within the write budget. */
+export class StreamWriter implements WriteOwner {
+  readonly #ctx: StreamContext;
+  readonly #call: ServerDuplexStream<unknown, Uint8Array>;
+  readonly #host: WriterHost;
+  readonly #ready = new Set<TypeUrl>();
+  #scheduled = false;
+  /** The response written and not flushed yet (rule S12: at most one). */
+  #unflushed: InFlightWrite | undefined;
+  /** True while the last write has not been flushed (kept after the stream ended, unlike {@link #unflushed}). */
+  #lastWritePending = false;
+  /** grpc-js's write callback; it closes over the writer only, never over a response (rule S12). */
+  readonly #onFlushed = (error?: Error | null) => this.#flushed(error);
+
+  constructor(ctx: StreamContext, call: ServerDuplexStream<unknown, Uint8Array>, host: WriterHost) {
+    this.#ctx = ctx;
+    this.#call = call;
+    this.#host = host;
+  }
+
+  /** True once the stream ended (the write budget skips it). */
+  get ended(): boolean {
+    return this.#host.ended;
+  }
+
+  /** True while the last write has not been flushed, even after the stream ended. */
+  get lastWritePending(): boolean {
+    return this.#lastWritePending;
+  }
+
+  /** A type may have a response: queue it and drain soon (after the unflushed write's flush, if any). */
+  due(typeUrl: TypeUrl): void {
+    this.#ready.add(typeUrl);
+    if (this.#scheduled || this.#unflushed !== undefined || this.#host.ended) return;
+    this.#scheduled = true;
+    scheduleDrain(this);
+  }
+
+  /** The scheduled drain (see {@link scheduleDrain}). */
+  drainScheduled(): void {
+    this.#scheduled = false;
+    this.#drain();
+  }
+
+  /** The write budget's call: this stream's turn to write. */
+  resume(): void {
+    this.#drain();
+  }
+
+  /** Writes an encoded response; until it is flushed, the stream writes nothing else (rule S12). */
+  write(bytes: Uint8Array): void {
+    this.#unflushed = this.#ctx.budget.charge(bytes.length, this);
+    this.#lastWritePending = true;
+    this.#call.write(bytes, this.#onFlushed);
+  }
+
+  /** The stream ended: nothing more is written, and its unflushed bytes leave the budget. */
+  close(): void {
+    this.#ready.clear();
+    this.#ctx.budget.forget(this);
+    if (this.#unflushed !== undefined) this.#ctx.budget.release(this.#unflushed);
+    this.#unflushed = undefined;
+  }
+
+  /**
+   * A status goes out after the response before it, so a client that half-closed (or is refused) but does not read
+   * would hold that response and the stream forever: reset the call when the last write is still unflushed after
+   * `limits.drainTimeoutMs` (rule S12).
+   */
+  resetIfStillUnread(): void {
+    const timeoutMs = this.#ctx.limits.drainTimeoutMs;
+    const timer = setTimeout(() => {
+      if (!this.#lastWritePending) return;
+      const reason = `the client did not read the last response within limits.drainTimeoutMs (${timeoutMs} ms) after the stream ended`;
+      this.#ctx.limitReached('drainTimeoutMs');
+      this.#ctx.logger.warn(
+        { streamId: this.#host.id, nodeId: this.#host.nodeId, details: reason },
+        'xDS stream reset',
+      );
+      resetCall(this.#call);
+    }, timeoutMs);
+    timer.unref();
+  }
+
+  /**
+   * The write budget's call: this stream's response was not flushed within `limits.drainTimeoutMs` (rule S12). A
+   * status cannot pass the unread bytes before it, so the stream is reset (RST_STREAM ENHANCE_YOUR_CALM, which gRPC
+   * clients read as RESOURCE_EXHAUSTED); the server's events and logs carry the full reason.
+   */
+  drainTimedOut(timeoutMs: number): void {
+    const host = this.#host;
+    if (host.ended) return;
+    const reason = `the client did not read a response within limits.drainTimeoutMs (${timeoutMs} ms)`;
+    this.#ctx.limitReached('drainTimeoutMs');
+    this.#ctx.logger.warn(
+      { streamId: host.id, nodeId: host.nodeId, code: status.RESOURCE_EXHAUSTED, details: reason },
+      'xDS stream ended',
+    );
+    host.abandon(status.RESOURCE_EXHAUSTED, reason);
+    if (!resetCall(this.#call))
+      this.#call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: reason });
+  }
+
+  /** grpc-js's write callback: flushed, or failed because the call is gone (then the call's events end it). */
+  #flushed(error: Error | null | undefined): void {
+    this.#lastWritePending = false;
+    const write = this.#unflushed;
+    if (write === undefined) return;
+    this.#unflushed = undefined;
+    if (error) this.#ctx.budget.release(write);
+    else this.#ctx.budget.flushed(write);
+    this.#drain();
+  }
+
+  #drain(): void {
+    const host = this.#host;
+    while (this.#unflushed === undefined && !host.ended && this.#ready.size > 0) {
+      // The server-wide budget: when spent, this stream waits its turn (it is resumed) before taking a response.
+      if (!this.#ctx.budget.admit(this)) return;
+      let next: TypeUrl | undefined;
+      for (const typeUrl of this.#ready)
+        if (next === undefined || pushOrder(typeUrl) < pushOrder(next)) next = typeUrl;
+      this.#ready.delete(next!);
+      try {
+        host.respond(next!);
+      } catch (error) {
+        host.fail(error);
+      }
+    }
+  }
+}
