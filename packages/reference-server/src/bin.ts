@@ -66,6 +66,7 @@ async function main(): Promise<void> {
         options.trustDomain === undefined ? undefined : { trustDomains: [options.trustDomain], istio: true },
       adminTokenFile: options.adminTokenFile,
       registries: options.registries,
+      limits: options.limits,
       adminTls:
         options.adminTlsCert === undefined || options.adminTlsKey === undefined
           ? undefined

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { defaultLimits } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
-import { defaults, parseCommandLine } from './cli.js';
+import { defaults, parseCommandLine, usage } from './cli.js';
 import { binPath } from './demo/server-process.js';
+import { limitMeanings, maxLimitValue } from './limit-flags.js';
 
 describe('command line', () => {
   it('defaults to both listeners on loopback and the embedded example', () => {
@@ -42,6 +44,10 @@ describe('command line', () => {
         'admin.key',
         '--registry',
         'etcd=http://127.0.0.1:2379/xds',
+        '--limit',
+        'maxStreamsPerNode=1000',
+        '--limit',
+        `drainTimeoutMs=${maxLimitValue}`,
       ],
       { XDS_ADMIN_ADDRESS: '127.0.0.1:9901', XDS_LOG_LEVEL: 'warn', XDS_CONFIG: 'other.yaml' },
     );
@@ -62,8 +68,54 @@ describe('command line', () => {
         adminTlsCert: 'admin.crt',
         adminTlsKey: 'admin.key',
         registries: [{ kind: 'etcd', location: 'http://127.0.0.1:2379/xds' }],
+        limits: { maxStreamsPerNode: 1000, drainTimeoutMs: maxLimitValue },
       },
     });
+  });
+
+  it('L2: --limit takes every limit of @xds/server by its name, and --help lists each with its default', () => {
+    const names = Object.keys(defaultLimits);
+    assert.deepEqual(
+      Object.keys(limitMeanings).sort(),
+      [...names].sort(),
+      'a meaning for every limit, no more',
+    );
+    const args = names.flatMap((name, i) => ['--limit', `${name}=${i + 1}`]);
+    const parsed = parseCommandLine(args);
+    assert.equal(parsed.kind, 'run');
+    assert.deepEqual(
+      parsed.kind === 'run' ? parsed.options.limits : undefined,
+      Object.fromEntries(names.map((name, i) => [name, i + 1])),
+    );
+    for (const [name, value] of Object.entries(defaultLimits)) {
+      const row = new RegExp(`^ +${name} +${value}  \\S`, 'm');
+      assert.match(usage, row, `--help shows ${name} with its default ${value}`);
+    }
+  });
+
+  it('L2: refuses an unknown limit, a bad or out-of-range value and a repeated limit with one line naming it', () => {
+    const refused = (...limits: string[]) => {
+      const parsed = parseCommandLine(limits.flatMap((limit) => ['--limit', limit]));
+      assert.equal(parsed.kind, 'refused', `${limits.join(' ')} should be refused`);
+      const message = parsed.kind === 'refused' ? parsed.message : '';
+      assert.equal(message.includes('\n'), false, 'one line');
+      return message;
+    };
+    assert.match(
+      refused('maxStreamPerNode=5'),
+      /"maxStreamPerNode" is not a limit; the limits are .*maxStreamsPerNode/,
+    );
+    const range = `must be a whole number from 1 to ${maxLimitValue}`;
+    for (const value of ['0', '-1', '1.5', '1e3', 'ten', '', ' 7', String(maxLimitValue + 1), '99999999999'])
+      assert.match(
+        refused(`maxStreamsPerNode=${value}`),
+        new RegExp(`^--limit maxStreamsPerNode=.*: maxStreamsPerNode ${range} \\(default 100\\)$`),
+        JSON.stringify(value),
+      );
+    assert.match(refused('maxStreamsPerNode'), /expected NAME=VALUE/);
+    assert.match(refused('=5'), /expected NAME=VALUE/);
+    assert.match(refused('toString=5'), /"toString" is not a limit/);
+    assert.match(refused('maxNameBytes=10', 'maxNameBytes=20'), /--limit maxNameBytes is given twice/);
   });
 
   it('reports unknown flags, missing values, positionals, bad addresses and levels as usage errors', () => {
@@ -141,7 +193,7 @@ describe('command line', () => {
       assert.equal(isLoopbackHost(host), false, host);
   });
 
-  it('the real bin exits with 2 and the usage on a bad flag, 2 and one line on an exposed admin, 0 on --help', () => {
+  it('the real bin exits with 2 and the usage on a bad flag, 2 and one line on an exposed admin or a bad limit, 0 on --help', () => {
     const bad = spawnSync(process.execPath, [binPath, '--xds', 'nowhere'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^xds-server: --xds: "nowhere" is not host:port/);
@@ -154,5 +206,14 @@ describe('command line', () => {
     const help = spawnSync(process.execPath, [binPath, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage: xds-server/);
+    assert.match(help.stdout, /--limit NAME=VALUE/);
+    const limit = spawnSync(process.execPath, [binPath, '--limit', 'maxStreamsPerNode=0'], {
+      encoding: 'utf8',
+    });
+    assert.equal(limit.status, 2);
+    assert.equal(
+      limit.stderr,
+      `xds-server: --limit maxStreamsPerNode=0: maxStreamsPerNode must be a whole number from 1 to ${maxLimitValue} (default 100)\n`,
+    );
   });
 });

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { parseRegistrySpec, type RegistrySpec } from '@xds/registry/spec';
+import type { Limits } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
+import { limitsUsage, parseLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
 
 /** What the command line asks for. */
@@ -32,11 +34,13 @@ export interface CommandLine {
   readonly adminTlsKey: string | undefined;
   /** Service registries (`--registry KIND=LOCATION`, repeatable), in order. */
   readonly registries: readonly RegistrySpec[];
+  /** The xDS server's limits given by `--limit NAME=VALUE` (rule L2); the others keep their defaults. */
+  readonly limits: Limits;
 }
 
 /**
  * The outcome of {@link parseCommandLine}: run, print help or version, a usage error (exit 2 with the usage), or
- * a refusal of flags that parse but are unsafe together (exit 2 with one line).
+ * a refusal of flags that parse but are unsafe together or out of range (exit 2 with one line).
  */
 export type ParsedCommandLine =
   | { readonly kind: 'run'; readonly options: CommandLine }
@@ -60,6 +64,7 @@ export const defaults = Object.freeze({
   adminTlsCert: undefined,
   adminTlsKey: undefined,
   registries: [] as readonly RegistrySpec[],
+  limits: {} as Limits,
 });
 
 /** The environment variables that set defaults for the flags (a flag wins). */
@@ -102,6 +107,9 @@ Service registries (repeatable, in order; services merge into the model, whose r
   --registry KIND=LOCATION  kubernetes=KUBECONFIG, consul=http://HOST:PORT,
                        eureka=http://HOST:PORT/eureka[?interval=1s], etcd=http://HOST:PORT/PREFIX;
                        nothing is served until every registry has synced once (/readyz names those pending)
+
+${limitsUsage()}
+
   -h, --help           print this help
   --version            print the version
 `;
@@ -179,6 +187,7 @@ export function parseCommandLine(
         'admin-tls-cert': { type: 'string' },
         'admin-tls-key': { type: 'string' },
         registry: { type: 'string', multiple: true },
+        limit: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -231,6 +240,8 @@ export function parseCommandLine(
     ...registries.problems,
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
+  const limits = parseLimitFlags(values['limit']);
+  if (typeof limits === 'string') return { kind: 'refused', message: limits };
   const adminHost = parseAddress(admin);
   if (
     typeof adminHost !== 'string' &&
@@ -253,6 +264,7 @@ export function parseCommandLine(
       maxInFlightMiB: inFlight === undefined ? defaults.maxInFlightMiB : Number(inFlight),
       ...security,
       registries: registries.specs,
+      limits,
     },
   };
 }

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import type { RegistrySpec } from '@xds/registry';
-import { type NodeIdentityOptions, ServerTls, type TlsOptions, XdsServer } from '@xds/server';
+import {
+  defaultLimits,
+  type Limits,
+  type NodeIdentityOptions,
+  ServerTls,
+  type TlsOptions,
+  XdsServer,
+} from '@xds/server';
 import type { Logger } from 'pino';
 import { formatAddress, isLoopbackHost, parseAddress } from './address.js';
 import type { AdminContext } from './admin/admin-context.js';
@@ -51,6 +58,8 @@ export interface ReferenceServerOptions {
   readonly adminTls?: TlsOptions | undefined;
   /** Service registries whose services are merged into the model (`--registry KIND=LOCATION`). */
   readonly registries?: readonly RegistrySpec[] | undefined;
+  /** The xDS server's limits on what clients control (`--limit NAME=VALUE`); unset ones keep their defaults. */
+  readonly limits?: Limits | undefined;
 }
 
 /** A running reference server. */
@@ -75,6 +84,12 @@ export function packageVersion(): string {
     version: string;
   };
   return manifest.version;
+}
+
+/** Every limit the xDS server runs with (the given ones over the defaults), for the start-up log line. */
+function effectiveLimits(limits: Limits | undefined): Record<string, number> {
+  const given = Object.entries(limits ?? {}).filter(([, value]) => value !== undefined);
+  return { ...defaultLimits, ...Object.fromEntries(given) };
 }
 
 function bound(address: string, port: number): string {
@@ -111,6 +126,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     closeGraceMs: options.closeGraceMs ?? 5000,
     writeBudget: { maxBytesInFlight: (options.maxInFlightMiB ?? 64) * 1024 * 1024 },
     ...(options.nodeIdentity === undefined ? {} : { nodeIdentity: options.nodeIdentity }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const metrics = createMetrics({
     connectedClients: () => xds.clients().length,
@@ -198,6 +214,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       xdsSecurity,
       nodeIdentity: options.nodeIdentity !== undefined,
       adminToken: adminToken !== undefined,
+      limits: effectiveLimits(options.limits),
     },
     `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/`,
   );

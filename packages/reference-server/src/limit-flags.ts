@@ -1,0 +1,69 @@
+/**
+ * `--limit NAME=VALUE`: the reference server's way to set the xDS server's limits on what clients control (rule L2).
+ * The names and defaults are `@xds/server`'s (`defaultLimits`), so the flag, `--help`, `docs/security.md` and the
+ * server agree; this file adds only a one-line meaning per limit for `--help`, and the range a flag may give.
+ */
+import { defaultLimits, type Limits } from '@xds/server';
+
+/** The name of a limit: a key of `@xds/server`'s {@link Limits}. */
+export type LimitName = keyof Limits;
+
+/**
+ * The largest value a flag may give any limit: 2^31 - 1, the longest timer Node runs (for the `…Ms` limits) and
+ * far beyond any count or size a server holds; the smallest is 1.
+ */
+export const maxLimitValue = 2_147_483_647;
+
+/** What each limit bounds, one line each, for `--help` (the server's JSDoc says what happens past it). */
+export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.freeze({
+  maxNamesPerRequest: 'resource names in one request, or in a delta subscription of one type',
+  maxGlobsPerRequest: 'glob names (prefix/*) in one request or delta subscription',
+  maxNameBytes: 'bytes of one resource name',
+  maxNodeIdBytes: 'bytes of a node id',
+  maxErrorDetailBytes: "bytes of a NACK's message kept for status, events and logs",
+  firstRequestTimeoutMs: "ms from a stream's opening to its first request",
+  maxStreamsPerConnection: 'concurrent xDS streams on one HTTP/2 connection',
+  maxStreamsPerNode: 'concurrent xDS streams of one node id, across connections',
+  drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
+  maxRegexBytes: 'bytes of one CSDS node-matcher regex',
+  maxStatusMatchers: 'node matchers in one CSDS request',
+});
+
+const names = Object.keys(defaultLimits) as LimitName[];
+
+/** The `--limit` section of `--help`: every limit with its default and meaning. */
+export function limitsUsage(): string {
+  const width = Math.max(...names.map((name) => name.length));
+  const rows = names.map(
+    (name) => `    ${name.padEnd(width)} ${String(defaultLimits[name]).padStart(7)}  ${limitMeanings[name]}`,
+  );
+  return [
+    `Limits on what clients control (repeatable; each a whole number from 1 to ${maxLimitValue}; past a limit`,
+    'a stream or call ends with RESOURCE_EXHAUSTED, INVALID_ARGUMENT or DEADLINE_EXCEEDED naming it):',
+    '  --limit NAME=VALUE   e.g. --limit maxStreamsPerNode=1000; NAME (default, meaning) is one of:',
+    ...rows,
+  ].join('\n');
+}
+
+/**
+ * Parses the `--limit` values into {@link Limits}, or returns one line naming the first problem: a value that is
+ * not `NAME=VALUE`, an unknown name (with the known ones), a value outside 1…{@link maxLimitValue}, or a limit
+ * given twice.
+ */
+export function parseLimitFlags(values: string | boolean | string[] | undefined): Limits | string {
+  const limits: Record<string, number> = {};
+  for (const text of Array.isArray(values) ? values : []) {
+    const equals = text.indexOf('=');
+    if (equals <= 0) return `--limit ${text}: expected NAME=VALUE, e.g. maxStreamsPerNode=1000`;
+    const name = text.slice(0, equals);
+    const value = text.slice(equals + 1);
+    if (!Object.hasOwn(defaultLimits, name))
+      return `--limit ${text}: "${name}" is not a limit; the limits are ${names.join(', ')}`;
+    const number = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+    if (!(number >= 1 && number <= maxLimitValue))
+      return `--limit ${text}: ${name} must be a whole number from 1 to ${maxLimitValue} (default ${defaultLimits[name as LimitName]})`;
+    if (Object.hasOwn(limits, name)) return `--limit ${name} is given twice`;
+    limits[name] = number;
+  }
+  return limits as Limits;
+}
