@@ -1,23 +1,18 @@
 // Mutual TLS and node identity (rule L6) with a real non-JavaScript client: gRPC C-core, as Debian's python3-grpcio
-// ships it, opens an ADS stream with a client certificate (test/python/ads_client.py) against @xds/server run as
-// `xds-server --tls-cert … --tls-key … --tls-client-ca … --trust-domain cluster.local` runs it. C-core's own xDS
+// ships it, opens an ADS stream with a client certificate (test/python/ads_client.py) against @xds/server set up as
+// `xds-server --tls-cert … --tls-key … --tls-client-ca … --trust-domain cluster.local` sets it up. C-core's own xDS
 // resolver cannot present a client certificate to its control plane in this version (its bootstrap knows only the
 // `insecure`, `google_default` and `fake` channel credentials: docs/security-tls.md), so the script drives C-core's
 // TLS transport directly. scripts/python/grpcio.sh installs the package when it is missing (apt-get) and fails
 // clearly when it cannot: this test never skips.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { type AckEvent, peerIdentityOf, XdsServer } from '@xds/server';
 import { createTestPki, type TestCertificate, type TestPki } from '@xds/testing';
 import { echoSnapshot, target } from './support/echo-config.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const script = join(root, 'test', 'python', 'ads_client.py');
+import { provisionPython, runPythonScript } from './support/python.js';
 
 /** An Istio sidecar's node id in namespace `default`, as Envoy and Istio's agent write it. */
 const nodeId = 'sidecar~10.1.2.3~productpage-v1-6b746f74dc-9stvs.default~default.svc.cluster.local';
@@ -35,59 +30,34 @@ interface AdsResult {
   }[];
 }
 
-/** The Python with gRPC C-core, installed by scripts/python/grpcio.sh when missing. */
-function provisionPython(): string {
-  const run = spawnSync('bash', [join(root, 'scripts', 'python', 'grpcio.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 600_000,
-  });
-  if (run.status !== 0)
-    throw new Error(`scripts/python/grpcio.sh failed (exit ${run.status}): gRPC C-core for Python is needed`);
-  const python = run.stdout.trim().split('\n').pop();
-  if (!python) throw new Error('scripts/python/grpcio.sh printed no interpreter');
-  return python;
-}
-
 describe('gRPC C-core (python3-grpcio) against @xds/server over mutual TLS with node identity', () => {
   const cache = new SnapshotCache();
   const acks: AckEvent[] = [];
   const identities: (string | undefined)[] = [];
-  let python: string;
   let pki: TestPki;
   let server: XdsServer;
   let address: string;
 
   /** Runs one ADS exchange asking for the echo listener and cluster, as `cert` (none: no client certificate). */
-  const ads = (cert: TestCertificate | undefined, ca = pki.ca.certFile): Promise<AdsResult> =>
-    new Promise((resolve, reject) => {
-      const args = [
-        '-I',
-        script,
-        '--address',
-        address,
-        '--ca',
-        ca,
-        '--node',
-        nodeId,
-        '--ask',
-        `${TypeUrl.Cluster}=v1`,
-        '--ask',
-        `${TypeUrl.Listener}=${target}`,
-        '--timeout',
-        '30',
-        ...(cert === undefined ? [] : ['--cert', cert.certFile, '--key', cert.keyFile]),
-      ];
-      execFile(python, args, { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-        const line = stdout.trim().split('\n').pop() ?? '';
-        if (error !== null || !line.startsWith('{'))
-          reject(new Error(`ads_client.py failed: ${error?.message ?? ''}\n${stderr}\n${stdout}`));
-        else resolve(JSON.parse(line) as AdsResult);
-      });
-    });
+  const ads = (cert: TestCertificate | undefined): Promise<AdsResult> =>
+    runPythonScript<AdsResult>('ads_client.py', [
+      '--address',
+      address,
+      '--ca',
+      pki.ca.certFile,
+      '--node',
+      nodeId,
+      '--ask',
+      `${TypeUrl.Cluster}=v1`,
+      '--ask',
+      `${TypeUrl.Listener}=${target}`,
+      '--timeout',
+      '30',
+      ...(cert === undefined ? [] : ['--cert', cert.certFile, '--key', cert.keyFile]),
+    ]);
 
   before(async () => {
-    python = provisionPython();
+    provisionPython();
     pki = createTestPki();
     const serverCert = pki.issue({ name: 'xds-server', ips: ['127.0.0.1'] });
     cache.setSnapshot(nodeId, echoSnapshot({ v1: 1 }, { v1: 1 }));
