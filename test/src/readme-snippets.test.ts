@@ -20,9 +20,9 @@ interface Snippet {
   readonly code: string;
 }
 
-/** The README files: the root one and each package's. */
+/** The README files: the root one and each package's; and docs/security.md (its mutual-TLS example). */
 function readmes(): string[] {
-  const files = [join(root, 'README.md')];
+  const files = [join(root, 'README.md'), join(root, 'docs', 'security.md')];
   for (const entry of readdirSync(join(root, 'packages'))) {
     const readme = join(root, 'packages', entry, 'README.md');
     if (existsSync(readme)) files.push(readme);
