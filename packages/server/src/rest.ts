@@ -28,22 +28,45 @@ const byPath = new Map<string, TypeUrl>(
     .map((t) => [`/v3/discovery:${t.restName}`, t.typeUrl]),
 );
 
-function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new XdsError(Code.ResourceExhausted, `request body is larger than ${limit} bytes`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
+/**
+ * Reads a request body of at most `limit` bytes. A longer body is read on and dropped, up to `limit` more bytes, and
+ * then refused with RESOURCE_EXHAUSTED (413): an answer sent while the client is still sending would be lost to the
+ * reset that closing the socket under it causes. Past twice the limit the connection is closed (`closed` is set).
+ */
+async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+    else if (size > 2 * limit) {
+      request.socket.destroy();
+      break;
+    }
+  }
+  if (size > limit) {
+    throw new XdsError(
+      Code.ResourceExhausted,
+      `request body is larger than ${limit} bytes (the REST body limit is XdsServerOptions.maxMessageBytes)`,
+    );
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Reads and drops a body the server will not use (up to `limit` bytes) so that the client, still sending, reads the
+ * answer instead of a connection reset; resolves false when the body was longer (the connection is then closed).
+ */
+export async function discardBody(request: IncomingMessage, limit: number): Promise<boolean> {
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      request.socket.destroy();
+      return false;
+    }
+  }
+  return true;
 }
 
 function send(response: ServerResponse, code: number, body: unknown): void {
@@ -63,7 +86,13 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
     const typeUrl = byPath.get(path);
     if (typeUrl === undefined) return false;
     if (request.method !== 'POST') {
-      send(response, 405, { code: Code.InvalidArgument, message: `${path} takes POST` });
+      response.setHeader('allow', 'POST');
+      discardBody(request, maxBodyBytes).then(
+        (whole) => {
+          if (whole) send(response, 405, { code: Code.InvalidArgument, message: `${path} takes POST` });
+        },
+        () => response.destroy(),
+      );
       return true;
     }
     void (async () => {
@@ -100,7 +129,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
       } catch (error) {
         const xds = XdsError.from(error);
         if (xds.code === Code.Internal) ctx.logger.error({ err: error, path }, 'REST xDS request failed');
-        if (!response.headersSent)
+        if (!response.headersSent && response.socket?.destroyed !== true)
           send(response, httpStatus[xds.code] ?? 500, { code: xds.code, message: xds.message });
       }
     })();
