@@ -22,6 +22,7 @@ import {
   methodPath,
   XdsError,
 } from '@xds/api';
+import { authorizationFailure } from './authorization.js';
 import { messageEncoder, requestDecoder, UndecodableRequest } from './codec.js';
 import { clientStatus } from './csds.js';
 import { toStatus } from './status.js';
@@ -44,11 +45,9 @@ async function authorizeStatus(ctx: StreamContext, request: ClientStatusRequest,
   try {
     granted = await hook(request, call);
   } catch (error) {
-    // A hook that fails grants nothing (fail closed); its own XdsError keeps its code.
-    if (error instanceof XdsError) throw error;
-    ctx.logger.error({ peer: call.getPeer(), err: error }, 'authorizeStatus failed');
-    throw new XdsError(Code.PermissionDenied, 'client status (CSDS) refused: authorizeStatus failed', {
-      cause: error,
+    // Rule L6: a hook that fails grants nothing (fail closed); its own XdsError keeps its code.
+    throw authorizationFailure(ctx.logger, error, 'authorizeStatus', 'client status (CSDS) refused', {
+      peer: call.getPeer(),
     });
   }
   if (granted !== true)

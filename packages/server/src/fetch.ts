@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, type DiscoveryRequest, DiscoveryResponseSchema, type TypeUrl, XdsError } from '@xds/api';
 import { fetchResources, type SotwResponse } from '@xds/cache';
+import { authorizationFailure } from './authorization.js';
 import { checkSotwRequest } from './request-limits.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 
@@ -25,8 +26,16 @@ export async function fetchFor(
   if (request.typeUrl !== '' && request.typeUrl !== typeUrl) {
     throw new XdsError(Code.InvalidArgument, `type_url ${request.typeUrl} cannot be requested on ${where}`);
   }
-  if (ctx.authorize !== undefined && !(await ctx.authorize(node, call))) {
-    throw new XdsError(Code.PermissionDenied, `node "${node.id}" may not call ${where}`);
+  if (ctx.authorize !== undefined) {
+    const refused = `node "${node.id}" may not call ${where}`;
+    let granted: boolean;
+    try {
+      granted = await ctx.authorize(node, call);
+    } catch (error) {
+      // Rule L6: the hook's XdsError keeps its code; any other error refuses (PERMISSION_DENIED).
+      throw authorizationFailure(ctx.logger, error, 'authorize', refused, { nodeId: node.id, where });
+    }
+    if (granted !== true) throw new XdsError(Code.PermissionDenied, refused);
   }
   checkSotwRequest(ctx.limits, request);
   const response = fetchResources(ctx.cache, {

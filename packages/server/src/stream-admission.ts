@@ -4,6 +4,7 @@
 // one at a time and in order: while authorization runs, the requests that follow wait for it.
 import { status } from '@grpc/grpc-js';
 import { Code, type DiscoveryMethod, isTypeUrl, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 import type { RegisteredStream } from './stream-registry.js';
@@ -93,7 +94,7 @@ export class StreamAdmission<Req extends AnyRequest> {
     try {
       verdict = authorize(node, this.#call);
     } catch (error) {
-      host.fail(error);
+      host.fail(this.#authorizeFailed(error));
       return;
     }
     if (typeof verdict === 'boolean') {
@@ -103,7 +104,22 @@ export class StreamAdmission<Req extends AnyRequest> {
     this.#held = [request];
     verdict.then(
       (ok) => this.#decide(ok, this.#held ?? []),
-      (error: unknown) => host.fail(error),
+      (error: unknown) => {
+        this.#held = undefined;
+        host.fail(this.#authorizeFailed(error));
+      },
+    );
+  }
+
+  /** Rule L6: a hook's XdsError keeps its code; any other error refuses the node (PERMISSION_DENIED). */
+  #authorizeFailed(error: unknown): XdsError {
+    const host = this.#host;
+    return authorizationFailure(
+      this.#ctx.logger,
+      error,
+      'authorize',
+      `node "${host.nodeId}" may not open ${this.#method.path}`,
+      { streamId: host.id, nodeId: host.nodeId },
     );
   }
 

@@ -13,14 +13,17 @@ import type { StreamRegistry } from './stream-registry.js';
 import type { WriteBudget } from './write-budget.js';
 
 /**
- * Decides whether a node may open a stream or fetch; false (or a rejection) ends it with PERMISSION_DENIED.
- * `call` is the gRPC call (undefined for REST).
+ * Decides whether a node may open a stream or fetch (rule L6): false ends it with PERMISSION_DENIED. A hook that
+ * throws or rejects with an `XdsError` ends it with that error's code and message (to refuse with UNAVAILABLE while
+ * a backend is down, say); any other error also refuses (PERMISSION_DENIED, "authorize failed"; the error is logged,
+ * not sent). The same holds on SotW and delta streams, Fetch and REST. `call` is the gRPC call (undefined for REST).
  */
 export type Authorize = (node: Node, call: ServerCall | undefined) => boolean | Promise<boolean>;
 
 /**
- * Decides whether a caller may read client status over CSDS (every matching node's config, rule L6): false (or a
- * rejection) ends the call with PERMISSION_DENIED. It sees the request (node matchers, whether resource contents
+ * Decides whether a caller may read client status over CSDS (every matching node's config, rule L6): false ends the
+ * call with PERMISSION_DENIED; a throw or rejection too, except that an `XdsError` keeps its code (as for
+ * {@link Authorize}). It sees the request (node matchers, whether resource contents
  * are asked for) and the gRPC call, for the peer and its TLS identity (`call.getPeer()`, `call.getAuthContext()`).
  */
 export type AuthorizeStatus = (request: ClientStatusRequest, call: ServerCall) => boolean | Promise<boolean>;
