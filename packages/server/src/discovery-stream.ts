@@ -3,10 +3,11 @@
 // order; responses go out through the writer (stream-writer.ts: push order S11, one unflushed response S12); this
 // file ties them to the call, the watches, the ACK/NACK rules (S3–S5) and ending with a clear status.
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { Code, type DiscoveryMethod, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { Code, type DiscoveryMethod, isTypeUrl, type Node, type TypeUrl, XdsError } from '@xds/api';
 import type { DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import type { UndecodableRequest } from './codec.js';
 import type { RequestEvent } from './events.js';
+import { callHook, type HookContext, hookFailure } from './hooks.js';
 import { toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
 import type { StreamContext } from './stream-context.js';
@@ -43,6 +44,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   readonly #writer: StreamWriter;
   #ended = false;
   #nonce = 0;
+  #hookContext: HookContext | undefined;
+  #abort: AbortController | undefined;
 
   constructor(ctx: StreamContext, call: Call, method: DiscoveryMethod) {
     this.ctx = ctx;
@@ -69,6 +72,33 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     // Rule L2: pending until its first request, within the connection's stream limit.
     const refused = this.ctx.registry.arrive(this, call.getPeer());
     if (refused !== undefined) this.fail(refused);
+    else this.#admission.open();
+  }
+
+  /** What hooks see of the stream (made on first use). */
+  get hookContext(): HookContext {
+    if (this.#hookContext !== undefined) return this.#hookContext;
+    const stream = this;
+    this.#hookContext = {
+      streamId: this.id,
+      kind: this.kind,
+      ads: this.ads,
+      method: this.#method.path,
+      peer: this.call.getPeer(),
+      get node() {
+        return stream.node;
+      },
+      get nodeId() {
+        return stream.nodeId;
+      },
+      call: this.call,
+      get signal() {
+        stream.#abort ??= new AbortController();
+        if (stream.#ended) stream.#abort.abort();
+        return stream.#abort.signal;
+      },
+    };
+    return this.#hookContext;
   }
 
   /** The registry's call: no first request within `limits.firstRequestTimeoutMs` (rule L2). */
@@ -108,8 +138,26 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   }
 
   /** Admission's call: an accepted request of a type the service serves. */
-  process(request: Req, typeUrl: TypeUrl): void {
-    this.handle(request, typeUrl);
+  process(request: Req, typeUrl: string): void {
+    this.handle(request, typeUrl as TypeUrl);
+  }
+
+  /** Admission's call, rule S1: which type a request is about. */
+  typeOf(request: Req): string {
+    const typeUrl = request.typeUrl;
+    const fixed = this.#method.typeUrl;
+    if (fixed !== undefined) {
+      if (typeUrl === '' || typeUrl === fixed) return fixed;
+      throw new XdsError(
+        Code.InvalidArgument,
+        `type_url ${typeUrl} cannot be requested on ${this.#method.path}`,
+      );
+    }
+    if (typeUrl === '')
+      throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
+    if (!isTypeUrl(typeUrl))
+      throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} is not a type this server serves`);
+    return typeUrl;
   }
 
   /** The writer's call: take and write the response of a type, if its watch has one. */
@@ -160,10 +208,11 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     state.sent(version, nonce);
     this.#writer.write(bytes);
     const events = this.ctx.events;
-    if (events.listenerCount('response') === 0) return;
+    const hook = this.ctx.hooks.onResponse;
+    if (events.listenerCount('response') === 0 && hook === undefined) return;
     // The names are listed only if a listener reads them (1,000 names per response to 10,000 streams add up).
     let listed: ResponseNames | undefined;
-    events.emit('response', {
+    const response = {
       streamId: this.id,
       nodeId: this.nodeId,
       typeUrl: state.typeUrl,
@@ -178,7 +227,16 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
         return listed.removed;
       },
       bytes: bytes.length,
-    });
+    };
+    events.emit('response', response);
+    if (hook === undefined) return;
+    const context = this.hookContext;
+    // The stream takes its next response once the hook settled; a failure ends it (rule L4).
+    const pending = callHook(this.ctx, 'onResponse', () => hook(response, context));
+    if (pending !== undefined)
+      this.#writer.hold(pending, (error) =>
+        this.fail(hookFailure(this.ctx, 'onResponse', error, { streamId: this.id, nodeId: this.nodeId })),
+      );
   }
 
   /**
@@ -259,6 +317,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
 
   #close(code: number, reason: string): void {
     this.#ended = true;
+    this.#abort?.abort();
     this.#writer.close();
     for (const state of this.types.values()) state.watch.cancel();
     this.ctx.registry.leave(this);

@@ -50,6 +50,16 @@ export interface Limits {
   readonly maxRegexBytes?: number;
   /** Node matchers in one CSDS request; default 100. More fail the request with INVALID_ARGUMENT. */
   readonly maxStatusMatchers?: number;
+  /**
+   * How long an async hook (`hooks.onStreamOpen`, `onRequest`, `onResponse`) may take (ms); default 10 s. Then its
+   * stream or call ends with INTERNAL naming this limit; other streams never wait for it.
+   */
+  readonly hookTimeoutMs?: number;
+  /**
+   * Requests a stream may send while an earlier one waits for authorization or a hook; default 100. They are handled
+   * in order once it settles; more end the stream with RESOURCE_EXHAUSTED.
+   */
+  readonly maxQueuedRequests?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -68,6 +78,8 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   drainTimeoutMs: 30_000,
   maxRegexBytes: 1024,
   maxStatusMatchers: 100,
+  hookTimeoutMs: 10_000,
+  maxQueuedRequests: 100,
 });
 
 /** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */

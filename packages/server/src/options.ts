@@ -1,6 +1,7 @@
 import type { ServerOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
+import type { XdsServerHooks } from './hooks.js';
 import type { NodeIdentityOptions } from './identity.js';
 import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
@@ -25,6 +26,11 @@ export interface XdsServerOptions {
   readonly logger?: Logger;
   /** Refuse a node's stream with PERMISSION_DENIED by returning false. */
   readonly authorize?: Authorize;
+  /**
+   * Hooks that see, and may refuse, a stream's opening, every request (SotW, delta, Fetch, REST) and every
+   * response; async ones are bounded by `limits.hookTimeoutMs` (see {@link XdsServerHooks}).
+   */
+  readonly hooks?: XdsServerHooks;
   /**
    * Bind client certificates to nodes (rule L6): a node id is accepted only from a client whose verified
    * certificate (mutual TLS, see `listen(address, { tls })`) may claim it, by Istio's namespace rule or by grants.

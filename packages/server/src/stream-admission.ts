@@ -1,11 +1,14 @@
 // What a discovery stream checks before a request reaches its type's watch: the server is not closing, the request
 // decoded, the first request names a node (rule S2) within the node limits (rule L2) and the node is authorized
-// (rule L6), later requests keep that node (S2) and ask for a type the service serves (S1). Requests are handled
-// one at a time and in order: while authorization runs, the requests that follow wait for it.
+// (rule L6), later requests keep that node (S2) and ask for a type the service serves (S1, S15), and the
+// application's hooks (`onStreamOpen`, `onRequest`) let it through. Requests are handled one at a time and in
+// order: while authorization or a hook runs, the requests that follow wait for it, at most
+// `limits.maxQueuedRequests` of them (rule L2). A step that settles synchronously costs no promise.
 import { status } from '@grpc/grpc-js';
-import { Code, type DiscoveryMethod, isTypeUrl, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { Code, type DiscoveryMethod, type Node, XdsError } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
+import { callHook, type HookContext, type HookName, hookFailure } from './hooks.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 import type { RegisteredStream } from './stream-registry.js';
 
@@ -19,25 +22,34 @@ export interface AnyRequest {
 /** What admission needs of its stream. */
 export interface AdmissionHost<Req> extends RegisteredStream {
   readonly ended: boolean;
+  /** What hooks see of the stream. */
+  readonly hookContext: HookContext;
   /** The first request named this node, within the limits: the stream belongs to it from now on. */
   identify(node: Node): void;
   /** The first request was accepted: the stream is open. */
   opened(): void;
-  /** Handles an accepted request of a type the service serves. */
-  process(request: Req, typeUrl: TypeUrl): void;
+  /** Rules S1, S15: the type a request is about; throws an XdsError for a type the service cannot serve. */
+  typeOf(request: Req): string;
+  /** Handles an accepted request. */
+  process(request: Req, typeUrl: string): void;
   /** Ends the stream with the status of an error. */
   fail(error: unknown): void;
   end(code: number, reason: string): void;
 }
 
-/** Admits a stream's requests in order (rules S1, S2, L2, L6) and hands them to the stream. */
+/** A step of a request's way in: done (undefined), or a promise to wait for. */
+type Step = Promise<void> | undefined;
+
+/** Admits a stream's requests in order (rules S1, S2, S15, L2, L6) and hands them to the stream. */
 export class StreamAdmission<Req extends AnyRequest> {
   readonly #ctx: StreamContext;
   readonly #host: AdmissionHost<Req>;
   readonly #method: DiscoveryMethod;
   readonly #call: ServerCall;
-  /** undefined: not waiting; a list: requests held while authorization runs. */
-  #held: Req[] | undefined;
+  /** Requests that arrived while a step was pending, in order. */
+  readonly #queue: Req[] = [];
+  /** True while a step (authorization, a hook) is pending: requests queue. */
+  #waiting = false;
   #authorized = false;
 
   constructor(ctx: StreamContext, host: AdmissionHost<Req>, method: DiscoveryMethod, call: ServerCall) {
@@ -45,6 +57,18 @@ export class StreamAdmission<Req extends AnyRequest> {
     this.#host = host;
     this.#method = method;
     this.#call = call;
+  }
+
+  /** The stream's headers arrived: runs `onStreamOpen`, if any; requests wait for it. */
+  open(): void {
+    const hook = this.#ctx.hooks.onStreamOpen;
+    if (hook === undefined) return;
+    const context = this.#host.hookContext;
+    this.#wait(
+      'onStreamOpen',
+      () => callHook(this.#ctx, 'onStreamOpen', () => hook(context)),
+      () => {},
+    );
   }
 
   /** One request from the call, in arrival order. */
@@ -59,15 +83,117 @@ export class StreamAdmission<Req extends AnyRequest> {
       host.fail(new XdsError(Code.InvalidArgument, request.message));
       return;
     }
-    if (this.#held !== undefined) {
-      this.#held.push(request);
+    if (this.#waiting) {
+      const max = this.#ctx.limits.maxQueuedRequests;
+      if (this.#queue.length >= max) {
+        this.#ctx.limitReached('maxQueuedRequests');
+        host.fail(
+          new XdsError(
+            Code.ResourceExhausted,
+            `more than limits.maxQueuedRequests (${max}) requests arrived while an earlier one was pending`,
+          ),
+        );
+        return;
+      }
+      this.#queue.push(request);
       return;
     }
+    this.#admit(request);
+  }
+
+  /** Takes a request as far as it goes now: to the stream, or to a pending step (then it resumes from there). */
+  #admit(request: Req): void {
     if (!this.#authorized) {
       this.#first(request);
       return;
     }
-    this.#process(request);
+    let typeUrl: string;
+    try {
+      const id = request.node?.id;
+      const host = this.#host;
+      if (id !== undefined && id !== '' && id !== host.nodeId) {
+        throw new XdsError(
+          Code.InvalidArgument,
+          `node.id changed on the stream from "${host.nodeId}" to "${id}"`,
+        );
+      }
+      typeUrl = host.typeOf(request);
+    } catch (error) {
+      this.#host.fail(error);
+      return;
+    }
+    const hook = this.#ctx.hooks.onRequest;
+    if (hook === undefined) {
+      this.#process(request, typeUrl);
+      return;
+    }
+    const context = this.#host.hookContext;
+    this.#wait(
+      'onRequest',
+      () => callHook(this.#ctx, 'onRequest', () => hook(request as never, context)),
+      () => this.#process(request, typeUrl),
+    );
+  }
+
+  #process(request: Req, typeUrl: string): void {
+    try {
+      this.#host.process(request, typeUrl);
+    } catch (error) {
+      this.#host.fail(error);
+    }
+  }
+
+  /**
+   * Runs a step: when it settles synchronously, goes on at once; when it returns a promise, later requests queue
+   * until it settles, then `next` runs and the queue drains. A failure ends the stream (as `hook` says).
+   */
+  #wait(hook: HookName | 'authorize', step: () => Step, next: () => void): void {
+    const host = this.#host;
+    let pending: Step;
+    try {
+      pending = step();
+    } catch (error) {
+      host.fail(this.#failure(hook, error));
+      return;
+    }
+    if (pending === undefined) {
+      next();
+      return;
+    }
+    this.#waiting = true;
+    pending.then(
+      () => {
+        this.#waiting = false;
+        if (host.ended) return;
+        next();
+        this.#drain();
+      },
+      (error: unknown) => {
+        this.#waiting = false;
+        this.#queue.length = 0;
+        if (!host.ended) host.fail(this.#failure(hook, error));
+      },
+    );
+  }
+
+  /** Handles the requests that queued while a step was pending, until one waits again. */
+  #drain(): void {
+    while (!this.#waiting && !this.#host.ended && this.#queue.length > 0) this.#admit(this.#queue.shift()!);
+  }
+
+  #failure(hook: HookName | 'authorize', error: unknown): XdsError {
+    const host = this.#host;
+    const context = { streamId: host.id, nodeId: host.nodeId };
+    // Rule L6: a failing authorize refuses the node; a failing hook is INTERNAL (an XdsError keeps its code).
+    if (hook === 'authorize')
+      return authorizationFailure(
+        this.#ctx.logger,
+        error,
+        'authorize',
+        `node "${host.nodeId}" may not open ${this.#method.path}`,
+        context,
+      );
+    return hookFailure(this.#ctx, hook, error, context);
   }
 
   /** The first request: node rules (S2), then authorization, then the request itself. */
@@ -86,95 +212,31 @@ export class StreamAdmission<Req extends AnyRequest> {
     }
     host.identify(node);
     const authorize = this.#ctx.authorize;
+    const admitted = () => {
+      this.#authorized = true;
+      host.opened();
+      this.#admit(request);
+    };
     if (authorize === undefined) {
-      this.#admit([request]);
+      admitted();
       return;
     }
-    let verdict: boolean | Promise<boolean>;
-    try {
-      verdict = authorize(node, this.#call);
-    } catch (error) {
-      host.fail(this.#authorizeFailed(error));
-      return;
-    }
-    if (typeof verdict === 'boolean') {
-      this.#decide(verdict, [request]);
-      return;
-    }
-    this.#held = [request];
-    verdict.then(
-      (ok) => this.#decide(ok, this.#held ?? []),
-      (error: unknown) => {
-        this.#held = undefined;
-        host.fail(this.#authorizeFailed(error));
-      },
-    );
+    this.#wait('authorize', () => this.#authorize(authorize(node, this.#call)), admitted);
   }
 
-  /** Rule L6: a hook's XdsError keeps its code; any other error refuses the node (PERMISSION_DENIED). */
-  #authorizeFailed(error: unknown): XdsError {
-    const host = this.#host;
-    return authorizationFailure(
-      this.#ctx.logger,
-      error,
-      'authorize',
-      `node "${host.nodeId}" may not open ${this.#method.path}`,
-      { streamId: host.id, nodeId: host.nodeId },
-    );
-  }
-
-  #decide(ok: boolean, requests: Req[]): void {
-    this.#held = undefined;
-    const host = this.#host;
-    if (host.ended) return;
-    if (!ok) {
-      host.fail(
-        new XdsError(Code.PermissionDenied, `node "${host.nodeId}" may not open ${this.#method.path}`),
-      );
-      return;
-    }
-    this.#admit(requests);
-  }
-
-  #admit(requests: Req[]): void {
-    this.#authorized = true;
-    this.#host.opened();
-    for (const request of requests) {
-      if (this.#host.ended) return;
-      this.#process(request);
-    }
-  }
-
-  #process(request: Req): void {
-    const host = this.#host;
-    try {
-      const id = request.node?.id;
-      if (id !== undefined && id !== '' && id !== host.nodeId) {
+  /** A verdict of false refuses the node (PERMISSION_DENIED); a promise waits for the verdict. */
+  #authorize(verdict: boolean | Promise<boolean>): Step {
+    const refuse = (ok: boolean) => {
+      if (ok !== true)
         throw new XdsError(
-          Code.InvalidArgument,
-          `node.id changed on the stream from "${host.nodeId}" to "${id}"`,
+          Code.PermissionDenied,
+          `node "${this.#host.nodeId}" may not open ${this.#method.path}`,
         );
-      }
-      host.process(request, this.#typeOf(request.typeUrl));
-    } catch (error) {
-      host.fail(error);
+    };
+    if (typeof verdict === 'boolean') {
+      refuse(verdict);
+      return undefined;
     }
-  }
-
-  /** Rule S1: which type a request is about. */
-  #typeOf(typeUrl: string): TypeUrl {
-    const fixed = this.#method.typeUrl;
-    if (fixed !== undefined) {
-      if (typeUrl === '' || typeUrl === fixed) return fixed;
-      throw new XdsError(
-        Code.InvalidArgument,
-        `type_url ${typeUrl} cannot be requested on ${this.#method.path}`,
-      );
-    }
-    if (typeUrl === '')
-      throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
-    if (!isTypeUrl(typeUrl))
-      throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} is not a type this server serves`);
-    return typeUrl;
+    return verdict.then(refuse);
   }
 }

@@ -7,6 +7,7 @@ import type { ClientStatusRequest, Node, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
+import type { XdsServerHooks } from './hooks.js';
 import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import type { StreamRegistry } from './stream-registry.js';
@@ -36,6 +37,8 @@ export interface StreamContext {
   /** `control_plane.identifier` of every response; empty to leave it out. */
   readonly controlPlane: string;
   readonly authorize: Authorize | undefined;
+  /** The application's hooks (none by default). */
+  readonly hooks: XdsServerHooks;
   /** Who may read client status (CSDS); see `XdsServerOptions.authorizeStatus` for the default. */
   readonly authorizeStatus?: AuthorizeStatus | undefined;
   /** Bounds on what a client controls (rule L2). */

@@ -35,6 +35,8 @@ export class StreamWriter implements WriteOwner {
   #scheduled = false;
   /** The response written and not flushed yet (rule S12: at most one). */
   #unflushed: InFlightWrite | undefined;
+  /** True while an `onResponse` hook of the last response is pending: the next response waits for it. */
+  #held = false;
   /** True while the last write has not been flushed (kept after the stream ended, unlike {@link #unflushed}). */
   #lastWritePending = false;
   /** grpc-js's write callback; it closes over the writer only, never over a response (rule S12). */
@@ -59,7 +61,7 @@ export class StreamWriter implements WriteOwner {
   /** A type may have a response: queue it and drain soon (after the unflushed write's flush, if any). */
   due(typeUrl: TypeUrl): void {
     this.#ready.add(typeUrl);
-    if (this.#scheduled || this.#unflushed !== undefined || this.#host.ended) return;
+    if (this.#scheduled || this.#unflushed !== undefined || this.#held || this.#host.ended) return;
     this.#scheduled = true;
     scheduleDrain(this);
   }
@@ -80,6 +82,24 @@ export class StreamWriter implements WriteOwner {
     this.#unflushed = this.#ctx.budget.charge(bytes.length, this);
     this.#lastWritePending = true;
     this.#call.write(bytes, this.#onFlushed);
+  }
+
+  /**
+   * The next response waits for `pending` (an `onResponse` hook); when it rejects, `failed` ends the stream. A
+   * stream holds at most one such hook at a time, so a slow hook bounds what it keeps.
+   */
+  hold(pending: Promise<void>, failed: (error: unknown) => void): void {
+    this.#held = true;
+    pending.then(
+      () => {
+        this.#held = false;
+        this.#drain();
+      },
+      (error: unknown) => {
+        this.#held = false;
+        if (!this.#host.ended) failed(error);
+      },
+    );
   }
 
   /** The stream ended: nothing more is written, and its unflushed bytes leave the budget. */
@@ -142,7 +162,7 @@ export class StreamWriter implements WriteOwner {
 
   #drain(): void {
     const host = this.#host;
-    while (this.#unflushed === undefined && !host.ended && this.#ready.size > 0) {
+    while (this.#unflushed === undefined && !this.#held && !host.ended && this.#ready.size > 0) {
       // The server-wide budget: when spent, this stream waits its turn (it is resumed) before taking a response.
       if (!this.#ctx.budget.admit(this)) return;
       let next: TypeUrl | undefined;

@@ -80,6 +80,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         options.authorize,
       ),
       authorizeStatus: options.authorizeStatus,
+      hooks: options.hooks ?? {},
       limits,
       budget: this.#budget,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
