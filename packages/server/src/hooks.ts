@@ -43,7 +43,7 @@ export interface HookResponse {
   readonly resources: readonly string[];
   /** Delta `removed_resources`; empty otherwise. */
   readonly removed: readonly string[];
-  /** The encoded size (0 for REST, which answers JSON). */
+  /** The encoded size (for REST, of the JSON body). */
   readonly bytes: number;
 }
 

@@ -15,6 +15,14 @@ export type {
   StreamOpenEvent,
   XdsServerEvents,
 } from './events.js';
+export type {
+  HookContext,
+  HookKind,
+  HookName,
+  HookResponse,
+  HookResult,
+  XdsServerHooks,
+} from './hooks.js';
 export {
   composeAuthorize,
   describeIdentity,

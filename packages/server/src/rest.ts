@@ -113,19 +113,32 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
             `body is not a DiscoveryRequest: ${(error as Error).message}`,
           );
         }
-        const outcome = await fetchFor(ctx, discovery, typeUrl, `POST ${path}`);
-        if ('current' in outcome) {
+        const origin = {
+          kind: 'rest',
+          where: `POST ${path}`,
+          peer: request.socket.remoteAddress ?? '',
+        } as const;
+        const answer = await fetchFor(ctx, discovery, typeUrl, origin, (outcome) => {
+          if ('current' in outcome) return { body: undefined, bytes: 0 };
+          const message = create(DiscoveryResponseSchema, {
+            versionInfo: outcome.response.version,
+            typeUrl,
+            resources: outcome.response.resources.map((e) =>
+              create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes }),
+            ),
+          });
+          const text = JSON.stringify(toJson(DiscoveryResponseSchema, message, { registry: xdsRegistry }));
+          return { body: text, bytes: Buffer.byteLength(text) };
+        });
+        if (answer === undefined) {
           response.writeHead(304).end();
           return;
         }
-        const message = create(DiscoveryResponseSchema, {
-          versionInfo: outcome.response.version,
-          typeUrl,
-          resources: outcome.response.resources.map((e) =>
-            create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes }),
-          ),
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(answer),
         });
-        send(response, 200, toJson(DiscoveryResponseSchema, message, { registry: xdsRegistry }));
+        response.end(answer);
       } catch (error) {
         const xds = XdsError.from(error);
         if (xds.code === Code.Internal) ctx.logger.error({ err: error, path }, 'REST xDS request failed');

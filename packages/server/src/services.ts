@@ -76,12 +76,15 @@ function fetchHandler(
       return;
     }
     const typeUrl = method.typeUrl!;
-    fetchFor(ctx, request, typeUrl, method.path, call).then(
-      (outcome) => {
-        if ('current' in outcome)
-          callback(null, messageEncoder(DiscoveryResponseSchema)(currentResponse(request, typeUrl)));
-        else callback(null, encodeSotwResponse(outcome.response, '', ctx.controlPlane));
-      },
+    const origin = { kind: 'fetch', where: method.path, peer: call.getPeer(), call } as const;
+    fetchFor(ctx, request, typeUrl, origin, (outcome) => {
+      const body =
+        'current' in outcome
+          ? messageEncoder(DiscoveryResponseSchema)(currentResponse(request, typeUrl))
+          : encodeSotwResponse(outcome.response, '', ctx.controlPlane);
+      return { body, bytes: body.length };
+    }).then(
+      (body) => callback(null, body),
       (error: unknown) => callback(toStatus(error)),
     );
   };
