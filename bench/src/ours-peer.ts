@@ -197,6 +197,16 @@ const control = createServer((request, response) => {
   } else reply(response, 404, { ok: false, error: `no route ${route}` });
 });
 
+// The driver keeps its control connection alive between requests (Node's default agent). Node's server would close
+// an idle one after 5 s (keepAliveTimeout) on a timer; when the peer's event loop is busy for longer than that (a
+// push to 1,000 clients on a starved machine), the timer runs in the loop turn before the one that reads the
+// driver's next request, already sent on that connection: the socket is closed with the request unread, the kernel
+// answers with a reset, and the driver's POST fails with "read ECONNRESET" (the one-hour soak at minute 36).
+// The driver's agent closes its own idle sockets; the peer never does, and never times a request out (the driver
+// has its own timeout).
+control.keepAliveTimeout = 0;
+control.requestTimeout = 0;
+
 async function main(): Promise<void> {
   const xds = loopback(option('xds', '127.0.0.1:0'));
   const controlAt = loopback(option('control', '127.0.0.1:0'));
