@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly services: number | undefined;
   /** How long the soak scenario runs, in minutes (default 60; 1 with --quick). */
   readonly soakMinutes: number | undefined;
+  /** Where the JSON results go (default bench/results/latest.json). */
+  readonly out: string | undefined;
   readonly help: boolean;
 }
 
@@ -26,7 +28,8 @@ export const usage = `Usage: npm run bench -- [--quick] [--only 1,4,ceiling] [--
   --no-ours      skip our server (handy to check the Go peer)
   --workers N    load worker processes (default 2)
   --clients N    the large client count of scenarios 1, 3 and 4 (default 10000, 1000 with --quick)
-  --services N   the services of their shared snapshot at that count (default 1000, 200 with --quick)`;
+  --services N   the services of their shared snapshot at that count (default 1000, 200 with --quick)
+  --out FILE     write the JSON results to FILE (default bench/results/latest.json)`;
 
 /** Parses argv (without node and the script). Throws an Error on an unknown option. */
 export function parseArgs(argv: readonly string[]): BenchOptions {
@@ -38,6 +41,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let clients: number | undefined;
   let services: number | undefined;
   let soakMinutes: number | undefined;
+  let out: string | undefined;
   const only = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -70,6 +74,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--soak-minutes':
         soakMinutes = Math.max(1, Number.parseFloat(value()) || 1);
         break;
+      case '--out':
+        out = value();
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -78,5 +85,5 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${arg}\n${usage}`);
     }
   }
-  return { quick, only, go, ours, workers, clients, services, soakMinutes, help };
+  return { quick, only, go, ours, workers, clients, services, soakMinutes, out, help };
 }

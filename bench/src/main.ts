@@ -106,7 +106,7 @@ async function main(): Promise<number> {
     store.dispose();
   }
   const seconds = (nowMs() - started) / 1000;
-  const out = join(root, 'bench/results/latest.json');
+  const out = options.out === undefined ? join(root, 'bench/results/latest.json') : resolve(options.out);
   mkdirSync(dirname(out), { recursive: true });
   const file = {
     mode: options.quick ? 'quick' : 'full',

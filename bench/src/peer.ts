@@ -25,6 +25,11 @@ export interface PeerStats {
   readonly nacks: number;
   readonly bytesSent: number;
   readonly encodes?: number;
+  /** Ours: `process.memoryUsage().external` and `.arrayBuffers` (bytes outside the V8 heap). */
+  readonly external?: number;
+  readonly arrayBuffers?: number;
+  /** Ours: open xDS streams. */
+  readonly streams?: number;
   /** Ours: response bytes written and not yet flushed (`XdsServer.writeBudget().unflushedBytes`). */
   readonly unflushedBytes?: number;
 }

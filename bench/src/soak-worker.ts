@@ -31,6 +31,8 @@ export type SoakCommand =
   | { readonly cmd: 'calm'; readonly id: number }
   | { readonly cmd: 'converged'; readonly id: number; readonly version: number; readonly timeoutMs: number }
   | { readonly cmd: 'counters'; readonly id: number }
+  /** The EDS ACKs logged since the last `log` (which clears it). */
+  | { readonly cmd: 'log'; readonly id: number }
   | { readonly cmd: 'close'; readonly id: number };
 
 /** The worker's counters. */
@@ -42,6 +44,12 @@ export interface SoakCounters {
   readonly reopened: number;
   readonly errors: number;
   readonly lastError: string;
+}
+
+/** EDS ACKs since the last `log` command: the version ACKed and when (driver-comparable clock). */
+export interface SoakAckLog {
+  readonly version: number[];
+  readonly at: number[];
 }
 
 let pool = new ClientPool(0, nowMs);
@@ -153,6 +161,19 @@ async function converged(version: number, timeoutMs: number): Promise<{ ok: bool
   }
 }
 
+/** The EDS ACKs logged since the last call; clears the log (which would otherwise grow for the whole soak). */
+function takeLog(): SoakAckLog {
+  const out: SoakAckLog = { version: [], at: [] };
+  const log = pool.log;
+  for (let i = 0; i < log.length; i++) {
+    if (log.type[i] !== 1) continue;
+    out.version.push(log.version[i]!);
+    out.at.push(log.at[i]!);
+  }
+  log.length = 0;
+  return out;
+}
+
 async function close(): Promise<void> {
   closing = true;
   calm();
@@ -180,6 +201,8 @@ async function run(command: SoakCommand): Promise<unknown> {
         errors: pool.errors,
         lastError: pool.lastError,
       } satisfies SoakCounters;
+    case 'log':
+      return takeLog();
     case 'close':
       return close();
   }
