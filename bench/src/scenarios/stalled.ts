@@ -107,6 +107,7 @@ async function medianPush(ctx: BenchContext, peer: Peer, first: number, payloads
   const p99: number[] = [];
   for (const [i, payload] of payloads.entries()) {
     const figures = await timedPush(ctx, peer, first + i, payload);
+    ctx.progress(`8 stalled clients: ${peer.kind}, push v${first + i}: all ACKed in ${figures.allMs} ms`);
     all.push(figures.allMs);
     p99.push(figures.p99);
   }
@@ -138,7 +139,8 @@ export async function stalledClientsScenario(ctx: BenchContext): Promise<Scenari
       let closeStalled = () => {};
       try {
         await post(ctx, peer, sharedNode, 1, initial);
-        await connectAndSync(ctx, peer, sharedNodes(n), 1);
+        const synced = await connectAndSync(ctx, peer, sharedNodes(n), 1);
+        ctx.progress(`8 stalled clients: ${kind}, ${n} readers synced in ${(synced.ms / 1000).toFixed(1)} s`);
         const alone = await medianPush(ctx, peer, 2, pushes.slice(0, repetitions));
         const before = await settledStats(peer);
         closeStalled = openStalled(peer.xds, stalledClients, shape.services);
