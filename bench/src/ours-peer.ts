@@ -85,6 +85,8 @@ function loopback(address: string): { host: string; port: number } {
 }
 
 const cache = new SnapshotCache();
+/** `--drain-timeout-ms N`: `limits.drainTimeoutMs` (scenario 8 keeps its stalled clients for the whole run). */
+const drainTimeout = option('drain-timeout-ms', '');
 // Every bench client of the shared snapshot has the same node id, about 100 streams share a connection at 10,000
 // clients, and the Go peer has no such limits: ours are raised to match. Keepalive as grpc-go's server (the Go
 // peer's): a ping after 2 h, 20 s for its answer. With ours (30 s, 10 s) a full configuration to 1,000 clients on a
@@ -93,7 +95,11 @@ const cache = new SnapshotCache();
 const server = new XdsServer({
   cache,
   closeGraceMs: 500,
-  limits: { maxStreamsPerNode: 1_000_000, maxStreamsPerConnection: 10_000 },
+  limits: {
+    maxStreamsPerNode: 1_000_000,
+    maxStreamsPerConnection: 10_000,
+    ...(drainTimeout === '' ? {} : { drainTimeoutMs: Number(drainTimeout) }),
+  },
   keepalive: { timeMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },
 });
 const counters = { requests: 0, acks: 0, nacks: 0, responsesSent: 0, bytesSent: 0 };

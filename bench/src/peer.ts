@@ -100,8 +100,11 @@ export class Peer {
     child.once('exit', () => clearInterval(this.#guard));
   }
 
-  /** Starts a peer and waits (at most 60 s) for its ready line. */
-  static async start(kind: PeerKind, paths: PeerPaths): Promise<Peer> {
+  /**
+   * Starts a peer and waits (at most 60 s) for its ready line. `oursArgs` go to our peer only (see ours-peer.ts;
+   * the Go peer refuses flags it does not know).
+   */
+  static async start(kind: PeerKind, paths: PeerPaths, oursArgs: readonly string[] = []): Promise<Peer> {
     const args = ['--xds', '127.0.0.1:0', '--control', '127.0.0.1:0'];
     const child =
       kind === 'go'
@@ -118,6 +121,7 @@ export class Peer {
               'tsx',
               join(paths.root, 'bench/src/ours-peer.ts'),
               ...args,
+              ...oursArgs,
             ],
             { stdio: ['pipe', 'pipe', 'inherit'], cwd: paths.root },
           );

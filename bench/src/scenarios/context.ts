@@ -61,13 +61,17 @@ export function waitLimitMs(ctx: BenchContext): number {
   return ctx.quick ? 60_000 : 600_000;
 }
 
-/** Starts a peer, runs `body`, and always disconnects the clients and stops the peer. */
+/**
+ * Starts a peer (`oursArgs`: extra flags for our peer only), runs `body`, and always disconnects the clients and
+ * stops the peer.
+ */
 export async function withPeer<T>(
   ctx: BenchContext,
   kind: PeerKind,
   body: (peer: Peer) => Promise<T>,
+  oursArgs: readonly string[] = [],
 ): Promise<T> {
-  const peer = await Peer.start(kind, ctx.paths);
+  const peer = await Peer.start(kind, ctx.paths, oursArgs);
   try {
     return await body(peer);
   } finally {
