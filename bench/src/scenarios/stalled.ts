@@ -11,7 +11,7 @@ import { distribution, sleep } from '../clock.js';
 import { ConfigModel, clearSharedRecords } from '../config-model.js';
 import { convergence } from '../load.js';
 import type { Payload } from '../payloads.js';
-import type { Peer } from '../peer.js';
+import type { Peer, PeerStats } from '../peer.js';
 import { MetricSet, type ScenarioResult } from '../report.js';
 import { encodeNode } from '../wire.js';
 import {
@@ -159,10 +159,13 @@ export async function stalledClientsScenario(ctx: BenchContext): Promise<Scenari
           let version = 2;
           let held: number | undefined;
           let stalledOpen: number | undefined;
-          const before = await settledStats(peer);
-          let after = before;
+          // Memory is compared in the last round, the server warmed up by the others: before the stalled clients
+          // come, and after the push with them.
+          let before: PeerStats | undefined;
+          let after: PeerStats | undefined;
           for (let r = 0; r < repetitions; r++) {
             aloneEach.push(await timedPush(ctx, peer, version++, pushes[2 * r]!, 'no stalled clients'));
+            if (r === repetitions - 1) before = await settledStats(peer);
             const opened = await peer.stats();
             closeStalled = openStalled(peer.xds, stalledClients, shape.services);
             // Each stalled stream gets its first response written (and never flushed).
@@ -186,7 +189,8 @@ export async function stalledClientsScenario(ctx: BenchContext): Promise<Scenari
             alone,
             withStalled,
             ratio: withStalled.allMs / alone.allMs,
-            rssGrowthBytes: after.rssBytes - before.rssBytes,
+            rssGrowthBytes: after!.rssBytes - before!.rssBytes,
+            heapGrowthBytes: after!.heapAlloc - before!.heapAlloc,
             unflushedBytes: held,
             stalledOpen,
           };
@@ -217,6 +221,12 @@ export async function stalledClientsScenario(ctx: BenchContext): Promise<Scenari
             `server RSS added by ${stalledClients} stalled clients`,
             'MB',
             mb(figures.rssGrowthBytes),
+          );
+          metrics.set(
+            kind,
+            `server heap added by ${stalledClients} stalled clients`,
+            'MB',
+            mb(figures.heapGrowthBytes),
           );
           if (stalledOpen !== undefined)
             metrics.set(kind, 'stalled streams still open after the last push', 'count', stalledOpen);
