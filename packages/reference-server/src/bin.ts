@@ -2,6 +2,7 @@
 // The `xds-server` command: the only reader of process.argv and process.env in the project.
 import { readFileSync } from 'node:fs';
 import { parseCommandLine, usage } from './cli.js';
+import { readLimitsFile } from './limit-flags.js';
 import { createLogger } from './logger.js';
 import type { ReferenceServer } from './reference-server.js';
 
@@ -36,6 +37,13 @@ async function main(): Promise<void> {
     return;
   }
   const { options } = parsed;
+  // The limits file is read before anything starts: a bad one is refused like a bad --limit (exit 2, one line).
+  const fromFile = options.limitsFile === undefined ? {} : readLimitsFile(options.limitsFile);
+  if (typeof fromFile === 'string') {
+    process.stderr.write(`xds-server: ${fromFile}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const logger = createLogger(options.logLevel);
   // Loaded only to run: --help and usage errors answer without loading the xDS API.
   const { routeGrpcLogs } = await import('./grpc-logs.js');
@@ -66,7 +74,7 @@ async function main(): Promise<void> {
         options.trustDomain === undefined ? undefined : { trustDomains: [options.trustDomain], istio: true },
       adminTokenFile: options.adminTokenFile,
       registries: options.registries,
-      limits: options.limits,
+      limits: { ...fromFile, ...options.limits },
       adminTls:
         options.adminTlsCert === undefined || options.adminTlsKey === undefined
           ? undefined

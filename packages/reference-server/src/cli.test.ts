@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { defaultLimits } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
 import { defaults, parseCommandLine, usage } from './cli.js';
 import { binPath } from './demo/server-process.js';
-import { limitMeanings, maxLimitValue } from './limit-flags.js';
+import { limitMeanings, maxLimitsFileBytes, maxLimitValue, readLimitsFile } from './limit-flags.js';
+import { tempDir } from './test-support.js';
 
 describe('command line', () => {
   it('defaults to both listeners on loopback and the embedded example', () => {
@@ -48,6 +51,8 @@ describe('command line', () => {
         'maxStreamsPerNode=1000',
         '--limit',
         `drainTimeoutMs=${maxLimitValue}`,
+        '--limits-file',
+        'limits.json',
       ],
       { XDS_ADMIN_ADDRESS: '127.0.0.1:9901', XDS_LOG_LEVEL: 'warn', XDS_CONFIG: 'other.yaml' },
     );
@@ -69,6 +74,7 @@ describe('command line', () => {
         adminTlsKey: 'admin.key',
         registries: [{ kind: 'etcd', location: 'http://127.0.0.1:2379/xds' }],
         limits: { maxStreamsPerNode: 1000, drainTimeoutMs: maxLimitValue },
+        limitsFile: 'limits.json',
       },
     });
   });
@@ -215,5 +221,68 @@ describe('command line', () => {
       limit.stderr,
       `xds-server: --limit maxStreamsPerNode=0: maxStreamsPerNode must be a whole number from 1 to ${maxLimitValue} (default 100)\n`,
     );
+  });
+});
+
+describe('--limits-file', () => {
+  let temp: ReturnType<typeof tempDir>;
+  before(() => {
+    temp = tempDir();
+  });
+  after(() => temp.remove());
+  const file = (name: string, text: string) => {
+    const path = join(temp.dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('L2: reads a JSON object of limits by their @xds/server names', () => {
+    const path = file('ok.json', '{ "maxStreamsPerNode": 1000, "firstRequestTimeoutMs": 5000 }\n');
+    assert.deepEqual(readLimitsFile(path), { maxStreamsPerNode: 1000, firstRequestTimeoutMs: 5000 });
+    assert.deepEqual(readLimitsFile(file('empty.json', '{}')), {});
+  });
+
+  it('L2: refuses, in one line naming the file and the limit, what is not a JSON object of whole numbers in range', () => {
+    const refused = (name: string, text: string) => {
+      const path = file(name, text);
+      const result = readLimitsFile(path);
+      assert.equal(typeof result, 'string', `${text} should be refused`);
+      assert.ok(String(result).startsWith(`--limits-file ${path}: `), String(result));
+      assert.equal(String(result).includes('\n'), false, 'one line');
+      return String(result);
+    };
+    assert.match(
+      refused('unknown.json', '{"maxStreamPerNode": 5}'),
+      /"maxStreamPerNode" is not a limit; the limits are/,
+    );
+    assert.match(refused('proto.json', '{"__proto__": 5}'), /"__proto__" is not a limit/);
+    for (const value of ['0', '-1', '1.5', '"100"', 'true', 'null', String(maxLimitValue + 1), '[1]'])
+      assert.match(
+        refused('value.json', `{"maxNameBytes": ${value}}`),
+        new RegExp(`maxNameBytes must be a whole number from 1 to ${maxLimitValue} \\(default 16384\\), got`),
+        value,
+      );
+    assert.match(refused('array.json', '[]'), /expected a JSON object of limits/);
+    assert.match(refused('number.json', '5'), /expected a JSON object of limits/);
+    assert.match(refused('yaml.json', 'maxStreamsPerNode: 5'), /not JSON/);
+    assert.match(
+      refused('big.json', `{"maxNameBytes": 1${' '.repeat(maxLimitsFileBytes)}}`),
+      new RegExp(`more than ${maxLimitsFileBytes}`),
+    );
+    const missing = join(temp.dir, 'missing.json');
+    assert.equal(readLimitsFile(missing), `--limits-file ${missing}: cannot read the file (ENOENT)`);
+  });
+
+  it('the real bin exits with 2 and one line on a bad limits file, before it listens', () => {
+    const path = file('bad.json', '{"maxStreamsPerNode": 0}');
+    const run = spawnSync(process.execPath, [binPath, '--limits-file', path, '--xds', '127.0.0.1:0'], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 2);
+    assert.equal(
+      run.stderr,
+      `xds-server: --limits-file ${path}: maxStreamsPerNode must be a whole number from 1 to ${maxLimitValue} (default 100), got 0\n`,
+    );
+    assert.equal(run.stdout, '', 'nothing started, nothing logged');
   });
 });

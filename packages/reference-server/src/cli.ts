@@ -36,6 +36,8 @@ export interface CommandLine {
   readonly registries: readonly RegistrySpec[];
   /** The xDS server's limits given by `--limit NAME=VALUE` (rule L2); the others keep their defaults. */
   readonly limits: Limits;
+  /** A JSON file of limits (`--limits-file`), read at start; `--limit` flags win over it. */
+  readonly limitsFile: string | undefined;
 }
 
 /**
@@ -65,6 +67,7 @@ export const defaults = Object.freeze({
   adminTlsKey: undefined,
   registries: [] as readonly RegistrySpec[],
   limits: {} as Limits,
+  limitsFile: undefined,
 });
 
 /** The environment variables that set defaults for the flags (a flag wins). */
@@ -188,6 +191,7 @@ export function parseCommandLine(
         'admin-tls-key': { type: 'string' },
         registry: { type: 'string', multiple: true },
         limit: { type: 'string', multiple: true },
+        'limits-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -225,6 +229,7 @@ export function parseCommandLine(
   const registries = registrySpecs(values['registry']);
   const problems = [
     config === '' ? '--config: the file name is empty' : undefined,
+    values['limits-file'] === '' ? '--limits-file: the file name is empty' : undefined,
     checkAddress('xds', xds),
     checkAddress('admin', admin),
     logLevels.includes(level as LogLevel)
@@ -265,6 +270,7 @@ export function parseCommandLine(
       ...security,
       registries: registries.specs,
       limits,
+      limitsFile: flag('limits-file'),
     },
   };
 }

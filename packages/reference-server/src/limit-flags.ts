@@ -1,8 +1,10 @@
 /**
- * `--limit NAME=VALUE`: the reference server's way to set the xDS server's limits on what clients control (rule L2).
- * The names and defaults are `@xds/server`'s (`defaultLimits`), so the flag, `--help`, `docs/security.md` and the
- * server agree; this file adds only a one-line meaning per limit for `--help`, and the range a flag may give.
+ * `--limit NAME=VALUE` and `--limits-file FILE`: the reference server's ways to set the xDS server's limits on what
+ * clients control (rule L2). The names and defaults are `@xds/server`'s (`defaultLimits`), so the flags, `--help`,
+ * `docs/security.md` and the server agree; this file adds only a one-line meaning per limit for `--help`, and the
+ * range a flag or the file may give.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { defaultLimits, type Limits } from '@xds/server';
 
 /** The name of a limit: a key of `@xds/server`'s {@link Limits}. */
@@ -31,7 +33,19 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',
 });
 
+/** The largest `--limits-file` read, in bytes: the file holds at most a few hundred. */
+export const maxLimitsFileBytes = 64 * 1024;
+
 const names = Object.keys(defaultLimits) as LimitName[];
+
+/** Checks one limit; undefined when it is fine, else the problem (without the flag or file it came from). */
+function limitProblem(name: string, value: unknown): string | undefined {
+  if (!Object.hasOwn(defaultLimits, name))
+    return `"${name}" is not a limit; the limits are ${names.join(', ')}`;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= maxLimitValue)
+    return undefined;
+  return `${name} must be a whole number from 1 to ${maxLimitValue} (default ${defaultLimits[name as LimitName]})`;
+}
 
 /** The `--limit` section of `--help`: every limit with its default and meaning. */
 export function limitsUsage(): string {
@@ -42,6 +56,7 @@ export function limitsUsage(): string {
   return [
     `Limits on what clients control (repeatable; each a whole number from 1 to ${maxLimitValue}; past a limit`,
     'a stream or call ends with RESOURCE_EXHAUSTED, INVALID_ARGUMENT or DEADLINE_EXCEEDED naming it):',
+    '  --limits-file FILE   the limits as a JSON object, e.g. {"maxStreamsPerNode": 1000}; --limit wins',
     '  --limit NAME=VALUE   e.g. --limit maxStreamsPerNode=1000; NAME (default, meaning) is one of:',
     ...rows,
   ].join('\n');
@@ -59,13 +74,40 @@ export function parseLimitFlags(values: string | boolean | string[] | undefined)
     if (equals <= 0) return `--limit ${text}: expected NAME=VALUE, e.g. maxStreamsPerNode=1000`;
     const name = text.slice(0, equals);
     const value = text.slice(equals + 1);
-    if (!Object.hasOwn(defaultLimits, name))
-      return `--limit ${text}: "${name}" is not a limit; the limits are ${names.join(', ')}`;
-    const number = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
-    if (!(number >= 1 && number <= maxLimitValue))
-      return `--limit ${text}: ${name} must be a whole number from 1 to ${maxLimitValue} (default ${defaultLimits[name as LimitName]})`;
+    const problem = limitProblem(name, /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN);
+    if (problem !== undefined) return `--limit ${text}: ${problem}`;
     if (Object.hasOwn(limits, name)) return `--limit ${name} is given twice`;
-    limits[name] = number;
+    limits[name] = Number(value);
   }
   return limits as Limits;
+}
+
+/**
+ * Reads `--limits-file`: a JSON object of limit names and whole numbers (`{"maxStreamsPerNode": 1000}`), at most
+ * {@link maxLimitsFileBytes}. Returns the limits, or one line naming the file and the first problem.
+ */
+export function readLimitsFile(file: string): Limits | string {
+  const where = `--limits-file ${file}`;
+  let text: string;
+  try {
+    const size = statSync(file).size;
+    if (size > maxLimitsFileBytes) return `${where}: ${size} bytes, more than ${maxLimitsFileBytes}`;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return `${where}: cannot read the file${code === undefined ? '' : ` (${code})`}`;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `${where}: not JSON: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return `${where}: expected a JSON object of limits, e.g. {"maxStreamsPerNode": 1000}`;
+  for (const [name, value] of Object.entries(parsed)) {
+    const problem = limitProblem(name, value);
+    if (problem !== undefined) return `${where}: ${problem}, got ${JSON.stringify(value)}`;
+  }
+  return parsed as Limits;
 }

@@ -1,13 +1,16 @@
-// `--limit NAME=VALUE` reaches the xDS server of the real `xds-server` process (rule L2): a fleet that shares one
-// node id can raise maxStreamsPerNode, an operator can lower any limit, and the change shows on the wire.
+// `--limit NAME=VALUE` and `--limits-file` reach the xDS server of the real `xds-server` process (rule L2): a fleet
+// that shares one node id can raise maxStreamsPerNode, an operator can lower any limit, and the change shows on the
+// wire.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
 import { defaultLimits } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
 import { type ServerProcess, startServerProcess } from './demo/server-process.js';
-import { poll } from './test-support.js';
+import { poll, tempDir } from './test-support.js';
 
 describe('xds-server --limit', () => {
   let server: ServerProcess;
@@ -87,5 +90,47 @@ describe('xds-server --limit', () => {
     const end = await client.ended(TypeUrl.Cluster);
     assert.equal(end.code, status.RESOURCE_EXHAUSTED, end.details);
     assert.match(end.details, /has 4 names, more than limits\.maxNamesPerRequest \(3\)/);
+  });
+});
+
+describe('xds-server --limits-file', () => {
+  let temp: ReturnType<typeof tempDir>;
+  let server: ServerProcess;
+  const clients: XdsTestClient[] = [];
+
+  before(async () => {
+    temp = tempDir();
+    const file = join(temp.dir, 'limits.json');
+    writeFileSync(file, JSON.stringify({ maxStreamsPerNode: 1, maxGlobsPerRequest: 2 }));
+    server = await startServerProcess([
+      '--xds',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+      '--limits-file',
+      file,
+      '--limit',
+      'maxGlobsPerRequest=1',
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    await server?.process.stop('SIGKILL');
+    temp?.remove();
+  });
+
+  it('L2: the file sets limits and --limit wins over it, in the start-up log and on the wire', async () => {
+    const started = server.logs.find((line) => line['xdsSecurity'] !== undefined);
+    assert.deepEqual(started?.['limits'], { ...defaultLimits, maxStreamsPerNode: 1, maxGlobsPerRequest: 1 });
+    const first = new XdsTestClient({ address: server.xdsAddress, node: 'file-node', timeoutMs: 15_000 });
+    const second = new XdsTestClient({ address: server.xdsAddress, node: 'file-node', timeoutMs: 15_000 });
+    clients.push(first, second);
+    first.subscribe(TypeUrl.Cluster, ['*']);
+    await first.waitFor(TypeUrl.Cluster, (response) => response.acked === true);
+    second.subscribe(TypeUrl.Cluster, ['*']);
+    const end = await second.ended(TypeUrl.Cluster);
+    assert.equal(end.code, status.RESOURCE_EXHAUSTED, end.details);
+    assert.match(end.details, /limits\.maxStreamsPerNode \(1\)/);
   });
 });
