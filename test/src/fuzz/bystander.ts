@@ -1,7 +1,8 @@
 // The bystander: an ordinary, well-behaved xDS client (XdsTestClient, SotW ADS, Envoy-like: every cluster, then
-// the assignment of each) connected to the target while the fuzzer attacks it. The target's pushes carry their
-// monotonic send time in the version (`p<epoch>.<ns>`), so each assignment update gives a push latency; the
-// fuzzer reports their p50/p99 and fails when the bystander's stream ends or it stops converging.
+// the assignment of each) connected to the target while the fuzzer attacks it, from a process of its own
+// (bystander-main.ts). The target's pushes carry their monotonic send time in the version (`p<epoch>.<ns>`), so each
+// assignment update gives a push latency; the fuzzer reports their p50/p99 (with no fuzz, then under fuzz) and
+// fails when the bystander's stream ends or it stops converging.
 import { hrtime } from 'node:process';
 import { TypeUrl } from '@xds/api';
 import { XdsTestClient } from '@xds/testing';
@@ -86,9 +87,10 @@ export class Bystander {
     );
   }
 
-  /** Latency figures so far. */
-  stats(): BystanderStats {
+  /** Latency figures so far; `reset` starts a new series after them (the baseline before the fuzz cases). */
+  stats(reset = false): BystanderStats {
     const sorted = [...this.#latencies].sort((a, b) => a - b);
+    if (reset) this.#latencies.length = 0;
     return {
       updates: sorted.length,
       p50Ms: percentile(sorted, 50),

@@ -31,7 +31,7 @@ export const caseWeights = {
   framing: 6,
   'rst-storm': 1,
   'header-only': 1.5,
-  'many-streams': 1,
+  'many-streams': 0.3,
   'slow-reader': 1.5,
   'ping-flood': 0.3,
   'cut-connection': 0.7,

@@ -1,19 +1,24 @@
-// The fuzz run: starts the target, connects the bystander and two decoy clients (node ids that regexes backtrack
-// on, so that CSDS matchers meet them), throws cases at the target from several concurrent workers, watches the
-// properties (the process stays up and answers, every call ends as it must, the bystander keeps converging,
-// streams and memory return to the baseline), and when one fails finds and shrinks the case that broke it.
+// The fuzz run: starts the target and the bystander process (the bystander and two decoy clients whose node ids
+// regexes backtrack on, so that CSDS matchers meet them), measures the bystander's push latency with no fuzz (the
+// baseline), throws cases at the target from a bounded pool, watches the properties (the process stays up and
+// answers, every call ends as it must, the bystander keeps converging, streams and memory return to the baseline),
+// and when one fails finds and shrinks the case that broke it.
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bystander, type BystanderStats } from './bystander.js';
+import type { BystanderStats } from './bystander.js';
+import { BystanderProcess } from './bystander-process.js';
 import { caseToJson, describeCase, type FuzzCase } from './case.js';
 import { type CaseKind, generateCase } from './cases.js';
-import { connectDecoys } from './decoys.js';
+import { decoyIds } from './decoys.js';
 import { fuzzNames } from './fuzz-config.js';
+import { describeExit } from './ipc-child.js';
 import { vocabulary } from './messages.js';
+import { runPool } from './pool.js';
 import { type Breakage, identify, minimise, Reproducer } from './reproduce.js';
-import { Connections, runCase } from './run-case.js';
-import { describeExit, startTarget } from './target-process.js';
+import { Connections, type Deadlines, runCase } from './run-case.js';
+import { type RunCounts, RunFigures } from './run-figures.js';
+import { startTarget } from './target-process.js';
 import type { TargetOptions, TargetStats } from './target-protocol.js';
 
 /** Options of a fuzz run. */
@@ -26,12 +31,18 @@ export interface FuzzOptions {
   readonly first?: number;
   /** A saved case to run instead of generated ones. */
   readonly replay?: FuzzCase;
-  /** Cases in flight at once. */
+  /** Cases in flight at once; default {@link defaultConcurrency}. */
   readonly concurrency?: number;
+  /** Heavy cases (hundreds of answered streams) in flight at once; default 4. */
+  readonly heavyConcurrency?: number;
   /** Only these kinds. */
   readonly kinds?: ReadonlySet<CaseKind>;
-  /** How long a call may stay open before it counts as a hang (ms). */
-  readonly caseTimeoutMs?: number;
+  /** A call still open this long is late: counted, not a failure (ms); default 20 s. */
+  readonly lateMs?: number;
+  /** A call still open this long is a hang: a failure (ms); default 120 s. */
+  readonly hangMs?: number;
+  /** How long to measure the bystander's push latency before the first case (ms); default 10 s. */
+  readonly baselineMs?: number;
   /** Time allowed to find and shrink the case that broke a property (ms); 0 skips it. */
   readonly minimiseMs?: number;
   /** Allowed growth of the target's heap from the baseline to the end, as a fraction (plus 8 MiB). */
@@ -41,6 +52,9 @@ export interface FuzzOptions {
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
+
+/** Cases in flight by default: measured on a shared 2-core machine (docs/fuzzing.md, "Choosing the concurrency"). */
+export const defaultConcurrency = 32;
 
 /** A property that failed, and the case that broke it when known. */
 export interface FuzzFailure {
@@ -53,15 +67,18 @@ export interface FuzzFailure {
 }
 
 /** What a run did and found. */
-export interface FuzzReport {
+export interface FuzzReport extends RunCounts {
   readonly seed: number;
   readonly casesRun: number;
+  readonly concurrency: number;
+  /** From the first case to the last case's end (ms). */
+  readonly casesMs: number;
+  /** The whole run, start-up and checks included (ms). */
   readonly durationMs: number;
-  readonly kinds: Record<string, number>;
-  readonly grpcStatuses: Record<string, number>;
-  readonly httpStatuses: Record<string, number>;
-  readonly serverResets: number;
-  readonly refused: number;
+  /** CPU time per case (ms) of the driver and of the target, over the cases. */
+  readonly cpuPerCase: { readonly driverMs: number; readonly targetMs: number };
+  /** The bystander's push latency with no fuzz cases running, then while they ran. */
+  readonly bystanderBaseline: BystanderStats;
   readonly bystander: BystanderStats;
   readonly memory?: { readonly baseline: TargetStats; readonly end: TargetStats };
   readonly failures: readonly FuzzFailure[];
@@ -69,8 +86,9 @@ export interface FuzzReport {
 
 const MiB = 1024 * 1024;
 
-function count(table: Record<string, number>, key: string | number): void {
-  table[key] = (table[key] ?? 0) + 1;
+/** Cases that make the server answer hundreds of streams. */
+function isHeavy(c: FuzzCase): boolean {
+  return c.kind === 'many-streams' || c.kind === 'rst-storm';
 }
 
 /** Runs the fuzzer and reports; it never throws for a property that failed (see `failures`). */
@@ -79,7 +97,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const started = performance.now();
   const seed = options.seed;
   const first = options.first ?? 0;
-  const deadlineMs = options.caseTimeoutMs ?? 20_000;
+  const concurrency = options.concurrency ?? defaultConcurrency;
+  const deadlines: Deadlines = { lateMs: options.lateMs ?? 20_000, hangMs: options.hangMs ?? 120_000 };
   const targetOptions: TargetOptions = {
     pushMs: 500,
     bystanderNode: `bystander-${seed}`,
@@ -90,21 +109,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const caseAt = (index: number) => options.replay ?? generateCase(seed, index, v, options.kinds);
   const target = await startTarget(targetOptions);
   const address = `127.0.0.1:${target.grpcPort}`;
-  const bystander = await Bystander.connect(address, targetOptions.bystanderNode);
-  const decoys = connectDecoys(address);
+  const bystander = await BystanderProcess.start(address, targetOptions.bystanderNode);
+  const clientStreams = decoyIds.length + 1;
   const connections = new Connections(target.grpcPort, target.restPort);
 
-  const kinds: Record<string, number> = {};
-  const grpcStatuses: Record<string, number> = {};
-  const httpStatuses: Record<string, number> = {};
-  let serverResets = 0;
-  let refused = 0;
+  // The baseline: the bystander's push latency while nothing else runs.
+  await new Promise((resolve) => setTimeout(resolve, options.baselineMs ?? 10_000));
+  const bystanderBaseline = await bystander.health(true);
+
+  const figures = new RunFigures();
   const failures: FuzzFailure[] = [];
   const inFlight = new Map<number, FuzzCase>();
   let stop = false;
-  let next = first;
   let done = 0;
-  const end = first + options.cases;
   const warmup = Math.min(500, Math.floor(options.cases / 10));
   let baseline: TargetStats | undefined;
   let baselineTaken: Promise<void> | undefined;
@@ -125,90 +142,111 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     targetFailure('the server process stays up', `the target exited (${describeExit(exit)})`),
   );
 
-  const worker = async () => {
-    while (!stop && next < end) {
-      const index = next++;
-      if (index - first >= warmup && !stop) {
-        // The first worker past the warm-up takes the baseline; the others wait for it.
-        baselineTaken ??= target.stats(true).then(
-          (stats) => {
-            baseline = stats;
-          },
-          () => {},
-        );
-        await baselineTaken;
-      }
-      const c = caseAt(index);
-      count(kinds, c.kind);
-      inFlight.set(index, c);
-      const result = await runCase(c, connections, deadlineMs);
-      inFlight.delete(index);
-      done++;
-      for (const call of result.calls) {
-        if (call.status !== undefined) count(grpcStatuses, call.status);
-        if (call.http !== undefined) count(httpStatuses, call.http);
-        if (call.reset) serverResets++;
-        if (call.refused !== undefined) refused++;
-      }
-      if (result.failure !== undefined && !stop) {
-        // A hang may be the whole server stuck: then the case is one of many suspects.
-        const stats = target.dead ? undefined : await target.stats(false, 5000).catch(() => undefined);
-        if (stats === undefined)
-          targetFailure(
-            'the server keeps answering',
-            'the target stopped answering while cases were in flight',
-          );
-        else {
-          const file = save(seed, index, c);
-          const state = `the target then had ${stats.streams} open streams, ${stats.bytesInFlight} response bytes unflushed`;
-          fail({
-            property: 'every call ends with a status',
-            message: `${result.failure}; ${state}`,
-            index,
-            case: describeCase(c),
-            file,
-          });
-        }
-      }
+  const runOne = async (index: number, c: FuzzCase) => {
+    if (index - first >= warmup) {
+      // The first case past the warm-up takes the memory baseline; the others wait for it.
+      baselineTaken ??= target.stats(true).then(
+        (stats) => {
+          baseline = stats;
+        },
+        () => {},
+      );
+      await baselineTaken;
     }
+    inFlight.set(index, c);
+    const at = performance.now();
+    const result = await runCase(c, connections, deadlines);
+    figures.record(c.kind, performance.now() - at, result.calls);
+    inFlight.delete(index);
+    done++;
+    if (result.failure === undefined || stop) return;
+    // A hang may be the whole server stuck: then the case is one of many suspects.
+    const stats = target.dead ? undefined : await target.stats(false, 10_000).catch(() => undefined);
+    if (stats === undefined) {
+      targetFailure('the server keeps answering', 'the target stopped answering while cases were in flight');
+      return;
+    }
+    const state = `the target then had ${stats.streams} open streams, ${stats.bytesInFlight} response bytes unflushed`;
+    fail({
+      property: 'every call ends with a status',
+      message: `${result.failure}; ${state}`,
+      index,
+      case: describeCase(c),
+      file: save(seed, index, c),
+    });
   };
 
+  let watching = false;
   const watchdog = setInterval(() => {
-    if (stop) return;
-    if (bystander.ended !== undefined)
-      fail({ property: 'the bystander keeps converging', message: `its stream ended: ${bystander.ended}` });
-    else if (bystander.quietMs > 30_000)
-      fail({
-        property: 'the bystander keeps converging',
-        message: `no update for ${Math.round(bystander.quietMs)} ms while the target pushes every ${targetOptions.pushMs} ms`,
-      });
-    target
-      .stats(false, 10_000)
-      .catch(() =>
-        targetFailure(
-          'the server keeps answering',
-          'the target did not answer for 10 s (event loop blocked)',
+    figures.sampleLoad();
+    if (stop || watching) return;
+    watching = true;
+    const checks = [
+      bystander.health().then((h) => {
+        if (h.ended !== undefined)
+          fail({ property: 'the bystander keeps converging', message: `its stream ended: ${h.ended}` });
+        else if (h.quietMs > 30_000)
+          fail({
+            property: 'the bystander keeps converging',
+            message: `no update for ${Math.round(h.quietMs)} ms while the target pushes every ${targetOptions.pushMs} ms`,
+          });
+      }),
+      target
+        .stats(false, 10_000)
+        .catch(() =>
+          targetFailure(
+            'the server keeps answering',
+            'the target did not answer for 10 s (event loop blocked)',
+          ),
         ),
-      );
+    ];
+    void Promise.allSettled(checks).then(() => {
+      watching = false;
+    });
   }, 2000);
+  const casesStarted = performance.now();
+  const driverCpu = process.cpuUsage();
+  const targetCpu = (await target.stats(false)).cpuMs;
+  let lastDone = 0;
   const progress = setInterval(() => {
-    const b = bystander.stats();
-    log(
-      `fuzz: ${done} cases, ${Math.round((performance.now() - started) / 1000)} s, bystander p50 ${b.p50Ms.toFixed(1)} ms p99 ${b.p99Ms.toFixed(1)} ms`,
+    void bystander.health().then(
+      (b) => {
+        const rate = (done - lastDone) / 10;
+        lastDone = done;
+        log(
+          `fuzz: ${done} cases, ${Math.round((performance.now() - casesStarted) / 1000)} s, ${rate.toFixed(0)} cases/s, ` +
+            `${figures.lateCalls} late calls, bystander p50 ${b.p50Ms.toFixed(1)} ms p99 ${b.p99Ms.toFixed(1)} ms`,
+        );
+      },
+      () => {},
     );
   }, 10_000);
 
-  await Promise.all(Array.from({ length: options.concurrency ?? 32 }, worker));
+  await runPool(
+    {
+      from: first,
+      to: first + options.cases,
+      concurrency,
+      heavy: options.heavyConcurrency ?? 4,
+      take: caseAt,
+      isHeavy,
+      stopped: () => stop,
+    },
+    runOne,
+  );
+  const casesMs = performance.now() - casesStarted;
+  const driverCpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(driverCpu));
+  const targetCpuMs = target.dead ? Number.NaN : (await target.stats(false)).cpuMs - targetCpu;
   clearInterval(progress);
   connections.close();
 
   let memory: FuzzReport['memory'];
   if (!stop && !target.dead) {
-    const settled = await settle(target, decoys.length + 1);
-    if (settled.streams > decoys.length + 1)
+    const settled = await target.settle(clientStreams, 30_000);
+    if (settled.streams > clientStreams)
       fail({
         property: 'streams return to the baseline',
-        message: `${settled.streams - decoys.length - 1} fuzz streams still open 30 s after the last case`,
+        message: `${settled.streams - clientStreams} fuzz streams still open 30 s after the last case`,
       });
     try {
       const version = await target.push();
@@ -219,69 +257,66 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         message: `it did not get the last push: ${(error as Error).message}`,
       });
     }
-    if (bystander.ended !== undefined)
-      fail({ property: 'the bystander keeps converging', message: `its stream ended: ${bystander.ended}` });
     const endStats = await target.stats(true).catch(() => undefined);
     if (baseline !== undefined && endStats !== undefined) {
       memory = { baseline, end: endStats };
-      const heapLimit = baseline.heapUsed * (1 + (options.heapGrowth ?? 0.25)) + 8 * MiB;
-      const rssLimit = baseline.rss * (1 + (options.rssGrowth ?? 0.5)) + 64 * MiB;
-      if (endStats.heapUsed > heapLimit)
-        fail({
-          property: 'memory returns near the baseline',
-          message: `heap ${mib(baseline.heapUsed)} -> ${mib(endStats.heapUsed)} MiB (limit ${mib(heapLimit)})`,
-        });
-      if (endStats.rss > rssLimit)
-        fail({
-          property: 'memory returns near the baseline',
-          message: `RSS ${mib(baseline.rss)} -> ${mib(endStats.rss)} MiB (limit ${mib(rssLimit)})`,
-        });
+      failures.push(...memoryFailures(baseline, endStats, options));
     }
   }
   clearInterval(watchdog);
-  const bystanderStats = bystander.stats();
-  await Promise.all([bystander.close(), ...decoys.map((d) => d.close())]);
+  const health = await bystander.health().catch(() => undefined);
+  if (health?.ended !== undefined && !failures.some((f) => f.property === 'the bystander keeps converging'))
+    failures.push({
+      property: 'the bystander keeps converging',
+      message: `its stream ended: ${health.ended}`,
+    });
+  await bystander.stop();
   if (targetBroke !== undefined) {
     const message = `${targetBroke.message}${target.dead ? `; stderr:\n${target.stderrTail().trim().slice(-2000)}` : ''}`;
     await target.stop();
     failures.push(
-      await culprit(seed, targetOptions, deadlineMs, targetBroke, message, options.minimiseMs ?? 60_000, log),
+      await culprit(seed, targetOptions, deadlines, targetBroke, message, options.minimiseMs ?? 60_000, log),
     );
   } else await target.stop();
 
   return {
     seed,
     casesRun: done,
+    concurrency,
+    casesMs,
     durationMs: performance.now() - started,
-    kinds,
-    grpcStatuses,
-    httpStatuses,
-    serverResets,
-    refused,
-    bystander: bystanderStats,
+    cpuPerCase: { driverMs: driverCpuMs / Math.max(1, done), targetMs: targetCpuMs / Math.max(1, done) },
+    ...figures.counts(),
+    bystanderBaseline,
+    bystander: health ?? { updates: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN },
     ...(memory === undefined ? {} : { memory }),
     failures,
   };
 }
 
-/** Polls the target until its open streams fall to `expected` or 30 s pass; returns the last figures. */
-async function settle(
-  target: { stats(gc: boolean): Promise<TargetStats> },
-  expected: number,
-): Promise<TargetStats> {
-  const until = performance.now() + 30_000;
-  for (;;) {
-    const stats = await target.stats(false);
-    if (stats.streams <= expected || performance.now() > until) return stats;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** The memory property: heap and RSS after GC at the end against the baseline, within the allowed growth. */
+function memoryFailures(baseline: TargetStats, end: TargetStats, options: FuzzOptions): FuzzFailure[] {
+  const out: FuzzFailure[] = [];
+  const heapLimit = baseline.heapUsed * (1 + (options.heapGrowth ?? 0.25)) + 8 * MiB;
+  const rssLimit = baseline.rss * (1 + (options.rssGrowth ?? 0.5)) + 64 * MiB;
+  if (end.heapUsed > heapLimit)
+    out.push({
+      property: 'memory returns near the baseline',
+      message: `heap ${mib(baseline.heapUsed)} -> ${mib(end.heapUsed)} MiB (limit ${mib(heapLimit)})`,
+    });
+  if (end.rss > rssLimit)
+    out.push({
+      property: 'memory returns near the baseline',
+      message: `RSS ${mib(baseline.rss)} -> ${mib(end.rss)} MiB (limit ${mib(rssLimit)})`,
+    });
+  return out;
 }
 
 /** Finds, among the cases in flight when the target broke, the one that breaks it alone, and shrinks it. */
 async function culprit(
   seed: number,
   targetOptions: TargetOptions,
-  deadlineMs: number,
+  deadlines: Deadlines,
   broke: { property: string; candidates: { index: number; c: FuzzCase }[] },
   message: string,
   budgetMs: number,
@@ -291,7 +326,8 @@ async function culprit(
   if (budgetMs <= 0 || broke.candidates.length === 0)
     return { property: broke.property, message: `${message}\ncases in flight: ${indexes.join(', ')}` };
   log(`fuzz: the target broke with ${indexes.length} case(s) in flight; replaying them one by one`);
-  const reproducer = new Reproducer(targetOptions, Math.min(deadlineMs, 10_000));
+  const alone = Math.min(deadlines.lateMs, 10_000);
+  const reproducer = new Reproducer(targetOptions, { lateMs: alone, hangMs: alone });
   try {
     const found = await identify(reproducer, broke.candidates, budgetMs);
     if (found === undefined)

@@ -1,14 +1,16 @@
 // `npm run fuzz`: the command line of the fuzzer (see docs/fuzzing.md). It prints the seed first, progress every
 // 10 s and a summary, and exits 1 when a property failed, naming the seed, the case and the file that replays it.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { caseFromJson } from './case.js';
 import { type CaseKind, caseWeights } from './cases.js';
-import { type FuzzReport, runFuzz } from './harness.js';
+import { defaultConcurrency, type FuzzReport, runFuzz } from './harness.js';
 import { freshSeed } from './random.js';
 
-const usage = `usage: npm run fuzz -- [--seed N] [--cases N] [--case I] [--replay FILE] [--concurrency N]
-                   [--kinds a,b] [--skip a,b] [--timeout-ms N] [--minimise-seconds N]
+const usage = `usage: npm run fuzz -- [--seed N] [--cases N] [--case I] [--replay FILE] [--concurrency N] [--heavy N]
+                   [--kinds a,b] [--skip a,b] [--timeout-ms N] [--hang-ms N] [--baseline-seconds N]
+                   [--minimise-seconds N]
 kinds: ${Object.keys(caseWeights).join(', ')}`;
 
 const { values } = parseArgs({
@@ -18,6 +20,9 @@ const { values } = parseArgs({
     case: { type: 'string' },
     replay: { type: 'string' },
     concurrency: { type: 'string' },
+    heavy: { type: 'string' },
+    'hang-ms': { type: 'string' },
+    'baseline-seconds': { type: 'string' },
     kinds: { type: 'string' },
     skip: { type: 'string' },
     'timeout-ms': { type: 'string' },
@@ -93,8 +98,11 @@ const report = await runFuzz({
   first,
   ...(replay === undefined ? {} : { replay }),
   ...(kinds === undefined ? {} : { kinds }),
-  concurrency: int('concurrency', values.concurrency, 32),
-  caseTimeoutMs: int('timeout-ms', values['timeout-ms'], 20_000),
+  concurrency: int('concurrency', values.concurrency, defaultConcurrency),
+  heavyConcurrency: int('heavy', values.heavy, 4),
+  lateMs: int('timeout-ms', values['timeout-ms'], 20_000),
+  hangMs: int('hang-ms', values['hang-ms'], 120_000),
+  baselineMs: int('baseline-seconds', values['baseline-seconds'], 10) * 1000,
   minimiseMs: int('minimise-seconds', values['minimise-seconds'], 60) * 1000,
   log: (line) => console.log(line),
 });
@@ -108,12 +116,18 @@ function summary(r: FuzzReport, kindsArg: string): string {
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `${k}:${n}`)
       .join(' ');
+  const latency = (b: FuzzReport['bystander']) =>
+    `p50 ${b.p50Ms.toFixed(1)} ms, p99 ${b.p99Ms.toFixed(1)} ms, max ${b.maxMs.toFixed(1)} ms (${b.updates} updates)`;
+  const seconds = r.casesMs / 1000;
   const lines = [
-    `fuzz: seed ${r.seed}: ${r.casesRun} cases in ${(r.durationMs / 1000).toFixed(1)} s`,
-    `  kinds: ${table(r.kinds)}`,
+    `fuzz: seed ${r.seed}: ${r.casesRun} cases in ${seconds.toFixed(1)} s (${(r.casesRun / seconds).toFixed(1)} cases/s at concurrency ${r.concurrency}; whole run ${(r.durationMs / 1000).toFixed(1)} s)`,
+    `  CPU per case: driver ${r.cpuPerCase.driverMs.toFixed(2)} ms, target ${r.cpuPerCase.targetMs.toFixed(2)} ms; load average (1 min) mean ${r.load.mean.toFixed(1)}, max ${r.load.max.toFixed(1)} on ${availableParallelism()} cores`,
+    `  kinds (cases, mean / p99 / max ms): ${Object.entries(r.kinds)
+      .map(([k, f]) => `${k} ${f.cases} ${f.meanMs.toFixed(0)}/${f.p99Ms.toFixed(0)}/${f.maxMs.toFixed(0)}`)
+      .join(', ')}`,
     `  gRPC statuses: ${table(r.grpcStatuses)}; HTTP statuses: ${table(r.httpStatuses)}`,
-    `  streams reset by the server without a status: ${r.serverResets}; refused by the client library: ${r.refused}`,
-    `  bystander: ${r.bystander.updates} updates, push latency p50 ${r.bystander.p50Ms.toFixed(1)} ms, p99 ${r.bystander.p99Ms.toFixed(1)} ms, max ${r.bystander.maxMs.toFixed(1)} ms`,
+    `  streams reset by the server without a status: ${r.serverResets}; refused by the client library: ${r.refused}; calls that ended late (after --timeout-ms): ${r.lateCalls}`,
+    `  bystander push latency: baseline (no fuzz) ${latency(r.bystanderBaseline)}; under fuzz ${latency(r.bystander)}`,
   ];
   if (r.memory !== undefined) {
     const m = (b: number) => (b / 1024 / 1024).toFixed(1);

@@ -4,7 +4,7 @@
 import type { XdsTestClient } from '@xds/testing';
 import type { FuzzCase, StreamPlan } from './case.js';
 import { connectDecoys } from './decoys.js';
-import { Connections, runCase } from './run-case.js';
+import { Connections, type Deadlines, runCase } from './run-case.js';
 import { startTarget, type TargetProcess } from './target-process.js';
 import type { TargetOptions } from './target-protocol.js';
 
@@ -14,14 +14,14 @@ export type Breakage = 'died' | 'stuck' | 'case';
 /** Runs cases alone against targets it starts and restarts as needed. */
 export class Reproducer {
   readonly #options: TargetOptions;
-  readonly #deadlineMs: number;
+  readonly #deadlines: Deadlines;
   #target: TargetProcess | undefined;
   #connections: Connections | undefined;
   #decoys: XdsTestClient[] = [];
 
-  constructor(options: TargetOptions, deadlineMs: number) {
+  constructor(options: TargetOptions, deadlines: Deadlines) {
     this.#options = options;
-    this.#deadlineMs = deadlineMs;
+    this.#deadlines = deadlines;
   }
 
   /** Runs one case on a live target; says how it broke the target or the case's own expectations, if it did. */
@@ -37,7 +37,7 @@ export class Reproducer {
         await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const target = this.#target;
-    const result = await runCase(c, this.#connections!, this.#deadlineMs);
+    const result = await runCase(c, this.#connections!, this.#deadlines);
     if (target.dead) return this.#broken('died', 'the target process exited');
     try {
       await target.stats(false, 5000);

@@ -1,6 +1,7 @@
 // Runs one case against the target and says whether each call ended as it must: a gRPC status for a call the
 // client half-closed, some end (status or the server's reset) for one the server has to end, an HTTP answer for a
-// REST request, all before a deadline. A call that is still open at the deadline is a hang.
+// REST request. Two deadlines: a call still open at `lateMs` is late (counted: a starved machine makes calls slow),
+// one still open at `hangMs` is a hang (a property failed).
 import { Agent, request as httpRequest } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
 import type { FuzzCase, RestCase, StreamPlan, StreamsCase } from './case.js';
@@ -17,6 +18,14 @@ export interface CallResult {
   readonly refused?: string;
   /** The server reset the stream (or closed its connection) without a gRPC status. */
   readonly reset?: boolean;
+  /** It ended after the late deadline. */
+  readonly late?: boolean;
+}
+
+/** When a call is late (counted) and when it is a hang (a failure), in ms from its start. */
+export interface Deadlines {
+  readonly lateMs: number;
+  readonly hangMs: number;
 }
 
 /** The outcome of a case: its calls, and the first property it broke. */
@@ -76,17 +85,21 @@ export class Connections {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs a case; every call must end as its plan expects within `deadlineMs`. */
+/** Runs a case; every call must end as its plan expects before `deadlines.hangMs`. */
 export async function runCase(
   c: FuzzCase,
   connections: Connections,
-  deadlineMs: number,
+  deadlines: Deadlines,
 ): Promise<CaseResult> {
-  if (c.transport === 'rest') return runRest(c, connections, deadlineMs);
-  return runStreams(c, connections, deadlineMs);
+  if (c.transport === 'rest') return runRest(c, connections, deadlines);
+  return runStreams(c, connections, deadlines);
 }
 
-async function runStreams(c: StreamsCase, connections: Connections, deadlineMs: number): Promise<CaseResult> {
+async function runStreams(
+  c: StreamsCase,
+  connections: Connections,
+  deadlines: Deadlines,
+): Promise<CaseResult> {
   // A large case gets a session of its own: the server's HTTP/2 layer bounds the memory of one session
   // (maxSessionMemory) and refuses streams past it, which would land on whichever small case shares it.
   const bytes = c.streams.reduce((n, s) => n + s.chunks.reduce((m, b) => m + b.length, 0), 0);
@@ -100,7 +113,7 @@ async function runStreams(c: StreamsCase, connections: Connections, deadlineMs: 
   try {
     if (own?.pings !== undefined) for (let i = 0; i < own.pings; i++) session.ping(() => {});
     let destroyed = false;
-    const runs = c.streams.map((plan) => runStream(session, plan, deadlineMs, () => destroyed));
+    const runs = c.streams.map((plan) => runStream(session, plan, deadlines, () => destroyed));
     if (own?.destroy) {
       await delay(Math.max(0, ...c.streams.map((s) => s.holdMs ?? 0)));
       destroyed = true;
@@ -123,7 +136,7 @@ interface StreamOutcome {
 function runStream(
   session: ClientHttp2Session,
   plan: StreamPlan,
-  deadlineMs: number,
+  deadlines: Deadlines,
   destroyed: () => boolean,
 ): Promise<StreamOutcome> {
   const headers: Record<string, string> = {
@@ -145,11 +158,13 @@ function runStream(
   return new Promise((resolve) => {
     let status: number | undefined;
     let settled = false;
+    let late = false;
     const settle = (outcome: StreamOutcome) => {
       if (settled) return;
       settled = true;
+      clearTimeout(lateTimer);
       clearTimeout(timer);
-      resolve(outcome);
+      resolve(late ? { ...outcome, call: { ...outcome.call, late } } : outcome);
     };
     const takeStatus = (h: Record<string, unknown>) => {
       const value = h['grpc-status'];
@@ -174,15 +189,20 @@ function runStream(
       received += chunk.length;
     });
     if (plan.paused) stream.pause();
+    const lateTimer = setTimeout(() => {
+      late = true;
+    }, deadlines.lateMs);
     const timer = setTimeout(() => {
+      const flow = flowState(session, stream);
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       settle({
         call: {},
         failure:
-          `hang: ${plan.path} did not end within ${deadlineMs} ms (client end: ${plan.end}, ${plan.chunks.length} ` +
-          `chunk(s); response headers ${headersSeen ? 'received' : 'not received'}, ${received} bytes of data)`,
+          `hang: ${plan.path} did not end within ${deadlines.hangMs} ms (client end: ${plan.end}, ${plan.chunks.length} ` +
+          `chunk(s); response headers ${headersSeen ? 'received' : 'not received'}, ${received} bytes of data; ` +
+          `${flow})`,
       });
-    }, deadlineMs);
+    }, deadlines.hangMs);
     stream.on('close', () => {
       if (status !== undefined) return;
       const byClient = plan.end === 'cancel' || destroyed();
@@ -218,23 +238,28 @@ function runStream(
   });
 }
 
-function runRest(c: RestCase, connections: Connections, deadlineMs: number): Promise<CaseResult> {
+function runRest(c: RestCase, connections: Connections, deadlines: Deadlines): Promise<CaseResult> {
   return new Promise((resolve) => {
     let settled = false;
+    let late = false;
     let request: ReturnType<typeof httpRequest> | undefined;
     const finish = (result: CaseResult) => {
       if (settled) return;
       settled = true;
+      clearTimeout(lateTimer);
       clearTimeout(timer);
-      resolve(result);
+      resolve(late ? { ...result, calls: result.calls.map((call) => ({ ...call, late })) } : result);
     };
+    const lateTimer = setTimeout(() => {
+      late = true;
+    }, deadlines.lateMs);
     const timer = setTimeout(() => {
       request?.destroy();
       finish({
         calls: [{}],
-        failure: `hang: REST ${c.method} ${c.path.slice(0, 80)} had no answer within ${deadlineMs} ms`,
+        failure: `hang: REST ${c.method} ${c.path.slice(0, 80)} had no answer within ${deadlines.hangMs} ms`,
       });
-    }, deadlineMs);
+    }, deadlines.hangMs);
     const send = (retry: boolean) => {
       try {
         request = httpRequest(
@@ -270,4 +295,15 @@ function runRest(c: RestCase, connections: Connections, deadlineMs: number): Pro
     };
     send(true);
   });
+}
+
+/** The flow-control state of a hung stream and its session, for the hang message. */
+function flowState(session: ClientHttp2Session, stream: ClientHttp2Stream): string {
+  const s = session.state;
+  const t = stream.closed ? undefined : stream.state;
+  return (
+    `session: send window ${s.remoteWindowSize}, outbound queue ${s.outboundQueueSize}, ` +
+    `receive window ${s.localWindowSize}, ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'}; ` +
+    `stream: ${t === undefined ? 'closed' : `id ${stream.id}, h2 state ${t.state}, ${stream.writableLength} bytes queued${stream.pending ? ', pending' : ''}`}`
+  );
 }

@@ -16,6 +16,8 @@ export interface TargetOptions {
 export type DriverMessage =
   | { readonly type: 'stats'; readonly id: number; readonly gc: boolean }
   | { readonly type: 'push'; readonly id: number }
+  /** Answer (with stats) once at most `atMost` streams are open, or after `timeoutMs` with what is open then. */
+  | { readonly type: 'settle'; readonly id: number; readonly atMost: number; readonly timeoutMs: number }
   | { readonly type: 'stop' };
 
 /** The target's state, as the driver checks it. */
@@ -32,6 +34,8 @@ export interface TargetStats {
   readonly bytesInFlight: number;
   /** The version of the latest push. */
   readonly version: string;
+  /** CPU time the process has used (user + system, ms). */
+  readonly cpuMs: number;
 }
 
 /** From the target to the driver. */

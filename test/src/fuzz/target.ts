@@ -45,23 +45,46 @@ const grpcPort = await server.listen('127.0.0.1:0');
 const restPort = await server.listenRest('127.0.0.1:0');
 const timer = setInterval(push, options.pushMs);
 
+function stats(id: number, collect: boolean): TargetMessage {
+  if (collect) gc();
+  const memory = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  return {
+    type: 'stats',
+    id,
+    heapUsed: memory.heapUsed,
+    rss: memory.rss,
+    streams: server.streamCount,
+    cacheKeys: cache.keys().length,
+    bytesInFlight: server.writeBudget().inFlightBytes,
+    version,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
+}
+
+/** Answers once at most `atMost` streams are open (on the server's streamClose events), or at the timeout. */
+function settle(id: number, atMost: number, timeoutMs: number): void {
+  const done = () => {
+    server.off('streamClose', check);
+    clearTimeout(deadline);
+    send(stats(id, false));
+  };
+  const check = () => {
+    if (server.streamCount <= atMost) done();
+  };
+  const deadline = setTimeout(done, timeoutMs);
+  server.on('streamClose', check);
+  check();
+}
+
 process.on('message', (message: DriverMessage) => {
   switch (message.type) {
-    case 'stats': {
-      if (message.gc) gc();
-      const memory = process.memoryUsage();
-      send({
-        type: 'stats',
-        id: message.id,
-        heapUsed: memory.heapUsed,
-        rss: memory.rss,
-        streams: server.streamCount,
-        cacheKeys: cache.keys().length,
-        bytesInFlight: server.writeBudget().inFlightBytes,
-        version,
-      });
+    case 'stats':
+      send(stats(message.id, message.gc));
       break;
-    }
+    case 'settle':
+      settle(message.id, message.atMost, message.timeoutMs);
+      break;
     case 'push':
       push();
       send({ type: 'pushed', id: message.id, version });
