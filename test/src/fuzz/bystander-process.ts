@@ -11,23 +11,39 @@ export class BystanderProcess {
     this.#child = child;
   }
 
-  /** Starts it against `address` as node `nodeId`; resolves once the bystander holds every assignment. */
-  static start(address: string, nodeId: string): Promise<BystanderProcess> {
-    return new Promise((resolve, reject) => {
-      const child: IpcChild<ToBystander, FromBystander> = new IpcChild(
-        './bystander-main.ts',
-        [address, nodeId],
-        [],
-        (message) => {
-          if (message.type === 'ready') resolve(new BystanderProcess(child));
-          if (message.type === 'failed')
-            reject(new Error(`the bystander did not connect: ${message.message}`));
-        },
-      );
-      void child.exited.then((exit) =>
-        reject(new Error(`the bystander process exited (${describeExit(exit)}):\n${child.stderrTail()}`)),
-      );
-    });
+  /**
+   * Starts the process (it loads while the target starts); `connect` then connects the bystander and the decoys to
+   * `address` and resolves once the bystander holds every assignment.
+   */
+  static start(): {
+    connect(address: string, nodeId: string): Promise<BystanderProcess>;
+    /** Stops the process when the run cannot start. */
+    abandon(): Promise<unknown>;
+  } {
+    let onReady: (() => void) | undefined;
+    let onFailed: ((error: Error) => void) | undefined;
+    const child: IpcChild<ToBystander, FromBystander> = new IpcChild(
+      './bystander-main.ts',
+      [],
+      [],
+      (message) => {
+        if (message.type === 'ready') onReady?.();
+        if (message.type === 'failed')
+          onFailed?.(new Error(`the bystander did not connect: ${message.message}`));
+      },
+    );
+    return {
+      connect: (address, nodeId) =>
+        new Promise((resolve, reject) => {
+          onReady = () => resolve(new BystanderProcess(child));
+          onFailed = reject;
+          void child.exited.then((exit) =>
+            reject(new Error(`the bystander process exited (${describeExit(exit)}):\n${child.stderrTail()}`)),
+          );
+          child.send({ type: 'connect', address, nodeId });
+        }),
+      abandon: () => child.stop({ type: 'stop' }),
+    };
   }
 
   /** Its figures and health; `reset` starts a new latency series after them. */

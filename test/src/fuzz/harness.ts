@@ -107,11 +107,22 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
   const v = vocabulary(fuzzNames());
   const caseAt = (index: number) => options.replay ?? generateCase(seed, index, v, options.kinds);
-  const target = await startTarget(targetOptions);
-  const address = `127.0.0.1:${target.grpcPort}`;
-  const bystander = await BystanderProcess.start(address, targetOptions.bystanderNode);
+  // The bystander's process loads while the target starts.
+  const bystanderStarting = BystanderProcess.start();
+  let target: Awaited<ReturnType<typeof startTarget>> | undefined;
+  let bystander: BystanderProcess;
+  try {
+    target = await startTarget(targetOptions);
+    bystander = await bystanderStarting.connect(`127.0.0.1:${target.grpcPort}`, targetOptions.bystanderNode);
+  } catch (error) {
+    await Promise.all([bystanderStarting.abandon(), target?.stop()]);
+    throw error;
+  }
   const clientStreams = decoyIds.length + 1;
   const connections = new Connections(target.grpcPort, target.restPort);
+  log(
+    `fuzz: target (pid ${target.pid}) and bystander up in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   // The baseline: the bystander's push latency while nothing else runs.
   await new Promise((resolve) => setTimeout(resolve, options.baselineMs ?? 10_000));
@@ -243,6 +254,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let memory: FuzzReport['memory'];
   if (!stop && !target.dead) {
     const settled = await target.settle(clientStreams, 30_000);
+    log(
+      `fuzz: streams settled ${((performance.now() - casesStarted - casesMs) / 1000).toFixed(1)} s after the last case`,
+    );
     if (settled.streams > clientStreams)
       fail({
         property: 'streams return to the baseline',
