@@ -31,6 +31,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxStatusMatchers: 'node matchers in one CSDS request',
   hookTimeoutMs: 'ms an async server hook (onStreamOpen, onRequest, onResponse) may take',
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',
+  maxUnknownTypesPerStream: 'types an ADS stream may subscribe to that the server does not serve',
 });
 
 /** The largest `--limits-file` read, in bytes: the file holds at most a few hundred. */

@@ -14,7 +14,7 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
     let state = this.types.get(typeUrl);
     const initial = state === undefined;
     if (state === undefined) {
-      state = this.openType(typeUrl, (options) => this.ctx.cache.watchDelta(options));
+      state = this.openType(typeUrl, (options) => this.watcher(typeUrl).watchDelta(options));
     }
     const nonce = request.responseNonce;
     const stale = !initial && nonce !== '' && nonce !== state.sentNonce;

@@ -3,8 +3,8 @@
 // order; responses go out through the writer (stream-writer.ts: push order S11, one unflushed response S12); this
 // file ties them to the call, the watches, the ACK/NACK rules (S3–S5) and ending with a clear status.
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { Code, type DiscoveryMethod, isTypeUrl, type Node, type TypeUrl, XdsError } from '@xds/api';
-import type { DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
+import { Code, type DiscoveryMethod, type Node, type TypeUrl, XdsError } from '@xds/api';
+import type { ConfigWatcher, DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import type { UndecodableRequest } from './codec.js';
 import type { RequestEvent } from './events.js';
 import { callHook, type HookContext, hookFailure } from './hooks.js';
@@ -13,6 +13,7 @@ import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-a
 import type { StreamContext } from './stream-context.js';
 import { StreamWriter, type WriterHost } from './stream-writer.js';
 import { TypeState } from './type-state.js';
+import { maxUnknownTypeUrlLength, plausibleTypeUrl, unknownTypes } from './unknown-type.js';
 
 export type { AnyRequest } from './stream-admission.js';
 
@@ -45,6 +46,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   #ended = false;
   #nonce = 0;
   #hookContext: HookContext | undefined;
+  /** Types of this stream the server does not know (rule S15), served empty. */
+  #unknown: Set<string> | undefined;
   #abort: AbortController | undefined;
 
   constructor(ctx: StreamContext, call: Call, method: DiscoveryMethod) {
@@ -139,7 +142,37 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
 
   /** Admission's call: an accepted request of a type the service serves. */
   process(request: Req, typeUrl: string): void {
+    if (!this.ctx.servesType(typeUrl) && !this.types.has(typeUrl as TypeUrl)) this.#unknownType(typeUrl);
     this.handle(request, typeUrl as TypeUrl);
+  }
+
+  /**
+   * Rule S15: an ADS subscription to a type the server does not know is served as a type with no resources. The
+   * first such type is logged (once per stream), each is counted, and a stream holds at most
+   * `limits.maxUnknownTypesPerStream` of them (rule L2).
+   */
+  #unknownType(typeUrl: string): void {
+    const unknown = (this.#unknown ??= new Set());
+    const max = this.ctx.limits.maxUnknownTypesPerStream;
+    if (unknown.size >= max) {
+      this.ctx.limitReached('maxUnknownTypesPerStream');
+      throw new XdsError(
+        Code.ResourceExhausted,
+        `type_url ${typeUrl} would be the stream's type number ${max + 1} that this server does not serve, over limits.maxUnknownTypesPerStream (${max})`,
+      );
+    }
+    if (unknown.size === 0)
+      this.ctx.logger.warn(
+        { streamId: this.id, nodeId: this.nodeId, typeUrl },
+        'xDS stream subscribed to a type this server does not serve; it is answered as a type with no resources (rule S15)',
+      );
+    unknown.add(typeUrl);
+    this.ctx.registry.unknownType();
+  }
+
+  /** Where the watch of a type comes from: the cache, or, for a type the server does not know, nowhere (S15). */
+  protected watcher(typeUrl: TypeUrl): ConfigWatcher {
+    return this.#unknown?.has(typeUrl) === true ? unknownTypes : this.ctx.cache;
   }
 
   /** Admission's call, rule S1: which type a request is about. */
@@ -155,8 +188,12 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     }
     if (typeUrl === '')
       throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
-    if (!isTypeUrl(typeUrl))
-      throw new XdsError(Code.InvalidArgument, `type_url ${typeUrl} is not a type this server serves`);
+    // Rule S15: on ADS, a type the server does not serve is a subscription to nothing, if it looks like a type URL.
+    if (!this.ctx.servesType(typeUrl) && !plausibleTypeUrl(typeUrl))
+      throw new XdsError(
+        Code.InvalidArgument,
+        `type_url ${JSON.stringify(typeUrl.slice(0, 128))} is not a type URL (host/package.Type, at most ${maxUnknownTypeUrlLength} characters)`,
+      );
     return typeUrl;
   }
 

@@ -60,6 +60,11 @@ export interface Limits {
    * in order once it settles; more end the stream with RESOURCE_EXHAUSTED.
    */
   readonly maxQueuedRequests?: number;
+  /**
+   * Types an ADS stream may subscribe to that the server does not serve (rule S15: each is answered as a type with
+   * no resources); default 20. One more ends the stream with RESOURCE_EXHAUSTED.
+   */
+  readonly maxUnknownTypesPerStream?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -80,6 +85,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxStatusMatchers: 100,
   hookTimeoutMs: 10_000,
   maxQueuedRequests: 100,
+  maxUnknownTypesPerStream: 20,
 });
 
 /** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */

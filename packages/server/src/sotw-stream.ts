@@ -47,7 +47,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     checkSotwRequest(this.ctx.limits, request);
     let state = this.types.get(typeUrl);
     if (state === undefined) {
-      state = this.openType(typeUrl, (options) => this.ctx.cache.watchSotw(options));
+      state = this.openType(typeUrl, (options) => this.watcher(typeUrl).watchSotw(options));
       this.#emitRequest(request, typeUrl, false, true);
       // Rule S4: the first request of a type is initial whatever nonce it carries.
       (state.watch as SotwWatch).request(requestInfo(request, true));

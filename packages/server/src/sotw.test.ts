@@ -62,12 +62,13 @@ describe('SotW over gRPC', () => {
     assert.deepEqual((await good.next(Endpoint)).names, ['c1']);
   });
 
-  it('S1: an unknown type and an empty type on ADS are InvalidArgument', async () => {
+  it('S1, S15: a string that is not a type URL and an empty type on ADS are InvalidArgument', async () => {
+    // A well-formed type URL the server does not serve is a subscription to nothing (rule S15, unknown-type.test.ts).
     const unknown = h.client();
-    unknown.send({ node: { id: 'n1' }, typeUrl: 'type.googleapis.com/nope.Nope', resourceNames: [] });
+    unknown.send({ node: { id: 'n1' }, typeUrl: 'nope nope', resourceNames: [] });
     const end = await unknown.ended();
     assert.equal(end.code, status.INVALID_ARGUMENT);
-    assert.match(end.details, /type_url type.googleapis.com\/nope.Nope is not a type this server serves/);
+    assert.match(end.details, /type_url "nope nope" is not a type URL/);
     const empty = h.client();
     empty.send({ node: { id: 'n1' }, typeUrl: '', resourceNames: [] });
     assert.match((await empty.ended()).details, /type_url is required on an aggregated \(ADS\) stream/);

@@ -45,6 +45,8 @@ export interface StreamContext {
   readonly limits: ResolvedLimits;
   /** The server-wide bound on response bytes in flight. */
   readonly budget: WriteBudget;
+  /** True for a type the server serves (rule S15: others are served empty on ADS). */
+  servesType(typeUrl: string): boolean;
   /** Whether an empty name list may mean wildcard for this node and type (rule S9). */
   legacyWildcard(node: Node, typeUrl: TypeUrl): boolean;
   nextStreamId(): number;

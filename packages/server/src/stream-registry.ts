@@ -31,6 +31,8 @@ export interface StreamCounts {
   readonly pending: number;
   /** Streams ended because they went past a limit, by the limit's name in `XdsServerOptions.limits`. */
   readonly endedByLimit: Readonly<Partial<Record<keyof Limits, number>>>;
+  /** Subscriptions to types the server does not serve, answered as types with no resources (rule S15), since start. */
+  readonly unknownTypes: number;
 }
 
 /** The peer address grpc-js reports identifies a TCP connection (`ip:port`); anything else is not a key. */
@@ -48,6 +50,7 @@ export class StreamRegistry {
   readonly #perConnection = new Map<string, number>();
   readonly #perNode = new Map<string, number>();
   readonly #endedByLimit = new Map<keyof Limits, number>();
+  #unknownTypes = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -133,6 +136,11 @@ export class StreamRegistry {
     this.#endedByLimit.set(limit, (this.#endedByLimit.get(limit) ?? 0) + 1);
   }
 
+  /** A stream subscribed to a type the server does not serve (rule S15). */
+  unknownType(): void {
+    this.#unknownTypes++;
+  }
+
   /** Pending streams, oldest first (a copy: ending them changes the registry). */
   pendingStreams(): RegisteredStream[] {
     return [...this.#pending];
@@ -147,6 +155,7 @@ export class StreamRegistry {
       open: this.open.size,
       pending: this.#pending.size,
       endedByLimit: Object.fromEntries(this.#endedByLimit) as StreamCounts['endedByLimit'],
+      unknownTypes: this.#unknownTypes,
     };
   }
 

@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
-import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { Code, isTypeUrl, type Node, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
@@ -83,6 +83,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       hooks: options.hooks ?? {},
       limits,
       budget: this.#budget,
+      servesType: isTypeUrl,
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
         typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,
       nextStreamId: () => ++this.#streamIds,
