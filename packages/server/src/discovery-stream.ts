@@ -152,7 +152,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
    * `limits.maxUnknownTypesPerStream` of them (rule L2).
    */
   #unknownType(typeUrl: string): void {
-    const unknown = (this.#unknown ??= new Set());
+    this.#unknown ??= new Set();
+    const unknown = this.#unknown;
     const max = this.ctx.limits.maxUnknownTypesPerStream;
     if (unknown.size >= max) {
       this.ctx.limitReached('maxUnknownTypesPerStream');
