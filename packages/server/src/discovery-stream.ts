@@ -3,7 +3,7 @@
 // order; responses go out through the writer (stream-writer.ts: push order S11, one unflushed response S12); this
 // file ties them to the call, the watches, the ACK/NACK rules (S3–S5) and ending with a clear status.
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { Code, type DiscoveryMethod, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import type { ConfigWatcher, DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import type { UndecodableRequest } from './codec.js';
 import type { RequestEvent } from './events.js';
@@ -12,6 +12,7 @@ import { toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
 import type { StreamContext } from './stream-context.js';
 import { StreamWriter, type WriterHost } from './stream-writer.js';
+import type { ServedMethod } from './type-service.js';
 import { TypeState } from './type-state.js';
 import { maxUnknownTypeUrlLength, plausibleTypeUrl, unknownTypes } from './unknown-type.js';
 
@@ -40,7 +41,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   readonly types = new Map<TypeUrl, TypeState>();
   protected readonly ctx: StreamContext;
   protected readonly call: Call;
-  readonly #method: DiscoveryMethod;
+  readonly #method: ServedMethod;
   readonly #admission: StreamAdmission<Req>;
   readonly #writer: StreamWriter;
   #ended = false;
@@ -50,7 +51,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   #unknown: Set<string> | undefined;
   #abort: AbortController | undefined;
 
-  constructor(ctx: StreamContext, call: Call, method: DiscoveryMethod) {
+  constructor(ctx: StreamContext, call: Call, method: ServedMethod) {
     this.ctx = ctx;
     this.call = call;
     this.#method = method;

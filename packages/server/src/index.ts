@@ -52,6 +52,7 @@ export {
   type TlsOptions,
   type TlsReloadFailure,
 } from './tls.js';
+export type { TypeServiceOptions } from './type-service.js';
 export type { NackInfo, SyncStatus } from './type-state.js';
 export type { WriteBudgetOptions, WriteBudgetStats } from './write-budget.js';
 export { addXdsServices, type ListenOptions, type StreamStats, XdsServer } from './xds-server.js';

@@ -1,4 +1,3 @@
-import type { DescMethod } from '@bufbuild/protobuf';
 import {
   type handleBidiStreamingCall,
   type handleUnaryCall,
@@ -10,14 +9,15 @@ import {
 } from '@grpc/grpc-js';
 import {
   ClientStatusRequestSchema,
+  Code,
   type DeltaDiscoveryRequest,
   DeltaDiscoveryRequestSchema,
-  type DiscoveryMethod,
   type DiscoveryRequest,
   DiscoveryRequestSchema,
   DiscoveryResponseSchema,
   discoveryMethods,
-  methodPath,
+  type TypeUrl,
+  XdsError,
 } from '@xds/api';
 import {
   encodeSotwResponse,
@@ -33,20 +33,22 @@ import { sotwRequestDecoder } from './sotw-request.js';
 import { SotwStream } from './sotw-stream.js';
 import { toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
+import { type ServedMethod, type TypeServiceOptions, typeServiceMethods } from './type-service.js';
 
 const identity = (bytes: Buffer) => bytes;
 
-function definition(method: DescMethod, streaming: boolean, encode: (value: never) => Buffer) {
+/** The gRPC definition of a discovery method: generic discovery messages, responses already encoded. */
+function definition(method: ServedMethod) {
+  const input = method.kind === 'delta' ? DeltaDiscoveryRequestSchema : DiscoveryRequestSchema;
+  const streaming = method.kind !== 'fetch';
   return {
-    path: methodPath(method),
+    path: method.path,
     requestStream: streaming,
     responseStream: streaming,
-    requestSerialize: messageEncoder(method.input) as (value: unknown) => Buffer,
+    requestSerialize: messageEncoder(input) as (value: unknown) => Buffer,
     requestDeserialize:
-      method.input.typeName === DiscoveryRequestSchema.typeName
-        ? sotwRequestDecoder(DiscoveryRequestSchema)
-        : requestDecoder(method.input),
-    responseSerialize: encode as (value: unknown) => Buffer,
+      method.kind === 'delta' ? requestDecoder(input) : sotwRequestDecoder(DiscoveryRequestSchema),
+    responseSerialize: passThrough as (value: unknown) => Buffer,
     responseDeserialize: identity,
     originalName: method.localName,
   };
@@ -54,7 +56,7 @@ function definition(method: DescMethod, streaming: boolean, encode: (value: neve
 
 function streamHandler(
   ctx: StreamContext,
-  method: DiscoveryMethod,
+  method: ServedMethod,
 ): handleBidiStreamingCall<unknown, Uint8Array> {
   return (call) => {
     const stream =
@@ -67,7 +69,7 @@ function streamHandler(
 
 function fetchHandler(
   ctx: StreamContext,
-  method: DiscoveryMethod,
+  method: ServedMethod,
 ): handleUnaryCall<DiscoveryRequest | UndecodableRequest, Uint8Array> {
   return (call, callback) => {
     const request = call.request;
@@ -75,7 +77,7 @@ function fetchHandler(
       callback({ code: status.INVALID_ARGUMENT, details: request.message });
       return;
     }
-    const typeUrl = method.typeUrl!;
+    const typeUrl = method.typeUrl as TypeUrl;
     const origin = { kind: 'fetch', where: method.path, peer: call.getPeer(), call } as const;
     fetchFor(ctx, request, typeUrl, origin, (outcome) => {
       const body =
@@ -90,16 +92,23 @@ function fetchHandler(
   };
 }
 
+type Service = { definition: Record<string, unknown>; implementation: UntypedServiceImplementation };
+
+/** Adds one method's definition and handler to a service. */
+function addMethod(service: Service, ctx: StreamContext, method: ServedMethod): void {
+  service.definition[method.localName] = definition(method);
+  service.implementation[method.localName] = (
+    method.kind === 'fetch' ? fetchHandler(ctx, method) : streamHandler(ctx, method)
+  ) as never;
+}
+
 /** Adds ADS, every per-type SotW / delta / fetch service and CSDS to a grpc-js server. */
 export function registerServices(
   server: Server,
   ctx: StreamContext,
   streams: () => Iterable<StreamHandle>,
 ): void {
-  const services = new Map<
-    string,
-    { definition: Record<string, unknown>; implementation: UntypedServiceImplementation }
-  >();
+  const services = new Map<string, Service>();
   for (const method of discoveryMethods) {
     const name = method.method.parent.typeName;
     let service = services.get(name);
@@ -107,20 +116,35 @@ export function registerServices(
       service = { definition: {}, implementation: {} };
       services.set(name, service);
     }
-    const local = method.method.localName;
-    if (method.kind === 'fetch') {
-      service.definition[local] = definition(method.method, false, passThrough as never);
-      service.implementation[local] = fetchHandler(ctx, method) as never;
-    } else {
-      service.definition[local] = definition(method.method, true, passThrough as never);
-      service.implementation[local] = streamHandler(ctx, method) as never;
-    }
+    addMethod(service, ctx, {
+      path: method.path,
+      kind: method.kind,
+      typeUrl: method.typeUrl,
+      localName: method.method.localName,
+    });
   }
   for (const { definition: def, implementation } of services.values()) {
     server.addService(def as ServiceDefinition, implementation);
   }
 
   registerCsds(server, ctx, streams);
+}
+
+/**
+ * Adds a per-type discovery service for one type URL (`Stream{name}`, `Delta{name}`, `Fetch{name}` on `service`)
+ * to a grpc-js server. Throws an XdsError (InvalidArgument) for a malformed name or a type the server does not
+ * serve (register it with the cache first).
+ */
+export function registerTypeService(server: Server, ctx: StreamContext, options: TypeServiceOptions): void {
+  const methods = typeServiceMethods(options);
+  if (!ctx.servesType(options.typeUrl))
+    throw new XdsError(
+      Code.InvalidArgument,
+      `type service ${options.service}: the server does not serve ${options.typeUrl} (register the type with the cache)`,
+    );
+  const service: Service = { definition: {}, implementation: {} };
+  for (const method of methods) addMethod(service, ctx, method);
+  server.addService(service.definition as ServiceDefinition, service.implementation);
 }
 
 export { ClientStatusRequestSchema, DeltaDiscoveryRequestSchema, DiscoveryRequestSchema };

@@ -5,12 +5,13 @@
 // order: while authorization or a hook runs, the requests that follow wait for it, at most
 // `limits.maxQueuedRequests` of them (rule L2). A step that settles synchronously costs no promise.
 import { status } from '@grpc/grpc-js';
-import { Code, type DiscoveryMethod, type Node, XdsError } from '@xds/api';
+import { Code, type Node, XdsError } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
 import { callHook, type HookContext, type HookName, hookFailure } from './hooks.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 import type { RegisteredStream } from './stream-registry.js';
+import type { ServedMethod } from './type-service.js';
 
 /** The fields SotW and delta requests share. */
 export interface AnyRequest {
@@ -44,7 +45,7 @@ type Step = Promise<void> | undefined;
 export class StreamAdmission<Req extends AnyRequest> {
   readonly #ctx: StreamContext;
   readonly #host: AdmissionHost<Req>;
-  readonly #method: DiscoveryMethod;
+  readonly #method: ServedMethod;
   readonly #call: ServerCall;
   /** Requests that arrived while a step was pending, in order. */
   readonly #queue: Req[] = [];
@@ -52,7 +53,7 @@ export class StreamAdmission<Req extends AnyRequest> {
   #waiting = false;
   #authorized = false;
 
-  constructor(ctx: StreamContext, host: AdmissionHost<Req>, method: DiscoveryMethod, call: ServerCall) {
+  constructor(ctx: StreamContext, host: AdmissionHost<Req>, method: ServedMethod, call: ServerCall) {
     this.#ctx = ctx;
     this.#host = host;
     this.#method = method;

@@ -9,12 +9,14 @@ import { DeltaDiscoveryRequestSchema, type DiscoveryMethod, DiscoveryRequestSche
 export interface CallEnd {
   readonly code: number;
   readonly details: string;
+  /** The first response's bytes, when the call got one. */
+  readonly response?: Uint8Array;
 }
 
 /** Opens one discovery method as node `nodeId` (type `typeUrl`, default the method's or Cluster) and resolves with how it ended. */
 export function callAs(
   address: string,
-  method: DiscoveryMethod,
+  method: Pick<DiscoveryMethod, 'kind' | 'path'> & { readonly typeUrl: string | undefined },
   nodeId: string,
   typeUrl: string = method.typeUrl ?? TypeUrl.Cluster,
 ): Promise<CallEnd> {
@@ -38,14 +40,18 @@ export function callAs(
         deserialize,
         body,
         options,
-        (error: ServiceError | null) =>
-          resolve({ code: error?.code ?? status.OK, details: error?.details ?? '' }),
+        (error: ServiceError | null, response?: Buffer) =>
+          resolve({
+            code: error?.code ?? status.OK,
+            details: error?.details ?? '',
+            ...(response === undefined ? {} : { response }),
+          }),
       );
       return;
     }
     const call = client.makeBidiStreamRequest(method.path, serialize, deserialize, options);
-    call.on('data', () => {
-      resolve({ code: status.OK, details: '' });
+    call.on('data', (response: Buffer) => {
+      resolve({ code: status.OK, details: '', response });
       call.cancel();
     });
     call.on('error', (error: ServiceError) => resolve({ code: error.code, details: error.details }));

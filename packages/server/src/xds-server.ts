@@ -14,10 +14,11 @@ import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { createRestHandler } from './rest.js';
-import { registerServices } from './services.js';
+import { registerServices, registerTypeService } from './services.js';
 import type { StreamContext } from './stream-context.js';
 import { type StreamCounts, StreamRegistry } from './stream-registry.js';
 import { ServerTls, type TlsOptions } from './tls.js';
+import type { TypeServiceOptions } from './type-service.js';
 import { WriteBudget, type WriteBudgetStats } from './write-budget.js';
 
 /** Why grpc-js could not bind, in a few words: `address already in use`, or its own message. */
@@ -108,6 +109,17 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   /** Mounts the xDS services (ADS, per-type, CSDS) on an application's own grpc-js server. */
   addTo(server: Server): void {
     registerServices(server, this.#ctx, () => this.#registry.open);
+  }
+
+  /**
+   * Mounts a per-type discovery service for a type the server serves (a type registered with the cache, or a
+   * built-in one under another name): `Stream{name}`, `Delta{name}` and `Fetch{name}` on the gRPC service
+   * `options.service`, with the generic `envoy.service.discovery.v3` messages, on this server's own grpc-js server
+   * (before `listen`) or on `grpcServer`. Throws an XdsError (InvalidArgument) for a malformed name or a type the
+   * server does not serve.
+   */
+  addTypeService(options: TypeServiceOptions, grpcServer: Server = this.grpcServer): void {
+    registerTypeService(grpcServer, this.#ctx, options);
   }
 
   /**
