@@ -2,71 +2,20 @@
  * Our bench peer: XdsServer over a SnapshotCache behind the same HTTP control API and ready line as the
  * go-control-plane peer in bench/go-peer (see its README). Run with `node --expose-gc --import tsx`.
  *
- * - `POST /snapshot?node=KEY&version=V`: body = records (see records.ts) → each record decoded and given its
- *   bytes (`encodeResource(message, { bytes })`) → `Snapshot.create(resources, { version: V })` →
- *   `setSnapshot(KEY, …)`. A record whose bytes equal a record of a snapshot still held reuses
- *   that decoded message, as a control plane that keeps unchanged resources between snapshots does (what
- *   @xds/generator's memo does); so a push encodes only the resources that changed (rule R3).
+ * - `POST /snapshot?node=KEY&version=V`: body = records (see records.ts) → resources (snapshot-records.ts: a record
+ *   the peer already holds reuses its resource, a new one is built from its bytes) → `Snapshot.create(resources,
+ *   { version: V })` → `setSnapshot(KEY, …)`.
  * - `GET /stats`, `POST /gc`: memory, CPU and traffic counters with the Go peer's field names, plus `encodes`.
+ * - `POST /heap-snapshot?file=F`: a V8 heap snapshot (BENCH_HEAP=idle, scenario 4).
  */
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { fromBinary, type Message } from '@bufbuild/protobuf';
-import { AnySchema, anyUnpack } from '@bufbuild/protobuf/wkt';
-import { isTypeUrl, xdsRegistry } from '@xds/api';
-import { encodeCount, encodeResource, Snapshot, SnapshotCache } from '@xds/cache';
+import { writeHeapSnapshot } from 'node:v8';
+import { encodeCount, Snapshot, SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
-import { decodeRecords } from './records.js';
-
-interface Interned {
-  readonly message: Message;
-  refs: number;
-}
-
-/** Decoded messages by record hash, shared by every node's snapshot that holds the same bytes. */
-const interned = new Map<string, Interned>();
-/** The record hashes of each node's current snapshot. */
-const held = new Map<string, string[]>();
-
-/** Decodes a records body, reusing the messages of records already held; `commit` makes it the node's. */
-function decodeSnapshot(body: Uint8Array): { messages: Message[]; commit: (node: string) => void } {
-  const records = decodeRecords(body);
-  const entries: [string, Interned][] = [];
-  const fresh = new Map<string, Interned>();
-  for (const [index, record] of records.entries()) {
-    const hash = createHash('sha1').update(record).digest('base64');
-    let entry = interned.get(hash) ?? fresh.get(hash);
-    if (entry === undefined) {
-      const any = fromBinary(AnySchema, record);
-      if (!isTypeUrl(any.typeUrl)) throw new Error(`record ${index}: unsupported type_url "${any.typeUrl}"`);
-      const message = anyUnpack(any, xdsRegistry);
-      if (message === undefined) throw new Error(`record ${index}: cannot decode ${any.typeUrl}`);
-      // The bytes are at hand: the resource keeps them as its encoding instead of encoding the message again.
-      encodeResource(message, { bytes: any.value });
-      entry = { message, refs: 0 };
-      fresh.set(hash, entry);
-    }
-    entries.push([hash, entry]);
-  }
-  const commit = (node: string) => {
-    for (const [hash, entry] of entries) {
-      entry.refs++;
-      interned.set(hash, entry);
-    }
-    for (const hash of held.get(node) ?? []) {
-      const entry = interned.get(hash)!;
-      if (--entry.refs === 0) interned.delete(hash);
-    }
-    held.set(
-      node,
-      entries.map(([hash]) => hash),
-    );
-  };
-  return { messages: entries.map(([, entry]) => entry.message), commit };
-}
+import { snapshotFromRecords } from './snapshot-records.js';
 
 function option(name: string, fallback: string): string {
   const args = process.argv.slice(2);
@@ -159,10 +108,16 @@ async function handleSnapshot(url: URL, request: IncomingMessage, response: Serv
   const body = await readBody(request);
   const start = performance.now();
   try {
-    const { messages, commit } = decodeSnapshot(body);
-    cache.setSnapshot(node, Snapshot.create(messages, { version }));
+    const { resources, commit } = snapshotFromRecords(body);
+    cache.setSnapshot(
+      node,
+      Snapshot.create(
+        resources.map((resource) => resource.message),
+        { version },
+      ),
+    );
     commit(node);
-    reply(response, 200, { ok: true, resources: messages.length, ms: performance.now() - start });
+    reply(response, 200, { ok: true, resources: resources.length, ms: performance.now() - start });
   } catch (error) {
     reply(response, 400, { ok: false, error: error instanceof Error ? error.message : String(error) });
   }
@@ -199,6 +154,12 @@ const control = createServer((request, response) => {
       () => reply(response, 200, { ok: true }),
       (error: unknown) => reply(response, 500, { ok: false, error: String(error) }),
     );
+  } else if (route === 'POST /heap-snapshot') {
+    const file = url.searchParams.get('file') ?? '';
+    // The process's memory map beside it: where the RSS that is not V8 heap lives.
+    writeFileSync(`${file}.smaps`, readFileSync('/proc/self/smaps'));
+    if (url.searchParams.get('heap') !== 'false') writeHeapSnapshot(file);
+    reply(response, 200, { ok: true });
   } else if (route === 'POST /gc') {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();

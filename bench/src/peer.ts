@@ -160,6 +160,11 @@ export class Peer {
     await this.#call('POST', `/profile?action=${action}&file=${encodeURIComponent(file)}`);
   }
 
+  /** Writes a V8 heap snapshot of our peer to `file` (unless `heap` is false) and its memory map to `file.smaps`. */
+  async heapSnapshot(file: string, heap = true): Promise<void> {
+    await this.#call('POST', `/heap-snapshot?file=${encodeURIComponent(file)}&heap=${heap}`);
+  }
+
   /** POST /gc: a full collection, then the stats. */
   gc(): Promise<PeerStats> {
     return this.#call('POST', '/gc') as Promise<PeerStats>;

@@ -112,6 +112,8 @@ export async function session(
   const figures = await withPeer(ctx, kind, async (peer) => {
     await post(ctx, peer, sharedNode, 1, data.initial);
     const empty = parts.idle ? await settledStats(peer) : undefined;
+    if (empty !== undefined && process.env['BENCH_HEAP'] === 'idle' && peer.kind === 'ours')
+      await peer.heapSnapshot(join(tmpdir(), `xds-bench-idle-0.heapsnapshot`), false);
     const storm = await measure(ctx, peer, ALL_TYPES, 1, async () => {
       const t0 = await ctx.load.connect({ target: peer.xds, mode: 'sotw', nodes: sharedNodes(clients) });
       return { t0, ms: 0 };
@@ -120,6 +122,9 @@ export async function session(
     if (empty !== undefined) {
       await sleep(1000);
       idle = { empty, loaded: await settledStats(peer) };
+      // BENCH_HEAP=idle: a heap snapshot of our peer with the idle clients connected, in the system's temp folder.
+      if (process.env['BENCH_HEAP'] === 'idle' && peer.kind === 'ours')
+        await peer.heapSnapshot(join(tmpdir(), `xds-bench-idle-${clients}.heapsnapshot`));
     }
     if (!parts.pushes) return { clients, storm, ...(idle ? { idle } : {}) };
     const pushes: PushFigures[] = [];
