@@ -6,8 +6,16 @@ import { TypeUrl } from './type-url.js';
 
 describe('discovery methods', () => {
   it('S1: every method path is /<proto service>/<proto method> of a registered service', () => {
-    // ADS: 2; CDS, EDS, LDS, RDS, SRDS, SDS, RTDS, ECDS: stream, delta and fetch each; VHDS: delta only.
-    assert.equal(discoveryMethods.length, 2 + 8 * 3 + 1);
+    // ADS: 2; CDS, EDS, LDS, RDS, SRDS, SDS, RTDS, ECDS: stream, delta and fetch each; VHDS, LEDS: delta only.
+    assert.equal(discoveryMethods.length, 2 + 8 * 3 + 2);
+    assert.ok(
+      discoveryMethods.some(
+        (m) =>
+          m.path === '/envoy.service.endpoint.v3.LocalityEndpointDiscoveryService/DeltaLocalityEndpoints' &&
+          m.kind === 'delta' &&
+          m.typeUrl === TypeUrl.LbEndpoint,
+      ),
+    );
     for (const m of discoveryMethods) {
       const [, service, name] = m.path.split('/');
       const desc = xdsRegistry.getService(service ?? '');

@@ -2,6 +2,7 @@ import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { ClusterDiscoveryService } from './gen/envoy/service/cluster/v3/cds_pb.js';
 import { AggregatedDiscoveryService } from './gen/envoy/service/discovery/v3/ads_pb.js';
 import { EndpointDiscoveryService } from './gen/envoy/service/endpoint/v3/eds_pb.js';
+import { LocalityEndpointDiscoveryService } from './gen/envoy/service/endpoint/v3/leds_pb.js';
 import { ExtensionConfigDiscoveryService } from './gen/envoy/service/extension/v3/config_discovery_pb.js';
 import { ListenerDiscoveryService } from './gen/envoy/service/listener/v3/lds_pb.js';
 import { LoadReportingService } from './gen/envoy/service/load_stats/v3/lrs_pb.js';
@@ -47,6 +48,8 @@ export const discoveryServices: readonly {
   { service: SecretDiscoveryService, typeUrl: TypeUrl.Secret },
   { service: RuntimeDiscoveryService, typeUrl: TypeUrl.Runtime },
   { service: ExtensionConfigDiscoveryService, typeUrl: TypeUrl.ExtensionConfig },
+  // LEDS: delta only (its service has no SotW or fetch method).
+  { service: LocalityEndpointDiscoveryService, typeUrl: TypeUrl.LbEndpoint },
 ]);
 
 function kindOf(method: DescMethod): DiscoveryMethodKind {
@@ -71,6 +74,7 @@ export {
   ExtensionConfigDiscoveryService,
   ListenerDiscoveryService,
   LoadReportingService,
+  LocalityEndpointDiscoveryService,
   RouteDiscoveryService,
   RuntimeDiscoveryService,
   ScopedRoutesDiscoveryService,

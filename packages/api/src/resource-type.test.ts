@@ -46,7 +46,7 @@ describe('resource types', () => {
     );
   });
 
-  for (const typeUrl of Object.values(TypeUrl)) {
+  for (const typeUrl of Object.values(TypeUrl).filter((t) => t !== TypeUrl.LbEndpoint)) {
     it(`R1: resourceName and typeUrlOf for ${typeNameOf(typeUrl)}`, () => {
       const message = sample(typeUrl, `name-of-${typeNameOf(typeUrl)}`);
       assert.equal(resourceName(message), `name-of-${typeNameOf(typeUrl)}`);
@@ -64,6 +64,15 @@ describe('resource types', () => {
       assert.equal(resourceName(back), 'round-trip');
     });
   }
+
+  it('R1: an LbEndpoint (LEDS) carries no name: it is named beside it, by its xdstp URL', () => {
+    const type = resourceType(TypeUrl.LbEndpoint)!;
+    const lb = create(type.schema, {});
+    assert.equal(typeUrlOf(lb), TypeUrl.LbEndpoint);
+    assert.equal(resourceName(lb), '');
+    assert.equal(type.nameOfBytes, undefined);
+    assert.equal(type.wildcard, false);
+  });
 
   it('R1: ClusterLoadAssignment is named by cluster_name, not name', () => {
     const cla = sample(TypeUrl.Endpoint, 'outbound|80||a.default');

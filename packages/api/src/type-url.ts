@@ -21,10 +21,22 @@ export const TypeUrl = {
   Runtime: 'type.googleapis.com/envoy.service.runtime.v3.Runtime',
   /** `envoy.config.core.v3.TypedExtensionConfig` (ECDS). */
   ExtensionConfig: 'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig',
+  /**
+   * `envoy.config.endpoint.v3.LbEndpoint` (LEDS): endpoints named by xdstp URLs and subscribed to by glob
+   * collection (`xdstp://authority/envoy.config.endpoint.v3.LbEndpoint/pool/*`). The message carries no name: a
+   * snapshot takes it from `{ name, resource }`.
+   */
+  LbEndpoint: 'type.googleapis.com/envoy.config.endpoint.v3.LbEndpoint',
 } as const;
 
-/** One of the xDS resource type URLs in {@link TypeUrl}. */
-export type TypeUrl = (typeof TypeUrl)[keyof typeof TypeUrl];
+/** One of the built-in xDS resource type URLs in {@link TypeUrl}. */
+export type BuiltInTypeUrl = (typeof TypeUrl)[keyof typeof TypeUrl];
+
+/**
+ * A resource type URL: one of the built-in ones in {@link TypeUrl} (offered by editors), or any other string, the
+ * type URL of a type registered at run time ({@link ResourceTypes}).
+ */
+export type TypeUrl = BuiltInTypeUrl | (string & {});
 
 const prefix = 'type.googleapis.com/';
 

@@ -8,7 +8,7 @@ import {
   type HttpConnectionManager,
   HttpConnectionManagerSchema,
   type Listener,
-  type ResourceMessages,
+  type MessageOf,
   type RouteConfiguration,
   TcpProxySchema,
   type TransportSocket,
@@ -30,7 +30,10 @@ export interface Problem {
   readonly message: string;
 }
 
-type Lookup = <T extends TypeUrl>(typeUrl: T) => ReadonlyMap<string, ResourceMessages[T]>;
+type Lookup = <T extends TypeUrl>(typeUrl: T) => ReadonlyMap<string, MessageOf<T>>;
+
+/** Whether a resource exists (default: it is in the lookup's map). */
+type Exists = (typeUrl: TypeUrl, name: string) => boolean;
 
 /** The name of the ClusterLoadAssignment an EDS cluster needs, or undefined when the cluster is not EDS. */
 export function edsServiceName(cluster: Cluster): string | undefined {
@@ -101,13 +104,23 @@ function routeClusters(route: RouteConfiguration): string[] {
   return names;
 }
 
-/** Rule R2 over the resources of a snapshot. */
-export function checkSnapshot(resources: Lookup): Problem[] {
+/**
+ * Rule R2 over the resources of a snapshot: `resources` gives the decoded resources whose references are checked,
+ * `exists` (default: presence in `resources`) whether a referenced one exists, so that an opaque resource counts
+ * as existing without being decoded.
+ */
+export function checkSnapshot(resources: Lookup, exists?: Exists): Problem[] {
   const problems: Problem[] = [];
   const clusters = resources(TypeUrl.Cluster);
-  const assignments = resources(TypeUrl.Endpoint);
+  const has = (typeUrl: TypeUrl, map: ReadonlyMap<string, unknown>) =>
+    exists === undefined
+      ? { has: (name: string) => map.has(name) }
+      : { has: (name: string) => exists(typeUrl, name) };
+  const assignments = has(TypeUrl.Endpoint, resources(TypeUrl.Endpoint));
   const routes = resources(TypeUrl.Route);
-  const secrets = resources(TypeUrl.Secret);
+  const routeNames = has(TypeUrl.Route, routes);
+  const clusterNames = has(TypeUrl.Cluster, clusters);
+  const secrets = has(TypeUrl.Secret, resources(TypeUrl.Secret));
   const need = (typeUrl: TypeUrl, name: string, missingTypeUrl: TypeUrl, missing: string, what: string) => {
     problems.push({
       typeUrl,
@@ -136,7 +149,7 @@ export function checkSnapshot(resources: Lookup): Problem[] {
   for (const [name, listener] of resources(TypeUrl.Listener)) {
     for (const hcm of connectionManagers(listener)) {
       const spec = hcm.routeSpecifier;
-      if (spec.case === 'rds' && !routes.has(spec.value.routeConfigName)) {
+      if (spec.case === 'rds' && !routeNames.has(spec.value.routeConfigName)) {
         need(
           TypeUrl.Listener,
           name,
@@ -147,7 +160,7 @@ export function checkSnapshot(resources: Lookup): Problem[] {
       }
       if (spec.case === 'routeConfig') {
         for (const cluster of routeClusters(spec.value)) {
-          if (!clusters.has(cluster))
+          if (!clusterNames.has(cluster))
             need(TypeUrl.Listener, name, TypeUrl.Cluster, cluster, `Listener "${name}" routes to Cluster`);
         }
       }
@@ -164,7 +177,7 @@ export function checkSnapshot(resources: Lookup): Problem[] {
       for (const filter of chain.filters) {
         if (filter.configType.case !== 'typedConfig') continue;
         const tcp = unpack(filter.configType.value, TcpProxySchema);
-        if (tcp?.clusterSpecifier.case === 'cluster' && !clusters.has(tcp.clusterSpecifier.value)) {
+        if (tcp?.clusterSpecifier.case === 'cluster' && !clusterNames.has(tcp.clusterSpecifier.value)) {
           need(
             TypeUrl.Listener,
             name,
@@ -178,7 +191,7 @@ export function checkSnapshot(resources: Lookup): Problem[] {
   }
   for (const [name, route] of routes) {
     for (const cluster of routeClusters(route)) {
-      if (!clusters.has(cluster))
+      if (!clusterNames.has(cluster))
         need(TypeUrl.Route, name, TypeUrl.Cluster, cluster, `RouteConfiguration "${name}" routes to Cluster`);
     }
   }

@@ -3,21 +3,39 @@
  *
  * @packageDocumentation
  */
+export { type CacheLogger, silentCacheLogger } from './cache-logger.js';
 export { checkSnapshot, connectionManagers, edsServiceName, type Problem } from './check.js';
 export { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
 export { type DeltaRequestInfo, type DeltaResponse, DeltaWatch } from './delta-watch.js';
-export { contentHash, EncodedResource, encodeAny, encodeCount, encodeResource } from './encoded-resource.js';
+export {
+  contentHash,
+  EncodedResource,
+  type EncodeOptions,
+  encodeAny,
+  encodeCount,
+  encodeResource,
+  type OpaqueResourceInit,
+  opaqueResource,
+} from './encoded-resource.js';
 export { type FetchRequest, fetchResources } from './fetch.js';
 export { HeldVersions } from './held-versions.js';
-export { LinearCache, type LinearCacheOptions } from './linear-cache.js';
+export {
+  LinearCache,
+  type LinearCacheOptions,
+  type LinearCacheStats,
+  type LinearResource,
+} from './linear-cache.js';
 export { MuxCache, type MuxCacheOptions } from './mux-cache.js';
 export { internNames, noNames } from './name-set.js';
 export {
+  type BytesResource,
+  type NamedResource,
   type ResourceWithTtl,
   Snapshot,
   type SnapshotChanges,
   type SnapshotDraft,
   type SnapshotOptions,
+  type SnapshotResource,
 } from './snapshot.js';
 export {
   type NodeStatus,

@@ -1,10 +1,11 @@
 import { isMessage, type Message } from '@bufbuild/protobuf';
-import { Code, type Node, resourceType, type TypeUrl, typeUrlOf, XdsError } from '@xds/api';
+import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
+import { type CacheLogger, silentCacheLogger } from './cache-logger.js';
 import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
-import { deepFreeze } from './deep-freeze.js';
 import { DeltaWatch } from './delta-watch.js';
-import { type EncodedResource, encodeResource } from './encoded-resource.js';
+import type { EncodedResource } from './encoded-resource.js';
 import { GlobIndex } from './glob-index.js';
+import { parseResource, type SnapshotResource } from './snapshot-input.js';
 import { SotwWatch } from './sotw-watch.js';
 import { TypeHash } from './type-version.js';
 import {
@@ -16,14 +17,38 @@ import {
   type WatchSource,
 } from './watch.js';
 
+/**
+ * A resource a LinearCache takes: a message, `{ resource, name?, ttlMs? }`, an `EncodedResource`, or
+ * `{ typeUrl, bytes, name? }` (opaque), as {@link Snapshot.create} takes them. TTLs are ignored.
+ */
+export type LinearResource = SnapshotResource;
+
 /** Options of {@link LinearCache}. */
 export interface LinearCacheOptions {
   /** The initial resources. */
-  readonly resources?: Iterable<Message>;
+  readonly resources?: Iterable<LinearResource>;
   /** Whether clients may subscribe by wildcard; default: the type's own rule (Listener, Cluster). */
   readonly wildcard?: boolean;
   /** Maps a node to a key (kept on each watch; the resources are the same for every node). */
   readonly nodeKey?: NodeKey;
+  /** The resource types the cache's type is looked up in; default the built-in ones. */
+  readonly types?: ResourceTypes;
+  /** Where the cache says what it does (debug: changes and watches); default silent. */
+  readonly logger?: CacheLogger;
+}
+
+/** Counts of a LinearCache, for status pages. */
+export interface LinearCacheStats {
+  /** Resources held. */
+  readonly resources: number;
+  /** Open watches. */
+  readonly watches: number;
+  /** Watches subscribed by wildcard (rule S9, D7). */
+  readonly wildcardWatches: number;
+  /** Watches that hold at least one glob (`prefix/*`). */
+  readonly globWatches: number;
+  /** Distinct names some watch subscribes to explicitly. */
+  readonly watchedNames: number;
 }
 
 interface Indexed {
@@ -40,8 +65,11 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   /** The type this cache serves. */
   readonly typeUrl: TypeUrl;
   readonly completeness: Completeness = 'subset';
+  /** The resource types this cache knows (its own type among them). */
+  readonly types: ResourceTypes;
   readonly #wildcard: boolean;
   readonly #nodeKey: NodeKey;
+  readonly #logger: CacheLogger;
   /** Replaced, never mutated, on every change: watches keep references to it (see HeldVersions). */
   #entries: ReadonlyMap<string, EncodedResource> = new Map();
   #hash = TypeHash.empty();
@@ -53,12 +81,14 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   readonly #indexed = new Map<Watch, Indexed>();
 
   constructor(typeUrl: TypeUrl, options: LinearCacheOptions = {}) {
-    const type = resourceType(typeUrl);
+    this.types = options.types ?? ResourceTypes.builtIn;
+    const type = this.types.get(typeUrl);
     if (type === undefined)
       throw new XdsError(Code.InvalidArgument, `LinearCache: ${typeUrl} is not an xDS resource type`);
     this.typeUrl = typeUrl;
     this.#wildcard = options.wildcard ?? type.wildcard;
     this.#nodeKey = options.nodeKey ?? byNodeId;
+    this.#logger = options.logger ?? silentCacheLogger;
     this.#view = { version: this.#hash.toString(), entries: this.#entries, ttl: () => undefined };
     if (options.resources !== undefined) this.apply({ set: options.resources });
   }
@@ -68,13 +98,47 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     return this.#view.version;
   }
 
-  /** The resources by name. */
+  /**
+   * The resources by name, decoded (opaque ones of a type with a schema are decoded here). Throws an XdsError
+   * (FailedPrecondition) for an opaque type without a schema: read {@link entries} instead.
+   */
   resources(): ReadonlyMap<string, Message> {
-    return new Map([...this.#entries].map(([name, entry]) => [name, entry.message]));
+    if (this.#entries.size > 0 && this.types.get(this.typeUrl)?.schema === undefined)
+      throw new XdsError(Code.FailedPrecondition, `${this.typeUrl} is an opaque type: read entries()`);
+    return new Map([...this.#entries].map(([name, entry]) => [name, entry.message!]));
+  }
+
+  /** The encoded resources by name (opaque ones included, never decoded). */
+  entries(): ReadonlyMap<string, EncodedResource> {
+    return this.#entries;
+  }
+
+  /** Counts of resources and watches (by name, wildcard, glob). */
+  stats(): LinearCacheStats {
+    let globWatches = 0;
+    for (const indexed of this.#indexed.values()) if (indexed.prefixes.length > 0) globWatches++;
+    return {
+      resources: this.#entries.size,
+      watches: this.#indexed.size,
+      wildcardWatches: this.#wildcards.size,
+      globWatches,
+      watchedNames: this.#byName.size,
+    };
+  }
+
+  /** The number of watches that subscribe to `name` explicitly (a glob such as `a/*` counts the glob's own). */
+  watchCountOf(name: string): number {
+    if (isGlob(name)) {
+      let count = 0;
+      const prefix = name.slice(0, -1);
+      for (const indexed of this.#indexed.values()) if (indexed.prefixes.includes(prefix)) count++;
+      return count;
+    }
+    return this.#byName.get(name)?.size ?? 0;
   }
 
   /** Adds or replaces one resource. */
-  update(resource: Message): void {
+  update(resource: LinearResource): void {
     this.apply({ set: [resource] });
   }
 
@@ -84,14 +148,14 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   }
 
   /** Replaces the whole set: adds, changes and removes so that exactly `resources` remain. */
-  setResources(resources: Iterable<Message>): void {
-    const list = [...resources];
-    const keep = new Set(list.map((r) => this.#checked(r).name));
+  setResources(resources: Iterable<LinearResource>): void {
+    const list = [...resources].map((r, i) => this.#checked(r, i));
+    const keep = new Set(list.map((entry) => entry.name));
     this.apply({ set: list, delete: [...this.#entries.keys()].filter((name) => !keep.has(name)) });
   }
 
   /** Adds or replaces `set` and removes `delete` in one change; watches wake once. */
-  apply(change: { readonly set?: Iterable<Message>; readonly delete?: Iterable<string> }): void {
+  apply(change: { readonly set?: Iterable<LinearResource>; readonly delete?: Iterable<string> }): void {
     const changed = new Set<string>();
     const removed: EncodedResource[] = [];
     const added: EncodedResource[] = [];
@@ -103,8 +167,9 @@ export class LinearCache implements ConfigWatcher, WatchSource {
       removed.push(before);
       changed.add(name);
     }
-    for (const message of change.set ?? []) {
-      const entry = this.#checked(message);
+    let position = 0;
+    for (const item of change.set ?? []) {
+      const entry = this.#checked(item, position++);
       const before = entries.get(entry.name);
       if (before?.version === entry.version) continue;
       if (before !== undefined) removed.push(before);
@@ -116,6 +181,10 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     this.#hash = this.#hash.with(removed, added);
     this.#entries = entries;
     this.#view = { version: this.#hash.toString(), entries, ttl: () => undefined };
+    this.#logger.debug(
+      { typeUrl: this.typeUrl, changed: changed.size, version: this.#view.version },
+      'linear cache changed',
+    );
     this.#wake(changed);
   }
 
@@ -168,15 +237,13 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     return this.#nodeKey(options.node as Node);
   }
 
-  #checked(message: Message): EncodedResource {
-    if (!isMessage(message) || typeUrlOf(message) !== this.typeUrl) {
-      const what = isMessage(message) ? message.$typeName : typeof message;
-      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: got ${what}`);
-    }
-    deepFreeze(message);
-    const entry = encodeResource(message);
-    if (entry.name === '')
-      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: a resource has no name`);
+  #checked(item: LinearResource, position: number): EncodedResource {
+    const message = isMessage(item) ? item : undefined;
+    if (message !== undefined && this.types.ofMessage(message)?.typeUrl !== this.typeUrl)
+      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: got ${message.$typeName}`);
+    const entry = parseResource(item, position, this.types).entry;
+    if (entry.typeUrl !== this.typeUrl)
+      throw new XdsError(Code.InvalidArgument, `LinearCache of ${this.typeUrl}: got ${entry.typeUrl}`);
     return entry;
   }
 

@@ -1,4 +1,4 @@
-import { Code, type Node, resourceTypes, type TypeUrl, XdsError } from '@xds/api';
+import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
 import { DeltaWatch } from './delta-watch.js';
@@ -19,6 +19,12 @@ export interface SnapshotCacheOptions {
   readonly completeness?: Completeness;
   /** Types besides Listener and Cluster that clients may subscribe to by wildcard. */
   readonly wildcardTypes?: readonly TypeUrl[];
+  /**
+   * The resource types the cache serves: the built-in ones by default, or a set with registered types
+   * (`ResourceTypes.builtIn.with(...)`), which then push in their order (rule S11) and are wildcard-capable as
+   * they say (rule S9). Snapshots set on the cache should be built with the same set.
+   */
+  readonly types?: ResourceTypes;
   /**
    * Drop the snapshot of a node key that has had no open watch for this long (milliseconds). Off by default.
    * Sweeps run on an unref'ed timer; {@link SnapshotCache.close} stops it.
@@ -68,6 +74,8 @@ interface KeyState {
  */
 export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements ConfigWatcher, WatchSource {
   readonly completeness: Completeness;
+  /** The resource types this cache serves. */
+  readonly types: ResourceTypes;
   readonly #ads: boolean;
   readonly #nodeKey: NodeKey;
   readonly #wildcardTypes: ReadonlySet<TypeUrl>;
@@ -82,6 +90,7 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     this.#nodeKey = options.nodeKey ?? byNodeId;
     this.completeness = options.completeness ?? 'subset';
     this.#wildcardTypes = new Set(options.wildcardTypes ?? []);
+    this.types = options.types ?? ResourceTypes.builtIn;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     if (this.#idleTimeoutMs !== undefined) {
       const period = Math.max(10, Math.min(this.#idleTimeoutMs, 60_000));
@@ -121,7 +130,9 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     state.snapshot = snapshot;
     state.snapshotSetAt = Date.now();
     const changes = snapshot.changesSince(previous);
-    for (const { typeUrl } of resourceTypes) {
+    // Rule S11: the types wake in push order.
+    const order = [...changes.keys()].sort((a, b) => this.types.pushOrder(a) - this.types.pushOrder(b));
+    for (const typeUrl of order) {
       const names = changes.get(typeUrl);
       const watches = state.watches.get(typeUrl);
       if (names === undefined || watches === undefined) continue;
@@ -221,7 +232,7 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
 
   /** @internal WatchSource */
   wildcardCapable(typeUrl: TypeUrl): boolean {
-    return this.#wildcardTypes.has(typeUrl) || resourceTypes.some((t) => t.typeUrl === typeUrl && t.wildcard);
+    return this.#wildcardTypes.has(typeUrl) || this.types.get(typeUrl)?.wildcard === true;
   }
 
   /** @internal WatchSource */

@@ -1,30 +1,20 @@
 import { isMessage, type Message } from '@bufbuild/protobuf';
-import {
-  Code,
-  type ResourceMessages,
-  resourceName,
-  resourceType,
-  resourceTypes,
-  type TypeUrl,
-  typeUrlOf,
-  XdsError,
-} from '@xds/api';
+import { type BuiltInTypeUrl, Code, type MessageOf, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { type Draft, enablePatches, freeze, type Patch, produceWithPatches } from 'immer';
 import { checkSnapshot, type Problem } from './check.js';
-import { deepFreeze } from './deep-freeze.js';
-import { type EncodedResource, encodeResource } from './encoded-resource.js';
+import { type EncodedResource, encodeResource, opaqueResource } from './encoded-resource.js';
+import { parseResource, type SnapshotResource } from './snapshot-input.js';
 import { TypeHash } from './type-version.js';
 import type { ResourceView } from './watch.js';
 
-enablePatches();
+export type {
+  BytesResource,
+  NamedResource,
+  ResourceWithTtl,
+  SnapshotResource,
+} from './snapshot-input.js';
 
-/** A resource with a time to live (rule R4): heartbeats refresh it for clients that support TTLs. */
-export interface ResourceWithTtl {
-  /** The resource message. */
-  readonly resource: Message;
-  /** Time to live in milliseconds. */
-  readonly ttlMs: number;
-}
+enablePatches();
 
 /** Options of {@link Snapshot.create} and {@link Snapshot.update}. */
 export interface SnapshotOptions {
@@ -33,17 +23,32 @@ export interface SnapshotOptions {
    * version get a content hash (rule S14).
    */
   readonly version?: string | Partial<Record<TypeUrl, string>>;
+  /**
+   * The resource types the snapshot may hold (built-in ones by default). {@link Snapshot.update} keeps the
+   * snapshot's types unless given others.
+   */
+  readonly types?: ResourceTypes;
 }
 
-/** The draft an update recipe changes: `draft[typeUrl][name] = message`; `delete draft[typeUrl][name]`. */
-export type SnapshotDraft = { [K in TypeUrl]: Record<string, Draft<ResourceMessages[K]>> };
+/**
+ * The draft an update recipe changes: `draft[typeUrl][name] = message`; `delete draft[typeUrl][name]`. A resource
+ * that was given as bytes (opaque) reads as its `Uint8Array` and is not decoded; bytes may be assigned too (the
+ * key is then the name).
+ */
+export type SnapshotDraft = { [K in BuiltInTypeUrl]: Record<string, Draft<MessageOf<K>>> } & Record<
+  string,
+  Record<string, Draft<Message> | Uint8Array>
+>;
 
 /** Which names of each type changed between two snapshots; a type absent from the map did not change. */
 export type SnapshotChanges = ReadonlyMap<TypeUrl, ReadonlySet<string>>;
 
+/** What a draft holds per name: the message, or the bytes of an opaque resource. */
+type DraftValue = Message | Uint8Array;
+
 interface TypeState {
   readonly entries: ReadonlyMap<string, EncodedResource>;
-  readonly record: Readonly<Record<string, Message>>;
+  readonly record: Readonly<Record<string, DraftValue>>;
   /** The content hash of the entries; undefined until needed when the version was given (see {@link hashOf}). */
   readonly hash: TypeHash | undefined;
   readonly version: string;
@@ -64,7 +69,7 @@ function hashOf(state: TypeState): TypeHash {
   return hash;
 }
 
-const emptyRecord: Readonly<Record<string, Message>> = Object.freeze({});
+const emptyRecord: Readonly<Record<string, DraftValue>> = Object.freeze({});
 const emptyState: TypeState = Object.freeze({
   entries: new Map(),
   record: emptyRecord,
@@ -79,8 +84,9 @@ function givenVersion(options: SnapshotOptions | undefined, typeUrl: TypeUrl): s
   return typeof version === 'string' ? version : version?.[typeUrl];
 }
 
-function label(typeUrl: TypeUrl): string {
-  return resourceType(typeUrl)!.shortName;
+/** The draft value of an entry: its message when it has one decoded, its bytes when opaque (never decodes). */
+function draftValue(entry: EncodedResource): DraftValue {
+  return entry.decoded ?? entry.bytes;
 }
 
 /**
@@ -89,13 +95,21 @@ function label(typeUrl: TypeUrl): string {
  * new snapshot and keeps every untouched type (and its version) as it was.
  */
 export class Snapshot {
+  /** The resource types this snapshot may hold. */
+  readonly types: ResourceTypes;
   readonly #types: ReadonlyMap<TypeUrl, TypeState>;
   readonly #parent: Snapshot | undefined;
   readonly #changes: SnapshotChanges;
   readonly #maps = new Map<TypeUrl, ReadonlyMap<string, Message>>();
   readonly #views = new Map<TypeUrl, ResourceView>();
 
-  private constructor(types: ReadonlyMap<TypeUrl, TypeState>, parent?: Snapshot, changes?: SnapshotChanges) {
+  private constructor(
+    registry: ResourceTypes,
+    types: ReadonlyMap<TypeUrl, TypeState>,
+    parent?: Snapshot,
+    changes?: SnapshotChanges,
+  ) {
+    this.types = registry;
     this.#types = types;
     this.#parent = parent;
     this.#changes = changes ?? noChanges;
@@ -103,56 +117,44 @@ export class Snapshot {
   }
 
   /**
-   * Builds a snapshot. Each resource's type comes from its message and its name by rule R1. Throws an XdsError
-   * (InvalidArgument) naming the offender for a value that is not a protobuf-es message, a message that is not an
-   * xDS resource, a resource without a name, or two resources of one type with the same name. The messages are
-   * frozen in place.
+   * Builds a snapshot. A resource is a message (its type from `options.types`, its name by rule R1), a
+   * `{ resource, name?, ttlMs? }` (a name for types whose messages carry none, such as LEDS's LbEndpoint; a TTL,
+   * rule R4), an `EncodedResource`, or `{ typeUrl, bytes, name? }`: an opaque resource, hashed and served as
+   * given, never decoded. Throws an XdsError (InvalidArgument) naming the offender for a value that is not a
+   * resource, a type `options.types` does not have, a resource without a name, or two resources of one type with
+   * the same name. Messages are frozen in place.
    */
-  static create(resources: Iterable<Message | ResourceWithTtl>, options?: SnapshotOptions): Snapshot {
+  static create(resources: Iterable<SnapshotResource>, options?: SnapshotOptions): Snapshot {
+    const registry = options?.types ?? ResourceTypes.builtIn;
     const byType = new Map<TypeUrl, { entries: Map<string, EncodedResource>; ttls: Map<string, number> }>();
     let index = 0;
     for (const item of resources) {
       const position = index++;
-      const withTtl = isResourceWithTtl(item);
-      const message = withTtl ? item.resource : item;
-      if (!isMessage(message)) {
-        throw new XdsError(Code.InvalidArgument, `resource #${position} is not a protobuf-es message`);
-      }
-      const typeUrl = typeUrlOf(message);
-      if (typeUrl === undefined) {
-        throw new XdsError(
-          Code.InvalidArgument,
-          `resource #${position} (${message.$typeName}) is not an xDS resource type`,
-        );
-      }
-      const name = resourceName(message);
-      if (name === '')
-        throw new XdsError(Code.InvalidArgument, `resource #${position} (${label(typeUrl)}) has no name`);
-      let group = byType.get(typeUrl);
+      const { entry, ttlMs } = parseResource(item, position, registry);
+      let group = byType.get(entry.typeUrl);
       if (group === undefined) {
         group = { entries: new Map(), ttls: new Map() };
-        byType.set(typeUrl, group);
+        byType.set(entry.typeUrl, group);
       }
-      if (group.entries.has(name)) {
+      if (group.entries.has(entry.name)) {
         throw new XdsError(
           Code.InvalidArgument,
-          `duplicate ${label(typeUrl)} "${name}" (resource #${position})`,
+          `duplicate ${registry.get(entry.typeUrl)!.shortName} "${entry.name}" (resource #${position})`,
         );
       }
-      deepFreeze(message);
-      group.entries.set(name, encodeResource(message));
-      if (withTtl) group.ttls.set(name, validTtl(item.ttlMs, typeUrl, name));
+      group.entries.set(entry.name, entry);
+      if (ttlMs !== undefined) group.ttls.set(entry.name, ttlMs);
     }
     const types = new Map<TypeUrl, TypeState>();
-    for (const { typeUrl } of resourceTypes) {
+    for (const { typeUrl } of registry) {
       const group = byType.get(typeUrl);
       if (group === undefined) {
         const version = givenVersion(options, typeUrl);
-        types.set(typeUrl, version === undefined ? emptyState : { ...emptyState, version });
+        if (version !== undefined) types.set(typeUrl, { ...emptyState, version });
         continue;
       }
-      const record: Record<string, Message> = {};
-      for (const [name, entry] of group.entries) record[name] = entry.message;
+      const record: Record<string, DraftValue> = {};
+      for (const [name, entry] of group.entries) record[name] = draftValue(entry);
       // With a given version the content hash is not needed now: it is computed if an update needs it.
       const given = givenVersion(options, typeUrl);
       const hash = given === undefined ? TypeHash.of(group.entries.values()) : undefined;
@@ -164,7 +166,7 @@ export class Snapshot {
         ttls: group.ttls,
       });
     }
-    return new Snapshot(types);
+    return new Snapshot(registry, types);
   }
 
   /** The SotW version of a type: the given version, else a content hash of that type's resources (rule S14). */
@@ -172,15 +174,23 @@ export class Snapshot {
     return this.#state(typeUrl).version;
   }
 
-  /** The resources of a type by name. */
-  resources<T extends TypeUrl>(typeUrl: T): ReadonlyMap<string, ResourceMessages[T]> {
+  /**
+   * The resources of a type by name, decoded. Opaque resources of a type with a schema are decoded here (once);
+   * throws an XdsError (FailedPrecondition) for a type without a schema: read {@link entries} instead.
+   */
+  resources<T extends TypeUrl>(typeUrl: T): ReadonlyMap<string, MessageOf<T>> {
     let map = this.#maps.get(typeUrl);
     if (map === undefined) {
       const state = this.#state(typeUrl);
-      map = new Map([...state.entries].map(([name, entry]) => [name, entry.message]));
+      if (state.entries.size > 0 && this.types.get(typeUrl)?.schema === undefined)
+        throw new XdsError(
+          Code.FailedPrecondition,
+          `${typeUrl} is an opaque type (no schema): read its bytes with entries()`,
+        );
+      map = new Map([...state.entries].map(([name, entry]) => [name, entry.message!]));
       this.#maps.set(typeUrl, map);
     }
-    return map as ReadonlyMap<string, ResourceMessages[T]>;
+    return map as ReadonlyMap<string, MessageOf<T>>;
   }
 
   /** The encoded resources of a type by name, with per-resource versions (rules R3, D4). */
@@ -211,12 +221,25 @@ export class Snapshot {
 
   /** The type URLs that hold at least one resource, in ADS push order. */
   typeUrls(): TypeUrl[] {
-    return resourceTypes.map((t) => t.typeUrl).filter((typeUrl) => this.#state(typeUrl).entries.size > 0);
+    const out: TypeUrl[] = [];
+    for (const { typeUrl } of this.types) if (this.#state(typeUrl).entries.size > 0) out.push(typeUrl);
+    return out;
   }
 
-  /** Rule R2: the references that point at nothing, one problem each; empty when the snapshot is consistent. */
+  /**
+   * Rule R2: the references that point at nothing, one problem each; empty when the snapshot is consistent.
+   * Opaque resources are not decoded: they count as existing, and the references inside them are not checked.
+   */
   check(): Problem[] {
-    return checkSnapshot((typeUrl) => this.resources(typeUrl));
+    return checkSnapshot(
+      (typeUrl) => {
+        const out = new Map<string, Message>();
+        for (const [name, entry] of this.#state(typeUrl).entries)
+          if (entry.decoded !== undefined) out.set(name, entry.decoded);
+        return out as never;
+      },
+      (typeUrl, name) => this.#state(typeUrl).entries.has(name),
+    );
   }
 
   /**
@@ -226,12 +249,13 @@ export class Snapshot {
    * resource's type or name.
    */
   update(recipe: (draft: SnapshotDraft) => void, options?: SnapshotOptions): Snapshot {
-    const base = {} as Record<TypeUrl, Readonly<Record<string, Message>>>;
-    for (const [typeUrl, state] of this.#types) base[typeUrl] = state.record;
+    const registry = options?.types ?? this.types;
+    const base = {} as Record<TypeUrl, Readonly<Record<string, DraftValue>>>;
+    for (const { typeUrl } of registry) base[typeUrl] = this.#state(typeUrl).record;
     const [next, patches] = produceWithPatches(base, (draft) => {
       recipe(draft as unknown as SnapshotDraft);
     });
-    const touched = touchedNames(patches, base, next);
+    const touched = touchedNames(patches, base, next, registry);
     const types = new Map(this.#types);
     const changes = new Map<TypeUrl, ReadonlySet<string>>();
     for (const [typeUrl, names] of touched) {
@@ -245,7 +269,7 @@ export class Snapshot {
       for (const name of names) {
         const before = state.entries.get(name);
         const message = Object.hasOwn(record, name) ? record[name] : undefined;
-        const after = message === undefined ? undefined : checkedEntry(typeUrl, name, message);
+        const after = message === undefined ? undefined : checkedEntry(registry, typeUrl, name, message);
         if (before?.version === after?.version) continue;
         changed.add(name);
         if (before !== undefined) removed.push(before);
@@ -270,15 +294,15 @@ export class Snapshot {
       });
     }
     // A version given per type applies even to an untouched type; one string for all applies to changed types.
-    for (const { typeUrl } of typeof options?.version === 'object' ? resourceTypes : []) {
+    for (const { typeUrl } of typeof options?.version === 'object' ? registry : []) {
       const version = givenVersion(options, typeUrl);
       if (version !== undefined && !changes.has(typeUrl) && version !== this.version(typeUrl)) {
         types.set(typeUrl, { ...this.#state(typeUrl), version });
         changes.set(typeUrl, new Set());
       }
     }
-    if (changes.size === 0) return this;
-    return new Snapshot(types, this, changes);
+    if (changes.size === 0 && registry === this.types) return this;
+    return new Snapshot(registry, types, this, changes);
   }
 
   /**
@@ -289,7 +313,11 @@ export class Snapshot {
     if (previous === this) return noChanges;
     if (previous !== undefined && this.#parent === previous) return this.#changes;
     const out = new Map<TypeUrl, ReadonlySet<string>>();
-    for (const { typeUrl } of resourceTypes) {
+    const typeUrls = new Set([
+      ...this.#types.keys(),
+      ...(previous === undefined ? [] : previous.#types.keys()),
+    ]);
+    for (const typeUrl of typeUrls) {
       const after = this.#state(typeUrl);
       const before = previous === undefined ? emptyState : previous.#state(typeUrl);
       if (after === before) continue;
@@ -307,51 +335,42 @@ export class Snapshot {
   }
 }
 
-function isResourceWithTtl(item: Message | ResourceWithTtl): item is ResourceWithTtl {
-  return !isMessage(item) && typeof item === 'object' && item !== null && 'resource' in item;
-}
-
-function validTtl(ttlMs: unknown, typeUrl: TypeUrl, name: string): number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new XdsError(Code.InvalidArgument, `${label(typeUrl)} "${name}": ttlMs must be a positive number`);
+function checkedEntry(
+  registry: ResourceTypes,
+  typeUrl: TypeUrl,
+  name: string,
+  value: unknown,
+): EncodedResource {
+  const type = registry.get(typeUrl)!;
+  const where = `draft[${type.shortName}]["${name}"]`;
+  if (value instanceof Uint8Array) return opaqueResource({ typeUrl, bytes: value, name, types: registry });
+  if (!isMessage(value) || registry.ofMessage(value) !== type) {
+    const what = isMessage(value) ? value.$typeName : typeof value;
+    throw new XdsError(Code.InvalidArgument, `${where} holds ${what}, not a ${type.shortName}`);
   }
-  return ttlMs;
-}
-
-function checkedEntry(typeUrl: TypeUrl, name: string, message: Message): EncodedResource {
-  if (!isMessage(message) || typeUrlOf(message) !== typeUrl) {
-    const what = isMessage(message) ? message.$typeName : typeof message;
-    throw new XdsError(
-      Code.InvalidArgument,
-      `draft[${label(typeUrl)}]["${name}"] holds ${what}, not a ${label(typeUrl)}`,
-    );
-  }
-  const actual = resourceName(message);
-  if (actual !== name) {
-    throw new XdsError(
-      Code.InvalidArgument,
-      `draft[${label(typeUrl)}]["${name}"] holds a resource named "${actual}"`,
-    );
-  }
-  return encodeResource(message);
+  const actual = type.nameOf(value);
+  if (actual !== '' && actual !== name)
+    throw new XdsError(Code.InvalidArgument, `${where} holds a resource named "${actual}"`);
+  return encodeResource(value, { types: registry, name });
 }
 
 /** The names each patch touched, by type; a replaced type record touches every name on both sides. */
 function touchedNames(
   patches: readonly Patch[],
-  before: Record<string, Readonly<Record<string, Message>>>,
-  after: Record<string, Readonly<Record<string, Message>> | undefined>,
+  before: Record<string, Readonly<Record<string, DraftValue>>>,
+  after: Record<string, Readonly<Record<string, DraftValue>> | undefined>,
+  registry: ResourceTypes,
 ): Map<TypeUrl, Set<string>> {
   const out = new Map<TypeUrl, Set<string>>();
   for (const patch of patches) {
     const [typeKey, name] = patch.path;
-    if (typeof typeKey !== 'string' || resourceType(typeKey) === undefined) {
+    if (typeof typeKey !== 'string' || !registry.has(typeKey)) {
       throw new XdsError(
         Code.InvalidArgument,
         `draft key ${String(typeKey)} is not an xDS resource type URL`,
       );
     }
-    const typeUrl = typeKey as TypeUrl;
+    const typeUrl = typeKey;
     let names = out.get(typeUrl);
     if (names === undefined) {
       names = new Set();

@@ -1,5 +1,5 @@
 import type { Node, TypeUrl } from '@xds/api';
-import { resourceType } from '@xds/api';
+import { ResourceTypes } from '@xds/api';
 import type { EncodedResource } from './encoded-resource.js';
 import { GlobIndex, GlobPrefixes } from './glob-index.js';
 import type { HeldVersions } from './held-versions.js';
@@ -27,6 +27,8 @@ export interface WatchSource {
   subscriptionChanged(watch: Watch): void;
   /** Called once when a watch is cancelled. */
   release(watch: Watch): void;
+  /** The resource types the cache knows (what a type needs in SotW, rule S8); default the built-in ones. */
+  readonly types?: ResourceTypes;
 }
 
 /**
@@ -105,7 +107,7 @@ export abstract class Watch {
     this.ads = options.ads;
     this.supportsTtl = options.supportsTtl ?? false;
     this.wildcardCapable = source.wildcardCapable(options.typeUrl);
-    this.fullState = resourceType(options.typeUrl)?.allRequiredInSotW ?? false;
+    this.fullState = (source.types ?? ResourceTypes.builtIn).get(options.typeUrl)?.allRequiredInSotW ?? false;
     this.#onReady = options.onReady;
   }
 

@@ -10,6 +10,7 @@ const labels: Record<TypeUrl, string> = {
   [TypeUrl.Secret]: 'sds',
   [TypeUrl.Runtime]: 'rtds',
   [TypeUrl.ExtensionConfig]: 'ecds',
+  [TypeUrl.LbEndpoint]: 'leds',
 };
 
 /**
