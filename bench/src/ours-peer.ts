@@ -111,10 +111,7 @@ async function handleSnapshot(url: URL, request: IncomingMessage, response: Serv
     const { resources, commit } = snapshotFromRecords(body);
     cache.setSnapshot(
       node,
-      Snapshot.create(
-        resources.map((resource) => resource.message),
-        { version },
-      ),
+      Snapshot.create(resources, { version }),
     );
     commit(node);
     reply(response, 200, { ok: true, resources: resources.length, ms: performance.now() - start });
