@@ -65,7 +65,12 @@ export class Connections {
   open(settings: { initialWindowSize?: number } = {}): ClientHttp2Session {
     const session = connect(this.#grpcUrl, { settings });
     session.on('error', () => {});
-    session.on('goaway', () => {});
+    session.on('goaway', (code, lastStreamId) => {
+      goaways.set(
+        session,
+        `GOAWAY ${code} (last stream ${lastStreamId}) received ${new Date().toISOString()}`,
+      );
+    });
     return session;
   }
 
@@ -301,13 +306,17 @@ function runRest(c: RestCase, connections: Connections, deadlines: Deadlines): P
   });
 }
 
+/** The GOAWAY each session received, for the hang message. */
+const goaways = new WeakMap<ClientHttp2Session, string>();
+
 /** The flow-control state of a hung stream and its session, for the hang message. */
 function flowState(session: ClientHttp2Session, stream: ClientHttp2Stream): string {
   const s = session.state;
   const t = stream.closed ? undefined : stream.state;
   return (
     `session: send window ${s.remoteWindowSize}, outbound queue ${s.outboundQueueSize}, ` +
-    `receive window ${s.localWindowSize}, ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'}; ` +
+    `receive window ${s.localWindowSize}, ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'}` +
+    `${goaways.has(session) ? ` after ${goaways.get(session)}` : ''}; ` +
     `stream: ${t === undefined ? 'closed' : `id ${stream.id}, h2 state ${t.state}, ${stream.writableLength} bytes queued${stream.pending ? ', pending' : ''}`}`
   );
 }
