@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type DescMessage, fromBinary, type Message, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Code, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
@@ -103,7 +103,8 @@ export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
 
 /** A short, stable hash of bytes or text: 96 bits of SHA-256 in base64url (16 characters). */
 export function contentHash(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest().subarray(0, 12).toString('base64url');
+  // One call (no Hash object); the first 16 base64url characters of the digest are exactly its first 12 bytes.
+  return hash('sha256', data, 'base64url').slice(0, 16);
 }
 
 const byMessage = new WeakMap<Message, EncodedResource>();
@@ -216,7 +217,9 @@ export function opaqueResource(init: OpaqueResourceInit): EncodedResource {
     type.typeUrl,
     name,
     undefined,
-    shared(init.bytes, version),
+    // Kept as given: the caller owns them and can give equal bytes as one resource; sharing them by hash
+    // would cost a weak reference and a finalizer per resource (about a third of building from bytes).
+    init.bytes,
     version,
     type.schema,
   );

@@ -48,7 +48,8 @@ type DraftValue = Message | Uint8Array;
 
 interface TypeState {
   readonly entries: ReadonlyMap<string, EncodedResource>;
-  readonly record: Readonly<Record<string, DraftValue>>;
+  /** What an update recipe's draft starts from; undefined until an update needs it (see {@link recordOf}). */
+  readonly record: Readonly<Record<string, DraftValue>> | undefined;
   /** The content hash of the entries; undefined until needed when the version was given (see {@link hashOf}). */
   readonly hash: TypeHash | undefined;
   readonly version: string;
@@ -67,6 +68,22 @@ function hashOf(state: TypeState): TypeHash {
     lateHashes.set(state, hash);
   }
   return hash;
+}
+
+/** Draft records built on demand for states made by {@link Snapshot.create}. */
+const lateRecords = new WeakMap<TypeState, Readonly<Record<string, DraftValue>>>();
+
+/** The record an update's draft starts from (built at most once per state). */
+function recordOf(state: TypeState): Readonly<Record<string, DraftValue>> {
+  if (state.record !== undefined) return state.record;
+  let record = lateRecords.get(state);
+  if (record === undefined) {
+    const built: Record<string, DraftValue> = {};
+    for (const [name, entry] of state.entries) built[name] = draftValue(entry);
+    record = Object.freeze(built);
+    lateRecords.set(state, record);
+  }
+  return record;
 }
 
 const emptyRecord: Readonly<Record<string, DraftValue>> = Object.freeze({});
@@ -153,14 +170,13 @@ export class Snapshot {
         if (version !== undefined) types.set(typeUrl, { ...emptyState, version });
         continue;
       }
-      const record: Record<string, DraftValue> = {};
-      for (const [name, entry] of group.entries) record[name] = draftValue(entry);
       // With a given version the content hash is not needed now: it is computed if an update needs it.
       const given = givenVersion(options, typeUrl);
       const hash = given === undefined ? TypeHash.of(group.entries.values()) : undefined;
       types.set(typeUrl, {
         entries: group.entries,
-        record: Object.freeze(record),
+        // The draft record is built only if an update needs it.
+        record: undefined,
         hash,
         version: given ?? hash!.toString(),
         ttls: group.ttls,
@@ -251,7 +267,7 @@ export class Snapshot {
   update(recipe: (draft: SnapshotDraft) => void, options?: SnapshotOptions): Snapshot {
     const registry = options?.types ?? this.types;
     const base = {} as Record<TypeUrl, Readonly<Record<string, DraftValue>>>;
-    for (const { typeUrl } of registry) base[typeUrl] = this.#state(typeUrl).record;
+    for (const { typeUrl } of registry) base[typeUrl] = recordOf(this.#state(typeUrl));
     const [next, patches] = produceWithPatches(base, (draft) => {
       recipe(draft as unknown as SnapshotDraft);
     });
