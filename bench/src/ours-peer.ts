@@ -109,10 +109,7 @@ async function handleSnapshot(url: URL, request: IncomingMessage, response: Serv
   const start = performance.now();
   try {
     const { resources, commit } = snapshotFromRecords(body);
-    cache.setSnapshot(
-      node,
-      Snapshot.create(resources, { version }),
-    );
+    cache.setSnapshot(node, Snapshot.create(resources, { version }));
     commit(node);
     reply(response, 200, { ok: true, resources: resources.length, ms: performance.now() - start });
   } catch (error) {

@@ -6,16 +6,11 @@
  */
 import type { EncodedResource } from '@xds/cache';
 
-/** FNV-1a over the bytes, 32 bits. */
-export function hashBytes(bytes: Uint8Array): number {
+/** FNV-1a over bytes `start` to `end` (default: all), 32 bits. */
+export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash >>> 0;
-}
-
-/** True when both hold the same bytes. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** One held resource and how many snapshots (nodes) hold it. */
@@ -29,12 +24,18 @@ export class RecordIntern {
   readonly #byHash = new Map<number, Held | Held[]>();
   readonly #byNode = new Map<string, Held[]>();
 
-  /** The held entry of that type with these bytes (whose hash is `hash`), if any. */
-  find(typeUrl: string, bytes: Uint8Array, hash: number): Held | undefined {
+  /** The held entry of that type with bytes `start` to `end` of `body` (whose hash is `hash`), if any. */
+  find(typeUrl: string, body: Buffer, start: number, end: number, hash: number): Held | undefined {
     const found = this.#byHash.get(hash);
     if (found === undefined) return undefined;
-    const same = (entry: Held) =>
-      entry.resource.typeUrl === typeUrl && equalBytes(entry.resource.bytes, bytes);
+    const same = (entry: Held) => {
+      const bytes = entry.resource.bytes;
+      return (
+        entry.resource.typeUrl === typeUrl &&
+        bytes.length === end - start &&
+        body.compare(bytes, 0, bytes.length, start, end) === 0
+      );
+    };
     if (!Array.isArray(found)) return same(found) ? found : undefined;
     return found.find(same);
   }

@@ -5,11 +5,10 @@
  * of new resources are copied out of the body into one buffer of their own, so that a body is not kept alive by
  * the few resources of it that are still held.
  */
-import { fromBinary } from '@bufbuild/protobuf';
-import { isTypeUrl, resourceType, type TypeUrl } from '@xds/api';
-import { type EncodedResource, encodeResource } from '@xds/cache';
+import { isTypeUrl, type TypeUrl } from '@xds/api';
+import { type EncodedResource, opaqueResource } from '@xds/cache';
 import { type Held, hashBytes, RecordIntern } from './record-intern.js';
-import { decodeRecords, readAny } from './records.js';
+import { forEachRecord, readName } from './records.js';
 
 const held = new RecordIntern();
 
@@ -19,47 +18,42 @@ export interface RecordsSnapshot {
   readonly commit: (node: string) => void;
 }
 
-/** The resource of new bytes (a copy the resource may keep). */
+/**
+ * The resource of new bytes (a copy the resource may keep): opaque, not decoded (its message is decoded only if
+ * something reads it), named by field 1 of the bytes (rule R1: `name`, or `cluster_name` for an assignment).
+ */
 function build(typeUrl: TypeUrl, bytes: Uint8Array): EncodedResource {
-  const message = fromBinary(resourceType(typeUrl)!.schema, bytes);
-  // The bytes are at hand: the resource keeps them as its encoding instead of encoding the message again.
-  return encodeResource(message, { bytes });
+  return opaqueResource({ typeUrl, bytes, name: readName(bytes) });
 }
 
 /** Makes a body's resources, reusing those already held. Throws an Error on a bad record. */
-export function snapshotFromRecords(body: Uint8Array): RecordsSnapshot {
-  const records = decodeRecords(body);
-  const n = records.length;
-  const typeUrls = new Array<TypeUrl>(n);
-  const values = new Array<Uint8Array>(n);
-  const hashes = new Array<number>(n);
-  const entries = new Array<Held>(n);
-  const fresh: number[] = [];
+export function snapshotFromRecords(data: Uint8Array): RecordsSnapshot {
+  const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const hashes: number[] = [];
+  const entries: Held[] = [];
+  const fresh: { index: number; typeUrl: TypeUrl; start: number; end: number }[] = [];
   let freshBytes = 0;
-  for (let i = 0; i < n; i++) {
-    const { typeUrl, value } = readAny(records[i]!, i);
-    if (!isTypeUrl(typeUrl)) throw new Error(`record ${i}: unsupported type_url "${typeUrl}"`);
-    const hash = hashBytes(value);
-    typeUrls[i] = typeUrl;
-    values[i] = value;
-    hashes[i] = hash;
-    const found = held.find(typeUrl, value, hash);
-    if (found !== undefined) entries[i] = found;
-    else {
-      fresh.push(i);
-      freshBytes += value.length;
+  forEachRecord(body, (index, typeUrl, start, end) => {
+    if (!isTypeUrl(typeUrl)) throw new Error(`unsupported type_url "${typeUrl}"`);
+    const hash = hashBytes(body, start, end);
+    hashes.push(hash);
+    const found = held.find(typeUrl, body, start, end, hash);
+    entries.push(found!);
+    if (found === undefined) {
+      fresh.push({ index, typeUrl, start, end });
+      freshBytes += end - start;
     }
-  }
+  });
   const copy = Buffer.allocUnsafeSlow(freshBytes);
   let offset = 0;
-  for (const i of fresh) {
-    const bytes = copy.subarray(offset, offset + values[i]!.length);
-    bytes.set(values[i]!);
-    offset += bytes.length;
+  for (const { index, typeUrl, start, end } of fresh) {
+    body.copy(copy, offset, start, end);
+    const bytes = copy.subarray(offset, offset + end - start);
+    offset += end - start;
     try {
-      entries[i] = { resource: build(typeUrls[i]!, bytes), refs: 0 };
+      entries[index] = { resource: build(typeUrl, bytes), refs: 0 };
     } catch (error) {
-      throw new Error(`record ${i}: cannot decode ${typeUrls[i]}: ${(error as Error).message}`);
+      throw new Error(`record ${index}: ${(error as Error).message}`);
     }
   }
   return {

@@ -143,6 +143,14 @@ export async function settledStats(peer: Peer): Promise<PeerStats> {
   return peer.gc();
 }
 
+/**
+ * The memory a peer's heap holds, for comparing snapshots: Go's HeapAlloc; ours, V8's heapUsed plus the array
+ * buffers (resource bytes live there, outside the V8 heap, as they live in Go's heap).
+ */
+export function heldBytes(stats: PeerStats): number {
+  return stats.heapAlloc + (stats.arrayBuffers ?? 0);
+}
+
 /** Node ids node-0 … node-(n-1). */
 export function nodeIds(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `node-${i}`);
