@@ -2,7 +2,8 @@
 // examples/grpc/bootstrap-tls.json: `channel_creds: google_default`, roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
 // and routes a real RPC with it.
 // grpc-js-xds 1.14 has no client certificates for its xDS channel (channel_creds types: insecure, google_default),
-// so mutual TLS is proved with grpc-js's own channel credentials (XdsTestClient) in @xds/server's tests.
+// so mutual TLS is proved with grpc-js's own channel credentials (XdsTestClient) in @xds/server's tests and with
+// gRPC C-core in grpc-core-mtls.test.ts (docs/security-tls.md says what each client supports).
 // First, before grpc-js loads: it reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH once, when it loads.
 import './support/tls-env.js';
 import assert from 'node:assert/strict';
