@@ -12,6 +12,9 @@ import { XdsTestClient } from '@xds/testing';
 import { type ServerProcess, startServerProcess } from './demo/server-process.js';
 import { poll, tempDir } from './test-support.js';
 
+/** A deadline for the process to start, generous for a loaded machine (it resolves as soon as the server is up). */
+const startOptions = { timeoutMs: 60_000 };
+
 describe('xds-server --limit', () => {
   let server: ServerProcess;
   const clients: XdsTestClient[] = [];
@@ -22,16 +25,19 @@ describe('xds-server --limit', () => {
   };
 
   before(async () => {
-    server = await startServerProcess([
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-      '--limit',
-      'maxStreamsPerNode=2',
-      '--limit',
-      'maxNamesPerRequest=3',
-    ]);
+    server = await startServerProcess(
+      [
+        '--xds',
+        '127.0.0.1:0',
+        '--admin',
+        '127.0.0.1:0',
+        '--limit',
+        'maxStreamsPerNode=2',
+        '--limit',
+        'maxNamesPerRequest=3',
+      ],
+      startOptions,
+    );
   });
 
   after(async () => {
@@ -70,17 +76,21 @@ describe('xds-server --limit', () => {
     await other.waitFor(TypeUrl.Cluster, (response) => response.acked === true);
     await first.close();
     // The server sees the cancel a moment after the client: poll with new streams until one is admitted.
-    const again = await poll('a stream of fleet-node admitted after one of its two ended', async () => {
-      const client = connect('fleet-node');
-      client.subscribe(TypeUrl.Cluster, ['*']);
-      const outcome = await Promise.race([
-        client.waitFor(TypeUrl.Cluster, (response) => response.acked === true).then(() => 'acked'),
-        client.ended(TypeUrl.Cluster).then((ended) => `ended ${ended.code} ${ended.details}`),
-      ]);
-      if (outcome === 'acked') return client;
-      assert.match(outcome, /limits\.maxStreamsPerNode/);
-      return undefined;
-    });
+    const again = await poll(
+      'a stream of fleet-node admitted after one of its two ended',
+      async () => {
+        const client = connect('fleet-node');
+        client.subscribe(TypeUrl.Cluster, ['*']);
+        const outcome = await Promise.race([
+          client.waitFor(TypeUrl.Cluster, (response) => response.acked === true).then(() => 'acked'),
+          client.ended(TypeUrl.Cluster).then((ended) => `ended ${ended.code} ${ended.details}`),
+        ]);
+        if (outcome === 'acked') return client;
+        assert.match(outcome, /limits\.maxStreamsPerNode/);
+        return undefined;
+      },
+      30_000,
+    );
     assert.ok(again.resources(TypeUrl.Cluster).size > 0);
   });
 
@@ -102,16 +112,19 @@ describe('xds-server --limits-file', () => {
     temp = tempDir();
     const file = join(temp.dir, 'limits.json');
     writeFileSync(file, JSON.stringify({ maxStreamsPerNode: 1, maxGlobsPerRequest: 2 }));
-    server = await startServerProcess([
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-      '--limits-file',
-      file,
-      '--limit',
-      'maxGlobsPerRequest=1',
-    ]);
+    server = await startServerProcess(
+      [
+        '--xds',
+        '127.0.0.1:0',
+        '--admin',
+        '127.0.0.1:0',
+        '--limits-file',
+        file,
+        '--limit',
+        'maxGlobsPerRequest=1',
+      ],
+      startOptions,
+    );
   });
 
   after(async () => {
