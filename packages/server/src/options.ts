@@ -1,5 +1,5 @@
 import type { ServerOptions } from '@grpc/grpc-js';
-import type { Node, TypeUrl } from '@xds/api';
+import type { Node, ResourceTypes, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { XdsServerHooks } from './hooks.js';
 import type { NodeIdentityOptions } from './identity.js';
@@ -22,6 +22,12 @@ export interface KeepaliveOptions {
 export interface XdsServerOptions {
   /** Where responses come from: a SnapshotCache, LinearCache, MuxCache or any ConfigWatcher. */
   readonly cache: ConfigWatcher;
+  /**
+   * The resource types served on ADS and by `addTypeService` (rule S15: others are served as types with no
+   * resources); default the cache's `types` (a SnapshotCache or LinearCache made with registered types), else the
+   * built-in ones.
+   */
+  readonly types?: ResourceTypes;
   /** A pino-compatible logger; default silent. */
   readonly logger?: Logger;
   /** Refuse a node's stream with PERMISSION_DENIED by returning false. */

@@ -5,10 +5,9 @@ import {
   Code,
   DiscoveryRequestSchema,
   DiscoveryResponseSchema,
-  resourceTypes,
+  type ResourceType,
   type TypeUrl,
   XdsError,
-  xdsRegistry,
 } from '@xds/api';
 import { fetchFor } from './fetch.js';
 import type { StreamContext } from './stream-context.js';
@@ -22,11 +21,14 @@ const httpStatus: Partial<Record<number, number>> = {
   [Code.Unavailable]: 503,
 };
 
-const byPath = new Map<string, TypeUrl>(
-  resourceTypes
-    .filter((t) => t.restName !== undefined)
-    .map((t) => [`/v3/discovery:${t.restName}`, t.typeUrl]),
-);
+/** The REST paths of the served types that have one (and a schema: REST answers proto3 JSON). */
+function restPaths(types: Iterable<ResourceType>): Map<string, TypeUrl> {
+  const paths = new Map<string, TypeUrl>();
+  for (const type of types)
+    if (type.restName !== undefined && type.schema !== undefined)
+      paths.set(`/v3/discovery:${type.restName}`, type.typeUrl);
+  return paths;
+}
 
 /**
  * Reads a request body of at most `limit` bytes. A longer body is read on and dropped, up to `limit` more bytes, and
@@ -81,6 +83,9 @@ function send(response: ServerResponse, code: number, body: unknown): void {
  * current. Returns false for any other path, so it can share an HTTP server.
  */
 export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
+  const byPath = restPaths(ctx.types);
+  // Proto3 JSON of every served type, registered ones included.
+  const registry = ctx.types.registry;
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = (request.url ?? '').split('?')[0] ?? '';
     const typeUrl = byPath.get(path);
@@ -106,7 +111,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
         }
         let discovery: ReturnType<typeof fromJson<typeof DiscoveryRequestSchema>>;
         try {
-          discovery = fromJson(DiscoveryRequestSchema, json as never, { registry: xdsRegistry });
+          discovery = fromJson(DiscoveryRequestSchema, json as never, { registry });
         } catch (error) {
           throw new XdsError(
             Code.InvalidArgument,
@@ -127,7 +132,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
               create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes }),
             ),
           });
-          const text = JSON.stringify(toJson(DiscoveryResponseSchema, message, { registry: xdsRegistry }));
+          const text = JSON.stringify(toJson(DiscoveryResponseSchema, message, { registry }));
           return { body: text, bytes: Buffer.byteLength(text) };
         });
         if (answer === undefined) {

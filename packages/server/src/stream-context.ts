@@ -3,7 +3,7 @@ import type { ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
 /** A gRPC server call of a stream or a unary fetch. */
 export type ServerCall = ServerDuplexStream<unknown, unknown> | ServerUnaryCall<unknown, unknown>;
 
-import type { ClientStatusRequest, Node, TypeUrl } from '@xds/api';
+import type { ClientStatusRequest, Node, ResourceTypes, TypeUrl } from '@xds/api';
 import type { ConfigWatcher } from '@xds/cache';
 import type { EventEmitter } from 'eventemitter3';
 import type { XdsServerEvents } from './events.js';
@@ -45,6 +45,8 @@ export interface StreamContext {
   readonly limits: ResolvedLimits;
   /** The server-wide bound on response bytes in flight. */
   readonly budget: WriteBudget;
+  /** The types the server serves (the cache's, else the built-in ones); others are served empty on ADS (S15). */
+  readonly types: ResourceTypes;
   /** True for a type the server serves (rule S15: others are served empty on ADS). */
   servesType(typeUrl: string): boolean;
   /** Whether an empty name list may mean wildcard for this node and type (rule S9). */

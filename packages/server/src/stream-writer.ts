@@ -5,13 +5,11 @@
 // only after the flush: a slow client gets the latest state, never a backlog, and holds one response's bytes. A
 // client that does not read within `limits.drainTimeoutMs` has its stream reset (rules S12, L2).
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { resourceType, type TypeUrl } from '@xds/api';
+import type { TypeUrl } from '@xds/api';
 import { scheduleDrain } from './drain-queue.js';
 import { resetCall } from './reset-call.js';
 import type { StreamContext } from './stream-context.js';
 import type { InFlightWrite, WriteOwner } from './write-budget.js';
-
-const pushOrder = (typeUrl: TypeUrl) => resourceType(typeUrl)?.pushOrder ?? 99;
 
 /** What the writer needs of its stream. */
 export interface WriterHost {
@@ -165,9 +163,10 @@ export class StreamWriter implements WriteOwner {
     while (this.#unflushed === undefined && !this.#held && !host.ended && this.#ready.size > 0) {
       // The server-wide budget: when spent, this stream waits its turn (it is resumed) before taking a response.
       if (!this.#ctx.budget.admit(this)) return;
+      const types = this.#ctx.types;
       let next: TypeUrl | undefined;
       for (const typeUrl of this.#ready)
-        if (next === undefined || pushOrder(typeUrl) < pushOrder(next)) next = typeUrl;
+        if (next === undefined || types.pushOrder(typeUrl) < types.pushOrder(next)) next = typeUrl;
       this.#ready.delete(next!);
       try {
         host.respond(next!);

@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
-import { Code, isTypeUrl, type Node, type TypeUrl, XdsError } from '@xds/api';
+import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
@@ -30,6 +30,12 @@ function bindFailure(error: Error): string {
   };
   const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(error.message)?.[1];
   return code === undefined ? error.message : (known[code] ?? error.message);
+}
+
+/** The types a cache serves, when it says (SnapshotCache, LinearCache), else the built-in ones. */
+function typesOf(cache: XdsServerOptions['cache']): ResourceTypes {
+  const types = (cache as { readonly types?: unknown }).types;
+  return types instanceof ResourceTypes ? types : ResourceTypes.builtIn;
 }
 
 /** Options of {@link XdsServer.listen}. */
@@ -68,6 +74,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const limits = resolveLimits(options.limits);
     this.#budget = new WriteBudget(options.writeBudget, limits.drainTimeoutMs);
     const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
+    // The types served on ADS and by addTypeService: the cache's (with the types registered there), rule S15.
+    const types = options.types ?? typesOf(options.cache);
     const registry = new StreamRegistry(limits);
     this.#registry = registry;
     const server = this;
@@ -84,7 +92,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       hooks: options.hooks ?? {},
       limits,
       budget: this.#budget,
-      servesType: isTypeUrl,
+      types,
+      servesType: (typeUrl: string) => types.has(typeUrl),
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
         typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,
       nextStreamId: () => ++this.#streamIds,
