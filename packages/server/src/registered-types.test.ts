@@ -2,10 +2,11 @@
 // and delta, and by a per-type service the user mounts (rules S1, D1, S11, S15).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fromBinary } from '@bufbuild/protobuf';
-import { status } from '@grpc/grpc-js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import {
   DeltaDiscoveryResponseSchema,
+  DiscoveryRequestSchema,
   DiscoveryResponseSchema,
   discoveryMethods,
   ResourceTypes,
@@ -101,6 +102,44 @@ describe('a registered resource type over the wire', () => {
       const foreign = await callAs(address, stream!, 'n1', TypeUrl.Cluster);
       assert.equal(foreign.code, status.INVALID_ARGUMENT);
     } finally {
+      await server.close();
+      cache.close();
+    }
+  });
+
+  it('S11: a registered type goes out in its push order (pushOrder -1: before Clusters) when a snapshot changes both', async () => {
+    const { cache, server, address } = await serve();
+    const Client = makeGenericClientConstructor({}, 'Raw');
+    const client = new Client(address, credentials.createInsecure());
+    const call = client.makeBidiStreamRequest(
+      ads('sotw').path,
+      (b: Uint8Array) => Buffer.from(b),
+      (b: Buffer) => b,
+      { deadline: Date.now() + 30_000 },
+    );
+    const seen: string[] = [];
+    const pushed = new Promise<void>((resolve, reject) => {
+      call.on('data', (bytes: Buffer) => {
+        seen.push(fromBinary(DiscoveryResponseSchema, bytes).typeUrl);
+        if (seen.length === 2)
+          cache.setSnapshot(
+            'n1',
+            Snapshot.create([cluster('c2'), { typeUrl: quotaUrl, bytes: quota('q2', 7) }], { types }),
+          );
+        if (seen.length === 4) resolve();
+      });
+      call.on('error', reject);
+    });
+    try {
+      for (const typeUrl of [TypeUrl.Cluster, quotaUrl])
+        call.write(
+          toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node: { id: 'n1' }, typeUrl })),
+        );
+      await pushed;
+      assert.deepEqual(seen.slice(2), [quotaUrl, TypeUrl.Cluster]);
+    } finally {
+      call.cancel();
+      client.close();
       await server.close();
       cache.close();
     }
