@@ -1,4 +1,4 @@
-import type { Node } from '@xds/api';
+import type { Node, ResourceTypes } from '@xds/api';
 import type { DeltaWatch } from './delta-watch.js';
 import type { SotwWatch } from './sotw-watch.js';
 import type { WatchOptions } from './watch.js';
@@ -12,6 +12,11 @@ export interface ConfigWatcher {
   watchSotw(options: WatchOptions): SotwWatch;
   /** Opens an incremental (delta) watch. Throws an XdsError when the cache does not serve the type. */
   watchDelta(options: WatchOptions): DeltaWatch;
+  /**
+   * The resource types the cache serves, when it says (the caches of this package do): a server serves these
+   * types on ADS and may mount a per-type service for each. Undefined means the built-in ones.
+   */
+  readonly types?: ResourceTypes;
 }
 
 /** Maps a node to the key its snapshot is kept under. */

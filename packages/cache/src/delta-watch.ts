@@ -53,6 +53,7 @@ export class DeltaWatch extends Watch {
 
   /** Applies a request's subscription changes (rules D2, D3, D6, D7). */
   request(info: DeltaRequestInfo): void {
+    this.requested();
     let changed = false;
     if (info.initial) {
       this.unanswered = true;
@@ -144,6 +145,7 @@ export class DeltaWatch extends Watch {
       if (!this.heartbeatDue) return undefined;
       const due = this.heartbeatOf(view, this.#known);
       if (due === undefined) return undefined;
+      this.taken(view.version);
       return {
         typeUrl: this.typeUrl,
         systemVersion: view.version,
@@ -155,6 +157,7 @@ export class DeltaWatch extends Watch {
     }
     this.heartbeatDue = false;
     this.unanswered = false;
+    this.taken(view.version);
     return {
       typeUrl: this.typeUrl,
       systemVersion: view.version,

@@ -25,7 +25,7 @@ export {
   type LinearCacheStats,
   type LinearResource,
 } from './linear-cache.js';
-export { MuxCache, type MuxCacheOptions } from './mux-cache.js';
+export { type Classify, MuxCache, type MuxCacheOptions, type MuxClassifyOptions } from './mux-cache.js';
 export { internNames, noNames } from './name-set.js';
 export {
   type BytesResource,

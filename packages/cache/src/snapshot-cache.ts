@@ -1,5 +1,6 @@
 import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
+import { type CacheLogger, silentCacheLogger } from './cache-logger.js';
 import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js';
 import { DeltaWatch } from './delta-watch.js';
 import { Snapshot, type SnapshotDraft, type SnapshotOptions } from './snapshot.js';
@@ -35,20 +36,30 @@ export interface SnapshotCacheOptions {
    * heartbeats (rule R4). Off by default; {@link SnapshotCache.close} stops it.
    */
   readonly heartbeatMs?: number;
+  /** Where the cache says what it does (debug: snapshots set and cleared, keys dropped); default silent. */
+  readonly logger?: CacheLogger;
 }
 
-/** The state of one node key, for status pages. */
+/** The state of one node key, for status pages (go-control-plane's StatusInfo). */
 export interface NodeStatus {
   /** The node key. */
   readonly key: string;
+  /** The node of the latest request of any watch of the key (the last node seen), if any. */
+  readonly node: Node | undefined;
   /** The snapshot's version of each type that has resources, when there is a snapshot. */
   readonly versions: Partial<Record<TypeUrl, string>> | undefined;
-  /** The number of open watches. */
+  /** The number of open watches, SotW and delta. */
   readonly watches: number;
-  /** When the last request of any watch of the key arrived (ms since the epoch). */
+  /** The number of open SotW watches. */
+  readonly sotwWatches: number;
+  /** The number of open delta watches. */
+  readonly deltaWatches: number;
+  /** When the last request of any watch of the key arrived, ACKs included (ms since the epoch). */
   readonly lastRequestAt: number | undefined;
   /** When the snapshot was last set (ms since the epoch). */
   readonly snapshotSetAt: number | undefined;
+  /** True when every open watch of the key has ACKed the current snapshot's version of its type. */
+  readonly ackedInFull: boolean;
 }
 
 /** Events of {@link SnapshotCache}. */
@@ -57,6 +68,8 @@ export interface SnapshotCacheEvents {
   snapshot: [{ readonly key: string; readonly snapshot: Snapshot; readonly previous: Snapshot | undefined }];
   /** A key's snapshot was cleared (`idle`: dropped after `idleTimeoutMs` without watches). */
   clear: [{ readonly key: string; readonly reason: 'cleared' | 'idle' }];
+  /** Every open watch of a key ACKed its snapshot: it is now what {@link SnapshotCache.lastAcked} returns. */
+  acked: [{ readonly key: string; readonly snapshot: Snapshot }];
 }
 
 interface KeyState {
@@ -64,8 +77,13 @@ interface KeyState {
   snapshotSetAt: number | undefined;
   readonly watches: Map<TypeUrl, Set<Watch>>;
   count: number;
+  sotw: number;
   lastRequestAt: number | undefined;
   idleSince: number | undefined;
+  node: Node | undefined;
+  /** The watches whose ACKed version is the current snapshot's version of their type. */
+  readonly ackedCurrent: Set<Watch>;
+  lastAcked: Snapshot | undefined;
 }
 
 /**
@@ -81,6 +99,7 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
   readonly #wildcardTypes: ReadonlySet<TypeUrl>;
   readonly #keys = new Map<string, KeyState>();
   readonly #idleTimeoutMs: number | undefined;
+  readonly #logger: CacheLogger;
   #timer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
 
@@ -91,6 +110,7 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     this.completeness = options.completeness ?? 'subset';
     this.#wildcardTypes = new Set(options.wildcardTypes ?? []);
     this.types = options.types ?? ResourceTypes.builtIn;
+    this.#logger = options.logger ?? silentCacheLogger;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     if (this.#idleTimeoutMs !== undefined) {
       const period = Math.max(10, Math.min(this.#idleTimeoutMs, 60_000));
@@ -130,6 +150,8 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     state.snapshot = snapshot;
     state.snapshotSetAt = Date.now();
     const changes = snapshot.changesSince(previous);
+    this.#logger.debug({ key, types: changes.size }, 'snapshot set');
+    this.#recountAcks(key, state);
     // Rule S11: the types wake in push order.
     const order = [...changes.keys()].sort((a, b) => this.types.pushOrder(a) - this.types.pushOrder(b));
     for (const typeUrl of order) {
@@ -186,11 +208,28 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     }
     return {
       key,
+      node: state.node,
       versions,
       watches: state.count,
+      sotwWatches: state.sotw,
+      deltaWatches: state.count - state.sotw,
       lastRequestAt: state.lastRequestAt,
       snapshotSetAt: state.snapshotSetAt,
+      ackedInFull: state.snapshot !== undefined && state.count > 0 && state.ackedCurrent.size === state.count,
     };
+  }
+
+  /**
+   * The snapshot the key's nodes last ACKed in full, for rolling a NACKed change back (go-control-plane #564):
+   * the latest snapshot set on the key such that, at some moment, every open watch of the key (every stream and
+   * type of every node under the key, SotW and delta) had ACKed that snapshot's version of its type. ACKs are
+   * per type, so a snapshot whose Clusters were ACKed and whose Endpoints were NACKed is not ACKed in full, and
+   * the previous one stays the answer. A type no watch asks for does not count; a snapshot set while no watch is
+   * open is not ACKed by anyone. Needs a server that reports ACKs to watches (`watch.answered()`; `@xds/server`
+   * does). Undefined when no snapshot was ever ACKed in full.
+   */
+  lastAcked(key: string): Snapshot | undefined {
+    return this.#keys.get(key)?.lastAcked;
   }
 
   /** Drops the snapshots of keys without a watch for `idleTimeoutMs`; returns the keys dropped. */
@@ -237,8 +276,25 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
 
   /** @internal WatchSource */
   subscriptionChanged(watch: Watch): void {
+    this.requested(watch);
+  }
+
+  /** @internal WatchSource */
+  requested(watch: Watch): void {
     const state = this.#keys.get(watch.key);
-    if (state !== undefined) state.lastRequestAt = Date.now();
+    if (state === undefined) return;
+    state.lastRequestAt = Date.now();
+    state.node = watch.node;
+  }
+
+  /** @internal WatchSource */
+  answered(watch: Watch, accepted: boolean): void {
+    this.requested(watch);
+    const state = this.#keys.get(watch.key);
+    if (state === undefined || !accepted || state.snapshot === undefined) return;
+    if (watch.ackedVersion !== state.snapshot.version(watch.typeUrl)) return;
+    state.ackedCurrent.add(watch);
+    this.#checkAckedInFull(watch.key, state);
   }
 
   /** @internal WatchSource */
@@ -246,6 +302,8 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     const state = this.#keys.get(watch.key);
     if (state === undefined || !state.watches.get(watch.typeUrl)?.delete(watch)) return;
     state.count--;
+    if (watch instanceof SotwWatch) state.sotw--;
+    state.ackedCurrent.delete(watch);
     if (state.count > 0) return;
     state.idleSince = Date.now();
     if (state.snapshot === undefined) this.#keys.delete(watch.key);
@@ -264,9 +322,32 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     }
     set.add(watch);
     state.count++;
+    if (watch instanceof SotwWatch) state.sotw++;
     state.idleSince = undefined;
     state.lastRequestAt = Date.now();
+    state.node = watch.node;
     return watch;
+  }
+
+  /** A new snapshot: which watches already hold its version of their type (its unchanged types, say). */
+  #recountAcks(key: string, state: KeyState): void {
+    state.ackedCurrent.clear();
+    const snapshot = state.snapshot;
+    if (snapshot === undefined) return;
+    for (const [typeUrl, watches] of state.watches) {
+      const version = snapshot.version(typeUrl);
+      for (const watch of watches) if (watch.ackedVersion === version) state.ackedCurrent.add(watch);
+    }
+    this.#checkAckedInFull(key, state);
+  }
+
+  #checkAckedInFull(key: string, state: KeyState): void {
+    const snapshot = state.snapshot;
+    if (snapshot === undefined || state.count === 0 || state.ackedCurrent.size !== state.count) return;
+    if (state.lastAcked === snapshot) return;
+    state.lastAcked = snapshot;
+    this.#logger.debug({ key }, 'snapshot ACKed in full');
+    this.emit('acked', { key, snapshot });
   }
 
   #state(key: string): KeyState {
@@ -277,8 +358,12 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
         snapshotSetAt: undefined,
         watches: new Map(),
         count: 0,
+        sotw: 0,
         lastRequestAt: undefined,
         idleSince: Date.now(),
+        node: undefined,
+        ackedCurrent: new Set(),
+        lastAcked: undefined,
       };
       this.#keys.set(key, state);
     }
@@ -290,6 +375,8 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
     if (state?.snapshot === undefined) return;
     state.snapshot = undefined;
     state.snapshotSetAt = undefined;
+    state.ackedCurrent.clear();
+    this.#logger.debug({ key, reason }, 'snapshot cleared');
     if (state.count === 0) this.#keys.delete(key);
     this.emit('clear', { key, reason });
   }

@@ -85,6 +85,7 @@ export class SotwWatch extends Watch {
    * current version (rule S13).
    */
   request(info: SotwRequestInfo): void {
+    this.requested();
     if (!info.initial && this.#sameBytes(info.namesBytes)) {
       if (this.unanswered || this.mustSend.size > 0) this.schedule();
       return;
@@ -201,6 +202,7 @@ export class SotwWatch extends Watch {
     if (resources === undefined) return this.heartbeatDue ? this.#heartbeat(view) : undefined;
     this.heartbeatDue = false;
     this.unanswered = false;
+    this.taken(view.version);
     return {
       typeUrl: this.typeUrl,
       version: view.version,
@@ -215,6 +217,7 @@ export class SotwWatch extends Watch {
     const due = this.heartbeatOf(view, this.#sent);
     if (due === undefined) return undefined;
     const heartbeats = new Set(due.map((e) => e.name));
+    this.taken(view.version);
     let resources = due;
     if (this.fullState) {
       resources = [];

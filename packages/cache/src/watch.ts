@@ -29,6 +29,10 @@ export interface WatchSource {
   release(watch: Watch): void;
   /** The resource types the cache knows (what a type needs in SotW, rule S8); default the built-in ones. */
   readonly types?: ResourceTypes;
+  /** Called for every request a watch is given, ACKs included (a cache that keeps status notes the time). */
+  requested?(watch: Watch): void;
+  /** Called when the server says a request answered the watch's latest response: ACK or NACK (rule S5). */
+  answered?(watch: Watch, accepted: boolean): void;
 }
 
 /**
@@ -98,6 +102,8 @@ export abstract class Watch {
   #onReady: () => void;
   #scheduled = false;
   #cancelled = false;
+  #sentVersion: string | undefined;
+  #ackedVersion: string | undefined;
 
   constructor(source: WatchSource, key: string, options: WatchOptions) {
     this.source = source;
@@ -185,6 +191,37 @@ export abstract class Watch {
       if (entry !== undefined && entry.version === version && view.ttl(name) !== undefined) out.push(entry);
     }
     return out.length > 0 ? out : undefined;
+  }
+
+  /** The version of the last response taken (SotW `version_info`, delta `system_version_info`). */
+  get sentVersion(): string | undefined {
+    return this.#sentVersion;
+  }
+
+  /** The version of the last response the client ACKed (as the server reported it with {@link answered}). */
+  get ackedVersion(): string | undefined {
+    return this.#ackedVersion;
+  }
+
+  /**
+   * The server tells the watch that a request answered its latest response (rule S5): `accepted` for an ACK,
+   * false for a NACK. An ACK makes the last response's version the client's ({@link ackedVersion}); a cache may
+   * act on it (SnapshotCache's `lastAcked`).
+   */
+  answered(accepted: boolean): void {
+    if (this.#cancelled) return;
+    if (accepted && this.#sentVersion !== undefined) this.#ackedVersion = this.#sentVersion;
+    this.source.answered?.(this, accepted);
+  }
+
+  /** Records the version of a response taken (called by the subclasses' take()). */
+  protected taken(version: string): void {
+    this.#sentVersion = version;
+  }
+
+  /** Tells the cache a request came (called by the subclasses' request()). */
+  protected requested(): void {
+    this.source.requested?.(this);
   }
 
   /** Stops the watch: it never calls back again, and the cache forgets it (O(1)). */
