@@ -13,6 +13,16 @@ export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): num
   return hash >>> 0;
 }
 
+/** True when `entry` is of that type and holds bytes `start` to `end` of `body` (no closure: this is hot). */
+function same(entry: Held, typeUrl: string, body: Buffer, start: number, end: number): boolean {
+  const bytes = entry.resource.bytes;
+  return (
+    entry.resource.typeUrl === typeUrl &&
+    bytes.length === end - start &&
+    body.compare(bytes, 0, bytes.length, start, end) === 0
+  );
+}
+
 /** One held resource and how many snapshots (nodes) hold it. */
 export interface Held {
   readonly resource: EncodedResource;
@@ -28,16 +38,9 @@ export class RecordIntern {
   find(typeUrl: string, body: Buffer, start: number, end: number, hash: number): Held | undefined {
     const found = this.#byHash.get(hash);
     if (found === undefined) return undefined;
-    const same = (entry: Held) => {
-      const bytes = entry.resource.bytes;
-      return (
-        entry.resource.typeUrl === typeUrl &&
-        bytes.length === end - start &&
-        body.compare(bytes, 0, bytes.length, start, end) === 0
-      );
-    };
-    if (!Array.isArray(found)) return same(found) ? found : undefined;
-    return found.find(same);
+    if (!Array.isArray(found)) return same(found, typeUrl, body, start, end) ? found : undefined;
+    for (const entry of found) if (same(entry, typeUrl, body, start, end)) return entry;
+    return undefined;
   }
 
   /** Makes `entries` (hash, entry) node `node`'s (adding new ones), releasing the entries it held before. */

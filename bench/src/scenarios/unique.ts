@@ -46,6 +46,7 @@ export async function uniqueSnapshots(ctx: BenchContext): Promise<ScenarioResult
       let start = nowMs();
       for (const [i, node] of nodes.entries()) await post(ctx, peer, node, 1, first[i]!);
       const setAllMs = nowMs() - start;
+      const setAllCpuMs = cpuBetween(empty, await peer.stats());
       const snapshots = await settledStats(peer);
       start = await ctx.load.connect({ target: peer.xds, mode: 'sotw', nodes });
       await expectAcks(ctx, ALL_TYPES, 1, `${kind}: ${n} nodes sync v1`);
@@ -62,6 +63,7 @@ export async function uniqueSnapshots(ctx: BenchContext): Promise<ScenarioResult
       const all = distribution(convergence(log, n, EDS, 2, () => t0[0]!));
       const figures = {
         setAllMs,
+        setAllCpuMs,
         syncMs,
         heapPerNodeKiB: (heldBytes(snapshots) - heldBytes(empty)) / n / 1024,
         rssPerNodeKiB: (snapshots.rssBytes - empty.rssBytes) / n / 1024,
@@ -86,6 +88,7 @@ export async function uniqueSnapshots(ctx: BenchContext): Promise<ScenarioResult
       metrics.set(kind, `N=${n} heap per connected client`, 'KiB', figures.heapPerClientKiB);
       metrics.set(kind, `N=${n} RSS total, clients connected`, 'MB', figures.rssTotalMB);
       metrics.set(kind, `N=${n} set ${n} snapshots (sequential POSTs)`, 'ms', setAllMs);
+      metrics.set(kind, `N=${n} set ${n} snapshots: server CPU`, 'ms', setAllCpuMs);
       metrics.set(kind, `N=${n} clients connect and sync`, 'ms', syncMs);
       metrics.set(kind, `N=${n} push to every node: p50 from own POST`, 'ms', own.p50);
       metrics.set(kind, `N=${n} push to every node: p99 from own POST`, 'ms', own.p99, true);
