@@ -289,6 +289,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     acceptedVersion: string,
   ): void {
     if (state.answeredNonce === nonce) return;
+    // The cache learns of ACKs too (SnapshotCache.lastAcked, go-control-plane #564).
+    state.watch.answered(detail === undefined);
     const events = this.ctx.events;
     if (detail !== undefined) {
       const version = state.sentVersion ?? '';
