@@ -13,11 +13,9 @@ export declare function freePort(): Promise<number>;
 export interface RunningServer {
   readonly kind: string;
   readonly pid: number;
-  /** `http://127.0.0.1:PORT` (eureka: `…/eureka`; kube-apiserver: `https://…`). */
+  /** `http://127.0.0.1:PORT` (eureka: `…/eureka`). */
   readonly url: string;
   readonly dir: string;
-  readonly kubeconfig?: string;
-  readonly token?: string;
   stop(): Promise<void>;
   pause?(): Promise<void>;
   resume?(): Promise<void>;
@@ -36,4 +34,3 @@ export declare function startEtcd(options?: {
 }): Promise<RunningEtcd>;
 export declare function startConsul(options?: { timeoutMs?: number }): Promise<RunningServer>;
 export declare function startEureka(options?: { timeoutMs?: number }): Promise<RunningServer>;
-export declare function startKubeApiserver(options?: { timeoutMs?: number }): Promise<RunningServer>;

@@ -1,10 +1,9 @@
 // Starts and stops the real service registries for tests and benchmarks: each on 127.0.0.1 with free ports, in a
 // fresh temporary data directory, ready (polled with a deadline) before start resolves; stopped by PID, never by
-// name. The executables come from the provisioning scripts next to this file (cached by version).
+// name. The executables come from the provisioning scripts next to this file (cached by version). kube-apiserver
+// (on its own etcd) is started by kube-apiserver.mjs.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get as httpsGet } from 'node:https';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,7 +59,7 @@ export function freePort() {
  * @param {string} log
  * @param {number} timeoutMs
  */
-async function waitReady(check, child, what, log, timeoutMs) {
+export async function waitReady(check, child, what, log, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -92,7 +91,7 @@ async function ok(url, init) {
  * @param {import('node:child_process').ChildProcess} child
  * @param {number} [graceMs]
  */
-async function stopChild(child, graceMs = 10_000) {
+export async function stopChild(child, graceMs = 10_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -105,11 +104,9 @@ async function stopChild(child, graceMs = 10_000) {
  * @typedef {object} RunningServer
  * @property {string} kind
  * @property {number} pid
- * @property {string} url where clients connect (`http://127.0.0.1:PORT`; for eureka `…/eureka`; for kube the https URL)
- * @property {string} dir the temporary directory (data, logs; kubeconfig for kube-apiserver)
- * @property {string} [kubeconfig] kube-apiserver only: a kubeconfig file for the admin user
- * @property {string} [token] kube-apiserver only: the admin bearer token
- * @property {() => Promise<void>} stop stops the process (and for kube-apiserver then its etcd) and removes `dir`
+ * @property {string} url where clients connect (`http://127.0.0.1:PORT`; for eureka `…/eureka`)
+ * @property {string} dir the temporary directory (data, logs)
+ * @property {() => Promise<void>} stop stops the process and removes `dir`
  * @property {() => Promise<void>} [pause] SIGSTOP, so clients see a server that stops answering
  * @property {() => Promise<void>} [resume] SIGCONT
  */
@@ -119,7 +116,7 @@ async function stopChild(child, graceMs = 10_000) {
  * @param {string} command @param {string[]} args @param {string} dir @param {string} name
  * @param {NodeJS.ProcessEnv} [env]
  */
-function launch(command, args, dir, name, env) {
+export function launch(command, args, dir, name, env) {
   const log = join(dir, `${name}.log`);
   const fd = openSync(log, 'a');
   const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
@@ -288,94 +285,4 @@ export async function startEureka(options = {}) {
     throw error;
   }
   return { kind: 'eureka', pid: child.pid ?? 0, url, dir, stop, ...signals(child) };
-}
-
-/**
- * Starts kube-apiserver on its own etcd (both on free ports), with a static admin token and a kubeconfig in `dir`;
- * ready when `/readyz` answers and the `default` namespace exists. `stop` stops kube-apiserver before etcd (in the
- * other order its shutdown hangs for minutes retrying etcd).
- * @param {{ timeoutMs?: number }} [options]
- * @returns {Promise<RunningServer>}
- */
-export async function startKubeApiserver(options = {}) {
-  const bin = provision('kube-apiserver');
-  const dir = mkdtempSync(join(tmpdir(), 'xds-kube-'));
-  const etcd = await startEtcd({ dir });
-  const port = await freePort();
-  const token = randomBytes(16).toString('hex');
-  writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,system:masters\n`);
-  const key = spawnSync('openssl', ['genrsa', '-out', join(dir, 'sa.key'), '2048'], {
-    stdio: 'ignore',
-  });
-  if (key.status !== 0) {
-    await etcd.stop();
-    throw new Error('openssl genrsa failed: kube-apiserver needs a service account key');
-  }
-  const { child, log } = launch(
-    bin,
-    [
-      `--etcd-servers=${etcd.url}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${port}`,
-      `--cert-dir=${join(dir, 'certs')}`,
-      `--token-auth-file=${join(dir, 'tokens.csv')}`,
-      '--authorization-mode=AlwaysAllow',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${join(dir, 'sa.key')}`,
-      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
-      '--endpoint-reconciler-type=none',
-      // no controller-manager creates the default service account, which Pods would need
-      '--disable-admission-plugins=ServiceAccount',
-    ],
-    dir,
-    'kube-apiserver',
-  );
-  const url = `https://127.0.0.1:${port}`;
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      `clusters: [{name: test, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]`,
-      `users: [{name: admin, user: {token: "${token}"}}]`,
-      'contexts: [{name: test, context: {cluster: test, user: admin}}]',
-      'current-context: test',
-      '',
-    ].join('\n'),
-  );
-  const stop = async () => {
-    await stopChild(child);
-    await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // the serving certificate is self-signed (from --cert-dir): this readiness probe alone skips its check
-  const curl = (path) =>
-    new Promise((resolve) => {
-      const req = httpsGet(
-        `${url}${path}`,
-        { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 2000 },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode === 200);
-        },
-      );
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => req.destroy());
-    });
-  try {
-    await waitReady(
-      async () => (await curl('/readyz')) && (await curl('/api/v1/namespaces/default')),
-      child,
-      'kube-apiserver',
-      log,
-      options.timeoutMs ?? 120_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { kind: 'kube-apiserver', pid: child.pid ?? 0, url, dir, kubeconfig, token, stop };
 }

@@ -1,17 +1,59 @@
 // The Kubernetes adapter against a real kube-apiserver (on its own etcd, 127.0.0.1 free ports): a Service, two
 // Pods and an EndpointSlice become a service whose endpoints carry the Pods' labels, the slice's zone and
 // readiness. kube-apiserver rejects loopback endpoint addresses, so the endpoints are 192.0.2.x (data only) and
-// the test asserts on EDS content.
+// the test asserts on EDS content. A restart of kube-apiserver removes nothing and pushes nothing unchanged; a
+// watch version that etcd compacted while the registry was cut off is answered 410 Gone, and the registry lists
+// again (a change made meanwhile through a second apiserver on the same etcd arrives).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
-import { type RunningServer, startKubeApiserver } from '../../../scripts/registries/servers.mjs';
+import { Etcd3 } from 'etcd3';
+import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
 import { AggregateRegistry } from './aggregate.js';
 import { KubernetesRegistry } from './kubernetes.js';
 import { endpointLines, serveAggregate, until } from './test-support.js';
 
 const host = 'web.default.svc.cluster.local';
+
+/** A Service `name` (port 8080, `http-web`) and one EndpointSlice `name-1` with `addresses` on port 9080. */
+async function createService(
+  core: CoreV1Api,
+  discovery: DiscoveryV1Api,
+  name: string,
+  addresses: readonly string[],
+): Promise<void> {
+  await core.createNamespacedService({
+    namespace: 'default',
+    body: { metadata: { name }, spec: { ports: [{ name: 'http-web', port: 8080, targetPort: 9080 }] } },
+  });
+  await discovery.createNamespacedEndpointSlice({ namespace: 'default', body: plainSlice(name, addresses) });
+}
+
+function plainSlice(name: string, addresses: readonly string[]): V1EndpointSlice {
+  return {
+    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http-web', port: 9080, protocol: 'TCP' }],
+    endpoints: addresses.map((address) => ({ addresses: [address], conditions: { ready: true } })),
+  };
+}
+
+/** Replaces the slice of `name` through `discovery` (any apiserver of the cluster). */
+async function setAddresses(discovery: DiscoveryV1Api, name: string, addresses: readonly string[]) {
+  const current = await discovery.readNamespacedEndpointSlice({ name: `${name}-1`, namespace: 'default' });
+  await discovery.replaceNamespacedEndpointSlice({
+    name: `${name}-1`,
+    namespace: 'default',
+    body: { ...current, endpoints: plainSlice(name, addresses).endpoints },
+  });
+}
+
+function clients(kubeconfig: string): { core: CoreV1Api; discovery: DiscoveryV1Api } {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig);
+  return { core: config.makeApiClient(CoreV1Api), discovery: config.makeApiClient(DiscoveryV1Api) };
+}
 
 function slice(ready2: boolean): V1EndpointSlice {
   return {
@@ -36,16 +78,13 @@ function slice(ready2: boolean): V1EndpointSlice {
 }
 
 describe('KubernetesRegistry (real kube-apiserver)', () => {
-  let kube: RunningServer;
+  let kube: RunningKube;
   let core: CoreV1Api;
   let discovery: DiscoveryV1Api;
 
   before(async () => {
     kube = await startKubeApiserver();
-    const config = new KubeConfig();
-    config.loadFromFile(kube.kubeconfig!);
-    core = config.makeApiClient(CoreV1Api);
-    discovery = config.makeApiClient(DiscoveryV1Api);
+    ({ core, discovery } = clients(kube.kubeconfig));
   });
 
   after(async () => {
@@ -74,7 +113,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
     });
     await discovery.createNamespacedEndpointSlice({ namespace: 'default', body: slice(true) });
 
-    const registry = new KubernetesRegistry(kube.kubeconfig!);
+    const registry = new KubernetesRegistry(kube.kubeconfig);
     const aggregate = new AggregateRegistry([registry]);
     aggregate.start();
     const file = {
@@ -132,6 +171,114 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
         'the service to go',
       );
     } finally {
+      await xds.close();
+      await aggregate.stop();
+    }
+  });
+
+  it('a restart of kube-apiserver removes nothing and pushes nothing unchanged; it resyncs and follows again', async () => {
+    await createService(core, discovery, 'api', ['192.0.2.20']);
+    const registry = new KubernetesRegistry(kube.kubeconfig, { maxBackoffMs: 300 });
+    const aggregate = new AggregateRegistry([registry]);
+    aggregate.start();
+    const xds = await serveAggregate(aggregate);
+    const cluster = 'outbound|8080||api.default.svc.cluster.local';
+    try {
+      await until(
+        aggregate,
+        () => aggregate.services().some((s) => s.name === 'api' && s.instances.length === 1),
+        'the api service',
+        60_000,
+      );
+      const sidecar = xds.client([cluster]);
+      await sidecar.waitFor(
+        TypeUrl.Endpoint,
+        (_r, state) => endpointLines(state.resources, cluster).join() === '192.0.2.20:9080 HEALTHY /',
+      );
+      const held = JSON.stringify(registry.services());
+      const pushes = xds.pushes();
+      const responses =
+        sidecar.responses(TypeUrl.Endpoint).length + sidecar.responses(TypeUrl.Cluster).length;
+
+      await kube.stopApiserver();
+      await until(
+        registry,
+        () => registry.status().stale,
+        'the registry to notice kube-apiserver is gone',
+        60_000,
+      );
+      assert.equal(JSON.stringify(registry.services()), held, 'a stale registry keeps its services');
+      assert.match(registry.status().lastError?.message ?? '', /kubernetes/);
+
+      await kube.startApiserver();
+      await until(registry, () => !registry.status().stale, 'the registry to resync', 60_000);
+      assert.equal(JSON.stringify(registry.services()), held);
+      assert.equal(xds.pushes(), pushes, 'an unchanged resync publishes nothing');
+      assert.equal(
+        sidecar.responses(TypeUrl.Endpoint).length + sidecar.responses(TypeUrl.Cluster).length,
+        responses,
+        'and the client is sent nothing',
+      );
+
+      // the watches work after the restart
+      await setAddresses(discovery, 'api', ['192.0.2.20', '192.0.2.21']);
+      await sidecar.waitFor(
+        TypeUrl.Endpoint,
+        (_r, state) =>
+          endpointLines(state.resources, cluster).join() ===
+          '192.0.2.20:9080 HEALTHY /,192.0.2.21:9080 HEALTHY /',
+      );
+    } finally {
+      await xds.close();
+      await aggregate.stop();
+    }
+  });
+
+  it('a watch version etcd compacted while the registry was cut off: 410 Gone, it lists again', async () => {
+    await createService(core, discovery, 'db', ['192.0.2.30']);
+    const registry = new KubernetesRegistry(kube.kubeconfig, { maxBackoffMs: 300 });
+    const aggregate = new AggregateRegistry([registry]);
+    aggregate.start();
+    const xds = await serveAggregate(aggregate);
+    const addresses = () =>
+      aggregate
+        .services()
+        .find((s) => s.name === 'db')
+        ?.instances.map((i) => i.address)
+        .join();
+    const other = await kube.addApiserver();
+    const etcd = new Etcd3({ hosts: kube.etcdUrl });
+    try {
+      await until(aggregate, () => addresses() === '192.0.2.30', 'the db service', 60_000);
+      const pushes = xds.pushes();
+      await kube.stopApiserver();
+      await until(
+        registry,
+        () => registry.status().stale,
+        'the registry to notice kube-apiserver is gone',
+        60_000,
+      );
+
+      // meanwhile the cluster changes through the other apiserver, and etcd compacts the history the registry's
+      // watches would resume from
+      await setAddresses(clients(other.kubeconfig).discovery, 'db', ['192.0.2.31']);
+      const { header } = await etcd.get('/registry/compaction-probe').exec();
+      await (etcd as unknown as { kv: { compact(r: object): Promise<unknown> } }).kv.compact({
+        revision: header.revision,
+        physical: true,
+      });
+      assert.equal(addresses(), '192.0.2.30', 'nothing changes while the registry is cut off');
+
+      await kube.startApiserver();
+      await until(
+        registry,
+        () => addresses() === '192.0.2.31' && !registry.status().stale,
+        'the registry to list again',
+        60_000,
+      );
+      assert.equal(xds.pushes(), pushes + 1, 'one push: the new content');
+    } finally {
+      etcd.close();
       await xds.close();
       await aggregate.stop();
     }

@@ -37,6 +37,8 @@ interface Listed<T> {
 class ListWatch<T extends { metadata?: V1ObjectMeta }> {
   readonly items = new Map<string, T>();
   synced = false;
+  /** A watch is established (not failed since); the registry is stale while any kind's is not. */
+  connected = false;
   #version = '';
 
   constructor(
@@ -70,10 +72,14 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
           let request: AbortController | undefined;
           const onAbort = (): void => request?.abort();
           signal.addEventListener('abort', onAbort, { once: true });
+          let finished = false;
           const finish = (result: { gone: boolean; error?: string }): void => {
+            // aborting the request calls the done callback at once, with an abort error: the first reason wins
+            if (finished) return;
+            finished = true;
             signal.removeEventListener('abort', onAbort);
-            request?.abort();
             resolve(result);
+            request?.abort();
           };
           watch
             .watch(
@@ -101,7 +107,13 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
             .then(
               (controller) => {
                 request = controller;
-                if (signal.aborted) controller.abort();
+                // an ERROR event may have ended the watch before the request was known
+                if (signal.aborted || finished) controller.abort();
+                // the client aborts its controller when the request failed; otherwise the watch is up
+                else if (!controller.signal.aborted && !this.connected) {
+                  this.connected = true;
+                  changed();
+                }
               },
               (error: unknown) => finish({ gone: false, error: messageOf(error) }),
             );
@@ -109,6 +121,7 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
         if (signal.aborted) return;
         if (ended.gone) relist = true;
         else if (ended.error !== undefined) {
+          this.connected = false;
           problem(`${this.what} watch: ${ended.error}`);
           await delay(backoff.next(), signal);
         } else {
@@ -118,6 +131,7 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
         }
       } catch (error) {
         if (signal.aborted) return;
+        this.connected = false;
         problem(`${this.what}: ${messageOf(error)}`);
         relist = true;
         await delay(backoff.next(), signal);
@@ -249,6 +263,9 @@ export class KubernetesRegistry extends RegistryBase {
     const [services, slices, pods] = kinds;
     this.replaceServices(
       kubernetesServices(services.items.values(), slices.items.values(), pods.items, this.#domain),
+      [],
+      // a registry that lost its server stays stale until every kind's watch is up again
+      { stale: this.status().stale && !kinds.every((k) => k.connected) },
     );
   }
 }

@@ -93,20 +93,26 @@ export abstract class RegistryBase implements Registry {
 
   /**
    * Sets the full content after a successful list (or a watch event applied to the adapter's own state). Marks
-   * the registry synced and not stale, and emits `change` only when the content differs from what it held.
+   * the registry synced and, unless `options.stale` (a part of its connection is still down), not stale; emits
+   * `change` only when the content differs from what it held.
    */
-  protected replaceServices(services: Iterable<RegistryService>, itemErrors: RegistryProblem[] = []): void {
+  protected replaceServices(
+    services: Iterable<RegistryService>,
+    itemErrors: RegistryProblem[] = [],
+    options: { readonly stale?: boolean } = {},
+  ): void {
     const sorted = sortServices(services);
     const fingerprint = canonicalJson(sorted);
+    const stale = this.#synced && options.stale === true;
     const statusChanged =
       !this.#synced ||
-      this.#stale ||
-      this.#lastError !== undefined ||
+      this.#stale !== stale ||
+      (!stale && this.#lastError !== undefined) ||
       itemErrors.length > 0 ||
       this.#itemErrors.length > 0;
     this.#synced = true;
-    this.#stale = false;
-    this.#lastError = undefined;
+    this.#stale = stale;
+    if (!stale) this.#lastError = undefined;
     this.#itemErrors = itemErrors.slice(0, maxItemErrors);
     if (fingerprint !== this.#fingerprint) {
       this.#services = sorted;
