@@ -1,12 +1,15 @@
 // --registry: parsing, /readyz naming the registries pending (nothing published before they sync), configz and
-// metrics per registry, and replicas over one etcd: equal versions, and a delta client that moves to the other
-// replica with initial_resource_versions is sent none of what it holds (D6 across replicas).
+// metrics per registry, and replicas over one etcd and over one kube-apiserver: equal versions (S14), a SotW client
+// that moves to the other replica with its version is not answered again (S13), and a delta client that moves with
+// initial_resource_versions is sent none of what it holds (D6 across replicas).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
 import type { RegistrySpec } from '@xds/registry';
 import { type DeltaReceivedResponse, XdsTestClient } from '@xds/testing';
 import { Etcd3 } from 'etcd3';
+import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
 import { freePort, type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
 import { parseCommandLine } from './cli.js';
 import { createLogger } from './logger.js';
@@ -184,6 +187,129 @@ describe('xds-server over a real etcd', () => {
       await Promise.all(clients.map((c) => c.close()));
       await Promise.all([one.close(), two.close()]);
       await client.delete().key('/r/services/default/api');
+    }
+  });
+});
+
+describe('xds-server replicas over a real kube-apiserver', () => {
+  let kube: RunningKube;
+  let core: CoreV1Api;
+  let discovery: DiscoveryV1Api;
+
+  /** A Service `name` with one EndpointSlice (kube-apiserver refuses loopback addresses: 192.0.2.x, data only). */
+  async function service(name: string, address: string): Promise<void> {
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: { metadata: { name }, spec: { ports: [{ name: 'http', port: 8080, targetPort: 9000 }] } },
+    });
+    await discovery.createNamespacedEndpointSlice({
+      namespace: 'default',
+      body: {
+        metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 9000, protocol: 'TCP' }],
+        endpoints: [{ addresses: [address], conditions: { ready: true } }],
+      },
+    });
+  }
+
+  before(async () => {
+    kube = await startKubeApiserver();
+    const config = new KubeConfig();
+    config.loadFromFile(kube.kubeconfig);
+    core = config.makeApiClient(CoreV1Api);
+    discovery = config.makeApiClient(DiscoveryV1Api);
+    await service('web', '192.0.2.1');
+  });
+
+  after(async () => {
+    await kube?.stop();
+  });
+
+  it('S13, S14, D6: two replicas give equal versions; SotW and delta clients moving replicas get nothing they hold', async () => {
+    const spec: RegistrySpec = { kind: 'kubernetes', location: kube.kubeconfig };
+    const [one, two] = await Promise.all([start([spec]), start([spec])]);
+    const clients: XdsTestClient[] = [];
+    const client = (server: ReferenceServer, protocol: 'sotw' | 'delta') => {
+      const made = new XdsTestClient({
+        address: server.xdsAddress,
+        node: 'sidecar',
+        protocol,
+        timeoutMs: 20_000,
+      });
+      clients.push(made);
+      return made;
+    };
+    try {
+      for (const server of [one, two]) {
+        await poll(
+          'the Kubernetes service is served',
+          () => (server.cache.getSnapshot('envoy')?.resources(TypeUrl.Cluster).has(web) ? true : undefined),
+          60_000,
+        );
+      }
+      for (const key of ['envoy', 'grpc']) {
+        for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]) {
+          assert.equal(
+            one.cache.getSnapshot(key)?.version(typeUrl),
+            two.cache.getSnapshot(key)?.version(typeUrl),
+            `${key} ${typeUrl}`,
+          );
+        }
+      }
+
+      // SotW: a wildcard Cluster subscription that presents the version it got from the first replica
+      const sotw = client(one, 'sotw');
+      sotw.subscribe(TypeUrl.Cluster, []);
+      const got = await sotw.next(TypeUrl.Cluster);
+      assert.ok(got.names.includes(web));
+      await sotw.close();
+      const moved = client(two, 'sotw');
+      moved.send({
+        node: { id: 'sidecar' },
+        typeUrl: TypeUrl.Cluster,
+        resourceNames: [],
+        versionInfo: got.versionInfo,
+        responseNonce: got.nonce,
+      });
+      // an answered subscription on the same stream orders the check: the Cluster request came first
+      moved.subscribe(TypeUrl.Endpoint, [web]);
+      await moved.next(TypeUrl.Endpoint);
+      assert.equal(moved.responses(TypeUrl.Cluster).length, 0, 'the same version: nothing is sent again');
+
+      // delta: initial_resource_versions from the first replica
+      const first = client(one, 'delta');
+      first.subscribe(TypeUrl.Cluster, []);
+      const delta = (await first.next(TypeUrl.Cluster)) as DeltaReceivedResponse;
+      assert.ok(delta.names.includes(web));
+      const held = Object.fromEntries(delta.resources.map((r) => [r.name, r.version]));
+      await first.close();
+      const second = client(two, 'delta');
+      second.send({
+        node: { id: 'sidecar' },
+        typeUrl: TypeUrl.Cluster,
+        resourceNamesSubscribe: [],
+        initialResourceVersions: held,
+      });
+
+      // a change gives both something to send: the SotW client the new version, the delta client only the new
+      // service's clusters
+      await service('api', '192.0.2.2');
+      const api = (n: string) => n.endsWith('|api.default.svc.cluster.local');
+      await second.waitFor(TypeUrl.Cluster, (r) => r.names.some(api));
+      const sent = second.responses(TypeUrl.Cluster).flatMap((r) => r.names);
+      assert.deepEqual(
+        sent.filter((n) => held[n] !== undefined),
+        [],
+        'nothing the delta client holds is sent again',
+      );
+      assert.ok(sent.every(api), sent.join());
+      const pushed = await moved.waitFor(TypeUrl.Cluster, (r) => r.names.some(api));
+      assert.notEqual(pushed.versionInfo, got.versionInfo);
+      assert.equal(moved.responses(TypeUrl.Cluster).length, 1, 'the SotW client got the change once');
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all([one.close(), two.close()]);
     }
   });
 });

@@ -1,6 +1,7 @@
 // The Eureka adapter against a real Eureka server (Spring Cloud Netflix, 127.0.0.1 free port, read-only response
 // cache off): a full fetch, then deltas; metadata becomes labels, status UP health; a delta that misses a change
-// (hash mismatch) fetches everything again.
+// (hash mismatch) fetches everything again. A server that stops answering (SIGSTOP) leaves the services in place,
+// stale, and pushes nothing; it resyncs when it answers again.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
@@ -20,17 +21,25 @@ async function send(url: string, method: string, body?: unknown): Promise<void> 
   assert.ok(response.status < 300, `${method} ${url}: HTTP ${response.status} ${await response.text()}`);
 }
 
-function register(base: string, id: string, port: number, version: string): Promise<void> {
-  return send(`${base}/apps/WEB`, 'POST', {
+function register(
+  base: string,
+  id: string,
+  port: number,
+  version: string,
+  app = 'WEB',
+  leaseSeconds = 90,
+): Promise<void> {
+  return send(`${base}/apps/${app}`, 'POST', {
     instance: {
       instanceId: id,
       hostName: '192.0.2.1',
-      app: 'WEB',
+      app,
+      leaseInfo: { renewalIntervalInSecs: 30, durationInSecs: leaseSeconds },
       ipAddr: '192.0.2.1',
       status: 'UP',
       port: { $: port, '@enabled': 'true' },
       securePort: { $: 443, '@enabled': 'false' },
-      vipAddress: 'web.eureka',
+      vipAddress: `${app.toLowerCase()}.eureka`,
       dataCenterInfo: {
         '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo',
         name: 'MyOwn',
@@ -112,6 +121,45 @@ describe('EurekaRegistry (real Eureka)', () => {
       await send(`${eureka.url}/apps/WEB/web-1`, 'DELETE');
       await sidecar.waitFor(TypeUrl.Endpoint, (_r, state) => endpointLines(state.resources, v1).length === 0);
       assert.equal(registry.status().stale, false);
+    } finally {
+      await xds.close();
+      await aggregate.stop();
+    }
+  });
+
+  it('a server that stops answering leaves the services in place, stale; nothing is pushed; it resyncs', async () => {
+    // what the first test left would expire (90 s leases, no heartbeats) while this one runs: remove it
+    await fetch(`${eureka.url}/apps/WEB/web-2`, { method: 'DELETE' });
+    await register(eureka.url, 'still-1', 9011, 'v1', 'STILL', 3600);
+    const registry = new EurekaRegistry(`${eureka.url}?interval=200ms`);
+    const aggregate = new AggregateRegistry([registry]);
+    aggregate.start();
+    const xds = await serveAggregate(aggregate);
+    try {
+      await until(
+        aggregate,
+        () =>
+          aggregate
+            .services()
+            .map((s) => `${s.hostname} ${s.instances.length}`)
+            .join() === 'still.eureka 1',
+        'the instance',
+        60_000,
+      );
+      const before = JSON.stringify(registry.services());
+      const pushes = xds.pushes();
+      await eureka.pause?.();
+      try {
+        // the registry's requests time out (15 s)
+        await until(registry, () => registry.status().stale, 'the registry to notice', 60_000);
+        assert.equal(JSON.stringify(registry.services()), before, 'a stale registry keeps its services');
+        assert.match(registry.status().lastError?.message ?? '', /eureka/);
+      } finally {
+        await eureka.resume?.();
+      }
+      await until(registry, () => !registry.status().stale, 'the registry to resync', 60_000);
+      assert.equal(JSON.stringify(registry.services()), before);
+      assert.equal(xds.pushes(), pushes, 'an unchanged resync publishes nothing');
     } finally {
       await xds.close();
       await aggregate.stop();
