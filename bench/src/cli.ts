@@ -3,7 +3,7 @@
 /** Parsed options. */
 export interface BenchOptions {
   readonly quick: boolean;
-  /** Scenario ids to run ('1'…'8', 'ceiling'); empty means all. */
+  /** Scenario ids to run ('1'…'9', 'ceiling'); empty means all. */
   readonly only: ReadonlySet<string>;
   readonly go: boolean;
   readonly ours: boolean;
@@ -22,7 +22,7 @@ export interface BenchOptions {
 export const usage = `Usage: npm run bench -- [--quick] [--only 1,4,ceiling] [--no-go] [--no-ours] [--workers N]
 
   --quick        every scenario at reduced N (under 2 minutes)
-  --only LIST    run only these scenarios (1-8, ceiling, soak), comma-separated; soak runs only when named
+  --only LIST    run only these scenarios (1-9, ceiling, soak), comma-separated; soak runs only when named
   --soak-minutes N  how long the soak scenario runs (default 60, 1 with --quick)
   --no-go        skip go-control-plane (also skipped when go is not installed)
   --no-ours      skip our server (handy to check the Go peer)

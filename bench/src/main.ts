@@ -20,6 +20,7 @@ import { fanOut } from './scenarios/fan-out.js';
 import { idleCost } from './scenarios/idle.js';
 import { largeConfig } from './scenarios/large.js';
 import { nackStorm } from './scenarios/nack-storm.js';
+import { registryChange } from './scenarios/registry-change.js';
 import { soak } from './scenarios/soak.js';
 import { stalledClientsScenario } from './scenarios/stalled.js';
 import { uniqueSnapshots } from './scenarios/unique.js';
@@ -36,6 +37,7 @@ const scenarios: readonly { id: string; run: (ctx: BenchContext) => Promise<Scen
   { id: '6', run: nackStorm },
   { id: '7', run: largeConfig },
   { id: '8', run: stalledClientsScenario },
+  { id: '9', run: registryChange },
   // An hour by default: only when named (`--only soak`).
   { id: 'soak', run: soak },
 ];
