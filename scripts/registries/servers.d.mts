@@ -32,5 +32,9 @@ export declare function startEtcd(options?: {
   peerPort?: number;
   timeoutMs?: number;
 }): Promise<RunningEtcd>;
-export declare function startConsul(options?: { timeoutMs?: number }): Promise<RunningServer>;
+/** Consul: `persistent` keeps its data in `dir`, and `restart` stops and starts it on the same ports and data. */
+export declare function startConsul(options?: {
+  timeoutMs?: number;
+  persistent?: boolean;
+}): Promise<RunningServer & { restart(): Promise<void> }>;
 export declare function startEureka(options?: { timeoutMs?: number }): Promise<RunningServer>;

@@ -196,9 +196,11 @@ export async function startEtcd(options = {}) {
 }
 
 /**
- * Starts a Consul dev agent (server + client, in memory) on free ports; ready when it has a leader.
- * @param {{ timeoutMs?: number }} [options]
- * @returns {Promise<RunningServer>}
+ * Starts a Consul agent (server + client) on free ports; ready when it has a leader. By default a dev agent (in
+ * memory); `persistent` runs a one-node server with its data in `dir`, which `restart` stops and starts again on
+ * the same ports and data (what a registry restart looks like to its clients).
+ * @param {{ timeoutMs?: number, persistent?: boolean }} [options]
+ * @returns {Promise<RunningServer & { restart: () => Promise<void> }>}
  */
 export async function startConsul(options = {}) {
   const bin = provision('consul');
@@ -211,43 +213,71 @@ export async function startConsul(options = {}) {
     await freePort(),
     await freePort(),
   ];
-  const { child, log } = launch(
-    bin,
-    [
-      'agent',
-      '-dev',
-      '-bind=127.0.0.1',
-      '-client=127.0.0.1',
-      '-advertise=127.0.0.1',
-      `-http-port=${http}`,
-      `-dns-port=${dns}`,
-      `-grpc-port=${grpc}`,
-      `-serf-lan-port=${serfLan}`,
-      `-serf-wan-port=${serfWan}`,
-      `-server-port=${server}`,
-      '-log-level=warn',
-    ],
-    dir,
-    'consul',
-  );
+  const mode = options.persistent
+    ? ['-server', '-bootstrap-expect=1', `-data-dir=${join(dir, 'data')}`]
+    : ['-dev'];
+  const args = [
+    'agent',
+    ...mode,
+    '-bind=127.0.0.1',
+    '-client=127.0.0.1',
+    '-advertise=127.0.0.1',
+    `-http-port=${http}`,
+    `-dns-port=${dns}`,
+    `-grpc-port=${grpc}`,
+    `-serf-lan-port=${serfLan}`,
+    `-serf-wan-port=${serfWan}`,
+    `-server-port=${server}`,
+    '-log-level=warn',
+  ];
   const url = `http://127.0.0.1:${http}`;
+  let child;
+  const start = async () => {
+    const launched = launch(bin, args, dir, 'consul');
+    child = launched.child;
+    try {
+      await waitReady(
+        async () => ((await ok(`${url}/v1/status/leader`)) ?? '').includes(':'),
+        child,
+        'consul',
+        launched.log,
+        options.timeoutMs ?? 30_000,
+      );
+    } catch (error) {
+      await stopChild(child);
+      throw error;
+    }
+  };
   const stop = async () => {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(
-      async () => ((await ok(`${url}/v1/status/leader`)) ?? '').includes(':'),
-      child,
-      'consul',
-      log,
-      options.timeoutMs ?? 30_000,
-    );
+    await start();
   } catch (error) {
-    await stop();
+    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  return { kind: 'consul', pid: child.pid ?? 0, url, dir, stop, ...signals(child) };
+  const restart = async () => {
+    await stopChild(child);
+    await start();
+  };
+  return {
+    kind: 'consul',
+    get pid() {
+      return child.pid ?? 0;
+    },
+    url,
+    dir,
+    stop,
+    restart,
+    pause: async () => {
+      child.kill('SIGSTOP');
+    },
+    resume: async () => {
+      child.kill('SIGCONT');
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // The Consul adapter against a real Consul agent (dev mode, 127.0.0.1 free ports): catalog + health blocking
 // queries; meta and key=value tags become labels; a failing check marks the instance unhealthy; deregistration
-// removes it; a restart of the agent keeps the services stale and pushes nothing while it is down.
+// removes it; an agent that stops answering (SIGSTOP) and a restart of a one-node server on its data keep the
+// services (stale while it is away) and push nothing unchanged.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
@@ -136,6 +137,58 @@ describe('ConsulRegistry (real Consul)', () => {
       await until(registry, () => !registry.status().stale, 'the registry to resync', 60_000);
       assert.equal(JSON.stringify(registry.services()), before);
       assert.equal(xds.pushes(), pushes);
+    } finally {
+      await xds.close();
+      await aggregate.stop();
+    }
+  });
+});
+
+describe('ConsulRegistry over a Consul server that restarts (real Consul, data on disk)', () => {
+  let consul: RunningServer & { restart(): Promise<void> };
+
+  before(async () => {
+    consul = await startConsul({ persistent: true });
+  });
+
+  after(async () => {
+    await consul.stop();
+  });
+
+  it('a restart keeps the services (stale while it is down), resyncs, and pushes nothing unchanged', async () => {
+    for (const [id, port, version] of [
+      ['web-1', 9001, 'v1'],
+      ['web-2', 9002, 'v2'],
+    ] as const) {
+      await put(consul.url, '/v1/agent/service/register', {
+        Name: 'web',
+        ID: id,
+        Address: '192.0.2.1',
+        Port: port,
+        Tags: [`version=${version}`],
+        Meta: { protocol: 'http', service_port: '8080' },
+      });
+    }
+    const registry = new ConsulRegistry(consul.url, { waitSeconds: 1, maxBackoffMs: 300 });
+    const aggregate = new AggregateRegistry([registry]);
+    aggregate.start();
+    const xds = await serveAggregate(aggregate);
+    try {
+      await until(
+        aggregate,
+        () => aggregate.services().find((s) => s.hostname === host)?.instances.length === 2,
+        'the two instances',
+        60_000,
+      );
+      const before = JSON.stringify(registry.services());
+      const pushes = xds.pushes();
+      const restarted = consul.restart();
+      await until(registry, () => registry.status().stale, 'the registry to notice the restart', 60_000);
+      assert.equal(JSON.stringify(registry.services()), before, 'a stale registry keeps its services');
+      await restarted;
+      await until(registry, () => !registry.status().stale, 'the registry to resync', 60_000);
+      assert.equal(JSON.stringify(registry.services()), before);
+      assert.equal(xds.pushes(), pushes, 'an unchanged resync publishes nothing');
     } finally {
       await xds.close();
       await aggregate.stop();
