@@ -308,7 +308,7 @@ export async function startEureka(options = {}) {
       child,
       'eureka',
       log,
-      options.timeoutMs ?? 300_000,
+      options.timeoutMs ?? 600_000,
     );
   } catch (error) {
     await stop();
