@@ -3,7 +3,7 @@
 /** Parsed options. */
 export interface BenchOptions {
   readonly quick: boolean;
-  /** Scenario ids to run ('1'…'9', 'ceiling'); empty means all. */
+  /** Scenario ids to run ('1'…'9', 'tier', 'ceiling'); empty means all. */
   readonly only: ReadonlySet<string>;
   readonly go: boolean;
   readonly ours: boolean;
@@ -22,12 +22,12 @@ export interface BenchOptions {
 export const usage = `Usage: npm run bench -- [--quick] [--only 1,4,ceiling] [--no-go] [--no-ours] [--workers N]
 
   --quick        every scenario at reduced N (under 2 minutes)
-  --only LIST    run only these scenarios (1-9, ceiling, soak), comma-separated; soak runs only when named
+  --only LIST    run only these scenarios (1-9, tier, ceiling, soak), comma-separated; soak runs only when named
   --soak-minutes N  how long the soak scenario runs (default 60, 1 with --quick)
   --no-go        skip go-control-plane (also skipped when go is not installed)
   --no-ours      skip our server (handy to check the Go peer)
   --workers N    load worker processes (default 2)
-  --clients N    the large client count of scenarios 1, 3 and 4 (default 10000, 1000 with --quick)
+  --clients N    the large client count of scenarios 1, 3, 4 and tier (default 10000, 1000 with --quick)
   --services N   the services of their shared snapshot at that count (default 1000, 200 with --quick)
   --out FILE     write the JSON results to FILE (default bench/results/latest.json)`;
 

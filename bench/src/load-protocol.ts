@@ -9,6 +9,8 @@ export type WorkerCommand =
       readonly cmd: 'connect';
       readonly id: number;
       readonly target: string;
+      /** The servers its connections go to, round-robin (`[target]` but for the tier scenario's relays). */
+      readonly targets: readonly string[];
       readonly mode: ClientMode;
       /** The node id of each client of this worker. */
       readonly nodes: readonly string[];

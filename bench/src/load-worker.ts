@@ -28,9 +28,10 @@ function connect(command: Extract<WorkerCommand, { cmd: 'connect' }>): number {
   closing = false;
   pool = new ClientPool(command.nodes.length, nowMs);
   pool.nackVersions = new Set(command.nack);
+  const targets = command.targets.length > 0 ? command.targets : [command.target];
   channels = Array.from(
     { length: Math.max(1, command.channels) },
-    () => new Client(command.target, credentials.createInsecure(), channelOptions),
+    (_, i) => new Client(targets[i % targets.length]!, credentials.createInsecure(), channelOptions),
   );
   const path = `${service}/${command.mode === 'delta' ? 'DeltaAggregatedResources' : 'StreamAggregatedResources'}`;
   const start = nowMs();

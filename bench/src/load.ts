@@ -20,6 +20,8 @@ type Command = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<
 /** What {@link Load.connect} opens. */
 export interface ConnectOptions {
   readonly target: string;
+  /** Servers to spread each worker's connections over, round-robin, instead of `target` (the tier's relays). */
+  readonly targets?: readonly string[];
   readonly mode: ClientMode;
   /** One node id per client. */
   readonly nodes: readonly string[];
@@ -108,6 +110,7 @@ export class Load {
         this.#call(i, {
           cmd: 'connect',
           target: options.target,
+          targets: options.targets ?? [options.target],
           mode: options.mode,
           nodes: options.nodes.slice(from, to),
           channels: Math.max(1, Math.round((connections * (to - from)) / n)),

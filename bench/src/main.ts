@@ -23,6 +23,7 @@ import { nackStorm } from './scenarios/nack-storm.js';
 import { registryChange } from './scenarios/registry-change.js';
 import { soak } from './scenarios/soak.js';
 import { stalledClientsScenario } from './scenarios/stalled.js';
+import { tier } from './scenarios/tier.js';
 import { uniqueSnapshots } from './scenarios/unique.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,6 +39,7 @@ const scenarios: readonly { id: string; run: (ctx: BenchContext) => Promise<Scen
   { id: '7', run: largeConfig },
   { id: '8', run: stalledClientsScenario },
   { id: '9', run: registryChange },
+  { id: 'tier', run: tier },
   // An hour by default: only when named (`--only soak`).
   { id: 'soak', run: soak },
 ];

@@ -5,33 +5,18 @@
  * - `POST /snapshot?node=KEY&version=V`: body = records (see records.ts) → resources (snapshot-records.ts: a record
  *   the peer already holds reuses its resource, a new one is built from its bytes) → `Snapshot.create(resources,
  *   { version: V })` → `setSnapshot(KEY, …)`.
- * - `GET /stats`, `POST /gc`: memory, CPU and traffic counters with the Go peer's field names, plus `encodes`.
+ * - `GET /stats`, `POST /gc` (peer-control.ts, shared with relay-peer.ts): memory, CPU and traffic counters with the
+ *   Go peer's field names, plus `encodes`.
  * - `POST /heap-snapshot?file=F`: a V8 heap snapshot (BENCH_HEAP=idle, scenario 4).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
-import type { AddressInfo } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
-import { encodeCount, Snapshot, SnapshotCache } from '@xds/cache';
+import { Snapshot, SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
+import { option, readBody, reply, runPeer } from './peer-control.js';
 import { snapshotFromRecords } from './snapshot-records.js';
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  for (const [i, arg] of args.entries()) {
-    if (arg === `--${name}`) return args[i + 1] ?? fallback;
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return fallback;
-}
-
-function loopback(address: string): { host: string; port: number } {
-  const at = address.lastIndexOf(':');
-  const host = address.slice(0, at);
-  if (host !== '127.0.0.1' && host !== '[::1]') throw new Error(`${address}: only loopback addresses`);
-  return { host, port: Number(address.slice(at + 1)) };
-}
 
 const cache = new SnapshotCache();
 /** `--drain-timeout-ms N`: `limits.drainTimeoutMs` (scenario 8 keeps its stalled clients for the whole run). */
@@ -51,53 +36,6 @@ const server = new XdsServer({
   },
   keepalive: { timeMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },
 });
-const counters = { requests: 0, acks: 0, nacks: 0, responsesSent: 0, bytesSent: 0 };
-server.on('request', () => {
-  counters.requests++;
-});
-server.on('ack', () => {
-  counters.acks++;
-});
-server.on('nack', () => {
-  counters.nacks++;
-});
-server.on('response', (event) => {
-  counters.responsesSent++;
-  counters.bytesSent += event.bytes;
-});
-
-function stats() {
-  const memory = process.memoryUsage();
-  const cpu = process.cpuUsage();
-  return {
-    heapAlloc: memory.heapUsed,
-    heapInuse: memory.heapTotal,
-    sys: memory.rss,
-    rssBytes: memory.rss,
-    external: memory.external,
-    arrayBuffers: memory.arrayBuffers,
-    cpuUserMs: cpu.user / 1000,
-    cpuSysMs: cpu.system / 1000,
-    streams: server.streamCount,
-    ...counters,
-    encodes: encodeCount(),
-    unflushedBytes: server.writeBudget().unflushedBytes,
-  };
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
 async function handleSnapshot(url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const node = url.searchParams.get('node') ?? '';
   const version = url.searchParams.get('version') ?? '';
@@ -135,78 +73,28 @@ async function profile(action: string, file: string): Promise<void> {
   writeFileSync(file, JSON.stringify(taken));
 }
 
-const control = createServer((request, response) => {
-  const url = new URL(request.url ?? '/', 'http://control');
-  const route = `${request.method} ${url.pathname}`;
-  if (route === 'POST /snapshot') {
-    handleSnapshot(url, request, response).catch((error: unknown) =>
-      reply(response, 500, { ok: false, error: String(error) }),
-    );
-  } else if (route === 'GET /stats') reply(response, 200, stats());
-  else if (route === 'POST /profile') {
-    profile(url.searchParams.get('action') ?? '', url.searchParams.get('file') ?? '').then(
-      () => reply(response, 200, { ok: true }),
-      (error: unknown) => reply(response, 500, { ok: false, error: String(error) }),
-    );
-  } else if (route === 'POST /heap-snapshot') {
-    const file = url.searchParams.get('file') ?? '';
-    // The process's memory map beside it: where the RSS that is not V8 heap lives.
-    writeFileSync(`${file}.smaps`, readFileSync('/proc/self/smaps'));
-    if (url.searchParams.get('heap') !== 'false') writeHeapSnapshot(file);
-    reply(response, 200, { ok: true });
-  } else if (route === 'POST /gc') {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    gc?.();
-    reply(response, 200, stats());
-  } else reply(response, 404, { ok: false, error: `no route ${route}` });
-});
-
-// The driver keeps its control connection alive between requests (Node's default agent). Node's server would close
-// an idle one after 5 s (keepAliveTimeout) on a timer; when the peer's event loop is busy for longer than that (a
-// push to 1,000 clients on a starved machine), the timer runs in the loop turn before the one that reads the
-// driver's next request, already sent on that connection: the socket is closed with the request unread, the kernel
-// answers with a reset, and the driver's POST fails with "read ECONNRESET" (the one-hour soak at minute 36).
-// The driver's agent closes its own idle sockets; the peer never does, and never times a request out (the driver
-// has its own timeout).
-control.keepAliveTimeout = 0;
-control.requestTimeout = 0;
-
-async function main(): Promise<void> {
-  const xds = loopback(option('xds', '127.0.0.1:0'));
-  const controlAt = loopback(option('control', '127.0.0.1:0'));
-  const xdsPort = await server.listen(`${xds.host}:${xds.port}`);
-  await new Promise<void>((resolve) => control.listen(controlAt.port, controlAt.host, resolve));
-  const controlPort = (control.address() as AddressInfo).port;
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    control.close();
-    control.closeAllConnections();
-    const timer = setTimeout(() => process.exit(0), 2000);
-    timer.unref();
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  if (option('exit-on-stdin-close', 'true') !== 'false') {
-    process.stdin.on('end', stop);
-    process.stdin.on('error', stop);
-    process.stdin.resume();
-  }
-  const ready = {
-    xds: `${xds.host}:${xdsPort}`,
-    control: `${controlAt.host}:${controlPort}`,
-    pid: process.pid,
-  };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-}
-
-main().catch((error: unknown) => {
+runPeer({
+  server,
+  routes(route, url, request, response) {
+    if (route === 'POST /snapshot') {
+      handleSnapshot(url, request, response).catch((error: unknown) =>
+        reply(response, 500, { ok: false, error: String(error) }),
+      );
+    } else if (route === 'POST /profile') {
+      profile(url.searchParams.get('action') ?? '', url.searchParams.get('file') ?? '').then(
+        () => reply(response, 200, { ok: true }),
+        (error: unknown) => reply(response, 500, { ok: false, error: String(error) }),
+      );
+    } else if (route === 'POST /heap-snapshot') {
+      const file = url.searchParams.get('file') ?? '';
+      // The process's memory map beside it: where the RSS that is not V8 heap lives.
+      writeFileSync(`${file}.smaps`, readFileSync('/proc/self/smaps'));
+      if (url.searchParams.get('heap') !== 'false') writeHeapSnapshot(file);
+      reply(response, 200, { ok: true });
+    } else return false;
+    return true;
+  },
+}).catch((error: unknown) => {
   process.stderr.write(`ours-peer: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -69,6 +69,14 @@ function residentBytes(pid: number): number | undefined {
   }
 }
 
+/** Another of our peer scripts to run instead of ours-peer.ts (the tier scenario's relay-peer.ts). */
+export interface PeerLaunch {
+  /** The script, relative to bench/src. */
+  readonly script: string;
+  /** The prefix of its log lines. */
+  readonly label: string;
+}
+
 /** A running peer. */
 export class Peer {
   readonly kind: PeerKind;
@@ -102,10 +110,16 @@ export class Peer {
 
   /**
    * Starts a peer and waits (at most 60 s) for its ready line. `oursArgs` go to our peer only (see ours-peer.ts;
-   * the Go peer refuses flags it does not know).
+   * the Go peer refuses flags it does not know); `launch` runs another of our scripts instead (relay-peer.ts).
    */
-  static async start(kind: PeerKind, paths: PeerPaths, oursArgs: readonly string[] = []): Promise<Peer> {
+  static async start(
+    kind: PeerKind,
+    paths: PeerPaths,
+    oursArgs: readonly string[] = [],
+    launch?: PeerLaunch,
+  ): Promise<Peer> {
     const args = ['--xds', '127.0.0.1:0', '--control', '127.0.0.1:0'];
+    const label = launch?.label ?? kind;
     const child =
       kind === 'go'
         ? spawn(paths.goBinary, args, { stdio: ['pipe', 'pipe', 'inherit'] })
@@ -119,7 +133,7 @@ export class Peer {
                 : []),
               '--import',
               'tsx',
-              join(paths.root, 'bench/src/ours-peer.ts'),
+              join(paths.root, 'bench/src', launch?.script ?? 'ours-peer.ts'),
               ...args,
               ...oursArgs,
             ],
@@ -127,18 +141,18 @@ export class Peer {
           );
     const lines = createInterface({ input: child.stdout! });
     const ready = await new Promise<{ xds: string; control: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${kind} peer: no ready line in 60 s`)), 60_000);
-      child.once('exit', (code) => reject(new Error(`${kind} peer exited (${code}) before it was ready`)));
+      const timer = setTimeout(() => reject(new Error(`${label} peer: no ready line in 60 s`)), 60_000);
+      child.once('exit', (code) => reject(new Error(`${label} peer exited (${code}) before it was ready`)));
       lines.once('line', (line) => {
         clearTimeout(timer);
         try {
           resolve(JSON.parse(line) as { xds: string; control: string });
         } catch {
-          reject(new Error(`${kind} peer: bad ready line ${line}`));
+          reject(new Error(`${label} peer: bad ready line ${line}`));
         }
       });
     });
-    lines.on('line', (line) => process.stderr.write(`[${kind} peer] ${line}\n`));
+    lines.on('line', (line) => process.stderr.write(`[${label} peer] ${line}\n`));
     return new Peer(kind, ready.xds, ready.control, child);
   }
 

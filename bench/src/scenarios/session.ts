@@ -58,7 +58,8 @@ export interface SessionFigures {
   readonly pushError?: string;
 }
 
-interface Payloads {
+/** The stored snapshot bodies of the shared-snapshot scenarios. */
+export interface Payloads {
   readonly initial: Payload;
   readonly small: readonly Payload[];
   readonly full: Payload;
@@ -70,7 +71,7 @@ export function repetitions(ctx: BenchContext, clients: number): number {
 }
 
 /** v1, then 1% of the endpoints changed (v2, v3, v4), then everything changed (v5). Built once per run. */
-function payloads(ctx: BenchContext, clients: number): Payloads {
+export function payloads(ctx: BenchContext, clients: number): Payloads {
   const shape = shapeFor(ctx, clients);
   const key = `payloads:${shape.services}`;
   const known = ctx.shared.get(key) as Payloads | undefined;
