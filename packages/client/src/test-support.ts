@@ -1,10 +1,10 @@
 // Helpers for the client's tests: a real XdsServer over a SnapshotCache on 127.0.0.1, and waiting for events with a
-// deadline (never sleeping).
+// deadline (never sleeping; @xds/testing's, shared with the relay's tests).
 import { createServer } from 'node:net';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
 import { XdsServer, type XdsServerEvents } from '@xds/server';
-import type { EventEmitter } from 'eventemitter3';
+import { type Collect, collectEvents, type NextEvent, waitForEvent } from '@xds/testing';
 import type { XdsClient, XdsClientEvents } from './index.js';
 
 export function cluster(name: string, serviceName?: string) {
@@ -49,47 +49,8 @@ export async function deadPort(): Promise<number> {
   return address.port;
 }
 
-type ClientPayload<K extends keyof XdsClientEvents> = XdsClientEvents[K][0];
-type ServerPayload<K extends keyof XdsServerEvents> = XdsServerEvents[K][0];
-
-/** Resolves with the first event `name` whose payload matches, or rejects after a deadline. */
-export function nextEvent<K extends keyof XdsClientEvents>(
-  emitter: XdsClient,
-  name: K,
-  predicate?: (event: ClientPayload<K>) => boolean,
-): Promise<ClientPayload<K>>;
-export function nextEvent<K extends keyof XdsServerEvents>(
-  emitter: XdsServer,
-  name: K,
-  predicate?: (event: ServerPayload<K>) => boolean,
-): Promise<ServerPayload<K>>;
-export function nextEvent(
-  emitter: XdsClient | XdsServer,
-  name: string,
-  predicate: (event: never) => boolean = () => true,
-): Promise<unknown> {
-  const target = emitter as unknown as EventEmitter<Record<string, [unknown]>>;
-  const timeoutMs = 10_000;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      target.off(name, listener);
-      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (event: unknown) => {
-      if (!predicate(event as never)) return;
-      clearTimeout(timer);
-      target.off(name, listener);
-      resolve(event);
-    };
-    target.on(name, listener);
-  });
-}
-
-/** Collects every event `name` from now on. */
-export function collect<K extends keyof XdsClientEvents>(emitter: XdsClient, name: K): ClientPayload<K>[];
-export function collect<K extends keyof XdsServerEvents>(emitter: XdsServer, name: K): ServerPayload<K>[];
-export function collect(emitter: XdsClient | XdsServer, name: string): unknown[] {
-  const out: unknown[] = [];
-  (emitter as unknown as EventEmitter<Record<string, [unknown]>>).on(name, (event) => out.push(event));
-  return out;
-}
+type Emitters = [[XdsClient, XdsClientEvents], [XdsServer, XdsServerEvents]];
+/** The next matching event of a client or server, with a deadline. */
+export const nextEvent: NextEvent<Emitters> = waitForEvent;
+/** Every event of a client or server from now on. */
+export const collect: Collect<Emitters> = collectEvents;

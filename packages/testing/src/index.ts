@@ -9,6 +9,18 @@ export { describeEnd, type StreamEnd } from './call.js';
 export { XdsTestClient } from './client.js';
 export { nackCode, type Protocol } from './codec.js';
 export type { SentRequest } from './discovery-stream.js';
+export {
+  type Collect,
+  collectEvents,
+  defaultWaitMs,
+  type EmitterEvents,
+  type EventMap,
+  type EventsOf,
+  type NextEvent,
+  type PayloadOf,
+  until,
+  waitForEvent,
+} from './events.js';
 export type {
   DeltaDiscoveryRequestInit,
   DiscoveryRequestInit,
