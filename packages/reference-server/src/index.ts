@@ -17,9 +17,21 @@ export {
   textType,
 } from './admin/http-admin.js';
 export type { ConfigSummary, Syncz, SynczNode, SynczType } from './admin/syncz.js';
+export { maxAdminTokenFileBytes, minAdminTokenLength, readAdminToken } from './admin-token.js';
 export { type CommandLine, type ParsedCommandLine, parseCommandLine, usage } from './cli.js';
+export {
+  type CommandOptions,
+  crashed,
+  type Drainable,
+  drainDeadlineMs,
+  type ParsedCommand,
+  packageJsonVersion,
+  runCommand,
+  type StartFailure,
+} from './command.js';
 export type { ConfigErrorState, ConfigState } from './config-state.js';
 export { exampleModelPath } from './example-model.js';
+export { routeGrpcLogs } from './grpc-logs.js';
 export { addHealthService, type HealthService } from './health.js';
 export { createLogger, type LogLevel, logLevels } from './logger.js';
 export { createMetrics, type Metrics, type MetricsSources } from './metrics.js';
@@ -39,5 +51,17 @@ export {
   type ReferenceServerOptions,
   startReferenceServer,
 } from './reference-server.js';
+export {
+  adminExposureRefusal,
+  adminTlsOptions,
+  readSecurityFlags,
+  type SecurityFlags,
+  securityFlagProblems,
+  securityFlagSpecs,
+  securityFlagsUsage,
+  warnPlaintextXds,
+  xdsSecurityLabel,
+  xdsTlsOptions,
+} from './security-flags.js';
 export { watchServerEvents } from './server-events.js';
 export { typeLabel } from './type-labels.js';

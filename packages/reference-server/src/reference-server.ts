@@ -11,7 +11,7 @@ import {
   XdsServer,
 } from '@xds/server';
 import type { Logger } from 'pino';
-import { formatAddress, isLoopbackHost, parseAddress } from './address.js';
+import { formatAddress, parseAddress } from './address.js';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { readAdminToken } from './admin-token.js';
@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { ModelFile } from './model-file.js';
 import { addReflectionService } from './reflection.js';
 import { createServerRegistries, type ServerRegistries } from './registries.js';
+import { warnPlaintextXds, xdsSecurityLabel } from './security-flags.js';
 import { watchServerEvents } from './server-events.js';
 import { typeLabel } from './type-labels.js';
 
@@ -204,7 +205,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   health.set('SERVING');
   ready = true;
   model.watch();
-  const xdsSecurity = xdsTls === undefined ? 'plaintext' : xdsTls.requireClientCert ? 'mutual TLS' : 'TLS';
+  const xdsSecurity = xdsSecurityLabel(xdsTls);
   logger.info(
     {
       xds: xdsAddress,
@@ -218,12 +219,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     },
     `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/`,
   );
-  const xdsHost = parseAddress(options.xds);
-  if (xdsTls === undefined && typeof xdsHost !== 'string' && !isLoopbackHost(xdsHost.host))
-    logger.warn(
-      { xds: xdsAddress },
-      'xDS is served in plaintext beyond loopback: any host that reaches it can read every configuration; give --tls-cert/--tls-key (and --tls-client-ca)',
-    );
+  warnPlaintextXds(logger, options.xds, xdsAddress, xdsTls);
 
   let closing: Promise<void> | undefined;
   return {
