@@ -3,11 +3,23 @@
  * (exit 2), never a stack trace.
  */
 import { parseArgs } from 'node:util';
-import { isLoopbackHost, type LogLevel, logLevels, parseAddress } from '@xds/reference-server';
+import {
+  adminExposureRefusal,
+  type LogLevel,
+  logLevels,
+  type ParsedCommand,
+  parseAddress,
+  readSecurityFlags,
+  type SecurityFlags,
+  securityFlagProblems,
+  securityFlagSpecs,
+  securityFlagsUsage,
+} from '@xds/reference-server';
 import { parseGroupBy } from './group-by.js';
+import { type UpstreamTlsFlags, upstreamTlsProblems } from './upstream-tls.js';
 
-/** What the command line asks for. */
-export interface RelayCommandLine {
+/** What the command line asks for: the relay's own flags, and the security flags it shares with `xds-server`. */
+export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags {
   /** The upstream servers, in failover order. */
   readonly upstreams: readonly string[];
   /** Where downstream xDS (gRPC) listens. */
@@ -23,12 +35,11 @@ export interface RelayCommandLine {
   readonly logLevel: LogLevel;
 }
 
-/** The outcome of {@link parseRelayCommandLine}. */
-export type ParsedRelayCommandLine =
-  | { readonly kind: 'run'; readonly options: RelayCommandLine }
-  | { readonly kind: 'help' }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'usage-error'; readonly message: string };
+/**
+ * The outcome of {@link parseRelayCommandLine}: run, help, version, a usage error (exit 2 with the usage) or a
+ * refusal of flags that parse but are unsafe together (exit 2 with one line).
+ */
+export type ParsedRelayCommandLine = ParsedCommand<RelayCommandLine>;
 
 /** The defaults: both listeners on loopback, beside a reference server's 18000/18001. */
 export const relayDefaults = Object.freeze({
@@ -49,11 +60,19 @@ origin's versions and bytes passed through, and what it holds served on when eve
 Options:
   --upstream LIST        upstream xDS servers, comma-separated, tried in order (required)
   --xds HOST:PORT        downstream xDS gRPC listener, also health (default ${relayDefaults.xds})
-  --admin HOST:PORT      admin HTTP: /healthz, /readyz, /metrics, /debug/syncz (default ${relayDefaults.admin})
+  --admin HOST:PORT      admin HTTP: status page, /debug/syncz, /healthz, /readyz, /metrics (default ${relayDefaults.admin})
   --group-by HOW         node-id, cluster or metadata:KEY (default ${relayDefaults.groupBy})
   --upstream-protocol P  sotw or delta (default ${relayDefaults.upstreamProtocol})
   --max-groups N         upstream streams at most; one more group is refused (default ${relayDefaults.maxGroups})
   --log-level LEVEL      ${logLevels.join(', ')} (default ${relayDefaults.logLevel})
+
+Security, downstream and admin (as xds-server's; certificate and key files are reloaded when they change):
+${securityFlagsUsage}
+Security, upstream (read at start):
+  --upstream-ca FILE     connect to the upstreams over TLS, trusting this CA (PEM)
+  --upstream-cert FILE   mutual TLS: the relay's client certificate chain (PEM), with --upstream-key
+  --upstream-key FILE    the private key (PEM) of --upstream-cert
+
   -h, --help             print this help
   --version              print the version
 `;
@@ -79,6 +98,10 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-protocol': { type: 'string' },
         'max-groups': { type: 'string' },
         'log-level': { type: 'string' },
+        ...securityFlagSpecs,
+        'upstream-ca': { type: 'string' },
+        'upstream-cert': { type: 'string' },
+        'upstream-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -100,6 +123,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
   const maxGroups = text('max-groups');
   const level = text('log-level') ?? relayDefaults.logLevel;
+  const security = readSecurityFlags(values);
+  const upstreamTls: UpstreamTlsFlags = {
+    upstreamCa: text('upstream-ca'),
+    upstreamCert: text('upstream-cert'),
+    upstreamKey: text('upstream-key'),
+  };
   let groupProblem: string | undefined;
   try {
     parseGroupBy(groupBy);
@@ -121,13 +150,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     logLevels.includes(level as LogLevel)
       ? undefined
       : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
+    ...securityFlagProblems(security),
+    ...upstreamTlsProblems(upstreamTls),
   ].filter((problem) => problem !== undefined);
-  const adminHost = parseAddress(admin);
-  if (typeof adminHost !== 'string' && !isLoopbackHost(adminHost.host))
-    problems.push(
-      `--admin ${admin} is not a loopback address: the relay's admin pages stay on this host (it has no admin token or TLS flags yet)`,
-    );
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
+  const refusal = adminExposureRefusal(admin, security);
+  if (refusal !== undefined) return { kind: 'refused', message: refusal };
   return {
     kind: 'run',
     options: {
@@ -138,6 +166,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       upstreamProtocol: protocol as 'sotw' | 'delta',
       maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
       logLevel: level as LogLevel,
+      ...security,
+      ...upstreamTls,
     },
   };
 }

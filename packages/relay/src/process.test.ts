@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { TypeUrl } from '@xds/api';
 import { createLogger } from '@xds/reference-server';
 import { parseRelayCommandLine, relayDefaults } from './cli.js';
 import { startRelayProcess } from './relay-process.js';
-import { downstream, nextEvent, startOrigin, until } from './test-support.js';
+import { downstream, nextEvent, startOrigin, startRelayCommand, until } from './test-support.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -26,6 +23,15 @@ describe('xds-relay command line', () => {
         upstreamProtocol: 'delta',
         maxGroups: 10_000,
         logLevel: 'info',
+        tlsCert: undefined,
+        tlsKey: undefined,
+        tlsClientCa: undefined,
+        adminTokenFile: undefined,
+        adminTlsCert: undefined,
+        adminTlsKey: undefined,
+        upstreamCa: undefined,
+        upstreamCert: undefined,
+        upstreamKey: undefined,
       },
     });
     const parsed = parseRelayCommandLine([
@@ -57,8 +63,38 @@ describe('xds-relay command line', () => {
       assert.match(message, new RegExp(flag), flag);
     assert.equal(parseRelayCommandLine([]).kind, 'usage-error', '--upstream is required');
     assert.equal(parseRelayCommandLine(['--upstream', 'a:1', '--bogus']).kind, 'usage-error');
+    const tls = parseRelayCommandLine([
+      '--upstream',
+      'a:1',
+      '--tls-key',
+      'k',
+      '--tls-client-ca',
+      'ca',
+      '--admin-tls-cert',
+      'c',
+      '--upstream-cert',
+      'c',
+    ]);
+    assert.equal(tls.kind, 'usage-error');
+    for (const problem of [
+      '--tls-cert and --tls-key go together',
+      '--tls-client-ca needs --tls-cert',
+      '--admin-tls-cert and --admin-tls-key go together',
+      '--upstream-cert and --upstream-key go together',
+      '--upstream-cert needs --upstream-ca',
+    ])
+      assert.ok(tls.kind === 'usage-error' && tls.message.includes(problem), problem);
+  });
+
+  it('refuses an admin address beyond loopback without both a token and HTTPS, as xds-server does', () => {
     const open = parseRelayCommandLine(['--upstream', 'a:1', '--admin', '0.0.0.0:18011']);
-    assert.match(open.kind === 'usage-error' ? open.message : '', /not a loopback address/);
+    assert.equal(open.kind, 'refused');
+    assert.match(open.kind === 'refused' ? open.message : '', /not a loopback address.*--admin-token-file/);
+    const tokenOnly = ['--upstream', 'a:1', '--admin', '0.0.0.0:18011', '--admin-token-file', 't'];
+    assert.equal(parseRelayCommandLine(tokenOnly).kind, 'refused');
+    const both = parseRelayCommandLine([...tokenOnly, '--admin-tls-cert', 'c', '--admin-tls-key', 'k']);
+    assert.equal(both.kind, 'run');
+    assert.equal(both.kind === 'run' && both.options.adminTokenFile, 't');
   });
 });
 
@@ -118,38 +154,20 @@ describe('xds-relay process', () => {
   it('drains on SIGTERM and exits 0', async () => {
     const origin = await startOrigin();
     closers.push(() => origin.server.close());
-    const bin = fileURLToPath(new URL('./bin.ts', import.meta.url));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        bin,
-        '--upstream',
-        origin.address,
-        '--xds',
-        '127.0.0.1:0',
-        '--admin',
-        '127.0.0.1:0',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const command = await startRelayCommand([
+      '--upstream',
+      origin.address,
+      '--xds',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+    ]);
     closers.push(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (command.child.exitCode === null) command.child.kill('SIGKILL');
     });
-    let output = '';
-    const started = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('xds-relay started')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code} before starting:\n${output}`)));
-    });
-    await started;
-    child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
-    assert.equal(code, 0, output);
-    assert.match(output, /"msg":"draining"/);
-    assert.match(output, /"msg":"stopped"/);
+    command.child.kill('SIGTERM');
+    assert.equal(await command.exited, 0, command.output());
+    assert.match(command.output(), /"msg":"draining"/);
+    assert.match(command.output(), /"msg":"stopped"/);
   });
 });

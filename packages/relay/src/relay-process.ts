@@ -3,13 +3,18 @@
  * server's and the upstreams' events, and a drain that ends downstream streams (clients go elsewhere) before the
  * upstream ones.
  */
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import {
   addHealthService,
   formatAddress,
   parseAddress,
+  readAdminToken,
   typeLabel,
+  warnPlaintextXds,
   watchServerEvents,
+  xdsSecurityLabel,
 } from '@xds/reference-server';
+import { ServerTls, type TlsOptions } from '@xds/server';
 import type { Logger } from 'pino';
 import { createRelayAdmin } from './admin/relay-admin.js';
 import { Relay } from './relay.js';
@@ -24,6 +29,14 @@ export interface RelayProcessOptions {
   readonly upstreamProtocol: 'sotw' | 'delta';
   readonly maxGroups: number;
   readonly logger: Logger;
+  /** TLS (mutual TLS with `ca`) on the downstream xDS port; plaintext by default. */
+  readonly tls?: TlsOptions | undefined;
+  /** HTTPS on the admin port; HTTP by default. */
+  readonly adminTls?: TlsOptions | undefined;
+  /** A file holding the admin bearer token (needed by every admin page but /healthz and /readyz). */
+  readonly adminTokenFile?: string | undefined;
+  /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
+  readonly credentials?: ChannelCredentials | undefined;
   /** How long close() lets downstream connections finish (ms); default 5,000. */
   readonly closeGraceMs?: number;
 }
@@ -48,11 +61,17 @@ function bound(address: string, port: number): string {
 /** Starts the relay, its health service and admin pages. */
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
   const { logger } = options;
+  // Certificates and the token are read first: a missing or mismatched file stops the start with its name.
+  const xdsTls = options.tls === undefined ? undefined : new ServerTls(options.tls);
+  const adminTls = options.adminTls === undefined ? undefined : new ServerTls(options.adminTls);
+  const adminToken =
+    options.adminTokenFile === undefined ? undefined : readAdminToken(options.adminTokenFile);
   const relay = new Relay({
     upstreams: options.upstreams,
     groupBy: options.groupBy,
     upstreamProtocol: options.upstreamProtocol,
     maxGroups: options.maxGroups,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     logger,
     server: { closeGraceMs: options.closeGraceMs ?? 5000 },
   });
@@ -62,11 +81,17 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   relay.on('upstreamNack', ({ typeUrl }) => metrics.upstreamNacks.inc({ type: typeLabel(typeUrl) }));
   const health = addHealthService(relay.server.grpcServer);
   let ready = false;
-  const admin = createRelayAdmin({ relay, registry: metrics.registry, ready: () => ready }, logger);
+  const admin = createRelayAdmin({ relay, registry: metrics.registry, ready: () => ready }, logger, {
+    ...(adminToken === undefined ? {} : { token: adminToken }),
+    ...(adminTls === undefined ? {} : { tls: adminTls }),
+  });
   let xdsAddress: string;
   let adminAddress: string;
   try {
-    xdsAddress = bound(options.xds, await relay.listen(options.xds));
+    xdsAddress = bound(
+      options.xds,
+      await relay.listen(options.xds, xdsTls === undefined ? {} : { tls: xdsTls }),
+    );
     adminAddress = bound(options.admin, await admin.listen(options.admin));
   } catch (error) {
     await Promise.all([relay.close(), admin.close()]);
@@ -75,10 +100,20 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   }
   health.set('SERVING');
   ready = true;
+  const xdsSecurity = xdsSecurityLabel(xdsTls);
   logger.info(
-    { xds: xdsAddress, admin: adminAddress, upstreams: options.upstreams, groupBy: options.groupBy },
-    `xds-relay started: xDS on ${xdsAddress}, admin on http://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
+    {
+      xds: xdsAddress,
+      admin: adminAddress,
+      upstreams: options.upstreams,
+      groupBy: options.groupBy,
+      xdsSecurity,
+      upstreamTls: options.credentials !== undefined,
+      adminToken: adminToken !== undefined,
+    },
+    `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
   );
+  warnPlaintextXds(logger, options.xds, xdsAddress, xdsTls);
   let closing: Promise<void> | undefined;
   return {
     relay,

@@ -8,7 +8,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
 import type { BackoffOptions, ClientLimits, Protocol } from '@xds/client';
-import { type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
+import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
 import { EventEmitter } from 'eventemitter3';
 import { type GroupBy, parseGroupBy } from './group-by.js';
 import { GroupUpstream } from './group-upstream.js';
@@ -106,9 +106,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.server = new XdsServer({ ...options.server, cache: this.cache, logger: this.#logger });
   }
 
-  /** Listens for downstream xDS on `host:port`; resolves the bound port. */
-  listen(address: string): Promise<number> {
-    return this.server.listen(address);
+  /** Listens for downstream xDS on `host:port` (over TLS with `options.tls`); resolves the bound port. */
+  listen(address: string, options: ListenOptions = {}): Promise<number> {
+    return this.server.listen(address, options);
   }
 
   /** The groups and their upstream state. */

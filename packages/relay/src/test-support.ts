@@ -1,12 +1,21 @@
 // Helpers for the relay's tests: an origin (XdsServer over one SnapshotCache for every node) on 127.0.0.1, a relay in
 // front of it, downstream XdsTestClients, and waiting for events with a deadline (never sleeping).
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
 import { encodeResource, Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
 import { XdsServer, type XdsServerEvents } from '@xds/server';
-import { XdsTestClient, type XdsTestClientOptions } from '@xds/testing';
-import type { EventEmitter } from 'eventemitter3';
+import {
+  type Collect,
+  collectEvents,
+  type NextEvent,
+  waitForEvent,
+  XdsTestClient,
+  type XdsTestClientOptions,
+} from '@xds/testing';
 import { Relay, type RelayEvents, type RelayOptions } from './relay.js';
 
 export function assignment(name: string, port: number) {
@@ -84,54 +93,51 @@ export function downstream(
 
 export const typeUrls = { cds: TypeUrl.Cluster, eds: TypeUrl.Endpoint } as const;
 
-/** Resolves with the first event `name` whose payload matches, or rejects after a deadline. */
-export function nextEvent<K extends keyof RelayEvents>(
-  emitter: Relay,
-  name: K,
-  predicate?: (event: RelayEvents[K][0]) => boolean,
-): Promise<RelayEvents[K][0]>;
-export function nextEvent<K extends keyof XdsServerEvents>(
-  emitter: XdsServer,
-  name: K,
-  predicate?: (event: XdsServerEvents[K][0]) => boolean,
-): Promise<XdsServerEvents[K][0]>;
-export function nextEvent(
-  emitter: Relay | XdsServer,
-  name: string,
-  predicate: (event: never) => boolean = () => true,
-): Promise<unknown> {
-  const target = emitter as unknown as EventEmitter<Record<string, [unknown]>>;
-  const timeoutMs = 15_000;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      target.off(name, listener);
-      reject(new Error(`no ${name} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (event: unknown) => {
-      if (!predicate(event as never)) return;
-      clearTimeout(timer);
-      target.off(name, listener);
-      resolve(event);
-    };
-    target.on(name, listener);
+type Emitters = [[Relay, RelayEvents], [XdsServer, XdsServerEvents]];
+/** The next matching event of a relay or server, with a deadline. */
+export const nextEvent: NextEvent<Emitters> = waitForEvent;
+/** Every event of a relay or server from now on. */
+export const collect: Collect<Emitters> = collectEvents;
+export { until } from '@xds/testing';
+
+/** A running `xds-relay` command (bin.ts through tsx), its output so far, and its exit. */
+export interface RelayCommand {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** The JSON log lines so far. */
+  logs(): Record<string, unknown>[];
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `xds-relay ARGS` and resolves once it logged that it started (or rejects when it exits first). */
+export async function startRelayCommand(args: readonly string[]): Promise<RelayCommand> {
+  const bin = fileURLToPath(new URL('./bin.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-}
-
-/** Collects every event `name` of a server from now on. */
-export function collect<K extends keyof XdsServerEvents>(
-  server: XdsServer,
-  name: K,
-): XdsServerEvents[K][0][] {
-  const out: XdsServerEvents[K][0][] = [];
-  server.on(name, ((event: XdsServerEvents[K][0]) => out.push(event)) as never);
-  return out;
-}
-
-/** Polls `check` until it returns true, or rejects after a deadline naming `what`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<void>((resolve, reject) => {
+    const take = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.includes('xds-relay started')) resolve();
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    void exited.then((code) =>
+      reject(new Error(`xds-relay exited with ${code} before starting:\n${output}`)),
+    );
+  });
+  await started;
+  return {
+    child,
+    output: () => output,
+    logs: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    exited,
+  };
 }

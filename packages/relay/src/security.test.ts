@@ -1,0 +1,163 @@
+// The relay's security flags end to end, through the `xds-relay` command: mutual TLS to an origin that demands a
+// client certificate, mutual TLS for downstream clients, and admin pages over HTTPS behind a bearer token.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { credentials, status } from '@grpc/grpc-js';
+import { TypeUrl } from '@xds/api';
+import { SnapshotCache } from '@xds/cache';
+import { XdsServer } from '@xds/server';
+import { createTestPki, type TestCertificate, type TestPki, XdsTestClient } from '@xds/testing';
+import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
+import { upstreamCredentials } from './upstream-tls.js';
+
+/** An HTTPS GET trusting `ca`. */
+function getTls(
+  address: string,
+  path: string,
+  ca: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: address.slice(0, at), port: Number(address.slice(at + 1)), path, ca, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('xds-relay with TLS upstream and downstream, an admin token and admin HTTPS', () => {
+  const token = 'relay-admin-token-0123456789';
+  let pki: TestPki;
+  let origin: XdsServer;
+  let relay: RelayCommand;
+  let client: TestCertificate;
+  const clients: XdsTestClient[] = [];
+
+  before(async () => {
+    pki = createTestPki();
+    const originCert = pki.issue({ name: 'origin', ips: ['127.0.0.1'] });
+    const relayCert = pki.issue({ name: 'relay', ips: ['127.0.0.1'] });
+    client = pki.issue({ name: 'client' });
+    const cache = new SnapshotCache({ nodeKey: () => originKey });
+    cache.setSnapshot(originKey, originSnapshot());
+    origin = new XdsServer({ cache, closeGraceMs: 200 });
+    // The origin serves mutual TLS only: the relay reaches it only with its client certificate.
+    const port = await origin.listen('127.0.0.1:0', {
+      tls: { cert: originCert.certFile, key: originCert.keyFile, ca: pki.ca.certFile },
+    });
+    const tokenFile = join(pki.dir, 'admin-token');
+    writeFileSync(tokenFile, `${token}\n`);
+    relay = await startRelayCommand([
+      '--upstream',
+      `127.0.0.1:${port}`,
+      '--upstream-ca',
+      pki.ca.certFile,
+      '--upstream-cert',
+      relayCert.certFile,
+      '--upstream-key',
+      relayCert.keyFile,
+      '--xds',
+      '127.0.0.1:0',
+      '--tls-cert',
+      relayCert.certFile,
+      '--tls-key',
+      relayCert.keyFile,
+      '--tls-client-ca',
+      pki.ca.certFile,
+      '--admin',
+      '127.0.0.1:0',
+      '--admin-token-file',
+      tokenFile,
+      '--admin-tls-cert',
+      relayCert.certFile,
+      '--admin-tls-key',
+      relayCert.keyFile,
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    if (relay?.child.exitCode === null) relay.child.kill('SIGKILL');
+    await origin?.close();
+    pki?.remove();
+  });
+
+  const started = () => relay.logs().find((line) => line['xdsSecurity'] !== undefined) ?? {};
+  const address = (key: 'xds' | 'admin') => String(started()[key]);
+
+  function downstream(id: string, cert: TestCertificate | undefined): XdsTestClient {
+    const c = new XdsTestClient({
+      address: address('xds'),
+      node: id,
+      timeoutMs: 10_000,
+      credentials:
+        cert === undefined
+          ? credentials.createSsl(pki.ca.cert)
+          : credentials.createSsl(pki.ca.cert, cert.key, cert.cert),
+    });
+    clients.push(c);
+    c.subscribe(TypeUrl.Cluster, ['*']);
+    return c;
+  }
+
+  it('logs what it serves how', () => {
+    assert.equal(started()['xdsSecurity'], 'mutual TLS');
+    assert.equal(started()['upstreamTls'], true);
+    assert.equal(started()['adminToken'], true);
+  });
+
+  it('X1: a downstream client with a certificate gets the origin clusters over mutual TLS both ways', async () => {
+    const c = downstream('n1', client);
+    await c.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+    assert.deepEqual([...c.resources(TypeUrl.Cluster).keys()].sort(), ['c1', 'c2']);
+  });
+
+  it('--tls-client-ca: a downstream client without a certificate gets no connection', async () => {
+    const end = await downstream('n2', undefined).ended();
+    assert.equal(end.code, status.UNAVAILABLE);
+  });
+
+  it('--admin-token-file and --admin-tls-*: HTTPS, 401 without the token, /healthz and /readyz open', async () => {
+    const ca = pki.ca.cert;
+    const admin = address('admin');
+    assert.equal((await getTls(admin, '/debug/syncz', ca)).status, 401);
+    assert.equal((await getTls(admin, '/metrics', ca, { authorization: `Bearer ${token}x` })).status, 401);
+    const syncz = await getTls(admin, '/debug/syncz', ca, { authorization: `Bearer ${token}` });
+    assert.equal(syncz.status, 200);
+    assert.equal((JSON.parse(syncz.body) as { upstream: string }).upstream, 'connected');
+    assert.equal((await getTls(admin, '/healthz', ca)).status, 200);
+    assert.equal((await getTls(admin, '/readyz', ca)).status, 200);
+  });
+
+  it('upstream TLS files are checked at start, naming the flag and file', () => {
+    const missing = join(pki.dir, 'missing.pem');
+    assert.throws(
+      () => upstreamCredentials({ upstreamCa: missing, upstreamCert: undefined, upstreamKey: undefined }),
+      new RegExp(`--upstream-ca ${missing}`),
+    );
+    const other = pki.issue({ name: 'other' });
+    assert.throws(
+      () =>
+        upstreamCredentials({
+          upstreamCa: pki.ca.certFile,
+          upstreamCert: client.certFile,
+          upstreamKey: other.keyFile,
+        }),
+      /--upstream-cert .* and --upstream-key .* are not usable together/,
+    );
+    assert.equal(
+      upstreamCredentials({ upstreamCa: undefined, upstreamCert: undefined, upstreamKey: undefined }),
+      undefined,
+    );
+  });
+});
