@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 export { formatAddress, isLoopbackHost, type ListenAddress, parseAddress } from './address.js';
+export { configDump, configDumpPage } from './admin/debug-views.js';
+export { escapeHtml } from './admin/html.js';
 export {
   createHttpAdmin,
   type HttpAdmin,
@@ -16,7 +18,23 @@ export {
   sendJson,
   textType,
 } from './admin/http-admin.js';
-export type { ConfigSummary, Syncz, SynczNode, SynczType } from './admin/syncz.js';
+export {
+  renderStatusFrame,
+  type StatusPageOptions,
+  type StatusView,
+  statusPageContentSecurityPolicy,
+} from './admin/status-page.js';
+export {
+  type ConfigSummary,
+  type Syncz,
+  type SynczCounts,
+  type SynczNode,
+  type SynczServer,
+  type SynczSource,
+  type SynczType,
+  synczNodes,
+  synczServer,
+} from './admin/syncz.js';
 export { maxAdminTokenFileBytes, minAdminTokenLength, readAdminToken } from './admin-token.js';
 export { type CommandLine, type ParsedCommandLine, parseCommandLine, usage } from './cli.js';
 export {

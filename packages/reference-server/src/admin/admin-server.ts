@@ -5,7 +5,7 @@ import type { ServerTls } from '@xds/server';
 import type { Logger } from 'pino';
 import type { AdminContext } from './admin-context.js';
 import { cdsz } from './cdsz.js';
-import { adsz, configDump, configz, edsz } from './debug-views.js';
+import { adsz, configDumpPage, configz, edsz } from './debug-views.js';
 import { createHttpAdmin, type HttpAdmin, type Route, send, sendJson, textType } from './http-admin.js';
 import { renderStatusPage, statusPageContentSecurityPolicy } from './status-page.js';
 import { syncz } from './syncz.js';
@@ -47,16 +47,7 @@ export function createAdminServer(
     '/debug/adsz': (_url, response) => json(response, 200, adsz(ctx)),
     '/debug/cdsz': (_url, response) => json(response, 200, cdsz(ctx)),
     '/debug/edsz': (_url, response) => json(response, 200, edsz(ctx)),
-    '/debug/config_dump': (url, response) => {
-      const node = url.searchParams.get('node');
-      if (node === null || node === '') {
-        json(response, 400, { error: 'give a node id or snapshot key: /debug/config_dump?node=ID' });
-        return;
-      }
-      const dump = configDump(ctx, node);
-      if (dump === undefined) json(response, 404, { error: `no connected node or snapshot key "${node}"` });
-      else json(response, 200, dump);
-    },
+    '/debug/config_dump': configDumpPage(ctx),
     '/healthz': (_url, response) => send(response, 200, textType, 'ok\n'),
     '/readyz': (_url, response) =>
       ctx.ready()

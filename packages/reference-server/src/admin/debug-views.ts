@@ -17,6 +17,7 @@ import {
 } from '@xds/api';
 import { typeLabel } from '../type-labels.js';
 import type { AdminContext } from './admin-context.js';
+import { type Route, sendJson } from './http-admin.js';
 import { configSummary, userAgentOf } from './syncz.js';
 
 /** `/debug/adsz`: the connected clients, their node and their subscriptions. */
@@ -74,7 +75,7 @@ export function edsz(ctx: AdminContext): JsonValue {
  * (`envoy`, `grpc`). Undefined when neither.
  * Private keys and every other field marked sensitive read `[redacted]` (rule L6, `redactBytes` of `@xds/api`).
  */
-export function configDump(ctx: AdminContext, id: string): JsonValue | undefined {
+export function configDump(ctx: Pick<AdminContext, 'xds' | 'cache'>, id: string): JsonValue | undefined {
   const client = ctx.xds.clients().find((c) => c.nodeId === id);
   const key = client === undefined ? id : ctx.cache.keyOf(client.node);
   const snapshot = ctx.cache.getSnapshot(key);
@@ -111,4 +112,21 @@ export function configDump(ctx: AdminContext, id: string): JsonValue | undefined
     genericXdsConfigs,
   });
   return toJson(ClientConfigSchema, config, { registry: xdsRegistry });
+}
+
+/**
+ * The `/debug/config_dump?node=ID` page (400 without a node, 404 for an unknown one), for any server and cache:
+ * `xds-server`'s and `xds-relay`'s.
+ */
+export function configDumpPage(ctx: Pick<AdminContext, 'xds' | 'cache'>): Route {
+  return (url, response) => {
+    const node = url.searchParams.get('node');
+    if (node === null || node === '') {
+      sendJson(response, 400, { error: 'give a node id or snapshot key: /debug/config_dump?node=ID' });
+      return;
+    }
+    const dump = configDump(ctx, node);
+    if (dump === undefined) sendJson(response, 404, { error: `no connected node or snapshot key "${node}"` });
+    else sendJson(response, 200, dump);
+  };
 }

@@ -139,26 +139,60 @@ export function renderNodes(nodes: readonly SynczNode[], xdsAddress: string): st
   return `<h2>Connected nodes (${nodes.length})</h2><table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>${nodes.map(renderNode).join('')}</table>`;
 }
 
+/** The parts of `/debug/syncz` that every status page shows. */
+export type StatusView = Pick<Syncz, 'generatedAt' | 'server' | 'counts' | 'nodes'>;
+
+/** What makes one command's status page differ from another's. */
+export interface StatusPageOptions {
+  /** The command's name: the page's title and heading (`xds-server`, `xds-relay`). */
+  readonly title: string;
+  /** The pages the navigation links to (`/debug/syncz`, `/metrics`, …), named by their last path segment. */
+  readonly links: readonly string[];
+  /** The command's own sections (HTML, escaped), between the counts and the nodes. */
+  readonly sections: string;
+}
+
+/** The links of `xds-server`'s page. */
+const serverLinks = [
+  '/debug/syncz',
+  '/debug/adsz',
+  '/debug/configz',
+  '/debug/cdsz',
+  '/debug/edsz',
+  '/metrics',
+];
+
 /**
- * The status page at `/`: the counts, the config and its error, the service registries (state, counts, last
- * change and error), and per connected node (NACKED first) and type
+ * A status page at `/`: the counts, the command's own sections, and per connected node (NACKED first) and type
  * SYNCED / STALE / NACKED (with the client's message) / NOT SENT, with a filter box. Rendered here; a small script
- * refreshes it from `/debug/syncz` and filters it.
+ * refreshes it from `/debug/syncz` and filters it. Shared by `xds-server` and `xds-relay`.
  */
-export function renderStatusPage(view: Syncz, xdsAddress: string): string {
+export function renderStatusFrame(view: StatusView, xdsAddress: string, page: StatusPageOptions): string {
+  const nav = page.links
+    .map((link) => `<a href="${e(link)}">${e(link.split('/').at(-1) ?? link)}</a>`)
+    .join('');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>xds-server</title><style>${style}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>${e(page.title)}</title><style>${style}</style></head>
 <body data-rendered="server" data-xds="${e(xdsAddress)}">
-<h1>xds-server</h1>
+<h1>${e(page.title)}</h1>
 <p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code> · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
-<nav><a href="/debug/syncz">syncz</a><a href="/debug/adsz">adsz</a><a href="/debug/configz">configz</a><a href="/debug/cdsz">cdsz</a><a href="/debug/edsz">edsz</a><a href="/metrics">metrics</a></nav>
+<nav>${nav}</nav>
 <p id="counts" class="counts">${renderCounts(view.counts)}</p>
 <p id="nacked">${renderNacked(view.nodes)}</p>
-<section id="config">${renderConfig(view.config)}</section>
-<section id="registries">${renderRegistries(view.registries)}</section>
+${page.sections}
 <p class="filter"><input id="filter" type="search" placeholder="filter by node id or type" aria-label="filter nodes by id or type"> <span id="shown" class="muted"></span></p>
 <section id="nodes">${renderNodes(view.nodes, xdsAddress)}</section>
 <script>${statusScript}</script>
 </body></html>
 `;
+}
+
+/** `xds-server`'s status page: {@link renderStatusFrame} with the config and the registries as its own sections. */
+export function renderStatusPage(view: Syncz, xdsAddress: string): string {
+  return renderStatusFrame(view, xdsAddress, {
+    title: 'xds-server',
+    links: serverLinks,
+    sections: `<section id="config">${renderConfig(view.config)}</section>
+<section id="registries">${renderRegistries(view.registries)}</section>`,
+  });
 }

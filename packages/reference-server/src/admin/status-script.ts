@@ -81,8 +81,11 @@ export const statusScript = `
       const view = await response.json();
       document.getElementById('counts').innerHTML = renderCounts(view.counts);
       document.getElementById('nacked').innerHTML = renderNacked(view.nodes);
-      document.getElementById('config').innerHTML = renderConfig(view.config);
-      document.getElementById('registries').innerHTML = renderRegistries(view.registries);
+      // A page's own sections: only those it has (xds-relay's page has neither).
+      const config = document.getElementById('config');
+      if (config !== null && view.config !== undefined) config.innerHTML = renderConfig(view.config);
+      const registries = document.getElementById('registries');
+      if (registries !== null) registries.innerHTML = renderRegistries(view.registries);
       document.getElementById('nodes').innerHTML = renderNodes(view.nodes);
       document.getElementById('updated').textContent = clock(view.generatedAt);
       document.getElementById('uptime').textContent = uptime(view.server.uptimeSeconds);

@@ -1,6 +1,6 @@
 import { type Node, resourceTypes, type TypeUrl } from '@xds/api';
 import { formatModelError, type ModelError } from '@xds/generator';
-import type { SyncStatus } from '@xds/server';
+import type { SyncStatus, XdsServer } from '@xds/server';
 import type { ConfigState } from '../config-state.js';
 import type { RegistriesSummary } from '../registries.js';
 import { typeLabel } from '../type-labels.js';
@@ -134,11 +134,22 @@ export function configSummary(state: ConfigState): ConfigSummary {
   });
 }
 
-/** `/debug/syncz`: per connected node and type, what was sent, acked and rejected. */
-export function syncz(ctx: AdminContext): Syncz {
-  const nodes = ctx.xds.clients().map((client): SynczNode => {
-    const key = ctx.cache.keyOf(client.node);
-    const snapshot = ctx.cache.getSnapshot(key);
+/** What {@link synczNodes} reads: the xDS server's clients, and the snapshot key and current version behind each. */
+export interface SynczSource {
+  readonly xds: Pick<XdsServer, 'clients'>;
+  /** The snapshot key (or relay group) a node is served from. */
+  readonly keyOf: (node: Node) => string;
+  /** The version the nodes of `key` should end up with, when known. */
+  readonly currentVersion: (key: string, typeUrl: TypeUrl) => string | undefined;
+}
+
+/**
+ * Per connected node and type, what was sent, acked and rejected, NACKED nodes first, and the counts: the part of
+ * `/debug/syncz` that `xds-server` and `xds-relay` share.
+ */
+export function synczNodes(source: SynczSource): { nodes: SynczNode[]; counts: SynczCounts } {
+  const nodes = source.xds.clients().map((client): SynczNode => {
+    const key = source.keyOf(client.node);
     const types: SynczType[] = [];
     for (const { typeUrl } of resourceTypes) {
       const state = client.types[typeUrl];
@@ -151,7 +162,7 @@ export function syncz(ctx: AdminContext): Syncz {
           sentVersion: state.sentVersion,
           sentNonce: state.sentNonce,
           ackedVersion: state.ackedVersion,
-          currentVersion: snapshot?.version(typeUrl),
+          currentVersion: source.currentVersion(key, typeUrl),
           nack: state.nack,
           lastSentAt: iso(state.lastSentAt),
           lastAckAt: iso(state.lastAckAt),
@@ -173,15 +184,30 @@ export function syncz(ctx: AdminContext): Syncz {
   nodes.sort((a, b) => statusOrder[a.status] - statusOrder[b.status] || (a.nodeId < b.nodeId ? -1 : 1));
   const counts = { nodes: nodes.length, SYNCED: 0, STALE: 0, NACKED: 0 };
   for (const node of nodes) counts[node.status]++;
+  return { nodes, counts };
+}
+
+/** The server part of `/debug/syncz`: a version and how long the process has run. */
+export function synczServer(version: string, startedAt: number, now = Date.now()): SynczServer {
+  return {
+    version,
+    startedAt: new Date(startedAt).toISOString(),
+    uptimeSeconds: Math.floor((now - startedAt) / 1000),
+  };
+}
+
+/** `/debug/syncz`: per connected node and type, what was sent, acked and rejected. */
+export function syncz(ctx: AdminContext): Syncz {
+  const { nodes, counts } = synczNodes({
+    xds: ctx.xds,
+    keyOf: (node) => ctx.cache.keyOf(node),
+    currentVersion: (key, typeUrl) => ctx.cache.getSnapshot(key)?.version(typeUrl),
+  });
   const now = Date.now();
   const registries = ctx.registries?.();
   return {
     generatedAt: new Date(now).toISOString(),
-    server: {
-      version: ctx.version,
-      startedAt: new Date(ctx.startedAt).toISOString(),
-      uptimeSeconds: Math.floor((now - ctx.startedAt) / 1000),
-    },
+    server: synczServer(ctx.version, ctx.startedAt, now),
     counts,
     config: configSummary(ctx.config()),
     nodes,
