@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
-import { createLogger } from '@xds/reference-server';
+import { createLogger, statusPageContentSecurityPolicy } from '@xds/reference-server';
 import { parseRelayCommandLine, relayDefaults } from './cli.js';
 import { startRelayProcess } from './relay-process.js';
 import { downstream, nextEvent, startOrigin, startRelayCommand, until } from './test-support.js';
@@ -128,7 +128,7 @@ describe('xds-relay process', () => {
     const syncz = JSON.parse((await get('/debug/syncz')).body) as {
       upstream: string;
       groups: { group: string; upstreamNodeId: string }[];
-      nodes: { nodeId: string; group: string; types: { type: string; currentVersion?: string }[] }[];
+      nodes: { nodeId: string; key: string; status: string; types: { currentVersion?: string }[] }[];
     };
     assert.equal(syncz.upstream, 'connected');
     assert.deepEqual(
@@ -140,11 +140,27 @@ describe('xds-relay process', () => {
       syncz.nodes[0]?.types[0]?.currentVersion,
       origin.cache.getSnapshot('all')?.version(TypeUrl.Cluster),
     );
+    assert.equal(syncz.nodes[0]?.key, 'web', "a node's key is its group");
+    assert.equal(syncz.nodes[0]?.status, 'SYNCED');
+    // Each node links to its config_dump, xds-server's view over the relay's cache.
+    const dump = await get('/debug/config_dump?node=n1');
+    assert.equal(dump.status, 200);
+    assert.match(dump.body, /"name": "c1"/);
+    assert.equal((await get('/debug/config_dump')).status, 400);
+    // The status page is xds-server's, with the relay's upstream section and the same CSP.
+    const page = await fetch(`http://${running.adminAddress}/`);
+    assert.equal(page.headers.get('content-security-policy'), statusPageContentSecurityPolicy);
+    const html = await page.text();
+    assert.match(html, /<title>xds-relay<\/title>/);
+    assert.match(html, /data-node="n1"/);
+    assert.match(html, /Upstream: <span id="upstream-state" class="status SYNCED">connected<\/span>/);
+    assert.match(html, /<td>web<\/td><td><code>relay~web<\/code><\/td>/);
 
     const gone = nextEvent(running.relay, 'upstreamDisconnected');
     await origin.server.close();
     await gone;
     assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: disconnected\n' });
+    assert.match((await get('/')).body, /Upstream: <span[^>]*>disconnected</);
     const metrics = (await get('/metrics')).body;
     assert.match(metrics, /^xds_relay_upstream_connected 0$/m);
     assert.match(metrics, /^xds_relay_groups 1$/m);

@@ -7,6 +7,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import {
   addHealthService,
   formatAddress,
+  packageJsonVersion,
   parseAddress,
   readAdminToken,
   typeLabel,
@@ -81,11 +82,22 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   relay.on('upstreamNack', ({ typeUrl }) => metrics.upstreamNacks.inc({ type: typeLabel(typeUrl) }));
   const health = addHealthService(relay.server.grpcServer);
   let ready = false;
-  const admin = createRelayAdmin({ relay, registry: metrics.registry, ready: () => ready }, logger, {
-    ...(adminToken === undefined ? {} : { token: adminToken }),
-    ...(adminTls === undefined ? {} : { tls: adminTls }),
-  });
-  let xdsAddress: string;
+  let xdsAddress = options.xds;
+  const admin = createRelayAdmin(
+    {
+      relay,
+      registry: metrics.registry,
+      ready: () => ready,
+      xdsAddress: () => xdsAddress,
+      version: packageJsonVersion(new URL('../package.json', import.meta.url)),
+      startedAt: Date.now(),
+    },
+    logger,
+    {
+      ...(adminToken === undefined ? {} : { token: adminToken }),
+      ...(adminTls === undefined ? {} : { tls: adminTls }),
+    },
+  );
   let adminAddress: string;
   try {
     xdsAddress = bound(

@@ -1,19 +1,23 @@
 /**
- * The relay's admin pages: `/healthz`, `/readyz` (ready while serving, with the upstream state as detail: a relay
- * without upstream still serves what it holds, rule X3), `/metrics` (Prometheus) and `/debug/syncz`. They are served
- * by the admin HTTP(S) server `xds-server` uses (security headers, bearer token, TLS, rule L4), not a copy of it.
+ * The relay's admin pages: `/` (the status page, xds-server's with the relay's upstream section), `/healthz`,
+ * `/debug/config_dump?node=ID`, `/readyz` (ready while serving, with the upstream state as detail: a relay without upstream still serves what it
+ * holds, rule X3), `/metrics` (Prometheus) and `/debug/syncz`. They are served by the admin HTTP(S) server
+ * `xds-server` uses (security headers, bearer token, TLS, rule L4), not a copy of it.
  */
 import {
+  configDumpPage,
   createHttpAdmin,
   type HttpAdmin,
   type HttpAdminOptions,
   send,
   sendJson,
+  statusPageContentSecurityPolicy,
   textType,
 } from '@xds/reference-server';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Relay } from '../relay.js';
+import { renderRelayStatusPage } from './relay-status-page.js';
 import { relaySyncz } from './relay-syncz.js';
 
 /** What the relay's admin pages read. */
@@ -22,6 +26,12 @@ export interface RelayAdminContext {
   readonly registry: Registry;
   /** True while the relay serves (listening, not draining). */
   readonly ready: () => boolean;
+  /** The downstream xDS address, for the status page. */
+  readonly xdsAddress: () => string;
+  /** The relay's version (its package's), for the status page. */
+  readonly version: string;
+  /** When the relay started (ms since the epoch), for its uptime. */
+  readonly startedAt: number;
 }
 
 /** Creates the relay's admin server; `options` gives it a bearer token and TLS, as `xds-server`'s. */
@@ -32,6 +42,14 @@ export function createRelayAdmin(
 ): HttpAdmin {
   return createHttpAdmin(
     {
+      '/': (_url, response) =>
+        send(
+          response,
+          200,
+          'text/html; charset=utf-8',
+          renderRelayStatusPage(relaySyncz(ctx.relay, ctx.version, ctx.startedAt), ctx.xdsAddress()),
+          { 'content-security-policy': statusPageContentSecurityPolicy },
+        ),
       '/healthz': (_url, response) => send(response, 200, textType, 'ok\n'),
       '/readyz': (_url, response) => {
         const detail = `upstream: ${ctx.relay.upstreamState()}\n`;
@@ -41,7 +59,10 @@ export function createRelayAdmin(
       '/metrics': async (_url, response) => {
         send(response, 200, ctx.registry.contentType, await ctx.registry.metrics());
       },
-      '/debug/syncz': (_url, response) => sendJson(response, 200, relaySyncz(ctx.relay)),
+      '/debug/syncz': (_url, response) =>
+        sendJson(response, 200, relaySyncz(ctx.relay, ctx.version, ctx.startedAt)),
+      // What a downstream node (or a group) is served, as CSDS shows it, secrets redacted (rule L6).
+      '/debug/config_dump': configDumpPage({ xds: ctx.relay.server, cache: ctx.relay.cache }),
     },
     logger,
     options,

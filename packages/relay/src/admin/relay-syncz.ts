@@ -1,84 +1,44 @@
 /**
  * `/debug/syncz` of the relay: per downstream node and type what was sent, acked and rejected (rule X4: a NACK is
- * that client's status), against the group's current version; and per group its upstream stream (rule X3).
+ * that client's status), against the group's current version (the origin's, rule X1), as `xds-server`'s syncz
+ * builds it (`synczNodes`); and per group its upstream stream (rule X3).
  */
-import { type Node, resourceTypes, type TypeUrl } from '@xds/api';
-import { typeLabel } from '@xds/reference-server';
-import type { SyncStatus } from '@xds/server';
+import {
+  type StatusView,
+  type SynczCounts,
+  type SynczNode,
+  type SynczServer,
+  synczNodes,
+  synczServer,
+} from '@xds/reference-server';
 import type { GroupStatus, Relay } from '../relay.js';
 
-/** One type of one downstream node. */
-export interface RelaySynczType {
-  readonly type: string;
-  readonly typeUrl: TypeUrl;
-  readonly status: SyncStatus;
-  readonly sentVersion?: string;
-  readonly ackedVersion?: string;
-  /** The group's current version of the type: the origin's. */
-  readonly currentVersion?: string;
-  readonly nack?: { readonly version: string; readonly message: string };
-  readonly responses: number;
-  readonly wildcard: boolean;
-  readonly subscribed: readonly string[];
-}
-
-/** One downstream node. */
-export interface RelaySynczNode {
-  readonly nodeId: string;
-  readonly group: string;
-  readonly userAgent: string;
-  readonly streams: number;
-  readonly types: readonly RelaySynczType[];
-}
-
 /** The body of the relay's `/debug/syncz`. */
-export interface RelaySyncz {
+export interface RelaySyncz extends StatusView {
   readonly generatedAt: string;
+  readonly server: SynczServer;
+  readonly counts: SynczCounts;
   /** `connected`, `disconnected` (some group serves what it holds without its upstream) or `idle`. */
   readonly upstream: 'connected' | 'disconnected' | 'idle';
   readonly groups: readonly GroupStatus[];
-  readonly nodes: readonly RelaySynczNode[];
+  /** Each downstream node; its `key` is its group. NACKED first. */
+  readonly nodes: readonly SynczNode[];
 }
 
-function userAgentOf(node: Node): string {
-  const version = node.userAgentVersionType;
-  return version.case === 'userAgentVersion' ? `${node.userAgentName} ${version.value}` : node.userAgentName;
-}
-
-/** Builds `/debug/syncz`. */
-export function relaySyncz(relay: Relay): RelaySyncz {
-  const nodes = relay.server.clients().map((client): RelaySynczNode => {
-    const group = relay.cache.keyOf(client.node);
-    const snapshot = relay.cache.getSnapshot(group);
-    const types: RelaySynczType[] = [];
-    for (const { typeUrl } of resourceTypes) {
-      const state = client.types[typeUrl];
-      if (state === undefined) continue;
-      const entry: Record<string, unknown> = {
-        type: typeLabel(typeUrl),
-        typeUrl,
-        status: state.status,
-        sentVersion: state.sentVersion,
-        ackedVersion: state.ackedVersion,
-        currentVersion: relay.cache.isReady(group, typeUrl) ? snapshot?.version(typeUrl) : undefined,
-        nack: state.nack,
-        responses: state.responses,
-        wildcard: state.wildcard,
-        subscribed: state.subscribed,
-      };
-      for (const key of Object.keys(entry)) if (entry[key] === undefined) delete entry[key];
-      types.push(entry as unknown as RelaySynczType);
-    }
-    return {
-      nodeId: client.nodeId,
-      group,
-      userAgent: userAgentOf(client.node),
-      streams: client.streams,
-      types,
-    };
+/** Builds `/debug/syncz`; `version` and `startedAt` are the relay process's. */
+export function relaySyncz(relay: Relay, version: string, startedAt: number): RelaySyncz {
+  const { nodes, counts } = synczNodes({
+    xds: relay.server,
+    keyOf: (node) => relay.cache.keyOf(node),
+    // A type the upstream has not answered yet has no current version (an empty view is not "no clusters").
+    currentVersion: (group, typeUrl) =>
+      relay.cache.isReady(group, typeUrl) ? relay.cache.getSnapshot(group)?.version(typeUrl) : undefined,
   });
+  const now = Date.now();
   return {
-    generatedAt: new Date().toISOString(),
+    generatedAt: new Date(now).toISOString(),
+    server: synczServer(version, startedAt, now),
+    counts,
     upstream: relay.upstreamState(),
     groups: relay.groups(),
     nodes,
