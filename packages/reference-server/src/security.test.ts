@@ -2,14 +2,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { credentials, status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
-import { createTestPki, type TestCertificate, type TestPki, XdsTestClient } from '@xds/testing';
+import {
+  createTestPki,
+  httpsGet as getTls,
+  type TestCertificate,
+  type TestPki,
+  XdsTestClient,
+} from '@xds/testing';
 import { createHttpAdmin, send, sendJson, textType } from './admin/http-admin.js';
 import { statusPageContentSecurityPolicy } from './admin/status-page.js';
 import { readAdminToken } from './admin-token.js';
@@ -27,35 +32,6 @@ function raw(address: string, bytes: string): Promise<string> {
     socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.on('error', reject);
     socket.end(bytes);
-  });
-}
-
-/** An HTTPS GET trusting `ca`, with optional headers. */
-function getTls(
-  address: string,
-  path: string,
-  ca: Buffer,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  const at = address.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      {
-        host: address.slice(0, at),
-        port: Number(address.slice(at + 1)),
-        path,
-        ca,
-        servername: 'localhost',
-        headers,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
   });
 }
 

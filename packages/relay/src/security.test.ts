@@ -2,38 +2,21 @@
 // client certificate, mutual TLS for downstream clients, and admin pages over HTTPS behind a bearer token.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials, status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
-import { createTestPki, type TestCertificate, type TestPki, XdsTestClient } from '@xds/testing';
+import {
+  createTestPki,
+  httpsGet as getTls,
+  type TestCertificate,
+  type TestPki,
+  XdsTestClient,
+} from '@xds/testing';
 import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
 import { upstreamCredentials } from './upstream-tls.js';
-
-/** An HTTPS GET trusting `ca`. */
-function getTls(
-  address: string,
-  path: string,
-  ca: Buffer,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  const at = address.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: address.slice(0, at), port: Number(address.slice(at + 1)), path, ca, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('xds-relay with TLS upstream and downstream, an admin token and admin HTTPS', () => {
   const token = 'relay-admin-token-0123456789';
@@ -46,7 +29,7 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   before(async () => {
     pki = createTestPki();
     const originCert = pki.issue({ name: 'origin', ips: ['127.0.0.1'] });
-    const relayCert = pki.issue({ name: 'relay', ips: ['127.0.0.1'] });
+    const relayCert = pki.issue({ name: 'relay', dns: ['localhost'], ips: ['127.0.0.1'] });
     client = pki.issue({ name: 'client' });
     const cache = new SnapshotCache({ nodeKey: () => originKey });
     cache.setSnapshot(originKey, originSnapshot());

@@ -21,6 +21,7 @@ export {
   until,
   waitForEvent,
 } from './events.js';
+export { httpsGet } from './https-get.js';
 export type {
   DeltaDiscoveryRequestInit,
   DiscoveryRequestInit,
