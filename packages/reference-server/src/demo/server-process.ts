@@ -33,7 +33,8 @@ export async function startServerProcess(
   try {
     const started = await child.waitFor(
       (line) => typeof line['xds'] === 'string' && typeof line['admin'] === 'string',
-      options.timeoutMs ?? 15_000,
+      // a deadline, not a wait: a loaded CI machine has taken more than 15 s to start node and load the bundle
+      options.timeoutMs ?? 60_000,
     );
     return {
       process: child,
