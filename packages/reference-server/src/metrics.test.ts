@@ -4,6 +4,7 @@ import { connect } from 'node:http2';
 import { describe, it } from 'node:test';
 import { SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
+import { XdsTestClient } from '@xds/testing';
 import { createMetrics } from './metrics.js';
 
 function sample(metrics: string, name: string): number | undefined {
@@ -66,6 +67,30 @@ describe('stream metrics', () => {
     } finally {
       for (const session of sessions) session.destroy();
       await Promise.all([keeps.close(), ends.close()]);
+      cache.close();
+    }
+  });
+
+  it('S15: xds_server_unknown_type_subscriptions_total counts ADS subscriptions to types the server does not serve', async () => {
+    const cache = new SnapshotCache();
+    const xds = new XdsServer({ cache, closeGraceMs: 200 });
+    const metrics = createMetrics({
+      connectedClients: () => xds.clients().length,
+      configErrors: () => 0,
+      writeBudget: () => xds.writeBudget(),
+      streams: () => xds.streamStats(),
+    });
+    const port = await xds.listen('127.0.0.1:0');
+    const client = new XdsTestClient({ address: `127.0.0.1:${port}`, node: 'metrics-s15' });
+    try {
+      assert.equal(sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'), 0);
+      const unknown = 'type.googleapis.com/example.v1.NotServed';
+      client.subscribe(unknown, ['a']);
+      assert.equal((await client.next(unknown)).resources.length, 0);
+      assert.equal(sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'), 1);
+    } finally {
+      client.close();
+      await xds.close();
       cache.close();
     }
   });

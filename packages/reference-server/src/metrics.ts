@@ -32,12 +32,13 @@ export interface MetricsSources {
     readonly unflushedBytes?: number;
   };
   /**
-   * The server's streams (`XdsServer.streamStats()`), for `xds_server_pending_streams` and
-   * `xds_server_streams_ended_by_limit_total{limit}`.
+   * The server's streams (`XdsServer.streamStats()`), for `xds_server_pending_streams`,
+   * `xds_server_streams_ended_by_limit_total{limit}` and `xds_server_unknown_type_subscriptions_total`.
    */
   readonly streams?: () => {
     readonly pending: number;
     readonly endedByLimit: Readonly<Partial<Record<string, number>>>;
+    readonly unknownTypes?: number;
   };
 }
 
@@ -114,6 +115,15 @@ export function createMetrics(sources: MetricsSources): Metrics {
         this.reset();
         for (const [limit, count] of Object.entries(streams().endedByLimit))
           if (count !== undefined) this.inc({ limit }, count);
+      },
+    });
+    new Counter({
+      name: 'xds_server_unknown_type_subscriptions_total',
+      help: 'Subscriptions on ADS to types the server does not serve, answered as types with no resources (rule S15).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(streams().unknownTypes ?? 0);
       },
     });
   }
