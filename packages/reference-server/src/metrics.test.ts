@@ -83,11 +83,17 @@ describe('stream metrics', () => {
     const port = await xds.listen('127.0.0.1:0');
     const client = new XdsTestClient({ address: `127.0.0.1:${port}`, node: 'metrics-s15' });
     try {
-      assert.equal(sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'), 0);
+      assert.equal(
+        sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'),
+        0,
+      );
       const unknown = 'type.googleapis.com/example.v1.NotServed';
       client.subscribe(unknown, ['a']);
       assert.equal((await client.next(unknown)).resources.length, 0);
-      assert.equal(sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'), 1);
+      assert.equal(
+        sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'),
+        1,
+      );
     } finally {
       client.close();
       await xds.close();
