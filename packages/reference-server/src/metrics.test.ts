@@ -95,7 +95,7 @@ describe('stream metrics', () => {
         1,
       );
     } finally {
-      client.close();
+      await client.close();
       await xds.close();
       cache.close();
     }
