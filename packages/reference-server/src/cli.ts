@@ -4,6 +4,7 @@ import type { Limits } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
 import { limitsUsage, parseLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
+import { securityFlagProblems } from './security-flags.js';
 
 /** What the command line asks for. */
 export interface CommandLine {
@@ -130,23 +131,8 @@ function securityProblems(
       | 'adminTlsKey']: string | undefined;
   },
 ): (string | undefined)[] {
-  const together = (a: string, b: string, x: string | undefined, y: string | undefined) =>
-    (x === undefined) === (y === undefined) ? undefined : `--${a} and --${b} go together`;
-  const files: [string, string | undefined][] = [
-    ['tls-cert', flags.tlsCert],
-    ['tls-key', flags.tlsKey],
-    ['tls-client-ca', flags.tlsClientCa],
-    ['admin-token-file', flags.adminTokenFile],
-    ['admin-tls-cert', flags.adminTlsCert],
-    ['admin-tls-key', flags.adminTlsKey],
-  ];
   return [
-    ...files.map(([name, value]) => (value === '' ? `--${name}: the file name is empty` : undefined)),
-    together('tls-cert', 'tls-key', flags.tlsCert, flags.tlsKey),
-    together('admin-tls-cert', 'admin-tls-key', flags.adminTlsCert, flags.adminTlsKey),
-    flags.tlsClientCa !== undefined && flags.tlsCert === undefined
-      ? '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)'
-      : undefined,
+    ...securityFlagProblems(flags),
     flags.trustDomain !== undefined && flags.tlsClientCa === undefined
       ? '--trust-domain needs --tls-client-ca: node identity comes from verified client certificates'
       : undefined,
