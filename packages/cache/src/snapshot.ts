@@ -1,12 +1,23 @@
-import { isMessage, type Message } from '@bufbuild/protobuf';
-import { type BuiltInTypeUrl, Code, type MessageOf, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
-import { type Draft, enablePatches, freeze, type Patch, produceWithPatches } from 'immer';
+// The immutable snapshot: a version per type (content hashes by default, rule S14; given versions win), encoded
+// resources shared by every stream (rule R3), TTLs (rule R4), consistency checks (rule R2), and updates by immer
+// recipe that keep every untouched type's version. The draft an update works on lives in snapshot-draft.ts.
+import type { Message } from '@bufbuild/protobuf';
+import { Code, type MessageOf, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
+import { enablePatches, freeze, produceWithPatches } from 'immer';
 import { checkSnapshot, type Problem } from './check.js';
-import { type EncodedResource, encodeResource, opaqueResource } from './encoded-resource.js';
+import type { EncodedResource } from './encoded-resource.js';
+import {
+  checkedEntry,
+  type DraftValue,
+  draftValue,
+  type SnapshotDraft,
+  touchedNames,
+} from './snapshot-draft.js';
 import { parseResource, type SnapshotResource } from './snapshot-input.js';
 import { TypeHash } from './type-version.js';
 import type { ResourceView } from './watch.js';
 
+export type { SnapshotDraft } from './snapshot-draft.js';
 export type {
   BytesResource,
   NamedResource,
@@ -30,21 +41,8 @@ export interface SnapshotOptions {
   readonly types?: ResourceTypes;
 }
 
-/**
- * The draft an update recipe changes: `draft[typeUrl][name] = message`; `delete draft[typeUrl][name]`. A resource
- * that was given as bytes (opaque) reads as its `Uint8Array` and is not decoded; bytes may be assigned too (the
- * key is then the name).
- */
-export type SnapshotDraft = { [K in BuiltInTypeUrl]: Record<string, Draft<MessageOf<K>>> } & Record<
-  string,
-  Record<string, Draft<Message> | Uint8Array>
->;
-
 /** Which names of each type changed between two snapshots; a type absent from the map did not change. */
 export type SnapshotChanges = ReadonlyMap<TypeUrl, ReadonlySet<string>>;
-
-/** What a draft holds per name: the message, or the bytes of an opaque resource. */
-type DraftValue = Message | Uint8Array;
 
 interface TypeState {
   readonly entries: ReadonlyMap<string, EncodedResource>;
@@ -99,11 +97,6 @@ const noChanges: SnapshotChanges = new Map();
 function givenVersion(options: SnapshotOptions | undefined, typeUrl: TypeUrl): string | undefined {
   const version = options?.version;
   return typeof version === 'string' ? version : version?.[typeUrl];
-}
-
-/** The draft value of an entry: its message when it has one decoded, its bytes when opaque (never decodes). */
-function draftValue(entry: EncodedResource): DraftValue {
-  return entry.decoded ?? entry.bytes;
 }
 
 /**
@@ -349,53 +342,4 @@ export class Snapshot {
   #state(typeUrl: TypeUrl): TypeState {
     return this.#types.get(typeUrl) ?? emptyState;
   }
-}
-
-function checkedEntry(
-  registry: ResourceTypes,
-  typeUrl: TypeUrl,
-  name: string,
-  value: unknown,
-): EncodedResource {
-  const type = registry.get(typeUrl)!;
-  const where = `draft[${type.shortName}]["${name}"]`;
-  if (value instanceof Uint8Array) return opaqueResource({ typeUrl, bytes: value, name, types: registry });
-  if (!isMessage(value) || registry.ofMessage(value) !== type) {
-    const what = isMessage(value) ? value.$typeName : typeof value;
-    throw new XdsError(Code.InvalidArgument, `${where} holds ${what}, not a ${type.shortName}`);
-  }
-  const actual = type.nameOf(value);
-  if (actual !== '' && actual !== name)
-    throw new XdsError(Code.InvalidArgument, `${where} holds a resource named "${actual}"`);
-  return encodeResource(value, { types: registry, name });
-}
-
-/** The names each patch touched, by type; a replaced type record touches every name on both sides. */
-function touchedNames(
-  patches: readonly Patch[],
-  before: Record<string, Readonly<Record<string, DraftValue>>>,
-  after: Record<string, Readonly<Record<string, DraftValue>> | undefined>,
-  registry: ResourceTypes,
-): Map<TypeUrl, Set<string>> {
-  const out = new Map<TypeUrl, Set<string>>();
-  for (const patch of patches) {
-    const [typeKey, name] = patch.path;
-    if (typeof typeKey !== 'string' || !registry.has(typeKey)) {
-      throw new XdsError(
-        Code.InvalidArgument,
-        `draft key ${String(typeKey)} is not an xDS resource type URL`,
-      );
-    }
-    const typeUrl = typeKey;
-    let names = out.get(typeUrl);
-    if (names === undefined) {
-      names = new Set();
-      out.set(typeUrl, names);
-    }
-    if (name === undefined) {
-      for (const key of Object.keys(before[typeUrl] ?? {})) names.add(key);
-      for (const key of Object.keys(after[typeUrl] ?? {})) names.add(key);
-    } else names.add(String(name));
-  }
-  return out;
 }
