@@ -2,8 +2,8 @@
 // schema to decode with). It uses protobuf-es's own BinaryReader, reads only the top level and keeps the last
 // occurrence of the field, as a decoder does. On bytes a decoder rejects it declines; on bytes protobuf-es
 // accepts but misreads (it reads a known scalar by its declared type whatever the wire type, and does not bound a
-// nested field by its parent's length) the two may differ, which is why types with a schema read names by
-// decoding instead (rule L1).
+// nested field by its parent's length) the two may differ, which is why types with a schema read names with
+// wire-name.ts instead, which checks the whole message by its schema and else decodes (rule L1).
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
 /** A function that reads a resource's name from its encoded bytes; throws when it cannot tell. */

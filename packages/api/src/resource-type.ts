@@ -1,7 +1,7 @@
 // What the protocol says about one xDS resource type (rules R1, S8, S9, S11), for the built-in types and for types
 // a user defines at run time (go-control-plane #418, #384): its type URL, how a resource's name is read, whether
 // it may be subscribed to by wildcard, its place in an ordered ADS push. {@link ResourceTypes} holds a set of them.
-import { type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
+import { type DescField, type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
 import { type Cluster, ClusterSchema } from './gen/envoy/config/cluster/v3/cluster_pb.js';
 import {
   type TypedExtensionConfig,
@@ -23,6 +23,7 @@ import { type Secret, SecretSchema } from './gen/envoy/extensions/transport_sock
 import { type Runtime, RuntimeSchema } from './gen/envoy/service/runtime/v3/rtds_pb.js';
 import { NameNotReadable, type NameOfBytes } from './name-field.js';
 import { type BuiltInTypeUrl, TypeUrl, typeNameOf } from './type-url.js';
+import { wireStringReader } from './wire-name.js';
 import { Code, XdsError } from './xds-error.js';
 
 /** What the protocol says about one xDS resource type. */
@@ -77,9 +78,10 @@ export interface ResourceTypeDefinition {
   /** Reads a decoded resource's name; default: its string field `name`, if the schema has one, else `''`. */
   readonly nameOf?: (message: Message) => string;
   /**
-   * Reads an encoded resource's name; default: decode with the schema and `nameOf` (when the schema has a `name`
-   * field). For an opaque type, `stringField(n)` reads a string field without decoding. Without one, resources
-   * given as bytes must come with their name.
+   * Reads an encoded resource's name; default, when the schema has a `name` field: read it from the wire after
+   * checking the whole message as protobuf-es would (decoding only when that check declines); with a custom
+   * `nameOf`: decode and call it. For an opaque type, `stringField(n)` reads a string field without decoding.
+   * Without one, resources given as bytes must come with their name.
    */
   readonly nameOfBytes?: NameOfBytes;
   /** Whether clients may subscribe by wildcard (rule S9); default false. */
@@ -100,20 +102,30 @@ function nameField(schema: DescMessage, localName: string) {
   return field?.fieldKind === 'scalar' && field.scalar === 9 ? field : undefined;
 }
 
-/**
- * Reads the name of a type with a schema by decoding the bytes: the same answer as protobuf-es by construction
- * (rule L1); `stringField` is for opaque types, which have nothing to decode with.
- */
+/** Decodes `bytes` with protobuf-es; throws {@link NameNotReadable} naming the problem when it refuses them. */
+function decode(schema: DescMessage, bytes: Uint8Array): Message {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (error) {
+    throw new NameNotReadable(`not a ${schema.typeName}: ${(error as Error).message}`);
+  }
+}
+
+/** Reads the name with a user's `nameOf` by decoding the bytes: the same answer as protobuf-es by construction. */
 function decodedName(schema: DescMessage, nameOf: (message: Message) => string): NameOfBytes {
-  return (bytes) => {
-    let message: Message;
-    try {
-      message = fromBinary(schema, bytes);
-    } catch (error) {
-      throw new NameNotReadable(`not a ${schema.typeName}: ${(error as Error).message}`);
-    }
-    return nameOf(message);
-  };
+  return (bytes) => nameOf(decode(schema, bytes));
+}
+
+/**
+ * Reads the name field straight from the wire (wire-name.ts), and decodes only when that reader declines, so that
+ * the answer is protobuf-es's on every input (rule L1): malformed bytes throw {@link NameNotReadable} with
+ * protobuf-es's reason. `stringField` is for opaque types, which have no schema to check the bytes with.
+ */
+function wireName(schema: DescMessage, field: DescField, nameOf: (message: Message) => string): NameOfBytes {
+  // A name in a oneof is cleared by a later member of the oneof: only decoding tells.
+  if (field.oneof !== undefined) return decodedName(schema, nameOf);
+  const read = wireStringReader(schema, field.number);
+  return (bytes) => read(bytes) ?? nameOf(decode(schema, bytes));
 }
 
 /**
@@ -153,9 +165,13 @@ function define(
         });
   const nameOfBytes =
     definition.nameOfBytes ??
-    (schema !== undefined && (definition.nameOf !== undefined || field !== undefined)
-      ? decodedName(schema, nameOf)
-      : undefined);
+    (schema === undefined
+      ? undefined
+      : definition.nameOf !== undefined
+        ? decodedName(schema, nameOf)
+        : field !== undefined
+          ? wireName(schema, field, nameOf)
+          : undefined);
   return Object.freeze({
     typeUrl,
     schema,
@@ -193,7 +209,7 @@ function builtIn(
     allRequiredInSotW,
     wildcard: allRequiredInSotW,
     pushOrder,
-    ...(field === undefined ? {} : { nameOf, nameOfBytes: decodedName(schema, nameOf) }),
+    ...(field === undefined ? {} : { nameOf, nameOfBytes: wireName(schema, field, nameOf) }),
   };
   return define(definition, pushOrder, true) as BuiltInResourceType;
 }
