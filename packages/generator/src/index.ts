@@ -10,7 +10,13 @@ export { generateEnvoy } from './generate/envoy.js';
 export { type Flavour, flavourOf, flavours, nodeKeyByFlavour } from './generate/flavour.js';
 export type { GenerateOptions } from './generate/generate-options.js';
 export { generateGrpc } from './generate/grpc.js';
-export { defaultMemo, ResourceMemo, type ResourceMemoOptions } from './generate/memo.js';
+export {
+  defaultMemo,
+  type MemoOwner,
+  ResourceMemo,
+  type ResourceMemoOptions,
+  type ResourceMemoStats,
+} from './generate/memo.js';
 export {
   clusterName,
   envoyDomains,

@@ -61,11 +61,16 @@ function services(epoch: number): ServiceInput[] {
   return out;
 }
 
-/** The snapshot of a flavour at push `epoch`, every type at `version`. */
-export function fuzzSnapshot(flavour: Flavour, epoch: number, version: string): Snapshot {
+/**
+ * The snapshot of a flavour at push `epoch`, every type at `version`. The target passes its cache as `owner`, as
+ * `publishModel` does in a real server: the generator's memo then keeps what the latest snapshot of each flavour
+ * uses, and lets go of what a push replaced (fuzz finding 4).
+ */
+export function fuzzSnapshot(flavour: Flavour, epoch: number, version: string, owner?: object): Snapshot {
   const result = validateModel({ services: services(epoch) });
   if (!result.ok) throw new Error(`fuzz model: ${JSON.stringify(result.errors)}`);
-  return buildSnapshot(result.model, flavour, { snapshot: { version } });
+  const options = owner === undefined ? {} : { owner, slot: flavour };
+  return buildSnapshot(result.model, flavour, { ...options, snapshot: { version } });
 }
 
 /** The resource names of every type in both flavours at epoch 0 (what well-formed requests ask for). */

@@ -26,7 +26,10 @@ let version = '';
 function push(): void {
   epoch++;
   version = `p${epoch}.${hrtime.bigint()}`;
-  const built = { envoy: fuzzSnapshot('envoy', epoch, version), grpc: fuzzSnapshot('grpc', epoch, version) };
+  const built = {
+    envoy: fuzzSnapshot('envoy', epoch, version, cache),
+    grpc: fuzzSnapshot('grpc', epoch, version, cache),
+  };
   for (const [key, flavour] of Object.entries(keys)) cache.setSnapshot(key, built[flavour]);
 }
 

@@ -5,7 +5,7 @@ import { makeRouteConfiguration, makeVirtualHost } from '../builders/route-confi
 import { isHttpProtocol, isTcpProtocol } from '../model/protocol.js';
 import type { Service, ServiceModel } from '../model/types.js';
 import { clusterParts } from './assignments.js';
-import type { GenerateOptions } from './generate-options.js';
+import { type GenerateOptions, memoOwner } from './generate-options.js';
 import { defaultMemo, type ResourceMemo } from './memo.js';
 import {
   ambiguousShortNames,
@@ -91,6 +91,10 @@ function hiddenFor(service: Service, ambiguous: Map<number, Set<string>>): Recor
  */
 export function generateEnvoy(model: ServiceModel, options: GenerateOptions = {}): Message[] {
   const memo = options.memo ?? defaultMemo;
+  return memo.generation(memoOwner(options), () => envoyResources(model, memo));
+}
+
+function envoyResources(model: ServiceModel, memo: ResourceMemo): Message[] {
   const ambiguous = ambiguousShortNames(model, httpPorts);
   const clusters: Message[] = [];
   const assignments: Message[] = [];

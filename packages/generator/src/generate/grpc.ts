@@ -4,7 +4,7 @@ import { makeApiListener } from '../builders/listener.js';
 import { makeRouteConfiguration } from '../builders/route-configuration.js';
 import type { Service, ServiceModel } from '../model/types.js';
 import { clusterParts } from './assignments.js';
-import type { GenerateOptions } from './generate-options.js';
+import { type GenerateOptions, memoOwner } from './generate-options.js';
 import { defaultMemo, type ResourceMemo } from './memo.js';
 import { clusterName, grpcDomains, hostPort, serviceHost } from './names.js';
 import { routeSpecs } from './routes.js';
@@ -50,6 +50,10 @@ function grpcParts(service: Service, domain: string, memo: ResourceMemo): GrpcPa
  */
 export function generateGrpc(model: ServiceModel, options: GenerateOptions = {}): Message[] {
   const memo = options.memo ?? defaultMemo;
+  return memo.generation(memoOwner(options), () => grpcResources(model, memo));
+}
+
+function grpcResources(model: ServiceModel, memo: ResourceMemo): Message[] {
   const clusters: Message[] = [];
   const assignments: Message[] = [];
   const listeners: Message[] = [];

@@ -56,8 +56,8 @@ describe('memoized generation', () => {
     for (const [i, cla] of grpc.assignments.entries()) assert.equal(cla, envoy.assignments[i]);
   });
 
-  it('is bounded: the least recently used entries go first', () => {
-    const memo = new ResourceMemo({ maxEntries: 2 });
+  it('spare entries (no owner) are bounded: the least recently used go first', () => {
+    const memo = new ResourceMemo({ maxSpareEntries: 2 });
     const a = memo.get('k', { a: 1 }, () => ({ v: 'a' }));
     memo.get('k', { b: 1 }, () => ({ v: 'b' }));
     assert.equal(
@@ -72,7 +72,19 @@ describe('memoized generation', () => {
       'a was used last, so b went',
     );
     assert.equal(memo.get('k', { b: 1 }, () => ({ v: 'b2' })).v, 'b2');
-    assert.deepEqual(memo.stats(), { hits: 2, misses: 4 });
+    assert.deepEqual([memo.stats().hits, memo.stats().misses], [2, 4]);
+  });
+
+  it('spare entries are bounded in estimated bytes too', () => {
+    const memo = new ResourceMemo({ maxSpareBytes: 10_000 });
+    for (let i = 0; i < 100; i++) memo.get('k', { i }, () => ({ text: 'x'.repeat(1000), i }));
+    assert.ok(memo.bytes <= 10_000, `${memo.bytes} estimated bytes`);
+    assert.ok(memo.size >= 5 && memo.size < 10, `${memo.size} entries of ~1 KB`);
+    assert.equal(
+      memo.get('k', { i: 99 }, () => ({ text: '', i: 99 })).text.length,
+      1000,
+      'the newest stayed',
+    );
   });
 
   it('keys ignore object key order', () => {

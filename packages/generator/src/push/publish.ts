@@ -16,8 +16,8 @@ export interface PublishedSnapshot {
   readonly changes: SnapshotChanges;
 }
 
-/** Options of {@link publishModel}. */
-export interface PublishModelOptions extends GenerateOptions {
+/** Options of {@link publishModel}: the memo's owner is the cache, one slot per flavour. */
+export interface PublishModelOptions extends Omit<GenerateOptions, 'owner' | 'slot'> {
   /** The flavours to publish; default both. */
   readonly flavours?: readonly Flavour[];
 }
@@ -59,7 +59,8 @@ export function nextSnapshot(previous: Snapshot | undefined, resources: readonly
  * Generates a model's resources for each flavour and sets them in a SnapshotCache keyed by
  * {@link nodeKeyByFlavour} (keys `'envoy'` and `'grpc'`). Resources that did not change are the same objects as in
  * the previous snapshot, so after an endpoint-only change only ClusterLoadAssignments change: the Cluster,
- * Listener and Route versions stay equal and only EDS watches are woken.
+ * Listener and Route versions stay equal and only EDS watches are woken. Each flavour's generation is owned by
+ * `cache` (slot: the flavour), so the memo keeps what the cache's latest snapshots use and lets go of the rest.
  */
 export function publishModel(
   cache: SnapshotCache,
@@ -69,7 +70,10 @@ export function publishModel(
   const out: Record<Flavour, PublishedSnapshot | undefined> = { envoy: undefined, grpc: undefined };
   for (const flavour of options.flavours ?? flavours) {
     const previous = cache.getSnapshot(flavour);
-    const snapshot = nextSnapshot(previous, generate(model, flavour, options));
+    const snapshot = nextSnapshot(
+      previous,
+      generate(model, flavour, { ...options, owner: cache, slot: flavour }),
+    );
     if (snapshot !== previous) cache.setSnapshot(flavour, snapshot);
     out[flavour] = { snapshot, previous, changes: snapshot.changesSince(previous) };
   }
