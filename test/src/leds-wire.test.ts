@@ -86,6 +86,33 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
     });
   }
 
+  it('R1, R4: a SotW client on ADS sees the names of LbEndpoints in Resource wrappers (TTL)', async () => {
+    // LEDS is delta only; over SotW an LbEndpoint is named only by the Resource wrapper of a TTL'd resource.
+    const node = 'sotw-leds-ttl';
+    const names = [member('pool-s', 'ep0'), member('pool-s', 'ep1')];
+    cache.setSnapshot(
+      node,
+      Snapshot.create(names.map((name, i) => ({ name, resource: lbEndpoint(7000 + i), ttlMs: 60_000 }))),
+    );
+    const client = new XdsTestClient({
+      address,
+      node: { id: node, clientFeatures: ['xds.config.supports-resource-ttl'] },
+      protocol: 'sotw',
+      ads: true,
+      timeoutMs: 10_000,
+    });
+    try {
+      client.subscribe(TypeUrl.LbEndpoint, names);
+      const response = await client.next(TypeUrl.LbEndpoint);
+      assert.deepEqual(response.errors, []);
+      assert.deepEqual([...response.names].sort(), names);
+      assert.equal(response.acked, true);
+      assert.deepEqual([...client.resources(TypeUrl.LbEndpoint).keys()].sort(), names);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('S9, S10: a SotW glob on the SnapshotCache gets the matching names, and a name that appears later', async () => {
     const name = (id: string) =>
       `xdstp://test.example/envoy.config.endpoint.v3.ClusterLoadAssignment/svc/${id}`;

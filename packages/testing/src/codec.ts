@@ -59,7 +59,8 @@ export type Unpacked =
 
 /**
  * Unpacks one resource through the xDS registry and checks that it is of `expectedTypeUrl`. The name is the
- * resource's own (rule R1) when it is an xDS resource type, otherwise `fallbackName`.
+ * resource's own (rule R1) when it is an xDS resource type that carries one, otherwise `fallbackName` (the name of
+ * its `Resource` wrapper: LEDS's LbEndpoint carries no name of its own).
  */
 export function unpackResource(any: Any, expectedTypeUrl: string, fallbackName = ''): Unpacked {
   if (expectedTypeUrl !== '' && any.typeUrl !== expectedTypeUrl) {
@@ -73,6 +74,7 @@ export function unpackResource(any: Any, expectedTypeUrl: string, fallbackName =
     return { ok: false, error: `cannot decode a ${shortTypeName(any.typeUrl)} resource: ${reason}` };
   }
   if (message === undefined) return { ok: false, error: `unknown resource type ${any.typeUrl}` };
-  const name = resourceType(any.typeUrl) === undefined ? fallbackName : resourceName(message);
+  const own = resourceType(any.typeUrl) === undefined ? '' : resourceName(message);
+  const name = own !== '' ? own : fallbackName;
   return { ok: true, name, message };
 }

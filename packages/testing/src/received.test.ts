@@ -6,6 +6,7 @@ import {
   ClusterSchema,
   DeltaDiscoveryResponseSchema,
   DiscoveryResponseSchema,
+  LbEndpointSchema,
   ResourceSchema,
   TypeUrl,
 } from '@xds/api';
@@ -31,6 +32,40 @@ describe('decoding responses', () => {
     assert.equal(r.resources[0]?.$typeName, 'envoy.config.cluster.v3.Cluster');
     assert.equal(r.acked, undefined);
     assert.equal(r.raw, raw);
+  });
+
+  it('R1: a SotW LbEndpoint is named by its Resource wrapper (name or xdstp resource_name); unnamed, it is an error', () => {
+    const endpoint = (port: number) =>
+      packOne(LbEndpointSchema, {
+        hostIdentifier: {
+          case: 'endpoint',
+          value: {
+            address: {
+              address: {
+                case: 'socketAddress',
+                value: { address: '127.0.0.1', portSpecifier: { case: 'portValue', value: port } },
+              },
+            },
+          },
+        },
+      });
+    const wrap = (init: { name?: string; resourceName?: { name: string } }, port: number) =>
+      anyPack(ResourceSchema, create(ResourceSchema, { ...init, version: '1', resource: endpoint(port) }));
+    const raw = create(DiscoveryResponseSchema, {
+      typeUrl: TypeUrl.LbEndpoint,
+      resources: [
+        wrap({ name: 'xdstp://a/envoy.config.endpoint.v3.LbEndpoint/p/e0' }, 1),
+        wrap({ resourceName: { name: 'xdstp://a/envoy.config.endpoint.v3.LbEndpoint/p/e1' } }, 2),
+        endpoint(3),
+      ],
+    });
+    const r = decodeSotwResponse(raw, TypeUrl.LbEndpoint);
+    assert.deepEqual(r.names, [
+      'xdstp://a/envoy.config.endpoint.v3.LbEndpoint/p/e0',
+      'xdstp://a/envoy.config.endpoint.v3.LbEndpoint/p/e1',
+    ]);
+    assert.equal(r.resources.length, 2);
+    assert.deepEqual(r.errors, ['a LbEndpoint resource without a name (no Resource wrapper names it)']);
   });
 
   it('collects every problem instead of stopping at the first', () => {

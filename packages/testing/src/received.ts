@@ -1,6 +1,14 @@
+// Decodes the responses a test client receives, SotW and delta, into names (rule R1: the resource's own, else its
+// Resource wrapper's, as for LEDS's LbEndpoint), messages, and the problems Envoy would NACK.
 import { fromBinary, type Message } from '@bufbuild/protobuf';
-import { type DeltaDiscoveryResponse, type DiscoveryResponse, type Resource, ResourceSchema } from '@xds/api';
-import { resourceWrapperTypeUrl, unpackResource } from './codec.js';
+import {
+  type DeltaDiscoveryResponse,
+  type DiscoveryResponse,
+  type Resource,
+  ResourceSchema,
+  resourceType,
+} from '@xds/api';
+import { resourceWrapperTypeUrl, shortTypeName, unpackResource } from './codec.js';
 
 /** What every received response records, SotW or delta. */
 export interface ReceivedResponseBase {
@@ -81,6 +89,11 @@ function duplicates(names: readonly string[]): string[] {
   return errors;
 }
 
+/** The name a `Resource` wrapper gives: `name`, or `resource_name.name` for xdstp names. */
+function wrapperNameOf(wrapper: Resource): string {
+  return wrapper.name !== '' ? wrapper.name : (wrapper.resourceName?.name ?? '');
+}
+
 /** Decodes a SotW response of type `typeUrl` (the effective type, see {@link ReceivedResponseBase.typeUrl}). */
 export function decodeSotwResponse(raw: DiscoveryResponse, typeUrl: string): SotwReceivedResponse {
   const resources: Message[] = [];
@@ -100,11 +113,17 @@ export function decodeSotwResponse(raw: DiscoveryResponse, typeUrl: string): Sot
       // A wrapper without a resource is a TTL heartbeat: nothing to hold.
       if (wrapper.resource === undefined) continue;
       inner = wrapper.resource;
-      wrapperName = wrapper.name;
+      wrapperName = wrapperNameOf(wrapper);
     }
     const unpacked = unpackResource(inner, typeUrl, wrapperName);
     if (!unpacked.ok) {
       errors.push(unpacked.error);
+      continue;
+    }
+    if (unpacked.name === '' && resourceType(inner.typeUrl)?.nameOfBytes === undefined) {
+      // A type whose messages carry no name (LbEndpoint) is named only by a Resource wrapper: without one the
+      // client cannot tell which resource this is.
+      errors.push(`a ${shortTypeName(inner.typeUrl)} resource without a name (no Resource wrapper names it)`);
       continue;
     }
     resources.push(unpacked.message);
@@ -131,7 +150,7 @@ export function decodeDeltaResponse(raw: DeltaDiscoveryResponse, typeUrl: string
   const resources: DeltaResource[] = [];
   const errors: string[] = [];
   for (const wrapper of raw.resources) {
-    const name = wrapper.name !== '' ? wrapper.name : (wrapper.resourceName?.name ?? '');
+    const name = wrapperNameOf(wrapper);
     let message: Message | undefined;
     if (wrapper.resource !== undefined) {
       const unpacked = unpackResource(wrapper.resource, typeUrl, name);
