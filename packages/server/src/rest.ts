@@ -1,14 +1,11 @@
+// REST xDS (`POST /v3/discovery:{type}`, proto3 JSON in and out) on the rules of unary discovery (fetch.ts: node
+// S2, authorization L6, limits L2): bodies are bounded, every failure is an answer with a status (rule L4), and a
+// type whose resources proto3 JSON cannot carry (opaque, no schema) is refused by name rather than misrepresented.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { create, fromJson, toJson } from '@bufbuild/protobuf';
+import { create, fromJson, type Registry, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
-import {
-  Code,
-  DiscoveryRequestSchema,
-  DiscoveryResponseSchema,
-  type ResourceType,
-  type TypeUrl,
-  XdsError,
-} from '@xds/api';
+import { Code, DiscoveryRequestSchema, DiscoveryResponseSchema, type ResourceType, XdsError } from '@xds/api';
+import type { EncodedResource } from '@xds/cache';
 import { fetchFor } from './fetch.js';
 import type { StreamContext } from './stream-context.js';
 
@@ -16,18 +13,54 @@ const httpStatus: Partial<Record<number, number>> = {
   [Code.InvalidArgument]: 400,
   [Code.PermissionDenied]: 403,
   [Code.NotFound]: 404,
-  [Code.Unimplemented]: 404,
+  [Code.Unimplemented]: 501,
   [Code.ResourceExhausted]: 413,
   [Code.Unavailable]: 503,
 };
 
-/** The REST paths of the served types that have one (and a schema: REST answers proto3 JSON). */
-function restPaths(types: Iterable<ResourceType>): Map<string, TypeUrl> {
-  const paths = new Map<string, TypeUrl>();
+/** The REST paths of the served types that have one, opaque types (no schema) included: see {@link jsonOf}. */
+function restPaths(types: Iterable<ResourceType>): Map<string, ResourceType> {
+  const paths = new Map<string, ResourceType>();
   for (const type of types)
-    if (type.restName !== undefined && type.schema !== undefined)
-      paths.set(`/v3/discovery:${type.restName}`, type.typeUrl);
+    if (type.restName !== undefined) paths.set(`/v3/discovery:${type.restName}`, type);
   return paths;
+}
+
+/**
+ * The proto3 JSON of a DiscoveryResponse. In proto3 JSON an `Any` is its message's own JSON plus `"@type"`: there
+ * is no form for bytes whose message type the writer does not know (protobuf-es, Go's protojson and Java's
+ * JsonFormat all refuse, go-control-plane's REST gateway answers 500, Envoy's REST client cannot read one). A
+ * `{"@type", "value": base64}` would be read by a client that knows the type as a message whose field `value`
+ * holds that text: a wrong answer, not an error. So resources of an opaque type are refused with UNIMPLEMENTED
+ * (HTTP 501) naming the type; an answer without resources (none for the node, or 304) still goes out.
+ */
+function jsonOf(
+  type: ResourceType,
+  registry: Registry,
+  versionInfo: string,
+  resources: readonly EncodedResource[],
+): string {
+  if (type.schema === undefined && resources.length > 0)
+    throw new XdsError(
+      Code.Unimplemented,
+      `${type.typeUrl} is an opaque type (registered without a schema): proto3 JSON cannot carry its resources ` +
+        "(a JSON Any is its message's fields); fetch them over gRPC, or register the type with its schema",
+    );
+  const message = create(DiscoveryResponseSchema, {
+    versionInfo,
+    typeUrl: type.typeUrl,
+    resources: resources.map((e) => create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes })),
+  });
+  try {
+    return JSON.stringify(toJson(DiscoveryResponseSchema, message, { registry }));
+  } catch (error) {
+    // Bytes given as an opaque resource of a type with a schema are decoded only here: they may not parse.
+    throw new XdsError(
+      Code.Internal,
+      `the ${type.shortName} resources cannot be written as JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
 
 /**
@@ -88,8 +121,9 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
   const registry = ctx.types.registry;
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = (request.url ?? '').split('?')[0] ?? '';
-    const typeUrl = byPath.get(path);
-    if (typeUrl === undefined) return false;
+    const type = byPath.get(path);
+    if (type === undefined) return false;
+    const typeUrl = type.typeUrl;
     if (request.method !== 'POST') {
       response.setHeader('allow', 'POST');
       discardBody(request, maxBodyBytes).then(
@@ -125,14 +159,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
         } as const;
         const answer = await fetchFor(ctx, discovery, typeUrl, origin, (outcome) => {
           if ('current' in outcome) return { body: undefined, bytes: 0 };
-          const message = create(DiscoveryResponseSchema, {
-            versionInfo: outcome.response.version,
-            typeUrl,
-            resources: outcome.response.resources.map((e) =>
-              create(AnySchema, { typeUrl: e.typeUrl, value: e.bytes }),
-            ),
-          });
-          const text = JSON.stringify(toJson(DiscoveryResponseSchema, message, { registry }));
+          const text = jsonOf(type, registry, outcome.response.version, outcome.response.resources);
           return { body: text, bytes: Buffer.byteLength(text) };
         });
         if (answer === undefined) {
