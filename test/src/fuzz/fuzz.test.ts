@@ -31,6 +31,31 @@ async function slice(seed: number, cases: number): Promise<FuzzReport> {
 }
 
 describe('fuzz slice (rules L1-L4, S12)', { timeout: 300_000 }, () => {
+  it('L4: a target that aborts mid-run is reported (property, signal), not a crash of the driver', async () => {
+    // The run of seed 20261203 lost its target at case 48,561 and the driver died on the closed IPC channel
+    // ("the process did not take stats") without a report. Abort the target at the first progress line.
+    let pid: number | undefined;
+    let killed = false;
+    const report = await runFuzz({
+      seed: 20261203,
+      cases: 100_000,
+      baselineMs: 500,
+      minimiseMs: 0,
+      log: (line) => {
+        pid ??= Number(/target \(pid (\d+)\)/.exec(line)?.[1] ?? Number.NaN) || undefined;
+        if (!killed && pid !== undefined && /^fuzz: \d+ cases, /.test(line)) {
+          killed = true;
+          process.kill(pid, 'SIGABRT');
+        }
+      },
+    });
+    assert.ok(killed, 'the target was aborted');
+    assert.ok(report.casesRun < 100_000, 'the run stopped');
+    const failure = report.failures.find((f) => f.property === 'the server process stays up');
+    assert.ok(failure, JSON.stringify(report.failures));
+    assert.match(failure.message, /signal SIGABRT/);
+  });
+
   it('L1-L4, S12: a fixed seed: the server survives 1,500 hostile cases of every kind and the bystander converges', async () => {
     const report = await slice(20261201, 1500);
     // The seed is fixed, so the kinds are too: every path of the generator ran.

@@ -18,7 +18,7 @@ import { runPool } from './pool.js';
 import { type Breakage, identify, minimise, Reproducer } from './reproduce.js';
 import { Connections, type Deadlines, runCase } from './run-case.js';
 import { type RunCounts, RunFigures } from './run-figures.js';
-import { startTarget } from './target-process.js';
+import { startTarget, type TargetProcess } from './target-process.js';
 import type { TargetOptions, TargetStats } from './target-protocol.js';
 
 /** Options of a fuzz run. */
@@ -89,6 +89,13 @@ const MiB = 1024 * 1024;
 /** Cases that make the server answer hundreds of streams. */
 function isHeavy(c: FuzzCase): boolean {
   return c.kind === 'many-streams' || c.kind === 'rst-storm';
+}
+
+/** Waits until the target has exited, or `ms` (so that a dying target's exit and stderr make the report). */
+async function exitedWithin(target: TargetProcess, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([target.exited, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Runs the fuzzer and reports; it never throws for a property that failed (see `failures`). */
@@ -174,6 +181,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     // A hang may be the whole server stuck: then the case is one of many suspects.
     const stats = target.dead ? undefined : await target.stats(false, 10_000).catch(() => undefined);
     if (stats === undefined) {
+      await exitedWithin(target, 10_000);
       targetFailure('the server keeps answering', 'the target stopped answering while cases were in flight');
       return;
     }
@@ -202,14 +210,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
             message: `no update for ${Math.round(h.quietMs)} ms while the target pushes every ${targetOptions.pushMs} ms`,
           });
       }),
-      target
-        .stats(false, 10_000)
-        .catch(() =>
-          targetFailure(
-            'the server keeps answering',
-            'the target did not answer for 10 s (event loop blocked)',
-          ),
-        ),
+      target.stats(false, 10_000).catch(async () => {
+        // A target that is dying closes its IPC channel before its exit is seen: then the exit is the finding.
+        await exitedWithin(target, 10_000);
+        targetFailure(
+          'the server keeps answering',
+          'the target did not answer for 10 s (event loop blocked)',
+        );
+      }),
     ];
     void Promise.allSettled(checks).then(() => {
       watching = false;
@@ -247,7 +255,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   );
   const casesMs = performance.now() - casesStarted;
   const driverCpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(driverCpu));
-  const targetCpuMs = target.dead ? Number.NaN : (await target.stats(false)).cpuMs - targetCpu;
+  const targetCpuMs = target.dead
+    ? Number.NaN
+    : await target.stats(false).then(
+        (stats) => stats.cpuMs - targetCpu,
+        () => Number.NaN,
+      );
   clearInterval(progress);
   connections.close();
 
@@ -286,6 +299,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     });
   await bystander.stop();
   if (targetBroke !== undefined) {
+    await exitedWithin(target, 10_000);
+    if (target.dead && targetBroke.property !== 'the server process stays up') {
+      // It died: whatever was noticed first (a call, the watchdog) was the death seen from outside.
+      const exit = await target.exited;
+      targetBroke = {
+        ...targetBroke,
+        property: 'the server process stays up',
+        message: `the target exited (${describeExit(exit)}); noticed first: ${targetBroke.message}`,
+      };
+    }
     const message = `${targetBroke.message}${target.dead ? `; stderr:\n${target.stderrTail().trim().slice(-2000)}` : ''}`;
     await target.stop();
     failures.push(
