@@ -65,6 +65,12 @@ export {
   type ReloadOutcome,
 } from './model-file.js';
 export {
+  boundAddress,
+  type ProcessSecurity,
+  type ProcessSecurityOptions,
+  readProcessSecurity,
+} from './process-security.js';
+export {
   type ReferenceServer,
   type ReferenceServerOptions,
   startReferenceServer,

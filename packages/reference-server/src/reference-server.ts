@@ -2,24 +2,16 @@ import { readFileSync } from 'node:fs';
 import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import type { RegistrySpec } from '@xds/registry';
-import {
-  defaultLimits,
-  type Limits,
-  type NodeIdentityOptions,
-  ServerTls,
-  type TlsOptions,
-  XdsServer,
-} from '@xds/server';
+import { defaultLimits, type Limits, type NodeIdentityOptions, XdsServer } from '@xds/server';
 import type { Logger } from 'pino';
-import { formatAddress, parseAddress } from './address.js';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
-import { readAdminToken } from './admin-token.js';
 import { ConvergenceTracker } from './convergence.js';
 import { exampleModelPath } from './example-model.js';
 import { addHealthService } from './health.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ModelFile } from './model-file.js';
+import { boundAddress, type ProcessSecurityOptions, readProcessSecurity } from './process-security.js';
 import { addReflectionService } from './reflection.js';
 import { createServerRegistries, type ServerRegistries } from './registries.js';
 import { warnPlaintextXds, xdsSecurityLabel } from './security-flags.js';
@@ -27,7 +19,7 @@ import { watchServerEvents } from './server-events.js';
 import { typeLabel } from './type-labels.js';
 
 /** Options of {@link startReferenceServer}. */
-export interface ReferenceServerOptions {
+export interface ReferenceServerOptions extends ProcessSecurityOptions {
   /** The service model file, watched for changes; undefined serves the embedded Bookinfo example. */
   readonly config?: string | undefined;
   /** Where xDS listens, `host:port`. */
@@ -49,14 +41,8 @@ export interface ReferenceServerOptions {
   readonly reloadHeapMiB?: number | undefined;
   /** How long close() lets xDS connections finish before forcing them (ms); default 5,000. */
   readonly closeGraceMs?: number;
-  /** TLS (mutual TLS with `ca`) on the xDS port; certificate files are reloaded when they change. */
-  readonly tls?: TlsOptions | undefined;
   /** Bind client certificates to node ids (needs mutual TLS): see `XdsServerOptions.nodeIdentity`. */
   readonly nodeIdentity?: NodeIdentityOptions | undefined;
-  /** A file holding the admin bearer token (needed by every admin page but /healthz and /readyz). */
-  readonly adminTokenFile?: string | undefined;
-  /** HTTPS on the admin port; certificate files are reloaded when they change. */
-  readonly adminTls?: TlsOptions | undefined;
   /** Service registries whose services are merged into the model (`--registry KIND=LOCATION`). */
   readonly registries?: readonly RegistrySpec[] | undefined;
   /** The xDS server's limits on what clients control (`--limit NAME=VALUE`); unset ones keep their defaults. */
@@ -93,11 +79,6 @@ function effectiveLimits(limits: Limits | undefined): Record<string, number> {
   return { ...defaultLimits, ...Object.fromEntries(given) };
 }
 
-function bound(address: string, port: number): string {
-  const parsed = parseAddress(address);
-  return typeof parsed === 'string' ? address : formatAddress({ host: parsed.host, port });
-}
-
 /**
  * Starts `xds-server`: loads the model (throwing a ModelLoadError when it is invalid), publishes it for Envoy and
  * proxyless gRPC clients (one snapshot each), serves xDS with gRPC health and reflection, serves the admin pages
@@ -106,10 +87,8 @@ function bound(address: string, port: number): string {
 export async function startReferenceServer(options: ReferenceServerOptions): Promise<ReferenceServer> {
   const { logger } = options;
   // Certificates and the token are read first: a missing or mismatched file stops the start with its name.
-  const xdsTls = options.tls === undefined ? undefined : new ServerTls(options.tls);
-  const adminTls = options.adminTls === undefined ? undefined : new ServerTls(options.adminTls);
-  const adminToken =
-    options.adminTokenFile === undefined ? undefined : readAdminToken(options.adminTokenFile);
+  const security = readProcessSecurity(options);
+  const { xdsTls } = security;
   const model = ModelFile.open({
     file: options.config ?? exampleModelPath(),
     source: options.config === undefined ? 'embedded' : 'file',
@@ -185,17 +164,11 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     version: packageVersion(),
     startedAt: Date.now(),
   };
-  const admin = createAdminServer(ctx, logger, {
-    ...(adminToken === undefined ? {} : { token: adminToken }),
-    ...(adminTls === undefined ? {} : { tls: adminTls }),
-  });
+  const admin = createAdminServer(ctx, logger, security.adminOptions);
   let adminAddress: string;
   try {
-    xdsAddress = bound(
-      options.xds,
-      await xds.listen(options.xds, xdsTls === undefined ? {} : { tls: xdsTls }),
-    );
-    adminAddress = bound(options.admin, await admin.listen(options.admin));
+    xdsAddress = boundAddress(options.xds, await xds.listen(options.xds, security.listenOptions));
+    adminAddress = boundAddress(options.admin, await admin.listen(options.admin));
   } catch (error) {
     await Promise.all([xds.close(), admin.close(), model.close(), registries.stop()]);
     tracker.close();
@@ -214,10 +187,10 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       source: model.state.source,
       xdsSecurity,
       nodeIdentity: options.nodeIdentity !== undefined,
-      adminToken: adminToken !== undefined,
+      adminToken: security.adminToken !== undefined,
       limits: effectiveLimits(options.limits),
     },
-    `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/`,
+    `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/`,
   );
   warnPlaintextXds(logger, options.xds, xdsAddress, xdsTls);
 

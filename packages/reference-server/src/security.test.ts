@@ -6,13 +6,16 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { credentials, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
 import {
-  createTestPki,
+  createSecureProcessSetup,
   httpsGet as getTls,
+  probeAdminToken,
+  type SecureProcessSetup,
   type TestCertificate,
   type TestPki,
+  tlsCredentials,
   XdsTestClient,
 } from '@xds/testing';
 import { createHttpAdmin, send, sendJson, textType } from './admin/http-admin.js';
@@ -86,64 +89,46 @@ const istioNode = (pod: string, namespace: string) =>
   `sidecar~127.0.0.1~${pod}.${namespace}~${namespace}.svc.cluster.local`;
 
 describe('the xds-server process with mutual TLS, node identity, an admin token and admin HTTPS', () => {
+  const token = 'correct-horse-battery-staple-42';
+  let setup: SecureProcessSetup;
   let pki: TestPki;
-  let temp: ReturnType<typeof tempDir>;
   let server: ServerProcess;
-  let serverCert: TestCertificate;
   let web: TestCertificate;
   let certFile: string;
   let keyFile: string;
-  const token = 'correct-horse-battery-staple-42';
   const clients: XdsTestClient[] = [];
 
   before(async () => {
-    pki = createTestPki();
-    temp = tempDir();
-    serverCert = pki.issue({ name: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+    setup = createSecureProcessSetup({ token });
+    pki = setup.pki;
     web = pki.issue({ name: 'web', uris: ['spiffe://cluster.local/ns/default/sa/bookinfo-productpage'] });
-    certFile = join(temp.dir, 'tls.crt');
-    keyFile = join(temp.dir, 'tls.key');
-    copyFileSync(serverCert.certFile, certFile);
-    copyFileSync(serverCert.keyFile, keyFile);
-    const tokenFile = join(temp.dir, 'admin-token');
-    writeFileSync(tokenFile, `${token}\n`);
+    // The xDS port's certificate is a copy, so that the rotation test can rewrite it.
+    certFile = join(pki.dir, 'tls.crt');
+    keyFile = join(pki.dir, 'tls.key');
+    copyFileSync(setup.server.certFile, certFile);
+    copyFileSync(setup.server.keyFile, keyFile);
     server = await startServerProcess([
       '--xds',
       '127.0.0.1:0',
       '--admin',
       '127.0.0.1:0',
-      '--tls-cert',
-      certFile,
-      '--tls-key',
-      keyFile,
-      '--tls-client-ca',
-      pki.ca.certFile,
+      ...setup.flags({ certFile, keyFile }),
       '--trust-domain',
       'cluster.local',
-      '--admin-token-file',
-      tokenFile,
-      '--admin-tls-cert',
-      serverCert.certFile,
-      '--admin-tls-key',
-      serverCert.keyFile,
     ]);
   });
 
   after(async () => {
     await Promise.all(clients.map((c) => c.close()));
     await server?.process.stop('SIGKILL');
-    temp?.remove();
-    pki?.remove();
+    setup?.remove();
   });
 
   function client(node: string, cert: TestCertificate | undefined): XdsTestClient {
     const c = new XdsTestClient({
       address: server.xdsAddress,
       node,
-      credentials:
-        cert === undefined
-          ? credentials.createSsl(pki.ca.cert)
-          : credentials.createSsl(pki.ca.cert, cert.key, cert.cert),
+      credentials: tlsCredentials(pki.ca.cert, cert),
     });
     clients.push(c);
     c.subscribe(TypeUrl.Cluster, ['*']);
@@ -177,20 +162,13 @@ describe('the xds-server process with mutual TLS, node identity, an admin token 
   });
 
   it('--admin-token-file and --admin-tls-*: HTTPS, 401 without the token, /healthz open', async () => {
-    const ca = pki.ca.cert;
-    const denied = await getTls(server.adminAddress, '/debug/syncz', ca);
-    assert.equal(denied.status, 401);
-    const wrong = await getTls(server.adminAddress, '/debug/syncz', ca, {
-      authorization: `Bearer ${token}x`,
-    });
-    assert.equal(wrong.status, 401);
-    const allowed = await getTls(server.adminAddress, '/debug/syncz', ca, {
-      authorization: `Bearer ${token}`,
-    });
-    assert.equal(allowed.status, 200);
-    assert.ok(JSON.parse(allowed.body).nodes.length >= 1);
-    assert.equal((await getTls(server.adminAddress, '/healthz', ca)).status, 200);
-    assert.equal((await getTls(server.adminAddress, '/readyz', ca)).status, 200);
+    const probe = await probeAdminToken(server.adminAddress, pki.ca.cert, token);
+    assert.equal(probe.withoutToken.status, 401);
+    assert.equal(probe.wrongToken.status, 401);
+    assert.equal(probe.withToken.status, 200);
+    assert.ok(JSON.parse(probe.withToken.body).nodes.length >= 1);
+    assert.equal(probe.healthz.status, 200);
+    assert.equal(probe.readyz.status, 200);
     await assert.rejects(get(server.adminAddress, '/healthz'), 'plain HTTP gets no answer');
   });
 

@@ -6,23 +6,22 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import {
   addHealthService,
-  formatAddress,
+  boundAddress,
+  type ProcessSecurityOptions,
   packageJsonVersion,
-  parseAddress,
-  readAdminToken,
+  readProcessSecurity,
   typeLabel,
   warnPlaintextXds,
   watchServerEvents,
   xdsSecurityLabel,
 } from '@xds/reference-server';
-import { ServerTls, type TlsOptions } from '@xds/server';
 import type { Logger } from 'pino';
 import { createRelayAdmin } from './admin/relay-admin.js';
 import { Relay } from './relay.js';
 import { createRelayMetrics, type RelayMetrics } from './relay-metrics.js';
 
 /** Options of {@link startRelayProcess}. */
-export interface RelayProcessOptions {
+export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly upstreams: readonly string[];
   readonly xds: string;
   readonly admin: string;
@@ -30,12 +29,6 @@ export interface RelayProcessOptions {
   readonly upstreamProtocol: 'sotw' | 'delta';
   readonly maxGroups: number;
   readonly logger: Logger;
-  /** TLS (mutual TLS with `ca`) on the downstream xDS port; plaintext by default. */
-  readonly tls?: TlsOptions | undefined;
-  /** HTTPS on the admin port; HTTP by default. */
-  readonly adminTls?: TlsOptions | undefined;
-  /** A file holding the admin bearer token (needed by every admin page but /healthz and /readyz). */
-  readonly adminTokenFile?: string | undefined;
   /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
   readonly credentials?: ChannelCredentials | undefined;
   /** How long close() lets downstream connections finish (ms); default 5,000. */
@@ -54,19 +47,12 @@ export interface RelayProcess {
   close(): Promise<void>;
 }
 
-function bound(address: string, port: number): string {
-  const parsed = parseAddress(address);
-  return typeof parsed === 'string' ? address : formatAddress({ host: parsed.host, port });
-}
-
 /** Starts the relay, its health service and admin pages. */
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
   const { logger } = options;
   // Certificates and the token are read first: a missing or mismatched file stops the start with its name.
-  const xdsTls = options.tls === undefined ? undefined : new ServerTls(options.tls);
-  const adminTls = options.adminTls === undefined ? undefined : new ServerTls(options.adminTls);
-  const adminToken =
-    options.adminTokenFile === undefined ? undefined : readAdminToken(options.adminTokenFile);
+  const security = readProcessSecurity(options);
+  const { xdsTls } = security;
   const relay = new Relay({
     upstreams: options.upstreams,
     groupBy: options.groupBy,
@@ -93,18 +79,12 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       startedAt: Date.now(),
     },
     logger,
-    {
-      ...(adminToken === undefined ? {} : { token: adminToken }),
-      ...(adminTls === undefined ? {} : { tls: adminTls }),
-    },
+    security.adminOptions,
   );
   let adminAddress: string;
   try {
-    xdsAddress = bound(
-      options.xds,
-      await relay.listen(options.xds, xdsTls === undefined ? {} : { tls: xdsTls }),
-    );
-    adminAddress = bound(options.admin, await admin.listen(options.admin));
+    xdsAddress = boundAddress(options.xds, await relay.listen(options.xds, security.listenOptions));
+    adminAddress = boundAddress(options.admin, await admin.listen(options.admin));
   } catch (error) {
     await Promise.all([relay.close(), admin.close()]);
     unwatch();
@@ -121,9 +101,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       groupBy: options.groupBy,
       xdsSecurity,
       upstreamTls: options.credentials !== undefined,
-      adminToken: adminToken !== undefined,
+      adminToken: security.adminToken !== undefined,
     },
-    `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${adminTls === undefined ? 'http' : 'https'}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
+    `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
   );
   warnPlaintextXds(logger, options.xds, xdsAddress, xdsTls);
   let closing: Promise<void> | undefined;

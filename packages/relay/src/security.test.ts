@@ -1,18 +1,20 @@
 // The relay's security flags end to end, through the `xds-relay` command: mutual TLS to an origin that demands a
 // client certificate, mutual TLS for downstream clients, and admin pages over HTTPS behind a bearer token.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { credentials, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
 import {
-  createTestPki,
+  createSecureProcessSetup,
   httpsGet as getTls,
+  probeAdminToken,
+  type SecureProcessSetup,
   type TestCertificate,
   type TestPki,
+  tlsCredentials,
   XdsTestClient,
 } from '@xds/testing';
 import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
@@ -20,6 +22,7 @@ import { upstreamCredentials } from './upstream-tls.js';
 
 describe('xds-relay with TLS upstream and downstream, an admin token and admin HTTPS', () => {
   const token = 'relay-admin-token-0123456789';
+  let setup: SecureProcessSetup;
   let pki: TestPki;
   let origin: XdsServer;
   let relay: RelayCommand;
@@ -27,9 +30,10 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   const clients: XdsTestClient[] = [];
 
   before(async () => {
-    pki = createTestPki();
+    // One certificate serves the relay's xDS and admin ports and is its client certificate upstream.
+    setup = createSecureProcessSetup({ token, serverName: 'relay' });
+    pki = setup.pki;
     const originCert = pki.issue({ name: 'origin', ips: ['127.0.0.1'] });
-    const relayCert = pki.issue({ name: 'relay', dns: ['localhost'], ips: ['127.0.0.1'] });
     client = pki.issue({ name: 'client' });
     const cache = new SnapshotCache({ nodeKey: () => originKey });
     cache.setSnapshot(originKey, originSnapshot());
@@ -38,33 +42,20 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
     const port = await origin.listen('127.0.0.1:0', {
       tls: { cert: originCert.certFile, key: originCert.keyFile, ca: pki.ca.certFile },
     });
-    const tokenFile = join(pki.dir, 'admin-token');
-    writeFileSync(tokenFile, `${token}\n`);
     relay = await startRelayCommand([
       '--upstream',
       `127.0.0.1:${port}`,
       '--upstream-ca',
       pki.ca.certFile,
       '--upstream-cert',
-      relayCert.certFile,
+      setup.server.certFile,
       '--upstream-key',
-      relayCert.keyFile,
+      setup.server.keyFile,
       '--xds',
       '127.0.0.1:0',
-      '--tls-cert',
-      relayCert.certFile,
-      '--tls-key',
-      relayCert.keyFile,
-      '--tls-client-ca',
-      pki.ca.certFile,
       '--admin',
       '127.0.0.1:0',
-      '--admin-token-file',
-      tokenFile,
-      '--admin-tls-cert',
-      relayCert.certFile,
-      '--admin-tls-key',
-      relayCert.keyFile,
+      ...setup.flags(),
     ]);
   });
 
@@ -72,7 +63,7 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
     await Promise.all(clients.map((c) => c.close()));
     if (relay?.child.exitCode === null) relay.child.kill('SIGKILL');
     await origin?.close();
-    pki?.remove();
+    setup?.remove();
   });
 
   const started = () => relay.logs().find((line) => line['xdsSecurity'] !== undefined) ?? {};
@@ -83,10 +74,7 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
       address: address('xds'),
       node: id,
       timeoutMs: 10_000,
-      credentials:
-        cert === undefined
-          ? credentials.createSsl(pki.ca.cert)
-          : credentials.createSsl(pki.ca.cert, cert.key, cert.cert),
+      credentials: tlsCredentials(pki.ca.cert, cert),
     });
     clients.push(c);
     c.subscribe(TypeUrl.Cluster, ['*']);
@@ -111,15 +99,18 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   });
 
   it('--admin-token-file and --admin-tls-*: HTTPS, 401 without the token, /healthz and /readyz open', async () => {
-    const ca = pki.ca.cert;
     const admin = address('admin');
-    assert.equal((await getTls(admin, '/debug/syncz', ca)).status, 401);
-    assert.equal((await getTls(admin, '/metrics', ca, { authorization: `Bearer ${token}x` })).status, 401);
-    const syncz = await getTls(admin, '/debug/syncz', ca, { authorization: `Bearer ${token}` });
-    assert.equal(syncz.status, 200);
-    assert.equal((JSON.parse(syncz.body) as { upstream: string }).upstream, 'connected');
-    assert.equal((await getTls(admin, '/healthz', ca)).status, 200);
-    assert.equal((await getTls(admin, '/readyz', ca)).status, 200);
+    const probe = await probeAdminToken(admin, pki.ca.cert, token);
+    assert.equal(probe.withoutToken.status, 401);
+    assert.equal(probe.wrongToken.status, 401);
+    assert.equal(
+      (await getTls(admin, '/metrics', pki.ca.cert, { authorization: `Bearer ${token}x` })).status,
+      401,
+    );
+    assert.equal(probe.withToken.status, 200);
+    assert.equal((JSON.parse(probe.withToken.body) as { upstream: string }).upstream, 'connected');
+    assert.equal(probe.healthz.status, 200);
+    assert.equal(probe.readyz.status, 200);
   });
 
   it('upstream TLS files are checked at start, naming the flag and file', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { Client, credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { Client, type ServiceError, status } from '@grpc/grpc-js';
 import {
   type DiscoveryRequest,
   DiscoveryRequestSchema,
@@ -11,7 +11,13 @@ import {
   TypeUrl,
 } from '@xds/api';
 import { Snapshot, SnapshotCache } from '@xds/cache';
-import { createTestPki, type TestCertificate, type TestPki, XdsTestClient } from '@xds/testing';
+import {
+  createTestPki,
+  type TestCertificate,
+  type TestPki,
+  tlsCredentials,
+  XdsTestClient,
+} from '@xds/testing';
 import {
   composeAuthorize,
   istioNodeNamespace,
@@ -170,10 +176,7 @@ describe('node identity over mutual TLS', () => {
     pki?.remove();
   });
 
-  const creds = (cert?: TestCertificate) =>
-    cert === undefined
-      ? credentials.createSsl(pki.ca.cert)
-      : credentials.createSsl(pki.ca.cert, cert.key, cert.cert);
+  const creds = (cert?: TestCertificate) => tlsCredentials(pki.ca.cert, cert);
 
   function client(node: string, cert?: TestCertificate): XdsTestClient {
     const c = new XdsTestClient({ address: `127.0.0.1:${port}`, node, credentials: creds(cert) });

@@ -37,4 +37,14 @@ export type {
   SotwReceivedResponse,
 } from './received.js';
 export type { ResponsePredicate, WaitOptions, WaitState } from './response-log.js';
+export {
+  type AdminTokenProbe,
+  type CertificateFiles,
+  createSecureProcessSetup,
+  type HttpsAnswer,
+  probeAdminToken,
+  type SecureProcessSetup,
+  type SecureProcessSetupOptions,
+} from './secure-process.js';
 export { createTestPki, type LeafOptions, type TestCertificate, type TestPki } from './test-pki.js';
+export { tlsCredentials } from './tls-credentials.js';
