@@ -3,14 +3,13 @@
 // response with the generated API (a resource that does not decode is NACKed by XdsTestClient), so this proves
 // the builders' output and the server's handling of each type together.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { create, type Message } from '@bufbuild/protobuf';
 import { type Runtime, type TypedExtensionConfig, TypeUrl, type VirtualHost } from '@xds/api';
 import { HTTPFaultSchema } from '@xds/api/gen/envoy/extensions/filters/http/fault/v3/fault_pb';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import {
   makeCluster,
-  makeClusterLoadAssignment,
   makeExtensionConfig,
   makeHttpListener,
   makeRouteConfiguration,
@@ -23,8 +22,7 @@ import {
   makeVhdsVirtualHost,
   vhdsName,
 } from '@xds/generator';
-import { XdsServer } from '@xds/server';
-import { XdsTestClient } from '@xds/testing';
+import { loopbackAssignment, serveCacheForSuite, withClient } from './support/wire.js';
 
 const nodeId = 'all-types';
 const vhost = vhdsName('vhds-routes', 'app.example:80');
@@ -32,9 +30,7 @@ const vhost = vhdsName('vhds-routes', 'app.example:80');
 function snapshot(): Snapshot {
   return Snapshot.create([
     makeCluster({ name: 'app', tls: { caSecretName: 'ca', sni: 'app.example' } }),
-    makeClusterLoadAssignment('app', [
-      { locality: { region: 'r1' }, weight: 1, endpoints: [{ address: '127.0.0.1', port: 8080 }] },
-    ]),
+    loopbackAssignment('app', 8080),
     makeHttpListener({
       name: 'https',
       address: '0.0.0.0',
@@ -108,25 +104,21 @@ const cases: {
 
 describe('every built-in type over the wire', () => {
   const cache = new SnapshotCache();
-  let server: XdsServer;
-  let address: string;
 
-  before(async () => {
+  before(() => {
     const snap = snapshot();
     assert.deepEqual(snap.check(), [], 'the builders make a consistent snapshot (R2)');
     cache.setSnapshot(nodeId, snap);
-    server = new XdsServer({ cache });
-    address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
   });
-  after(() => server.close());
+  const suite = serveCacheForSuite(cache);
 
   for (const protocol of ['sotw', 'delta'] as const) {
     for (const ads of [true, false]) {
       it(`S1, D1: ${protocol} over ${ads ? 'ADS' : 'per-type services'} serves and the client ACKs every type`, async () => {
-        const client = new XdsTestClient({ address, node: nodeId, protocol, ads, timeoutMs: 10_000 });
         // VHDS has only a delta method of its own (VirtualHostDiscoveryService/DeltaVirtualHosts).
         const served = cases.filter((c) => ads || protocol === 'delta' || c.typeUrl !== TypeUrl.VirtualHost);
-        try {
+        const options = { node: nodeId, protocol, ads, timeoutMs: 10_000 };
+        await withClient({ address: suite.address, ...options }, async (client) => {
           for (const { typeUrl, names } of served) client.subscribe(typeUrl, names);
           for (const { typeUrl, names, check } of served) {
             const response = await client.waitFor(typeUrl, (_r, state) =>
@@ -135,14 +127,12 @@ describe('every built-in type over the wire', () => {
             assert.equal(response.acked, true, `${typeUrl} was ACKed (it decoded)`);
             check(client.resources(typeUrl));
           }
-          const nacked = server
+          const nacked = suite.server
             .clients()
             .flatMap((c) => Object.entries(c.types).filter(([, t]) => t?.status === 'NACKED'))
             .map(([typeUrl]) => typeUrl);
           assert.deepEqual(nacked, []);
-        } finally {
-          await client.close();
-        }
+        });
       });
     }
   }

@@ -4,13 +4,12 @@
 // then its changes (rules D3, D5, S10 for names that do not exist yet). A SotW client's glob on the SnapshotCache
 // is tested with ClusterLoadAssignments (LEDS itself is delta only).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { LbEndpointSchema, TypeUrl } from '@xds/api';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeClusterLoadAssignment } from '@xds/generator';
-import { XdsServer } from '@xds/server';
-import { XdsTestClient } from '@xds/testing';
+import { loopbackAssignment, serveCacheForSuite, withClient } from './support/wire.js';
 
 const nodeId = 'leds';
 const collection = (pool: string) => `xdstp://test.example/envoy.config.endpoint.v3.LbEndpoint/${pool}`;
@@ -41,14 +40,7 @@ function endpoints(members: Record<string, number>): Snapshot {
 
 describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
   const cache = new SnapshotCache();
-  let server: XdsServer;
-  let address: string;
-
-  before(async () => {
-    server = new XdsServer({ cache });
-    address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
-  });
-  after(() => server.close());
+  const suite = serveCacheForSuite(cache);
 
   for (const ads of [true, false]) {
     it(`D3, D5: a glob collection subscription on ${ads ? 'ADS' : 'the LEDS service'} gets its members and their changes`, async () => {
@@ -60,8 +52,8 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
           [member('pool-b', 'ep0')]: 9000,
         }),
       );
-      const client = new XdsTestClient({ address, node: nodeId, protocol: 'delta', ads, timeoutMs: 10_000 });
-      try {
+      const options = { node: nodeId, protocol: 'delta', ads, timeoutMs: 10_000 } as const;
+      await withClient({ address: suite.address, ...options }, async (client) => {
         client.subscribe(TypeUrl.LbEndpoint, [`${collection('pool-a')}/*`]);
         const first = await client.next(TypeUrl.LbEndpoint);
         assert.deepEqual([...first.names].sort(), [member('pool-a', 'ep0'), member('pool-a', 'ep1')]);
@@ -80,9 +72,7 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
         assert.deepEqual(second.removed, [member('pool-a', 'ep0')]);
         const held = client.resources(TypeUrl.LbEndpoint);
         assert.deepEqual([...held.keys()].sort(), [member('pool-a', 'ep1'), member('pool-a', 'ep2')]);
-      } finally {
-        await client.close();
-      }
+      });
     });
   }
 
@@ -116,22 +106,13 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
   it('S9, S10: a SotW glob on the SnapshotCache gets the matching names, and a name that appears later', async () => {
     const name = (id: string) =>
       `xdstp://test.example/envoy.config.endpoint.v3.ClusterLoadAssignment/svc/${id}`;
-    const cla = (id: string, port: number) =>
-      makeClusterLoadAssignment(name(id), [
-        { locality: { region: 'r1' }, weight: 1, endpoints: [{ address: '127.0.0.1', port }] },
-      ]);
+    const cla = (id: string, port: number) => loopbackAssignment(name(id), port);
     cache.setSnapshot(
       'sotw-glob',
       Snapshot.create([cla('a', 1), cla('b', 2), makeClusterLoadAssignment('other', [])]),
     );
-    const client = new XdsTestClient({
-      address,
-      node: 'sotw-glob',
-      protocol: 'sotw',
-      ads: true,
-      timeoutMs: 10_000,
-    });
-    try {
+    const options = { node: 'sotw-glob', protocol: 'sotw', ads: true, timeoutMs: 10_000 } as const;
+    await withClient({ address: suite.address, ...options }, async (client) => {
       client.subscribe(TypeUrl.Endpoint, [name('*')]);
       const first = await client.next(TypeUrl.Endpoint);
       assert.deepEqual([...first.names].sort(), [name('a'), name('b')]);
@@ -141,8 +122,6 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
       );
       const second = await client.next(TypeUrl.Endpoint);
       assert.deepEqual([...second.names], [name('c')]);
-    } finally {
-      await client.close();
-    }
+    });
   });
 });
