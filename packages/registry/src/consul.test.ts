@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { type RunningServer, startConsul } from '../../../scripts/registries/servers.mjs';
-import { AggregateRegistry } from './aggregate.js';
 import { ConsulRegistry } from './consul.js';
 import { serviceModelOf } from './service-model.js';
-import { endpointLines, serveAggregate, until } from './test-support.js';
+import { endpointLines, serveRegistry, until } from './test-support.js';
 
 const host = 'web.service.consul';
 
@@ -48,9 +47,8 @@ describe('ConsulRegistry (real Consul)', () => {
     await register(consul.url, 'web-1', 9001, 'v1');
     await register(consul.url, 'web-2', 9002, 'v2');
     const registry = new ConsulRegistry(consul.url, { waitSeconds: 10 });
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     try {
       await until(
         aggregate,
@@ -66,9 +64,8 @@ describe('ConsulRegistry (real Consul)', () => {
         team: 'a',
       });
       assert.equal(web?.instances[0]?.locality.region, 'dc1');
-      await xds.close();
     } finally {
-      await aggregate.stop();
+      await xds.close();
     }
     // subsets come from the model file (the config controller); the registry gives the endpoints
     const file = {
@@ -88,9 +85,8 @@ describe('ConsulRegistry (real Consul)', () => {
         },
       ],
     };
-    const second = new AggregateRegistry([new ConsulRegistry(consul.url, { waitSeconds: 10 })]);
-    second.start();
-    const served = await serveAggregate(second, file);
+    const served = await serveRegistry(new ConsulRegistry(consul.url, { waitSeconds: 10 }), file);
+    const { aggregate: second } = served;
     try {
       await until(second, () => second.synced(), 'consul to sync');
       assert.equal(serviceModelOf(second.services(), file).services[0]?.host, host);
@@ -113,16 +109,14 @@ describe('ConsulRegistry (real Consul)', () => {
       await sidecar.waitFor(TypeUrl.Endpoint, (_r, state) => endpointLines(state.resources, v1).length === 0);
     } finally {
       await served.close();
-      await second.stop();
     }
   });
 
   it('an agent that stops answering leaves the services in place, stale; nothing is pushed', async () => {
     await register(consul.url, 'web-3', 9003, 'v3');
     const registry = new ConsulRegistry(consul.url, { waitSeconds: 1, maxBackoffMs: 300 });
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     try {
       await until(aggregate, () => aggregate.synced(), 'consul to sync');
       const pushes = xds.pushes();
@@ -139,7 +133,6 @@ describe('ConsulRegistry (real Consul)', () => {
       assert.equal(xds.pushes(), pushes);
     } finally {
       await xds.close();
-      await aggregate.stop();
     }
   });
 });
@@ -170,9 +163,8 @@ describe('ConsulRegistry over a Consul server that restarts (real Consul, data o
       });
     }
     const registry = new ConsulRegistry(consul.url, { waitSeconds: 1, maxBackoffMs: 300 });
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     try {
       await until(
         aggregate,
@@ -191,7 +183,6 @@ describe('ConsulRegistry over a Consul server that restarts (real Consul, data o
       assert.equal(xds.pushes(), pushes, 'an unchanged resync publishes nothing');
     } finally {
       await xds.close();
-      await aggregate.stop();
     }
   });
 });

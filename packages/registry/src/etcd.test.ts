@@ -8,9 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { Etcd3 } from 'etcd3';
 import { type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
-import { AggregateRegistry } from './aggregate.js';
 import { EtcdRegistry } from './etcd.js';
-import { endpointLines, serveAggregate, until } from './test-support.js';
+import { endpointLines, serveRegistry, until } from './test-support.js';
 
 const host = 'web.default.svc.cluster.local';
 
@@ -57,9 +56,8 @@ describe('EtcdRegistry (real etcd)', () => {
       ]),
     );
     const registry = new EtcdRegistry(`${etcd.url}/t1`);
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     try {
       await until(aggregate, () => aggregate.synced(), 'etcd to sync');
       const v1 = `outbound|8080|v1|${host}`;
@@ -90,7 +88,6 @@ describe('EtcdRegistry (real etcd)', () => {
       await sidecar.waitFor(TypeUrl.Cluster, (r) => !r.names.some((n) => n.endsWith(host)));
     } finally {
       await xds.close();
-      await aggregate.stop();
     }
   });
 
@@ -133,9 +130,8 @@ describe('EtcdRegistry (real etcd)', () => {
       ]),
     );
     const registry = new EtcdRegistry(`${etcd.url}/t3`, { maxBackoffMs: 300 });
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     try {
       await until(aggregate, () => aggregate.synced(), 'etcd to sync');
       const pushes = xds.pushes();
@@ -187,7 +183,6 @@ describe('EtcdRegistry (real etcd)', () => {
       assert.equal(xds.pushes(), pushes + 1);
     } finally {
       await xds.close();
-      await aggregate.stop();
     }
   });
 });

@@ -6,75 +6,29 @@
 // again (a change made meanwhile through a second apiserver on the same etcd arrives).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import type { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
 import { Etcd3 } from 'etcd3';
 import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
-import { AggregateRegistry } from './aggregate.js';
+import {
+  createService,
+  cutOff,
+  kubeClients,
+  ready,
+  type SliceEndpoint,
+  setSliceEndpoints,
+} from './kube-test-support.js';
 import { KubernetesRegistry } from './kubernetes.js';
-import { endpointLines, serveAggregate, until } from './test-support.js';
+import { endpointLines, serveRegistry, until } from './test-support.js';
 
 const host = 'web.default.svc.cluster.local';
 
-/** A Service `name` (port 8080, `http-web`) and one EndpointSlice `name-1` with `addresses` on port 9080. */
-async function createService(
-  core: CoreV1Api,
-  discovery: DiscoveryV1Api,
-  name: string,
-  addresses: readonly string[],
-): Promise<void> {
-  await core.createNamespacedService({
-    namespace: 'default',
-    body: { metadata: { name }, spec: { ports: [{ name: 'http-web', port: 8080, targetPort: 9080 }] } },
-  });
-  await discovery.createNamespacedEndpointSlice({ namespace: 'default', body: plainSlice(name, addresses) });
-}
-
-function plainSlice(name: string, addresses: readonly string[]): V1EndpointSlice {
-  return {
-    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4',
-    ports: [{ name: 'http-web', port: 9080, protocol: 'TCP' }],
-    endpoints: addresses.map((address) => ({ addresses: [address], conditions: { ready: true } })),
-  };
-}
-
-/** Replaces the slice of `name` through `discovery` (any apiserver of the cluster). */
-async function setAddresses(discovery: DiscoveryV1Api, name: string, addresses: readonly string[]) {
-  const current = await discovery.readNamespacedEndpointSlice({ name: `${name}-1`, namespace: 'default' });
-  await discovery.replaceNamespacedEndpointSlice({
-    name: `${name}-1`,
-    namespace: 'default',
-    body: { ...current, endpoints: plainSlice(name, addresses).endpoints },
-  });
-}
-
-function clients(kubeconfig: string): { core: CoreV1Api; discovery: DiscoveryV1Api } {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfig);
-  return { core: config.makeApiClient(CoreV1Api), discovery: config.makeApiClient(DiscoveryV1Api) };
-}
-
-function slice(ready2: boolean): V1EndpointSlice {
-  return {
-    metadata: { name: 'web-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-    addressType: 'IPv4',
-    ports: [{ name: 'http-web', port: 9080, protocol: 'TCP' }],
-    endpoints: [
-      {
-        addresses: ['192.0.2.10'],
-        conditions: { ready: true },
-        zone: 'zone-a',
-        targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1' },
-      },
-      {
-        addresses: ['192.0.2.11'],
-        conditions: { ready: ready2 },
-        zone: 'zone-b',
-        targetRef: { kind: 'Pod', namespace: 'default', name: 'web-2' },
-      },
-    ],
-  };
+/** The endpoints of Service web: Pods web-1 (ready, zone-a) and web-2 (`ready2`, zone-b). */
+function webEndpoints(ready2: boolean): SliceEndpoint[] {
+  return [
+    { address: '192.0.2.10', zone: 'zone-a', pod: 'web-1' },
+    { address: '192.0.2.11', ready: ready2, zone: 'zone-b', pod: 'web-2' },
+  ];
 }
 
 describe('KubernetesRegistry (real kube-apiserver)', () => {
@@ -84,7 +38,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
 
   before(async () => {
     kube = await startKubeApiserver();
-    ({ core, discovery } = clients(kube.kubeconfig));
+    ({ core, discovery } = kubeClients(kube.kubeconfig));
   });
 
   after(async () => {
@@ -104,18 +58,11 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
         },
       });
     }
-    await core.createNamespacedService({
-      namespace: 'default',
-      body: {
-        metadata: { name: 'web' },
-        spec: { ports: [{ name: 'http-web', port: 8080, targetPort: 9080 }], selector: { app: 'web' } },
-      },
+    await createService({ core, discovery }, 'web', webEndpoints(true), {
+      selector: { app: 'web' },
+      sliceName: 'web-abc',
     });
-    await discovery.createNamespacedEndpointSlice({ namespace: 'default', body: slice(true) });
-
     const registry = new KubernetesRegistry(kube.kubeconfig);
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
     const file = {
       domain: 'cluster.local',
       services: [
@@ -133,7 +80,8 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
         },
       ],
     };
-    const xds = await serveAggregate(aggregate, file);
+    const xds = await serveRegistry(registry, file);
+    const { aggregate } = xds;
     try {
       await until(
         aggregate,
@@ -154,12 +102,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
           endpointLines(state.resources, v2).join() === '192.0.2.11:9080 HEALTHY /zone-b',
       );
       // readiness from the slice: not ready → UNHEALTHY
-      const current = await discovery.readNamespacedEndpointSlice({ name: 'web-abc', namespace: 'default' });
-      await discovery.replaceNamespacedEndpointSlice({
-        name: 'web-abc',
-        namespace: 'default',
-        body: { ...current, endpoints: slice(false).endpoints },
-      });
+      await setSliceEndpoints(discovery, 'web-abc', webEndpoints(false));
       await sidecar.waitFor(
         TypeUrl.Endpoint,
         (_r, state) => endpointLines(state.resources, v2).join() === '192.0.2.11:9080 UNHEALTHY /zone-b',
@@ -172,16 +115,14 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       );
     } finally {
       await xds.close();
-      await aggregate.stop();
     }
   });
 
   it('a restart of kube-apiserver removes nothing and pushes nothing unchanged; it resyncs and follows again', async () => {
-    await createService(core, discovery, 'api', ['192.0.2.20']);
+    await createService({ core, discovery }, 'api', ready(['192.0.2.20']));
     const registry = new KubernetesRegistry(kube.kubeconfig, { maxBackoffMs: 300 });
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     const cluster = 'outbound|8080||api.default.svc.cluster.local';
     try {
       await until(
@@ -200,13 +141,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       const responses =
         sidecar.responses(TypeUrl.Endpoint).length + sidecar.responses(TypeUrl.Cluster).length;
 
-      await kube.stopApiserver();
-      await until(
-        registry,
-        () => registry.status().stale,
-        'the registry to notice kube-apiserver is gone',
-        60_000,
-      );
+      await cutOff(kube, registry);
       assert.equal(JSON.stringify(registry.services()), held, 'a stale registry keeps its services');
       assert.match(registry.status().lastError?.message ?? '', /kubernetes/);
 
@@ -221,7 +156,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       );
 
       // the watches work after the restart
-      await setAddresses(discovery, 'api', ['192.0.2.20', '192.0.2.21']);
+      await setSliceEndpoints(discovery, 'api-1', ready(['192.0.2.20', '192.0.2.21']));
       await sidecar.waitFor(
         TypeUrl.Endpoint,
         (_r, state) =>
@@ -230,16 +165,14 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       );
     } finally {
       await xds.close();
-      await aggregate.stop();
     }
   });
 
   it('a watch version etcd compacted while the registry was cut off: 410 Gone, it lists again', async () => {
-    await createService(core, discovery, 'db', ['192.0.2.30']);
+    await createService({ core, discovery }, 'db', ready(['192.0.2.30']));
     const registry = new KubernetesRegistry(kube.kubeconfig, { maxBackoffMs: 300 });
-    const aggregate = new AggregateRegistry([registry]);
-    aggregate.start();
-    const xds = await serveAggregate(aggregate);
+    const xds = await serveRegistry(registry);
+    const { aggregate } = xds;
     const addresses = () =>
       aggregate
         .services()
@@ -251,17 +184,11 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
     try {
       await until(aggregate, () => addresses() === '192.0.2.30', 'the db service', 60_000);
       const pushes = xds.pushes();
-      await kube.stopApiserver();
-      await until(
-        registry,
-        () => registry.status().stale,
-        'the registry to notice kube-apiserver is gone',
-        60_000,
-      );
+      await cutOff(kube, registry);
 
       // meanwhile the cluster changes through the other apiserver, and etcd compacts the history the registry's
       // watches would resume from
-      await setAddresses(clients(other.kubeconfig).discovery, 'db', ['192.0.2.31']);
+      await setSliceEndpoints(kubeClients(other.kubeconfig).discovery, 'db-1', ready(['192.0.2.31']));
       const { header } = await etcd.get('/registry/compaction-probe').exec();
       await (etcd as unknown as { kv: { compact(r: object): Promise<unknown> } }).kv.compact({
         revision: header.revision,
@@ -280,7 +207,6 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
     } finally {
       etcd.close();
       await xds.close();
-      await aggregate.stop();
     }
   });
 });

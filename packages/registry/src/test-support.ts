@@ -6,9 +6,9 @@ import { SnapshotCache } from '@xds/cache';
 import { nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import { XdsServer } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
-import type { AggregateRegistry } from './aggregate.js';
+import { AggregateRegistry } from './aggregate.js';
 import { serviceModelOf } from './service-model.js';
-import type { RegistryEvents } from './types.js';
+import type { Registry, RegistryEvents } from './types.js';
 
 interface Observable {
   on<E extends keyof RegistryEvents>(event: E, listener: RegistryEvents[E]): () => void;
@@ -95,6 +95,33 @@ export async function serveAggregate(
       await Promise.all(clients.map((c) => c.close()));
       await server.close();
       cache.close();
+    },
+  };
+}
+
+/** {@link XdsOverRegistry} over an aggregate of one registry; close() also stops the aggregate. */
+export interface XdsOverOneRegistry extends XdsOverRegistry {
+  /** The started aggregate of the one registry. */
+  readonly aggregate: AggregateRegistry;
+}
+
+/** Starts an aggregate of `registry` alone and an xDS server that publishes it (see {@link serveAggregate}). */
+export async function serveRegistry(registry: Registry, file?: ServiceModel): Promise<XdsOverOneRegistry> {
+  const aggregate = new AggregateRegistry([registry]);
+  aggregate.start();
+  let served: XdsOverRegistry;
+  try {
+    served = await serveAggregate(aggregate, file);
+  } catch (error) {
+    await aggregate.stop();
+    throw error;
+  }
+  return {
+    ...served,
+    aggregate,
+    async close() {
+      await served.close();
+      await aggregate.stop();
     },
   };
 }
