@@ -15,8 +15,7 @@ import {
   type SecureProcessSetup,
   type TestCertificate,
   type TestPki,
-  tlsCredentials,
-  XdsTestClient,
+  type XdsTestClient,
 } from '@xds/testing';
 import { createHttpAdmin, send, sendJson, textType } from './admin/http-admin.js';
 import { statusPageContentSecurityPolicy } from './admin/status-page.js';
@@ -96,7 +95,6 @@ describe('the xds-server process with mutual TLS, node identity, an admin token 
   let web: TestCertificate;
   let certFile: string;
   let keyFile: string;
-  const clients: XdsTestClient[] = [];
 
   before(async () => {
     setup = createSecureProcessSetup({ token });
@@ -119,18 +117,12 @@ describe('the xds-server process with mutual TLS, node identity, an admin token 
   });
 
   after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
     await server?.process.stop('SIGKILL');
-    setup?.remove();
+    await setup?.close();
   });
 
   function client(node: string, cert: TestCertificate | undefined): XdsTestClient {
-    const c = new XdsTestClient({
-      address: server.xdsAddress,
-      node,
-      credentials: tlsCredentials(pki.ca.cert, cert),
-    });
-    clients.push(c);
+    const c = setup.client({ address: server.xdsAddress, node }, cert);
     c.subscribe(TypeUrl.Cluster, ['*']);
     return c;
   }

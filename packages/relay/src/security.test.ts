@@ -14,8 +14,7 @@ import {
   type SecureProcessSetup,
   type TestCertificate,
   type TestPki,
-  tlsCredentials,
-  XdsTestClient,
+  type XdsTestClient,
 } from '@xds/testing';
 import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
 import { upstreamCredentials } from './upstream-tls.js';
@@ -27,7 +26,6 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   let origin: XdsServer;
   let relay: RelayCommand;
   let client: TestCertificate;
-  const clients: XdsTestClient[] = [];
 
   before(async () => {
     // One certificate serves the relay's xDS and admin ports and is its client certificate upstream.
@@ -60,23 +58,16 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   });
 
   after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
     if (relay?.child.exitCode === null) relay.child.kill('SIGKILL');
     await origin?.close();
-    setup?.remove();
+    await setup?.close();
   });
 
   const started = () => relay.logs().find((line) => line['xdsSecurity'] !== undefined) ?? {};
   const address = (key: 'xds' | 'admin') => String(started()[key]);
 
   function downstream(id: string, cert: TestCertificate | undefined): XdsTestClient {
-    const c = new XdsTestClient({
-      address: address('xds'),
-      node: id,
-      timeoutMs: 10_000,
-      credentials: tlsCredentials(pki.ca.cert, cert),
-    });
-    clients.push(c);
+    const c = setup.client({ address: address('xds'), node: id, timeoutMs: 10_000 }, cert);
     c.subscribe(TypeUrl.Cluster, ['*']);
     return c;
   }

@@ -5,8 +5,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { XdsTestClient } from './client.js';
 import { httpsGet } from './https-get.js';
+import type { XdsTestClientOptions } from './options.js';
 import { createTestPki, type TestCertificate, type TestPki } from './test-pki.js';
+import { tlsCredentials } from './tls-credentials.js';
 
 /** A certificate and key as files, as the `--tls-cert` / `--tls-key` flags take them. */
 export interface CertificateFiles {
@@ -37,8 +40,10 @@ export interface SecureProcessSetup {
    * certificate), `--admin-token-file`, and `--admin-tls-cert` / `--admin-tls-key` (the server certificate).
    */
   flags(xds?: CertificateFiles): string[];
-  /** Deletes every file. */
-  remove(): void;
+  /** An XdsTestClient over TLS trusting the CA (mutual TLS with `cert`), closed by {@link SecureProcessSetup.close}. */
+  client(options: Omit<XdsTestClientOptions, 'credentials'>, cert?: TestCertificate): XdsTestClient;
+  /** Closes every client it made and deletes every file. */
+  close(): Promise<void>;
 }
 
 /** Makes a CA, a server certificate for `localhost` / 127.0.0.1 and a token file, in one temporary folder. */
@@ -51,6 +56,7 @@ export function createSecureProcessSetup(options: SecureProcessSetupOptions): Se
   });
   const tokenFile = join(pki.dir, 'admin-token');
   writeFileSync(tokenFile, `${options.token}\n`);
+  const clients: XdsTestClient[] = [];
   return {
     pki,
     server,
@@ -70,7 +76,15 @@ export function createSecureProcessSetup(options: SecureProcessSetupOptions): Se
       '--admin-tls-key',
       server.keyFile,
     ],
-    remove: () => pki.remove(),
+    client(clientOptions, cert) {
+      const client = new XdsTestClient({ ...clientOptions, credentials: tlsCredentials(pki.ca.cert, cert) });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.close()));
+      pki.remove();
+    },
   };
 }
 
