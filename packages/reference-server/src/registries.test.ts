@@ -37,6 +37,35 @@ function doc(name: string, address: string): string {
 
 const web = 'outbound|8080||web.default.svc.cluster.local';
 
+/** Two replicas of xds-server over the same registry. */
+function startReplicas(spec: RegistrySpec): Promise<[ReferenceServer, ReferenceServer]> {
+  return Promise.all([start([spec]), start([spec])]);
+}
+
+/** Waits until both replicas serve the web service's cluster. */
+async function bothServeWeb(one: ReferenceServer, two: ReferenceServer, what: string, timeoutMs: number) {
+  for (const server of [one, two]) {
+    await poll(
+      what,
+      () => (server.cache.getSnapshot('envoy')?.resources(TypeUrl.Cluster).has(web) ? true : undefined),
+      timeoutMs,
+    );
+  }
+}
+
+/** S14: the replicas' snapshots have the same version for every flavour and type. */
+function assertEqualVersions(one: ReferenceServer, two: ReferenceServer): void {
+  for (const key of ['envoy', 'grpc']) {
+    for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]) {
+      assert.equal(
+        one.cache.getSnapshot(key)?.version(typeUrl),
+        two.cache.getSnapshot(key)?.version(typeUrl),
+        `${key} ${typeUrl}`,
+      );
+    }
+  }
+}
+
 describe('xds-server --registry', () => {
   it('parses KIND=LOCATION in order; a malformed one is a one-line usage error', () => {
     const ok = parseCommandLine([
@@ -120,28 +149,11 @@ describe('xds-server over a real etcd', () => {
 
   it('D6: two replicas give equal versions; a delta client moving replicas is sent none of what it holds', async () => {
     const location = `${etcd.url}/r`;
-    const [one, two] = await Promise.all([
-      start([{ kind: 'etcd', location }]),
-      start([{ kind: 'etcd', location }]),
-    ]);
+    const [one, two] = await startReplicas({ kind: 'etcd', location });
     const clients: XdsTestClient[] = [];
     try {
-      for (const server of [one, two]) {
-        await poll(
-          'the etcd service is served',
-          () => (server.cache.getSnapshot('envoy')?.resources(TypeUrl.Cluster).has(web) ? true : undefined),
-          30_000,
-        );
-      }
-      for (const key of ['envoy', 'grpc']) {
-        for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]) {
-          assert.equal(
-            one.cache.getSnapshot(key)?.version(typeUrl),
-            two.cache.getSnapshot(key)?.version(typeUrl),
-            `${key} ${typeUrl}`,
-          );
-        }
-      }
+      await bothServeWeb(one, two, 'the etcd service is served', 30_000);
+      assertEqualVersions(one, two);
       const first = new XdsTestClient({
         address: one.xdsAddress,
         node: 'sidecar',
@@ -228,7 +240,7 @@ describe('xds-server replicas over a real kube-apiserver', () => {
 
   it('S13, S14, D6: two replicas give equal versions; SotW and delta clients moving replicas get nothing they hold', async () => {
     const spec: RegistrySpec = { kind: 'kubernetes', location: kube.kubeconfig };
-    const [one, two] = await Promise.all([start([spec]), start([spec])]);
+    const [one, two] = await startReplicas(spec);
     const clients: XdsTestClient[] = [];
     const client = (server: ReferenceServer, protocol: 'sotw' | 'delta') => {
       const made = new XdsTestClient({
@@ -241,22 +253,8 @@ describe('xds-server replicas over a real kube-apiserver', () => {
       return made;
     };
     try {
-      for (const server of [one, two]) {
-        await poll(
-          'the Kubernetes service is served',
-          () => (server.cache.getSnapshot('envoy')?.resources(TypeUrl.Cluster).has(web) ? true : undefined),
-          60_000,
-        );
-      }
-      for (const key of ['envoy', 'grpc']) {
-        for (const typeUrl of [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]) {
-          assert.equal(
-            one.cache.getSnapshot(key)?.version(typeUrl),
-            two.cache.getSnapshot(key)?.version(typeUrl),
-            `${key} ${typeUrl}`,
-          );
-        }
-      }
+      await bothServeWeb(one, two, 'the Kubernetes service is served', 60_000);
+      assertEqualVersions(one, two);
 
       // SotW: a wildcard Cluster subscription that presents the version it got from the first replica
       const sotw = client(one, 'sotw');

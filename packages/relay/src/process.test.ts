@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { createLogger, statusPageContentSecurityPolicy } from '@xds/reference-server';
 import { parseRelayCommandLine, relayDefaults } from './cli.js';
 import { startRelayProcess } from './relay-process.js';
-import { downstream, nextEvent, startOrigin, startRelayCommand, until } from './test-support.js';
+import {
+  closeAfterAll,
+  downstream,
+  nextEvent,
+  startOrigin,
+  startRelayCommand,
+  until,
+} from './test-support.js';
 
-const closers: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const close of closers.reverse()) await close();
-});
+const closers = closeAfterAll();
 
 describe('xds-relay command line', () => {
   it('takes every flag, with loopback defaults', () => {

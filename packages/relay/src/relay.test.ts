@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import type { XdsTestClient } from '@xds/testing';
 import {
   assignment,
+  closeAfterAll,
   downstream,
   nextEvent,
   oddlyEncodedCluster,
@@ -13,15 +14,8 @@ import {
   until,
 } from './test-support.js';
 
-const closers: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const close of closers.reverse()) await close();
-});
-
-function track(client: XdsTestClient): XdsTestClient {
-  closers.push(() => client.close());
-  return client;
-}
+const closers = closeAfterAll();
+const { track } = closers;
 
 for (const upstream of ['sotw', 'delta'] as const) {
   for (const protocol of ['sotw', 'delta'] as const) {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
 import { encodeResource } from '@xds/cache';
 import { XdsClient } from '@xds/client';
 import { makeCluster } from '@xds/generator';
-import type { XdsTestClient } from '@xds/testing';
 import {
   assignment,
+  closeAfterAll,
   collect,
   downstream,
   nextEvent,
@@ -17,15 +17,8 @@ import {
   until,
 } from './test-support.js';
 
-const closers: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const close of closers.reverse()) await close();
-});
-
-function track(client: XdsTestClient): XdsTestClient {
-  closers.push(() => client.close());
-  return client;
-}
+const closers = closeAfterAll();
+const { track } = closers;
 
 for (const upstream of ['delta', 'sotw'] as const) {
   describe(`relay over a ${upstream} upstream: static stability`, () => {

@@ -2,6 +2,7 @@
 // front of it, downstream XdsTestClients, and waiting for events with a deadline (never sleeping).
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
@@ -89,6 +90,31 @@ export function downstream(
   extra: Partial<XdsTestClientOptions> = {},
 ): XdsTestClient {
   return new XdsTestClient({ address, node: { id, cluster: 'web' }, timeoutMs: 10_000, ...extra });
+}
+
+/** What a test file starts and must stop, closed newest first once all of the file's tests ran. */
+export interface Closers {
+  /** Registers a close function. */
+  push(close: () => Promise<void>): void;
+  /** Registers a client's close; returns the client. */
+  track(client: XdsTestClient): XdsTestClient;
+}
+
+/** Closers for the calling test file: call it at the file's top level, where it registers an `after` hook. */
+export function closeAfterAll(): Closers {
+  const closers: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  return {
+    push: (close) => {
+      closers.push(close);
+    },
+    track: (client) => {
+      closers.push(() => client.close());
+      return client;
+    },
+  };
 }
 
 export const typeUrls = { cds: TypeUrl.Cluster, eds: TypeUrl.Endpoint } as const;
