@@ -9,8 +9,7 @@ import {
   nextEvent,
   oddlyEncodedCluster,
   originKey,
-  startOrigin,
-  startRelay,
+  startOriginAndRelay,
   until,
 } from './test-support.js';
 
@@ -21,10 +20,7 @@ for (const upstream of ['sotw', 'delta'] as const) {
   for (const protocol of ['sotw', 'delta'] as const) {
     describe(`relay: ${protocol} downstream behind a ${upstream} upstream`, () => {
       it('X1, X2: downstream clients get the origin versions and the bytes it sent, over ADS and per-type streams', async () => {
-        const origin = await startOrigin();
-        closers.push(() => origin.server.close());
-        const { relay, address } = await startRelay([origin.address], { upstreamProtocol: upstream });
-        closers.push(() => relay.close());
+        const { origin, address } = await startOriginAndRelay(closers, { upstreamProtocol: upstream });
         const direct = track(downstream(origin.address, 'direct', { protocol }));
         const relayed = track(downstream(address, 'relayed', { protocol }));
         const perType = track(downstream(address, 'per-type', { protocol, ads: false }));
@@ -83,10 +79,7 @@ for (const upstream of ['sotw', 'delta'] as const) {
 
 describe('relay: fan-in', () => {
   it('X4: 50 downstream clients of one group hold one upstream stream with the union of their names', async () => {
-    const origin = await startOrigin();
-    closers.push(() => origin.server.close());
-    const { relay, address } = await startRelay([origin.address]);
-    closers.push(() => relay.close());
+    const { origin, relay, address } = await startOriginAndRelay(closers);
     const clients: XdsTestClient[] = [];
     for (let i = 0; i < 50; i++) {
       const client = track(downstream(address, `n${i}`, { protocol: i % 2 === 0 ? 'sotw' : 'delta' }));
@@ -110,10 +103,7 @@ describe('relay: fan-in', () => {
   });
 
   it('X4: another group gets its own upstream stream, named relay~GROUP', async () => {
-    const origin = await startOrigin();
-    closers.push(() => origin.server.close());
-    const { relay, address } = await startRelay([origin.address]);
-    closers.push(() => relay.close());
+    const { origin, relay, address } = await startOriginAndRelay(closers);
     const a = track(downstream(address, 'a'));
     const b = track(downstream(address, 'b', { node: { id: 'b', cluster: 'api' } }));
     for (const client of [a, b]) client.subscribe(TypeUrl.Cluster, ['*']);
@@ -137,10 +127,7 @@ describe('relay: fan-in', () => {
 
 describe('relay: groups', () => {
   it('L2: a node of one group more than --max-groups is refused with RESOURCE_EXHAUSTED naming the limit', async () => {
-    const origin = await startOrigin();
-    closers.push(() => origin.server.close());
-    const { relay, address } = await startRelay([origin.address], { maxGroups: 1 });
-    closers.push(() => relay.close());
+    const { origin, address } = await startOriginAndRelay(closers, { maxGroups: 1 });
     const first = track(downstream(address, 'a'));
     first.subscribe(TypeUrl.Cluster, []);
     await first.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
@@ -156,10 +143,7 @@ describe('relay: groups', () => {
   });
 
   it('S9: a legacy wildcard downstream (empty names) is a wildcard upstream; an idle group lets its upstream go', async () => {
-    const origin = await startOrigin();
-    closers.push(() => origin.server.close());
-    const { relay, address } = await startRelay([origin.address], { groupIdleMs: 1 });
-    closers.push(() => relay.close());
+    const { origin, relay, address } = await startOriginAndRelay(closers, { groupIdleMs: 1 });
     const client = downstream(address, 'envoy-like');
     client.subscribe(TypeUrl.Cluster, []);
     await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);

@@ -13,6 +13,7 @@ import {
   nextEvent,
   originKey,
   startOrigin,
+  startOriginAndRelay,
   startRelay,
   until,
 } from './test-support.js';
@@ -83,10 +84,7 @@ for (const upstream of ['delta', 'sotw'] as const) {
 
 describe('relay: NACKs', () => {
   it('X4: a downstream NACK is that client status on the relay, goes nowhere upstream and is not resent', async () => {
-    const origin = await startOrigin();
-    closers.push(() => origin.server.close());
-    const { relay, address } = await startRelay([origin.address]);
-    closers.push(() => relay.close());
+    const { origin, relay, address } = await startOriginAndRelay(closers);
     const originNacks = collect(origin.server, 'nack');
     const picky = track(
       downstream(address, 'picky', {
@@ -122,10 +120,7 @@ describe('relay: NACKs', () => {
   });
 
   it('X4: the relay NACKs upstream only a resource it cannot decode', async () => {
-    const origin = await startOrigin();
-    closers.push(() => origin.server.close());
-    const { relay, address } = await startRelay([origin.address]);
-    closers.push(() => relay.close());
+    const { origin, relay, address } = await startOriginAndRelay(closers);
     const client = track(downstream(address, 'n1'));
     client.subscribe(TypeUrl.Cluster, ['*']);
     await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);

@@ -117,6 +117,18 @@ export function closeAfterAll(): Closers {
   };
 }
 
+/** An origin (holding originSnapshot()) and a relay in front of it, both closed by `closers`. */
+export async function startOriginAndRelay(
+  closers: Closers,
+  options: Partial<RelayOptions> = {},
+): Promise<{ origin: Origin; relay: Relay; address: string }> {
+  const origin = await startOrigin();
+  closers.push(() => origin.server.close());
+  const { relay, address } = await startRelay([origin.address], options);
+  closers.push(() => relay.close());
+  return { origin, relay, address };
+}
+
 export const typeUrls = { cds: TypeUrl.Cluster, eds: TypeUrl.Endpoint } as const;
 
 type Emitters = [[Relay, RelayEvents], [XdsServer, XdsServerEvents]];
