@@ -14,7 +14,7 @@ import { filterTypeUrls, hcmOf, rdsSourceOf, tcpProxyOf } from '../test-resource
 import { makeCluster } from './cluster.js';
 import { makeClusterLoadAssignment } from './cluster-load-assignment.js';
 import { makeApiListener, makeHttpListener, makeTcpListener } from './listener.js';
-import { makeHeaderMatcher, makeRouteConfiguration } from './route-configuration.js';
+import { makeRouteConfiguration } from './route-configuration.js';
 import { makeSecret } from './secret.js';
 
 describe('makeCluster', () => {
@@ -181,17 +181,6 @@ describe('makeRouteConfiguration', () => {
     assert.equal(a1?.retryPolicy?.retryOn, 'unavailable');
     assert.equal(a1?.retryPolicy?.perTryTimeout?.nanos, 250_000_000);
     assert.deepEqual(routes[2]?.match?.pathSpecifier, { case: 'prefix', value: '/' });
-  });
-
-  it('builds every kind of header matcher and rejects a spec with none or two', () => {
-    assert.equal(makeHeaderMatcher('h', { prefix: 'a' }).headerMatchSpecifier.case, 'stringMatch');
-    const regex = makeHeaderMatcher('h', { regex: 'a.*' }).headerMatchSpecifier;
-    assert.equal(regex.case === 'stringMatch' && regex.value.matchPattern.case, 'safeRegex');
-    const absent = makeHeaderMatcher('h', { present: false });
-    assert.equal(absent.headerMatchSpecifier.case, 'presentMatch');
-    assert.equal(absent.invertMatch, true);
-    assert.throws(() => makeHeaderMatcher('h', {}), TypeError);
-    assert.throws(() => makeHeaderMatcher('h', { exact: 'a', prefix: 'b' }), TypeError);
   });
 });
 

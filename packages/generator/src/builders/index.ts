@@ -1,6 +1,7 @@
 /**
  * Resource builders for people who build snapshots by hand: each returns a protobuf-es message from `@xds/api`
- * in a shape that both Envoy and proxyless gRPC clients accept.
+ * in a shape that both Envoy and proxyless gRPC clients accept. Route builders take `{ fields: 'compatible' }`
+ * for gRPC clients older than gRFC A63 (see {@link RouteFields}).
  *
  * @module
  */
@@ -13,6 +14,7 @@ export {
 } from './cluster-load-assignment.js';
 export { adsConfigSource, durationFromMs, socketAddress } from './common.js';
 export { makeExtensionConfig } from './extension-config.js';
+export { type HeaderMatchSpec, makeHeaderMatcher } from './header-matcher.js';
 export {
   type HttpConnectionManagerSpec,
   httpConnectionManagerName,
@@ -30,8 +32,6 @@ export {
 } from './listener.js';
 export {
   defaultRetryOn,
-  type HeaderMatchSpec,
-  makeHeaderMatcher,
   makeRoute,
   makeRouteConfiguration,
   makeVirtualHost,
@@ -42,6 +42,7 @@ export {
   type VirtualHostSpec,
   type WeightedClusterSpec,
 } from './route-configuration.js';
+export { maxTotalWeight, type RouteBuildOptions, type RouteFields } from './route-fields.js';
 export { makeRuntime } from './runtime.js';
 export {
   makeScopedRouteConfiguration,

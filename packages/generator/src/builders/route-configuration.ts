@@ -1,29 +1,20 @@
+// RouteConfiguration builders (RDS): virtual hosts, routes, weighted clusters, timeouts and retries, in the field
+// generation the caller asks for (route-fields.ts), so that one spec serves Envoy and proxyless gRPC clients of
+// every age. Weighted clusters carry `total_weight` only in the compatible generation: Envoy 1.24+ and current gRPC
+// clients use the sum of the weights, older gRPC clients check the sum against `total_weight`, default 100.
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
-  type HeaderMatcher,
-  HeaderMatcherSchema,
   type Route,
   type RouteConfiguration,
   RouteConfigurationSchema,
   RouteSchema,
   type VirtualHost,
   VirtualHostSchema,
+  type WeightedClusterSchema,
 } from '@xds/api';
 import { durationFromMs } from './common.js';
-
-/** How one request header must look; set exactly one field. */
-export interface HeaderMatchSpec {
-  /** The value equals this. */
-  readonly exact?: string;
-  /** The value starts with this. */
-  readonly prefix?: string;
-  /** The value ends with this. */
-  readonly suffix?: string;
-  /** The value matches this RE2 regular expression (the whole value). */
-  readonly regex?: string;
-  /** `true`: the header is present; `false`: it is absent. */
-  readonly present?: boolean;
-}
+import { type HeaderMatchSpec, makeHeaderMatcher } from './header-matcher.js';
+import { maxTotalWeight, type RouteBuildOptions, type RouteFields } from './route-fields.js';
 
 /** What a route matches: a path prefix or an exact path (default prefix `/`), and headers. */
 export interface RouteMatchSpec {
@@ -39,7 +30,7 @@ export interface RouteMatchSpec {
 export interface WeightedClusterSpec {
   /** The cluster. */
   readonly name: string;
-  /** Its share; the weights of a route must add up to more than 0. */
+  /** Its share, a uint32; the weights of a route must add up to more than 0 and at most 4,294,967,295. */
   readonly weight: number;
 }
 
@@ -92,50 +83,46 @@ export interface RouteConfigurationSpec {
 /** The default `retry_on` of {@link RetrySpec}. */
 export const defaultRetryOn = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
 
-/** A header matcher from a {@link HeaderMatchSpec}; throws a TypeError unless exactly one field is set. */
-export function makeHeaderMatcher(name: string, spec: HeaderMatchSpec): HeaderMatcher {
-  const set = Object.entries(spec).filter(([, v]) => v !== undefined);
-  if (set.length !== 1)
-    throw new TypeError(`header "${name}": set exactly one of exact, prefix, suffix, regex, present`);
-  if (spec.present !== undefined) {
-    return create(HeaderMatcherSchema, {
-      name,
-      headerMatchSpecifier: { case: 'presentMatch', value: true },
-      invertMatch: !spec.present,
-    });
+/**
+ * The weighted clusters of a route. Throws a RangeError for a weight that is not a uint32, or weights that add up
+ * to 0 or to more than a uint32 holds: every client NACKs those.
+ */
+function weightedClusters(
+  clusters: readonly WeightedClusterSpec[],
+  options: RouteBuildOptions,
+): MessageInitShape<typeof WeightedClusterSchema> {
+  let total = 0;
+  for (const c of clusters) {
+    if (!Number.isInteger(c.weight) || c.weight < 0 || c.weight > maxTotalWeight)
+      throw new RangeError(`cluster "${c.name}": weight ${c.weight} is not a uint32`);
+    total += c.weight;
   }
-  let pattern: MessageInitShape<typeof HeaderMatcherSchema>['headerMatchSpecifier'];
-  if (spec.exact !== undefined)
-    pattern = { case: 'stringMatch', value: { matchPattern: { case: 'exact', value: spec.exact } } };
-  else if (spec.prefix !== undefined)
-    pattern = { case: 'stringMatch', value: { matchPattern: { case: 'prefix', value: spec.prefix } } };
-  else if (spec.suffix !== undefined)
-    pattern = { case: 'stringMatch', value: { matchPattern: { case: 'suffix', value: spec.suffix } } };
-  else
-    pattern = {
-      case: 'stringMatch',
-      value: { matchPattern: { case: 'safeRegex', value: { regex: spec.regex ?? '' } } },
-    };
-  return create(HeaderMatcherSchema, { name, headerMatchSpecifier: pattern });
+  if (total === 0 || total > maxTotalWeight)
+    throw new RangeError(
+      `weighted clusters: the weights add up to ${total}; clients accept 1..${maxTotalWeight}`,
+    );
+  return {
+    clusters: clusters.map((c) => ({ name: c.name, weight: c.weight })),
+    ...(options.fields === 'compatible' ? { totalWeight: total } : {}),
+  };
 }
 
-/** A route from a {@link RouteSpec}. */
-export function makeRoute(spec: RouteSpec): Route {
+/** A route from a {@link RouteSpec}, in the field generation `options.fields` names (default `'current'`). */
+export function makeRoute(spec: RouteSpec, options: RouteBuildOptions = {}): Route {
   const match = spec.match ?? {};
   const path: MessageInitShape<typeof RouteSchema>['match'] = {
     pathSpecifier:
       match.path !== undefined
         ? { case: 'path', value: match.path }
         : { case: 'prefix', value: match.prefix ?? '/' },
-    headers: Object.entries(match.headers ?? {}).map(([name, header]) => makeHeaderMatcher(name, header)),
+    headers: Object.entries(match.headers ?? {}).map(([name, header]) =>
+      makeHeaderMatcher(name, header, options),
+    ),
   };
   const target =
     spec.cluster !== undefined
       ? { case: 'cluster' as const, value: spec.cluster }
-      : {
-          case: 'weightedClusters' as const,
-          value: { clusters: spec.clusters.map((c) => ({ name: c.name, weight: c.weight })) },
-        };
+      : { case: 'weightedClusters' as const, value: weightedClusters(spec.clusters, options) };
   const retries = spec.retries;
   return create(RouteSchema, {
     match: path,
@@ -163,23 +150,27 @@ export function makeRoute(spec: RouteSpec): Route {
   });
 }
 
-/** A virtual host from a {@link VirtualHostSpec}. */
-export function makeVirtualHost(spec: VirtualHostSpec): VirtualHost {
+/** A virtual host from a {@link VirtualHostSpec}, in the field generation `options.fields` names. */
+export function makeVirtualHost(spec: VirtualHostSpec, options: RouteBuildOptions = {}): VirtualHost {
   return create(VirtualHostSchema, {
     name: spec.name,
     domains: [...spec.domains],
-    routes: spec.routes.map(makeRoute),
+    routes: spec.routes.map((route) => makeRoute(route, options)),
   });
 }
 
 /**
- * A RouteConfiguration (RDS resource). Virtual hosts may be specs or already built messages (which are used as
- * they are, so that a memoized virtual host is shared).
+ * A RouteConfiguration (RDS resource), in the field generation `options.fields` names (default `'current'`; use
+ * `'compatible'` for gRPC clients older than gRFC A63, see {@link RouteFields}). Virtual hosts may be specs or
+ * already built messages (which are used as they are, so that a memoized virtual host is shared).
  */
-export function makeRouteConfiguration(spec: RouteConfigurationSpec): RouteConfiguration {
+export function makeRouteConfiguration(
+  spec: RouteConfigurationSpec,
+  options: RouteBuildOptions = {},
+): RouteConfiguration {
   return create(RouteConfigurationSchema, {
     name: spec.name,
-    virtualHosts: spec.virtualHosts.map((v) => (isVirtualHost(v) ? v : makeVirtualHost(v))),
+    virtualHosts: spec.virtualHosts.map((v) => (isVirtualHost(v) ? v : makeVirtualHost(v, options))),
   });
 }
 

@@ -14,7 +14,7 @@ export function makeVhdsRouteConfiguration(
 ): RouteConfiguration {
   return create(RouteConfigurationSchema, {
     name,
-    virtualHosts: virtualHosts.map(makeVirtualHost),
+    virtualHosts: virtualHosts.map((v) => makeVirtualHost(v)),
     vhds: { configSource: adsConfigSource() },
   });
 }

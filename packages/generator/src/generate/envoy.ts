@@ -2,10 +2,11 @@ import type { Message } from '@bufbuild/protobuf';
 import type { Listener, RouteConfiguration, VirtualHost } from '@xds/api';
 import { makeHttpListener, makeTcpListener } from '../builders/listener.js';
 import { makeRouteConfiguration, makeVirtualHost } from '../builders/route-configuration.js';
+import type { RouteFields } from '../builders/route-fields.js';
 import { isHttpProtocol, isTcpProtocol } from '../model/protocol.js';
 import type { Service, ServiceModel } from '../model/types.js';
 import { clusterParts } from './assignments.js';
-import { type GenerateOptions, memoOwner } from './generate-options.js';
+import { type GenerateOptions, memoOwner, routeFieldsFor } from './generate-options.js';
 import { defaultMemo, type ResourceMemo } from './memo.js';
 import {
   ambiguousShortNames,
@@ -39,10 +40,11 @@ function envoyParts(
   service: Service,
   domain: string,
   hidden: Readonly<Record<number, readonly string[]>>,
+  fields: RouteFields,
   memo: ResourceMemo,
 ): EnvoyParts {
   const config = { ...service, endpoints: [] };
-  return memo.get('service-envoy', { domain, service: config, hidden }, () => {
+  return memo.get('service-envoy', { domain, service: config, hidden, fields }, () => {
     const host = serviceHost(service, domain);
     const virtualHosts: KeyedVirtualHost[] = [];
     const tcpListeners: Listener[] = [];
@@ -53,8 +55,9 @@ function envoyParts(
           domains: envoyDomains(service, domain, port.port, new Set(hidden[port.port] ?? [])),
           routes: routeSpecs(service, port.port, host, 'envoy'),
         };
-        const key = memo.key('virtual-host', spec);
-        virtualHosts.push({ port: port.port, key, host: memo.getByKey(key, () => makeVirtualHost(spec)) });
+        const key = memo.key('virtual-host', { spec, fields });
+        const built = memo.getByKey(key, () => makeVirtualHost(spec, { fields }));
+        virtualHosts.push({ port: port.port, key, host: built });
       } else if (isTcpProtocol(port.protocol)) {
         const spec = {
           name: envoyListenerName(port.port),
@@ -87,14 +90,16 @@ function hiddenFor(service: Service, ambiguous: Map<number, Set<string>>): Recor
  * - per TCP-like port (TCP, TLS, HTTPS, Mongo, Redis), a listener `0.0.0.0_<port>` proxying to the service;
  * - per port, clusters `outbound|<port>||<fqdn>` and `outbound|<port>|<subset>|<fqdn>` (EDS over ADS) with their
  *   ClusterLoadAssignments.
- * UDP ports get clusters only. Unchanged resources are the same objects as last time (see {@link ResourceMemo}).
+ * UDP ports get clusters only. Routes use `options.routeFields.envoy` (default `'current'`: `string_match`, no
+ * deprecated `total_weight`). Unchanged resources are the same objects as last time (see {@link ResourceMemo}).
  */
 export function generateEnvoy(model: ServiceModel, options: GenerateOptions = {}): Message[] {
   const memo = options.memo ?? defaultMemo;
-  return memo.generation(memoOwner(options), () => envoyResources(model, memo));
+  const fields = routeFieldsFor(options, 'envoy');
+  return memo.generation(memoOwner(options), () => envoyResources(model, fields, memo));
 }
 
-function envoyResources(model: ServiceModel, memo: ResourceMemo): Message[] {
+function envoyResources(model: ServiceModel, fields: RouteFields, memo: ResourceMemo): Message[] {
   const ambiguous = ambiguousShortNames(model, httpPorts);
   const clusters: Message[] = [];
   const assignments: Message[] = [];
@@ -104,7 +109,7 @@ function envoyResources(model: ServiceModel, memo: ResourceMemo): Message[] {
     const base = clusterParts(service, model.domain, memo);
     clusters.push(...base.clusters);
     assignments.push(...base.assignments);
-    const parts = envoyParts(service, model.domain, hiddenFor(service, ambiguous), memo);
+    const parts = envoyParts(service, model.domain, hiddenFor(service, ambiguous), fields, memo);
     listeners.push(...parts.tcpListeners);
     for (const vh of parts.virtualHosts) {
       const list = byPort.get(vh.port) ?? [];

@@ -2,9 +2,10 @@ import type { Message } from '@bufbuild/protobuf';
 import type { Listener, RouteConfiguration } from '@xds/api';
 import { makeApiListener } from '../builders/listener.js';
 import { makeRouteConfiguration } from '../builders/route-configuration.js';
+import type { RouteFields } from '../builders/route-fields.js';
 import type { Service, ServiceModel } from '../model/types.js';
 import { clusterParts } from './assignments.js';
-import { type GenerateOptions, memoOwner } from './generate-options.js';
+import { type GenerateOptions, memoOwner, routeFieldsFor } from './generate-options.js';
 import { defaultMemo, type ResourceMemo } from './memo.js';
 import { clusterName, grpcDomains, hostPort, serviceHost } from './names.js';
 import { routeSpecs } from './routes.js';
@@ -14,9 +15,9 @@ interface GrpcParts {
   readonly routes: readonly RouteConfiguration[];
 }
 
-function grpcParts(service: Service, domain: string, memo: ResourceMemo): GrpcParts {
+function grpcParts(service: Service, domain: string, fields: RouteFields, memo: ResourceMemo): GrpcParts {
   const config = { ...service, endpoints: [] };
-  return memo.get('service-grpc', { domain, service: config }, () => {
+  return memo.get('service-grpc', { domain, service: config, fields }, () => {
     const host = serviceHost(service, domain);
     const listeners: Listener[] = [];
     const routes: RouteConfiguration[] = [];
@@ -34,7 +35,7 @@ function grpcParts(service: Service, domain: string, memo: ResourceMemo): GrpcPa
           },
         ],
       };
-      routes.push(memo.get('grpc-route', spec, () => makeRouteConfiguration(spec)));
+      routes.push(memo.get('grpc-route', { spec, fields }, () => makeRouteConfiguration(spec, { fields })));
     }
     return { listeners, routes };
   });
@@ -44,16 +45,19 @@ function grpcParts(service: Service, domain: string, memo: ResourceMemo): GrpcPa
  * The xDS resources for proxyless gRPC clients (`xds:///<fqdn>:<port>`), in the only shapes they accept:
  * - per service port, a Listener `<fqdn>:<port>` with an `api_listener` connection manager that takes
  *   RouteConfiguration `outbound|<port>||<fqdn>` by RDS over ADS, router filter last;
- * - that RouteConfiguration, with one virtual host whose domains are the `host:port` forms of the service;
+ * - that RouteConfiguration, with one virtual host whose domains are the `host:port` forms of the service, in the
+ *   route fields every gRPC client reads (`options.routeFields.grpc`, default `'compatible'`: legacy header
+ *   matcher fields, `total_weight` set to the sum of the weights);
  * - the same EDS clusters (ROUND_ROBIN) and ClusterLoadAssignments as {@link generateEnvoy}: IP literals with
  *   port values, every locality set and weighted, priorities without gaps.
  */
 export function generateGrpc(model: ServiceModel, options: GenerateOptions = {}): Message[] {
   const memo = options.memo ?? defaultMemo;
-  return memo.generation(memoOwner(options), () => grpcResources(model, memo));
+  const fields = routeFieldsFor(options, 'grpc');
+  return memo.generation(memoOwner(options), () => grpcResources(model, fields, memo));
 }
 
-function grpcResources(model: ServiceModel, memo: ResourceMemo): Message[] {
+function grpcResources(model: ServiceModel, fields: RouteFields, memo: ResourceMemo): Message[] {
   const clusters: Message[] = [];
   const assignments: Message[] = [];
   const listeners: Message[] = [];
@@ -62,7 +66,7 @@ function grpcResources(model: ServiceModel, memo: ResourceMemo): Message[] {
     const base = clusterParts(service, model.domain, memo);
     clusters.push(...base.clusters);
     assignments.push(...base.assignments);
-    const parts = grpcParts(service, model.domain, memo);
+    const parts = grpcParts(service, model.domain, fields, memo);
     listeners.push(...parts.listeners);
     routes.push(...parts.routes);
   }
