@@ -8,7 +8,7 @@ export * from './builders/index.js';
 export { type ClusterParts, inSubset, localitiesOf, targetPort } from './generate/assignments.js';
 export { generateEnvoy } from './generate/envoy.js';
 export { type Flavour, flavourOf, flavours, nodeKeyByFlavour } from './generate/flavour.js';
-export type { GenerateOptions } from './generate/generate-options.js';
+export { defaultRouteFields, type GenerateOptions } from './generate/generate-options.js';
 export { generateGrpc } from './generate/grpc.js';
 export {
   defaultMemo,

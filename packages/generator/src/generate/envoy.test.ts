@@ -89,6 +89,11 @@ describe('generateEnvoy (Bookinfo golden)', () => {
     );
     const weighted = split?.action.case === 'route' ? split.action.value : undefined;
     assert.equal(weighted?.clusterSpecifier.case, 'weightedClusters');
+    assert.equal(
+      weighted?.clusterSpecifier.case === 'weightedClusters' && weighted.clusterSpecifier.value.totalWeight,
+      undefined,
+      'Envoy 1.24+ warns about the deprecated total_weight and uses the sum of the weights',
+    );
     assert.deepEqual(
       weighted?.clusterSpecifier.case === 'weightedClusters' &&
         weighted.clusterSpecifier.value.clusters.map((c) => `${c.name}=${c.weight}`),

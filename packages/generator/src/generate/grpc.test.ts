@@ -103,11 +103,18 @@ describe('generateGrpc (Bookinfo)', () => {
       'reviews.default:9080',
       'reviews.default.svc:9080',
     ]);
-    const [, weighted] = reviews.virtualHosts[0]!.routes;
+    const [jason, weighted] = reviews.virtualHosts[0]!.routes;
     const action = weighted?.action.case === 'route' ? weighted.action.value : undefined;
     assert.equal(action?.timeout, undefined, 'gRPC clients take the timeout from max_stream_duration');
     assert.equal(action?.maxStreamDuration?.maxStreamDuration?.seconds, 2n);
     assert.equal(action?.clusterSpecifier.case, 'weightedClusters');
+    // The fields every gRPC client reads (README, "Client compatibility"): C-core 1.51 knows no string_match and
+    // reads an unset total_weight as 100.
+    assert.deepEqual(jason?.match?.headers[0]?.headerMatchSpecifier, { case: 'exactMatch', value: 'jason' });
+    assert.equal(
+      action?.clusterSpecifier.case === 'weightedClusters' && action.clusterSpecifier.value.totalWeight,
+      100,
+    );
   });
 
   it('EDS clusters over ADS with ROUND_ROBIN, shared with the Envoy flavour', () => {
