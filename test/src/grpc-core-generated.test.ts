@@ -1,16 +1,17 @@
-// Interop with gRPC C-core's own xDS client (Debian bookworm's python3-grpcio, C-core 1.51) on configuration that
-// @xds/generator makes from a service model, as xds-server serves it. NOT LANDED: it fails on main, and shows two
-// generator defects for gRPC clients of that age (both NACK the whole RouteConfiguration):
-// - header matchers use `string_match`, which C-core 1.51 does not know ("Invalid route header matcher specified");
-// - weighted clusters leave `total_weight` unset, which C-core 1.51 reads as 100 ("RouteAction weighted_cluster has
-//   incorrect total weight" for weights 1 and 1).
+// Interop with real gRPC clients of different ages on configuration that @xds/generator makes from a service model,
+// as xds-server serves it: gRPC C-core's own xDS client (Debian bookworm's python3-grpcio, C-core 1.51) and
+// @grpc/grpc-js-xds. C-core 1.51 NACKs the whole RouteConfiguration for header matchers in `string_match`
+// ("Invalid route header matcher specified") and for weighted clusters whose weights do not add up to an unset
+// `total_weight`, which it reads as 100 ("RouteAction weighted_cluster has incorrect total weight"); the generator's
+// gRPC output uses the fields every client reads (packages/generator/README.md, "Client compatibility").
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Client } from '@grpc/grpc-js';
 import { SnapshotCache } from '@xds/cache';
 import { nodeKeyByFlavour, parseModel, publishModel } from '@xds/generator';
 import { XdsServer } from '@xds/server';
-import { type Backend, startBackend, whichPath } from './support/backend.js';
-import { exampleGrpcBootstrap } from './support/bootstrap.js';
+import { type Backend, channel, startBackend, until, which, whichPath } from './support/backend.js';
+import { exampleGrpcBootstrap, useXdsServer } from './support/bootstrap.js';
 import { provisionPython, runPythonScript } from './support/python.js';
 
 interface CallResult {
@@ -37,7 +38,48 @@ ${headerRoute ? '      - match: { prefix: /, headers: { end-user: { exact: jason
 `;
 }
 
-describe('gRPC C-core 1.51 xds resolver on generated configuration (not landed: fails on main)', () => {
+/**
+ * A model whose first route sends calls whose `content-type` meets `condition` to v2 and whose second sends the rest
+ * to v1 (v2 at weight 0). gRPC clients present `content-type` to route matching as `application/grpc`.
+ */
+function headerModel(v1: number, v2: number, condition: string): string {
+  return `services:
+  - name: reviews
+    ports: [{ name: grpc, port: 9080, protocol: GRPC }]
+    endpoints:
+      - { address: 127.0.0.1, port: ${v1}, labels: { version: v1 } }
+      - { address: 127.0.0.1, port: ${v2}, labels: { version: v2 } }
+    subsets:
+      - { name: v1, labels: { version: v1 } }
+      - { name: v2, labels: { version: v2 } }
+    routes:
+      - match: { prefix: /, headers: ${condition} }
+        to: [{ subset: v2 }]
+      - to: [{ subset: v1, weight: 3 }, { subset: v2, weight: 0 }]
+`;
+}
+
+/** Each header condition of the model language, and the backend a gRPC call gets through it. */
+const conditions: readonly (readonly [string, 'v1' | 'v2'])[] = [
+  ['{ content-type: { exact: application/grpc } }', 'v2'],
+  ['{ content-type: { prefix: application/ } }', 'v2'],
+  ['{ content-type: { suffix: /grpc } }', 'v2'],
+  ["{ content-type: { regex: 'application/grpc(\\+[a-z]+)?' } }", 'v2'],
+  ['{ content-type: { present: true } }', 'v2'],
+  ['{ end-user: { present: false } }', 'v2'],
+  ['{ content-type: { exact: application/json } }', 'v1'],
+  ["{ content-type: { regex: 'text/.*' } }", 'v1'],
+];
+
+const target = 'xds:///reviews.default.svc.cluster.local:9080';
+
+function publishTo(cache: SnapshotCache, text: string): void {
+  const parsed = parseModel(text);
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+  publishModel(cache, parsed.model, { flavours: ['grpc'] });
+}
+
+describe('gRPC C-core 1.51 xds resolver on generated configuration', () => {
   let backends: Backend[];
   let server: XdsServer;
   let cache: SnapshotCache;
@@ -46,15 +88,11 @@ describe('gRPC C-core 1.51 xds resolver on generated configuration (not landed: 
   const call = (nodeId: string) =>
     runPythonScript<CallResult>(
       'xds_call.py',
-      ['--target', 'xds:///reviews.default.svc.cluster.local:9080', '--method', whichPath, '--timeout', '15'],
+      ['--target', target, '--method', whichPath, '--timeout', '15'],
       { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(exampleGrpcBootstrap(port, nodeId)) },
     );
 
-  const publish = (text: string) => {
-    const parsed = parseModel(text);
-    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-    publishModel(cache, parsed.model, { flavours: ['grpc'] });
-  };
+  const publish = (text: string) => publishTo(cache, text);
 
   before(async () => {
     provisionPython();
@@ -80,5 +118,67 @@ describe('gRPC C-core 1.51 xds resolver on generated configuration (not landed: 
     publish(model(backends[0]!.port, backends[1]!.port, true));
     const result = await call('core-headers');
     assert.equal(result.code, 'OK', result.details);
+  });
+
+  it("NACKs routeFields grpc: 'current' (string_match, no total_weight): why gRPC output is 'compatible'", async () => {
+    const current = (text: string) => {
+      const parsed = parseModel(text);
+      assert.ok(parsed.ok);
+      publishModel(cache, parsed.model, { flavours: ['grpc'], routeFields: { grpc: 'current' } });
+    };
+    current(model(backends[0]!.port, backends[1]!.port, true));
+    const headers = await call('core-current-headers');
+    assert.equal(headers.code, 'UNAVAILABLE');
+    assert.match(headers.details ?? '', /Invalid route header matcher specified/);
+    current(model(backends[0]!.port, backends[1]!.port, false));
+    const weights = await call('core-current-weights');
+    assert.equal(weights.code, 'UNAVAILABLE');
+    assert.match(weights.details ?? '', /incorrect total weight/);
+  });
+
+  it('applies every header condition of the model as the generator writes it for gRPC', async () => {
+    for (const [condition, expected] of conditions) {
+      publish(headerModel(backends[0]!.port, backends[1]!.port, condition));
+      const result = await call('core-conditions');
+      assert.equal(result.code, 'OK', `${condition}: ${result.details}`);
+      assert.equal(result.value, expected, condition);
+    }
+  });
+});
+
+describe('@grpc/grpc-js-xds on the same generated configuration', () => {
+  let backends: Backend[];
+  let server: XdsServer;
+  let cache: SnapshotCache;
+  let client: Client;
+
+  before(async () => {
+    backends = [await startBackend('v1'), await startBackend('v2')];
+    cache = new SnapshotCache({ nodeKey: nodeKeyByFlavour });
+    server = new XdsServer({ cache, closeGraceMs: 500 });
+    await useXdsServer(await server.listen('127.0.0.1:0'), 'js-conditions');
+    client = channel(target);
+  });
+
+  after(async () => {
+    client?.close();
+    await server?.close();
+    await Promise.all((backends ?? []).map((b) => b.close()));
+  });
+
+  it('applies every header condition, and weights that do not add up to 100', async () => {
+    for (const [condition, expected] of conditions) {
+      publishTo(cache, headerModel(backends[0]!.port, backends[1]!.port, condition));
+      await until(client, (name) => name === expected);
+      // Settled: every call now takes that route (the other backend is at weight 0).
+      for (let i = 0; i < 5; i++) assert.equal(await which(client), expected, condition);
+    }
+    publishTo(cache, model(backends[0]!.port, backends[1]!.port, false));
+    const seen = new Set<string>();
+    await until(client, (name) => {
+      seen.add(name);
+      return seen.size === 2;
+    });
+    assert.deepEqual([...seen].sort(), ['v1', 'v2']);
   });
 });
