@@ -2,7 +2,10 @@
 # Provisions a Netflix Eureka server for the Eureka adapter tests: a one-class Spring Boot application with
 # spring-cloud-starter-netflix-eureka-server, built with Maven from Maven Central (tens of seconds the first time,
 # then cached by version). Standalone (no peers), self-preservation off, and the read-only response cache off so
-# /eureka/apps shows a registration at once instead of up to 30 s later. Prints the path of the jar.
+# /eureka/apps shows a registration at once instead of up to 30 s later. Prints the path of the jar. servers.mjs's
+# startEureka passes the properties that make it truly standalone and fresh on the command line
+# (eurekaFreshProperties: its own host name, so it is not its own replication peer; no response cache), so a jar
+# built before them needs no rebuild.
 . "$(dirname "$0")/lib.sh"
 BOOT=${EUREKA_BOOT_VERSION:-4.0.7}
 CLOUD=${EUREKA_CLOUD_VERSION:-2025.1.4}
@@ -82,6 +85,7 @@ spring.application.name=xds-test-eureka
 eureka.client.register-with-eureka=false
 eureka.client.fetch-registry=false
 eureka.client.service-url.defaultZone=http://127.0.0.1:${server.port}/eureka/
+eureka.instance.hostname=127.0.0.1
 eureka.server.enable-self-preservation=false
 eureka.server.use-read-only-response-cache=false
 eureka.server.response-cache-update-interval-ms=1000

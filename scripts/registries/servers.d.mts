@@ -37,4 +37,10 @@ export declare function startConsul(options?: {
   timeoutMs?: number;
   persistent?: boolean;
 }): Promise<RunningServer & { restart(): Promise<void> }>;
-export declare function startEureka(options?: { timeoutMs?: number }): Promise<RunningServer>;
+/** The properties that make the Eureka server standalone (no peers) and its answers fresh (`startEureka`'s default). */
+export declare const eurekaFreshProperties: Readonly<Record<string, string>>;
+/** Eureka: `properties` are Spring properties (`name: value`) over {@link eurekaFreshProperties}. */
+export declare function startEureka(options?: {
+  timeoutMs?: number;
+  properties?: Readonly<Record<string, string>>;
+}): Promise<RunningServer>;

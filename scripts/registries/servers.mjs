@@ -281,18 +281,47 @@ export async function startConsul(options = {}) {
 }
 
 /**
+ * The Eureka server properties that make it a standalone server answering what it holds. Without them, after a
+ * deletion `/eureka/apps` can list the instance again, for a moment or for minutes:
+ * - `eureka.instance.hostname=127.0.0.1`: its service URL (`http://127.0.0.1:PORT/eureka/`) is then its own, so it
+ *   has no peers. Under the machine's host name it took that URL for a peer and replicated every registration,
+ *   status change and deletion to itself, in batches, later: a deleted instance came back (`replication=true` in
+ *   its log), and after a SIGSTOP, whose replication requests failed and were retried, for good.
+ * - its response caches off: the read-only copy refreshed every 30 s (`use-read-only-response-cache`, also off in
+ *   the jar's application.properties) and the read-write Guava cache whose entries live 180 s
+ *   (`response-cache-auto-expiration-in-seconds`). A change invalidates the read-write entries, but Guava ignores an
+ *   invalidation that races a load in progress (google/guava#1881), so a `GET /apps` running while an instance is
+ *   deleted keeps the pre-delete answer for 180 s. An expiry of 0 keeps no entry: every request reads the registry.
+ */
+export const eurekaFreshProperties = Object.freeze({
+  'eureka.instance.hostname': '127.0.0.1',
+  'eureka.server.use-read-only-response-cache': 'false',
+  'eureka.server.response-cache-auto-expiration-in-seconds': '0',
+});
+
+/**
  * Starts the Eureka server on a free port; ready when `/eureka/apps` answers (7 s on an idle machine, minutes on a
- * busy one: it is a JVM starting Spring).
- * @param {{ timeoutMs?: number }} [options]
+ * busy one: it is a JVM starting Spring). Its caches are off ({@link eurekaFreshProperties}) unless `properties`
+ * (Spring properties, passed as `--name=value`) say otherwise: a test of the adapter against Eureka's default caches
+ * passes their defaults here.
+ * @param {{ timeoutMs?: number, properties?: Readonly<Record<string, string>> }} [options]
  * @returns {Promise<RunningServer>}
  */
 export async function startEureka(options = {}) {
+  const properties = { ...eurekaFreshProperties, ...options.properties };
   const jar = provision('eureka');
   const dir = mkdtempSync(join(tmpdir(), 'xds-eureka-'));
   const port = await freePort();
   const { child, log } = launch(
     'java',
-    ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Xshare:auto', '-jar', jar],
+    [
+      '-Xmx256m',
+      '-XX:TieredStopAtLevel=1',
+      '-Xshare:auto',
+      '-jar',
+      jar,
+      ...Object.entries(properties).map(([name, value]) => `--${name}=${value}`),
+    ],
     dir,
     'eureka',
     { PORT: String(port) },
@@ -304,7 +333,8 @@ export async function startEureka(options = {}) {
   };
   try {
     await waitReady(
-      async () => (await ok(`${url}/apps`, { headers: { accept: 'application/json' } })) !== undefined,
+      // XML: a JSON `/apps` here would fill the response cache's JSON entry before a test registers anything
+      async () => (await ok(`${url}/apps`, { headers: { accept: 'application/xml' } })) !== undefined,
       child,
       'eureka',
       log,

@@ -1,8 +1,11 @@
-// The Eureka adapter against a real Eureka server (Spring Cloud Netflix, 127.0.0.1 free port, read-only response
-// cache off): a full fetch, then deltas; metadata becomes labels, status UP health; a delta that misses a change
-// (hash mismatch) fetches everything again. A server that stops answering (SIGSTOP) leaves the services in place,
-// stale, and pushes nothing; it resyncs when it answers again.
+// The Eureka adapter against a real Eureka server (Spring Cloud Netflix, 127.0.0.1 free port, its response caches off
+// so it answers what it holds, see eurekaFreshProperties): a full fetch, then deltas; metadata becomes labels, status
+// UP health; a delta that misses a change (hash mismatch) fetches everything again. A server that stops answering
+// (SIGSTOP) leaves the services in place, stale, and pushes nothing; it resyncs when it answers again. Never
+// backwards: a second real Eureka (a peer that missed a deletion, its read-only cache caught before it) behind the
+// same address brings back no deleted instance. Each test registers its own apps and deletes them when it ends.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import type { ServiceModel } from '@xds/generator';
@@ -47,6 +50,71 @@ function register(
       metadata: { version, protocol: 'http', service_port: '8080', zone: `zone-${version}` },
     },
   });
+}
+
+/** `GET /apps` as the adapter asks for it (the same cache key on the server). */
+async function readApps(base: string): Promise<string> {
+  const response = await fetch(`${base}/apps`, { headers: { accept: 'application/json' } });
+  assert.equal(response.status, 200);
+  return response.text();
+}
+
+/** The hostnames a registry lists among `mine`, sorted and joined. */
+function hostnames(registry: EurekaRegistry, mine: readonly string[]): string {
+  return registry
+    .services()
+    .map((s) => s.hostname)
+    .filter((h) => mine.includes(h))
+    .sort()
+    .join();
+}
+
+/** A loopback HTTP forwarder standing for a load balancer in front of Eureka peers: `target` can be changed. */
+async function forwarder(first: string): Promise<{
+  url: string;
+  target: string;
+  readonly forwarded: Map<string, number>;
+  close(): Promise<void>;
+}> {
+  const state = { target: first, forwarded: new Map<string, number>() };
+  const server = createServer((request, response) => {
+    const target = state.target;
+    state.forwarded.set(target, (state.forwarded.get(target) ?? 0) + 1);
+    const path = (request.url ?? '/').replace(/^\/eureka/, '');
+    fetch(`${target}${path}`, { method: request.method ?? 'GET', headers: { accept: 'application/json' } })
+      .then(async (upstream) => {
+        response.writeHead(upstream.status, { 'content-type': 'application/json' });
+        response.end(await upstream.text());
+      })
+      .catch(() => response.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/eureka`,
+    get target() {
+      return state.target;
+    },
+    set target(value: string) {
+      state.target = value;
+    },
+    forwarded: state.forwarded,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls `check` every 50 ms until it holds; fails after the deadline. */
+async function poll(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 describe('parseEurekaLocation', () => {
@@ -124,12 +192,11 @@ describe('EurekaRegistry (real Eureka)', () => {
     } finally {
       await xds.close();
       await aggregate.stop();
+      await fetch(`${eureka.url}/apps/WEB/web-2`, { method: 'DELETE' });
     }
   });
 
   it('a server that stops answering leaves the services in place, stale; nothing is pushed; it resyncs', async () => {
-    // what the first test left would expire (90 s leases, no heartbeats) while this one runs: remove it
-    await fetch(`${eureka.url}/apps/WEB/web-2`, { method: 'DELETE' });
     await register(eureka.url, 'still-1', 9011, 'v1', 'STILL', 3600);
     const registry = new EurekaRegistry(`${eureka.url}?interval=200ms`);
     const aggregate = new AggregateRegistry([registry]);
@@ -143,7 +210,7 @@ describe('EurekaRegistry (real Eureka)', () => {
             .services()
             .map((s) => `${s.hostname} ${s.instances.length}`)
             .join() === 'still.eureka 1',
-        'the instance',
+        `the instance (${JSON.stringify(registry.status())} ${aggregate.services().map((s) => `${s.hostname} ${s.instances.length}`).join()})`,
         60_000,
       );
       const before = JSON.stringify(registry.services());
@@ -163,6 +230,66 @@ describe('EurekaRegistry (real Eureka)', () => {
     } finally {
       await xds.close();
       await aggregate.stop();
+      await fetch(`${eureka.url}/apps/STILL/still-1`, { method: 'DELETE' });
+    }
+  });
+
+  it('never backwards: a peer that missed a deletion, or a full answer older than the delta, brings back no deleted instance', async () => {
+    // the peer: its read-only response cache is filled once and never refreshed (as between two of its 30 s
+    // refreshes by default), so its /apps can be older than its delta
+    const peer = await startEureka({
+      properties: {
+        'eureka.server.use-read-only-response-cache': 'true',
+        'eureka.server.response-cache-update-interval-ms': String(100 * 365 * 24 * 3_600_000),
+      },
+    });
+    const proxy = await forwarder(eureka.url);
+    const mine = ['lag.eureka', 'keep.eureka', 'gone.eureka'];
+    const seen = new Set<string>();
+    const registries: EurekaRegistry[] = [];
+    const watch = (registry: EurekaRegistry): void => {
+      registries.push(registry);
+      registry.on('change', () => {
+        for (const service of registry.services())
+          seen.add(`${registries.indexOf(registry)} ${service.hostname}`);
+      });
+      registry.start();
+    };
+    try {
+      await register(peer.url, 'lag-x', 9101, 'v1', 'LAG', 3600);
+      await register(peer.url, 'keep-k', 9102, 'v1', 'KEEP', 3600);
+      await register(peer.url, 'gone-z', 9103, 'v1', 'GONE', 3600);
+      assert.match(await readApps(peer.url), /gone-z/);
+      await send(`${peer.url}/apps/GONE/gone-z`, 'DELETE');
+      assert.match(await readApps(peer.url), /gone-z/, 'the peer answers /apps from before the deletion');
+      // the server the address leads to first: lag-x deleted there, not (yet) on the peer
+      await register(eureka.url, 'lag-x', 9101, 'v1', 'LAG', 3600);
+      await register(eureka.url, 'keep-k', 9102, 'v1', 'KEEP', 3600);
+      await send(`${eureka.url}/apps/LAG/lag-x`, 'DELETE');
+
+      const behind = new EurekaRegistry(`${proxy.url}?interval=200ms`);
+      watch(behind);
+      await until(behind, () => hostnames(behind, mine) === 'keep.eureka', 'the first server', 60_000);
+      proxy.target = peer.url;
+      // the peer's delta adds lag-x (hash mismatch), then its full answer holds lag-x and gone-z: several rounds
+      await poll(() => (proxy.forwarded.get(peer.url) ?? 0) >= 8, 'rounds against the peer');
+      assert.equal(hostnames(behind, mine), 'keep.eureka', 'what was deleted stays deleted');
+
+      // a new adapter on the peer alone: its /apps still holds gone-z, the delta read before the first push does not
+      const direct = new EurekaRegistry(`${peer.url}?interval=200ms`);
+      watch(direct);
+      await until(direct, () => direct.status().synced, 'the peer', 60_000);
+      assert.equal(hostnames(direct, mine), 'keep.eureka,lag.eureka');
+      assert.deepEqual(
+        [...seen].filter((s) => s.endsWith('lag.eureka') || s.endsWith('gone.eureka')).sort(),
+        ['1 lag.eureka'],
+        'no adapter ever listed an instance its server had deleted',
+      );
+    } finally {
+      await Promise.all(registries.map((r) => r.stop()));
+      await proxy.close();
+      await peer.stop();
+      await fetch(`${eureka.url}/apps/KEEP/keep-k`, { method: 'DELETE' });
     }
   });
 });

@@ -4,6 +4,13 @@
  * server's `apps__hashcode` — a mismatch (a missed delta) fetches everything again. Mapping: hostname = the
  * instance's `vipAddress` (each of a comma-separated list); metadata → labels; metadata `protocol` → the port's
  * protocol, `service_port` → the port clients use (else the instance's port), `zone` → zone; status UP → healthy.
+ *
+ * Never backwards: a Eureka server can answer `/apps` with an older view than the deltas already applied (its
+ * response caches, google/guava#1881; a peer behind the same address that replication has not reached yet). The
+ * adapter therefore (1) versions every instance by the server's `lastUpdatedTimestamp` and ignores an entry older
+ * than the one it holds; (2) remembers deleted instances for {@link eurekaTombstoneMs} and drops them from a full
+ * answer that predates the deletion; (3) applies a delta right after every full fetch, before publishing, so the
+ * changes the full answer missed (within the server's 3-minute delta window) are in the first push.
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
@@ -31,6 +38,16 @@ export interface EurekaInstance {
   readonly securePort?: { readonly $?: number | string; readonly '@enabled'?: string | boolean };
   readonly metadata?: Readonly<Record<string, string>>;
   readonly actionType?: string;
+  /** When the server last changed this instance (ms since the epoch, a number or its text): its version. */
+  readonly lastUpdatedTimestamp?: string | number;
+}
+
+/** How long a deleted instance is remembered, to keep an older full answer from bringing it back: 10 minutes. */
+export const eurekaTombstoneMs = 10 * 60_000;
+
+function versionOf(instance: EurekaInstance): number | undefined {
+  const value = Number(instance.lastUpdatedTimestamp);
+  return instance.lastUpdatedTimestamp === undefined || !Number.isFinite(value) ? undefined : value;
 }
 
 interface Applications {
@@ -126,7 +143,9 @@ export class EurekaRegistry extends RegistryBase {
   readonly #maxBackoff: number;
   #abort = new AbortController();
   /** Instances by `APP/instanceId`. */
-  readonly #instances = new Map<string, EurekaInstance>();
+  #instances = new Map<string, EurekaInstance>();
+  /** Deleted instances by `APP/instanceId`: the version of the deletion and when it was seen (local clock). */
+  readonly #tombstones = new Map<string, { version: number; seenAt: number }>();
 
   /** @param location `http://HOST:PORT/eureka[?interval=1s]` */
   constructor(location: string, options: EurekaRegistryOptions = {}) {
@@ -165,14 +184,17 @@ export class EurekaRegistry extends RegistryBase {
       try {
         if (needFull) {
           const all = await this.#fetch('/apps', signal);
-          this.#instances.clear();
-          this.#apply(all, false);
-          needFull = false;
+          const fresh = new Map<string, EurekaInstance>();
+          this.#apply(all, fresh, this.#instances);
+          // what the full answer missed (it may be older than what was applied before): the delta, before any push
+          const delta = await this.#fetch('/apps/delta', signal);
+          this.#apply(delta, fresh, fresh);
+          this.#instances = fresh;
+          needFull = !this.#consistent(delta);
         } else {
           const delta = await this.#fetch('/apps/delta', signal);
-          this.#apply(delta, true);
-          const expected = delta.applications?.apps__hashcode;
-          if (expected !== undefined && expected !== eurekaHashcode(this.#instances.values())) {
+          this.#apply(delta, this.#instances, this.#instances);
+          if (!this.#consistent(delta)) {
             // a delta was missed (or the server restarted): fetch everything at once
             needFull = true;
             continue;
@@ -191,14 +213,48 @@ export class EurekaRegistry extends RegistryBase {
     }
   }
 
-  #apply(body: Applications, delta: boolean): void {
+  /** Whether the instances held agree with the server's reconcile hash (a delta without one is taken as agreeing). */
+  #consistent(delta: Applications): boolean {
+    const expected = delta.applications?.apps__hashcode;
+    return expected === undefined || expected === eurekaHashcode(this.#instances.values());
+  }
+
+  /**
+   * Applies a full answer or a delta to `into`; `held` is what the adapter knew before (the same map for a delta).
+   * An entry older than the one held, or than a deletion seen, is ignored.
+   */
+  #apply(
+    body: Applications,
+    into: Map<string, EurekaInstance>,
+    held: ReadonlyMap<string, EurekaInstance>,
+  ): void {
+    const now = Date.now();
+    for (const [key, tomb] of this.#tombstones) {
+      if (now - tomb.seenAt < eurekaTombstoneMs) break; // insertion order: the oldest first
+      this.#tombstones.delete(key);
+    }
     for (const app of body.applications?.application ?? []) {
       for (const instance of app.instance ?? []) {
         const key = `${instance.app ?? app.name ?? ''}/${instance.instanceId ?? instance.ipAddr ?? ''}`;
-        if (delta && instance.actionType === 'DELETED') this.#instances.delete(key);
-        else if (this.#instances.has(key) || this.#instances.size < this.#maxInstances) {
-          this.#instances.set(key, instance);
+        const version = versionOf(instance);
+        const known = held.get(key);
+        const knownVersion = known === undefined ? undefined : versionOf(known);
+        if (version !== undefined && knownVersion !== undefined && version < knownVersion) {
+          if (known !== undefined && !into.has(key)) into.set(key, known); // keep the newer one held
+          continue;
         }
+        const tomb = this.#tombstones.get(key);
+        if (instance.actionType === 'DELETED') {
+          into.delete(key);
+          if (version !== undefined && (tomb === undefined || tomb.version < version)) {
+            this.#tombstones.delete(key);
+            if (this.#tombstones.size < this.#maxInstances)
+              this.#tombstones.set(key, { version, seenAt: now });
+          }
+          continue;
+        }
+        if (version !== undefined && tomb !== undefined && version <= tomb.version) continue;
+        if (into.has(key) || into.size < this.#maxInstances) into.set(key, instance);
       }
     }
   }
