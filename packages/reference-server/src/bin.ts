@@ -3,18 +3,14 @@
 // SIGTERM drain are command.ts's, shared with `xds-relay`.
 import { type CommandLine, parseCommandLine, usage } from './cli.js';
 import { crashed, type ParsedCommand, runCommand } from './command.js';
-import { readLimitsFile } from './limit-flags.js';
+import { withLimitsFile } from './limit-flags.js';
 import type { ModelLoadError } from './model-file.js';
 import { adminTlsOptions, xdsTlsOptions } from './security-flags.js';
 
 /** The command line, with the limits of `--limits-file` under those of `--limit`. */
 function commandLine(): ParsedCommand<CommandLine> {
-  const parsed = parseCommandLine(process.argv.slice(2), process.env);
-  if (parsed.kind !== 'run' || parsed.options.limitsFile === undefined) return parsed;
   // The limits file is read before anything starts: a bad one is refused like a bad --limit (exit 2, one line).
-  const fromFile = readLimitsFile(parsed.options.limitsFile);
-  if (typeof fromFile === 'string') return { kind: 'refused', message: fromFile };
-  return { kind: 'run', options: { ...parsed.options, limits: { ...fromFile, ...parsed.options.limits } } };
+  return withLimitsFile(parseCommandLine(process.argv.slice(2), process.env));
 }
 
 runCommand({

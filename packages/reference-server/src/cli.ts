@@ -2,12 +2,12 @@ import { parseArgs } from 'node:util';
 import { parseRegistrySpec, type RegistrySpec } from '@xds/registry/spec';
 import type { Limits } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
-import { limitsUsage, parseLimitFlags } from './limit-flags.js';
+import { type LimitFlags, limitFlagSpecs, limitsUsage, readLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
 import { securityFlagProblems } from './security-flags.js';
 
 /** What the command line asks for. */
-export interface CommandLine {
+export interface CommandLine extends LimitFlags {
   /** The service model file to serve and watch; undefined serves the embedded Bookinfo example. */
   readonly config: string | undefined;
   /** Where xDS (gRPC) listens. */
@@ -35,10 +35,6 @@ export interface CommandLine {
   readonly adminTlsKey: string | undefined;
   /** Service registries (`--registry KIND=LOCATION`, repeatable), in order. */
   readonly registries: readonly RegistrySpec[];
-  /** The xDS server's limits given by `--limit NAME=VALUE` (rule L2); the others keep their defaults. */
-  readonly limits: Limits;
-  /** A JSON file of limits (`--limits-file`), read at start; `--limit` flags win over it. */
-  readonly limitsFile: string | undefined;
 }
 
 /**
@@ -176,8 +172,7 @@ export function parseCommandLine(
         'admin-tls-cert': { type: 'string' },
         'admin-tls-key': { type: 'string' },
         registry: { type: 'string', multiple: true },
-        limit: { type: 'string', multiple: true },
-        'limits-file': { type: 'string' },
+        ...limitFlagSpecs,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -213,9 +208,10 @@ export function parseCommandLine(
     adminTlsKey: flag('admin-tls-key'),
   };
   const registries = registrySpecs(values['registry']);
+  const limitFlags = readLimitFlags(values);
   const problems = [
     config === '' ? '--config: the file name is empty' : undefined,
-    values['limits-file'] === '' ? '--limits-file: the file name is empty' : undefined,
+    'usage' in limitFlags ? limitFlags.usage : undefined,
     checkAddress('xds', xds),
     checkAddress('admin', admin),
     logLevels.includes(level as LogLevel)
@@ -231,8 +227,8 @@ export function parseCommandLine(
     ...registries.problems,
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
-  const limits = parseLimitFlags(values['limit']);
-  if (typeof limits === 'string') return { kind: 'refused', message: limits };
+  if ('refused' in limitFlags) return { kind: 'refused', message: limitFlags.refused };
+  if ('usage' in limitFlags) return { kind: 'usage-error', message: limitFlags.usage };
   const adminHost = parseAddress(admin);
   if (
     typeof adminHost !== 'string' &&
@@ -255,8 +251,8 @@ export function parseCommandLine(
       maxInFlightMiB: inFlight === undefined ? defaults.maxInFlightMiB : Number(inFlight),
       ...security,
       registries: registries.specs,
-      limits,
-      limitsFile: flag('limits-file'),
+      limits: limitFlags.limits,
+      limitsFile: limitFlags.limitsFile,
     },
   };
 }

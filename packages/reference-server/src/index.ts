@@ -51,6 +51,19 @@ export type { ConfigErrorState, ConfigState } from './config-state.js';
 export { exampleModelPath } from './example-model.js';
 export { routeGrpcLogs } from './grpc-logs.js';
 export { addHealthService, type HealthService } from './health.js';
+export {
+  type LimitFlags,
+  type LimitName,
+  limitFlagSpecs,
+  limitMeanings,
+  limitsUsage,
+  maxLimitsFileBytes,
+  maxLimitValue,
+  parseLimitFlags,
+  readLimitFlags,
+  readLimitsFile,
+  withLimitsFile,
+} from './limit-flags.js';
 export { createLogger, type LogLevel, logLevels } from './logger.js';
 export { createMetrics, type Metrics, type MetricsSources } from './metrics.js';
 export {

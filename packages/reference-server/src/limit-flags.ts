@@ -1,11 +1,12 @@
 /**
- * `--limit NAME=VALUE` and `--limits-file FILE`: the reference server's ways to set the xDS server's limits on what
- * clients control (rule L2). The names and defaults are `@xds/server`'s (`defaultLimits`), so the flags, `--help`,
- * `docs/security.md` and the server agree; this file adds only a one-line meaning per limit for `--help`, and the
- * range a flag or the file may give.
+ * `--limit NAME=VALUE` and `--limits-file FILE`: how `xds-server` and `xds-relay` (which imports them from here) set
+ * their xDS server's limits on what clients control (rule L2). The names and defaults are `@xds/server`'s
+ * (`defaultLimits`), so the flags, `--help`, `docs/security.md` and the server agree; this file adds only a one-line
+ * meaning per limit for `--help`, the range a flag or the file may give, and the merge of the two (flags win).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { defaultLimits, type Limits } from '@xds/server';
+import type { ParsedCommand } from './command.js';
 
 /** The name of a limit: a key of `@xds/server`'s {@link Limits}. */
 export type LimitName = keyof Limits;
@@ -111,4 +112,43 @@ export function readLimitsFile(file: string): Limits | string {
     if (problem !== undefined) return `${where}: ${problem}, got ${JSON.stringify(value)}`;
   }
   return parsed as Limits;
+}
+
+/** The `parseArgs` specs of `--limit` (repeatable) and `--limits-file`, for every command that takes them. */
+export const limitFlagSpecs = Object.freeze({
+  limit: { type: 'string', multiple: true },
+  'limits-file': { type: 'string' },
+} as const);
+
+/** What a command line holds of the limit flags: the `--limit` values, and the file read at start. */
+export interface LimitFlags {
+  /** The xDS server's limits given by `--limit NAME=VALUE` (rule L2); the others keep their defaults. */
+  readonly limits: Limits;
+  /** A JSON file of limits (`--limits-file`), read at start; `--limit` flags win over it. */
+  readonly limitsFile: string | undefined;
+}
+
+/**
+ * Reads the limit flags from `parseArgs` values: the limits, or a problem line. `usage` (exit 2 with the usage): an
+ * empty file name; `refused` (exit 2, one line): a bad `--limit`.
+ */
+export function readLimitFlags(
+  values: Readonly<Record<string, string | boolean | string[] | undefined>>,
+): LimitFlags | { readonly usage: string } | { readonly refused: string } {
+  const file = values['limits-file'];
+  if (file === '') return { usage: '--limits-file: the file name is empty' };
+  const limits = parseLimitFlags(values['limit']);
+  if (typeof limits === 'string') return { refused: limits };
+  return { limits, limitsFile: typeof file === 'string' ? file : undefined };
+}
+
+/**
+ * A parsed command line with the limits of its `--limits-file` read and put under those of `--limit`; a file that
+ * cannot be used turns the command into a refusal naming it (exit 2, one line), before anything starts.
+ */
+export function withLimitsFile<T extends LimitFlags>(parsed: ParsedCommand<T>): ParsedCommand<T> {
+  if (parsed.kind !== 'run' || parsed.options.limitsFile === undefined) return parsed;
+  const fromFile = readLimitsFile(parsed.options.limitsFile);
+  if (typeof fromFile === 'string') return { kind: 'refused', message: fromFile };
+  return { kind: 'run', options: { ...parsed.options, limits: { ...fromFile, ...parsed.options.limits } } };
 }

@@ -1,16 +1,24 @@
 #!/usr/bin/env node
 // The `xds-relay` command: with reference-server's `xds-server`, the only reader of process.argv in the project.
 // Start-up, errors and the SIGTERM drain are xds-server's (`runCommand`), so both behave the same to an operator.
-import { adminTlsOptions, crashed, routeGrpcLogs, runCommand, xdsTlsOptions } from '@xds/reference-server';
+import {
+  adminTlsOptions,
+  crashed,
+  routeGrpcLogs,
+  runCommand,
+  withLimitsFile,
+  xdsTlsOptions,
+} from '@xds/reference-server';
 import { parseRelayCommandLine, relayUsage } from './cli.js';
 import { startRelayProcess } from './relay-process.js';
-import { upstreamCredentials } from './upstream-tls.js';
+import { upstreamTls } from './upstream-tls.js';
 
 runCommand({
   name: 'xds-relay',
   usage: relayUsage,
   packageJson: new URL('../package.json', import.meta.url),
-  parsed: parseRelayCommandLine(process.argv.slice(2)),
+  // --limits-file is read before anything starts: a bad one is refused like a bad --limit (exit 2, one line)
+  parsed: withLimitsFile(parseRelayCommandLine(process.argv.slice(2))),
   async start(options, logger) {
     routeGrpcLogs(
       logger,
@@ -21,7 +29,7 @@ runCommand({
       logger,
       tls: xdsTlsOptions(options),
       adminTls: adminTlsOptions(options),
-      credentials: upstreamCredentials(options),
+      upstreamTls: upstreamTls(options),
     });
   },
 }).catch(crashed('xds-relay'));

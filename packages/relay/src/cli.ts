@@ -5,10 +5,14 @@
 import { parseArgs } from 'node:util';
 import {
   adminExposureRefusal,
+  type LimitFlags,
   type LogLevel,
+  limitFlagSpecs,
+  limitsUsage,
   logLevels,
   type ParsedCommand,
   parseAddress,
+  readLimitFlags,
   readSecurityFlags,
   type SecurityFlags,
   securityFlagProblems,
@@ -18,8 +22,11 @@ import {
 import { parseGroupBy } from './group-by.js';
 import { type UpstreamTlsFlags, upstreamTlsProblems } from './upstream-tls.js';
 
-/** What the command line asks for: the relay's own flags, and the security flags it shares with `xds-server`. */
-export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags {
+/**
+ * What the command line asks for: the relay's own flags, and the security and limit flags it shares with
+ * `xds-server` (the limits bound what downstream clients control, rule L2).
+ */
+export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, LimitFlags {
   /** The upstream servers, in failover order. */
   readonly upstreams: readonly string[];
   /** Where downstream xDS (gRPC) listens. */
@@ -68,10 +75,12 @@ Options:
 
 Security, downstream and admin (as xds-server's; certificate and key files are reloaded when they change):
 ${securityFlagsUsage}
-Security, upstream (read at start):
+Security, upstream (reloaded when they change; a new upstream connection uses the new files):
   --upstream-ca FILE     connect to the upstreams over TLS, trusting this CA (PEM)
   --upstream-cert FILE   mutual TLS: the relay's client certificate chain (PEM), with --upstream-key
   --upstream-key FILE    the private key (PEM) of --upstream-cert
+
+${limitsUsage()}
 
   -h, --help             print this help
   --version              print the version
@@ -84,7 +93,7 @@ function checkAddress(flag: string, value: string): string | undefined {
 
 /** Parses the arguments (after `node bin.js`); every problem is named in one usage error. */
 export function parseRelayCommandLine(args: readonly string[]): ParsedRelayCommandLine {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     values = parseArgs({
       args: [...args],
@@ -102,6 +111,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-ca': { type: 'string' },
         'upstream-cert': { type: 'string' },
         'upstream-key': { type: 'string' },
+        ...limitFlagSpecs,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -129,6 +139,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     upstreamCert: text('upstream-cert'),
     upstreamKey: text('upstream-key'),
   };
+  const limitFlags = readLimitFlags(values);
   let groupProblem: string | undefined;
   try {
     parseGroupBy(groupBy);
@@ -152,8 +163,11 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
     ...securityFlagProblems(security),
     ...upstreamTlsProblems(upstreamTls),
+    'usage' in limitFlags ? limitFlags.usage : undefined,
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
+  if ('refused' in limitFlags) return { kind: 'refused', message: limitFlags.refused };
+  if ('usage' in limitFlags) return { kind: 'usage-error', message: limitFlags.usage };
   const refusal = adminExposureRefusal(admin, security);
   if (refusal !== undefined) return { kind: 'refused', message: refusal };
   return {
@@ -168,6 +182,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       logLevel: level as LogLevel,
       ...security,
       ...upstreamTls,
+      limits: limitFlags.limits,
+      limitsFile: limitFlags.limitsFile,
     },
   };
 }

@@ -36,6 +36,8 @@ describe('xds-relay command line', () => {
         upstreamCa: undefined,
         upstreamCert: undefined,
         upstreamKey: undefined,
+        limits: {},
+        limitsFile: undefined,
       },
     });
     const parsed = parseRelayCommandLine([

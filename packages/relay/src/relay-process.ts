@@ -15,10 +15,12 @@ import {
   watchServerEvents,
   xdsSecurityLabel,
 } from '@xds/reference-server';
+import { defaultLimits, type Limits } from '@xds/server';
 import type { Logger } from 'pino';
 import { createRelayAdmin } from './admin/relay-admin.js';
 import { Relay } from './relay.js';
 import { createRelayMetrics, type RelayMetrics } from './relay-metrics.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 /** Options of {@link startRelayProcess}. */
 export interface RelayProcessOptions extends ProcessSecurityOptions {
@@ -31,6 +33,10 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly logger: Logger;
   /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
   readonly credentials?: ChannelCredentials | undefined;
+  /** Upstream TLS from files reloaded when they change (`--upstream-ca/-cert/-key`); wins over `credentials`. */
+  readonly upstreamTls?: UpstreamTls | undefined;
+  /** The downstream xDS server's limits on what clients control (rule L2); the others keep their defaults. */
+  readonly limits?: Limits | undefined;
   /** How long close() lets downstream connections finish (ms); default 5,000. */
   readonly closeGraceMs?: number;
 }
@@ -53,16 +59,24 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   // Certificates and the token are read first: a missing or mismatched file stops the start with its name.
   const security = readProcessSecurity(options);
   const { xdsTls } = security;
+  const credentials = options.upstreamTls?.credentials() ?? options.credentials;
   const relay = new Relay({
     upstreams: options.upstreams,
     groupBy: options.groupBy,
     upstreamProtocol: options.upstreamProtocol,
     maxGroups: options.maxGroups,
-    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    ...(credentials === undefined ? {} : { credentials }),
     logger,
-    server: { closeGraceMs: options.closeGraceMs ?? 5000 },
+    server: {
+      closeGraceMs: options.closeGraceMs ?? 5000,
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    },
   });
   const metrics = createRelayMetrics(relay);
+  const onReloaded = () => logger.info({}, 'upstream TLS files reloaded: new upstream connections use them');
+  const onReloadFailed = ({ message }: { message: string }) =>
+    logger.warn({ err: message }, `upstream TLS files not reloaded, the previous ones stay: ${message}`);
+  options.upstreamTls?.on('reloaded', onReloaded).on('reloadFailed', onReloadFailed);
   const unwatch = watchServerEvents(relay.server, metrics, logger);
   relay.on('upstreamUpdate', ({ typeUrl }) => metrics.upstreamUpdates.inc({ type: typeLabel(typeUrl) }));
   relay.on('upstreamNack', ({ typeUrl }) => metrics.upstreamNacks.inc({ type: typeLabel(typeUrl) }));
@@ -100,8 +114,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       upstreams: options.upstreams,
       groupBy: options.groupBy,
       xdsSecurity,
-      upstreamTls: options.credentials !== undefined,
+      upstreamTls: credentials !== undefined,
       adminToken: security.adminToken !== undefined,
+      limits: { ...defaultLimits, ...options.limits },
     },
     `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
   );
@@ -121,6 +136,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
         await relay.close();
         await admin.close();
         unwatch();
+        options.upstreamTls?.off('reloaded', onReloaded).off('reloadFailed', onReloadFailed);
         logger.info({}, 'stopped');
       })();
       return closing;
