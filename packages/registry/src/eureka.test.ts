@@ -210,7 +210,10 @@ describe('EurekaRegistry (real Eureka)', () => {
             .services()
             .map((s) => `${s.hostname} ${s.instances.length}`)
             .join() === 'still.eureka 1',
-        `the instance (${JSON.stringify(registry.status())} ${aggregate.services().map((s) => `${s.hostname} ${s.instances.length}`).join()})`,
+        `the instance (${JSON.stringify(registry.status())} ${aggregate
+          .services()
+          .map((s) => `${s.hostname} ${s.instances.length}`)
+          .join()})`,
         60_000,
       );
       const before = JSON.stringify(registry.services());
