@@ -84,23 +84,21 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
       node,
       Snapshot.create(names.map((name, i) => ({ name, resource: lbEndpoint(7000 + i), ttlMs: 60_000 }))),
     );
-    const client = new XdsTestClient({
-      address,
+    const options = {
+      address: suite.address,
       node: { id: node, clientFeatures: ['xds.config.supports-resource-ttl'] },
-      protocol: 'sotw',
+      protocol: 'sotw' as const,
       ads: true,
       timeoutMs: 10_000,
-    });
-    try {
+    };
+    await withClient(options, async (client) => {
       client.subscribe(TypeUrl.LbEndpoint, names);
       const response = await client.next(TypeUrl.LbEndpoint);
       assert.deepEqual(response.errors, []);
       assert.deepEqual([...response.names].sort(), names);
       assert.equal(response.acked, true);
       assert.deepEqual([...client.resources(TypeUrl.LbEndpoint).keys()].sort(), names);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('S9, S10: a SotW glob on the SnapshotCache gets the matching names, and a name that appears later', async () => {
