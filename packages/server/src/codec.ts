@@ -1,9 +1,12 @@
 // The one place where xDS messages meet bytes on the wire. Requests are decoded with protobuf-es; responses are
-// assembled from the cache's pre-encoded resources (rule R3) without decoding or re-encoding them.
+// assembled from the cache's pre-encoded resources (rule R3) without decoding or re-encoding them. A response that
+// many streams are sent is a shared body plus each stream's nonce field, which direct-write.ts writes without
+// joining them.
 import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { DeltaResponse, SotwResponse } from '@xds/cache';
 import { type EncodedResource, encodeAny } from '@xds/cache';
+import { type ResponseParts, wholeResponse } from './direct-write.js';
 
 const resourceTypeUrl = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
@@ -80,7 +83,8 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
   return pos;
 }
 
-// Per-stream response bytes live only until grpc-js has copied them into its frame. They are cut from 256 KiB slabs:
+// Per-stream response bytes live until they are flushed (direct-write.ts) or grpc-js copied them into its frame (its
+// own path). They are cut from 256 KiB slabs, never reused:
 // one ArrayBuffer per slab instead of one per response (Node's own pool is 8 KiB, and allocating ArrayBuffers is
 // a good part of a push to 10,000 streams). Large responses get their own buffer.
 const slabSize = 256 * 1024;
@@ -123,15 +127,31 @@ function nonceField(nonce: string): Field {
   return [42, utf8(nonce)];
 }
 
-/** An encoded body followed by the nonce field, in one new buffer. */
-function withNonce(body: Uint8Array, nonce: string): Buffer {
-  const [tag, value] = nonceField(nonce);
-  const out = responseBuffer(body.length + 1 + varintSize(value.length) + value.length);
-  out.set(body, 0);
-  let pos = body.length;
-  out[pos++] = tag;
-  pos = writeVarint(out, pos, value.length);
-  out.set(value, pos);
+/**
+ * The nonce field alone: the per-stream tail of a shared body (protobuf fields may come in any order; it comes
+ * last, so the bytes are those of the body and the nonce encoded together).
+ */
+function nonceTail(nonce: string): Buffer {
+  const length = Buffer.byteLength(nonce, 'utf8');
+  const out = Buffer.allocUnsafe(1 + varintSize(length) + length);
+  out[0] = 42;
+  const pos = writeVarint(out, 1, length);
+  out.write(nonce, pos, 'utf8');
+  return out;
+}
+
+/** A shared body and this stream's nonce. */
+function sharedResponse(body: Uint8Array, nonce: string): ResponseParts {
+  const tail = nonceTail(nonce);
+  return { body, tail, length: body.length + tail.length };
+}
+
+/** A response as one buffer: its body when it has no tail, else body and tail copied into a new buffer. */
+export function joinResponse(parts: ResponseParts): Uint8Array {
+  if (parts.tail === undefined) return parts.body;
+  const out = responseBuffer(parts.length);
+  out.set(parts.body, 0);
+  out.set(parts.tail, parts.body.length);
   return out;
 }
 
@@ -147,19 +167,28 @@ function controlPlaneBytes(controlPlane: string): Uint8Array | undefined {
  * which the cache gives only to clients that support them (rule R4).
  */
 export function encodeSotwResponse(response: SotwResponse, nonce: string, controlPlane: string): Uint8Array {
+  return joinResponse(encodeSotwParts(response, nonce, controlPlane));
+}
+
+/**
+ * {@link encodeSotwResponse} in parts: a response of a list many streams are sent (at least
+ * {@link minSharedResources} entries, or a cache-shared frozen array) is a body encoded once and shared by
+ * reference, never written again, plus this stream's nonce field; any other is one buffer of its own.
+ */
+export function encodeSotwParts(response: SotwResponse, nonce: string, controlPlane: string): ResponseParts {
   const shareable = response.ttls === undefined && response.heartbeats === undefined;
   if (shareable) {
     const body = sharedBody(response, controlPlane);
-    if (body !== undefined) return withNonce(body, nonce);
+    if (body !== undefined) return sharedResponse(body, nonce);
   }
   const fields = sotwFields(response, controlPlane);
   if (shareable && (Object.isFrozen(response.resources) || response.resources.length >= minSharedResources)) {
     const body = writeFields(fields, true);
     rememberBody(response, controlPlane, body);
-    return withNonce(body, nonce);
+    return sharedResponse(body, nonce);
   }
   fields.push(nonceField(nonce));
-  return writeFields(fields);
+  return wholeResponse(writeFields(fields));
 }
 
 function sotwFields(response: SotwResponse, controlPlane: string): Field[] {

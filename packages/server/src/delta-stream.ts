@@ -1,6 +1,7 @@
 import type { DeltaDiscoveryRequest, TypeUrl } from '@xds/api';
 import type { DeltaWatch } from '@xds/cache';
 import { encodeDeltaResponse } from './codec.js';
+import { wholeResponse } from './direct-write.js';
 import { DiscoveryStream } from './discovery-stream.js';
 import { checkDeltaRequest } from './request-limits.js';
 import type { TypeState } from './type-state.js';
@@ -47,7 +48,7 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
     const response = (state.watch as DeltaWatch).take();
     if (response === undefined) return;
     const nonce = this.nextNonce();
-    const bytes = encodeDeltaResponse(response, nonce, this.ctx.controlPlane);
+    const bytes = wholeResponse(encodeDeltaResponse(response, nonce, this.ctx.controlPlane));
     this.send(state, response.systemVersion, nonce, bytes, () => ({
       resources: response.resources.map((e) => e.name),
       removed: response.removed,

@@ -6,6 +6,7 @@ import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import type { ConfigWatcher, DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import type { UndecodableRequest } from './codec.js';
+import type { ResponseParts } from './direct-write.js';
 import type { RequestEvent } from './events.js';
 import { callHook, type HookContext, hookFailure } from './hooks.js';
 import { toStatus } from './status.js';
@@ -241,7 +242,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     state: TypeState,
     version: string,
     nonce: string,
-    bytes: Uint8Array,
+    bytes: ResponseParts,
     names: () => ResponseNames,
   ): void {
     state.sent(version, nonce);

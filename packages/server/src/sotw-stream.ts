@@ -7,7 +7,7 @@ import {
   type SotwResponse,
   type SotwWatch,
 } from '@xds/cache';
-import { encodeSotwResponse } from './codec.js';
+import { encodeSotwParts } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
 import { checkSotwRequest } from './request-limits.js';
 import { resourceNamesBytes } from './sotw-request.js';
@@ -66,7 +66,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     const response = (state.watch as SotwWatch).take();
     if (response === undefined) return;
     const nonce = this.nextNonce();
-    const bytes = encodeSotwResponse(response, nonce, this.ctx.controlPlane);
+    const bytes = encodeSotwParts(response, nonce, this.ctx.controlPlane);
     this.send(state, response.version, nonce, bytes, () => ({
       resources: response.resources.map((e) => e.name),
       removed: [],

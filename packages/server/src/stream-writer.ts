@@ -1,11 +1,13 @@
 // The write side of one discovery stream: which types are due a response, the push order among them, and rule S12
 // (at most one response written and not yet flushed per stream, counted in bytes against the server's write
-// budget). grpc-js calls a write's callback once its bytes went to the socket; its object-mode stream would
+// budget). A write's callback comes once its bytes went to the socket (direct-write.ts, or grpc-js's own path); its object-mode stream would
 // otherwise take 16 more. A type due meanwhile stays in its watch, which coalesces newer snapshots, and is taken
 // only after the flush: a slow client gets the latest state, never a backlog, and holds one response's bytes. A
 // client that does not read within `limits.drainTimeoutMs` has its stream reset (rules S12, L2).
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import type { TypeUrl } from '@xds/api';
+import { joinResponse } from './codec.js';
+import { type ResponseParts, type ResponseWrite, responseWriter } from './direct-write.js';
 import { scheduleDrain } from './drain-queue.js';
 import { resetCall } from './reset-call.js';
 import type { StreamContext } from './stream-context.js';
@@ -29,6 +31,8 @@ export class StreamWriter implements WriteOwner {
   readonly #ctx: StreamContext;
   readonly #call: ServerDuplexStream<unknown, Uint8Array>;
   readonly #host: WriterHost;
+  /** Straight to the call's HTTP/2 stream when grpc-js allows, else through the call (direct-write.ts). */
+  readonly #write: ResponseWrite;
   readonly #ready = new Set<TypeUrl>();
   #scheduled = false;
   /** The response written and not flushed yet (rule S12: at most one). */
@@ -44,6 +48,7 @@ export class StreamWriter implements WriteOwner {
     this.#ctx = ctx;
     this.#call = call;
     this.#host = host;
+    this.#write = responseWriter(call, joinResponse);
   }
 
   /** True once the stream ended (the write budget skips it). */
@@ -76,10 +81,10 @@ export class StreamWriter implements WriteOwner {
   }
 
   /** Writes an encoded response; until it is flushed, the stream writes nothing else (rule S12). */
-  write(bytes: Uint8Array): void {
-    this.#unflushed = this.#ctx.budget.charge(bytes.length, this);
+  write(response: ResponseParts): void {
+    this.#unflushed = this.#ctx.budget.charge(response.length, this);
     this.#lastWritePending = true;
-    this.#call.write(bytes, this.#onFlushed);
+    this.#write(response, this.#onFlushed);
   }
 
   /**
