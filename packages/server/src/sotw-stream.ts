@@ -95,8 +95,11 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   }
 
   #emitRequest(request: DiscoveryRequest, typeUrl: TypeUrl, stale: boolean, initial: boolean): void {
+    // Fields, not `...ids`: V8 builds a literal that spreads an object before more properties 30–40× slower (12–16 µs
+    // against 0.4 µs here), and a connect storm emits an event per request (bench scenario 3).
     this.emitRequest((ids) => ({
-      ...ids,
+      streamId: ids.streamId,
+      nodeId: ids.nodeId,
       typeUrl,
       versionInfo: request.versionInfo,
       responseNonce: request.responseNonce,
