@@ -83,7 +83,8 @@ describe('the direct write path', () => {
     // Over real streams: ten clients get the same 100 KB body (many DATA frames), each with its nonce.
     const h = await start({}, {}, large(20_000));
     try {
-      const clients = Array.from({ length: 10 }, () => h.client());
+      // A generous deadline (not a timing assertion): ten 100 KB responses on a loaded machine.
+      const clients = Array.from({ length: 10 }, () => h.client({ timeoutMs: 60_000 }));
       for (const client of clients) client.subscribe(Endpoint, names);
       const got = await Promise.all(clients.map((c) => c.next(Endpoint)));
       for (const [i, r] of got.entries()) {
@@ -141,7 +142,7 @@ describe('the direct write path', () => {
     const h = await start({ grpcOptions: { interceptors: [interceptor] } }, {}, large(50_000));
     const before = counts();
     try {
-      const client = h.client();
+      const client = h.client({ timeoutMs: 60_000 });
       client.subscribe(Endpoint, names);
       const response = await client.next(Endpoint);
       assert.deepEqual(response.errors, []);
