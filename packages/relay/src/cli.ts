@@ -20,6 +20,7 @@ import {
   securityFlagsUsage,
 } from '@xds/reference-server';
 import { parseGroupBy } from './group-by.js';
+import { defaultMaxNamesPerGroup } from './relay-cache.js';
 import { type UpstreamTlsFlags, upstreamTlsProblems } from './upstream-tls.js';
 
 /**
@@ -39,6 +40,8 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly upstreamProtocol: 'sotw' | 'delta';
   /** The most groups (upstream streams) at once. */
   readonly maxGroups: number;
+  /** The most names of one type a group's downstream watches subscribe to together (its upstream request). */
+  readonly maxNamesPerGroup: number;
   readonly logLevel: LogLevel;
 }
 
@@ -55,6 +58,7 @@ export const relayDefaults = Object.freeze({
   groupBy: 'node-id',
   upstreamProtocol: 'delta' as const,
   maxGroups: 10_000,
+  maxNamesPerGroup: defaultMaxNamesPerGroup,
   logLevel: 'info' as LogLevel,
 });
 
@@ -71,6 +75,8 @@ Options:
   --group-by HOW         node-id, cluster or metadata:KEY (default ${relayDefaults.groupBy})
   --upstream-protocol P  sotw or delta (default ${relayDefaults.upstreamProtocol})
   --max-groups N         upstream streams at most; one more group is refused (default ${relayDefaults.maxGroups})
+  --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
+                         pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
   --log-level LEVEL      ${logLevels.join(', ')} (default ${relayDefaults.logLevel})
 
 Security, downstream and admin (as xds-server's; certificate and key files are reloaded when they change):
@@ -106,6 +112,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'group-by': { type: 'string' },
         'upstream-protocol': { type: 'string' },
         'max-groups': { type: 'string' },
+        'max-names-per-group': { type: 'string' },
         'log-level': { type: 'string' },
         ...securityFlagSpecs,
         'upstream-ca': { type: 'string' },
@@ -132,6 +139,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const groupBy = text('group-by') ?? relayDefaults.groupBy;
   const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
   const maxGroups = text('max-groups');
+  const maxNames = text('max-names-per-group');
   const level = text('log-level') ?? relayDefaults.logLevel;
   const security = readSecurityFlags(values);
   const upstreamTls: UpstreamTlsFlags = {
@@ -158,6 +166,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     maxGroups === undefined || (/^\d{1,7}$/.test(maxGroups) && Number(maxGroups) >= 1)
       ? undefined
       : `--max-groups: "${maxGroups}" is not a whole number from 1`,
+    maxNames === undefined || (/^\d{1,9}$/.test(maxNames) && Number(maxNames) >= 1)
+      ? undefined
+      : `--max-names-per-group: "${maxNames}" is not a whole number from 1`,
     logLevels.includes(level as LogLevel)
       ? undefined
       : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
@@ -179,6 +190,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       groupBy,
       upstreamProtocol: protocol as 'sotw' | 'delta',
       maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
+      maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
       logLevel: level as LogLevel,
       ...security,
       ...upstreamTls,

@@ -7,5 +7,5 @@
 export { type GroupBy, parseGroupBy } from './group-by.js';
 export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
 export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';
-export { type Interest, RelayCache, type RelayCacheHooks } from './relay-cache.js';
+export { defaultMaxNamesPerGroup, type Interest, RelayCache, type RelayCacheHooks } from './relay-cache.js';
 export { relayGroupByKey, relayGroupKey, upstreamNode } from './upstream-node.js';

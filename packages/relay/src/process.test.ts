@@ -26,6 +26,7 @@ describe('xds-relay command line', () => {
         groupBy: 'node-id',
         upstreamProtocol: 'delta',
         maxGroups: 10_000,
+        maxNamesPerGroup: 50_000,
         logLevel: 'info',
         tlsCert: undefined,
         tlsKey: undefined,

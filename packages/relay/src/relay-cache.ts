@@ -5,7 +5,10 @@
  *   origin's type versions (rule X1), so downstream clients see what the origin would have sent them;
  * - a type is served only once the upstream answered it for the group (an empty view is not "no clusters");
  * - it counts what the group's watches subscribe to and reports the union per type (rule X4), so the group's one
- *   upstream stream asks for exactly that.
+ *   upstream stream asks for exactly that;
+ * - it bounds that union (rule L2): a downstream subscription that would take a group's names of one type past
+ *   `maxNamesPerGroup` ends THAT stream with RESOURCE_EXHAUSTED naming the limit; the group's upstream never asks
+ *   the origin for more (an origin refuses a request past its own maxNamesPerRequest, which would stop the group).
  */
 import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import {
@@ -19,6 +22,12 @@ import {
   type WatchOptions,
 } from '@xds/cache';
 import type { XdsResource } from '@xds/client';
+
+/**
+ * The default bound on a group's names of one type (`--max-names-per-group`): below the origin's default
+ * maxNamesPerRequest (100,000), so a group's upstream request is never refused for its size.
+ */
+export const defaultMaxNamesPerGroup = 50_000;
 
 /** What a group's watches subscribe to, for one type. */
 export interface Interest {
@@ -53,6 +62,7 @@ interface Indexed {
 export class RelayCache extends SnapshotCache {
   readonly #hooks: RelayCacheHooks;
   readonly #maxGroups: number;
+  readonly #maxNamesPerGroup: number;
   readonly #indexed = new Map<Watch, Indexed>();
   readonly #groups = new Map<
     string,
@@ -60,10 +70,20 @@ export class RelayCache extends SnapshotCache {
   >();
   readonly #ready = new Map<string, Set<TypeUrl>>();
 
-  constructor(groupKey: (node: Node) => string, hooks: RelayCacheHooks, maxGroups: number) {
+  /**
+   * @param maxGroups the most groups with watches; a node of one more group is refused.
+   * @param maxNamesPerGroup the most names (and globs) of one type a group's watches may subscribe to together.
+   */
+  constructor(
+    groupKey: (node: Node) => string,
+    hooks: RelayCacheHooks,
+    maxGroups: number,
+    maxNamesPerGroup: number = defaultMaxNamesPerGroup,
+  ) {
     super({ nodeKey: groupKey });
     this.#hooks = hooks;
     this.#maxGroups = maxGroups;
+    this.#maxNamesPerGroup = maxNamesPerGroup;
   }
 
   /** The groups that have watches. */
@@ -143,6 +163,9 @@ export class RelayCache extends SnapshotCache {
     const indexed = this.#indexed.get(watch);
     if (indexed === undefined) return;
     const names = [...watch.subscribed];
+    // Rule L2: checked before anything is counted; the throw ends this watch's stream, and its release then
+    // uncounts what was counted for it before (indexed is unchanged), so the group is untouched.
+    this.#checkUnion(indexed, watch.typeUrl, names);
     this.#count(indexed.group, watch.typeUrl, indexed, -1);
     indexed.wildcard = watch.wildcard;
     indexed.names = names;
@@ -164,6 +187,23 @@ export class RelayCache extends SnapshotCache {
       this.#groups.delete(indexed.group);
       this.#hooks.groupIdle(indexed.group);
     }
+  }
+
+  /** Throws RESOURCE_EXHAUSTED when `names` in place of the watch's counted names pass the group's bound. */
+  #checkUnion(indexed: Indexed, typeUrl: TypeUrl, names: readonly string[]): void {
+    const counts = this.#groups.get(indexed.group)?.counts.get(typeUrl)?.names;
+    let size = counts?.size ?? 0;
+    if (size + names.length <= this.#maxNamesPerGroup) return;
+    const had = new Set(indexed.names);
+    const next = new Set(names);
+    for (const name of next) if (!had.has(name) && !counts?.has(name)) size++;
+    for (const name of had) if (counts?.get(name) === 1 && !next.has(name)) size--;
+    if (size <= this.#maxNamesPerGroup) return;
+    throw new XdsError(
+      Code.ResourceExhausted,
+      `this subscription would take group "${indexed.group}" to ${size} names of ${typeUrl}, past the relay's limit ` +
+        `maxNamesPerGroup (--max-names-per-group ${this.#maxNamesPerGroup}); the stream is refused, the group is not`,
+    );
   }
 
   #admit(node: Node): void {

@@ -30,6 +30,8 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly groupBy: string;
   readonly upstreamProtocol: 'sotw' | 'delta';
   readonly maxGroups: number;
+  /** The most names of one type a group subscribes to upstream; default 50,000. */
+  readonly maxNamesPerGroup?: number;
   readonly logger: Logger;
   /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
   readonly credentials?: ChannelCredentials | undefined;
@@ -65,6 +67,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     groupBy: options.groupBy,
     upstreamProtocol: options.upstreamProtocol,
     maxGroups: options.maxGroups,
+    ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
     ...(credentials === undefined ? {} : { credentials }),
     logger,
     server: {

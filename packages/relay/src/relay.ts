@@ -12,7 +12,7 @@ import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServe
 import { EventEmitter } from 'eventemitter3';
 import { type GroupBy, parseGroupBy } from './group-by.js';
 import { GroupUpstream } from './group-upstream.js';
-import { RelayCache } from './relay-cache.js';
+import { defaultMaxNamesPerGroup, RelayCache } from './relay-cache.js';
 import { upstreamNode } from './upstream-node.js';
 
 /** Options of {@link Relay}. */
@@ -31,6 +31,12 @@ export interface RelayOptions {
   readonly upstreamLimits?: ClientLimits;
   /** The most groups (upstream streams) at once; default 10,000. A node of one more group is refused. */
   readonly maxGroups?: number;
+  /**
+   * The most names (and globs) of one type a group's downstream watches subscribe to together, which is what the
+   * group's upstream stream asks for; default 50,000, below an origin's default maxNamesPerRequest (100,000). A
+   * downstream subscription that would pass it ends that stream with RESOURCE_EXHAUSTED; the group is untouched.
+   */
+  readonly maxNamesPerGroup?: number;
   /** How long a group without downstream watches keeps its upstream stream and snapshot (ms); default 60 s. */
   readonly groupIdleMs?: number;
   /** The downstream XdsServer's options (its cache is the relay's). */
@@ -102,6 +108,7 @@ export class Relay extends EventEmitter<RelayEvents> {
         groupIdle: (group) => this.#idleGroup(group),
       },
       options.maxGroups ?? 10_000,
+      options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
     );
     this.server = new XdsServer({ ...options.server, cache: this.cache, logger: this.#logger });
   }

@@ -1,0 +1,86 @@
+// Rules X4 and L2 at the relay's fan-in: a group's union of subscriptions is bounded (`maxNamesPerGroup`), so one
+// downstream client asking for too many names is refused alone, and never makes the origin refuse the group's one
+// upstream stream (which would freeze every other client of the group). A real origin XdsServer with a small
+// maxNamesPerRequest, the real relay, real downstream clients.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type ClusterLoadAssignment, TypeUrl } from '@xds/api';
+import { Snapshot, SnapshotCache } from '@xds/cache';
+import { makeCluster } from '@xds/generator';
+import { XdsServer } from '@xds/server';
+import {
+  assignment,
+  closeAfterAll,
+  downstream,
+  oddlyEncodedCluster,
+  originKey,
+  originSnapshot,
+  startRelay,
+} from './test-support.js';
+
+const closers = closeAfterAll();
+const { track } = closers;
+
+/** The port of a one-endpoint ClusterLoadAssignment. */
+function portOf(message: unknown): number | undefined {
+  const cla = message as ClusterLoadAssignment | undefined;
+  const port = cla?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier;
+  if (port?.case !== 'endpoint') return undefined;
+  const address = port.value.address?.address;
+  return address?.case === 'socketAddress' && address.value.portSpecifier.case === 'portValue'
+    ? address.value.portSpecifier.value
+    : undefined;
+}
+
+/** An origin refusing requests of more than `maxNames` names, holding originSnapshot(). */
+async function strictOrigin(maxNames: number) {
+  const cache = new SnapshotCache({ nodeKey: () => originKey });
+  cache.setSnapshot(originKey, originSnapshot());
+  const server = new XdsServer({ cache, closeGraceMs: 200, limits: { maxNamesPerRequest: maxNames } });
+  const port = await server.listen('127.0.0.1:0');
+  closers.push(() => server.close());
+  return { cache, server, address: `127.0.0.1:${port}` };
+}
+
+for (const protocol of ['sotw', 'delta'] as const) {
+  describe(`relay: a group's union of names is bounded (${protocol} downstream)`, () => {
+    it('X4, L2: a client asking past maxNamesPerGroup is refused alone; the group keeps its updates', {
+      timeout: 30_000,
+    }, async () => {
+      const origin = await strictOrigin(10);
+      const { relay, address } = await startRelay([origin.address], { maxNamesPerGroup: 8 });
+      closers.push(() => relay.close());
+      const bystander = track(downstream(address, 'bystander', { protocol }));
+      bystander.subscribe(TypeUrl.Endpoint, ['c1']);
+      await bystander.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c1'));
+
+      // 10 names of its own + the bystander's 1: past the origin's 10 had the relay passed them on.
+      const greedy = track(downstream(address, 'greedy', { protocol }));
+      greedy.subscribe(
+        TypeUrl.Endpoint,
+        Array.from({ length: 10 }, (_, i) => `x${i}`),
+      );
+      const end = await greedy.ended();
+      assert.equal(end.code, 8, `RESOURCE_EXHAUSTED: ${end.details}`);
+      assert.match(end.details, /maxNamesPerGroup/);
+      assert.match(end.details, /--max-names-per-group 8/);
+
+      // The group's upstream still works: an origin change reaches the bystander, a newcomer gets a new name.
+      origin.cache.setSnapshot(
+        originKey,
+        Snapshot.create([
+          oddlyEncodedCluster().message,
+          makeCluster({ name: 'c2' }),
+          assignment('c1', 9090),
+          assignment('c2', 8081),
+        ]),
+      );
+      await bystander.waitFor(TypeUrl.Endpoint, (_r, s) => portOf(s.resources.get('c1')) === 9090);
+      const newcomer = track(downstream(address, 'newcomer', { protocol }));
+      newcomer.subscribe(TypeUrl.Endpoint, ['c2']);
+      await newcomer.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c2'));
+      const upstream = origin.server.clients().find((c) => c.nodeId === 'relay~web');
+      assert.ok(upstream !== undefined, 'the group keeps its upstream stream');
+    });
+  });
+}
