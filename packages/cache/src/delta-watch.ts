@@ -65,11 +65,12 @@ export class DeltaWatch extends Watch {
       for (const [name, version] of Object.entries(info.initialVersions ?? {}))
         this.#known.set(name, version);
     }
-    let draft: Set<string> | undefined;
-    const names = (): Set<string> => {
-      if (draft === undefined) draft = new Set(this.names);
-      return draft;
-    };
+    // The first request of a type states a whole subscription: it is built apart and interned (streams that
+    // subscribe to the same names share one set). Later requests change the watch's own set in place, copied at
+    // most once if it was shared: a change of one name costs O(1), whatever the subscription's size (rule L2).
+    const fresh = this.names.size === 0 && info.subscribe.length >= 4 ? new Set<string>() : undefined;
+    const add = (name: string) => (fresh === undefined ? this.addName(name) : fresh.add(name));
+    const remove = (name: string) => (fresh === undefined ? this.deleteName(name) : fresh.delete(name));
     for (const name of info.subscribe) {
       if (name === '*') {
         if (this.wildcardCapable && !this.wildcardOn) {
@@ -80,7 +81,7 @@ export class DeltaWatch extends Watch {
         continue;
       }
       if (isGlob(name)) this.prefixes.add(name.slice(0, -1));
-      else names().add(name);
+      else add(name);
       changed = true;
       // Rule D6: on a new stream, the versions the client presents are what it has.
       if (info.initial && Object.hasOwn(info.initialVersions ?? {}, name)) continue;
@@ -97,7 +98,7 @@ export class DeltaWatch extends Watch {
         }
         continue;
       }
-      const removed = isGlob(name) ? this.prefixes.delete(name.slice(0, -1)) : names().delete(name);
+      const removed = isGlob(name) ? this.prefixes.delete(name.slice(0, -1)) : remove(name);
       if (!removed) continue;
       changed = true;
       this.mustSend.delete(name);
@@ -107,7 +108,7 @@ export class DeltaWatch extends Watch {
         this.mustSend.add(name);
       }
     }
-    if (draft !== undefined) this.setNames(draft);
+    if (fresh !== undefined && fresh.size > 0) this.setNames(fresh);
     if (!changed) return;
     this.source.subscriptionChanged(this);
     this.schedule();

@@ -1,9 +1,10 @@
 import type { Node, TypeUrl } from '@xds/api';
 import { ResourceTypes } from '@xds/api';
 import type { EncodedResource } from './encoded-resource.js';
-import { GlobIndex, GlobPrefixes } from './glob-index.js';
+import { GlobPrefixes } from './glob-index.js';
 import type { HeldVersions } from './held-versions.js';
 import { internNames, noNames } from './name-set.js';
+import { forEachNameWithPrefix } from './names-by-prefix.js';
 
 /** What a watch reads from its cache: one type's resources for one node. */
 export interface ResourceView {
@@ -84,8 +85,14 @@ export abstract class Watch {
   readonly supportsTtl: boolean;
   protected readonly source: WatchSource;
   protected readonly wildcardCapable: boolean;
-  /** Names subscribed explicitly (without `*`); interned and never mutated: replaced by {@link setNames}. */
+  /**
+   * Names subscribed explicitly (without `*`). Either interned (shared, never mutated; set by {@link setNames}) or
+   * owned by this watch and changed in place by {@link addName} and {@link deleteName}: a delta change of one name
+   * costs O(1), not a copy of the whole subscription (rule L2).
+   */
   protected names: ReadonlySet<string> = noNames;
+  /** True when {@link names} is this watch's own set (not interned, not shared): it may be changed in place. */
+  #ownsNames = false;
   /** Glob prefixes subscribed (`foo/` for `foo/*`), indexed: matching a name costs O(name length). */
   protected readonly prefixes = new GlobPrefixes();
   protected wildcardOn = false;
@@ -130,7 +137,10 @@ export abstract class Watch {
     return this.wildcardOn;
   }
 
-  /** The names subscribed explicitly, globs (`foo/*`) included, `*` excluded. */
+  /**
+   * The names subscribed explicitly, globs (`foo/*`) included, `*` excluded. A live view of a delta subscription,
+   * which changes in place: copy it to keep it.
+   */
   get subscribed(): ReadonlySet<string> {
     if (this.prefixes.size === 0) return this.names;
     return new Set([...this.names, ...[...this.prefixes].map((p) => `${p}*`)]);
@@ -248,6 +258,36 @@ export abstract class Watch {
   /** Replaces the explicit names by a new set (shared with other streams that subscribe to the same names). */
   protected setNames(next: ReadonlySet<string>): void {
     this.names = internNames(next);
+    this.#ownsNames = false;
+  }
+
+  /**
+   * Names copied by copy-on-write since the process started, over every watch: a count of work for tests and
+   * benchmarks. A watch copies its subscription at most once (the first change after it was shared).
+   */
+  static namesCopied = 0;
+
+  /** The explicit names as this watch's own mutable set, copied once if they are shared (copy-on-write). */
+  #ownNames(): Set<string> {
+    if (!this.#ownsNames) {
+      Watch.namesCopied += this.names.size;
+      this.names = new Set(this.names);
+      this.#ownsNames = true;
+    }
+    return this.names as Set<string>;
+  }
+
+  /** Adds an explicit name in place (O(1) once the watch owns its set); false when it was there. */
+  protected addName(name: string): boolean {
+    if (this.names.has(name)) return false;
+    this.#ownNames().add(name);
+    return true;
+  }
+
+  /** Removes an explicit name in place (O(1) once the watch owns its set); false when it was not there. */
+  protected deleteName(name: string): boolean {
+    if (!this.names.has(name)) return false;
+    return this.#ownNames().delete(name);
   }
 
   /** The names a full look should cover: every wanted name in the view plus every explicit name. */
@@ -273,16 +313,20 @@ export abstract class Watch {
     return ttls.size > 0 ? ttls : undefined;
   }
 
-  /** Replaces must-send globs by the matching names of the view: one pass over the view, whatever the globs. */
+  /**
+   * Replaces must-send globs by the matching names of the view: a binary search per glob in the view's sorted
+   * names (sorted once per view), not a walk of the view per request (rule L2).
+   */
   protected expandGlobs(names: Set<string>, view: ResourceView): Set<string> {
-    const globs = new GlobIndex<true>();
+    const globs: string[] = [];
     const out = new Set<string>();
     for (const name of names) {
-      if (isGlob(name)) globs.add(name.slice(0, -1), true);
+      if (isGlob(name)) globs.push(name.slice(0, -1));
       else out.add(name);
     }
-    if (globs.size === 0) return names;
-    for (const name of view.entries.keys()) if (globs.matches(name)) out.add(name);
+    if (globs.length === 0) return names;
+    const add = (name: string) => out.add(name);
+    for (const prefix of globs) forEachNameWithPrefix(view.entries, view.version, prefix, add);
     return out;
   }
 }
