@@ -10,7 +10,7 @@ import { Snapshot } from './snapshot.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { assignment } from './test-resources.js';
 import { delta } from './test-watch.js';
-import { Watch } from './watch.js';
+import { type SubscriptionChange, Watch } from './watch.js';
 
 const { Endpoint } = TypeUrl;
 
@@ -93,5 +93,27 @@ describe('delta subscription churn (L2)', () => {
       prefixLookupWork.namesSorted - sorted <= 5_003,
       `${prefixLookupWork.namesSorted - sorted} sorted`,
     );
+  });
+
+  it('L2: the cache is told what a delta request changed, not left to re-read the whole subscription', () => {
+    const changes: (SubscriptionChange | undefined)[] = [];
+    class Recording extends SnapshotCache {
+      override subscriptionChanged(watch: Watch, change?: SubscriptionChange): void {
+        super.subscriptionChanged(watch, change);
+        changes.push(change);
+      }
+    }
+    const cache = new Recording();
+    cache.setSnapshot('n1', Snapshot.create([assignment('a', 80)]));
+    const w = delta(cache, 'n1', Endpoint);
+    w.request(['a', 'b', 'c', 'd', 'x/*']);
+    w.request(['e', 'a', 'y/*'], ['b', 'x/*', 'never']);
+    w.request(['f'], ['f']);
+    assert.deepEqual(changes, [
+      { added: ['a', 'b', 'c', 'd', 'x/*'], removed: [] },
+      { added: ['e', 'y/*'], removed: ['b', 'x/*'] },
+      { added: ['f'], removed: ['f'] },
+    ]);
+    assert.deepEqual([...w.watch.subscribed].sort(), ['a', 'c', 'd', 'e', 'y/*']);
   });
 });

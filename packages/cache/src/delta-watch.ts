@@ -69,8 +69,16 @@ export class DeltaWatch extends Watch {
     // subscribe to the same names share one set). Later requests change the watch's own set in place, copied at
     // most once if it was shared: a change of one name costs O(1), whatever the subscription's size (rule L2).
     const fresh = this.names.size === 0 && info.subscribe.length >= 4 ? new Set<string>() : undefined;
-    const add = (name: string) => (fresh === undefined ? this.addName(name) : fresh.add(name));
+    const add = (name: string): boolean => {
+      if (fresh === undefined) return this.addName(name);
+      if (fresh.has(name)) return false;
+      fresh.add(name);
+      return true;
+    };
     const remove = (name: string) => (fresh === undefined ? this.deleteName(name) : fresh.delete(name));
+    // What changed, for a cache that indexes watches by name: it applies the change, not the whole subscription.
+    const added: string[] = [];
+    const removedNames: string[] = [];
     for (const name of info.subscribe) {
       if (name === '*') {
         if (this.wildcardCapable && !this.wildcardOn) {
@@ -80,8 +88,7 @@ export class DeltaWatch extends Watch {
         }
         continue;
       }
-      if (isGlob(name)) this.prefixes.add(name.slice(0, -1));
-      else add(name);
+      if (isGlob(name) ? this.#addPrefix(name.slice(0, -1)) : add(name)) added.push(name);
       changed = true;
       // Rule D6: on a new stream, the versions the client presents are what it has.
       if (info.initial && Object.hasOwn(info.initialVersions ?? {}, name)) continue;
@@ -100,6 +107,7 @@ export class DeltaWatch extends Watch {
       }
       const removed = isGlob(name) ? this.prefixes.delete(name.slice(0, -1)) : remove(name);
       if (!removed) continue;
+      removedNames.push(name);
       changed = true;
       this.mustSend.delete(name);
       // Rule D7: under wildcard the client cannot tell whether it still has the name: tell it either way.
@@ -110,8 +118,15 @@ export class DeltaWatch extends Watch {
     }
     if (fresh !== undefined && fresh.size > 0) this.setNames(fresh);
     if (!changed) return;
-    this.source.subscriptionChanged(this);
+    this.source.subscriptionChanged(this, { added, removed: removedNames });
     this.schedule();
+  }
+
+  /** Adds a glob prefix; false when it was there. */
+  #addPrefix(prefix: string): boolean {
+    if (this.prefixes.has(prefix)) return false;
+    this.prefixes.add(prefix);
+    return true;
   }
 
   /** The response to send now, or undefined when there is nothing to send (rules D3, D5, D6). */

@@ -50,6 +50,7 @@ export {
   type Completeness,
   isGlob,
   type ResourceView,
+  type SubscriptionChange,
   Watch,
   type WatchOptions,
   type WatchSource,

@@ -24,8 +24,13 @@ export interface WatchSource {
   wildcardCapable(typeUrl: TypeUrl): boolean;
   /** How an ADS SotW watch treats a request for a subset of the names a snapshot has. */
   readonly completeness: Completeness;
-  /** Called after a watch's subscription changed (a cache that indexes watches by name re-indexes it). */
-  subscriptionChanged(watch: Watch): void;
+  /**
+   * Called after a watch's subscription changed (a cache that indexes watches by name re-indexes it). A delta
+   * watch says what changed (`change`): applying it costs O(the change), where re-reading `watch.subscribed`
+   * costs O(the subscription) per request (rule L2). Without `change` (SotW), the whole subscription may differ.
+   * Wildcard changes are not in `change`: read `watch.wildcard`.
+   */
+  subscriptionChanged(watch: Watch, change?: SubscriptionChange): void;
   /** Called once when a watch is cancelled. */
   release(watch: Watch): void;
   /** The resource types the cache knows (what a type needs in SotW, rule S8); default the built-in ones. */
@@ -34,6 +39,14 @@ export interface WatchSource {
   requested?(watch: Watch): void;
   /** Called when the server says a request answered the watch's latest response: ACK or NACK (rule S5). */
   answered?(watch: Watch, accepted: boolean): void;
+}
+
+/** What one delta request changed in a watch's explicit subscription: apply `added`, then `removed`. */
+export interface SubscriptionChange {
+  /** Names and globs (`foo/*`) newly subscribed. */
+  readonly added: readonly string[];
+  /** Names and globs (`foo/*`) no longer subscribed. */
+  readonly removed: readonly string[];
 }
 
 /**
