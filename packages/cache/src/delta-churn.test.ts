@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { GlobIndex } from './glob-index.js';
+import { LinearCache } from './linear-cache.js';
 import { prefixLookupWork } from './names-by-prefix.js';
 import { Snapshot } from './snapshot.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -115,5 +116,52 @@ describe('delta subscription churn (L2)', () => {
       { added: ['f'], removed: ['f'] },
     ]);
     assert.deepEqual([...w.watch.subscribed].sort(), ['a', 'c', 'd', 'e', 'y/*']);
+  });
+
+  it('L2: LinearCache re-indexes a delta watch by the change, without reading its whole subscription', () => {
+    const cache = new LinearCache(Endpoint, {
+      resources: [assignment('n-0', 80), assignment('lb/x', 81)],
+      wildcard: true,
+    });
+    const w = delta(cache, 'n1', Endpoint);
+    const N = 5_000;
+    w.request(Array.from({ length: N }, (_, i) => `n-${i}`));
+    w.take();
+    let reads = 0;
+    const watch = w.watch;
+    const subscribed = Object.getOwnPropertyDescriptor(
+      Object.getPrototypeOf(Object.getPrototypeOf(watch)),
+      'subscribed',
+    );
+    Object.defineProperty(watch, 'subscribed', {
+      get() {
+        reads++;
+        return subscribed?.get?.call(watch);
+      },
+    });
+    for (let i = 1; i <= 50; i++) w.request([`m-${i}`], [`n-${i}`]);
+    w.request(['lb/*', '*'], ['n-0']);
+    w.take();
+    assert.equal(reads, 0, 'the whole subscription was read to re-index a change');
+    assert.equal(cache.watchCountOf('m-7'), 1);
+    assert.equal(cache.watchCountOf('n-7'), 0);
+    assert.equal(cache.watchCountOf('n-0'), 0);
+    assert.equal(cache.watchCountOf('lb/*'), 1);
+    assert.equal(cache.stats().wildcardWatches, 1);
+    // The index is what wakes watches: a changed name the watch subscribes to reaches it.
+    w.request([], ['*', 'lb/*']);
+    w.take();
+    assert.equal(cache.stats().wildcardWatches, 0);
+    assert.equal(cache.watchCountOf('lb/*'), 0);
+    const ready = w.ready;
+    cache.update(assignment('n-60', 90));
+    assert.equal(w.ready, ready + 1);
+    assert.deepEqual(w.diff(), [['n-60'], []]);
+    cache.update(assignment('n-30', 90));
+    cache.update(assignment('m-9', 90));
+    assert.deepEqual(w.diff(), [['m-9'], []]);
+    w.watch.cancel();
+    assert.equal(cache.stats().watches, 0);
+    assert.equal(cache.stats().watchedNames, 0);
   });
 });

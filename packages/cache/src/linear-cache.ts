@@ -12,6 +12,7 @@ import {
   type Completeness,
   isGlob,
   type ResourceView,
+  type SubscriptionChange,
   type Watch,
   type WatchOptions,
   type WatchSource,
@@ -52,8 +53,8 @@ export interface LinearCacheStats {
 }
 
 interface Indexed {
-  names: readonly string[];
-  prefixes: readonly string[];
+  readonly names: Set<string>;
+  readonly prefixes: Set<string>;
   wildcard: boolean;
 }
 
@@ -116,7 +117,7 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   /** Counts of resources and watches (by name, wildcard, glob). */
   stats(): LinearCacheStats {
     let globWatches = 0;
-    for (const indexed of this.#indexed.values()) if (indexed.prefixes.length > 0) globWatches++;
+    for (const indexed of this.#indexed.values()) if (indexed.prefixes.size > 0) globWatches++;
     return {
       resources: this.#entries.size,
       watches: this.#indexed.size,
@@ -131,7 +132,7 @@ export class LinearCache implements ConfigWatcher, WatchSource {
     if (isGlob(name)) {
       let count = 0;
       const prefix = name.slice(0, -1);
-      for (const indexed of this.#indexed.values()) if (indexed.prefixes.includes(prefix)) count++;
+      for (const indexed of this.#indexed.values()) if (indexed.prefixes.has(prefix)) count++;
       return count;
     }
     return this.#byName.get(name)?.size ?? 0;
@@ -214,10 +215,37 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   }
 
   /** @internal WatchSource */
-  subscriptionChanged(watch: Watch): void {
-    if (!this.#indexed.has(watch)) return;
-    this.#unindex(watch);
-    this.#index(watch);
+  subscriptionChanged(watch: Watch, change?: SubscriptionChange): void {
+    const indexed = this.#indexed.get(watch);
+    if (indexed === undefined) return;
+    if (change === undefined) {
+      this.#unindex(watch);
+      this.#index(watch);
+      return;
+    }
+    // A delta request: apply what it changed, O(the change) however many names the watch holds (rule L2).
+    for (const name of change.added) {
+      if (!isGlob(name)) {
+        indexed.names.add(name);
+        addTo(this.#byName, name, watch);
+      } else if (!indexed.prefixes.has(name.slice(0, -1))) {
+        indexed.prefixes.add(name.slice(0, -1));
+        this.#byPrefix.add(name.slice(0, -1), watch);
+      }
+    }
+    for (const name of change.removed) {
+      if (!isGlob(name)) {
+        indexed.names.delete(name);
+        removeFrom(this.#byName, name, watch);
+      } else if (indexed.prefixes.delete(name.slice(0, -1))) {
+        this.#byPrefix.delete(name.slice(0, -1), watch);
+      }
+    }
+    if (indexed.wildcard !== watch.wildcard) {
+      if (watch.wildcard) this.#wildcards.add(watch);
+      else this.#wildcards.delete(watch);
+      indexed.wildcard = watch.wildcard;
+    }
   }
 
   /** @internal WatchSource */
@@ -248,14 +276,14 @@ export class LinearCache implements ConfigWatcher, WatchSource {
   }
 
   #add<W extends Watch>(watch: W): W {
-    this.#indexed.set(watch, { names: [], prefixes: [], wildcard: false });
+    this.#indexed.set(watch, { names: new Set(), prefixes: new Set(), wildcard: false });
     this.#index(watch);
     return watch;
   }
 
   #index(watch: Watch): void {
-    const names = [...watch.subscribed].filter((n) => !isGlob(n));
-    const prefixes = [...watch.globPrefixes];
+    const names = new Set([...watch.subscribed].filter((n) => !isGlob(n)));
+    const prefixes = new Set(watch.globPrefixes);
     for (const name of names) addTo(this.#byName, name, watch);
     for (const prefix of prefixes) this.#byPrefix.add(prefix, watch);
     if (watch.wildcard) this.#wildcards.add(watch);
