@@ -100,7 +100,7 @@ describe('delta subscription churn (L2)', () => {
     const changes: (SubscriptionChange | undefined)[] = [];
     class Recording extends SnapshotCache {
       override subscriptionChanged(watch: Watch, change?: SubscriptionChange): void {
-        super.subscriptionChanged(watch, change);
+        super.subscriptionChanged(watch);
         changes.push(change);
       }
     }
