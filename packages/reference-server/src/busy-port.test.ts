@@ -1,6 +1,8 @@
-// A busy port is one clear line on stderr and exit 1: no grpc-js diagnostics on stderr, no message said twice.
+// A busy port is one clear line on stderr and exit 1: no grpc-js diagnostics on stderr, no message said twice. A
+// failed start exits by itself, and so does one signalled while starting, even when nobody reads its stdout any more
+// (execFile's timeout closes the pipes, then sends SIGTERM): the fatal line must not block the exit.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { binPath } from './demo/server-process.js';
@@ -13,6 +15,23 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
       { timeout: 60_000 },
       (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
     );
+  });
+}
+
+/** Resolves with the exit of `pid`'s child, or with 'alive' once `deadlineMs` has passed (then kills it, by pid). */
+function exitWithin(
+  child: ReturnType<typeof spawn>,
+  deadlineMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'alive'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('alive');
+    }, deadlineMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
   });
 }
 
@@ -48,5 +67,24 @@ describe('xds-server on a busy port', () => {
       `could not start: cannot listen on 127.0.0.1:${port}: address already in use`,
     );
     assert.equal(fatal[0]?.err, undefined);
+  });
+
+  it('exits 1 when SIGTERM comes while it is starting and its stdout is no longer read', async () => {
+    const child = spawn(process.execPath, [binPath, '--xds', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    // Its first log line says the start is under way (the model is published before the ports are bound).
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    // What execFile's timeout does: close the pipe, then SIGTERM.
+    child.stdout?.destroy();
+    child.kill('SIGTERM');
+    // Well within the drain deadline (15 s) plus a loaded machine's start; without the fix it never exits.
+    const exit = await exitWithin(child, 45_000);
+    assert.deepEqual(exit, { code: 1, signal: null });
+    assert.equal(stderr, `xds-server: cannot listen on 127.0.0.1:${port}: address already in use\n`);
   });
 });

@@ -3,10 +3,16 @@
  * operator: `--help` and `--version` on stdout, a usage error or a refusal on stderr with exit 2, a start failure as
  * one line on stderr (and a fatal JSON log line) with exit 1, and SIGTERM or SIGINT draining the process (exit 0)
  * within a deadline (exit 1 past it). Signals are handled from the moment the start begins, so that one that comes
- * while starting still drains once the start is done. It loads nothing heavy: `--help` answers at once.
+ * while starting still drains once the start is done (or lets a failed start exit 1 with its message); a second
+ * signal is logged and changes nothing, the deadline still holds. It loads nothing heavy: `--help` answers at once.
+ *
+ * The log is written synchronously to stdout: pino's default asynchronous stdout makes a fatal line flush
+ * synchronously, and that flush retries forever once stdout's reader is gone (EPIPE), which kept a failed start,
+ * signalled by execFile's timeout (pipes closed, then SIGTERM), alive for good. A synchronous write that meets a
+ * closed pipe just turns the log off.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createLogger, type LogLevel } from './logger.js';
 
 /** How long a drain may take before the process gives up and exits with 1. */
@@ -86,26 +92,40 @@ export async function runCommand<O extends { readonly logLevel: LogLevel }>(
     process.exitCode = 2;
     return;
   }
-  const logger = createLogger(parsed.options.logLevel, undefined, name);
+  const logger = createLogger(
+    parsed.options.logLevel,
+    pino.destination({ fd: process.stdout.fd ?? 1, sync: true }),
+    name,
+  );
   const starting = command.start(parsed.options, logger);
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'shutting down');
+    if (stopping) {
+      logger.warn({ signal, deadlineMs: drainDeadlineMs }, 'already shutting down');
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, deadlineMs: drainDeadlineMs }, 'shutting down');
+    // Not unref'd: the deadline holds whatever the drain waits on, including a start that never ends.
     setTimeout(() => {
       logger.error({ signal, deadlineMs: drainDeadlineMs }, 'drain took too long; exiting');
       process.exit(1);
-    }, drainDeadlineMs).unref();
-    starting
-      .then((running) => running.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'drain failed');
-          process.exit(1);
-        },
-      );
+    }, drainDeadlineMs);
+    starting.then(
+      (running) =>
+        running.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'drain failed');
+            process.exit(1);
+          },
+        ),
+      // A failed start is told and exits 1 below, with its own message.
+      () => undefined,
+    );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   try {
     await starting;
   } catch (error) {
