@@ -2,7 +2,7 @@ import type { TypeUrl } from '@xds/api';
 import type { SnapshotCache } from '@xds/cache';
 import type { AckEvent, NackEvent, ResponseEvent, StreamCloseEvent, XdsServer } from '@xds/server';
 import type { Metrics } from './metrics.js';
-import { typeLabel } from './type-labels.js';
+import { metricTypeLabel } from './type-labels.js';
 
 interface Pending {
   /** The version the snapshot set for the type. */
@@ -87,7 +87,10 @@ export class ConvergenceTracker {
     const pending = this.#pending.get(event.nodeId)?.get(event.typeUrl);
     if (pending === undefined || pending.written || pending.version !== event.version) return;
     pending.written = true;
-    this.#metrics.pushTime.observe({ type: typeLabel(event.typeUrl) }, (Date.now() - pending.at) / 1000);
+    this.#metrics.pushTime.observe(
+      { type: metricTypeLabel(event.typeUrl, this.#cache.types) },
+      (Date.now() - pending.at) / 1000,
+    );
   }
 
   #acked(event: AckEvent): void {

@@ -2,10 +2,13 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { describe, it } from 'node:test';
-import { SnapshotCache } from '@xds/cache';
+import { TypeUrl } from '@xds/api';
+import { Snapshot, SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
+import { pino } from 'pino';
 import { createMetrics } from './metrics.js';
+import { watchServerEvents } from './server-events.js';
 
 function sample(metrics: string, name: string): number | undefined {
   const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
@@ -95,6 +98,52 @@ describe('stream metrics', () => {
         1,
       );
     } finally {
+      await client.close();
+      await xds.close();
+      cache.close();
+    }
+  });
+
+  it('S15, L2: type URLs a client makes up share one `unknown` label; served types keep their short name', async () => {
+    const cache = new SnapshotCache();
+    const xds = new XdsServer({ cache, closeGraceMs: 200 });
+    const metrics = createMetrics({
+      connectedClients: () => xds.clients().length,
+      configErrors: () => 0,
+      writeBudget: () => xds.writeBudget(),
+    });
+    const unwatch = watchServerEvents(xds, metrics, pino({ level: 'silent' }));
+    const port = await xds.listen('127.0.0.1:0');
+    const client = new XdsTestClient({
+      address: `127.0.0.1:${port}`,
+      node: 'metrics-labels',
+      autoAck: false,
+    });
+    cache.setSnapshot('metrics-labels', Snapshot.create([]));
+    try {
+      const made = Array.from({ length: 20 }, (_, i) => `type.googleapis.com/probe.made${i}.T`);
+      for (const typeUrl of made) {
+        client.subscribe(typeUrl, []);
+        await client.next(typeUrl);
+        client.nack(typeUrl, 'rejected by the test');
+      }
+      client.subscribe(TypeUrl.Cluster, []);
+      await client.next(TypeUrl.Cluster);
+      client.nack(TypeUrl.Cluster, 'rejected by the test');
+      await poll('21 NACKs counted', async () => {
+        const text = await metrics.registry.metrics();
+        return (
+          sample(text, 'pilot_total_xds_rejects{type="unknown"}') === 20 &&
+          sample(text, 'pilot_total_xds_rejects{type="cds"}') === 1
+        );
+      });
+      const text = await metrics.registry.metrics();
+      assert.equal(sample(text, 'pilot_xds_pushes{type="unknown"}'), 20);
+      assert.equal(sample(text, 'pilot_xds_pushes{type="cds"}'), 1);
+      const leaked = text.split('\n').filter((line) => line.includes('probe.made'));
+      assert.deepEqual(leaked, [], 'no series names a type URL the client made up');
+    } finally {
+      unwatch();
       await client.close();
       await xds.close();
       cache.close();

@@ -1,3 +1,6 @@
+// Turns the xDS server's events into metrics and log lines. Metric labels are bounded: a type the server does not
+// serve counts under `unknown` (rules S15, L2); the logs keep the URL a client sent.
+import { ResourceTypes } from '@xds/api';
 import type {
   AckEvent,
   NackEvent,
@@ -9,19 +12,26 @@ import type {
 } from '@xds/server';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
-import { typeLabel } from './type-labels.js';
+import { metricTypeLabel, typeLabel } from './type-labels.js';
 
 /**
  * Counts the xDS server's events in the metrics (pushes, NACKs, stale nonces) and logs streams and NACKs.
- * Returns a function that stops listening.
+ * `served` is the set of types the server serves (its cache's types, the built-in ones by default): any other type
+ * a client sends is labelled `unknown`. Returns a function that stops listening.
  */
-export function watchServerEvents(server: XdsServer, metrics: Metrics, logger: Logger): () => void {
-  const onResponse = (event: ResponseEvent) => metrics.pushes.inc({ type: typeLabel(event.typeUrl) });
+export function watchServerEvents(
+  server: XdsServer,
+  metrics: Metrics,
+  logger: Logger,
+  served: ResourceTypes = ResourceTypes.builtIn,
+): () => void {
+  const label = (typeUrl: string) => ({ type: metricTypeLabel(typeUrl, served) });
+  const onResponse = (event: ResponseEvent) => metrics.pushes.inc(label(event.typeUrl));
   const onRequest = (event: RequestEvent) => {
-    if (event.stale) metrics.expiredNonces.inc({ type: typeLabel(event.typeUrl) });
+    if (event.stale) metrics.expiredNonces.inc(label(event.typeUrl));
   };
   const onNack = (event: NackEvent) => {
-    metrics.rejects.inc({ type: typeLabel(event.typeUrl) });
+    metrics.rejects.inc(label(event.typeUrl));
     logger.warn(
       {
         nodeId: event.nodeId,
