@@ -32,6 +32,8 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxStatusMatchers: 'node matchers in one CSDS request',
   hookTimeoutMs: 'ms an async server hook (onStreamOpen, onRequest, onResponse) may take',
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',
+  maxQueuedRequestBytes: 'bytes of the requests a stream may send while an earlier one waits for a hook',
+  maxQueuedRequestBytesTotal: 'bytes of the requests queued behind hooks on all streams at once',
   maxUnknownTypesPerStream: 'types an ADS stream may subscribe to that the server does not serve',
 });
 

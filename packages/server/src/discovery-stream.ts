@@ -360,6 +360,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   #close(code: number, reason: string): void {
     this.#ended = true;
     this.#abort?.abort();
+    this.#admission.close();
     this.#writer.close();
     for (const state of this.types.values()) state.watch.cancel();
     this.ctx.registry.leave(this);

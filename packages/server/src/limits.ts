@@ -61,6 +61,18 @@ export interface Limits {
    */
   readonly maxQueuedRequests?: number;
   /**
+   * Bytes of the requests queued on one stream while an earlier one waits for authorization or a hook (estimated
+   * from their strings, bytes and fields, close to their wire size); default 16 MiB. The request that would pass it
+   * ends the stream with RESOURCE_EXHAUSTED naming this limit.
+   */
+  readonly maxQueuedRequestBytes?: number;
+  /**
+   * Bytes of the requests queued on all of the server's streams at once (see `maxQueuedRequestBytes`); default
+   * 256 MiB. The request that would pass it ends its own stream with RESOURCE_EXHAUSTED naming this limit; streams
+   * with nothing queued are not touched.
+   */
+  readonly maxQueuedRequestBytesTotal?: number;
+  /**
    * Types an ADS stream may subscribe to that the server does not serve (rule S15: each is answered as a type with
    * no resources); default 20. One more ends the stream with RESOURCE_EXHAUSTED.
    */
@@ -85,6 +97,8 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxStatusMatchers: 100,
   hookTimeoutMs: 10_000,
   maxQueuedRequests: 100,
+  maxQueuedRequestBytes: 16 * 1024 * 1024,
+  maxQueuedRequestBytesTotal: 256 * 1024 * 1024,
   maxUnknownTypesPerStream: 20,
 });
 

@@ -3,12 +3,14 @@
 // (rule L6), later requests keep that node (S2) and ask for a type the service serves (S1, S15), and the
 // application's hooks (`onStreamOpen`, `onRequest`) let it through. Requests are handled one at a time and in
 // order: while authorization or a hook runs, the requests that follow wait for it, at most
-// `limits.maxQueuedRequests` of them (rule L2). A step that settles synchronously costs no promise.
+// `limits.maxQueuedRequests` of them and `limits.maxQueuedRequestBytes` of their bytes, within the server's
+// `limits.maxQueuedRequestBytesTotal` (rule L2). A step that settles synchronously costs no promise.
 import { status } from '@grpc/grpc-js';
 import { Code, type Node, XdsError } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
 import { callHook, type HookContext, type HookName, hookFailure } from './hooks.js';
+import { estimateRequestBytes, type QueuedBytesTally, queuedBytesTally } from './queued-bytes.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 import type { RegisteredStream } from './stream-registry.js';
 import type { ServedMethod } from './type-service.js';
@@ -49,6 +51,11 @@ export class StreamAdmission<Req extends AnyRequest> {
   readonly #call: ServerCall;
   /** Requests that arrived while a step was pending, in order. */
   readonly #queue: Req[] = [];
+  /** The estimated bytes of each queued request, in the same order. */
+  readonly #queueBytes: number[] = [];
+  /** Their sum, counted in the server's tally too. */
+  #queuedBytes = 0;
+  readonly #tally: QueuedBytesTally;
   /** True while a step (authorization, a hook) is pending: requests queue. */
   #waiting = false;
   #authorized = false;
@@ -58,6 +65,12 @@ export class StreamAdmission<Req extends AnyRequest> {
     this.#host = host;
     this.#method = method;
     this.#call = call;
+    this.#tally = queuedBytesTally(ctx.registry);
+  }
+
+  /** The stream ended: drops its queued requests and gives their bytes back to the server's tally. */
+  close(): void {
+    this.#clearQueue();
   }
 
   /** The stream's headers arrived: runs `onStreamOpen`, if any; requests wait for it. */
@@ -96,10 +109,60 @@ export class StreamAdmission<Req extends AnyRequest> {
         );
         return;
       }
+      const bytes = this.#queueable(request);
+      if (bytes === undefined) return;
       this.#queue.push(request);
+      this.#queueBytes.push(bytes);
+      this.#queuedBytes += bytes;
+      this.#tally.add(bytes);
       return;
     }
     this.#admit(request);
+  }
+
+  /**
+   * Rule L2: the request's estimated bytes when it fits in the stream's and the server's queued-bytes limits; else
+   * ends the stream with RESOURCE_EXHAUSTED naming the limit and returns undefined.
+   */
+  #queueable(request: Req): number | undefined {
+    const limits = this.#ctx.limits;
+    const perStream = limits.maxQueuedRequestBytes;
+    const total = limits.maxQueuedRequestBytesTotal;
+    const bytes = estimateRequestBytes(request, Math.min(perStream, total) + 1);
+    let refusal: XdsError | undefined;
+    if (this.#queuedBytes + bytes > perStream) {
+      this.#ctx.limitReached('maxQueuedRequestBytes');
+      refusal = new XdsError(
+        Code.ResourceExhausted,
+        `requests queued while an earlier one was pending passed limits.maxQueuedRequestBytes (${perStream} bytes): ${this.#queuedBytes} queued, ${bytes} more arrived`,
+      );
+    } else if (this.#tally.bytes + bytes > total) {
+      this.#ctx.limitReached('maxQueuedRequestBytesTotal');
+      refusal = new XdsError(
+        Code.ResourceExhausted,
+        `requests queued on the server's streams passed limits.maxQueuedRequestBytesTotal (${total} bytes); this stream's next request (${bytes} bytes) does not fit`,
+      );
+    }
+    if (refusal === undefined) return bytes;
+    this.#clearQueue();
+    this.#host.fail(refusal);
+    return undefined;
+  }
+
+  /** Empties the queue and gives its bytes back to the server's tally. */
+  #clearQueue(): void {
+    this.#queue.length = 0;
+    this.#queueBytes.length = 0;
+    this.#tally.release(this.#queuedBytes);
+    this.#queuedBytes = 0;
+  }
+
+  /** The oldest queued request, its bytes given back. */
+  #dequeue(): Req {
+    const bytes = this.#queueBytes.shift() ?? 0;
+    this.#queuedBytes -= bytes;
+    this.#tally.release(bytes);
+    return this.#queue.shift()!;
   }
 
   /** Takes a request as far as it goes now: to the stream, or to a pending step (then it resumes from there). */
@@ -165,13 +228,16 @@ export class StreamAdmission<Req extends AnyRequest> {
     pending.then(
       () => {
         this.#waiting = false;
-        if (host.ended) return;
+        if (host.ended) {
+          this.#clearQueue();
+          return;
+        }
         next();
         this.#drain();
       },
       (error: unknown) => {
         this.#waiting = false;
-        this.#queue.length = 0;
+        this.#clearQueue();
         if (!host.ended) host.fail(this.#failure(hook, error));
       },
     );
@@ -179,7 +245,8 @@ export class StreamAdmission<Req extends AnyRequest> {
 
   /** Handles the requests that queued while a step was pending, until one waits again. */
   #drain(): void {
-    while (!this.#waiting && !this.#host.ended && this.#queue.length > 0) this.#admit(this.#queue.shift()!);
+    while (!this.#waiting && !this.#host.ended && this.#queue.length > 0) this.#admit(this.#dequeue());
+    if (this.#host.ended) this.#clearQueue();
   }
 
   #failure(hook: HookName | 'authorize', error: unknown): XdsError {
