@@ -73,6 +73,12 @@ export interface Limits {
    */
   readonly maxQueuedRequestBytesTotal?: number;
   /**
+   * Bytes of REST request bodies (`listenRest`, `restHandler`) the server holds at once, from the first byte read
+   * to the answer; default 128 MiB (each body is bounded by `maxMessageBytes` too). A body that does not fit is
+   * read on and dropped, and answered 503 with `Retry-After: 1` naming this limit; the other requests go on.
+   */
+  readonly maxRestBytesInFlight?: number;
+  /**
    * Types an ADS stream may subscribe to that the server does not serve (rule S15: each is answered as a type with
    * no resources); default 20. One more ends the stream with RESOURCE_EXHAUSTED.
    */
@@ -99,6 +105,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxQueuedRequests: 100,
   maxQueuedRequestBytes: 16 * 1024 * 1024,
   maxQueuedRequestBytesTotal: 256 * 1024 * 1024,
+  maxRestBytesInFlight: 128 * 1024 * 1024,
   maxUnknownTypesPerStream: 20,
 });
 

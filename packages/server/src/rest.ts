@@ -1,12 +1,15 @@
 // REST xDS (`POST /v3/discovery:{type}`, proto3 JSON in and out) on the rules of unary discovery (fetch.ts: node
 // S2, authorization L6, limits L2): bodies are bounded, every failure is an answer with a status (rule L4), and a
 // type whose resources proto3 JSON cannot carry (opaque, no schema) is refused by name rather than misrepresented.
+// The bodies held at once are bounded too (`limits.maxRestBytesInFlight`, rest-bodies.ts): past it, 503 with
+// Retry-After.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { create, fromJson, type Registry, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { Code, DiscoveryRequestSchema, DiscoveryResponseSchema, type ResourceType, XdsError } from '@xds/api';
 import type { EncodedResource } from '@xds/cache';
 import { fetchFor } from './fetch.js';
+import { type RestBodies, restBodiesOf } from './rest-bodies.js';
 import type { StreamContext } from './stream-context.js';
 
 const httpStatus: Partial<Record<number, number>> = {
@@ -63,20 +66,47 @@ function jsonOf(
   }
 }
 
+/** A body that does not fit in `limits.maxRestBytesInFlight` now: answered 503 with Retry-After. */
+class BodiesInFlight extends XdsError {
+  constructor(limit: number) {
+    super(
+      Code.Unavailable,
+      `the REST request bodies the server holds passed limits.maxRestBytesInFlight (${limit} bytes); retry later`,
+    );
+  }
+}
+
 /**
- * Reads a request body of at most `limit` bytes. A longer body is read on and dropped, up to `limit` more bytes, and
- * then refused with RESOURCE_EXHAUSTED (413): an answer sent while the client is still sending would be lost to the
- * reset that closing the socket under it causes. Past twice the limit the connection is closed (`closed` is set).
+ * Reads a request body of at most `limit` bytes, counting what it keeps in `bodies` (`held.bytes`, given back by
+ * the caller once answered). A longer body is read on and dropped, up to `limit` more bytes, and then refused with
+ * RESOURCE_EXHAUSTED (413): an answer sent while the client is still sending would be lost to the reset that closing
+ * the socket under it causes. Past twice the limit the connection is closed. A body that does not fit in the
+ * server's `limits.maxRestBytesInFlight` is dropped the same way and refused with {@link BodiesInFlight}.
  */
-async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+async function readBody(
+  request: IncomingMessage,
+  limit: number,
+  bodies: RestBodies,
+  held: { bytes: number },
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let refused = false;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-    else if (size > 2 * limit) {
+    if (size > 2 * limit) {
       request.socket.destroy();
       break;
+    }
+    if (size > limit || refused) continue;
+    if (bodies.take(chunk.length)) {
+      held.bytes += chunk.length;
+      chunks.push(chunk);
+    } else {
+      refused = true;
+      chunks.length = 0;
+      bodies.give(held.bytes);
+      held.bytes = 0;
     }
   }
   if (size > limit) {
@@ -85,6 +115,7 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
       `request body is larger than ${limit} bytes (the REST body limit is XdsServerOptions.maxMessageBytes)`,
     );
   }
+  if (refused) throw new BodiesInFlight(bodies.limit);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -104,9 +135,18 @@ export async function discardBody(request: IncomingMessage, limit: number): Prom
   return true;
 }
 
-function send(response: ServerResponse, code: number, body: unknown): void {
+function send(
+  response: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(code, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
@@ -119,6 +159,8 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
   const byPath = restPaths(ctx.types);
   // Proto3 JSON of every served type, registered ones included.
   const registry = ctx.types.registry;
+  // Rule L2: one tally per server, whichever of its handlers a body arrives on.
+  const bodies = restBodiesOf(ctx, ctx.limits.maxRestBytesInFlight);
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = (request.url ?? '').split('?')[0] ?? '';
     const type = byPath.get(path);
@@ -134,9 +176,11 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
       );
       return true;
     }
+    // The body's bytes stay counted until the answer is written (its text, JSON and request live that long).
+    const held = { bytes: 0 };
     void (async () => {
       try {
-        const text = await readBody(request, maxBodyBytes);
+        const text = await readBody(request, maxBodyBytes, bodies, held);
         let json: unknown;
         try {
           json = JSON.parse(text);
@@ -175,7 +219,15 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
         const xds = XdsError.from(error);
         if (xds.code === Code.Internal) ctx.logger.error({ err: error, path }, 'REST xDS request failed');
         if (!response.headersSent && response.socket?.destroyed !== true)
-          send(response, httpStatus[xds.code] ?? 500, { code: xds.code, message: xds.message });
+          send(
+            response,
+            httpStatus[xds.code] ?? 500,
+            { code: xds.code, message: xds.message },
+            error instanceof BodiesInFlight ? { 'retry-after': '1' } : {},
+          );
+      } finally {
+        bodies.give(held.bytes);
+        held.bytes = 0;
       }
     })();
     return true;

@@ -1,0 +1,96 @@
+// Rule L2: the REST request bodies a server holds at once are bounded (limits.maxRestBytesInFlight): over real HTTP,
+// a body that does not fit while another is held gets 503 with Retry-After naming the limit, and the bytes of
+// answered requests are given back.
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { describe, it } from 'node:test';
+import { start } from './test-harness.js';
+
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  readonly body: string;
+}
+
+/** POSTs a body with node's HTTP client; resolves with the answer. */
+function post(port: number, body: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const bytes = Buffer.from(body);
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v3/discovery:clusters',
+        headers: { 'content-type': 'application/json', 'content-length': bytes.length },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: res.headers['retry-after'],
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(bytes);
+  });
+}
+
+/** A DiscoveryRequest for node `id` of about `size` bytes (the padding is resource names). */
+function discovery(id: string, size: number): string {
+  const names = Array.from({ length: Math.ceil(size / 1000) }, (_, i) => `${i}`.padEnd(990, 'x'));
+  return JSON.stringify({ node: { id }, resourceNames: ['c1', ...names] });
+}
+
+describe('REST bodies in flight (rule L2)', () => {
+  it('L2: a body that does not fit in limits.maxRestBytesInFlight gets 503 with Retry-After; answered bodies give their bytes back', async () => {
+    let entered!: () => void;
+    const held = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The hook holds node "held"'s request (and so its body) until the test releases it.
+    const h = await start({
+      limits: { maxRestBytesInFlight: 1024 * 1024 },
+      hooks: {
+        onRequest: (_request, ctx) => {
+          if (ctx.nodeId !== 'held') return undefined;
+          entered();
+          return released;
+        },
+      },
+    });
+    h.cache.setSnapshot('held', h.cache.getSnapshot('n1')!);
+    try {
+      const port = await h.server.listenRest('127.0.0.1:0');
+      const first = post(port, discovery('held', 600 * 1024));
+      await held;
+      // 600 KiB are held: another 600 KiB body does not fit in 1 MiB.
+      const refused = await post(port, discovery('n1', 600 * 1024));
+      assert.equal(refused.status, 503);
+      assert.equal(refused.retryAfter, '1');
+      assert.match(refused.body, /limits\.maxRestBytesInFlight \(1048576 bytes\)/);
+      // A small one fits beside it.
+      const small = await post(port, discovery('n1', 10 * 1024));
+      assert.equal(small.status, 200);
+      assert.match(small.body, /"name":"c1"/);
+      release();
+      assert.equal((await first).status, 200);
+      // The held body was given back: 600 KiB fit again, twice in a row.
+      for (let i = 0; i < 2; i++) assert.equal((await post(port, discovery('n1', 600 * 1024))).status, 200);
+    } finally {
+      release();
+      await h.close();
+    }
+  });
+});
