@@ -19,6 +19,7 @@ import {
   securityFlagSpecs,
   securityFlagsUsage,
 } from '@xds/reference-server';
+import { defaultGroupsPerConnection } from './connection-slots.js';
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxNamesPerGroup } from './relay-cache.js';
 import { type UpstreamTlsFlags, upstreamTlsProblems } from './upstream-tls.js';
@@ -42,6 +43,8 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly maxGroups: number;
   /** The most names of one type a group's downstream watches subscribe to together (its upstream request). */
   readonly maxNamesPerGroup: number;
+  /** The most groups whose upstream streams share one HTTP/2 connection. */
+  readonly groupsPerConnection: number;
   readonly logLevel: LogLevel;
 }
 
@@ -59,6 +62,7 @@ export const relayDefaults = Object.freeze({
   upstreamProtocol: 'delta' as const,
   maxGroups: 10_000,
   maxNamesPerGroup: defaultMaxNamesPerGroup,
+  groupsPerConnection: defaultGroupsPerConnection,
   logLevel: 'info' as LogLevel,
 });
 
@@ -77,6 +81,8 @@ Options:
   --max-groups N         upstream streams at most; one more group is refused (default ${relayDefaults.maxGroups})
   --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
+  --groups-per-connection N  groups whose upstream streams share one HTTP/2 connection; keep it below the
+                         origin's maxStreamsPerConnection (default ${relayDefaults.groupsPerConnection})
   --log-level LEVEL      ${logLevels.join(', ')} (default ${relayDefaults.logLevel})
 
 Security, downstream and admin (as xds-server's; certificate and key files are reloaded when they change):
@@ -113,6 +119,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-protocol': { type: 'string' },
         'max-groups': { type: 'string' },
         'max-names-per-group': { type: 'string' },
+        'groups-per-connection': { type: 'string' },
         'log-level': { type: 'string' },
         ...securityFlagSpecs,
         'upstream-ca': { type: 'string' },
@@ -140,6 +147,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
   const maxGroups = text('max-groups');
   const maxNames = text('max-names-per-group');
+  const perConnection = text('groups-per-connection');
   const level = text('log-level') ?? relayDefaults.logLevel;
   const security = readSecurityFlags(values);
   const upstreamTls: UpstreamTlsFlags = {
@@ -169,6 +177,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     maxNames === undefined || (/^\d{1,9}$/.test(maxNames) && Number(maxNames) >= 1)
       ? undefined
       : `--max-names-per-group: "${maxNames}" is not a whole number from 1`,
+    perConnection === undefined || (/^\d{1,7}$/.test(perConnection) && Number(perConnection) >= 1)
+      ? undefined
+      : `--groups-per-connection: "${perConnection}" is not a whole number from 1`,
     logLevels.includes(level as LogLevel)
       ? undefined
       : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
@@ -191,6 +202,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       upstreamProtocol: protocol as 'sotw' | 'delta',
       maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
       maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
+      groupsPerConnection:
+        perConnection === undefined ? relayDefaults.groupsPerConnection : Number(perConnection),
       logLevel: level as LogLevel,
       ...security,
       ...upstreamTls,

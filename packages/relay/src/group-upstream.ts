@@ -4,7 +4,7 @@
  * (rules X1, X2). It outlives upstream failures: the client reconnects and presents what it holds (rule X3), and the
  * group's snapshot keeps serving meanwhile.
  */
-import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
 import {
   type BackoffOptions,
@@ -25,6 +25,8 @@ export interface UpstreamOptions {
   readonly backoff?: BackoffOptions;
   readonly limits?: ClientLimits;
   readonly logger?: ClientLogger;
+  /** The group's upstream channel options (its connection slot, see connection-slots.ts). */
+  readonly channelOptions?: ChannelOptions;
 }
 
 /** The upstream stream of one group. */
@@ -49,6 +51,7 @@ export class GroupUpstream {
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.channelOptions === undefined ? {} : { channelOptions: options.channelOptions }),
     });
     this.client.on('update', (event) => {
       const typeUrl = event.typeUrl as TypeUrl;

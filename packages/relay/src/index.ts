@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
 export { type GroupBy, parseGroupBy } from './group-by.js';
 export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
 export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';

@@ -32,6 +32,8 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly maxGroups: number;
   /** The most names of one type a group subscribes to upstream; default 50,000. */
   readonly maxNamesPerGroup?: number;
+  /** The most groups sharing one upstream HTTP/2 connection; default 50. */
+  readonly groupsPerConnection?: number;
   readonly logger: Logger;
   /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
   readonly credentials?: ChannelCredentials | undefined;
@@ -68,6 +70,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     upstreamProtocol: options.upstreamProtocol,
     maxGroups: options.maxGroups,
     ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
+    ...(options.groupsPerConnection === undefined
+      ? {}
+      : { groupsPerConnection: options.groupsPerConnection }),
     ...(credentials === undefined ? {} : { credentials }),
     logger,
     server: {

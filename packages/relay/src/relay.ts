@@ -10,6 +10,7 @@ import type { Node, TypeUrl } from '@xds/api';
 import type { BackoffOptions, ClientLimits, Protocol } from '@xds/client';
 import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
 import { EventEmitter } from 'eventemitter3';
+import { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
 import { type GroupBy, parseGroupBy } from './group-by.js';
 import { GroupUpstream } from './group-upstream.js';
 import { defaultMaxNamesPerGroup, RelayCache } from './relay-cache.js';
@@ -37,6 +38,12 @@ export interface RelayOptions {
    * downstream subscription that would pass it ends that stream with RESOURCE_EXHAUSTED; the group is untouched.
    */
   readonly maxNamesPerGroup?: number;
+  /**
+   * The most groups whose upstream streams share one HTTP/2 connection; default 50. Origins cap the streams of a
+   * connection (`maxStreamsPerConnection`, 100 by default) and grpc-js would put every group on one connection:
+   * keep this below the origin's cap.
+   */
+  readonly groupsPerConnection?: number;
   /** How long a group without downstream watches keeps its upstream stream and snapshot (ms); default 60 s. */
   readonly groupIdleMs?: number;
   /** The downstream XdsServer's options (its cache is the relay's). */
@@ -91,6 +98,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #logger: Logger;
   readonly #upstreams = new Map<string, GroupUpstream>();
   readonly #idle = new Map<string, NodeJS.Timeout>();
+  readonly #slots: ConnectionSlots;
   #closing: Promise<void> | undefined;
 
   /** Creates the relay; nothing listens until {@link listen}. */
@@ -99,6 +107,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (options.upstreams.length === 0) throw new RangeError('Relay: options.upstreams names no server');
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#slots = new ConnectionSlots(options.groupsPerConnection ?? defaultGroupsPerConnection);
     this.groupBy = parseGroupBy(options.groupBy ?? 'node-id');
     this.cache = new RelayCache(
       (node) => this.groupBy.keyOf(node),
@@ -158,6 +167,11 @@ export class Relay extends EventEmitter<RelayEvents> {
       this.#idle.delete(group);
     }
     if (this.#upstreams.has(group)) return;
+    // --max-groups bounds upstream streams, idle groups included: the oldest idle group gives way.
+    for (const idle of this.#idle.keys()) {
+      if (this.#upstreams.size < (this.#options.maxGroups ?? 10_000)) break;
+      this.#closeGroup(idle);
+    }
     const options = this.#options;
     const upstream = new GroupUpstream(group, upstreamNode(group, this.groupBy.spec, node), this.cache, {
       servers: options.upstreams,
@@ -166,6 +180,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.upstreamLimits === undefined ? {} : { limits: options.upstreamLimits }),
       logger: this.#logger,
+      channelOptions: { [connectionSlotOption]: this.#slots.acquire(group) },
     });
     const client = upstream.client;
     client.on('connected', ({ address }) => {
@@ -193,15 +208,20 @@ export class Relay extends EventEmitter<RelayEvents> {
   #idleGroup(group: string): void {
     if (this.#closing !== undefined) return;
     const ms = this.#options.groupIdleMs ?? 60_000;
-    const timer = setTimeout(() => {
-      this.#idle.delete(group);
-      const upstream = this.#upstreams.get(group);
-      this.#upstreams.delete(group);
-      this.cache.forget(group);
-      void upstream?.close();
-      this.#logger.info({ group }, 'relay: group idle, upstream closed');
-    }, ms);
+    const timer = setTimeout(() => this.#closeGroup(group), ms);
     timer.unref();
     this.#idle.set(group, timer);
+  }
+
+  /** Closes an idle group's upstream stream and forgets what it held. */
+  #closeGroup(group: string): void {
+    clearTimeout(this.#idle.get(group));
+    this.#idle.delete(group);
+    const upstream = this.#upstreams.get(group);
+    this.#upstreams.delete(group);
+    this.#slots.release(group);
+    this.cache.forget(group);
+    void upstream?.close();
+    this.#logger.info({ group }, 'relay: group idle, upstream closed');
   }
 }
