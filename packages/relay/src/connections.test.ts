@@ -13,7 +13,9 @@ const closers = closeAfterAll();
 const { track } = closers;
 
 describe('relay: upstream connections', () => {
-  it('X4: groups past an origin maxStreamsPerConnection still get their own upstream stream', { timeout: 30_000 }, async () => {
+  it('X4: groups past an origin maxStreamsPerConnection still get their own upstream stream', {
+    timeout: 30_000,
+  }, async () => {
     const cache = new SnapshotCache({ nodeKey: () => originKey });
     cache.setSnapshot(originKey, originSnapshot());
     const origin = new XdsServer({ cache, closeGraceMs: 200, limits: { maxStreamsPerConnection: 3 } });
