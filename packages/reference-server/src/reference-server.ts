@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
-import type { RegistrySpec } from '@xds/registry';
+import type { AggregateService, RegistryLimits, RegistrySpec } from '@xds/registry';
 import { defaultLimits, type Limits, type NodeIdentityOptions, XdsServer } from '@xds/server';
 import type { Logger } from 'pino';
 import type { AdminContext } from './admin/admin-context.js';
@@ -47,6 +47,8 @@ export interface ReferenceServerOptions extends ProcessSecurityOptions {
   readonly registries?: readonly RegistrySpec[] | undefined;
   /** The xDS server's limits on what clients control (`--limit NAME=VALUE`); unset ones keep their defaults. */
   readonly limits?: Limits | undefined;
+  /** Bounds on the registries' content and responses (`--registry-limit NAME=VALUE`); unset ones take the defaults. */
+  readonly registryLimits?: Partial<RegistryLimits> | undefined;
 }
 
 /** A running reference server. */
@@ -119,24 +121,57 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     logger,
     metrics: metrics.registry,
     domain: model.state.model.domain,
+    ...(options.registryLimits === undefined ? {} : { limits: options.registryLimits }),
   });
   const tracker = new ConvergenceTracker(xds, cache, metrics);
 
+  // The registries' services of the last generation that succeeded: when a generation fails, the model file is
+  // served with these, so that neither source freezes the other (registry data is checked where it enters the
+  // aggregate, so this is a second line, not the first). Empty before the first success: nothing was served yet.
+  let lastGood: readonly AggregateService[] = [];
+  let generationError: { message: string; at: Date } | undefined;
+  const setGenerationError = (error: { message: string; at: Date } | undefined): void => {
+    generationError = error;
+    registries.setGenerationError(error);
+  };
+  const setSnapshots = (served: ServiceModel, services: readonly AggregateService[], generation: number) => {
+    const published = publishModel(cache, registries.model(served, services));
+    const changes: Record<string, Record<string, number>> = {};
+    for (const [flavour, result] of Object.entries(published)) {
+      if (result === undefined) continue;
+      changes[flavour] = Object.fromEntries(
+        [...result.changes].map(([typeUrl, names]) => [typeLabel(typeUrl), names.size]),
+      );
+    }
+    logger.info({ generation, changes }, 'snapshots set');
+  };
   const publish = (served: ServiceModel, generation: number) => {
     // never push a hole: nothing is published before every registry has synced once
     if (!registries.synced()) return;
+    const services = registries.aggregate.services();
     try {
-      const published = publishModel(cache, registries.model(served));
-      const changes: Record<string, Record<string, number>> = {};
-      for (const [flavour, result] of Object.entries(published)) {
-        if (result === undefined) continue;
-        changes[flavour] = Object.fromEntries(
-          [...result.changes].map(([typeUrl, names]) => [typeLabel(typeUrl), names.size]),
-        );
-      }
-      logger.info({ generation, changes }, 'snapshots set');
+      setSnapshots(served, services, generation);
+      lastGood = services;
+      setGenerationError(undefined);
     } catch (error) {
-      logger.error({ err: error, generation }, 'generating the snapshots failed; the previous ones stay');
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.error({ err: error, generation }, 'generating the snapshots failed');
+      if (lastGood !== services) {
+        try {
+          setSnapshots(served, lastGood, generation);
+          setGenerationError({
+            message: `generating the snapshots failed (${reason}); serving the model file with the registries' last good services`,
+            at: new Date(),
+          });
+          return;
+        } catch {
+          // the model file alone fails too: keep the previous snapshots
+        }
+      }
+      setGenerationError({
+        message: `generating the snapshots failed (${reason}); the previous ones stay`,
+        at: new Date(),
+      });
     }
   };
   publish(model.state.model, model.state.generation);
@@ -156,8 +191,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     xds,
     cache,
     config: () => model.state,
-    ready: () => ready && registries.synced(),
-    notReady: () => registries.pendingText(),
+    ready: () => ready && registries.synced() && generationError === undefined,
+    notReady: () => registries.pendingText() ?? generationError?.message,
     registries: () => registries.summary(),
     registry: metrics.registry,
     xdsAddress: () => xdsAddress,

@@ -3,12 +3,15 @@
  * the model served (the model file merged with the aggregate), what `/readyz`, `/debug/configz` and the metrics
  * say about each registry, and logging of their problems. "Never push a hole": nothing is published until every
  * registry has synced once, and a registry that loses its server keeps serving its last known services (stale).
+ * A failed generation is kept here too (`generationError`): `/readyz` and the status page show it.
  */
 import type { ServiceModel } from '@xds/generator';
 import {
   AggregateRegistry,
+  type AggregateService,
   type PortConflict,
   type Registry,
+  type RegistryLimits,
   type RegistrySpec,
   type RegistryStatus,
   registryFromSpec,
@@ -23,10 +26,14 @@ export interface ServerRegistries {
   readonly aggregate: AggregateRegistry;
   /** True when every registry has synced once (always true without registries). */
   synced(): boolean;
-  /** `not ready: registries pending: etcd http://…` for /readyz, or undefined when none is pending. */
+  /**
+   * `registries pending: etcd http://… (its last error)` for /readyz, or undefined when none is pending.
+   */
   pendingText(): string | undefined;
-  /** The model to serve: `file` merged with the registries' services. */
-  model(file: ServiceModel): ServiceModel;
+  /** The model to serve: `file` merged with the registries' services (`services`: those, else the current ones). */
+  model(file: ServiceModel, services?: readonly AggregateService[]): ServiceModel;
+  /** Records the outcome of the latest generation (undefined: it succeeded), for the summary. */
+  setGenerationError(error: { readonly message: string; readonly at: Date } | undefined): void;
   /** Each registry's status and the port conflicts, for `/debug/configz`, `/debug/syncz` and the status page. */
   summary(): RegistriesSummary;
   /** Calls `listener` when the registries' services change (after the first full sync). */
@@ -55,16 +62,20 @@ export interface RegistryView {
   readonly lastChange?: string;
   /** Its last problem (connection or content), until the next full sync. */
   readonly lastError?: { readonly message: string; readonly at: string };
-  /** Items it left out (a bad document), the latest few. */
+  /** Items it left out (a bad document, a bad instance), the latest few. */
   readonly itemErrors: readonly { readonly item?: string; readonly message: string; readonly at: string }[];
+  /** How many items (services, ports, instances) its last update left out. */
+  readonly dropped: number;
 }
 
 /** The registries of a server and the hostnames two of them give different ports. */
 export interface RegistriesSummary {
   /** In `--registry` order. */
   readonly registries: readonly RegistryView[];
-  /** Port conflicts between registries (the first registry's ports are used). */
+  /** Port conflicts between registries (the first registry's ports are used), and hostnames over a limit. */
   readonly conflicts: readonly PortConflict[];
+  /** The latest generation failed: why, and since when (the previous snapshots, or a fallback, are served). */
+  readonly generationError?: { readonly message: string; readonly at: string };
 }
 
 /** A registry status as a view (no undefined fields, so that it is the same as JSON). */
@@ -79,12 +90,18 @@ export function registryView(status: RegistryStatus): RegistryView {
     ...(status.lastChange === undefined ? {} : { lastChange: status.lastChange.toISOString() }),
     ...(status.lastError === undefined
       ? {}
-      : { lastError: { message: status.lastError.message, at: status.lastError.at.toISOString() } }),
+      : {
+          lastError: {
+            message: status.lastError.message,
+            at: status.lastError.at.toISOString(),
+          },
+        }),
     itemErrors: status.itemErrors.map((e) => ({
       ...(e.item === undefined ? {} : { item: e.item }),
       message: e.message,
       at: e.at.toISOString(),
     })),
+    dropped: status.dropped,
   };
 }
 
@@ -95,13 +112,21 @@ export function registryView(status: RegistryStatus): RegistryView {
  */
 export function createServerRegistries(
   specs: readonly RegistrySpec[],
-  options: { readonly logger: Logger; readonly metrics: PromRegistry; readonly domain?: string },
+  options: {
+    readonly logger: Logger;
+    readonly metrics: PromRegistry;
+    readonly domain?: string;
+    /** Bounds on the registries' content (`--limit`); unset ones take `defaultRegistryLimits`. */
+    readonly limits?: Partial<RegistryLimits>;
+  },
 ): ServerRegistries {
   const { logger } = options;
+  const limits = options.limits ?? {};
   const registries: Registry[] = specs.map((spec) =>
-    registryFromSpec(spec, options.domain === undefined ? {} : { domain: options.domain }),
+    registryFromSpec(spec, { ...(options.domain === undefined ? {} : { domain: options.domain }), limits }),
   );
-  const aggregate = new AggregateRegistry(registries);
+  const aggregate = new AggregateRegistry(registries, limits);
+  let generationError: { readonly message: string; readonly at: Date } | undefined;
   const labels = ['kind', 'location'] as const;
   const gauge = (name: string, help: string, read: (s: RegistryStatus) => number): void => {
     new Gauge({
@@ -126,6 +151,11 @@ export function createServerRegistries(
     gauge('xds_registry_services', 'services the registry holds', (s) => s.services);
     gauge('xds_registry_instances', 'instances the registry holds', (s) => s.instances);
     gauge(
+      'xds_registry_dropped',
+      'items (services, ports, instances) the registry gave that its last update left out',
+      (s) => s.dropped,
+    );
+    gauge(
       'xds_registry_last_change_seconds',
       'when the registry last changed (seconds since the epoch)',
       (s) => (s.lastChange === undefined ? 0 : s.lastChange.getTime() / 1000),
@@ -148,7 +178,17 @@ export function createServerRegistries(
       if (logged.get(registry) === state) continue;
       logged.set(registry, state);
       const fields = { kind: status.kind, location: status.location, services: status.services };
-      if (status.lastError !== undefined) {
+      if (status.lastError?.kind === 'content') {
+        logger.warn(
+          { ...fields, dropped: status.dropped, error: status.lastError.message },
+          'registry data left out (the rest is served)',
+        );
+      } else if (status.lastError?.kind === 'limit') {
+        logger.warn(
+          { ...fields, error: status.lastError.message },
+          'registry over a limit; keeping its previous content',
+        );
+      } else if (status.lastError !== undefined) {
         logger.warn(
           { ...fields, stale: status.stale, error: status.lastError.message },
           'registry unreachable; retrying with backoff, keeping its last known services',
@@ -162,13 +202,23 @@ export function createServerRegistries(
     pendingText() {
       const pending = aggregate.pending();
       if (pending.length === 0) return undefined;
-      return `registries pending: ${pending.map((s) => `${s.kind} ${s.location}`).join(', ')}`;
+      const named = pending.map(
+        (s) => `${s.kind} ${s.location}${s.lastError === undefined ? '' : ` (${s.lastError.message})`}`,
+      );
+      return `registries pending: ${named.join(', ')}`;
     },
-    model: (file) => (registries.length === 0 ? file : serviceModelOf(aggregate.services(), file)),
+    model: (file, services) =>
+      registries.length === 0 ? file : serviceModelOf(services ?? aggregate.services(), file),
+    setGenerationError(error) {
+      generationError = error;
+    },
     summary() {
       return {
         registries: aggregate.statuses().map(registryView),
         conflicts: aggregate.conflicts().map((c) => ({ ...c })),
+        ...(generationError === undefined
+          ? {}
+          : { generationError: { message: generationError.message, at: generationError.at.toISOString() } }),
       };
     },
     onChange(listener) {

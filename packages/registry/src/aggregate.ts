@@ -2,12 +2,16 @@
  * The aggregate controller: registries in a given order feed one list of services. The same hostname from two
  * registries merges their instances (multi-cluster style; the first registry's ports win) and a disagreement on
  * ports is reported as a conflict for `/debug/configz`. A registry contributes nothing until it has synced once
- * ("never push a hole"); a stale one keeps contributing its last known services.
+ * ("never push a hole"); a stale one keeps contributing its last known services. A hostname's instances over every
+ * registry are bounded by `maxEndpointsPerCluster` (and their weights by uint32): a registry whose instances would
+ * go past it is ignored for that hostname and reported with the conflicts.
  */
+import { maxWeightSum } from './check-service.js';
 import { canonicalJson } from './registry-base.js';
+import { type RegistryLimits, resolveRegistryLimits } from './registry-limits.js';
 import type { Registry, RegistryEvents, RegistryService, RegistryStatus } from './types.js';
 
-/** Two registries give one hostname different ports. */
+/** Two registries give one hostname different ports, or their instances together go past a limit. */
 export interface PortConflict {
   /** The hostname. */
   readonly hostname: string;
@@ -37,6 +41,7 @@ function sourceOf(registry: Registry): string {
 export class AggregateRegistry {
   /** The registries, in order. */
   readonly registries: readonly Registry[];
+  readonly #maxEndpoints: number;
   #services: readonly AggregateService[] = [];
   #conflicts: readonly PortConflict[] = [];
   #fingerprint = canonicalJson([]);
@@ -46,9 +51,13 @@ export class AggregateRegistry {
     status: new Set(),
   };
 
-  /** @param registries in order: on a hostname both provide, the earlier one's ports win */
-  constructor(registries: readonly Registry[]) {
+  /**
+   * @param registries in order: on a hostname both provide, the earlier one's ports win
+   * @param limits `maxEndpointsPerCluster` bounds a hostname's instances over every registry
+   */
+  constructor(registries: readonly Registry[], limits: Partial<RegistryLimits> = {}) {
     this.registries = [...registries];
+    this.#maxEndpoints = resolveRegistryLimits(limits).maxEndpointsPerCluster;
   }
 
   /** Starts every registry and listens to them. */
@@ -109,6 +118,17 @@ export class AggregateRegistry {
       const source = sourceOf(registry);
       for (const service of registry.services()) {
         const held = byHost.get(service.hostname);
+        const count = (held?.instances.length ?? 0) + service.instances.length;
+        const weights = [...(held?.instances ?? []), ...service.instances].reduce((n, i) => n + i.weight, 0);
+        if (count > this.#maxEndpoints || weights > maxWeightSum) {
+          conflicts.push({
+            hostname: service.hostname,
+            kept: held?.sources[0] ?? '',
+            ignored: source,
+            message: `${source} would bring the instances to ${count} (weights ${weights}): over the limit of ${this.#maxEndpoints} (maxEndpointsPerCluster) or ${maxWeightSum} (uint32); its instances are left out`,
+          });
+          continue;
+        }
         if (held === undefined) {
           byHost.set(service.hostname, { ...service, sources: [source] });
           continue;

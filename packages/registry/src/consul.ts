@@ -2,21 +2,28 @@
  * The Consul adapter: the catalog's service list and one `/v1/health/service/NAME` blocking query per service
  * (plain fetch), each resumed from the last `X-Consul-Index`. Mapping: hostname `<service>.service.consul`;
  * service meta and `key=value` tags → labels; meta `protocol` → the port's protocol; meta `service_port` → the port
- * clients use (else the instance's port); node datacenter → region; every check passing → healthy.
+ * clients use (else the instance's port); node datacenter → region; every check passing → healthy. An instance
+ * serves only its own port (`onlyNamedPorts`): instances on distinct ports give a cluster per port, each listing
+ * its own instances. Response bodies are bounded (`maxRegistryResponseBytes`), and only the converted services are
+ * kept, not the raw entries.
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { RegistryLimitError, readJsonBody } from './http-body.js';
 import { parseConsulLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
+import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
 
 /** Options of {@link ConsulRegistry}. */
 export interface ConsulRegistryOptions {
   /** How long a blocking query waits on the server, in seconds; default 30. */
   readonly waitSeconds?: number;
-  /** The most services it holds; more are left out and reported. Default 10,000. */
+  /** The most services it holds (`limits.maxRegistryServices` when both are given, this wins). */
   readonly maxServices?: number;
+  /** Bounds on its content and responses; unset ones take `defaultRegistryLimits`. */
+  readonly limits?: Partial<RegistryLimits>;
   /** The largest delay between retries, in milliseconds; default 5,000. */
   readonly maxBackoffMs?: number;
 }
@@ -75,6 +82,7 @@ export function consulService(name: string, entries: readonly HealthEntry[]): Re
       locality: { region: entry.Node?.Datacenter ?? '', zone: meta['zone'] ?? '', subZone: '' },
       weight: Math.max(1, s.Weights?.Passing ?? 1),
       healthy: (entry.Checks ?? []).every((c) => c.Status === 'passing'),
+      onlyNamedPorts: true,
     });
   }
   return {
@@ -94,23 +102,23 @@ export class ConsulRegistry extends RegistryBase {
   readonly location: string;
   readonly #base: string;
   readonly #wait: number;
-  readonly #maxServices: number;
   readonly #maxBackoff: number;
   #abort = new AbortController();
   #catalogLoaded = false;
-  #overLimit: string | undefined;
-  /** Health entries by service; a service with no answer yet is pending. */
-  readonly #entries = new Map<string, readonly HealthEntry[]>();
+  /** The services by name, converted on arrival (an empty one is undefined); a name with no answer yet is pending. */
+  readonly #entries = new Map<string, RegistryService | undefined>();
   readonly #watchers = new Map<string, AbortController>();
 
   /** @param location `http://HOST:PORT` of a Consul agent */
   constructor(location: string, options: ConsulRegistryOptions = {}) {
-    super();
+    super({
+      ...options.limits,
+      ...(options.maxServices === undefined ? {} : { maxRegistryServices: options.maxServices }),
+    });
     const url = parseConsulLocation(location);
     this.location = location;
     this.#base = url.origin;
     this.#wait = options.waitSeconds ?? 30;
-    this.#maxServices = options.maxServices ?? 10_000;
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
   }
 
@@ -136,7 +144,7 @@ export class ConsulRegistry extends RegistryBase {
       const text = (await response.text()).slice(0, 200);
       throw new Error(`GET ${path}: HTTP ${response.status} ${text}`);
     }
-    const body = (await response.json()) as T;
+    const body = (await readJsonBody(response, this.limits.maxRegistryResponseBytes, `GET ${path}`)) as T;
     const header = Number(response.headers.get('x-consul-index') ?? '0');
     return { body, index: Number.isFinite(header) && header > 0 ? header : 0 };
   }
@@ -158,9 +166,18 @@ export class ConsulRegistry extends RegistryBase {
         const names = Object.keys(body)
           .filter((n) => n !== 'consul')
           .sort();
-        const kept = names.slice(0, this.#maxServices);
+        const max = this.limits.maxRegistryServices;
+        if (names.length > max) {
+          // over the limit: nothing is watched for the new list; the previous content stays
+          this.reportProblem(
+            `consul ${this.#base}: ${names.length} services is over the limit of ${max} (maxRegistryServices)`,
+            'limit',
+          );
+          continue;
+        }
+        const kept = new Set(names);
         for (const [name, watcher] of this.#watchers) {
-          if (!kept.includes(name)) {
+          if (!kept.has(name)) {
             watcher.abort();
             this.#watchers.delete(name);
             this.#entries.delete(name);
@@ -168,14 +185,10 @@ export class ConsulRegistry extends RegistryBase {
         }
         for (const name of kept) if (!this.#watchers.has(name)) this.#watch(name);
         this.#catalogLoaded = true;
-        this.#overLimit =
-          names.length > kept.length
-            ? `${names.length} services is over the limit of ${this.#maxServices} (maxServices)`
-            : undefined;
         this.#publish();
       } catch (error) {
         if (signal.aborted) return;
-        this.reportProblem(`consul ${this.#base}: ${messageOf(error)}`);
+        this.reportProblem(`consul ${this.#base}: ${messageOf(error)}`, kindOf(error));
         index = 0;
         await delay(backoff.next(), signal);
       }
@@ -199,11 +212,12 @@ export class ConsulRegistry extends RegistryBase {
           if (signal.aborted) return;
           index = next < index ? 0 : next;
           backoff.reset();
-          this.#entries.set(name, Array.isArray(body) ? body : []);
+          const entries = Array.isArray(body) ? body : [];
+          this.#entries.set(name, entries.length === 0 ? undefined : consulService(name, entries));
           this.#publish();
         } catch (error) {
           if (signal.aborted) return;
-          this.reportProblem(`consul ${this.#base} service ${name}: ${messageOf(error)}`);
+          this.reportProblem(`consul ${this.#base} service ${name}: ${messageOf(error)}`, kindOf(error));
           index = 0;
           await delay(backoff.next(), signal);
         }
@@ -212,13 +226,14 @@ export class ConsulRegistry extends RegistryBase {
   }
 
   #publish(): void {
-    const overLimit = this.#overLimit;
     if (!this.#catalogLoaded) return;
     for (const name of this.#watchers.keys()) if (!this.#entries.has(name)) return;
     const services: RegistryService[] = [];
-    for (const [name, entries] of this.#entries) {
-      if (entries.length > 0) services.push(consulService(name, entries));
-    }
-    this.replaceServices(services, overLimit === undefined ? [] : [{ message: overLimit, at: new Date() }]);
+    for (const service of this.#entries.values()) if (service !== undefined) services.push(service);
+    this.replaceServices(services);
   }
+}
+
+function kindOf(error: unknown): 'connection' | 'limit' {
+  return error instanceof RegistryLimitError ? 'limit' : 'connection';
 }

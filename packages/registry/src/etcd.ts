@@ -11,14 +11,17 @@ import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { Backoff, delay, messageOf } from './backoff.js';
 import { type EtcdLocation, parseEtcdLocation } from './locations.js';
 import { RegistryBase } from './registry-base.js';
+import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryProblem, RegistryService } from './types.js';
 
 /** Options of {@link EtcdRegistry}. */
 export interface EtcdRegistryOptions {
   /** The cluster domain of the host names (`<name>.<namespace>.svc.<domain>`); default `cluster.local`. */
   readonly domain?: string;
-  /** The most services it holds; more are left out and reported. Default 10,000. */
+  /** The most services it holds; more are left out and reported. Default `limits.maxRegistryServices`. */
   readonly maxServices?: number;
+  /** Bounds on its content; unset ones take `defaultRegistryLimits`. */
+  readonly limits?: Partial<RegistryLimits>;
   /** The largest document in bytes; larger ones are left out and reported. Default 1 MiB. */
   readonly maxDocumentBytes?: number;
   /** The largest delay between reconnection attempts, in milliseconds; default 5,000. */
@@ -45,11 +48,11 @@ export class EtcdRegistry extends RegistryBase {
 
   /** @param location `http://HOST:PORT/PREFIX` */
   constructor(location: string, options: EtcdRegistryOptions = {}) {
-    super();
+    super(options.limits);
     this.location = location;
     this.#where = parseEtcdLocation(location);
     this.#domain = options.domain ?? 'cluster.local';
-    this.#maxServices = options.maxServices ?? 10_000;
+    this.#maxServices = options.maxServices ?? this.limits.maxRegistryServices;
     this.#maxBytes = options.maxDocumentBytes ?? 1024 * 1024;
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
   }

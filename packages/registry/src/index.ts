@@ -6,9 +6,19 @@
  */
 export { AggregateRegistry, type AggregateService, type PortConflict } from './aggregate.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  type CheckedServices,
+  checkRegistryServices,
+  instanceProblem,
+  maxInstanceWeight,
+  maxRegistryNameLength,
+  maxWeightSum,
+  nameProblem,
+} from './check-service.js';
 export { ConsulRegistry, type ConsulRegistryOptions } from './consul.js';
 export { EtcdRegistry, type EtcdRegistryOptions } from './etcd.js';
 export { EurekaRegistry, type EurekaRegistryOptions, eurekaHashcode } from './eureka.js';
+export { RegistryLimitError, readJsonBody } from './http-body.js';
 export { KubernetesRegistry, type KubernetesRegistryOptions } from './kubernetes.js';
 export {
   type EtcdLocation,
@@ -21,7 +31,8 @@ export {
 export { MemoryRegistry } from './memory.js';
 export { canonicalJson, maxItemErrors, RegistryBase, sortServices } from './registry-base.js';
 export { registryFromSpec } from './registry-from-spec.js';
-export { serviceModelOf } from './service-model.js';
+export { defaultRegistryLimits, type RegistryLimits, resolveRegistryLimits } from './registry-limits.js';
+export { portGroups, serviceModelOf } from './service-model.js';
 export { parseRegistrySpec, type RegistrySpec } from './spec.js';
 export type {
   Registry,

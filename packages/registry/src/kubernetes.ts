@@ -18,6 +18,7 @@ import {
 import { Backoff, delay, messageOf } from './backoff.js';
 import { defaultPortName, portProtocol } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
+import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
 
 /** Options of {@link KubernetesRegistry}. */
@@ -26,6 +27,8 @@ export interface KubernetesRegistryOptions {
   readonly domain?: string;
   /** The largest delay between retries, in milliseconds; default 5,000. */
   readonly maxBackoffMs?: number;
+  /** Bounds on its content; unset ones take `defaultRegistryLimits`. */
+  readonly limits?: Partial<RegistryLimits>;
 }
 
 interface Listed<T> {
@@ -214,7 +217,7 @@ export class KubernetesRegistry extends RegistryBase {
 
   /** @param kubeconfig the path of a kubeconfig file (its current context is used) */
   constructor(kubeconfig: string, options: KubernetesRegistryOptions = {}) {
-    super();
+    super(options.limits);
     this.location = kubeconfig;
     this.#domain = options.domain ?? 'cluster.local';
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;

@@ -2,8 +2,12 @@
  * The state every adapter shares, so each one only turns its server's data into {@link RegistryService}s:
  * "never push a hole" — nothing is served before the first full sync; a lost connection keeps the last known
  * services and marks them stale; a resync whose content is unchanged emits nothing (compared by a canonical
- * fingerprint, so replicas and restarts agree).
+ * fingerprint, so replicas and restarts agree). Every update passes `checkRegistryServices` here, the one point
+ * where registry data enters the aggregate: bad items are left out with a reason, counts over a limit keep the
+ * previous content.
  */
+import { checkRegistryServices } from './check-service.js';
+import { type RegistryLimits, resolveRegistryLimits } from './registry-limits.js';
 import type {
   Registry,
   RegistryEvents,
@@ -47,6 +51,8 @@ export abstract class RegistryBase implements Registry {
   abstract readonly kind: RegistryKind;
   /** Where it is. */
   abstract readonly location: string;
+  /** The limits its content is checked against. */
+  protected readonly limits: RegistryLimits;
   #services: readonly RegistryService[] = [];
   #fingerprint = '';
   #synced = false;
@@ -54,10 +60,16 @@ export abstract class RegistryBase implements Registry {
   #lastChange: Date | undefined;
   #lastError: RegistryProblem | undefined;
   #itemErrors: RegistryProblem[] = [];
+  #dropped = 0;
   #listeners: { [E in keyof RegistryEvents]: Set<RegistryEvents[E]> } = {
     change: new Set(),
     status: new Set(),
   };
+
+  /** @param limits bounds on its content; unset ones take `defaultRegistryLimits` */
+  constructor(limits: Partial<RegistryLimits> = {}) {
+    this.limits = resolveRegistryLimits(limits);
+  }
 
   /** Starts listing and watching. */
   abstract start(): void;
@@ -81,6 +93,7 @@ export abstract class RegistryBase implements Registry {
       ...(this.#lastChange === undefined ? {} : { lastChange: this.#lastChange }),
       ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
       itemErrors: [...this.#itemErrors],
+      dropped: this.#dropped,
     };
   }
 
@@ -92,28 +105,46 @@ export abstract class RegistryBase implements Registry {
   }
 
   /**
-   * Sets the full content after a successful list (or a watch event applied to the adapter's own state). Marks
-   * the registry synced and, unless `options.stale` (a part of its connection is still down), not stale; emits
-   * `change` only when the content differs from what it held.
+   * Sets the full content after a successful list (or a watch event applied to the adapter's own state). The
+   * content is checked first (`checkRegistryServices`): bad items are left out and reported (`itemErrors`,
+   * `dropped`, and a `content` `lastError`); a count over a limit is a `limit` error and the previous content stays.
+   * Marks the registry synced and, unless `options.stale` (a part of its connection is still down), not stale;
+   * emits `change` only when the content differs from what it held.
    */
   protected replaceServices(
     services: Iterable<RegistryService>,
     itemErrors: RegistryProblem[] = [],
     options: { readonly stale?: boolean } = {},
   ): void {
-    const sorted = sortServices(services);
+    const checked = checkRegistryServices(services, this.limits, maxItemErrors);
+    if (checked.overLimit !== undefined) {
+      this.reportProblem(checked.overLimit, 'limit');
+      return;
+    }
+    const sorted = sortServices(checked.services);
     const fingerprint = canonicalJson(sorted);
     const stale = this.#synced && options.stale === true;
+    const problems = [...itemErrors, ...checked.problems].slice(0, maxItemErrors);
+    const dropped = itemErrors.length + checked.dropped;
+    const contentError =
+      dropped === 0 ? undefined : contentProblem(dropped, [...itemErrors, ...checked.problems][0]);
+    const nextError = stale
+      ? this.#lastError
+      : contentError !== undefined && this.#lastError?.message === contentError.message
+        ? this.#lastError
+        : contentError;
     const statusChanged =
       !this.#synced ||
       this.#stale !== stale ||
-      (!stale && this.#lastError !== undefined) ||
-      itemErrors.length > 0 ||
+      nextError !== this.#lastError ||
+      this.#dropped !== dropped ||
+      problems.length > 0 ||
       this.#itemErrors.length > 0;
     this.#synced = true;
     this.#stale = stale;
-    if (!stale) this.#lastError = undefined;
-    this.#itemErrors = itemErrors.slice(0, maxItemErrors);
+    this.#lastError = nextError;
+    this.#itemErrors = problems;
+    this.#dropped = dropped;
     if (fingerprint !== this.#fingerprint) {
       this.#services = sorted;
       this.#fingerprint = fingerprint;
@@ -126,11 +157,11 @@ export abstract class RegistryBase implements Registry {
   }
 
   /**
-   * Records a connection problem: the content stays as it was (never a hole); a synced registry becomes stale
-   * until the next successful sync.
+   * Records a problem: the content stays as it was (never a hole). A `connection` problem (the default) makes a
+   * synced registry stale until the next successful sync; a `limit` problem too (it serves its previous content).
    */
-  protected reportProblem(message: string): void {
-    this.#lastError = { message, at: new Date() };
+  protected reportProblem(message: string, kind: 'connection' | 'limit' = 'connection'): void {
+    this.#lastError = { message, at: new Date(), kind };
     if (this.#synced) this.#stale = true;
     this.#emit('status');
   }
@@ -138,4 +169,14 @@ export abstract class RegistryBase implements Registry {
   #emit(event: keyof RegistryEvents): void {
     for (const listener of [...this.#listeners[event]]) listener();
   }
+}
+
+function contentProblem(dropped: number, first: RegistryProblem | undefined): RegistryProblem {
+  const what =
+    first === undefined ? '' : `: ${first.item === undefined ? '' : `${first.item}: `}${first.message}`;
+  return {
+    message: `${dropped} item${dropped === 1 ? '' : 's'} left out${what}${dropped > 1 ? ' (and more: see itemErrors)' : ''}`,
+    at: first?.at ?? new Date(),
+    kind: 'content',
+  };
 }

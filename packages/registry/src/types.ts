@@ -4,6 +4,7 @@
  * generator never reads a registry directly: it reads the aggregate ({@link AggregateRegistry}).
  */
 import type { Locality, Protocol, RouteRule, Subset } from '@xds/generator';
+import type { RegistryLimits } from './registry-limits.js';
 
 /** The kinds of registry this package adapts. */
 export type RegistryKind = 'memory' | 'etcd' | 'consul' | 'eureka' | 'kubernetes';
@@ -20,7 +21,7 @@ export interface RegistryPort {
 
 /** One instance (endpoint) of a registry service. */
 export interface RegistryInstance {
-  /** An IP literal. */
+  /** An IP literal (checked where registry data enters the aggregate; an instance with another one is left out). */
   readonly address: string;
   /** The port on the instance for every service port not in `ports`; absent: the service port's number. */
   readonly port?: number;
@@ -34,6 +35,11 @@ export interface RegistryInstance {
   readonly weight: number;
   /** Whether the registry says it is healthy. */
   readonly healthy: boolean;
+  /**
+   * The instance serves only the service ports named in `ports` (Consul, Eureka: a registration has one port), so
+   * the cluster of another port of its service does not list it; otherwise it serves every port of its service.
+   */
+  readonly onlyNamedPorts?: boolean;
 }
 
 /** A service as a registry knows it. */
@@ -62,6 +68,12 @@ export interface RegistryProblem {
   readonly at: Date;
   /** The item it concerns, when one document or service is bad (`default/web`). */
   readonly item?: string;
+  /**
+   * `connection`: the server could not be read (the registry serves its last known content, stale); `limit`: its
+   * content is over a {@link RegistryLimits} bound (it keeps its previous content); `content`: items were left out
+   * by the check (the rest is served). Absent means `connection`.
+   */
+  readonly kind?: 'connection' | 'limit' | 'content';
 }
 
 /** A registry's state, for `/readyz`, the status page, `/debug/configz` and metrics. */
@@ -82,8 +94,10 @@ export interface RegistryStatus {
   readonly lastChange?: Date;
   /** The last problem (connection or content), cleared by the next full successful sync. */
   readonly lastError?: RegistryProblem;
-  /** Problems with single items (a bad document), which were left out. */
+  /** Problems with single items (a bad document, a bad instance), which were left out: the latest few. */
   readonly itemErrors: readonly RegistryProblem[];
+  /** How many items (services, ports, instances) the last check left out. */
+  readonly dropped: number;
 }
 
 /** What a registry tells its listeners. */

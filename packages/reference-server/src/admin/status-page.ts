@@ -68,7 +68,12 @@ export function registryState(registry: RegistryView): 'PENDING' | 'STALE' | 'SY
  * instances, last change and last error; then the hostnames whose ports two registries disagree on.
  */
 export function renderRegistries(summary: RegistriesSummary | undefined): string {
-  if (summary === undefined || summary.registries.length === 0) return '';
+  if (summary === undefined) return '';
+  const failed =
+    summary.generationError === undefined
+      ? ''
+      : `<div class="error" id="generation-error"><strong>Generation failed at ${e(clock(summary.generationError.at))}:</strong> <code>${e(summary.generationError.message)}</code></div>`;
+  if (summary.registries.length === 0) return failed;
   const rows = summary.registries.map((r) => {
     const state = registryState(r);
     const error =
@@ -81,7 +86,7 @@ export function renderRegistries(summary: RegistriesSummary | undefined): string
     summary.conflicts.length === 0
       ? ''
       : `<ul id="conflicts">${summary.conflicts.map((c) => `<li><code>${e(c.hostname)}</code>: ${e(c.message)} (ports of ${e(c.kept)} used; ${e(c.ignored)} ignored)</li>`).join('')}</ul>`;
-  return `<h2>Registries (${summary.registries.length})</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>${rows.join('')}</tbody></table>${conflicts}`;
+  return `${failed}<h2>Registries (${summary.registries.length})</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>${rows.join('')}</tbody></table>${conflicts}`;
 }
 
 /** `1d 2h`, `3h 4m`, `5m 6s`, `7s`. */

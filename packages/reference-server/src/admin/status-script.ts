@@ -29,14 +29,16 @@ export const statusScript = `
   };
   const registryState = (r) => (!r.synced ? 'PENDING' : r.stale ? 'STALE' : 'SYNCED');
   const renderRegistries = (summary) => {
-    if (summary === undefined || summary.registries.length === 0) return '';
+    if (summary === undefined) return '';
+    const failed = summary.generationError === undefined ? '' : '<div class="error" id="generation-error"><strong>Generation failed at ' + e(clock(summary.generationError.at)) + ':</strong> <code>' + e(summary.generationError.message) + '</code></div>';
+    if (summary.registries.length === 0) return failed;
     const rows = summary.registries.map((r) => {
       const state = registryState(r);
       const error = r.lastError === undefined ? '' : e(r.lastError.message) + ' <span class="muted">(' + e(clock(r.lastError.at)) + ')</span>';
       return '<tr class="registry" data-kind="' + e(r.kind) + '" data-state="' + state + '"><td>' + e(r.kind) + '</td><td><code>' + e(r.location) + '</code></td><td class="status ' + state + '">' + state + '</td><td>' + r.services + '</td><td>' + r.instances + '</td><td>' + e(clock(r.lastChange)) + '</td><td class="registry-error">' + error + '</td></tr>';
     });
     const conflicts = summary.conflicts.length === 0 ? '' : '<ul id="conflicts">' + summary.conflicts.map((c) => '<li><code>' + e(c.hostname) + '</code>: ' + e(c.message) + ' (ports of ' + e(c.kept) + ' used; ' + e(c.ignored) + ' ignored)</li>').join('') + '</ul>';
-    return '<h2>Registries (' + summary.registries.length + ')</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>' + conflicts;
+    return failed + '<h2>Registries (' + summary.registries.length + ')</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>' + conflicts;
   };
   const renderNacked = (nodes) => {
     const nacked = nodes.filter((n) => n.status === 'NACKED');

@@ -211,6 +211,9 @@ export function syncz(ctx: AdminContext): Syncz {
     counts,
     config: configSummary(ctx.config()),
     nodes,
-    ...(registries === undefined || registries.registries.length === 0 ? {} : { registries }),
+    ...(registries === undefined ||
+    (registries.registries.length === 0 && registries.generationError === undefined)
+      ? {}
+      : { registries }),
   };
 }

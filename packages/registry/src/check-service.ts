@@ -1,0 +1,162 @@
+/**
+ * The one check of registry data, where it enters the aggregate (`RegistryBase.replaceServices`, so every adapter
+ * goes through it): a registry is data from outside, and what the generator turns into xDS must encode and must be
+ * accepted by every client. An instance with an address that is not an IP literal (a host name, `IP:port`, a zone
+ * id), a port outside 1…65535 or not whole, or a weight outside 1…1,000,000 is left out; a service whose host name,
+ * name or namespace is not a DNS-style name (a control character in a cluster name makes clients refuse the whole
+ * stream; a `|` makes cluster names ambiguous, rule L5), or that has no valid port, is left out; each with a reason.
+ * The rest is served. Counts over the {@link RegistryLimits} are not left out one by one: they make the whole
+ * update a registry error, and the registry keeps its previous content.
+ */
+import { isIP } from 'node:net';
+import type { RegistryLimits } from './registry-limits.js';
+import type { RegistryInstance, RegistryPort, RegistryProblem, RegistryService } from './types.js';
+
+/** The largest instance weight: the model file's bound, so that a cluster's weights add up within 2^32 - 1. */
+export const maxInstanceWeight = 1_000_000;
+
+/** The largest sum of one service's weights: Envoy's locality weights are uint32. */
+export const maxWeightSum = 4_294_967_295;
+
+/** The longest host name, name, namespace or port name. */
+export const maxRegistryNameLength = 253;
+
+const namePattern = /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
+
+/** What {@link checkRegistryServices} keeps and why it left the rest out. */
+export interface CheckedServices {
+  /** The services to serve, without the items left out. */
+  readonly services: RegistryService[];
+  /** The reasons, the first `keep` of them (see `dropped` for the count). */
+  readonly problems: RegistryProblem[];
+  /** How many services, ports and instances were left out. */
+  readonly dropped: number;
+  /** Set when a count is over a limit: the whole update is refused (the registry keeps its previous content). */
+  readonly overLimit?: string;
+}
+
+/** Why a name is not served, or undefined when it is fine. */
+export function nameProblem(what: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return `${what} is not a string`;
+  if (value.length > maxRegistryNameLength)
+    return `${what} is ${value.length} characters, more than ${maxRegistryNameLength}`;
+  if (!namePattern.test(value))
+    return `${what} ${JSON.stringify(value)} is not a name of letters, digits, '-', '_' and '.'`;
+  return undefined;
+}
+
+function portProblem(what: string, value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return undefined;
+  return `${what} ${JSON.stringify(value)} is not a whole number from 1 to 65535`;
+}
+
+/** Why an instance is not served, or undefined when it is fine. */
+export function instanceProblem(instance: RegistryInstance): string | undefined {
+  const { address } = instance;
+  if (typeof address !== 'string' || isIP(address) === 0 || address.includes('%'))
+    return `address ${JSON.stringify(address)} is not an IP literal`;
+  if (instance.port !== undefined) {
+    const problem = portProblem('port', instance.port);
+    if (problem !== undefined) return problem;
+  }
+  for (const [name, port] of Object.entries(instance.ports ?? {})) {
+    const problem = portProblem(`port ${JSON.stringify(name)}`, port);
+    if (problem !== undefined) return problem;
+  }
+  const { weight } = instance;
+  if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1 || weight > maxInstanceWeight)
+    return `weight ${JSON.stringify(weight)} is not a whole number from 1 to ${maxInstanceWeight}`;
+  return undefined;
+}
+
+function instanceName(instance: RegistryInstance): string {
+  const port = instance.port ?? Object.values(instance.ports ?? {})[0];
+  return `${JSON.stringify(instance.address)}${port === undefined ? '' : ` port ${JSON.stringify(port)}`}`;
+}
+
+/**
+ * Checks a registry's services against the {@link RegistryLimits} and the rules above; keeps at most `keep`
+ * problems (a registry full of bad data must not grow memory), counting the others.
+ */
+export function checkRegistryServices(
+  input: Iterable<RegistryService>,
+  limits: RegistryLimits,
+  keep: number,
+): CheckedServices {
+  const services = [...input];
+  if (services.length > limits.maxRegistryServices)
+    return overLimit(
+      `${services.length} services is over the limit of ${limits.maxRegistryServices} (maxRegistryServices)`,
+    );
+  for (const service of services) {
+    if (service.instances.length > limits.maxInstancesPerService)
+      return overLimit(
+        `service ${JSON.stringify(service.hostname)} has ${service.instances.length} instances, over the limit of ${limits.maxInstancesPerService} (maxInstancesPerService)`,
+      );
+  }
+  const problems: RegistryProblem[] = [];
+  let dropped = 0;
+  const at = new Date();
+  const report = (item: string, message: string): void => {
+    dropped++;
+    if (problems.length < keep) problems.push({ item, message, at });
+  };
+  const kept: RegistryService[] = [];
+  for (const service of services) {
+    const label = typeof service.hostname === 'string' ? JSON.stringify(service.hostname) : 'a service';
+    const serviceProblem =
+      nameProblem('host name', service.hostname) ??
+      nameProblem('name', service.name) ??
+      nameProblem('namespace', service.namespace);
+    if (serviceProblem !== undefined) {
+      report(label, `service left out: ${serviceProblem}`);
+      continue;
+    }
+    const ports: RegistryPort[] = [];
+    const numbers = new Set<number>();
+    const names = new Set<string>();
+    for (const port of service.ports) {
+      const problem =
+        portProblem('port', port.port) ??
+        nameProblem('port name', port.name) ??
+        (numbers.has(port.port) ? `port ${port.port} is given twice` : undefined) ??
+        (names.has(port.name) ? `port name ${JSON.stringify(port.name)} is given twice` : undefined);
+      if (problem !== undefined) {
+        report(label, `port left out: ${problem}`);
+        continue;
+      }
+      numbers.add(port.port);
+      names.add(port.name);
+      ports.push(port);
+    }
+    if (ports.length === 0) {
+      report(label, 'service left out: it has no valid port');
+      continue;
+    }
+    const instances: RegistryInstance[] = [];
+    let weights = 0;
+    for (const instance of service.instances) {
+      const problem = instanceProblem(instance);
+      if (problem !== undefined) {
+        report(label, `instance ${instanceName(instance)} left out: ${problem}`);
+        continue;
+      }
+      weights += instance.weight;
+      instances.push(instance);
+    }
+    if (weights > maxWeightSum)
+      return overLimit(
+        `service ${label}: its instances' weights add up to ${weights}, more than ${maxWeightSum} (uint32)`,
+      );
+    kept.push(
+      ports.length === service.ports.length && instances.length === service.instances.length
+        ? service
+        : { ...service, ports, instances },
+    );
+  }
+  return { services: kept, problems, dropped };
+}
+
+function overLimit(message: string): CheckedServices {
+  return { services: [], problems: [], dropped: 0, overLimit: message };
+}

@@ -1,0 +1,35 @@
+/**
+ * The bounds on what a registry server controls (the registry-side counterpart of rule L2): a registry is data from
+ * outside, so its response sizes, service counts and instance counts are bounded by configuration, each with a
+ * documented default. Going past one is a registry error (shown as its `lastError` on the status page) and the
+ * registry keeps its previous content; it never takes the server's memory or event loop with it.
+ */
+
+/** The registry limits; every adapter and the aggregate take them (`--limit NAME=VALUE` on `xds-server`). */
+export interface RegistryLimits {
+  /** Services one registry may hold. Default 10,000. */
+  readonly maxRegistryServices: number;
+  /** Instances one service of one registry may hold. Default 10,000. */
+  readonly maxInstancesPerService: number;
+  /** Endpoints one cluster may list: a hostname's instances over every registry. Default 10,000. */
+  readonly maxEndpointsPerCluster: number;
+  /** Bytes of one response body from a registry server (Consul, Eureka). Default 64 MiB. */
+  readonly maxRegistryResponseBytes: number;
+}
+
+/** The default registry limits. */
+export const defaultRegistryLimits: RegistryLimits = Object.freeze({
+  maxRegistryServices: 10_000,
+  maxInstancesPerService: 10_000,
+  maxEndpointsPerCluster: 10_000,
+  maxRegistryResponseBytes: 64 * 1024 * 1024,
+});
+
+/** The limits with the given ones over the defaults (undefined values keep the default). */
+export function resolveRegistryLimits(given: Partial<RegistryLimits> = {}): RegistryLimits {
+  const out: Record<string, number> = { ...defaultRegistryLimits };
+  for (const [name, value] of Object.entries(given)) {
+    if (value !== undefined && Object.hasOwn(defaultRegistryLimits, name)) out[name] = value;
+  }
+  return out as unknown as RegistryLimits;
+}
