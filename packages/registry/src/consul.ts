@@ -9,12 +9,13 @@
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { nameProblem } from './check-service.js';
 import { RegistryLimitError, readJsonBody } from './http-body.js';
 import { parseConsulLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
-import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
+import type { RegistryInstance, RegistryPort, RegistryProblem, RegistryService } from './types.js';
 
 /** Options of {@link ConsulRegistry}. */
 export interface ConsulRegistryOptions {
@@ -108,6 +109,8 @@ export class ConsulRegistry extends RegistryBase {
   /** The services by name, converted on arrival (an empty one is undefined); a name with no answer yet is pending. */
   readonly #entries = new Map<string, RegistryService | undefined>();
   readonly #watchers = new Map<string, AbortController>();
+  /** Services whose name cannot be served (Consul itself answers 400 for some): not watched, reported. */
+  #badNames: RegistryProblem[] = [];
 
   /** @param location `http://HOST:PORT` of a Consul agent */
   constructor(location: string, options: ConsulRegistryOptions = {}) {
@@ -175,7 +178,17 @@ export class ConsulRegistry extends RegistryBase {
           );
           continue;
         }
-        const kept = new Set(names);
+        // a name that cannot be served is not watched (Consul answers 400 to a health query for `a\nb`, which
+        // would keep the whole registry from syncing): it is reported and the others are served
+        const at = new Date();
+        const bad: RegistryProblem[] = [];
+        const kept = new Set<string>();
+        for (const name of names) {
+          const problem = nameProblem('service name', name);
+          if (problem === undefined) kept.add(name);
+          else bad.push({ item: JSON.stringify(name), message: `service left out: ${problem}`, at });
+        }
+        this.#badNames = bad;
         for (const [name, watcher] of this.#watchers) {
           if (!kept.has(name)) {
             watcher.abort();
@@ -230,7 +243,7 @@ export class ConsulRegistry extends RegistryBase {
     for (const name of this.#watchers.keys()) if (!this.#entries.has(name)) return;
     const services: RegistryService[] = [];
     for (const service of this.#entries.values()) if (service !== undefined) services.push(service);
-    this.replaceServices(services);
+    this.replaceServices(services, this.#badNames);
   }
 }
 
