@@ -153,3 +153,86 @@ describe('serviceModelOf', () => {
     assert.equal(model.services[0]?.routes.length, 1);
   });
 });
+
+describe('the check where registry data enters the aggregate, and its limits', () => {
+  it('a bad instance or service is left out with a reason; the rest is served', () => {
+    const good = web('web.service.consul', ['192.0.2.1']);
+    const bad: RegistryService = {
+      ...good,
+      instances: [
+        ...good.instances,
+        { ...instance('192.0.2.2'), port: 1.5 },
+        { ...instance('192.0.2.3'), weight: 2 ** 32 },
+        instance('not-an-ip'),
+      ],
+    };
+    const registry = new MemoryRegistry('m', [bad, web('we\u0000b.service.consul', ['192.0.2.4'])]);
+    const aggregate = new AggregateRegistry([registry]);
+    aggregate.start();
+    assert.deepEqual(
+      aggregate.services().map((s) => [s.hostname, s.instances.map((i) => i.address)]),
+      [['web.service.consul', ['192.0.2.1']]],
+    );
+    const status = registry.status();
+    assert.equal(status.dropped, 4);
+    assert.equal(status.lastError?.kind, 'content');
+    assert.deepEqual(
+      status.itemErrors.map((e) => e.message.replace(/ left out: .*/, '')),
+      [
+        'instance "192.0.2.2" port 1.5',
+        'instance "192.0.2.3" port 9000',
+        'instance "not-an-ip" port 9000',
+        'service',
+      ],
+    );
+    registry.set([good]);
+    assert.equal(registry.status().dropped, 0);
+    assert.equal(registry.status().lastError, undefined, 'a clean update clears the content error');
+  });
+
+  it('counts over a limit keep the previous content; the aggregate bounds a hostname over registries', () => {
+    const registry = new MemoryRegistry('m', [web('web.service.consul', ['192.0.2.1'])]);
+    const limited = new MemoryRegistry('l');
+    const aggregate = new AggregateRegistry([registry, limited], { maxEndpointsPerCluster: 2 });
+    aggregate.start();
+    limited.set([web('web.service.consul', ['192.0.2.2', '192.0.2.3'])]);
+    assert.deepEqual(
+      aggregate.services()[0]?.instances.map((i) => i.address),
+      ['192.0.2.1'],
+    );
+    assert.match(aggregate.conflicts()[0]?.message ?? '', /maxEndpointsPerCluster/);
+    const capped = new MemoryRegistry('capped', undefined, { maxInstancesPerService: 2 });
+    capped.set([web('a.service.consul', ['192.0.2.1'])]);
+    capped.set([web('a.service.consul', ['192.0.2.1', '192.0.2.2', '192.0.2.3'])]);
+    assert.equal(capped.status().lastError?.kind, 'limit');
+    assert.match(capped.status().lastError?.message ?? '', /maxInstancesPerService/);
+    assert.equal(capped.services()[0]?.instances.length, 1, 'the previous content stays');
+  });
+
+  it('instances that serve only their own port: a model service per port, endpoints add up to the instances', () => {
+    const instances: RegistryInstance[] = [];
+    const ports = [];
+    for (let i = 0; i < 50; i++) {
+      const name = `tcp-${9000 + i}`;
+      ports.push({ name, port: 9000 + i, protocol: 'TCP' as const });
+      instances.push({
+        ...instance('192.0.2.1'),
+        port: 9000 + i,
+        ports: { [name]: 9000 + i },
+        onlyNamedPorts: true,
+      });
+    }
+    const registry = new MemoryRegistry('m', [
+      { hostname: 'fan.service.consul', name: 'fan', namespace: 'consul', ports, instances },
+    ]);
+    const aggregate = new AggregateRegistry([registry]);
+    aggregate.start();
+    const model = serviceModelOf(aggregate.services());
+    assert.equal(model.services.length, 50);
+    assert.equal(
+      model.services.reduce((n, s) => n + s.endpoints.length, 0),
+      50,
+    );
+    assert.ok(model.services.every((s) => s.endpoints[0]?.port === s.ports[0]?.port));
+  });
+});

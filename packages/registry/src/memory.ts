@@ -3,6 +3,7 @@
  * (or at start when made with services), like Istio's memory registry.
  */
 import { RegistryBase } from './registry-base.js';
+import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryService } from './types.js';
 
 /** A registry whose services are set by code. */
@@ -16,9 +17,14 @@ export class MemoryRegistry extends RegistryBase {
   /**
    * @param location a name for status pages
    * @param services when given, the registry syncs with them at start; otherwise at the first {@link set}
+   * @param limits bounds on its content; unset ones take `defaultRegistryLimits`
    */
-  constructor(location = 'memory', services?: readonly RegistryService[]) {
-    super();
+  constructor(
+    location = 'memory',
+    services?: readonly RegistryService[],
+    limits: Partial<RegistryLimits> = {},
+  ) {
+    super(limits);
     this.location = location;
     this.#initial = services;
   }
