@@ -3,6 +3,8 @@
 // instance made every generation fail, so nothing was served (not even the model file's services) while /readyz
 // said 200 and the registry showed SYNCED. Now the bad instances are left out with their reason on /debug/syncz and
 // the status page, the rest of the service and the file's services are served, and a file change still applies.
+// A generation that fails all the same (a model file whose weights, with the registry's, pass uint32) is shown on
+// /readyz (503 with the reason) and the status page, and the file is served with the registries' last good services.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,6 +92,73 @@ describe('xds-server over a real Consul holding bad instances', () => {
       await client.waitFor(TypeUrl.Cluster, (r) =>
         r.names.includes('outbound|80||second.default.svc.cluster.local'),
       );
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('a failed generation is shown on /readyz and the status page; the file is served, and a fix applies', async () => {
+    for (let i = 0; i < 15; i++) {
+      await register(consul.url, {
+        Name: 'heavy',
+        ID: `heavy-${i}`,
+        Address: `192.0.2.${100 + i}`,
+        Port: 9000,
+        Weights: { Passing: 65535, Warning: 1 },
+      });
+    }
+    // 4,294 endpoints of weight 1,000,000 are a valid file; with the registry's 15 × 65,535 the locality weight
+    // passes 2^32 - 1 and the generator cannot encode it
+    const heavy = (weight: number) =>
+      `services:\n  - name: heavy\n    namespace: consul\n    ports: [{ name: http, port: 8080 }]\n    endpoints:\n${Array.from(
+        { length: 4294 },
+        (_, i) =>
+          `      - { address: 10.1.${i >> 8}.${i & 255}, weight: ${weight}, locality: { region: dc1 } }\n`,
+      ).join('')}`;
+    const file = join(temp.dir, 'heavy.yaml');
+    writeFileSync(file, heavy(1_000_000));
+    const server = await startReferenceServer({
+      config: file,
+      xds: '127.0.0.1:0',
+      admin: '127.0.0.1:0',
+      logger: createLogger('debug', memoryLog().stream),
+      debounceMs: 20,
+      pollMs: 200,
+      closeGraceMs: 500,
+      registries: [{ kind: 'consul', location: consul.url }],
+    });
+    const client = new XdsTestClient({ address: server.xdsAddress, node: 'sidecar', timeoutMs: 30_000 });
+    try {
+      const readyz = await poll(
+        'readyz naming the failed generation',
+        async () => {
+          const answer = await get(server.adminAddress, '/readyz');
+          return answer.status === 503 && /generating the snapshots failed/.test(answer.body)
+            ? answer
+            : undefined;
+        },
+        30_000,
+      );
+      assert.match(readyz.body, /invalid uint32/);
+      assert.match(readyz.body, /serving the model file with the registries' last good services/);
+      const syncz = await getJson<{ registries: RegistriesSummary }>(server.adminAddress, '/debug/syncz');
+      assert.match(syncz.registries.generationError?.message ?? '', /invalid uint32/);
+      assert.match((await get(server.adminAddress, '/')).body, /id="generation-error"/);
+      // the file is served (with the registries' last good services: none yet), not nothing
+      client.subscribe(TypeUrl.Cluster, ['*']);
+      await client.waitFor(TypeUrl.Cluster, (r) =>
+        r.names.includes('outbound|8080||heavy.consul.svc.cluster.local'),
+      );
+      save(file, heavy(1));
+      await poll(
+        'ready after the fix',
+        async () => ((await get(server.adminAddress, '/readyz')).status === 200 ? true : undefined),
+        30_000,
+      );
+      await client.waitFor(TypeUrl.Cluster, (r) => r.names.includes('outbound|8080||heavy.service.consul'));
+      const fixed = await getJson<{ registries: RegistriesSummary }>(server.adminAddress, '/debug/syncz');
+      assert.equal(fixed.registries.generationError, undefined);
     } finally {
       await client.close();
       await server.close();
