@@ -38,6 +38,7 @@ runCommand({
         options.trustDomain === undefined ? undefined : { trustDomains: [options.trustDomain], istio: true },
       adminTokenFile: options.adminTokenFile,
       registries: options.registries,
+      registryLimits: options.registryLimits,
       limits: options.limits,
       adminTls: adminTlsOptions(options),
     });

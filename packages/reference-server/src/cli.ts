@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
+import type { RegistryLimits } from '@xds/registry/limits';
 import { parseRegistrySpec, type RegistrySpec } from '@xds/registry/spec';
 import type { Limits } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
 import { type LimitFlags, limitFlagSpecs, limitsUsage, readLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
+import { parseRegistryLimitFlags, registryLimitsUsage } from './registry-limit-flags.js';
 import { securityFlagProblems } from './security-flags.js';
 
 /** What the command line asks for. */
@@ -35,6 +37,8 @@ export interface CommandLine extends LimitFlags {
   readonly adminTlsKey: string | undefined;
   /** Service registries (`--registry KIND=LOCATION`, repeatable), in order. */
   readonly registries: readonly RegistrySpec[];
+  /** Bounds on what the registries control (`--registry-limit NAME=VALUE`); the others keep their defaults. */
+  readonly registryLimits: Partial<RegistryLimits>;
 }
 
 /**
@@ -63,6 +67,7 @@ export const defaults = Object.freeze({
   adminTlsCert: undefined,
   adminTlsKey: undefined,
   registries: [] as readonly RegistrySpec[],
+  registryLimits: {},
   limits: {} as Limits,
   limitsFile: undefined,
 });
@@ -107,6 +112,7 @@ Service registries (repeatable, in order; services merge into the model, whose r
   --registry KIND=LOCATION  kubernetes=KUBECONFIG, consul=http://HOST:PORT,
                        eureka=http://HOST:PORT/eureka[?interval=1s], etcd=http://HOST:PORT/PREFIX;
                        nothing is served until every registry has synced once (/readyz names those pending)
+${registryLimitsUsage()}
 
 ${limitsUsage()}
 
@@ -172,6 +178,7 @@ export function parseCommandLine(
         'admin-tls-cert': { type: 'string' },
         'admin-tls-key': { type: 'string' },
         registry: { type: 'string', multiple: true },
+        'registry-limit': { type: 'string', multiple: true },
         ...limitFlagSpecs,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -228,6 +235,8 @@ export function parseCommandLine(
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
   if ('refused' in limitFlags) return { kind: 'refused', message: limitFlags.refused };
+  const registryLimits = parseRegistryLimitFlags(values['registry-limit']);
+  if (typeof registryLimits === 'string') return { kind: 'refused', message: registryLimits };
   if ('usage' in limitFlags) return { kind: 'usage-error', message: limitFlags.usage };
   const adminHost = parseAddress(admin);
   if (
@@ -251,6 +260,7 @@ export function parseCommandLine(
       maxInFlightMiB: inFlight === undefined ? defaults.maxInFlightMiB : Number(inFlight),
       ...security,
       registries: registries.specs,
+      registryLimits,
       limits: limitFlags.limits,
       limitsFile: limitFlags.limitsFile,
     },

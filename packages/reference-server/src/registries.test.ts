@@ -99,6 +99,34 @@ describe('xds-server --registry', () => {
   });
 });
 
+describe('xds-server --registry-limit', () => {
+  it('sets the registry limits; an unknown name or a bad value is refused in one line naming it', () => {
+    const ok = parseCommandLine([
+      '--registry-limit',
+      'maxRegistryServices=20',
+      '--registry-limit',
+      'maxRegistryResponseBytes=4096',
+    ]);
+    assert.equal(ok.kind, 'run');
+    assert.deepEqual(ok.kind === 'run' ? ok.options.registryLimits : undefined, {
+      maxRegistryServices: 20,
+      maxRegistryResponseBytes: 4096,
+    });
+    for (const [arg, message] of [
+      ['maxServices=3', /"maxServices" is not a registry limit; they are maxRegistryServices, /],
+      [
+        'maxInstancesPerService=0',
+        /maxInstancesPerService must be a whole number from 1 to 2147483647 \(default 10000\)/,
+      ],
+      ['maxEndpointsPerCluster', /expected NAME=VALUE/],
+    ] as const) {
+      const parsed = parseCommandLine(['--registry-limit', arg]);
+      assert.equal(parsed.kind, 'refused', arg);
+      assert.match(parsed.kind === 'refused' ? parsed.message : '', message);
+    }
+  });
+});
+
 describe('xds-server over a real etcd', () => {
   let etcd: RunningEtcd;
   let client: Etcd3;

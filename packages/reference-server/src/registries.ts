@@ -116,7 +116,7 @@ export function createServerRegistries(
     readonly logger: Logger;
     readonly metrics: PromRegistry;
     readonly domain?: string;
-    /** Bounds on the registries' content (`--limit`); unset ones take `defaultRegistryLimits`. */
+    /** Bounds on the registries' content (`--registry-limit`); unset ones take `defaultRegistryLimits`. */
     readonly limits?: Partial<RegistryLimits>;
   },
 ): ServerRegistries {

@@ -58,8 +58,7 @@ describe('xds-server over a real Consul holding bad instances', () => {
       pollMs: 200,
       closeGraceMs: 500,
       registries: [{ kind: 'consul', location: consul.url }],
-      // a registry limit given with the xDS server's limits goes to the registries
-      limits: { maxRegistryServices: 100 },
+      registryLimits: { maxRegistryServices: 100 },
     });
     const client = new XdsTestClient({ address: server.xdsAddress, node: 'sidecar', timeoutMs: 30_000 });
     try {

@@ -11,12 +11,17 @@
  * than the one it holds; (2) remembers deleted instances for {@link eurekaTombstoneMs} and drops them from a full
  * answer that predates the deletion; (3) applies a delta right after every full fetch, before publishing, so the
  * changes the full answer missed (within the server's 3-minute delta window) are in the first push.
+ *
+ * Bounded: response bodies by `maxRegistryResponseBytes`; an instance serves only its own port (`onlyNamedPorts`), so
+ * instances on distinct ports give a cluster per port with its own instances, not ports × instances.
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { RegistryLimitError, readJsonBody } from './http-body.js';
 import { type EurekaLocation, parseEurekaLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
+import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
 
 /** Options of {@link EurekaRegistry}. */
@@ -25,6 +30,8 @@ export interface EurekaRegistryOptions {
   readonly maxInstances?: number;
   /** The largest delay between retries after an error, in milliseconds; default the interval. */
   readonly maxBackoffMs?: number;
+  /** Bounds on its content and responses; unset ones take `defaultRegistryLimits`. */
+  readonly limits?: Partial<RegistryLimits>;
 }
 
 /** A Eureka instance as JSON, the fields used. */
@@ -120,6 +127,7 @@ export function eurekaServices(instances: Iterable<EurekaInstance>): RegistrySer
         locality: { region: '', zone: labels['zone'] ?? '', subZone: '' },
         weight: 1,
         healthy: instance.status === 'UP',
+        onlyNamedPorts: true,
       });
     }
   }
@@ -149,7 +157,7 @@ export class EurekaRegistry extends RegistryBase {
 
   /** @param location `http://HOST:PORT/eureka[?interval=1s]` */
   constructor(location: string, options: EurekaRegistryOptions = {}) {
-    super();
+    super(options.limits);
     this.location = location;
     this.#where = parseEurekaLocation(location);
     this.#maxInstances = options.maxInstances ?? 100_000;
@@ -173,7 +181,11 @@ export class EurekaRegistry extends RegistryBase {
       signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]),
     });
     if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
-    return (await response.json()) as Applications;
+    return (await readJsonBody(
+      response,
+      this.limits.maxRegistryResponseBytes,
+      `GET ${path}`,
+    )) as Applications;
   }
 
   async #loop(): Promise<void> {
@@ -206,7 +218,10 @@ export class EurekaRegistry extends RegistryBase {
         await delay(this.#where.intervalMs, signal);
       } catch (error) {
         if (signal.aborted) return;
-        this.reportProblem(`eureka ${this.#where.base}: ${messageOf(error)}`);
+        this.reportProblem(
+          `eureka ${this.#where.base}: ${messageOf(error)}`,
+          error instanceof RegistryLimitError ? 'limit' : 'connection',
+        );
         needFull = true;
         await delay(backoff.next(), signal);
       }

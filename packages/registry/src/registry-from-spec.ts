@@ -21,7 +21,10 @@ export function registryFromSpec(
         options.limits === undefined ? {} : { limits: options.limits },
       );
     case 'eureka':
-      return new EurekaRegistry(spec.location);
+      return new EurekaRegistry(
+        spec.location,
+        options.limits === undefined ? {} : { limits: options.limits },
+      );
     case 'kubernetes':
       return new KubernetesRegistry(spec.location, options);
   }

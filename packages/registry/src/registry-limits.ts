@@ -5,7 +5,7 @@
  * registry keeps its previous content; it never takes the server's memory or event loop with it.
  */
 
-/** The registry limits; every adapter and the aggregate take them (`--limit NAME=VALUE` on `xds-server`). */
+/** The registry limits; every adapter and the aggregate take them (`--registry-limit NAME=VALUE` on `xds-server`). */
 export interface RegistryLimits {
   /** Services one registry may hold. Default 10,000. */
   readonly maxRegistryServices: number;
