@@ -21,3 +21,42 @@ export function authorizationFailure(
   logger.error({ ...context, err: error }, `${hook} failed`);
   return new XdsError(Code.PermissionDenied, `${refused}: ${hook} failed`, { cause: error });
 }
+
+/**
+ * `hook` bounded in time (rule L2): a verdict that does not settle within `timeoutMs` (`limits.hookTimeoutMs`)
+ * rejects with UNAVAILABLE naming the hook and the limit, so that the client retries and the requests queued
+ * behind the verdict are freed, and `reached` counts the limit. A synchronous verdict passes as it is.
+ */
+export function boundedAuthorization<A extends unknown[]>(
+  hook: ((...args: A) => boolean | Promise<boolean>) | undefined,
+  name: 'authorize' | 'authorizeStatus',
+  timeoutMs: number,
+  reached: () => void,
+): ((...args: A) => boolean | Promise<boolean>) | undefined {
+  if (hook === undefined) return undefined;
+  return (...args: A) => {
+    const verdict = hook(...args);
+    if (typeof verdict === 'boolean') return verdict;
+    return new Promise<boolean>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reached();
+        reject(
+          new XdsError(
+            Code.Unavailable,
+            `${name} did not settle within limits.hookTimeoutMs (${timeoutMs} ms)`,
+          ),
+        );
+      }, timeoutMs);
+      verdict.then(
+        (granted) => {
+          clearTimeout(timer);
+          resolve(granted);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  };
+}

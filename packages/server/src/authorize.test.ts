@@ -77,4 +77,34 @@ describe('a failing authorization hook (rule L6)', () => {
       await h.close();
     }
   });
+
+  it('L2, L6: authorize and authorizeStatus that never settle end with UNAVAILABLE naming limits.hookTimeoutMs', async () => {
+    const never = () => new Promise<boolean>(() => {});
+    const h = await start({ authorize: never, authorizeStatus: never, limits: { hookTimeoutMs: 200 } });
+    const csds = csdsClient(h.address);
+    try {
+      for (const method of methods) {
+        const end = await callAs(h.address, method, 'n1');
+        assert.equal(end.code, status.UNAVAILABLE, `${method.path}: ${end.details}`);
+        assert.equal(
+          end.details,
+          'authorize did not settle within limits.hookTimeoutMs (200 ms)',
+          method.path,
+        );
+      }
+      const port = await h.server.listenRest('127.0.0.1:0');
+      const rest = await postJson(port, '/v3/discovery:clusters', '{"node":{"id":"n1"}}');
+      assert.equal(rest.status, 503);
+      assert.match(rest.body, /authorize did not settle within limits\.hookTimeoutMs/);
+      await assert.rejects(csds.fetch({}), (e: ServiceError) => {
+        assert.equal(e.code, status.UNAVAILABLE);
+        assert.match(e.details, /authorizeStatus did not settle within limits\.hookTimeoutMs \(200 ms\)/);
+        return true;
+      });
+      assert.ok((h.server.streamStats().endedByLimit.hookTimeoutMs ?? 0) >= methods.length + 2);
+    } finally {
+      csds.close();
+      await h.close();
+    }
+  });
 });

@@ -52,7 +52,9 @@ export interface Limits {
   readonly maxStatusMatchers?: number;
   /**
    * How long an async hook (`hooks.onStreamOpen`, `onRequest`, `onResponse`) may take (ms); default 10 s. Then its
-   * stream or call ends with INTERNAL naming this limit; other streams never wait for it.
+   * stream or call ends with INTERNAL naming this limit; other streams never wait for it. It bounds an async
+   * `authorize` or `authorizeStatus` verdict too: one that has not settled ends its call with UNAVAILABLE naming
+   * this limit (the client retries).
    */
   readonly hookTimeoutMs?: number;
   /**

@@ -7,6 +7,7 @@ import {
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
+import { boundedAuthorization } from './authorization.js';
 import { type ClientInfo, describeClients } from './client-status.js';
 import type { XdsServerEvents } from './events.js';
 import { composeAuthorize, nodeIdentityCheck } from './identity.js';
@@ -84,11 +85,21 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       events: this,
       logger: options.logger ?? silentLogger,
       controlPlane: options.controlPlaneId ?? '',
-      authorize: composeAuthorize(
-        options.nodeIdentity === undefined ? undefined : nodeIdentityCheck(options.nodeIdentity),
-        options.authorize,
+      authorize: boundedAuthorization(
+        composeAuthorize(
+          options.nodeIdentity === undefined ? undefined : nodeIdentityCheck(options.nodeIdentity),
+          options.authorize,
+        ),
+        'authorize',
+        limits.hookTimeoutMs,
+        () => registry.limitReached('hookTimeoutMs'),
       ),
-      authorizeStatus: options.authorizeStatus,
+      authorizeStatus: boundedAuthorization(
+        options.authorizeStatus,
+        'authorizeStatus',
+        limits.hookTimeoutMs,
+        () => registry.limitReached('hookTimeoutMs'),
+      ),
       hooks: options.hooks ?? {},
       limits,
       budget: this.#budget,

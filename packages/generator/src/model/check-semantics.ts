@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
+import { maxTotalWeight } from '../builders/route-fields.js';
 import { checkRoutes } from './check-routes.js';
 import { isRecord } from './check-shape.js';
 import { didYouMean } from './closest.js';
 import type { Issue, PathSegment } from './model-error.js';
+import { formatCount } from './model-limits.js';
 import { inferProtocol, isHttpProtocol, isTcpProtocol, type Protocol, protocols } from './protocol.js';
 
 const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -108,8 +110,11 @@ function checkEndpoints(endpoints: unknown, views: PortView[], path: PathSegment
   if (!Array.isArray(endpoints)) return;
   const names = views.flatMap((v) => (v.name === undefined ? [] : [v.name]));
   const targets = new Map<string, number>();
+  let weights = 0;
   for (const [e, endpoint] of endpoints.entries()) {
     if (!isRecord(endpoint)) continue;
+    const weight = endpoint.weight ?? 1;
+    if (typeof weight === 'number' && Number.isInteger(weight) && weight > 0) weights += weight;
     const address = endpoint.address;
     if (typeof address === 'string' && isIP(address) === 0) {
       issues.push({
@@ -144,6 +149,14 @@ function checkEndpoints(endpoints: unknown, views: PortView[], path: PathSegment
         });
       }
     }
+  }
+  // Envoy and gRPC clients add up the weights of a locality's endpoints (and a priority's localities) in a
+  // uint32; past it they reject the whole ClusterLoadAssignment. The service's total bounds every such sum.
+  if (weights > maxTotalWeight) {
+    issues.push({
+      path,
+      message: `the endpoints' weights add up to ${formatCount(weights)}, more than ${formatCount(maxTotalWeight)} (uint32), which every client rejects`,
+    });
   }
 }
 

@@ -109,4 +109,25 @@ describe('validateModel', () => {
       'services[0].routes[0].match.headers["bad name"]',
     ]);
   });
+
+  it('flags endpoints whose weights add up past uint32 (every client rejects the assignment)', () => {
+    const endpoints = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        weight: 1_000_000,
+      }));
+    const model = (count: number) => ({
+      services: [{ name: 'heavy', ports: [{ port: 80 }], endpoints: endpoints(count) }],
+    });
+    // 4,294 × 1,000,000 fits in a uint32 (4,294,967,295); 4,295 × 1,000,000 does not.
+    assert.ok(validateModel(model(4294)).ok);
+    const result = validateModel(model(4295));
+    assert.equal(result.ok, false);
+    const errors = result.ok ? [] : result.errors;
+    assert.deepEqual(
+      errors.map((e) => e.path),
+      ['services[0].endpoints'],
+    );
+    assert.match(errors[0]!.message, /weights add up to 4,295,000,000, more than 4,294,967,295 \(uint32\)/);
+  });
 });
