@@ -30,7 +30,8 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
   maxRegexBytes: 'bytes of one CSDS node-matcher regex',
   maxStatusMatchers: 'node matchers in one CSDS request',
-  hookTimeoutMs: 'ms an async server hook (onStreamOpen, onRequest, onResponse) or authorization verdict may take',
+  hookTimeoutMs:
+    'ms an async server hook (onStreamOpen, onRequest, onResponse) or authorization verdict may take',
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',
   maxQueuedRequestBytes: 'bytes of the requests a stream may send while an earlier one waits for a hook',
   maxQueuedRequestBytesTotal: 'bytes of the requests queued behind hooks on all streams at once',
