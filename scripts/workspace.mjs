@@ -43,9 +43,19 @@ function runTests(args) {
   let passed = 0;
   let failed = 0;
   const failedTasks = new Set();
+  // node:test's spec reporter ends a failed run with a "✖ failing tests:" section; turbo prints it in the middle of
+  // the log (grouped by task), so it is kept here, per task and bounded, and printed again after everything.
+  const failing = new Map();
+  const maxFailingLines = 80;
   let tail = '';
   const scan = (text) => {
     for (const line of text.split('\n')) {
+      const task = /^(\S+:\S+): /.exec(line)?.[1];
+      if (task !== undefined) {
+        const kept = failing.get(task);
+        if (kept !== undefined && kept.length < maxFailingLines) kept.push(line);
+        else if (kept === undefined && line.includes('✖ failing tests:')) failing.set(task, [line]);
+      }
       const match = /ℹ (pass|fail) (\d+)\s*$/.exec(line);
       if (match?.[1] === 'pass') passed += Number(match[2]);
       else if (match?.[1] === 'fail') failed += Number(match[2]);
@@ -63,6 +73,10 @@ function runTests(args) {
   });
   child.on('close', (code) => {
     scan(tail);
+    for (const [task, lines] of failing) {
+      console.log(`\n${task}: the failing tests again${lines.length >= maxFailingLines ? ' (first lines)' : ''}:`);
+      console.log(lines.join('\n'));
+    }
     console.log(`\ntests: ${passed} passed, ${failed} failed`);
     if (code !== 0) {
       const which = failedTasks.size > 0 ? [...failedTasks].join(', ') : `turbo exited with ${code}`;
