@@ -74,7 +74,9 @@ function runTests(args) {
   child.on('close', (code) => {
     scan(tail);
     for (const [task, lines] of failing) {
-      console.log(`\n${task}: the failing tests again${lines.length >= maxFailingLines ? ' (first lines)' : ''}:`);
+      console.log(
+        `\n${task}: the failing tests again${lines.length >= maxFailingLines ? ' (first lines)' : ''}:`,
+      );
       console.log(lines.join('\n'));
     }
     console.log(`\ntests: ${passed} passed, ${failed} failed`);
