@@ -21,6 +21,7 @@ import {
 } from '@xds/reference-server';
 import { defaultGroupsPerConnection } from './connection-slots.js';
 import { parseGroupBy } from './group-by.js';
+import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultMaxNamesPerGroup } from './relay-cache.js';
 import { type UpstreamTlsFlags, upstreamTlsProblems } from './upstream-tls.js';
 
@@ -43,6 +44,8 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly maxGroups: number;
   /** The most names of one type a group's downstream watches subscribe to together (its upstream request). */
   readonly maxNamesPerGroup: number;
+  /** The most bytes of a group key (the upstream node id is `relay~KEY`). */
+  readonly maxGroupKeyBytes: number;
   /** The most groups whose upstream streams share one HTTP/2 connection. */
   readonly groupsPerConnection: number;
   readonly logLevel: LogLevel;
@@ -62,6 +65,7 @@ export const relayDefaults = Object.freeze({
   upstreamProtocol: 'delta' as const,
   maxGroups: 10_000,
   maxNamesPerGroup: defaultMaxNamesPerGroup,
+  maxGroupKeyBytes: defaultMaxGroupKeyBytes,
   groupsPerConnection: defaultGroupsPerConnection,
   logLevel: 'info' as LogLevel,
 });
@@ -81,6 +85,9 @@ Options:
   --max-groups N         upstream streams at most; one more group is refused (default ${relayDefaults.maxGroups})
   --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
+  --max-group-key-bytes N  bytes of a node's group key (its node id, cluster or metadata value) at most; a node
+                         with a longer key, or one holding a control character, is refused
+                         (default ${relayDefaults.maxGroupKeyBytes})
   --groups-per-connection N  groups whose upstream streams share one HTTP/2 connection; keep it below the
                          origin's maxStreamsPerConnection (default ${relayDefaults.groupsPerConnection})
   --log-level LEVEL      ${logLevels.join(', ')} (default ${relayDefaults.logLevel})
@@ -119,6 +126,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-protocol': { type: 'string' },
         'max-groups': { type: 'string' },
         'max-names-per-group': { type: 'string' },
+        'max-group-key-bytes': { type: 'string' },
         'groups-per-connection': { type: 'string' },
         'log-level': { type: 'string' },
         ...securityFlagSpecs,
@@ -147,6 +155,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
   const maxGroups = text('max-groups');
   const maxNames = text('max-names-per-group');
+  const maxKey = text('max-group-key-bytes');
   const perConnection = text('groups-per-connection');
   const level = text('log-level') ?? relayDefaults.logLevel;
   const security = readSecurityFlags(values);
@@ -177,6 +186,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     maxNames === undefined || (/^\d{1,9}$/.test(maxNames) && Number(maxNames) >= 1)
       ? undefined
       : `--max-names-per-group: "${maxNames}" is not a whole number from 1`,
+    maxKey === undefined || (/^\d{1,7}$/.test(maxKey) && Number(maxKey) >= 1)
+      ? undefined
+      : `--max-group-key-bytes: "${maxKey}" is not a whole number from 1`,
     perConnection === undefined || (/^\d{1,7}$/.test(perConnection) && Number(perConnection) >= 1)
       ? undefined
       : `--groups-per-connection: "${perConnection}" is not a whole number from 1`,
@@ -202,6 +214,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       upstreamProtocol: protocol as 'sotw' | 'delta',
       maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
       maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
+      maxGroupKeyBytes: maxKey === undefined ? relayDefaults.maxGroupKeyBytes : Number(maxKey),
       groupsPerConnection:
         perConnection === undefined ? relayDefaults.groupsPerConnection : Number(perConnection),
       logLevel: level as LogLevel,

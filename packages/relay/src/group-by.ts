@@ -10,17 +10,23 @@ import { Code, type Node, XdsError } from '@xds/api';
 export interface GroupBy {
   /** The spec as given: `node-id`, `cluster` or `metadata:KEY`. */
   readonly spec: string;
+  /** The node field the key comes from, for messages: `node.id`, `node.cluster` or `node.metadata["KEY"]`. */
+  readonly field: string;
   /** The group of a node. */
   keyOf(node: Node): string;
 }
 
 /** Parses `node-id`, `cluster` or `metadata:KEY`; throws an XdsError (InvalidArgument) naming the forms. */
 export function parseGroupBy(spec: string): GroupBy {
-  if (spec === 'node-id') return { spec, keyOf: (node) => node.id };
-  if (spec === 'cluster') return { spec, keyOf: (node) => node.cluster };
+  if (spec === 'node-id') return { spec, field: 'node.id', keyOf: (node) => node.id };
+  if (spec === 'cluster') return { spec, field: 'node.cluster', keyOf: (node) => node.cluster };
   if (spec.startsWith('metadata:') && spec.length > 'metadata:'.length) {
     const key = spec.slice('metadata:'.length);
-    return { spec, keyOf: (node) => metadataText(node.metadata?.[key]) };
+    return {
+      spec,
+      field: `node.metadata[${JSON.stringify(key)}]`,
+      keyOf: (node) => metadataText(node.metadata?.[key]),
+    };
   }
   throw new XdsError(
     Code.InvalidArgument,

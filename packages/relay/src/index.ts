@@ -6,7 +6,14 @@
  */
 export { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
 export { type GroupBy, parseGroupBy } from './group-by.js';
+export { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
 export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';
-export { defaultMaxNamesPerGroup, type Interest, RelayCache, type RelayCacheHooks } from './relay-cache.js';
+export {
+  defaultMaxNamesPerGroup,
+  type Interest,
+  RelayCache,
+  type RelayCacheHooks,
+  type RelayCacheLimits,
+} from './relay-cache.js';
 export { relayGroupByKey, relayGroupKey, upstreamNode } from './upstream-node.js';

@@ -27,6 +27,7 @@ describe('xds-relay command line', () => {
         upstreamProtocol: 'delta',
         maxGroups: 10_000,
         maxNamesPerGroup: 50_000,
+        maxGroupKeyBytes: 1024,
         groupsPerConnection: 50,
         logLevel: 'info',
         tlsCert: undefined,

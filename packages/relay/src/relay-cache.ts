@@ -22,12 +22,24 @@ import {
   type WatchOptions,
 } from '@xds/cache';
 import type { XdsResource } from '@xds/client';
+import type { GroupBy } from './group-by.js';
+import { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 
 /**
  * The default bound on a group's names of one type (`--max-names-per-group`): below the origin's default
  * maxNamesPerRequest (100,000), so a group's upstream request is never refused for its size.
  */
 export const defaultMaxNamesPerGroup = 50_000;
+
+/** The bounds a {@link RelayCache} keeps (rule L2); each has a default. */
+export interface RelayCacheLimits {
+  /** The most groups with watches; a node of one more group is refused (RESOURCE_EXHAUSTED). Default 10,000. */
+  readonly maxGroups?: number;
+  /** The most names (and globs) of one type a group's watches may subscribe to together. Default 50,000. */
+  readonly maxNamesPerGroup?: number;
+  /** The most bytes of a group key; a node with a longer one is refused (INVALID_ARGUMENT). Default 1 KiB. */
+  readonly maxGroupKeyBytes?: number;
+}
 
 /** What a group's watches subscribe to, for one type. */
 export interface Interest {
@@ -63,6 +75,8 @@ export class RelayCache extends SnapshotCache {
   readonly #hooks: RelayCacheHooks;
   readonly #maxGroups: number;
   readonly #maxNamesPerGroup: number;
+  readonly #maxGroupKeyBytes: number;
+  readonly #groupBy: GroupBy;
   readonly #indexed = new Map<Watch, Indexed>();
   readonly #groups = new Map<
     string,
@@ -71,19 +85,16 @@ export class RelayCache extends SnapshotCache {
   readonly #ready = new Map<string, Set<TypeUrl>>();
 
   /**
-   * @param maxGroups the most groups with watches; a node of one more group is refused.
-   * @param maxNamesPerGroup the most names (and globs) of one type a group's watches may subscribe to together.
+   * @param groupBy how nodes are grouped: a group's key is its snapshot key.
+   * @param limits what the cache bounds (rule L2).
    */
-  constructor(
-    groupKey: (node: Node) => string,
-    hooks: RelayCacheHooks,
-    maxGroups: number,
-    maxNamesPerGroup: number = defaultMaxNamesPerGroup,
-  ) {
-    super({ nodeKey: groupKey });
+  constructor(groupBy: GroupBy, hooks: RelayCacheHooks, limits: RelayCacheLimits = {}) {
+    super({ nodeKey: (node) => groupBy.keyOf(node) });
+    this.#groupBy = groupBy;
     this.#hooks = hooks;
-    this.#maxGroups = maxGroups;
-    this.#maxNamesPerGroup = maxNamesPerGroup;
+    this.#maxGroups = limits.maxGroups ?? 10_000;
+    this.#maxNamesPerGroup = limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup;
+    this.#maxGroupKeyBytes = limits.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes;
   }
 
   /** The groups that have watches. */
@@ -208,6 +219,8 @@ export class RelayCache extends SnapshotCache {
 
   #admit(node: Node): void {
     const group = this.keyOf(node);
+    // Rules L5, L2: the key names the group upstream; checked before the group exists.
+    if (!this.#groups.has(group)) checkGroupKey(group, this.#groupBy.field, this.#maxGroupKeyBytes);
     if (!this.#groups.has(group) && this.#groups.size >= this.#maxGroups)
       throw new XdsError(
         Code.ResourceExhausted,

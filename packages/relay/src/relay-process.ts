@@ -32,6 +32,8 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly maxGroups: number;
   /** The most names of one type a group subscribes to upstream; default 50,000. */
   readonly maxNamesPerGroup?: number;
+  /** The most bytes of a group key; default 1,024. */
+  readonly maxGroupKeyBytes?: number;
   /** The most groups sharing one upstream HTTP/2 connection; default 50. */
   readonly groupsPerConnection?: number;
   readonly logger: Logger;
@@ -70,6 +72,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     upstreamProtocol: options.upstreamProtocol,
     maxGroups: options.maxGroups,
     ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
+    ...(options.maxGroupKeyBytes === undefined ? {} : { maxGroupKeyBytes: options.maxGroupKeyBytes }),
     ...(options.groupsPerConnection === undefined
       ? {}
       : { groupsPerConnection: options.groupsPerConnection }),

@@ -12,6 +12,7 @@ import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServe
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
 import { type GroupBy, parseGroupBy } from './group-by.js';
+import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
 import { defaultMaxNamesPerGroup, RelayCache } from './relay-cache.js';
 import { upstreamNode } from './upstream-node.js';
@@ -38,6 +39,13 @@ export interface RelayOptions {
    * downstream subscription that would pass it ends that stream with RESOURCE_EXHAUSTED; the group is untouched.
    */
   readonly maxNamesPerGroup?: number;
+  /**
+   * The most bytes of a group key (the node field `groupBy` reads); default 1,024. The key becomes the upstream node
+   * id `relay~KEY`: a node whose key is longer, or holds a control character (rule L5), is refused with
+   * INVALID_ARGUMENT naming the field, and nothing is opened upstream. Keep it below the origin's `maxNodeIdBytes`
+   * minus 6.
+   */
+  readonly maxGroupKeyBytes?: number;
   /**
    * The most groups whose upstream streams share one HTTP/2 connection; default 50. Origins cap the streams of a
    * connection (`maxStreamsPerConnection`, 100 by default) and grpc-js would put every group on one connection:
@@ -110,14 +118,17 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#slots = new ConnectionSlots(options.groupsPerConnection ?? defaultGroupsPerConnection);
     this.groupBy = parseGroupBy(options.groupBy ?? 'node-id');
     this.cache = new RelayCache(
-      (node) => this.groupBy.keyOf(node),
+      this.groupBy,
       {
         groupOpened: (group, node) => this.#open(group, node),
         interestChanged: (group, typeUrl) => this.#upstreams.get(group)?.interestChanged(typeUrl),
         groupIdle: (group) => this.#idleGroup(group),
       },
-      options.maxGroups ?? 10_000,
-      options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
+      {
+        maxGroups: options.maxGroups ?? 10_000,
+        maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
+        maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
+      },
     );
     this.server = new XdsServer({ ...options.server, cache: this.cache, logger: this.#logger });
   }

@@ -13,6 +13,7 @@ import {
   type Collect,
   collectEvents,
   type NextEvent,
+  type StreamEnd,
   waitForEvent,
   XdsTestClient,
   type XdsTestClientOptions,
@@ -90,6 +91,19 @@ export function downstream(
   extra: Partial<XdsTestClientOptions> = {},
 ): XdsTestClient {
   return new XdsTestClient({ address, node: { id, cluster: 'web' }, timeoutMs: 10_000, ...extra });
+}
+
+/** The end of a client's first stream, or a rejection naming `what` when it is still open after `ms`. */
+export async function endedWithin(client: XdsTestClient, what: string, ms = 30_000): Promise<StreamEnd> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: the stream is still open after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([client.ended(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What a test file starts and must stop, closed newest first once all of the file's tests ran. */
