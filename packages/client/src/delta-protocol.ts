@@ -12,7 +12,7 @@ import {
   discoveryMethods,
   type Node,
 } from '@xds/api';
-import { nackCode, type Protocol, type ReadResponse, toBuffer } from './protocol.js';
+import { nackCode, type Protocol, type ReadResponse, type ResourceLimits, toBuffer } from './protocol.js';
 import { type Decoded, decodeResource } from './resource.js';
 import type { TypeState } from './type-state.js';
 
@@ -51,7 +51,7 @@ export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryRespon
       resourceNamesUnsubscribe: unsubscribe,
     });
   },
-  read(response: DeltaDiscoveryResponse, maxNameBytes: number): ReadResponse {
+  read(response: DeltaDiscoveryResponse, limits: ResourceLimits): ReadResponse {
     const resources: Decoded[] = [];
     let heartbeats = 0;
     for (const r of response.resources) {
@@ -65,7 +65,7 @@ export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryRespon
           r.resource.typeUrl,
           r.resource.value,
           { name: r.name, version: r.version },
-          maxNameBytes,
+          limits,
         ),
       );
     }

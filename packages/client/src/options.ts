@@ -50,6 +50,17 @@ export interface ClientLimits {
   readonly maxNameBytes?: number;
   /** Bytes of a NACK message sent and reported; default 4 KiB (cut, and says so). */
   readonly maxErrorDetailBytes?: number;
+  /**
+   * Bytes of a response's `version_info` (SotW) or `system_version_info` (delta), and of a delta resource's
+   * `version`; default 1 KiB. A response past it is NACKed naming the limit and nothing of it is applied, so the
+   * client never keeps, presents again or (in a relay) forwards a version a server made as large as it liked.
+   */
+  readonly maxVersionBytes?: number;
+  /**
+   * Bytes of a response's nonce; default 1 KiB. A response past it cannot be answered without sending the nonce
+   * back: the stream ends (the `disconnected` event names the limit) and the client reconnects after its backoff.
+   */
+  readonly maxNonceBytes?: number;
 }
 
 /** {@link ClientLimits} with every default filled in. */
@@ -61,6 +72,8 @@ export const defaultClientLimits: ResolvedClientLimits = Object.freeze({
   maxResourcesPerType: 100_000,
   maxNameBytes: 16 * 1024,
   maxErrorDetailBytes: 4 * 1024,
+  maxVersionBytes: 1024,
+  maxNonceBytes: 1024,
 });
 
 /** Options of {@link XdsClient}. */

@@ -7,6 +7,12 @@ import type { DiscoveryMethod, Node } from '@xds/api';
 import type { Decoded } from './resource.js';
 import type { TypeState } from './type-state.js';
 
+/** What bounds the resources read from a response (see `ClientLimits`). */
+export interface ResourceLimits {
+  readonly maxNameBytes: number;
+  readonly maxVersionBytes: number;
+}
+
 /** A response read into what the core needs. */
 export interface ReadResponse {
   /** The type. */
@@ -38,8 +44,8 @@ export interface Protocol<Req, Res> {
   initial(type: TypeState, node: Node | undefined): Req;
   /** The request that tells a changed subscription, or undefined when the server already has it. */
   resubscribe(type: TypeState): Req | undefined;
-  /** Reads a response; `maxNameBytes` bounds names. */
-  read(response: Res, maxNameBytes: number): ReadResponse;
+  /** Reads a response; `limits` bound names and per-resource versions. */
+  read(response: Res, limits: ResourceLimits): ReadResponse;
   /** The ACK of a read response. */
   ack(type: TypeState, response: ReadResponse): Req;
   /** The NACK of a read response. */

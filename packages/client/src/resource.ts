@@ -42,8 +42,9 @@ export function decodeResource(
   anyTypeUrl: string,
   value: Uint8Array,
   given: { readonly name?: string; readonly version?: string },
-  maxNameBytes: number,
+  limits: { readonly maxNameBytes: number; readonly maxVersionBytes: number },
 ): Decoded {
+  const { maxNameBytes, maxVersionBytes } = limits;
   if (anyTypeUrl !== typeUrl)
     return { ok: false, error: `a resource of type ${anyTypeUrl} in a response of type ${typeUrl}` };
   const schema = schemaOf(typeUrl);
@@ -68,6 +69,14 @@ export function decodeResource(
       ok: false,
       error: `a resource name of ${Buffer.byteLength(name, 'utf8')} bytes is over limits.maxNameBytes=${maxNameBytes}`,
     };
+  if (given.version !== undefined && given.version.length > maxVersionBytes / 3) {
+    const versionBytes = Buffer.byteLength(given.version, 'utf8');
+    if (versionBytes > maxVersionBytes)
+      return {
+        ok: false,
+        error: `resource "${name}" has a version of ${versionBytes} bytes, over limits.maxVersionBytes=${maxVersionBytes}`,
+      };
+  }
   const version = given.version !== undefined && given.version !== '' ? given.version : contentHash(bytes);
   return { ok: true, resource: Object.freeze({ typeUrl, name, version, message, bytes }) };
 }

@@ -12,7 +12,14 @@ import {
   discoveryMethods,
   type Node,
 } from '@xds/api';
-import { nackCode, namesOf, type Protocol, type ReadResponse, toBuffer } from './protocol.js';
+import {
+  nackCode,
+  namesOf,
+  type Protocol,
+  type ReadResponse,
+  type ResourceLimits,
+  toBuffer,
+} from './protocol.js';
 import { decodeResource } from './resource.js';
 import type { TypeState } from './type-state.js';
 
@@ -33,13 +40,13 @@ export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
       return undefined;
     return request(type, { versionInfo: type.version, responseNonce: type.nonce });
   },
-  read(response: DiscoveryResponse, maxNameBytes: number): ReadResponse {
+  read(response: DiscoveryResponse, limits: ResourceLimits): ReadResponse {
     return {
       typeUrl: response.typeUrl,
       nonce: response.nonce,
       version: response.versionInfo,
       resources: response.resources.map((any) =>
-        decodeResource(response.typeUrl, any.typeUrl, any.value, {}, maxNameBytes),
+        decodeResource(response.typeUrl, any.typeUrl, any.value, {}, limits),
       ),
       removed: [],
       heartbeats: 0,

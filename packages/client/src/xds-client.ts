@@ -39,6 +39,11 @@ function isEmpty(type: TypeState): boolean {
   return !sub.wildcard && sub.names.size === 0;
 }
 
+/** The UTF-8 bytes of `text`, counted only when it could be over `max` (UTF-8 takes at most 3 per UTF-16 unit). */
+function byteLength(text: string, max: number): number {
+  return text.length * 3 <= max ? text.length : Buffer.byteLength(text, 'utf8');
+}
+
 const silent: ClientLogger = { debug: () => {}, info: () => {}, warn: () => {} };
 
 interface Stream {
@@ -49,6 +54,8 @@ interface Stream {
   readonly call: grpc.ClientDuplexStream<unknown, unknown>;
   readonly ended: Promise<void>;
   done: boolean;
+  /** Why the client itself ended the stream (a response past a limit), reported instead of the cancel status. */
+  refusal?: string;
 }
 
 /**
@@ -278,7 +285,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (this.#stream !== stream) return;
     this.#stream = undefined;
     this.#connected = false;
-    const { code, details } = status;
+    const { code } = status;
+    const details = stream.refusal ?? status.details;
     this.#logger.info({ address: stream.address, code, details }, 'xds client: stream ended');
     this.emit('disconnected', { address: stream.address, code, details });
     if (this.#closed) return;
@@ -292,15 +300,31 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
 
   #onResponse(stream: Stream, message: unknown): void {
     if (this.#stream !== stream || this.#closed) return;
-    const read = this.#wire.read(message, this.#limits.maxNameBytes);
+    const read = this.#wire.read(message, this.#limits);
     const type = this.#types.get(read.typeUrl);
     if (type === undefined) {
       this.#logger.warn({ typeUrl: read.typeUrl }, 'xds client: a response of a type never subscribed');
       return;
     }
+    const nonceBytes = byteLength(read.nonce, this.#limits.maxNonceBytes);
+    if (nonceBytes > this.#limits.maxNonceBytes) {
+      // It cannot be answered without sending the nonce back: the stream ends, the backoff is not reset.
+      stream.refusal =
+        `the server sent a ${type.typeUrl} response with a nonce of ${nonceBytes} bytes, over ` +
+        `limits.maxNonceBytes=${this.#limits.maxNonceBytes}; the stream was ended`;
+      this.#logger.warn({ address: stream.address, typeUrl: type.typeUrl }, `xds client: ${stream.refusal}`);
+      stream.call.cancel();
+      return;
+    }
     this.#backoff.reset();
     type.nonce = read.nonce;
     const verdict = judge(read, this.#validate);
+    const versionBytes = byteLength(read.version, this.#limits.maxVersionBytes);
+    const longVersion = versionBytes > this.#limits.maxVersionBytes;
+    if (longVersion)
+      verdict.errors.unshift(
+        `the response's version is ${versionBytes} bytes, over limits.maxVersionBytes=${this.#limits.maxVersionBytes}`,
+      );
     const removed = [...read.removed];
     if (this.protocol === 'sotw' && type.fullState && !verdict.unnamed) {
       for (const name of type.held.keys()) if (!verdict.present.has(name)) removed.push(name);
@@ -313,13 +337,16 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       verdict.errors.push(
         `the response would make ${count} resources, over limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}`,
       );
-    // Over the limit nothing is applied; otherwise the accepted resources are, even when others are rejected.
-    const applied = tooMany ? { updated: [], removed: [] } : type.apply(verdict.accepted, removed);
+    // Over a limit nothing is applied; otherwise the accepted resources are, even when others are rejected.
+    const applied =
+      tooMany || longVersion ? { updated: [], removed: [] } : type.apply(verdict.accepted, removed);
     if (verdict.errors.length > 0) {
       const text = cutText(verdict.errors.join('; '), this.#limits.maxErrorDetailBytes);
       stream.call.write(this.#wire.nack(type, read, text));
-      this.#logger.warn({ typeUrl: type.typeUrl, version: read.version, message: text }, 'xds client: NACK');
-      this.emit('nack', { typeUrl: type.typeUrl, version: read.version, nonce: read.nonce, message: text });
+      // The version is reported cut to its limit: a server does not choose the size of our logs.
+      const version = longVersion ? cutText(read.version, this.#limits.maxVersionBytes) : read.version;
+      this.#logger.warn({ typeUrl: type.typeUrl, version, message: text }, 'xds client: NACK');
+      this.emit('nack', { typeUrl: type.typeUrl, version, nonce: read.nonce, message: text });
       this.#publish(type, stream, applied, type.version, false);
       return;
     }

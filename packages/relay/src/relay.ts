@@ -90,7 +90,10 @@ export interface RelayEvents {
       readonly removed: readonly string[];
     },
   ];
-  /** The relay NACKed an upstream response (it could not decode a resource). */
+  /**
+   * The relay NACKed an upstream response: it could not decode a resource, or the response went past an upstream
+   * limit (`upstreamLimits`: a version past `maxVersionBytes`, more resources than `maxResourcesPerType`).
+   */
   upstreamNack: [{ readonly group: string; readonly typeUrl: string; readonly message: string }];
 }
 
@@ -210,7 +213,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       this.emit('upstreamUpdate', { group, typeUrl, version, updated, removed }),
     );
     client.on('nack', ({ typeUrl, message }) => {
-      this.#logger.warn({ group, typeUrl, message }, 'relay: NACKed an upstream response it cannot decode');
+      this.#logger.warn({ group, typeUrl, message }, 'relay: NACKed an upstream response it cannot take');
       this.emit('upstreamNack', { group, typeUrl, message });
     });
     this.#upstreams.set(group, upstream);
