@@ -51,7 +51,10 @@ describe('@grpc/grpc-js-xds through @xds/relay', () => {
       upstream.map((c) => [c.nodeId, c.streams]),
       [[`relay~${nodeId}`, 1]],
     );
-    assert.match(upstream[0]!.node.userAgentName, /^gRPC/i, 'the origin sees the group as its gRPC members');
+    // The origin sees the relay, not the gRPC client: a group's upstream node is its key and the relay's identity
+    // only, never one member's user agent, metadata or features (rule X4; upstream-node.ts says why).
+    assert.equal(upstream[0]!.node.userAgentName, 'xds-relay');
+    assert.deepEqual(upstream[0]!.node.clientFeatures, []);
     const downstream = relay.server.clients().find((c) => c.nodeId === nodeId);
     for (const typeUrl of [TypeUrl.Listener, TypeUrl.Route, TypeUrl.Cluster, TypeUrl.Endpoint])
       assert.equal(downstream?.types[typeUrl]?.status, 'SYNCED', typeUrl);

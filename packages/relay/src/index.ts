@@ -16,4 +16,4 @@ export {
   type RelayCacheHooks,
   type RelayCacheLimits,
 } from './relay-cache.js';
-export { relayGroupByKey, relayGroupKey, upstreamNode } from './upstream-node.js';
+export { relayGroupByKey, relayGroupKey, relayUserAgentName, upstreamNode } from './upstream-node.js';

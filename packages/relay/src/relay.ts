@@ -5,8 +5,9 @@
  * (rule X3). A downstream NACK is that client's status on the relay; the relay NACKs upstream only when it cannot
  * decode a resource itself (X4).
  */
+import { readFileSync } from 'node:fs';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import type { Node, TypeUrl } from '@xds/api';
+import type { TypeUrl } from '@xds/api';
 import type { BackoffOptions, ClientLimits, Protocol } from '@xds/client';
 import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
 import { EventEmitter } from 'eventemitter3';
@@ -16,6 +17,15 @@ import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
 import { defaultMaxNamesPerGroup, RelayCache } from './relay-cache.js';
 import { upstreamNode } from './upstream-node.js';
+
+let version: string | undefined;
+/** The relay's version (its package's), read once: the upstream nodes' user agent version. */
+function relayVersion(): string {
+  version ??= (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+  return version;
+}
 
 /** Options of {@link Relay}. */
 export interface RelayOptions {
@@ -123,7 +133,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.cache = new RelayCache(
       this.groupBy,
       {
-        groupOpened: (group, node) => this.#open(group, node),
+        groupOpened: (group) => this.#open(group),
         interestChanged: (group, typeUrl) => this.#upstreams.get(group)?.interestChanged(typeUrl),
         groupIdle: (group) => this.#idleGroup(group),
       },
@@ -174,7 +184,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     return this.#closing;
   }
 
-  #open(group: string, node: Node): void {
+  #open(group: string): void {
     const timer = this.#idle.get(group);
     if (timer !== undefined) {
       clearTimeout(timer);
@@ -187,7 +197,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       this.#closeGroup(idle);
     }
     const options = this.#options;
-    const upstream = new GroupUpstream(group, upstreamNode(group, this.groupBy.spec, node), this.cache, {
+    const upstream = new GroupUpstream(group, upstreamNode(group, this.groupBy, relayVersion()), this.cache, {
       servers: options.upstreams,
       protocol: options.upstreamProtocol ?? 'delta',
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),

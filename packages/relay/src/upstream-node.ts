@@ -1,31 +1,35 @@
 /**
- * The node a relay presents upstream for one group (rule X4): the group's first downstream node, so that an origin
- * that generates per flavour or per metadata gives the group what it would give its members, with the id
- * `relay~GROUP` and metadata saying it is a relay and which group it carries.
+ * The node a relay presents upstream for one group (rule X4). Every downstream node of a group shares this one
+ * upstream stream, so the origin's answer to it is every member's answer: it is built only from what the members
+ * share, the group key (`--group-by`: the node id, the cluster or one metadata value), and the relay's own identity
+ * (user agent `xds-relay` and its version, no client features), never from one member's other fields. Copying the
+ * first member's metadata, features or user agent would let that one client (a hostile one, or one restarted with
+ * new metadata while the group lives on) decide what the origin generates for the whole group. An origin that
+ * generates by a node field must be matched by a `--group-by` on that field. The relay advertises no client feature:
+ * it cannot unwrap TTL `Resource`s for its clients (rule R4), and a feature one member has another may lack.
  */
 import { create, type JsonObject } from '@bufbuild/protobuf';
 import { type Node, NodeSchema } from '@xds/api';
+import type { GroupBy } from './group-by.js';
+import { upstreamNodeIdPrefix } from './group-key.js';
 
 /** The metadata key that names the relay group upstream. */
 export const relayGroupKey = 'xds.relay.group';
 /** The metadata key that says how the relay groups nodes. */
 export const relayGroupByKey = 'xds.relay.group_by';
+/** The user agent name of every upstream node. */
+export const relayUserAgentName = 'xds-relay';
 
-/** The upstream node of a group, built from its first downstream node. */
-export function upstreamNode(group: string, groupBy: string, first: Node): Node {
-  const metadata: JsonObject = {
-    ...(first.metadata ?? {}),
-    [relayGroupKey]: group,
-    [relayGroupByKey]: groupBy,
-  };
-  if (groupBy.startsWith('metadata:')) metadata[groupBy.slice('metadata:'.length)] = group;
+/** The upstream node of a group: `relay~GROUP`, the group key's field, the relay's identity. */
+export function upstreamNode(group: string, groupBy: Pick<GroupBy, 'spec'>, relayVersion: string): Node {
+  const spec = groupBy.spec;
+  const metadata: JsonObject = { [relayGroupKey]: group, [relayGroupByKey]: spec };
+  if (spec.startsWith('metadata:')) metadata[spec.slice('metadata:'.length)] = group;
   return create(NodeSchema, {
-    id: `relay~${group}`,
-    cluster: groupBy === 'cluster' ? group : first.cluster,
+    id: `${upstreamNodeIdPrefix}${group}`,
+    cluster: spec === 'cluster' ? group : '',
     metadata,
-    userAgentName: first.userAgentName,
-    userAgentVersionType: first.userAgentVersionType,
-    clientFeatures: [...first.clientFeatures],
-    ...(first.locality === undefined ? {} : { locality: first.locality }),
+    userAgentName: relayUserAgentName,
+    userAgentVersionType: { case: 'userAgentVersion', value: relayVersion },
   });
 }
