@@ -11,6 +11,7 @@ import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
 import { callHook, type HookContext, type HookName, hookFailure } from './hooks.js';
 import { estimateRequestBytes, type QueuedBytesTally, queuedBytesTally } from './queued-bytes.js';
+import { releaseReadBuffers } from './read-buffers.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 import type { RegisteredStream } from './stream-registry.js';
 import type { ServedMethod } from './type-service.js';
@@ -66,6 +67,8 @@ export class StreamAdmission<Req extends AnyRequest> {
     this.#method = method;
     this.#call = call;
     this.#tally = queuedBytesTally(ctx.registry);
+    // An idle stream keeps nothing of its last request's socket reads (bench scenario 4).
+    releaseReadBuffers(call);
   }
 
   /** The stream ended: drops its queued requests and gives their bytes back to the server's tally. */
