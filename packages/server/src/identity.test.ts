@@ -45,6 +45,17 @@ describe('node identity: parsing', () => {
     assert.deepEqual(parseSubjectAltNames(''), []);
   });
 
+  it('L6: text not in the form Node writes is refused whole, not read up to the fault', () => {
+    // Each would otherwise yield the first SPIFFE ID and drop what follows (a second ID makes an SVID untrusted).
+    for (const bad of [
+      'URI:spiffe://td/ns/a/sa/x, DNS:"unterminated, URI:spiffe://td/ns/b/sa/y',
+      'URI:spiffe://td/ns/a/sa/x, DNS:"bad \\q escape", URI:spiffe://td/ns/b/sa/y',
+      'URI:spiffe://td/ns/a/sa/x, DNS:"a"junk, URI:spiffe://td/ns/b/sa/y',
+      'URI:spiffe://td/ns/a/sa/x, no type here',
+    ])
+      assert.equal(parseSubjectAltNames(bad), undefined, bad);
+  });
+
   it('parses SPIFFE IDs and refuses malformed ones', () => {
     const id = parseSpiffeId('spiffe://cluster.local/ns/team-a/sa/web');
     assert.equal(id?.trustDomain, 'cluster.local');
@@ -141,6 +152,7 @@ describe('node identity over mutual TLS', () => {
   let teamA: TestCertificate;
   let otherDomain: TestCertificate;
   let gateway: TestCertificate;
+  let crowded: TestCertificate;
   const clients: XdsTestClient[] = [];
   const grpcClients: Client[] = [];
 
@@ -150,6 +162,9 @@ describe('node identity over mutual TLS', () => {
     teamA = pki.issue({ name: 'team-a', uris: ['spiffe://cluster.local/ns/team-a/sa/web'] });
     otherDomain = pki.issue({ name: 'other', uris: ['spiffe://elsewhere.example/ns/team-a/sa/web'] });
     gateway = pki.issue({ name: 'gateway', dns: ['gw-1.mesh.example'] });
+    // The granted name first, then more than 16 KiB of other names.
+    const filler = Array.from({ length: 700 }, (_, i) => `filler-${String(i).padStart(4, '0')}.example.org`);
+    crowded = pki.issue({ name: 'crowded', dns: ['gw-1.mesh.example', ...filler] });
     const cache = new SnapshotCache();
     cache.setSnapshot(nodeA, Snapshot.create([cluster('a-only')]));
     cache.setSnapshot(nodeB, Snapshot.create([cluster('b-only'), cluster('b-two')]));
@@ -238,6 +253,16 @@ describe('node identity over mutual TLS', () => {
     const end = await client(nodeA, gateway).ended();
     assert.equal(end.code, status.PERMISSION_DENIED);
     assert.match(end.details, /certificate identity DNS:gw-1\.mesh\.example may not claim node/);
+  });
+
+  it('L6: a certificate with more than 16 KiB of SANs grants nothing, though its first name would', async () => {
+    // Before, the SAN text was cut at 16 KiB and the cut parsed: the granted name in front still counted.
+    const c = client('gateway-eu', crowded);
+    const end = await Promise.race([c.ended(), c.next(TypeUrl.Cluster).then(() => undefined)]);
+    assert.ok(end !== undefined, 'the crowded certificate was granted the gateway node');
+    assert.equal(end.code, status.PERMISSION_DENIED);
+    assert.match(end.details, /subject alternative names are \d+ characters, over 16384/);
+    assert.match(end.details, /grants nothing/);
   });
 
   it('L6: REST (no client certificate on plain HTTP) is refused with 403', async () => {

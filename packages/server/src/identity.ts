@@ -34,6 +34,12 @@ export interface PeerIdentity {
   readonly dnsNames: readonly string[];
   /** The subject's common name, if any (shown in messages; never used to grant anything). */
   readonly commonName: string | undefined;
+  /**
+   * Set when the certificate's SANs were not read (longer than 16 KiB of text, or not in the form Node writes):
+   * why. Such an identity has no SPIFFE ID, URI or DNS name, so it grants nothing (rule L6): a list cut short, or
+   * parsed up to a malformed value, could otherwise drop a second SPIFFE ID or shorten a name into one that matches.
+   */
+  readonly unreadable?: string;
 }
 
 /** One grant: a certificate identity and the node ids it may claim. */
@@ -60,19 +66,21 @@ export interface NodeIdentityOptions {
   readonly grants?: readonly IdentityGrant[];
 }
 
-/** The longest SAN list, node id or pattern looked at, in characters; longer ones grant nothing. */
+/** The longest SAN list, node id or pattern looked at, in characters; longer ones grant nothing (never cut). */
 const maxText = 16 * 1024;
 
 /**
  * Splits Node's `subjectaltname` text (`DNS:a.example, URI:spiffe://td/ns/x/sa/y, IP Address:127.0.0.1`), in
- * which a value with a comma, quote or other special character comes JSON-quoted (`DNS:"a,b"`).
+ * which a value with a comma, quote or other special character comes JSON-quoted (`DNS:"a,b"`). Undefined when
+ * the text is not in that form (an unterminated or invalid quoted value, an entry without a type): a caller must
+ * then trust none of it, since the entries after the fault are unknown.
  */
-export function parseSubjectAltNames(text: string): { type: string; value: string }[] {
+export function parseSubjectAltNames(text: string): { type: string; value: string }[] | undefined {
   const out: { type: string; value: string }[] = [];
   let at = 0;
   while (at < text.length) {
     const colon = text.indexOf(':', at);
-    if (colon < 0) break;
+    if (colon < 0) return undefined;
     const type = text.slice(at, colon);
     let value: string;
     let end: number;
@@ -80,18 +88,21 @@ export function parseSubjectAltNames(text: string): { type: string; value: strin
       end = colon + 2;
       while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
       end += 1;
+      if (end > text.length) return undefined;
       try {
         value = JSON.parse(text.slice(colon + 1, end)) as string;
       } catch {
-        return out;
+        return undefined;
       }
+      if (typeof value !== 'string') return undefined;
     } else {
       end = text.indexOf(', ', colon + 1);
       if (end < 0) end = text.length;
       value = text.slice(colon + 1, end);
     }
     out.push({ type, value });
-    if (!text.startsWith(', ', end)) break;
+    if (end === text.length) break;
+    if (!text.startsWith(', ', end)) return undefined;
     at = end + 2;
   }
   return out;
@@ -126,21 +137,32 @@ export function peerIdentityOf(call: ServerCall | undefined): PeerIdentity | und
   if (call === undefined || typeof call.getAuthContext !== 'function') return undefined;
   const certificate = call.getAuthContext().sslPeerCertificate;
   if (certificate === undefined) return undefined;
-  const sans = parseSubjectAltNames((certificate.subjectaltname ?? '').slice(0, maxText));
+  const text = certificate.subjectaltname ?? '';
+  const cn = certificate.subject?.CN;
+  const commonName = Array.isArray(cn) ? cn.join(',') : cn;
+  const sans = text.length > maxText ? undefined : parseSubjectAltNames(text);
+  if (sans === undefined) {
+    const unreadable =
+      text.length > maxText
+        ? `its subject alternative names are ${text.length} characters, over ${maxText}`
+        : 'its subject alternative names could not be read';
+    return { spiffe: undefined, uris: [], dnsNames: [], commonName, unreadable };
+  }
   const uris = sans.filter((s) => s.type === 'URI').map((s) => s.value);
   const spiffeIds = uris.filter((u) => u.startsWith('spiffe://'));
-  const cn = certificate.subject?.CN;
   return {
     // An SVID carries exactly one SPIFFE ID; with more, none is trusted.
     spiffe: spiffeIds.length === 1 ? parseSpiffeId(spiffeIds[0] ?? '') : undefined,
     uris,
     dnsNames: sans.filter((s) => s.type === 'DNS').map((s) => s.value),
-    commonName: Array.isArray(cn) ? cn.join(',') : cn,
+    commonName,
   };
 }
 
 /** How an identity shows in messages: its SPIFFE ID, else its DNS names, else its subject. */
 export function describeIdentity(identity: PeerIdentity): string {
+  if (identity.unreadable !== undefined)
+    return `CN=${identity.commonName ?? '(none)'} (no name trusted: ${identity.unreadable})`;
   if (identity.spiffe !== undefined) return identity.spiffe.uri;
   if (identity.dnsNames.length > 0) return identity.dnsNames.map((d) => `DNS:${d}`).join(', ');
   if (identity.uris.length > 0) return identity.uris.map((u) => `URI:${u}`).join(', ');
@@ -215,6 +237,8 @@ function expand(pattern: string, spiffe: SpiffeId | undefined): string | undefin
 
 /** Why `identity` may not claim `node`, or undefined when it may. */
 function refusal(options: NodeIdentityOptions, identity: PeerIdentity, node: Node): string | undefined {
+  if (identity.unreadable !== undefined)
+    return `${identity.unreadable}, and a certificate whose names cannot all be read grants nothing`;
   const domains = options.trustDomains;
   const spiffe =
     identity.spiffe !== undefined &&
