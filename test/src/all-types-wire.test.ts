@@ -117,7 +117,7 @@ describe('every built-in type over the wire', () => {
       it(`S1, D1: ${protocol} over ${ads ? 'ADS' : 'per-type services'} serves and the client ACKs every type`, async () => {
         // VHDS has only a delta method of its own (VirtualHostDiscoveryService/DeltaVirtualHosts).
         const served = cases.filter((c) => ads || protocol === 'delta' || c.typeUrl !== TypeUrl.VirtualHost);
-        const options = { node: nodeId, protocol, ads, timeoutMs: 10_000 };
+        const options = { node: nodeId, protocol, ads, timeoutMs: 30_000 };
         await withClient({ address: suite.address, ...options }, async (client) => {
           for (const { typeUrl, names } of served) client.subscribe(typeUrl, names);
           for (const { typeUrl, names, check } of served) {

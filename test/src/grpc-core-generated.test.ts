@@ -10,7 +10,7 @@ import type { Client } from '@grpc/grpc-js';
 import { SnapshotCache } from '@xds/cache';
 import { nodeKeyByFlavour, parseModel, publishModel } from '@xds/generator';
 import { XdsServer } from '@xds/server';
-import { type Backend, channel, startBackend, until, which, whichPath } from './support/backend.js';
+import { type Backend, channel, startBackend, until, untilAll, which, whichPath } from './support/backend.js';
 import { exampleGrpcBootstrap, useXdsServer } from './support/bootstrap.js';
 import { provisionPython, runPythonScript } from './support/python.js';
 
@@ -88,8 +88,9 @@ describe('gRPC C-core 1.51 xds resolver on generated configuration', () => {
   const call = (nodeId: string) =>
     runPythonScript<CallResult>(
       'xds_call.py',
-      ['--target', target, '--method', whichPath, '--timeout', '15'],
+      ['--target', target, '--method', whichPath, '--timeout', '60'],
       { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(exampleGrpcBootstrap(port, nodeId)) },
+      90_000,
     );
 
   const publish = (text: string) => publishTo(cache, text);
@@ -174,11 +175,6 @@ describe('@grpc/grpc-js-xds on the same generated configuration', () => {
       for (let i = 0; i < 5; i++) assert.equal(await which(client), expected, condition);
     }
     publishTo(cache, model(backends[0]!.port, backends[1]!.port, false));
-    const seen = new Set<string>();
-    await until(client, (name) => {
-      seen.add(name);
-      return seen.size === 2;
-    });
-    assert.deepEqual([...seen].sort(), ['v1', 'v2']);
+    assert.deepEqual(await untilAll(client, ['v1', 'v2']), ['v1', 'v2']);
   });
 });

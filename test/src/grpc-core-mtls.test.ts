@@ -40,21 +40,26 @@ describe('gRPC C-core (python3-grpcio) against @xds/server over mutual TLS with 
 
   /** Runs one ADS exchange asking for the echo listener and cluster, as `cert` (none: no client certificate). */
   const ads = (cert: TestCertificate | undefined): Promise<AdsResult> =>
-    runPythonScript<AdsResult>('ads_client.py', [
-      '--address',
-      address,
-      '--ca',
-      pki.ca.certFile,
-      '--node',
-      nodeId,
-      '--ask',
-      `${TypeUrl.Cluster}=v1`,
-      '--ask',
-      `${TypeUrl.Listener}=${target}`,
-      '--timeout',
-      '30',
-      ...(cert === undefined ? [] : ['--cert', cert.certFile, '--key', cert.keyFile]),
-    ]);
+    runPythonScript<AdsResult>(
+      'ads_client.py',
+      [
+        '--address',
+        address,
+        '--ca',
+        pki.ca.certFile,
+        '--node',
+        nodeId,
+        '--ask',
+        `${TypeUrl.Cluster}=v1`,
+        '--ask',
+        `${TypeUrl.Listener}=${target}`,
+        '--timeout',
+        '60',
+        ...(cert === undefined ? [] : ['--cert', cert.certFile, '--key', cert.keyFile]),
+      ],
+      process.env,
+      90_000,
+    );
 
   before(async () => {
     provisionPython();

@@ -50,6 +50,7 @@ describe('gRPC C-core xds resolver (python3-grpcio) against @xds/server over TLS
         ...(waitForReady ? ['--wait-for-ready'] : []),
       ],
       { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: bootstrap, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: roots },
+      (timeoutSeconds + 30) * 1000,
     );
 
   before(async () => {
@@ -75,7 +76,7 @@ describe('gRPC C-core xds resolver (python3-grpcio) against @xds/server over TLS
   });
 
   it('gets its listener, route, cluster and endpoints over TLS, ACKs them and routes a real RPC with them', async () => {
-    const result = await call(rootsFile, true, 30);
+    const result = await call(rootsFile, true, 60);
     assert.equal(result.code, 'OK', result.details);
     assert.equal(result.value, 'v1');
     assert.equal(backend.calls, 1);

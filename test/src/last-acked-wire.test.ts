@@ -9,7 +9,7 @@ import { until } from '@xds/testing';
 import { loopbackAssignment as cla, serveCacheForSuite, withClient } from './support/wire.js';
 
 const nodeId = 'rollback';
-const deadlineMs = 10_000;
+const deadlineMs = 30_000;
 
 describe('SnapshotCache.lastAcked over the wire', () => {
   const cache = new SnapshotCache();
@@ -23,7 +23,7 @@ describe('SnapshotCache.lastAcked over the wire', () => {
         draft[TypeUrl.Endpoint]['app'] = cla('app', 9090);
       });
       cache.setSnapshot(key, v1);
-      const options = { node: key, protocol, ads: true, timeoutMs: 10_000, autoAck: false };
+      const options = { node: key, protocol, ads: true, timeoutMs: 30_000, autoAck: false };
       await withClient({ address: suite.address, ...options }, async (client) => {
         client.subscribe(TypeUrl.Cluster, ['app']);
         client.subscribe(TypeUrl.Endpoint, ['app']);

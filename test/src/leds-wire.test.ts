@@ -52,7 +52,7 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
           [member('pool-b', 'ep0')]: 9000,
         }),
       );
-      const options = { node: nodeId, protocol: 'delta', ads, timeoutMs: 10_000 } as const;
+      const options = { node: nodeId, protocol: 'delta', ads, timeoutMs: 30_000 } as const;
       await withClient({ address: suite.address, ...options }, async (client) => {
         client.subscribe(TypeUrl.LbEndpoint, [`${collection('pool-a')}/*`]);
         const first = await client.next(TypeUrl.LbEndpoint);
@@ -89,7 +89,7 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
       node: { id: node, clientFeatures: ['xds.config.supports-resource-ttl'] },
       protocol: 'sotw' as const,
       ads: true,
-      timeoutMs: 10_000,
+      timeoutMs: 30_000,
     };
     await withClient(options, async (client) => {
       client.subscribe(TypeUrl.LbEndpoint, names);
@@ -109,7 +109,7 @@ describe('LEDS and glob collections on a SnapshotCache, over the wire', () => {
       'sotw-glob',
       Snapshot.create([cla('a', 1), cla('b', 2), makeClusterLoadAssignment('other', [])]),
     );
-    const options = { node: 'sotw-glob', protocol: 'sotw', ads: true, timeoutMs: 10_000 } as const;
+    const options = { node: 'sotw-glob', protocol: 'sotw', ads: true, timeoutMs: 30_000 } as const;
     await withClient({ address: suite.address, ...options }, async (client) => {
       client.subscribe(TypeUrl.Endpoint, [name('*')]);
       const first = await client.next(TypeUrl.Endpoint);

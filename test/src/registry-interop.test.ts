@@ -21,11 +21,16 @@ import {
   startEtcd,
   startEureka,
 } from '../../scripts/registries/servers.mjs';
-import { type Backend, channel, startBackend, which } from './support/backend.js';
+import { type Backend, channel, interopWaitMs, startBackend, untilAll, which } from './support/backend.js';
 import { useXdsServer } from './support/bootstrap.js';
 
 /** Calls until `count` answers in a row satisfy `predicate` (bounded by a deadline); returns how long it took. */
-async function settle(client: Client, predicate: (name: string) => boolean, count = 10, timeoutMs = 20_000) {
+async function settle(
+  client: Client,
+  predicate: (name: string) => boolean,
+  count = 10,
+  timeoutMs = interopWaitMs,
+) {
   const started = Date.now();
   const seen: string[] = [];
   let run = 0;
@@ -36,12 +41,14 @@ async function settle(client: Client, predicate: (name: string) => boolean, coun
       );
     }
     try {
-      const name = await which(client, 5000);
+      const name = await which(client, Math.max(1, timeoutMs - (Date.now() - started)));
       seen.push(name);
       run = predicate(name) ? run + 1 : 0;
     } catch (error) {
       seen.push(`error: ${(error as Error).message}`);
       run = 0;
+      // a channel in TRANSIENT_FAILURE fails calls at once: retry after a moment, until the deadline
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
   return Date.now() - started;
@@ -149,13 +156,8 @@ describe('@grpc/grpc-js-xds routed by services from real registries', () => {
   it('Consul: RPCs reach both backends; a failed check, then a deregistration, move the traffic', async () => {
     const client = channel('xds:///echo.service.consul:8080');
     try {
-      const seen = new Set<string>();
-      await settle(client, (name) => {
-        seen.add(name);
-        return name === 'c1' || name === 'c2';
-      });
-      for (let i = 0; seen.size < 2 && i < 50; i++) seen.add(await which(client));
-      assert.deepEqual([...seen].sort(), ['c1', 'c2']);
+      await settle(client, (name) => name === 'c1' || name === 'c2');
+      assert.deepEqual(await untilAll(client, ['c1', 'c2']), ['c1', 'c2']);
       await put(consul.url, '/v1/agent/check/fail/check-c1');
       const afterFail = await settle(client, (name) => name === 'c2', 20);
       await put(consul.url, '/v1/agent/check/pass/check-c1');
@@ -174,13 +176,8 @@ describe('@grpc/grpc-js-xds routed by services from real registries', () => {
   it('etcd: RPCs reach both endpoints of a document; removing one moves the traffic', async () => {
     const client = channel('xds:///echo.default.svc.cluster.local:8080');
     try {
-      const seen = new Set<string>();
-      await settle(client, (name) => {
-        seen.add(name);
-        return name === 'e1' || name === 'e2';
-      });
-      for (let i = 0; seen.size < 2 && i < 50; i++) seen.add(await which(client));
-      assert.deepEqual([...seen].sort(), ['e1', 'e2']);
+      await settle(client, (name) => name === 'e1' || name === 'e2');
+      assert.deepEqual(await untilAll(client, ['e1', 'e2']), ['e1', 'e2']);
       await etcdClient.put('/xds/services/default/echo').value(echoDoc(['e2']));
       const moved = await settle(client, (name) => name === 'e2', 20);
       console.log(`etcd: traffic moved ${moved} ms after the document changed`);
@@ -192,13 +189,8 @@ describe('@grpc/grpc-js-xds routed by services from real registries', () => {
   it('Eureka: RPCs reach both instances; DOWN, then a deregistration, move the traffic (deltas)', async () => {
     const client = channel('xds:///echo.eureka:8080');
     try {
-      const seen = new Set<string>();
-      await settle(client, (name) => {
-        seen.add(name);
-        return name === 'u1' || name === 'u2';
-      });
-      for (let i = 0; seen.size < 2 && i < 50; i++) seen.add(await which(client));
-      assert.deepEqual([...seen].sort(), ['u1', 'u2']);
+      await settle(client, (name) => name === 'u1' || name === 'u2');
+      assert.deepEqual(await untilAll(client, ['u1', 'u2']), ['u1', 'u2']);
       await send(`${eureka.url}/apps/ECHO/u1/status?value=DOWN`, 'PUT');
       const afterDown = await settle(client, (name) => name === 'u2', 20);
       await send(`${eureka.url}/apps/ECHO/u1/status?value=UP`, 'DELETE');

@@ -54,8 +54,14 @@ export async function startBackend(name: string, port = 0): Promise<Backend> {
   };
 }
 
+/**
+ * How long the interop tests wait for an answer or a change: generous, because CI runs every package's tests at
+ * once on two cores, and a deadline only matters when something is wrong.
+ */
+export const interopWaitMs = 60_000;
+
 /** Calls `Which` on a target (for example `xds:///echo.test:8080`); resolves the backend's name. */
-export function which(client: Client, timeoutMs = 5000): Promise<string> {
+export function which(client: Client, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       whichPath,
@@ -73,23 +79,45 @@ export function channel(target: string): Client {
   return new Client(target, credentials.createInsecure());
 }
 
-/** Calls `which` until `predicate` holds for a result, or rejects after the deadline with what was seen. */
+/**
+ * Calls `which` until `predicate` holds for a result, or rejects after the deadline with what was seen. A failed
+ * call is retried after 10 ms (a channel in TRANSIENT_FAILURE fails calls at once), so the deadline, not a count of
+ * quick failures, ends the wait.
+ */
 export async function until(
   client: Client,
   predicate: (name: string) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = interopWaitMs,
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   const seen: string[] = [];
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+  for (let i = 0; i < 1_000_000 && Date.now() < deadline; i++) {
     try {
       const name = await which(client, Math.max(1, deadline - Date.now()));
       if (predicate(name)) return name;
       seen.push(name);
     } catch (error) {
       seen.push(`error: ${(error as Error).message}`);
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
   throw new Error(`no matching answer within ${timeoutMs} ms; last answers: ${seen.slice(-5).join(', ')}`);
+}
+
+/** Calls `which` until every backend of `names` has answered (bounded by a deadline); resolves the names seen. */
+export async function untilAll(
+  client: Client,
+  names: readonly string[],
+  timeoutMs = interopWaitMs,
+): Promise<string[]> {
+  const seen = new Set<string>();
+  await until(
+    client,
+    (name) => {
+      seen.add(name);
+      return names.every((n) => seen.has(n));
+    },
+    timeoutMs,
+  );
+  return [...seen].sort();
 }
