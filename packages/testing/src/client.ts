@@ -49,7 +49,7 @@ export class XdsTestClient {
 
   /** Creates the client; it connects when the first request is sent. */
   constructor(options: XdsTestClientOptions) {
-    const timeoutMs = options.timeoutMs ?? 5000;
+    const timeoutMs = options.timeoutMs ?? 30_000;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
     this.protocol = options.protocol ?? 'sotw';
     this.ads = options.ads ?? true;

@@ -37,7 +37,10 @@ export interface XdsTestClientOptions {
    * until the test calls `ack()` or `nack()`.
    */
   readonly autoAck?: boolean;
-  /** The default deadline of `next()` and `waitFor()`, in milliseconds; 5000 by default. */
+  /**
+   * The default deadline of `next()` and `waitFor()`, in milliseconds; 30,000 by default (it only matters when what
+   * is awaited never comes, and a loaded CI machine can take seconds to deliver what comes).
+   */
   readonly timeoutMs?: number;
   /** Send the node on every request; by default only on the first request of each stream, like Envoy. */
   readonly sendNodeOnEveryRequest?: boolean;
