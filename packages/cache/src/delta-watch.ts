@@ -153,9 +153,8 @@ export class DeltaWatch extends Watch {
         removed.push(name);
       }
     }
-    this.pending = new Set();
-    this.pendingAll = false;
-    this.mustSend = new Set();
+    this.clearPending();
+    if (this.mustSend.size > 0) this.mustSend = new Set();
     this.#known.compact(view.entries);
     if (resources.length === 0 && removed.length === 0 && !this.unanswered) {
       if (!this.heartbeatDue) return undefined;

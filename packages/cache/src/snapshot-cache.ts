@@ -161,7 +161,8 @@ export class SnapshotCache extends EventEmitter<SnapshotCacheEvents> implements 
       // A new version with the same resources changes nothing to send (rule S7c): the watches are not woken.
       if (previous !== undefined && names.size === 0) continue;
       const changed = previous === undefined ? 'all' : names;
-      for (const watch of watches) watch.notify(changed);
+      // One set for every watch of the key and type (never changed afterwards): they share what they make of it.
+      for (const watch of watches) watch.notify(changed, true);
     }
     this.emit('snapshot', { key, snapshot, previous });
   }

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { ClusterLoadAssignmentSchema, TypeUrl } from '@xds/api';
+import { changedAmong } from './changed-among.js';
 import { type EncodedResource, encodeResource } from './encoded-resource.js';
 import { HeldVersions } from './held-versions.js';
 import { allOf, changedBetween, changedList, coversAll, subscribedList } from './shared-lists.js';
@@ -196,9 +197,8 @@ export class SotwWatch extends Watch {
     const resources = this.fullState ? this.#takeFull(view, changed) : this.#takePartial(view, changed);
     const changedNames = this.#sharedChanged ?? changed;
     this.#sharedChanged = undefined;
-    this.pending = new Set();
-    this.pendingAll = false;
-    this.mustSend = new Set();
+    this.clearPending();
+    if (this.mustSend.size > 0) this.mustSend = new Set();
     if (resources === undefined) return this.heartbeatDue ? this.#heartbeat(view) : undefined;
     this.heartbeatDue = false;
     this.unanswered = false;
@@ -348,20 +348,27 @@ export class SotwWatch extends Watch {
   }
 
   /**
-   * A push that may have changed anything (many names at once) to a stream that holds exactly its subscription of
-   * an earlier snapshot: the subscribed names whose version differs, computed once for every stream with the same
-   * subscription and the same two snapshots (and so encoded once). Undefined when that is not the case.
+   * A push to a stream that holds exactly its subscription of an earlier snapshot (plain names, nothing it must be
+   * sent whatever it holds): the subscribed names whose version differs, among the names that changed or, after a
+   * change of anything, among all. Computed once for every stream with the same subscription, the same two
+   * snapshots and the same change (and so encoded once); the stream then holds the new snapshot's resources of its
+   * subscription as two references. Undefined when that is not the case.
    */
   #changedOfNames(view: ResourceView, changed: string[]): readonly EncodedResource[] | undefined {
-    if (!this.pendingAll || this.wildcardOn || this.prefixes.size > 0 || this.mustSend.size > 0)
-      return undefined;
+    if (this.wildcardOn || this.prefixes.size > 0 || this.mustSend.size > 0) return undefined;
     if (this.source.completeness === 'empty' && this.ads && this.typeUrl === TypeUrl.Endpoint)
       return undefined;
     const names = this.names;
     const before = this.#sent.restrictedBase(names);
     if (before === undefined) return undefined;
-    const known = changedList(names, before, view);
-    for (const name of known.changed) changed.push(name);
+    if (this.pendingAll) {
+      const known = changedList(names, before, view);
+      for (const name of known.changed) changed.push(name);
+      this.#sent = HeldVersions.of(view.entries, names);
+      return known.resources;
+    }
+    const known = changedAmong(names, before, view, this.pending, this.pendingShared);
+    this.#sharedChanged = known.changed;
     this.#sent = HeldVersions.of(view.entries, names);
     return known.resources;
   }

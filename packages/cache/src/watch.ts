@@ -109,8 +109,15 @@ export abstract class Watch {
   /** Glob prefixes subscribed (`foo/` for `foo/*`), indexed: matching a name costs O(name length). */
   protected readonly prefixes = new GlobPrefixes();
   protected wildcardOn = false;
-  /** Names that may have changed since the last take(). */
-  protected pending = new Set<string>();
+  /**
+   * Names that may have changed since the last take(). Either a set the cache shared with every watch of one change
+   * (see {@link notify}'s `shared`; {@link pendingShared} then says so, and it is never changed), or this watch's own.
+   */
+  protected pending: ReadonlySet<string> = noNames;
+  /** True while {@link pending} is one change the cache gave every watch of a snapshot, as it gave it. */
+  protected pendingShared = false;
+  /** True when {@link pending} is this watch's own set (it may be added to in place). */
+  #ownsPending = false;
   /** When true, every name must be looked at. */
   protected pendingAll = true;
   /** Names that must go out in the next response even if the client may have them. */
@@ -184,12 +191,38 @@ export abstract class Watch {
     return this.prefixes.set;
   }
 
-  /** Tells the watch that names of its type changed in its cache (`all`: anything may have). */
-  notify(changed: ReadonlySet<string> | 'all'): void {
+  /**
+   * Tells the watch that names of its type changed in its cache (`all`: anything may have). With `shared`, the
+   * cache gives this very set to every watch of the change and never changes it afterwards: the watch keeps it
+   * without a copy, and watches that held the same resources may share the response they compute from it (one
+   * list and one encoded body for thousands of streams of a snapshot).
+   */
+  notify(changed: ReadonlySet<string> | 'all', shared = false): void {
     if (this.#cancelled) return;
     if (changed === 'all' || changed.size > 256) this.pendingAll = true;
-    else if (!this.pendingAll) for (const name of changed) this.pending.add(name);
+    else if (!this.pendingAll && changed.size > 0) {
+      if (shared && this.pending.size === 0) {
+        this.pending = changed;
+        this.pendingShared = true;
+        this.#ownsPending = false;
+      } else {
+        if (!this.#ownsPending) {
+          this.pending = new Set(this.pending);
+          this.pendingShared = false;
+          this.#ownsPending = true;
+        }
+        for (const name of changed) (this.pending as Set<string>).add(name);
+      }
+    }
     this.schedule();
+  }
+
+  /** Forgets what changed (a take() looked at it): nothing is pending. */
+  protected clearPending(): void {
+    this.pending = noNames;
+    this.pendingShared = false;
+    this.#ownsPending = false;
+    this.pendingAll = false;
   }
 
   /**
