@@ -42,8 +42,11 @@ export interface SotwRequestInfo {
    * every ACK; when these bytes equal those of the request that set the current subscription, the names are not
    * looked at again.
    */
-  readonly namesBytes?: Uint8Array;
+  readonly namesBytes?: Uint8Array | undefined;
 }
+
+/** Encoded names found equal to the bytes of an (interned) subscription, by the buffer that holds them. */
+const verifiedBytes = new WeakMap<Uint8Array, ReadonlySet<string>>();
 
 const emptyAssignments = new Map<string, EncodedResource>();
 /** An empty ClusterLoadAssignment for a name the snapshot lacks (completeness `empty`). */
@@ -163,7 +166,11 @@ export class SotwWatch extends Watch {
   #sameBytes(bytes: Uint8Array | undefined): boolean {
     if (bytes === undefined || this.wildcardOn || this.prefixes.size > 0 || this.names.size === 0)
       return false;
-    return hasBytes(this.names, bytes);
+    // The server hands every ACK that repeats a run of names it saw before the same buffer: compared once.
+    if (verifiedBytes.get(bytes) === this.names) return true;
+    if (!hasBytes(this.names, bytes)) return false;
+    verifiedBytes.set(bytes, this.names);
+    return true;
   }
 
   #rememberBytes(info: SotwRequestInfo, listed: number): void {

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { type DescMessage, fromBinary } from '@bufbuild/protobuf';
 import type { DiscoveryRequest, DiscoveryRequestSchema } from '@xds/api';
 import { requestDecoder, UndecodableRequest } from './codec.js';
+import { type KnownRun, knownRunAt, sawRun } from './known-runs.js';
 
 // SotW requests. An Envoy repeats every subscribed name in every ACK (1,000 names on a large mesh, at every push
 // to every client). The decoder below leaves them encoded: it hands the rest of the request to protobuf-es,
@@ -32,6 +33,8 @@ export interface NamesSummary {
 interface KeptNames {
   readonly bytes: Buffer;
   readonly summary: NamesSummary;
+  /** True when `bytes` is a remembered run (known-runs.ts), the same buffer for every request that repeats it. */
+  readonly shared: boolean;
 }
 
 const kept = new WeakMap<object, KeptNames>();
@@ -39,6 +42,15 @@ const kept = new WeakMap<object, KeptNames>();
 /** The encoded `resource_names` fields of a request decoded by {@link sotwRequestDecoder}, if it kept them. */
 export function resourceNamesBytes(request: object): Buffer | undefined {
   return kept.get(request)?.bytes;
+}
+
+/**
+ * The encoded `resource_names` of a request when they are exactly a run of names seen in earlier requests: the same
+ * buffer (never changed) for every request that repeats them, so that what was found of them once holds for all.
+ */
+export function sharedNamesBytes(request: object): Buffer | undefined {
+  const names = kept.get(request);
+  return names?.shared === true ? names.bytes : undefined;
 }
 
 /** The scan's summary of a request's names, when {@link sotwRequestDecoder} left them encoded. */
@@ -134,6 +146,8 @@ interface Scanned {
   readonly end: number;
   readonly summary: NamesSummary;
   readonly before: readonly MessageField[];
+  /** The remembered run that is exactly the names, if any (its bytes are the request's names). */
+  readonly run: KnownRun | undefined;
 }
 
 /**
@@ -151,6 +165,8 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
   let longestBytes = -1;
   /** True while every tag and length in the run is one byte (ASCII), so one UTF-8 check covers every name. */
   let oneByte = true;
+  /** A remembered run the names start with (see known-runs.ts). */
+  let known: KnownRun | undefined;
   const nested: MessageField[] = [];
   let pos = 0;
   while (pos < bytes.length) {
@@ -179,8 +195,17 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
       if (messages.has(no)) nested.push({ no, at: fieldAt, body, end: pos });
       continue;
     }
-    if (start === -1) start = fieldAt;
-    else if (end !== fieldAt) return undefined;
+    if (start === -1) {
+      start = fieldAt;
+      // The names of an ACK are most often a run seen before: one comparison instead of a walk over each field.
+      known = knownRunAt(bytes, fieldAt);
+      if (known !== undefined) {
+        ({ count, globs, longest, longestBytes } = known.summary);
+        oneByte = known.oneByte;
+        end = pos = fieldAt + known.bytes.length;
+        continue;
+      }
+    } else if (end !== fieldAt) return undefined;
     end = pos;
     if (body - fieldAt !== 2) oneByte = false;
     if (length > longestBytes) {
@@ -190,12 +215,16 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
     if (length >= 2 && bytes[pos - 2] === 0x2f && bytes[pos - 1] === 0x2a) globs++;
     count++;
   }
-  if (count < minLazyNames || !namesAreUtf8(bytes, start, end, oneByte)) return undefined;
-  const before = nested?.filter((field) => field.at < start) ?? [];
+  // A remembered run is valid UTF-8: only what follows it (the same run, extended) needs the check.
+  const exact = known !== undefined && end - start === known.bytes.length;
+  if (count < minLazyNames || (!exact && !namesAreUtf8(bytes, start, end, oneByte))) return undefined;
+  const before = nested.filter((field) => field.at < start);
   // A message field before the names is taken apart only when it occurs once (no merging to reproduce).
   for (const field of before)
-    if (nested!.some((other) => other !== field && other.no === field.no)) return undefined;
-  return { start, end, summary: { count, globs, longest, longestBytes }, before };
+    if (nested.some((other) => other !== field && other.no === field.no)) return undefined;
+  const summary = { count, globs, longest, longestBytes };
+  const run = exact ? known : sawRun(bytes, start, end, summary, oneByte);
+  return { start, end, summary: run?.summary ?? summary, before, run };
 }
 
 /**
@@ -257,7 +286,7 @@ export function sotwRequestDecoder(
     const rest = whole(Buffer.concat(pieces));
     if (rest instanceof UndecodableRequest) return rest;
     for (const [localName, value] of set) (rest as unknown as Record<string, unknown>)[localName] = value;
-    const names = bytes.subarray(start, end);
+    const names = scanned.run?.bytes ?? bytes.subarray(start, end);
     let decoded: string[] | undefined;
     Object.defineProperty(rest, 'resourceNames', {
       enumerable: true,
@@ -270,7 +299,7 @@ export function sotwRequestDecoder(
         decoded = value;
       },
     });
-    kept.set(rest, { bytes: names, summary });
+    kept.set(rest, { bytes: names, summary, shared: scanned.run !== undefined });
     return rest;
   };
 }

@@ -9,8 +9,9 @@ import {
 } from '@xds/cache';
 import { encodeSotwParts } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
+import type { ResolvedLimits } from './limits.js';
 import { checkSotwRequest } from './request-limits.js';
-import { resourceNamesBytes } from './sotw-request.js';
+import { resourceNamesBytes, sharedNamesBytes } from './sotw-request.js';
 import type { TypeState } from './type-state.js';
 
 /** The EDS service name of an encoded Cluster, computed once per resource for all streams. */
@@ -27,16 +28,36 @@ function serviceNameOf(entry: EncodedResource): string | undefined {
 const followers = new WeakMap<readonly string[], string[]>();
 
 /** What the watch needs of a request; the names are decoded only if it reads them. */
-function requestInfo(request: DiscoveryRequest, initial: boolean): SotwRequestInfo {
-  const namesBytes = resourceNamesBytes(request);
-  return {
-    get names() {
-      return request.resourceNames;
-    },
-    versionInfo: request.versionInfo,
-    initial,
-    ...(namesBytes === undefined ? {} : { namesBytes }),
-  };
+class RequestInfo implements SotwRequestInfo {
+  readonly #request: DiscoveryRequest;
+  readonly versionInfo: string;
+  readonly initial: boolean;
+  readonly namesBytes: Uint8Array | undefined;
+
+  constructor(request: DiscoveryRequest, initial: boolean) {
+    this.#request = request;
+    this.versionInfo = request.versionInfo;
+    this.initial = initial;
+    this.namesBytes = resourceNamesBytes(request);
+  }
+
+  get names(): readonly string[] {
+    return this.#request.resourceNames;
+  }
+}
+
+/**
+ * Names that passed `checkSotwRequest` under a server's limits, by their shared bytes (sotw-request.ts
+ * `sharedNamesBytes`): the same bytes pass the same check, so 10,000 ACKs repeating one subscription are checked
+ * once (rules L2, L5).
+ */
+const checkedNames = new WeakMap<Uint8Array, ResolvedLimits>();
+
+function checkRequest(limits: ResolvedLimits, request: DiscoveryRequest): void {
+  const shared = sharedNamesBytes(request);
+  if (shared !== undefined && checkedNames.get(shared) === limits) return;
+  checkSotwRequest(limits, request);
+  if (shared !== undefined) checkedNames.set(shared, limits);
 }
 
 /** A state-of-the-world stream, ADS or per type (rules S1–S13). */
@@ -44,13 +65,13 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   readonly kind = 'sotw' as const;
 
   protected handle(request: DiscoveryRequest, typeUrl: TypeUrl): void {
-    checkSotwRequest(this.ctx.limits, request);
+    checkRequest(this.ctx.limits, request);
     let state = this.types.get(typeUrl);
     if (state === undefined) {
       state = this.openType(typeUrl, (options) => this.watcher(typeUrl).watchSotw(options));
       this.#emitRequest(request, typeUrl, false, true);
       // Rule S4: the first request of a type is initial whatever nonce it carries.
-      (state.watch as SotwWatch).request(requestInfo(request, true));
+      (state.watch as SotwWatch).request(new RequestInfo(request, true));
       return;
     }
     const nonce = request.responseNonce;
@@ -59,7 +80,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     // Rule S4: a stale request changes nothing and gets no answer.
     if (stale) return;
     if (nonce !== '') this.answer(state, nonce, request.errorDetail, request.versionInfo);
-    (state.watch as SotwWatch).request(requestInfo(request, false));
+    (state.watch as SotwWatch).request(new RequestInfo(request, false));
   }
 
   protected respondFor(state: TypeState): void {
