@@ -5,6 +5,7 @@
  * confirmed by comparing the type and the bytes, so two resources that share a hash never share an entry.
  */
 import type { EncodedResource } from '@xds/cache';
+import { sameBytesAt } from './records.js';
 
 /** FNV-1a over bytes `start` to `end` (default: all), 32 bits. */
 export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
@@ -15,12 +16,7 @@ export function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): num
 
 /** True when `entry` is of that type and holds bytes `start` to `end` of `body` (no closure: this is hot). */
 function same(entry: Held, typeUrl: string, body: Buffer, start: number, end: number): boolean {
-  const bytes = entry.resource.bytes;
-  return (
-    entry.resource.typeUrl === typeUrl &&
-    bytes.length === end - start &&
-    body.compare(bytes, 0, bytes.length, start, end) === 0
-  );
+  return entry.resource.typeUrl === typeUrl && sameBytesAt(body, start, end, entry.resource.bytes);
 }
 
 /** One held resource and how many snapshots (nodes) hold it. */

@@ -119,13 +119,19 @@ export function readName(bytes: Uint8Array): string {
 /** The type URLs met so far, so that a record's type URL is not decoded again. */
 const typeUrls: { bytes: Buffer; text: string }[] = [];
 
+/**
+ * True when `body[start, end)` holds exactly `bytes`. A loop: `Buffer.compare` with offsets validates each of its
+ * four offsets through Node's error helpers, which cost more than comparing a few hundred bytes (it was a quarter
+ * of the snapshot POST of 4,000 records).
+ */
+export function sameBytesAt(body: Uint8Array, start: number, end: number, bytes: Uint8Array): boolean {
+  if (end - start !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (body[start + i] !== bytes[i]) return false;
+  return true;
+}
+
 function typeUrlAt(body: Buffer, start: number, end: number): string {
-  for (const known of typeUrls)
-    if (
-      known.bytes.length === end - start &&
-      body.compare(known.bytes, 0, known.bytes.length, start, end) === 0
-    )
-      return known.text;
+  for (const known of typeUrls) if (sameBytesAt(body, start, end, known.bytes)) return known.text;
   const text = body.toString('utf8', start, end);
   if (typeUrls.length < 64) typeUrls.push({ bytes: Buffer.from(body.subarray(start, end)), text });
   return text;
