@@ -49,12 +49,17 @@ describe('@grpc/grpc-js-xds through @xds/relay', () => {
     const upstream = origin.clients();
     assert.deepEqual(
       upstream.map((c) => [c.nodeId, c.streams]),
-      [[`relay~${nodeId}`, 1]],
+      [
+        [
+          `relay~${nodeId}|ua=${upstream[0]!.node.userAgentName}|features=envoy.lb.does_not_support_overprovisioning`,
+          1,
+        ],
+      ],
     );
-    // The origin sees the relay, not the gRPC client: a group's upstream node is its key and the relay's identity
-    // only, never one member's user agent, metadata or features (rule X4; upstream-node.ts says why).
-    assert.equal(upstream[0]!.node.userAgentName, 'xds-relay');
-    assert.deepEqual(upstream[0]!.node.clientFeatures, []);
+    // The origin sees the group key: the node id and the gRPC flavour the members share (user agent name, relayed
+    // client features), never one member's other fields (rule X4; upstream-node.ts says why).
+    assert.match(upstream[0]!.node.userAgentName, /^gRPC/i);
+    assert.deepEqual(upstream[0]!.node.clientFeatures, ['envoy.lb.does_not_support_overprovisioning']);
     const downstream = relay.server.clients().find((c) => c.nodeId === nodeId);
     for (const typeUrl of [TypeUrl.Listener, TypeUrl.Route, TypeUrl.Cluster, TypeUrl.Endpoint])
       assert.equal(downstream?.types[typeUrl]?.status, 'SYNCED', typeUrl);

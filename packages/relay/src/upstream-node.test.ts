@@ -1,12 +1,16 @@
-// Rule X4: the upstream node of a group is built from the group key and the relay's own identity only. Every
-// member shares the group's one upstream stream, so no member's other fields (metadata, user agent, client features,
-// locality) may reach the origin: the first member of a group, hostile or not, must not decide what the origin
-// generates for the rest. A real origin that generates by metadata, the real relay, real downstream clients.
+// Rule X4: the upstream node of a group is built from the group key only: the `--group-by` field and the flavour
+// the members share (user agent name, metadata GENERATOR, the client features the relay passes on). Every member
+// shares the group's one upstream stream, so no member's other fields (metadata, user agent version, locality,
+// features the relay does not honour) may reach the origin: the first member of a group, hostile or not, must not
+// decide what the origin generates for the rest. A real origin that generates by metadata, the real relay, real
+// downstream clients.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TypeUrl } from '@xds/api';
+import { create } from '@bufbuild/protobuf';
+import { NodeSchema, TypeUrl } from '@xds/api';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster } from '@xds/generator';
+import { formatGroupKey, parseGroupBy, parseGroupKey } from './group-by.js';
 import {
   assignment,
   closeAfterAll,
@@ -16,13 +20,13 @@ import {
   startOrigin,
   startRelay,
 } from './test-support.js';
-import { relayGroupByKey, relayGroupKey, relayUserAgentName } from './upstream-node.js';
+import { relayGroupByKey, relayGroupKey } from './upstream-node.js';
 
 const closers = closeAfterAll();
 const { track } = closers;
 
 describe('relay: the upstream node of a group', () => {
-  it('X4: is the group key and the relay identity; a first member cannot pass its metadata or features upstream', async () => {
+  it('X4: is the group key and the shared flavour; a first member cannot pass its metadata or features upstream', async () => {
     // The origin gives nodes with ROLE=admin an extra cluster, and TTL-wrapped resources to nodes that say they
     // support them (rule R4): neither may reach a group through its first member.
     const cache = new SnapshotCache({
@@ -59,7 +63,16 @@ describe('relay: the upstream node of a group', () => {
     );
     first.subscribe(TypeUrl.Cluster, ['*']);
     await first.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size >= 2);
-    const second = track(downstream(address, 'second'));
+    const second = track(
+      downstream(address, 'second', {
+        node: {
+          id: 'second',
+          cluster: 'web',
+          userAgentName: 'envoy',
+          clientFeatures: ['xds.config.resource-in-sotw'],
+        },
+      }),
+    );
     second.subscribe(TypeUrl.Cluster, ['*']);
     await second.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size >= 2);
 
@@ -72,13 +85,40 @@ describe('relay: the upstream node of a group', () => {
     const upstream = origin.server.clients();
     assert.equal(upstream.length, 1);
     const node = upstream[0]!.node;
-    assert.equal(node.id, 'relay~web');
+    assert.equal(node.id, 'relay~web|ua=envoy');
     assert.equal(node.cluster, 'web');
-    assert.deepEqual(node.metadata, { [relayGroupKey]: 'web', [relayGroupByKey]: 'cluster' });
-    assert.equal(node.userAgentName, relayUserAgentName);
+    assert.deepEqual(node.metadata, { [relayGroupKey]: 'web|ua=envoy', [relayGroupByKey]: 'cluster' });
+    assert.equal(node.userAgentName, 'envoy');
     assert.equal(node.userAgentVersionType.case, 'userAgentVersion');
     assert.match(String(node.userAgentVersionType.value), /^\d+\.\d+\.\d+/);
     assert.deepEqual(node.clientFeatures, []);
     assert.equal(node.locality, undefined);
+  });
+});
+
+describe('relay: the group key', () => {
+  it('X4: holds the flavour (user agent name, GENERATOR, relayed features), escaped so keys never collide', () => {
+    const byCluster = parseGroupBy('cluster');
+    const node = (init: Parameters<typeof create<typeof NodeSchema>>[1]) => create(NodeSchema, init);
+    assert.equal(byCluster.keyOf(node({ cluster: 'web' })), 'web');
+    const grpc = byCluster.keyOf(
+      node({
+        cluster: 'web',
+        userAgentName: 'gRPC Node',
+        metadata: { GENERATOR: 'grpc', ROLE: 'admin' },
+        clientFeatures: ['b', 'xds.config.supports-resource-ttl', 'a', 'b'],
+        locality: { region: 'r1' },
+      }),
+    );
+    assert.equal(grpc, 'web|ua=gRPC Node|generator=grpc|features=a,b');
+    assert.notEqual(byCluster.keyOf(node({ cluster: 'web', userAgentName: 'envoy' })), 'web');
+    // A cluster that spells another node's parts is a different key.
+    const spelled = byCluster.keyOf(node({ cluster: 'web|ua=envoy' }));
+    assert.notEqual(spelled, byCluster.keyOf(node({ cluster: 'web', userAgentName: 'envoy' })));
+    for (const parts of [
+      { value: 'a|b,c%7C', userAgentName: 'x|y%', generator: 'g,h', features: ['f,1', 'f|2'] },
+      { value: '', userAgentName: '', generator: '', features: [] },
+    ])
+      assert.deepEqual(parseGroupKey(formatGroupKey(parts)), parts);
   });
 });
