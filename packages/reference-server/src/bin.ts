@@ -32,6 +32,7 @@ runCommand({
       admin: options.admin,
       debounceMs: options.debounceMs,
       maxInFlightMiB: options.maxInFlightMiB,
+      keepalive: { timeMs: options.keepaliveTimeMs, timeoutMs: options.keepaliveTimeoutMs },
       logger,
       tls: xdsTlsOptions(options),
       nodeIdentity:

@@ -31,6 +31,10 @@ describe('command line', () => {
         '250',
         '--max-in-flight-mib',
         '16',
+        '--keepalive-time-ms',
+        '7200000',
+        '--keepalive-timeout-ms',
+        '20000',
         '--tls-cert',
         'tls.crt',
         '--tls-key',
@@ -67,6 +71,8 @@ describe('command line', () => {
         logLevel: 'debug',
         debounceMs: 250,
         maxInFlightMiB: 16,
+        keepaliveTimeMs: 7_200_000,
+        keepaliveTimeoutMs: 20_000,
         tlsCert: 'tls.crt',
         tlsKey: 'tls.key',
         tlsClientCa: 'ca.crt',
@@ -144,6 +150,12 @@ describe('command line', () => {
       error(['--max-in-flight-mib', '0']),
       /--max-in-flight-mib: "0" is not a whole number of MiB/,
     );
+    assert.match(
+      error(['--keepalive-time-ms', '0']),
+      /--keepalive-time-ms: "0" is not a whole number of milliseconds from 1 to 2147483647/,
+    );
+    assert.match(error(['--keepalive-timeout-ms', '2147483648']), /--keepalive-timeout-ms: "2147483648"/);
+    assert.match(error(['--keepalive-timeout-ms', '1.5']), /--keepalive-timeout-ms: "1.5"/);
     assert.equal(parseCommandLine(['-h']).kind, 'help');
   });
 

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import type { AggregateService, RegistryLimits, RegistrySpec } from '@xds/registry';
-import { defaultLimits, type Limits, type NodeIdentityOptions, XdsServer } from '@xds/server';
+import {
+  defaultLimits,
+  type KeepaliveOptions,
+  type Limits,
+  type NodeIdentityOptions,
+  XdsServer,
+} from '@xds/server';
 import type { Logger } from 'pino';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
@@ -31,6 +37,11 @@ export interface ReferenceServerOptions extends ProcessSecurityOptions {
   readonly debounceMs?: number;
   /** The xDS server's write budget: response bytes in flight across all clients (MiB); default 64. */
   readonly maxInFlightMiB?: number;
+  /**
+   * HTTP/2 keepalive of the xDS port (`--keepalive-time-ms`, `--keepalive-timeout-ms`); unset fields take
+   * `@xds/server`'s defaults.
+   */
+  readonly keepalive?: KeepaliveOptions | undefined;
   /** How often the config file's stat is polled besides change notifications (ms); default 1,000. */
   readonly pollMs?: number;
   /** Bounds on the model file's size, nesting, expanded size and errors; unset ones take `defaultModelLimits`. */
@@ -107,6 +118,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     logger,
     closeGraceMs: options.closeGraceMs ?? 5000,
     writeBudget: { maxBytesInFlight: (options.maxInFlightMiB ?? 64) * 1024 * 1024 },
+    ...(options.keepalive === undefined ? {} : { keepalive: options.keepalive }),
     ...(options.nodeIdentity === undefined ? {} : { nodeIdentity: options.nodeIdentity }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
@@ -224,6 +236,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       nodeIdentity: options.nodeIdentity !== undefined,
       adminToken: security.adminToken !== undefined,
       limits: effectiveLimits(options.limits),
+      keepalive: options.keepalive,
     },
     `xds-server started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/`,
   );
