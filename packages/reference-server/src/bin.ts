@@ -1,11 +1,26 @@
 #!/usr/bin/env node
 // The `xds-server` command: the only reader of process.argv and process.env in the project. Start-up, errors and the
-// SIGTERM drain are command.ts's, shared with `xds-relay`.
-import { type CommandLine, parseCommandLine, usage } from './cli.js';
-import { crashed, type ParsedCommand, runCommand } from './command.js';
-import { withLimitsFile } from './limit-flags.js';
+// SIGTERM drain are command.ts's, shared with `xds-relay`. Signals are caught first (early-signals.ts imports only
+// Node), then the modules load: a SIGTERM while they load is logged and exits 0 instead of killing the process with
+// 143 and nothing said.
+import type { CommandLine } from './cli.js';
+import type { ParsedCommand } from './command.js';
+import { catchEarlySignals } from './early-signals.js';
 import type { ModelLoadError } from './model-file.js';
-import { adminTlsOptions, xdsTlsOptions } from './security-flags.js';
+
+const releaseEarlySignals = catchEarlySignals('xds-server');
+
+const [
+  { parseCommandLine, usage },
+  { crashed, runCommand },
+  { withLimitsFile },
+  { adminTlsOptions, xdsTlsOptions },
+] = await Promise.all([
+  import('./cli.js'),
+  import('./command.js'),
+  import('./limit-flags.js'),
+  import('./security-flags.js'),
+]);
 
 /** The command line, with the limits of `--limits-file` under those of `--limit`. */
 function commandLine(): ParsedCommand<CommandLine> {
@@ -13,11 +28,14 @@ function commandLine(): ParsedCommand<CommandLine> {
   return withLimitsFile(parseCommandLine(process.argv.slice(2), process.env));
 }
 
+const parsed = commandLine();
+// runCommand installs its own handlers in this same tick: no signal falls between the two
+releaseEarlySignals();
 runCommand({
   name: 'xds-server',
   usage,
   packageJson: new URL('../package.json', import.meta.url),
-  parsed: commandLine(),
+  parsed,
   async start(options, logger) {
     // Loaded only to run: --help and usage errors answer without loading the xDS API.
     const { routeGrpcLogs } = await import('./grpc-logs.js');
