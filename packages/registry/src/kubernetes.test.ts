@@ -6,7 +6,7 @@
 // again (a change made meanwhile through a second apiserver on the same etcd arrives).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api, DiscoveryV1Api, V1Service } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
 import { Etcd3 } from 'etcd3';
 import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
@@ -22,6 +22,17 @@ import { KubernetesRegistry } from './kubernetes.js';
 import { endpointLines, serveRegistry, until } from './test-support.js';
 
 const host = 'web.default.svc.cluster.local';
+
+/** The lowered maxRegistryResponseBytes of the limit tests: above every list but one with a {@link bigService}. */
+const limit = 100_000;
+
+/** A Service `name` in `default` whose annotation makes its JSON about 150 KB (annotations may hold 256 KiB). */
+function bigService(name: string): V1Service {
+  return {
+    metadata: { name, annotations: { 'example.com/padding': 'x'.repeat(150_000) } },
+    spec: { ports: [{ name: 'http-web', port: 8080, targetPort: 9080 }] },
+  };
+}
 
 /** The endpoints of Service web: Pods web-1 (ready, zone-a) and web-2 (`ready2`, zone-b). */
 function webEndpoints(ready2: boolean): SliceEndpoint[] {
@@ -207,6 +218,84 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
     } finally {
       etcd.close();
       await xds.close();
+    }
+  });
+
+  it('L2: a list body past maxRegistryResponseBytes is a registry error naming the limit; nothing is served', async () => {
+    await core.createNamespacedService({ namespace: 'default', body: bigService('huge-list') });
+    const registry = new KubernetesRegistry(kube.kubeconfig, {
+      maxBackoffMs: 300,
+      limits: { maxRegistryResponseBytes: limit },
+    });
+    try {
+      registry.start();
+      await until(
+        registry,
+        () => /maxRegistryResponseBytes/.test(registry.status().lastError?.message ?? ''),
+        'the limit error',
+        60_000,
+      );
+      const error = registry.status().lastError;
+      assert.match(
+        error?.message ?? '',
+        new RegExp(
+          `GET /api/v1/services: the response body is .* over the limit of ${limit} \\(maxRegistryResponseBytes\\)`,
+        ),
+      );
+      assert.equal(error?.kind, 'limit');
+      assert.equal(registry.status().synced, false, 'a registry whose list does not fit stays pending');
+      assert.deepEqual(registry.services(), []);
+    } finally {
+      await registry.stop();
+      await core.deleteNamespacedService({ name: 'huge-list', namespace: 'default' });
+    }
+  });
+
+  it('L2: a watch event past maxRegistryResponseBytes is a registry error; the previous services stay, and it recovers', async () => {
+    await createService({ core, discovery }, 'small', ready(['192.0.2.40']));
+    const registry = new KubernetesRegistry(kube.kubeconfig, {
+      maxBackoffMs: 300,
+      limits: { maxRegistryResponseBytes: limit },
+    });
+    const names = () =>
+      registry
+        .services()
+        .map((s) => s.name)
+        .sort()
+        .join();
+    try {
+      registry.start();
+      await until(registry, () => names().split(',').includes('small'), 'the small service', 60_000);
+      const held = JSON.stringify(registry.services());
+      // one event of 150 KB: the lists stay under the limit until it comes
+      await core.createNamespacedService({ namespace: 'default', body: bigService('huge-event') });
+      await until(
+        registry,
+        () => /maxRegistryResponseBytes/.test(registry.status().lastError?.message ?? ''),
+        'the limit error',
+        60_000,
+      );
+      assert.match(
+        registry.status().lastError?.message ?? '',
+        new RegExp(
+          `services watch: GET /api/v1/services\\?watch: a watch event of more than ${limit} bytes, over the limit of ${limit} \\(maxRegistryResponseBytes\\)`,
+        ),
+      );
+      assert.equal(registry.status().lastError?.kind, 'limit');
+      assert.equal(JSON.stringify(registry.services()), held, 'the previous services stay');
+      // once the object is gone, the registry lists again and follows
+      await core.deleteNamespacedService({ name: 'huge-event', namespace: 'default' });
+      await createService({ core, discovery }, 'later', ready(['192.0.2.41']));
+      await until(
+        registry,
+        () => names().split(',').includes('later') && registry.status().lastError === undefined,
+        'the registry to recover',
+        60_000,
+      );
+      assert.ok(!names().split(',').includes('huge-event'));
+    } finally {
+      await registry.stop();
+      await core.deleteNamespacedService({ name: 'huge-event', namespace: 'default' }).catch(() => undefined);
     }
   });
 });

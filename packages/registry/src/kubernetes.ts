@@ -4,18 +4,19 @@
  * ends is resumed from the last version seen, and `410 Gone` (the version was compacted) lists again.
  * Mapping: hostname `<svc>.<ns>.svc.<domain>`; port protocol from `appProtocol`, else the port name's prefix;
  * endpoint `ready` → healthy (unset counts as ready, as Kubernetes says); `zone` → zone; the Pod's labels → labels.
+ * Lists and watch events are read as JSON, bounded by `maxRegistryResponseBytes` (kube-http.ts): a list past it, or
+ * one watch event line past it, is a registry error naming the limit, and the previous content stays.
  */
 import {
-  CoreV1Api,
-  DiscoveryV1Api,
   KubeConfig,
   type V1EndpointSlice,
   type V1ObjectMeta,
   type V1Pod,
   type V1Service,
-  Watch,
 } from '@kubernetes/client-node';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { RegistryLimitError } from './http-body.js';
+import { listBounded, watchBounded } from './kube-http.js';
 import { defaultPortName, portProtocol } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
@@ -47,23 +48,33 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
   constructor(
     readonly what: string,
     readonly path: string,
-    readonly list: () => Promise<Listed<T>>,
+    readonly config: KubeConfig,
+    /** `maxRegistryResponseBytes`: the bound on a list body and on each watch event line. */
+    readonly maxBytes: number,
   ) {}
 
   /** Lists, then watches until `signal` aborts; calls `changed` after each applied change. */
   async run(
-    watch: Watch,
     signal: AbortSignal,
     changed: () => void,
-    problem: (message: string) => void,
+    problem: (message: string, kind: 'connection' | 'limit') => void,
     maxBackoffMs: number,
   ): Promise<void> {
     const backoff = new Backoff({ maxMs: maxBackoffMs });
     let relist = true;
     while (!signal.aborted) {
       try {
+        let gone = false;
+        let watchError: string | undefined;
         if (relist) {
-          const listed = await this.list();
+          const listed = (await listBounded(
+            this.config,
+            this.path,
+            this.maxBytes,
+            `GET ${this.path}`,
+            signal,
+          )) as Listed<T>;
+          if (!Array.isArray(listed?.items)) throw new Error(`GET ${this.path}: the answer is not a list`);
           this.items.clear();
           for (const item of listed.items) this.items.set(keyOf(item.metadata), item);
           this.#version = listed.metadata?.resourceVersion ?? '';
@@ -71,61 +82,49 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
           relist = false;
           changed();
         }
-        const ended = await new Promise<{ gone: boolean; error?: string }>((resolve) => {
-          let request: AbortController | undefined;
-          const onAbort = (): void => request?.abort();
-          signal.addEventListener('abort', onAbort, { once: true });
-          let finished = false;
-          const finish = (result: { gone: boolean; error?: string }): void => {
-            // aborting the request calls the done callback at once, with an abort error: the first reason wins
-            if (finished) return;
-            finished = true;
-            signal.removeEventListener('abort', onAbort);
-            resolve(result);
-            request?.abort();
-          };
-          watch
-            .watch(
-              this.path,
-              { resourceVersion: this.#version, allowWatchBookmarks: true, timeoutSeconds: 300 },
-              (type: string, object: T & { code?: number; message?: string }) => {
-                if (type === 'ERROR') {
-                  finish({ gone: object.code === 410, error: object.message ?? `code ${object.code}` });
-                  return;
-                }
-                const version = object.metadata?.resourceVersion;
-                if (version !== undefined) this.#version = version;
-                if (type === 'BOOKMARK') return;
-                const key = keyOf(object.metadata);
-                if (type === 'DELETED') this.items.delete(key);
-                else this.items.set(key, object);
-                changed();
-              },
-              (error: unknown) => {
-                const status = (error as { statusCode?: number } | null)?.statusCode;
-                if (error === null || error === undefined) finish({ gone: false });
-                else finish({ gone: status === 410, error: messageOf(error) });
-              },
-            )
-            .then(
-              (controller) => {
-                request = controller;
-                // an ERROR event may have ended the watch before the request was known
-                if (signal.aborted || finished) controller.abort();
-                // the client aborts its controller when the request failed; otherwise the watch is up
-                else if (!controller.signal.aborted && !this.connected) {
-                  this.connected = true;
-                  changed();
-                }
-              },
-              (error: unknown) => finish({ gone: false, error: messageOf(error) }),
-            );
-        });
+        const ended = await watchBounded(
+          this.config,
+          this.path,
+          { resourceVersion: this.#version, allowWatchBookmarks: 'true', timeoutSeconds: '300' },
+          this.maxBytes,
+          `GET ${this.path}?watch`,
+          signal,
+          {
+            opened: () => {
+              if (this.connected) return;
+              this.connected = true;
+              changed();
+            },
+            event: (type, value) => {
+              const object = value as (T & { code?: number; message?: string }) | undefined;
+              if (typeof object !== 'object' || object === null) return false;
+              if (type === 'ERROR') {
+                // the apiserver reports a compacted version (410) inside a 200 watch, which then ends
+                gone = object.code === 410;
+                watchError = object.message ?? `code ${object.code}`;
+                return true;
+              }
+              const version = object.metadata?.resourceVersion;
+              if (version !== undefined) this.#version = version;
+              if (type === 'BOOKMARK') return false;
+              const key = keyOf(object.metadata);
+              if (type === 'DELETED') this.items.delete(key);
+              else this.items.set(key, object);
+              changed();
+              return false;
+            },
+          },
+        );
         if (signal.aborted) return;
-        if (ended.gone) relist = true;
-        else if (ended.error !== undefined) {
+        if (ended.gone || gone) relist = true;
+        else if ((watchError ?? ended.error) !== undefined) {
           this.connected = false;
-          problem(`${this.what} watch: ${ended.error}`);
+          problem(
+            `${this.what} watch: ${watchError ?? ended.error}`,
+            ended.overLimit === true ? 'limit' : 'connection',
+          );
+          // the watch cannot move past an event it could not read: list again (the list is bounded too)
+          if (ended.overLimit === true) relist = true;
           await delay(backoff.next(), signal);
         } else {
           backoff.reset();
@@ -135,7 +134,10 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
       } catch (error) {
         if (signal.aborted) return;
         this.connected = false;
-        problem(`${this.what}: ${messageOf(error)}`);
+        problem(
+          `${this.what}: ${messageOf(error)}`,
+          error instanceof RegistryLimitError ? 'limit' : 'connection',
+        );
         relist = true;
         await delay(backoff.next(), signal);
       }
@@ -233,23 +235,18 @@ export class KubernetesRegistry extends RegistryBase {
       this.reportProblem(`kubeconfig ${this.location}: ${messageOf(error)}`);
       return;
     }
-    const core = config.makeApiClient(CoreV1Api);
-    const discovery = config.makeApiClient(DiscoveryV1Api);
-    const watch = new Watch(config);
+    const max = this.limits.maxRegistryResponseBytes;
     const kinds: [ListWatch<V1Service>, ListWatch<V1EndpointSlice>, ListWatch<V1Pod>] = [
-      new ListWatch('services', '/api/v1/services', () => core.listServiceForAllNamespaces({})),
-      new ListWatch('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () =>
-        discovery.listEndpointSliceForAllNamespaces({}),
-      ),
-      new ListWatch('pods', '/api/v1/pods', () => core.listPodForAllNamespaces({})),
+      new ListWatch('services', '/api/v1/services', config, max),
+      new ListWatch('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', config, max),
+      new ListWatch('pods', '/api/v1/pods', config, max),
     ];
     this.#kinds = kinds;
     for (const kind of kinds) {
       void kind.run(
-        watch,
         this.#abort.signal,
         () => this.#publish(),
-        (message) => this.reportProblem(`kubernetes ${message}`),
+        (message, kind) => this.reportProblem(`kubernetes ${message}`, kind),
         this.#maxBackoff,
       );
     }

@@ -1,0 +1,212 @@
+/**
+ * The Kubernetes adapter's reads of kube-apiserver, bounded by `maxRegistryResponseBytes` like every other registry
+ * response: a list body is read chunk by chunk and cancelled once it goes past the limit, and a watch stream is split
+ * into its event lines with the same bound on each line. `@kubernetes/client-node` reads a list whole and splits a
+ * watch with `readline`, which holds a line of any length, so an apiserver (or anything in its place) could make this
+ * process hold any number of bytes. The requests carry the kubeconfig's credentials (`applyToFetchOptions`: TLS
+ * agent, token or basic auth), so they authenticate like the client's own.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { RegistryLimitError } from './http-body.js';
+
+/**
+ * What a watch request ended with: `gone` for 410 (list again), `error` for anything but a normal end, `overLimit`
+ * when an event line went past the limit (the watch cannot move past that event: list again, after a backoff).
+ */
+export interface WatchEnd {
+  readonly gone: boolean;
+  readonly error?: string;
+  readonly overLimit?: boolean;
+}
+
+/** An HTTP status other than 200 from kube-apiserver, with the status message of its body when there is one. */
+export class KubeStatusError extends Error {
+  override readonly name = 'KubeStatusError';
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The most bytes of an error body read for its message. */
+const maxErrorBodyBytes = 64 * 1024;
+
+/** Starts `GET path?query` on the kubeconfig's current cluster; resolves with the response (any status). */
+async function get(
+  config: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  const cluster = config.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+  const url = new URL(cluster.server + path);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const init = await config.applyToFetchOptions({});
+  const headers: Record<string, string> = { accept: 'application/json' };
+  // node-fetch's Headers (the client builds them so), typed by node-fetch as any HeadersInit
+  const given = init.headers as { forEach(each: (value: string, key: string) => void): void } | undefined;
+  given?.forEach((value, key) => {
+    headers[key] = value;
+  });
+  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+    method: 'GET',
+    headers,
+    signal,
+    ...(init.agent === undefined ? {} : { agent: init.agent as never }),
+  });
+  return new Promise((resolve, reject) => {
+    request.once('response', resolve);
+    request.once('error', reject);
+    request.end();
+  });
+}
+
+/** Reads a whole body up to `maxBytes`; past it, destroys the response and throws `tooLarge()`. */
+function readBody(response: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    response.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > maxBytes) {
+        response.destroy();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.once('end', () => resolve(Buffer.concat(chunks, total)));
+    response.once('error', reject);
+    response.once('close', () => reject(new Error('the connection closed before the body ended')));
+  });
+}
+
+/** The error of a response that is not 200: its status and the `message` of its Status body. */
+async function statusError(response: IncomingMessage): Promise<KubeStatusError> {
+  const code = response.statusCode ?? 0;
+  let message = `HTTP ${code}`;
+  try {
+    const body = await readBody(response, maxErrorBodyBytes, () => new Error('too large'));
+    const status = JSON.parse(body.toString('utf8')) as { message?: unknown };
+    if (typeof status.message === 'string') message = `HTTP ${code}: ${status.message}`;
+  } catch {
+    response.destroy();
+  }
+  return new KubeStatusError(code, message);
+}
+
+/**
+ * Lists `path` (e.g. `/api/v1/pods`): the parsed body, read up to `maxBytes`.
+ * @throws RegistryLimitError naming `what` and `maxRegistryResponseBytes` when the body is larger; a KubeStatusError
+ *   for a status other than 200
+ */
+export async function listBounded(
+  config: KubeConfig,
+  path: string,
+  maxBytes: number,
+  what: string,
+  signal: AbortSignal,
+): Promise<unknown> {
+  const response = await get(config, path, {}, signal);
+  if (response.statusCode !== 200) throw await statusError(response);
+  const tooLarge = (bytes: string): RegistryLimitError =>
+    new RegistryLimitError(
+      `${what}: the response body is ${bytes} bytes, over the limit of ${maxBytes} (maxRegistryResponseBytes)`,
+    );
+  const declared = Number(response.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.destroy();
+    throw tooLarge(String(declared));
+  }
+  const body = await readBody(response, maxBytes, () => tooLarge(`more than ${maxBytes}`));
+  return JSON.parse(body.toString('utf8'));
+}
+
+/**
+ * Watches `path` with `query` until the server ends the watch, `signal` aborts, or an event line is longer than
+ * `maxLineBytes` (then the watch ends with an error naming `maxRegistryResponseBytes`). Calls `opened` once the
+ * apiserver accepted the watch, and `event` with each event's type and object; `event` returning true ends the watch.
+ */
+export async function watchBounded(
+  config: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string>>,
+  maxLineBytes: number,
+  what: string,
+  signal: AbortSignal,
+  handlers: { readonly opened: () => void; readonly event: (type: string, object: unknown) => boolean },
+): Promise<WatchEnd> {
+  let response: IncomingMessage;
+  try {
+    response = await get(config, path, { ...query, watch: 'true' }, signal);
+  } catch (error) {
+    return { gone: false, error: error instanceof Error ? error.message : String(error) };
+  }
+  if (response.statusCode !== 200) {
+    const error = await statusError(response);
+    return { gone: error.statusCode === 410, error: error.message };
+  }
+  handlers.opened();
+  return new Promise<WatchEnd>((resolve) => {
+    let finished = false;
+    const finish = (end: WatchEnd): void => {
+      if (finished) return;
+      finished = true;
+      response.destroy();
+      resolve(end);
+    };
+    // the bytes of the line read so far, before its newline
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const line = (bytes: Buffer): void => {
+      if (bytes.length === 0) return;
+      let parsed: { type?: unknown; object?: unknown };
+      try {
+        parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
+      } catch {
+        finish({ gone: false, error: `a watch event that is not JSON (${bytes.length} bytes)` });
+        return;
+      }
+      if (typeof parsed.type !== 'string') return;
+      if (handlers.event(parsed.type, parsed.object)) finish({ gone: false });
+    };
+    const tooLong = (): WatchEnd => ({
+      gone: false,
+      overLimit: true,
+      error: new RegistryLimitError(
+        `${what}: a watch event of more than ${maxLineBytes} bytes, over the limit of ${maxLineBytes} (maxRegistryResponseBytes)`,
+      ).message,
+    });
+    response.on('data', (chunk: Buffer) => {
+      let start = 0;
+      while (!finished) {
+        const newline = chunk.indexOf(10, start);
+        const end = newline === -1 ? chunk.length : newline;
+        if (pendingBytes + (end - start) > maxLineBytes) {
+          finish(tooLong());
+          return;
+        }
+        if (newline === -1) {
+          // a copy: the rest of the chunk is not kept alive by a short piece of it
+          if (end > start) pending.push(Buffer.from(chunk.subarray(start)));
+          pendingBytes += end - start;
+          return;
+        }
+        const piece = chunk.subarray(start, newline);
+        line(pending.length === 0 ? piece : Buffer.concat([...pending, piece]));
+        pending = [];
+        pendingBytes = 0;
+        start = newline + 1;
+      }
+    });
+    // the apiserver ends a watch after `timeoutSeconds`: a normal end, resumed from the last version
+    response.once('end', () => finish({ gone: false }));
+    response.once('error', (error) => finish({ gone: false, error: error.message }));
+    response.once('close', () => finish({ gone: false, error: 'the watch connection closed' }));
+  });
+}
