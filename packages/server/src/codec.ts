@@ -4,6 +4,7 @@
 // joining them.
 import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { resourceType } from '@xds/api';
 import type { DeltaResponse, SotwResponse } from '@xds/cache';
 import { type EncodedResource, encodeAny } from '@xds/cache';
 import { type ResponseParts, wholeResponse } from './direct-write.js';
@@ -164,7 +165,8 @@ function controlPlaneBytes(controlPlane: string): Uint8Array | undefined {
 /**
  * Encodes a `DiscoveryResponse { version_info = 1, resources = 2, type_url = 4, nonce = 5, control_plane = 6 }`
  * from a cache response. Resources with a TTL are wrapped in `Resource` only when the response carries TTLs,
- * which the cache gives only to clients that support them (rule R4).
+ * which the cache gives only to clients that support them (rule R4); resources of a type whose messages carry no
+ * name (LbEndpoint) are always wrapped, since the wrapper is their only name (rule R1).
  */
 export function encodeSotwResponse(response: SotwResponse, nonce: string, controlPlane: string): Uint8Array {
   return joinResponse(encodeSotwParts(response, nonce, controlPlane));
@@ -191,14 +193,41 @@ export function encodeSotwParts(response: SotwResponse, nonce: string, controlPl
   return wholeResponse(writeFields(fields));
 }
 
+/**
+ * Whether the messages of a built-in type carry no name (LEDS's LbEndpoint, rule R1): a SotW response names such a
+ * resource only by a `Resource { name, version, resource }` wrapper, as delta always does. Types registered by
+ * users are sent as given.
+ */
+function nameless(typeUrl: string): boolean {
+  const type = resourceType(typeUrl);
+  return type !== undefined && type.nameOfBytes === undefined;
+}
+
+/** `Any { Resource { name, version, resource } }` of an entry, built once per entry (a nameless type's SotW form). */
+const wrappedAnys = new WeakMap<EncodedResource, Uint8Array>();
+
+function wrappedAny(entry: EncodedResource): Uint8Array {
+  let bytes = wrappedAnys.get(entry);
+  if (bytes === undefined) {
+    bytes = encodeAny(resourceTypeUrl, entry.deltaResource);
+    wrappedAnys.set(entry, bytes);
+  }
+  return bytes;
+}
+
 function sotwFields(response: SotwResponse, controlPlane: string): Field[] {
   const fields: Field[] = [[10, utf8(response.version)]];
+  const wrap = nameless(response.typeUrl);
   for (const entry of response.resources) {
     const ttl = response.ttls?.get(entry.name);
     const heartbeat = response.heartbeats?.has(entry.name) ?? false;
     fields.push([
       18,
-      ttl === undefined ? entry.any : encodeAny(resourceTypeUrl, ttlResource(entry, ttl, heartbeat)),
+      ttl !== undefined
+        ? encodeAny(resourceTypeUrl, ttlResource(entry, ttl, heartbeat))
+        : wrap
+          ? wrappedAny(entry)
+          : entry.any,
     ]);
   }
   fields.push([34, utf8(response.typeUrl)]);
