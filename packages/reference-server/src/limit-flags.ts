@@ -35,7 +35,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',
   maxQueuedRequestBytes: 'bytes of the requests a stream may send while an earlier one waits for a hook',
   maxQueuedRequestBytesTotal: 'bytes of the requests queued behind hooks on all streams at once',
-  maxRestBytesInFlight: 'bytes of REST request bodies held at once, across requests',
+  maxRestBytesInFlight: 'memory of REST request bodies held at once (3x their bytes), across requests',
   maxUnknownTypesPerStream: 'types an ADS stream may subscribe to that the server does not serve',
 });
 

@@ -1,6 +1,7 @@
-// Rule L2: the REST request bodies a server holds at once are bounded (limits.maxRestBytesInFlight): over real HTTP,
-// a body that does not fit while another is held gets 503 with Retry-After naming the limit, and the bytes of
-// answered requests are given back.
+// Rule L2: the REST request bodies a server holds at once are bounded (limits.maxRestBytesInFlight), counted as the
+// memory they hold while decoded (restMemoryFactor, 3, times their bytes): over real HTTP, a body that does not fit
+// while another is held gets 503 with Retry-After naming the limit, the bytes of answered requests are given back,
+// and a body that could not fit even alone gets 413.
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
@@ -12,8 +13,8 @@ interface Answer {
   readonly body: string;
 }
 
-/** POSTs a body with node's HTTP client; resolves with the answer. */
-function post(port: number, body: string): Promise<Answer> {
+/** POSTs a body with node's HTTP client (chunked, without Content-Length, with `chunked`); resolves with the answer. */
+function post(port: number, body: string, chunked = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const bytes = Buffer.from(body);
     const req = httpRequest(
@@ -22,7 +23,10 @@ function post(port: number, body: string): Promise<Answer> {
         port,
         method: 'POST',
         path: '/v3/discovery:clusters',
-        headers: { 'content-type': 'application/json', 'content-length': bytes.length },
+        headers: {
+          'content-type': 'application/json',
+          ...(chunked ? {} : { 'content-length': bytes.length }),
+        },
         agent: false,
       },
       (res) => {
@@ -39,7 +43,11 @@ function post(port: number, body: string): Promise<Answer> {
       },
     );
     req.on('error', reject);
-    req.end(bytes);
+    if (chunked) {
+      // several chunks: the server learns the size only as it reads
+      for (let at = 0; at < bytes.length; at += 64 * 1024) req.write(bytes.subarray(at, at + 64 * 1024));
+      req.end();
+    } else req.end(bytes);
   });
 }
 
@@ -50,7 +58,7 @@ function discovery(id: string, size: number): string {
 }
 
 describe('REST bodies in flight (rule L2)', () => {
-  it('L2: a body that does not fit in limits.maxRestBytesInFlight gets 503 with Retry-After; answered bodies give their bytes back', async () => {
+  it('L2: a body counts 3 times its bytes; one that does not fit in limits.maxRestBytesInFlight gets 503 with Retry-After; answered bodies give their bytes back', async () => {
     let entered!: () => void;
     const held = new Promise<void>((resolve) => {
       entered = resolve;
@@ -61,7 +69,7 @@ describe('REST bodies in flight (rule L2)', () => {
     });
     // The hook holds node "held"'s request (and so its body) until the test releases it.
     const h = await start({
-      limits: { maxRestBytesInFlight: 1024 * 1024 },
+      limits: { maxRestBytesInFlight: 3 * 1024 * 1024 },
       hooks: {
         onRequest: (_request, ctx) => {
           if (ctx.nodeId !== 'held') return undefined;
@@ -75,11 +83,14 @@ describe('REST bodies in flight (rule L2)', () => {
       const port = await h.server.listenRest('127.0.0.1:0');
       const first = post(port, discovery('held', 600 * 1024));
       await held;
-      // 600 KiB are held: another 600 KiB body does not fit in 1 MiB.
+      // 600 KiB are held, counted 1.8 MiB: another 600 KiB body does not fit in 3 MiB (its raw bytes would).
       const refused = await post(port, discovery('n1', 600 * 1024));
       assert.equal(refused.status, 503);
       assert.equal(refused.retryAfter, '1');
-      assert.match(refused.body, /limits\.maxRestBytesInFlight \(1048576 bytes\)/);
+      assert.match(
+        refused.body,
+        /limits\.maxRestBytesInFlight \(3145728 bytes, counting 3 times a body's size/,
+      );
       // A small one fits beside it.
       const small = await post(port, discovery('n1', 10 * 1024));
       assert.equal(small.status, 200);
@@ -93,4 +104,25 @@ describe('REST bodies in flight (rule L2)', () => {
       await h.close();
     }
   });
+
+  for (const chunked of [false, true]) {
+    it(`L2: a body whose 3 times its bytes pass limits.maxRestBytesInFlight alone gets 413 naming it${chunked ? ' (chunked, no Content-Length)' : ''}`, async () => {
+      const h = await start({ limits: { maxRestBytesInFlight: 3 * 1024 * 1024 } });
+      try {
+        const port = await h.server.listenRest('127.0.0.1:0');
+        // 1.1 MiB of body hold about 3.3 MiB while decoded: it could never fit, so no Retry-After
+        const answer = await post(port, discovery('n1', 1100 * 1024), chunked);
+        assert.equal(answer.status, 413);
+        assert.equal(answer.retryAfter, undefined);
+        assert.match(
+          answer.body,
+          /holds about 3 times its size while decoded, more than limits\.maxRestBytesInFlight \(3145728 bytes\) allows; bodies of up to 1048576 bytes fit/,
+        );
+        // nothing stays counted: a body that fits is answered
+        assert.equal((await post(port, discovery('n1', 900 * 1024), chunked)).status, 200);
+      } finally {
+        await h.close();
+      }
+    });
+  }
 });

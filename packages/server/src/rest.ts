@@ -1,15 +1,22 @@
 // REST xDS (`POST /v3/discovery:{type}`, proto3 JSON in and out) on the rules of unary discovery (fetch.ts: node
 // S2, authorization L6, limits L2): bodies are bounded, every failure is an answer with a status (rule L4), and a
 // type whose resources proto3 JSON cannot carry (opaque, no schema) is refused by name rather than misrepresented.
-// The bodies held at once are bounded too (`limits.maxRestBytesInFlight`, rest-bodies.ts): past it, 503 with
-// Retry-After.
+// The bodies held at once are bounded too (`limits.maxRestBytesInFlight`, counted as rest-bodies.ts's
+// `restMemoryFactor` times their bytes): past it, 503 with Retry-After; a body that could never fit, 413.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { create, fromJson, type Registry, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
-import { Code, DiscoveryRequestSchema, DiscoveryResponseSchema, type ResourceType, XdsError } from '@xds/api';
+import {
+  Code,
+  type DiscoveryRequest,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  type ResourceType,
+  XdsError,
+} from '@xds/api';
 import type { EncodedResource } from '@xds/cache';
 import { fetchFor } from './fetch.js';
-import { type RestBodies, restBodiesOf } from './rest-bodies.js';
+import { type RestBodies, restBodiesOf, restMemoryFactor } from './rest-bodies.js';
 import type { StreamContext } from './stream-context.js';
 
 const httpStatus: Partial<Record<number, number>> = {
@@ -71,17 +78,29 @@ class BodiesInFlight extends XdsError {
   constructor(limit: number) {
     super(
       Code.Unavailable,
-      `the REST request bodies the server holds passed limits.maxRestBytesInFlight (${limit} bytes); retry later`,
+      `the REST request bodies the server holds passed limits.maxRestBytesInFlight (${limit} bytes, counting ` +
+        `${restMemoryFactor} times a body's size: its memory while decoded); retry later`,
     );
   }
 }
 
+/** A body whose memory alone passes `limits.maxRestBytesInFlight`: it can never fit, so 413, not a retry. */
+function neverFits(size: number, bodies: RestBodies): XdsError {
+  return new XdsError(
+    Code.ResourceExhausted,
+    `request body of ${size} bytes holds about ${restMemoryFactor} times its size while decoded, more than ` +
+      `limits.maxRestBytesInFlight (${bodies.limit} bytes) allows; bodies of up to ` +
+      `${Math.floor(bodies.limit / restMemoryFactor)} bytes fit`,
+  );
+}
+
 /**
- * Reads a request body of at most `limit` bytes, counting what it keeps in `bodies` (`held.bytes`, given back by
- * the caller once answered). A longer body is read on and dropped, up to `limit` more bytes, and then refused with
- * RESOURCE_EXHAUSTED (413): an answer sent while the client is still sending would be lost to the reset that closing
- * the socket under it causes. Past twice the limit the connection is closed. A body that does not fit in the
- * server's `limits.maxRestBytesInFlight` is dropped the same way and refused with {@link BodiesInFlight}.
+ * Reads a request body of at most `limit` bytes, counting the memory it holds ({@link restMemoryFactor} per byte)
+ * in `bodies` (`held.bytes`, given back by the caller once answered). A longer body is read on and dropped, up to
+ * `limit` more bytes, and then refused with RESOURCE_EXHAUSTED (413): an answer sent while the client is still
+ * sending would be lost to the reset that closing the socket under it causes. Past twice the limit the connection
+ * is closed. A body that does not fit in the server's `limits.maxRestBytesInFlight` now is dropped the same way and
+ * refused with {@link BodiesInFlight}; one that could not fit even alone, with RESOURCE_EXHAUSTED (413).
  */
 async function readBody(
   request: IncomingMessage,
@@ -92,21 +111,33 @@ async function readBody(
   const chunks: Buffer[] = [];
   let size = 0;
   let refused = false;
+  // a declared length that alone cannot fit is refused as soon as the body is read, before it competes for room
+  const declared = Number(request.headers['content-length'] ?? Number.NaN);
+  let never = Number.isFinite(declared) && declared <= limit && declared * restMemoryFactor > bodies.limit;
+  const drop = (): void => {
+    chunks.length = 0;
+    bodies.give(held.bytes);
+    held.bytes = 0;
+  };
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > 2 * limit) {
       request.socket.destroy();
       break;
     }
-    if (size > limit || refused) continue;
-    if (bodies.take(chunk.length)) {
-      held.bytes += chunk.length;
+    if (size > limit || refused || never) continue;
+    if (size * restMemoryFactor > bodies.limit) {
+      never = true;
+      drop();
+      continue;
+    }
+    const cost = chunk.length * restMemoryFactor;
+    if (bodies.take(cost)) {
+      held.bytes += cost;
       chunks.push(chunk);
     } else {
       refused = true;
-      chunks.length = 0;
-      bodies.give(held.bytes);
-      held.bytes = 0;
+      drop();
     }
   }
   if (size > limit) {
@@ -115,8 +146,30 @@ async function readBody(
       `request body is larger than ${limit} bytes (the REST body limit is XdsServerOptions.maxMessageBytes)`,
     );
   }
+  if (never) throw neverFits(size, bodies);
   if (refused) throw new BodiesInFlight(bodies.limit);
-  return Buffer.concat(chunks).toString('utf8');
+  const joined = Buffer.concat(chunks, size);
+  // the chunks are garbage once joined: nothing refers to them while the string and the JSON are made
+  chunks.length = 0;
+  return joined.toString('utf8');
+}
+
+/**
+ * The DiscoveryRequest of a body's text. The text and its JSON live only in this call: the request (which shares the
+ * JSON's strings) is what stays while the answer is made.
+ */
+function decodeRequest(text: string, registry: Registry): DiscoveryRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new XdsError(Code.InvalidArgument, `body is not JSON: ${(error as Error).message}`);
+  }
+  try {
+    return fromJson(DiscoveryRequestSchema, json as never, { registry });
+  } catch (error) {
+    throw new XdsError(Code.InvalidArgument, `body is not a DiscoveryRequest: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -176,26 +229,11 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
       );
       return true;
     }
-    // The body's bytes stay counted until the answer is written (its text, JSON and request live that long).
+    // The body's memory stays counted until the answer is written (its request lives that long).
     const held = { bytes: 0 };
     void (async () => {
       try {
-        const text = await readBody(request, maxBodyBytes, bodies, held);
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (error) {
-          throw new XdsError(Code.InvalidArgument, `body is not JSON: ${(error as Error).message}`);
-        }
-        let discovery: ReturnType<typeof fromJson<typeof DiscoveryRequestSchema>>;
-        try {
-          discovery = fromJson(DiscoveryRequestSchema, json as never, { registry });
-        } catch (error) {
-          throw new XdsError(
-            Code.InvalidArgument,
-            `body is not a DiscoveryRequest: ${(error as Error).message}`,
-          );
-        }
+        const discovery = decodeRequest(await readBody(request, maxBodyBytes, bodies, held), registry);
         const origin = {
           kind: 'rest',
           where: `POST ${path}`,
