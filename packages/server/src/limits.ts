@@ -75,9 +75,10 @@ export interface Limits {
    */
   readonly maxQueuedRequestBytesTotal?: number;
   /**
-   * Bytes of REST request bodies (`listenRest`, `restHandler`) the server holds at once, from the first byte read
-   * to the answer; default 128 MiB (each body is bounded by `maxMessageBytes` too). A body that does not fit is
-   * read on and dropped, and answered 503 with `Retry-After: 1` naming this limit; the other requests go on.
+   * Memory of the REST request bodies (`listenRest`, `restHandler`) the server holds at once, from the first byte
+   * read to the answer, counted as 3 times each body's bytes (what it holds while decoded); default 128 MiB (each
+   * body is bounded by `maxMessageBytes` too). A body that does not fit is read on and dropped, and answered 503 with
+   * `Retry-After: 1` naming this limit; one that could not fit even alone, 413; the other requests go on.
    */
   readonly maxRestBytesInFlight?: number;
   /**
