@@ -44,7 +44,8 @@ describe('npm start (scripts/workspace.mjs start)', () => {
       });
       const line = await child.waitFor(
         (l) => typeof l['xds'] === 'string' && typeof l['pid'] === 'number',
-        20_000,
+        // a deadline, not a wait: at load 30+ the start has taken more than 20 s (as in demo/server-process.ts)
+        60_000,
       );
       const serverPid = line['pid'] as number;
       started.push(serverPid);
