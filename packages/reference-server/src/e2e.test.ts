@@ -10,6 +10,9 @@ import { results, startReviewsCaller } from './demo/reviews-caller.js';
 import { type ServerProcess, startServerProcess } from './demo/server-process.js';
 import { get, getJson, poll, tempDir } from './test-support.js';
 
+/** How long a step may take: only a failure waits this long (CI runs every package's tests at once on 2 cores). */
+const waitMs = 60_000;
+
 /** Waits until the caller's last `count` results from `from` on all reached `version`; returns their end. */
 function streak(caller: ChildLines, version: string, count: number, timeoutMs: number, from = 0) {
   return poll(
@@ -48,7 +51,13 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
       '--debounce-ms',
       '50',
     ]);
-    caller = startReviewsCaller({ xdsAddress: server.xdsAddress, nodeId: 'e2e-client', intervalMs: 20 });
+    // Calls until after() stops it, however long a loaded machine makes the suite.
+    caller = startReviewsCaller({
+      xdsAddress: server.xdsAddress,
+      nodeId: 'e2e-client',
+      intervalMs: 20,
+      durationMs: 30 * 60_000,
+    });
   });
 
   after(async () => {
@@ -59,8 +68,8 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
   });
 
   it('reaches reviews v1 through xds:///reviews.default.svc.cluster.local:9080', async () => {
-    await caller.waitFor((line) => line['ok'] === true, 30_000);
-    await streak(caller, 'v1', 5, 5000);
+    await caller.waitFor((line) => line['ok'] === true, waitMs);
+    await streak(caller, 'v1', 5, waitMs);
     assert.ok(
       results(caller).every((r) => !r.ok || r.version === 'v1'),
       'nothing reached v2 while its weight is 0',
@@ -83,7 +92,7 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
   it('moves the traffic to v2 when the weights in the file change', async () => {
     const from = caller.lines.length;
     writeFileSync(file, model(0, 100));
-    await streak(caller, 'v2', 10, 10_000, from);
+    await streak(caller, 'v2', 10, waitMs, from);
     const applied = server.logs.find((line) => line['msg'] === 'config applied');
     assert.equal(applied?.['generation'], 2);
   });
@@ -97,7 +106,7 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
 
     const logged = await server.process.waitFor(
       (l) => typeof l['msg'] === 'string' && l['msg'].startsWith('config rejected'),
-      5000,
+      waitMs,
     );
     assert.equal(logged['level'], 50);
     const [error] = logged['errors'] as { file: string; line: number; path: string; message: string }[];
@@ -121,7 +130,7 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
     assert.match(metrics, /^xds_server_config_errors 1$/m);
     assert.match(metrics, /^xds_server_config_reloads_total\{result="rejected"\} 1$/m);
 
-    await streak(caller, 'v2', 10, 10_000, mark);
+    await streak(caller, 'v2', 10, waitMs, mark);
     assert.ok(
       results(caller, mark).every((r) => r.ok && r.version === 'v2'),
       'every RPC after the break still succeeded on the last good model',

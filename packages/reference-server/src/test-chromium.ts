@@ -37,7 +37,7 @@ export async function dumpDom(url: string, options: { budgetMs?: number; screens
       execFile(
         chromium,
         [...common, ...args],
-        { timeout: 60_000, maxBuffer: 16 << 20 },
+        { timeout: 180_000, maxBuffer: 16 << 20 },
         (error, stdout, stderr) =>
           error ? reject(new Error(`chromium failed: ${error.message}\n${stderr}`)) : resolve(stdout),
       );

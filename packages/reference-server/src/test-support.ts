@@ -45,12 +45,13 @@ export async function getJson<T = unknown>(address: string, path: string): Promi
 
 /**
  * Calls `probe` until it returns a value other than undefined, or throws after `timeoutMs` with the last thing
- * seen. For state that shows only by polling (HTTP pages); events are awaited directly elsewhere.
+ * seen. For state that shows only by polling (HTTP pages); events are awaited directly elsewhere. The default
+ * deadline is generous: it only matters on failure, and CI runs every package's tests at once on two cores.
  */
 export async function poll<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 5000,
+  timeoutMs = 30_000,
   everyMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -38,7 +38,7 @@ const call = () => {
     (value: Buffer) => value,
     (bytes: Buffer) => bytes,
     Buffer.alloc(0),
-    { deadline: Date.now() + 2000 },
+    { deadline: Date.now() + 10_000 },
     (error: ServiceError | null, value?: Buffer) => {
       if (error) print({ ok: false, code: error.code, details: error.details, ms: Date.now() - started });
       else {
