@@ -11,7 +11,7 @@ import { type ServerProcess, startServerProcess } from './demo/server-process.js
 import { get, getJson, poll, tempDir } from './test-support.js';
 
 /** How long a step may take: only a failure waits this long (CI runs every package's tests at once on 2 cores). */
-const waitMs = 60_000;
+const waitMs = 120_000;
 
 /** Waits until the caller's last `count` results from `from` on all reached `version`; returns their end. */
 function streak(caller: ChildLines, version: string, count: number, timeoutMs: number, from = 0) {
