@@ -1,4 +1,4 @@
-// The direct write path (direct-write.ts): responses go to the HTTP/2 stream as header, shared body and nonce tail,
+// The direct write path (direct-write.ts): responses go to the HTTP/2 stream as header with the nonce, then shared body,
 // with our pinned grpc-js; the budget's accounting (rule S12) still follows the flush; any other call layout or an
 // oversized message takes grpc-js's own path.
 import assert from 'node:assert/strict';
@@ -118,7 +118,7 @@ describe('the direct write path', () => {
       connection.grant(1 << 20);
       await until(() => h.server.writeBudget().unflushedWrites === 0, 'the write to be flushed');
       await until(() => stream.responses.length === 1, 'the response to arrive');
-      // The raw client parses the gRPC framing itself: header, body and tail arrived as one message.
+      // The raw client parses the gRPC framing itself: header and nonce, then body, arrived as one message.
       const response = stream.responses[0]!;
       assert.equal(response.nonce, event.nonce);
       assert.equal(response.versionInfo, 'p40000');

@@ -1,10 +1,11 @@
 // Writes a discovery response to its call's HTTP/2 stream without copying its body (issue 15: fewer copies on the
 // write path). A response is a body shared by every stream it is sent to plus a small per-stream tail (the nonce
 // field); grpc-js's own write path would need them joined into one message (our copy) and then copies that message
-// into a frame with its 5-byte gRPC header (grpc-js's copy). Here the header, the shared body and the tail go to
-// the HTTP/2 stream as separate chunks of one corked write (Http2Stream implements writev): nghttp2 sends the body
-// from the very buffer every stream shares, so a connect storm allocates and copies nothing per stream but a few
-// bytes, and leaves no large transient buffers behind for glibc to keep (bench scenario 4).
+// into a frame with its 5-byte gRPC header (grpc-js's copy). Here the header with the tail (protobuf fields come in
+// any order, so the nonce goes first) and the shared body go to the HTTP/2 stream as two chunks of one corked write
+// (Http2Stream implements writev): nghttp2 sends the body from the very buffer every stream shares, so a connect
+// storm allocates and copies nothing per stream but a few bytes, and leaves no large transient buffers behind for
+// glibc to keep (bench scenario 4).
 //
 // grpc-js keeps the server call's stream private, so this reaches it (grpc-js 1.14: `call.call` is the
 // `BaseServerInterceptingCall` when the server has no interceptors) and does what its `sendMessage` does around
@@ -105,12 +106,17 @@ function baseCallOf(call: object): BaseCallLike | undefined {
   }
 }
 
-/** The gRPC message header: flag 0 (not compressed), then the length as a 32-bit big-endian integer. */
-function messageHeader(length: number): Buffer {
-  const header = Buffer.allocUnsafe(5);
-  header[0] = 0;
-  header.writeUInt32BE(length, 1);
-  return header;
+/**
+ * The gRPC message header (flag 0, not compressed, then the length as a 32-bit big-endian integer), followed by
+ * `tail`, when there is one: a protobuf message's fields may come in any order, so this stream's nonce field goes
+ * before the shared body, and a response is two chunks, not three.
+ */
+function messageHead(length: number, tail: Uint8Array | undefined): Buffer {
+  const head = Buffer.allocUnsafe(5 + (tail?.length ?? 0));
+  head[0] = 0;
+  head.writeUInt32BE(length, 1);
+  if (tail !== undefined) head.set(tail, 5);
+  return head;
 }
 
 const asBuffer = (bytes: Uint8Array): Buffer =>
@@ -138,6 +144,23 @@ export function responseWriter(
   const fallback = fallbackWrite(call, join);
   const base = baseCallOf(call);
   if (base === undefined) return fallback;
+  /** What grpc-js does once a message is flushed, or failed. */
+  const settle = (done: WriteDone, error?: Error | null) => {
+    if (error) {
+      base.sendStatus({ code: status.INTERNAL, details: 'Internal server error', metadata: null });
+      done(error);
+      return;
+    }
+    base.callEventTracker?.addMessageSent();
+    done();
+  };
+  /** The callback of the write in flight: one closure per call, not per write (rule S12: one write at a time). */
+  let current: WriteDone | undefined;
+  const flushedCurrent = (error?: Error | null) => {
+    const done = current!;
+    current = undefined;
+    settle(done, error);
+  };
   return (parts, done) => {
     const max = base.maxSendMessageSize;
     // Too large: grpc-js's own path ends the call with RESOURCE_EXHAUSTED.
@@ -155,22 +178,13 @@ export function responseWriter(
     }
     writePaths.direct++;
     base.maybeSendMetadata();
-    const flushed = (error?: Error | null) => {
-      if (error) {
-        base.sendStatus({ code: status.INTERNAL, details: 'Internal server error', metadata: null });
-        done(error);
-        return;
-      }
-      base.callEventTracker?.addMessageSent();
-      done();
-    };
+    let flushed = flushedCurrent;
+    if (current === undefined) current = done;
+    // A second write before the first one's callback (the stream writer never does this): a callback of its own.
+    else flushed = (error?: Error | null) => settle(done, error);
     stream.cork();
-    stream.write(messageHeader(parts.length));
-    if (parts.tail === undefined) stream.write(asBuffer(parts.body), flushed);
-    else {
-      stream.write(asBuffer(parts.body));
-      stream.write(asBuffer(parts.tail), flushed);
-    }
+    stream.write(messageHead(parts.length, parts.tail));
+    stream.write(asBuffer(parts.body), flushed);
     stream.uncork();
   };
 }
