@@ -13,7 +13,7 @@ import { nodeKeyByFlavour, parseModel, publishModel } from '@xds/generator';
 import { Relay } from '@xds/relay';
 import { XdsServer } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
-import { type Backend, channel, startBackend, which } from './support/backend.js';
+import { type Backend, channel, interopWaitMs, startBackend, which } from './support/backend.js';
 import { exampleGrpcBootstrap } from './support/bootstrap.js';
 
 const target = 'xds:///reviews.default.svc.cluster.local:9080';
@@ -108,7 +108,7 @@ describe('@xds/relay in front of an origin that generates by flavour', () => {
   it('X4: a real gRPC client and an Envoy of one cluster each get their own flavour through the relay', async () => {
     // The gRPC client is the group's first member: a real RPC goes through the gRPC config the relay forwards.
     grpcClient = channel(target);
-    assert.equal(await which(grpcClient, 30_000), 'v1');
+    assert.equal(await which(grpcClient, interopWaitMs), 'v1');
     // An Envoy of the same cluster comes second and must get Envoy listeners, not the gRPC clients' api_listeners.
     const envoy = listenerClient(relayAddress, 'envoy-in-mesh', 'mesh', 'envoy');
     clients.push(envoy);
@@ -117,7 +117,7 @@ describe('@xds/relay in front of an origin that generates by flavour', () => {
     assert.deepEqual(got.api, [], 'an Envoy gets no api_listener');
     assert.ok(got.envoy.length > 0, 'an Envoy gets Envoy listeners');
     // The gRPC client still routes, and the origin saw two upstream nodes of cluster mesh, one per flavour.
-    assert.equal(await which(grpcClient, 30_000), 'v1');
+    assert.equal(await which(grpcClient, interopWaitMs), 'v1');
     const upstream = origin
       .clients()
       .map((c) => ({ cluster: c.node.cluster, userAgentName: c.node.userAgentName }))
