@@ -5,7 +5,9 @@
 // handler), S12 (a client that does not read holds nothing for ever): the server stays up and answering, every
 // call ends with a status, the bystander keeps converging, streams and memory return to the baseline.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { caseFromJson } from './case.js';
 import { caseWeights } from './cases.js';
 import { type FuzzReport, runFuzz } from './harness.js';
 import { freshSeed } from './random.js';
@@ -54,6 +56,27 @@ describe('fuzz slice (rules L1-L4, S12)', { timeout: 300_000 }, () => {
     const failure = report.failures.find((f) => f.property === 'the server process stays up');
     assert.ok(failure, JSON.stringify(report.failures));
     assert.match(failure.message, /signal SIGABRT/);
+    // The cases in flight are named (index, kind, bytes), saved, and one command replays them together. The
+    // run of seed 20261205 lost its target at case 28,056 with an empty "cases in flight" line.
+    assert.ok(failure.replay, 'a replay of the cases in flight');
+    assert.match(failure.message, /\d+ case\(s\) in flight[^\n]*:\n {2}#\d+ [a-z-]+: /);
+    assert.match(failure.replay.command, /--seed 20261203 --indices \d+(,\d+)* --concurrency 32/);
+    const saved = JSON.parse(readFileSync(failure.replay.file, 'utf8')) as {
+      seed: number;
+      cases: { index: number; case: unknown }[];
+    };
+    assert.equal(saved.seed, 20261203);
+    assert.ok(saved.cases.length > 0, 'the file holds the cases in flight');
+    // Exactly those cases run again, all at once, from the file's bytes.
+    const again = await runFuzz({
+      seed: saved.seed,
+      cases: 0,
+      only: saved.cases.map((x) => ({ index: x.index, c: caseFromJson(x.case) })),
+      baselineMs: 500,
+      minimiseMs: 0,
+    });
+    assert.equal(again.casesRun, saved.cases.length, 'the replay ran each case in flight once');
+    assert.equal(again.failures.length, 0, explain(again));
   });
 
   it('L1-L4, S12: a fixed seed: the server survives 1,500 hostile cases of every kind and the bystander converges', async () => {

@@ -11,6 +11,14 @@ import { BystanderProcess } from './bystander-process.js';
 import { caseToJson, describeCase, type FuzzCase } from './case.js';
 import { type CaseKind, generateCase } from './cases.js';
 import { decoyIds } from './decoys.js';
+import {
+  describeEntries,
+  FlightLog,
+  type FlightSnapshot,
+  type ReplayArgs,
+  replayCommand,
+  saveFlight,
+} from './flight-log.js';
 import { fuzzNames } from './fuzz-config.js';
 import { describeExit } from './ipc-child.js';
 import { vocabulary } from './messages.js';
@@ -31,6 +39,13 @@ export interface FuzzOptions {
   readonly first?: number;
   /** A saved case to run instead of generated ones. */
   readonly replay?: FuzzCase;
+  /**
+   * Exactly these cases, all at once at `concurrency`, instead of `first`.. (`cases` is ignored): a replay of the
+   * cases in flight when a target broke. A case without `c` is generated from (seed, index).
+   */
+  readonly only?: readonly { readonly index: number; readonly c?: FuzzCase }[];
+  /** Runs `only` this many times over (a race needs its timing again); default 1. */
+  readonly repeat?: number;
   /** Cases in flight at once; default {@link defaultConcurrency}. */
   readonly concurrency?: number;
   /** Heavy cases (hundreds of answered streams) in flight at once; default 4. */
@@ -64,6 +79,8 @@ export interface FuzzFailure {
   readonly case?: string;
   /** The JSON file holding the (minimised) case, for `--replay`. */
   readonly file?: string;
+  /** When the target broke: the command that replays the cases in flight together, and their file. */
+  readonly replay?: { readonly command: string; readonly file: string };
 }
 
 /** What a run did and found. */
@@ -85,6 +102,12 @@ export interface FuzzReport extends RunCounts {
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * A dying target's connections fail the cases it served before its exit is seen: cases that ended this long
+ * before the breakage was noticed count as in flight.
+ */
+const flightGraceMs = 2000;
 
 /** Cases that make the server answer hundreds of streams. */
 function isHeavy(c: FuzzCase): boolean {
@@ -114,6 +137,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
   const v = vocabulary(fuzzNames());
   const caseAt = (index: number) => options.replay ?? generateCase(seed, index, v, options.kinds);
+  const only = options.only;
+  // The pool runs positions 0..total; a position is a case index (a run) or an entry of `only` (a replay).
+  const total = only === undefined ? options.cases : only.length * Math.max(1, options.repeat ?? 1);
+  const entryAt = (position: number): { index: number; c: FuzzCase } => {
+    if (only === undefined) return { index: first + position, c: caseAt(first + position) };
+    const entry = only[position % only.length]!;
+    return { index: entry.index, c: entry.c ?? caseAt(entry.index) };
+  };
+  const replayArgs = {
+    seed,
+    concurrency,
+    ...(options.kinds === undefined ? {} : { kinds: [...options.kinds] }),
+  };
   // The bystander's process loads while the target starts.
   const bystanderStarting = BystanderProcess.start();
   let target: Awaited<ReturnType<typeof startTarget>> | undefined;
@@ -137,15 +173,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
   const figures = new RunFigures();
   const failures: FuzzFailure[] = [];
-  const inFlight = new Map<number, FuzzCase>();
+  const flight = new FlightLog();
   let stop = false;
   let done = 0;
-  const warmup = Math.min(500, Math.floor(options.cases / 10));
+  const warmup = Math.min(500, Math.floor(total / 10));
   let baseline: TargetStats | undefined;
   let baselineTaken: Promise<void> | undefined;
-  let targetBroke:
-    | { property: string; message: string; candidates: { index: number; c: FuzzCase }[] }
-    | undefined;
+  let targetBroke: { property: string; message: string; flight: FlightSnapshot } | undefined;
 
   const fail = (failure: FuzzFailure) => {
     failures.push(failure);
@@ -153,15 +187,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
   const targetFailure = (property: string, message: string) => {
     if (targetBroke !== undefined || stop) return;
-    targetBroke = { property, message, candidates: [...inFlight].map(([index, c]) => ({ index, c })) };
+    targetBroke = { property, message, flight: flight.snapshot(flightGraceMs) };
     stop = true;
   };
   void target.exited.then((exit) =>
     targetFailure('the server process stays up', `the target exited (${describeExit(exit)})`),
   );
 
-  const runOne = async (index: number, c: FuzzCase) => {
-    if (index - first >= warmup) {
+  const runOne = async (position: number, { index, c }: { index: number; c: FuzzCase }) => {
+    if (position >= warmup) {
       // The first case past the warm-up takes the memory baseline; the others wait for it.
       baselineTaken ??= target.stats(true).then(
         (stats) => {
@@ -171,11 +205,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       );
       await baselineTaken;
     }
-    inFlight.set(index, c);
     const at = performance.now();
+    const token = flight.start(index, c, at);
     const result = await runCase(c, connections, deadlines);
-    figures.record(c.kind, performance.now() - at, result.calls);
-    inFlight.delete(index);
+    const end = performance.now();
+    flight.end(token, end);
+    figures.record(c.kind, end - at, result.calls);
     done++;
     if (result.failure === undefined || stop) return;
     // A hang may be the whole server stuck: then the case is one of many suspects.
@@ -243,12 +278,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
   await runPool(
     {
-      from: first,
-      to: first + options.cases,
+      from: 0,
+      to: total,
       concurrency,
       heavy: options.heavyConcurrency ?? 4,
-      take: caseAt,
-      isHeavy,
+      take: entryAt,
+      isHeavy: (entry) => isHeavy(entry.c),
       stopped: () => stop,
     },
     runOne,
@@ -312,7 +347,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const message = `${targetBroke.message}${target.dead ? `; stderr:\n${target.stderrTail().trim().slice(-2000)}` : ''}`;
     await target.stop();
     failures.push(
-      await culprit(seed, targetOptions, deadlines, targetBroke, message, options.minimiseMs ?? 60_000, log),
+      await culprit(
+        seed,
+        targetOptions,
+        deadlines,
+        targetBroke,
+        message,
+        options.minimiseMs ?? 60_000,
+        log,
+        replayArgs,
+      ),
     );
   } else await target.stop();
 
@@ -349,38 +393,51 @@ function memoryFailures(baseline: TargetStats, end: TargetStats, options: FuzzOp
   return out;
 }
 
-/** Finds, among the cases in flight when the target broke, the one that breaks it alone, and shrinks it. */
+/**
+ * Reports the cases in flight when the target broke (and the last ones before), with the command and the file
+ * that replay them together; then finds, among them, the one that breaks it alone, and shrinks it.
+ */
 async function culprit(
   seed: number,
   targetOptions: TargetOptions,
   deadlines: Deadlines,
-  broke: { property: string; candidates: { index: number; c: FuzzCase }[] },
-  message: string,
+  broke: { property: string; flight: FlightSnapshot },
+  brokeMessage: string,
   budgetMs: number,
   log: (line: string) => void,
+  replayArgs: ReplayArgs,
 ): Promise<FuzzFailure> {
-  const indexes = broke.candidates.map((x) => x.index).sort((a, b) => a - b);
-  if (budgetMs <= 0 || broke.candidates.length === 0)
-    return { property: broke.property, message: `${message}\ncases in flight: ${indexes.join(', ')}` };
+  const inFlight = broke.flight.inFlight;
+  const indexes = [...new Set(inFlight.map((x) => x.index))];
+  const file = saveFlight(replayArgs, inFlight, `inflight-${indexes[0] ?? 0}`);
+  const replay = { command: replayCommand(replayArgs, indexes, 20), file };
+  const message =
+    `${brokeMessage}\n${inFlight.length} case(s) in flight (or ended in the ${flightGraceMs} ms before it was noticed):\n` +
+    `${describeEntries(inFlight)}\nthe ${broke.flight.recent.length} case(s) that ended before them: ` +
+    `${broke.flight.recent.map((e) => `#${e.index} ${e.c.kind}`).join(', ')}\n` +
+    `replay them together: ${replay.command} (or --replay ${file})`;
+  const candidates = [...inFlight].sort((a, b) => a.index - b.index);
+  if (budgetMs <= 0 || candidates.length === 0) return { property: broke.property, message, replay };
   log(`fuzz: the target broke with ${indexes.length} case(s) in flight; replaying them one by one`);
   const alone = Math.min(deadlines.lateMs, 10_000);
   const reproducer = new Reproducer(targetOptions, { lateMs: alone, hangMs: alone });
   try {
-    const found = await identify(reproducer, broke.candidates, budgetMs);
+    const found = await identify(reproducer, candidates, budgetMs);
     if (found === undefined)
       return {
         property: broke.property,
         message: `${message}\nno single case of ${indexes.join(', ')} broke it alone`,
+        replay,
       };
     log(`fuzz: case ${found.index} breaks it alone (${found.breakage}); shrinking it`);
     const small = await minimise(reproducer, found.c, found.breakage as Breakage, budgetMs / 2);
-    const file = save(seed, found.index, small.c);
     return {
       property: broke.property,
       message: `${message}\ncase ${found.index} alone: ${found.detail}\nminimised in ${small.attempts} attempts to: ${describeCase(small.c)}`,
       index: found.index,
       case: describeCase(found.c),
-      file,
+      file: save(seed, found.index, small.c),
+      replay,
     };
   } finally {
     await reproducer.close();

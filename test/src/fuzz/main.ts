@@ -3,14 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { caseFromJson } from './case.js';
+import { caseFromJson, type FuzzCase } from './case.js';
 import { type CaseKind, caseWeights } from './cases.js';
 import { defaultConcurrency, type FuzzReport, runFuzz } from './harness.js';
 import { freshSeed } from './random.js';
 
 const usage = `usage: npm run fuzz -- [--seed N] [--cases N] [--case I] [--replay FILE] [--concurrency N] [--heavy N]
-                   [--kinds a,b] [--skip a,b] [--timeout-ms N] [--hang-ms N] [--baseline-seconds N]
-                   [--minimise-seconds N]
+                   [--indices I,J,K] [--repeat N] [--kinds a,b] [--skip a,b] [--timeout-ms N] [--hang-ms N]
+                   [--baseline-seconds N] [--minimise-seconds N]
 kinds: ${Object.keys(caseWeights).join(', ')}`;
 
 const { values } = parseArgs({
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     cases: { type: 'string' },
     case: { type: 'string' },
     replay: { type: 'string' },
+    indices: { type: 'string' },
+    repeat: { type: 'string' },
     concurrency: { type: 'string' },
     heavy: { type: 'string' },
     'hang-ms': { type: 'string' },
@@ -61,21 +63,38 @@ let seed = int('seed', values.seed, freshSeed());
 let first = 0;
 let cases = int('cases', values.cases, 100_000);
 let replay: ReturnType<typeof caseFromJson> | undefined;
+/** `--indices` or a saved file of several cases: exactly those, all at once. */
+let list: { index: number; c?: FuzzCase }[] | undefined;
+let concurrencyDefault = defaultConcurrency;
 if (values.case !== undefined) {
   first = int('case', values.case, 0);
   cases = values.cases === undefined ? 1 : cases;
 }
+if (values.indices !== undefined)
+  list = values.indices
+    .split(',')
+    .filter((i) => i !== '')
+    .map((i) => ({ index: int('indices', i, 0) }));
 if (values.replay !== undefined) {
   const saved = JSON.parse(readFileSync(values.replay, 'utf8')) as {
     seed: number;
-    index: number;
-    case: unknown;
+    index?: number;
+    case?: unknown;
+    concurrency?: number;
+    cases?: { index: number; case: unknown }[];
   };
-  replay = caseFromJson(saved.case);
   seed = saved.seed;
-  first = saved.index;
-  cases = values.cases === undefined ? 1 : cases;
+  if (saved.cases !== undefined) {
+    // The cases in flight when a target broke (harness.ts): all of them, at the run's concurrency.
+    list = saved.cases.map((x) => ({ index: x.index, c: caseFromJson(x.case) }));
+    concurrencyDefault = saved.concurrency ?? defaultConcurrency;
+  } else {
+    replay = caseFromJson(saved.case);
+    first = saved.index ?? 0;
+    cases = values.cases === undefined ? 1 : cases;
+  }
 }
+const repeat = Math.max(1, int('repeat', values.repeat, 1));
 const only = kindList('kinds', values.kinds);
 const skip = kindList('skip', values.skip);
 let kinds: Set<CaseKind> | undefined;
@@ -86,19 +105,30 @@ if (only !== undefined || skip !== undefined) {
 
 // Cases depend on the kinds allowed, so a replay names them too.
 const kindsArg = kinds === undefined ? '' : ` --kinds ${[...kinds].join(',')}`;
-console.log(
-  `fuzz: seed ${seed}, ${cases} case(s) from #${first}${kinds ? ` (kinds: ${[...kinds].join(',')})` : ''}`,
-);
-console.log(
-  `fuzz: replay with: npm run fuzz -- --seed ${seed} --cases ${cases}${first > 0 ? ` --case ${first}` : ''}${kindsArg}`,
-);
+const concurrency = int('concurrency', values.concurrency, concurrencyDefault);
+if (list === undefined) {
+  console.log(
+    `fuzz: seed ${seed}, ${cases} case(s) from #${first}${kinds ? ` (kinds: ${[...kinds].join(',')})` : ''}`,
+  );
+  console.log(
+    `fuzz: replay with: npm run fuzz -- --seed ${seed} --cases ${cases}${first > 0 ? ` --case ${first}` : ''}${kindsArg}`,
+  );
+} else {
+  console.log(
+    `fuzz: seed ${seed}, cases ${list.map((x) => x.index).join(',')} at concurrency ${concurrency}, ${repeat} time(s)`,
+  );
+  console.log(
+    `fuzz: replay with: npm run fuzz -- --seed ${seed} --indices ${list.map((x) => x.index).join(',')} --concurrency ${concurrency} --repeat ${repeat}${kindsArg}`,
+  );
+}
 const report = await runFuzz({
   seed,
   cases,
   first,
   ...(replay === undefined ? {} : { replay }),
+  ...(list === undefined ? {} : { only: list, repeat }),
   ...(kinds === undefined ? {} : { kinds }),
-  concurrency: int('concurrency', values.concurrency, defaultConcurrency),
+  concurrency,
   heavyConcurrency: int('heavy', values.heavy, 4),
   lateMs: int('timeout-ms', values['timeout-ms'], 20_000),
   hangMs: int('hang-ms', values['hang-ms'], 120_000),
@@ -143,6 +173,8 @@ function summary(r: FuzzReport, kindsArg: string): string {
         `  case #${f.index}: ${f.case}; replay: npm run fuzz -- --seed ${r.seed} --case ${f.index}${kindsArg}`,
       );
     if (f.file !== undefined) lines.push(`  saved case: ${f.file} (npm run fuzz -- --replay ${f.file})`);
+    if (f.replay !== undefined)
+      lines.push(`  the cases in flight, together: ${f.replay.command} (or --replay ${f.replay.file})`);
   }
   return lines.join('\n');
 }

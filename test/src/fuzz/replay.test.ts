@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { caseFromJson, caseToJson, type FuzzCase } from './case.js';
 import { generateCase } from './cases.js';
+import { FlightLog, replayCommand } from './flight-log.js';
 import { fuzzNames } from './fuzz-config.js';
 import { vocabulary } from './messages.js';
 import { runPool } from './pool.js';
@@ -109,5 +110,26 @@ describe('fuzz replay and pool', () => {
       },
     );
     assert.ok(ran >= 20 && ran < 24, `ran ${ran}`);
+  });
+
+  it('the flight log names the cases open or ended within the grace, then the last ones before, and their replay', () => {
+    const v = vocabulary(fuzzNames());
+    const log = new FlightLog(3);
+    const tokens = Array.from({ length: 10 }, (_, i) => log.start(100 + i, generateCase(5, 100 + i, v), i));
+    // Cases 100-107 end at 10..17 ms; 108 and 109 stay open. The breakage is noticed at 20 ms, grace 5 ms.
+    for (let i = 0; i < 8; i++) log.end(tokens[i]!, 10 + i);
+    const snap = log.snapshot(5, 20);
+    assert.deepEqual(
+      snap.inFlight.map((e) => e.index),
+      [105, 106, 107, 108, 109],
+    );
+    assert.deepEqual(
+      snap.recent.map((e) => e.index),
+      [102, 103, 104],
+    );
+    assert.equal(
+      replayCommand({ seed: 5, concurrency: 32, kinds: ['sotw', 'delta'] }, [105, 106], 20),
+      'npm run fuzz -- --seed 5 --indices 105,106 --concurrency 32 --repeat 20 --kinds sotw,delta',
+    );
   });
 });
