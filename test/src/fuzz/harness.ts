@@ -60,6 +60,8 @@ export interface FuzzOptions {
   readonly baselineMs?: number;
   /** Time allowed to find and shrink the case that broke a property (ms); 0 skips it. */
   readonly minimiseMs?: number;
+  /** The target collects its young generation this often (ms); default never (V8's own collections only). */
+  readonly gcEveryMs?: number;
   /** Allowed growth of the target's heap from the baseline to the end, as a fraction (plus 8 MiB). */
   readonly heapGrowth?: number;
   /** Allowed growth of the target's RSS, as a fraction (plus 64 MiB). */
@@ -134,6 +136,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     bystanderNode: `bystander-${seed}`,
     firstRequestTimeoutMs: 2000,
     drainTimeoutMs: 3000,
+    ...(options.gcEveryMs === undefined ? {} : { gcEveryMs: options.gcEveryMs }),
   };
   const v = vocabulary(fuzzNames());
   const caseAt = (index: number) => options.replay ?? generateCase(seed, index, v, options.kinds);

@@ -10,7 +10,7 @@ import { freshSeed } from './random.js';
 
 const usage = `usage: npm run fuzz -- [--seed N] [--cases N] [--case I] [--replay FILE] [--concurrency N] [--heavy N]
                    [--indices I,J,K] [--repeat N] [--kinds a,b] [--skip a,b] [--timeout-ms N] [--hang-ms N]
-                   [--baseline-seconds N] [--minimise-seconds N]
+                   [--baseline-seconds N] [--minimise-seconds N] [--gc-every-ms N]
 kinds: ${Object.keys(caseWeights).join(', ')}`;
 
 const { values } = parseArgs({
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     case: { type: 'string' },
     replay: { type: 'string' },
     indices: { type: 'string' },
+    'gc-every-ms': { type: 'string' },
     repeat: { type: 'string' },
     concurrency: { type: 'string' },
     heavy: { type: 'string' },
@@ -129,6 +130,7 @@ const report = await runFuzz({
   ...(list === undefined ? {} : { only: list, repeat }),
   ...(kinds === undefined ? {} : { kinds }),
   concurrency,
+  ...(values['gc-every-ms'] === undefined ? {} : { gcEveryMs: int('gc-every-ms', values['gc-every-ms'], 0) }),
   heavyConcurrency: int('heavy', values.heavy, 4),
   lateMs: int('timeout-ms', values['timeout-ms'], 20_000),
   hangMs: int('hang-ms', values['hang-ms'], 120_000),

@@ -10,6 +10,11 @@ export interface TargetOptions {
   readonly firstRequestTimeoutMs: number;
   /** The server's `limits.drainTimeoutMs` (short, so that streams that never read end within a case). */
   readonly drainTimeoutMs: number;
+  /**
+   * Collect the young generation this often (ms), to make a crash in a collector's callback (the Node 20
+   * `Http2Session` abort, docs/fuzzing.md) come sooner in a replay; absent: only V8's own collections.
+   */
+  readonly gcEveryMs?: number;
 }
 
 /** From the driver to the target. */

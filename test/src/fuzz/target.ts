@@ -47,6 +47,10 @@ push();
 const grpcPort = await server.listen('127.0.0.1:0');
 const restPort = await server.listenRest('127.0.0.1:0');
 const timer = setInterval(push, options.pushMs);
+if (options.gcEveryMs !== undefined && options.gcEveryMs > 0) {
+  const collect = (globalThis as { gc?: (options: { type: 'minor' | 'major' }) => void }).gc;
+  if (collect !== undefined) setInterval(() => collect({ type: 'minor' }), options.gcEveryMs).unref();
+}
 
 function stats(id: number, collect: boolean): TargetMessage {
   if (collect) gc();
