@@ -25,6 +25,8 @@ export interface FlightSnapshot {
   readonly inFlight: readonly FlightEntry[];
   /** The last cases that ended before those, oldest first. */
   readonly recent: readonly FlightEntry[];
+  /** When the snapshot was taken (`performance.now()`, ms). */
+  readonly at: number;
 }
 
 /** Default number of completed cases kept. */
@@ -66,7 +68,7 @@ export class FlightLog {
     const late = this.#ended.filter((e) => (e.endedAt ?? now) >= since);
     const before = this.#ended.filter((e) => (e.endedAt ?? now) < since).slice(-this.#keep);
     const inFlight = [...late, ...this.#open.values()].sort((a, b) => a.startedAt - b.startedAt);
-    return { inFlight, recent: before };
+    return { inFlight, recent: before, at: now };
   }
 }
 
@@ -87,11 +89,12 @@ export function replayCommand(args: ReplayArgs, indexes: readonly number[], repe
   );
 }
 
-/** One line a case: index, kind, streams and bytes. */
-export function describeEntries(entries: readonly FlightEntry[], now = performance.now()): string {
+/** One line a case: index, kind, streams and bytes, and whether it was open at `at` or had ended. */
+export function describeEntries(entries: readonly FlightEntry[], at: number): string {
   return entries
     .map((e) => {
-      const age = e.endedAt === undefined ? 'open' : `ended ${Math.round(now - e.endedAt)} ms before`;
+      const age =
+        e.endedAt === undefined || e.endedAt > at ? 'open' : `ended ${Math.round(at - e.endedAt)} ms before`;
       return `  #${e.index} ${describeCase(e.c)} (${age})`;
     })
     .join('\n');

@@ -416,9 +416,8 @@ async function culprit(
   const replay = { command: replayCommand(replayArgs, indexes, 20), file };
   const message =
     `${brokeMessage}\n${inFlight.length} case(s) in flight (or ended in the ${flightGraceMs} ms before it was noticed):\n` +
-    `${describeEntries(inFlight)}\nthe ${broke.flight.recent.length} case(s) that ended before them: ` +
-    `${broke.flight.recent.map((e) => `#${e.index} ${e.c.kind}`).join(', ')}\n` +
-    `replay them together: ${replay.command} (or --replay ${file})`;
+    `${describeEntries(inFlight, broke.flight.at)}\nthe ${broke.flight.recent.length} case(s) that ended before them: ` +
+    `${broke.flight.recent.map((e) => `#${e.index} ${e.c.kind}`).join(', ')}`;
   const candidates = [...inFlight].sort((a, b) => a.index - b.index);
   if (budgetMs <= 0 || candidates.length === 0) return { property: broke.property, message, replay };
   log(`fuzz: the target broke with ${indexes.length} case(s) in flight; replaying them one by one`);

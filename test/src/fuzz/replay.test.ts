@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { caseFromJson, caseToJson, type FuzzCase } from './case.js';
 import { generateCase } from './cases.js';
-import { FlightLog, replayCommand } from './flight-log.js';
+import { describeEntries, FlightLog, replayCommand } from './flight-log.js';
 import { fuzzNames } from './fuzz-config.js';
 import { vocabulary } from './messages.js';
 import { runPool } from './pool.js';
@@ -127,6 +127,9 @@ describe('fuzz replay and pool', () => {
       snap.recent.map((e) => e.index),
       [102, 103, 104],
     );
+    const lines = describeEntries(snap.inFlight, snap.at).split('\n');
+    assert.match(lines[0]!, /^ {2}#105 [a-z-]+: .* \(ended 5 ms before\)$/);
+    assert.match(lines[4]!, /^ {2}#109 [a-z-]+: .* \(open\)$/);
     assert.equal(
       replayCommand({ seed: 5, concurrency: 32, kinds: ['sotw', 'delta'] }, [105, 106], 20),
       'npm run fuzz -- --seed 5 --indices 105,106 --concurrency 32 --repeat 20 --kinds sotw,delta',
