@@ -16,6 +16,7 @@ import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
 import { createRestHandler } from './rest.js';
 import { registerServices, registerTypeService } from './services.js';
+import { guardGrpcServer } from './session-guard.js';
 import type { StreamContext } from './stream-context.js';
 import { type StreamCounts, StreamRegistry } from './stream-registry.js';
 import { ServerTls, type TlsOptions } from './tls.js';
@@ -158,9 +159,14 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       this.grpcServer.bindAsync(address, credentials, (error, port) => {
         // grpc-js's message repeats itself ("No address added out of total 1 resolved errors: [listen
         // EADDRINUSE: …]"); say the cause once, without the error as `cause` (a logger would print it again).
-        if (error)
+        if (error) {
           reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${bindFailure(error)}`));
-        else resolve(port);
+          return;
+        }
+        // Node 20 aborts on a session freed before its streams (session-guard.ts, docs/security.md).
+        if (!guardGrpcServer(this.grpcServer))
+          this.#ctx.logger.warn({}, 'HTTP/2 session guard unavailable (grpc-js layout changed)');
+        resolve(port);
       });
     });
   }
