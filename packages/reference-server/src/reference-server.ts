@@ -33,7 +33,10 @@ export interface ReferenceServerOptions extends ProcessSecurityOptions {
   /** Where the admin HTTP server listens, `host:port`. */
   readonly admin: string;
   readonly logger: Logger;
-  /** Quiet time before a config change is applied (ms); default 100. */
+  /**
+   * Quiet time before a config change is applied (ms); default 100. Registry changes are applied at most once per
+   * this time (and never sooner after a generation than it took).
+   */
   readonly debounceMs?: number;
   /** The xDS server's write budget: response bytes in flight across all clients (MiB); default 64. */
   readonly maxInFlightMiB?: number;
@@ -134,6 +137,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     metrics: metrics.registry,
     domain: model.state.model.domain,
     ...(options.registryLimits === undefined ? {} : { limits: options.registryLimits }),
+    ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
   });
   const tracker = new ConvergenceTracker(xds, cache, metrics);
 
@@ -141,6 +145,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   // served with these, so that neither source freezes the other (registry data is checked where it enters the
   // aggregate, so this is a second line, not the first). Empty before the first success: nothing was served yet.
   let lastGood: readonly AggregateService[] = [];
+  // the registries' content since their first sync has been published (or failed to be): readiness waits for it
+  let published = false;
   let generationError: { message: string; at: Date } | undefined;
   const setGenerationError = (error: { message: string; at: Date } | undefined): void => {
     generationError = error;
@@ -160,6 +166,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const publish = (served: ServiceModel, generation: number) => {
     // never push a hole: nothing is published before every registry has synced once
     if (!registries.synced()) return;
+    published = true;
     const services = registries.aggregate.services();
     try {
       setSnapshots(served, services, generation);
@@ -203,8 +210,11 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     xds,
     cache,
     config: () => model.state,
-    ready: () => ready && registries.synced() && generationError === undefined,
-    notReady: () => registries.pendingText() ?? generationError?.message,
+    ready: () => ready && registries.synced() && published && generationError === undefined,
+    notReady: () =>
+      registries.pendingText() ??
+      generationError?.message ??
+      (published ? undefined : 'the registries have synced; their first snapshots are being made'),
     registries: () => registries.summary(),
     registry: metrics.registry,
     xdsAddress: () => xdsAddress,

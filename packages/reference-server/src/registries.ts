@@ -4,6 +4,9 @@
  * say about each registry, and logging of their problems. "Never push a hole": nothing is published until every
  * registry has synced once, and a registry that loses its server keeps serving its last known services (stale).
  * A failed generation is kept here too (`generationError`): `/readyz` and the status page show it.
+ * Registry changes are coalesced before they reach the generator (rule L2: a registry in a rolling restart must not
+ * stall xDS): a change marks the model dirty, and the listener runs at most once per `debounceMs`, and never sooner
+ * after a run than that run took, so generating takes at most half of the server's time however fast changes come.
  */
 import type { ServiceModel } from '@xds/generator';
 import {
@@ -36,7 +39,11 @@ export interface ServerRegistries {
   setGenerationError(error: { readonly message: string; readonly at: Date } | undefined): void;
   /** Each registry's status and the port conflicts, for `/debug/configz`, `/debug/syncz` and the status page. */
   summary(): RegistriesSummary;
-  /** Calls `listener` when the registries' services change (after the first full sync). */
+  /**
+   * Calls `listener` when the registries' services change (after the first full sync), coalesced: a burst of changes
+   * is one call, `debounceMs` after the first of them, and calls are at least `debounceMs` apart and at least as far
+   * apart as the previous call took.
+   */
   onChange(listener: () => void): () => void;
   /** Starts the registries. */
   start(): void;
@@ -118,6 +125,8 @@ export function createServerRegistries(
     readonly domain?: string;
     /** Bounds on the registries' content (`--registry-limit`); unset ones take `defaultRegistryLimits`. */
     readonly limits?: Partial<RegistryLimits>;
+    /** The shortest time between two calls of an `onChange` listener (`--debounce-ms`); default 100. */
+    readonly debounceMs?: number;
   },
 ): ServerRegistries {
   const { logger } = options;
@@ -126,6 +135,8 @@ export function createServerRegistries(
     registryFromSpec(spec, { ...(options.domain === undefined ? {} : { domain: options.domain }), limits }),
   );
   const aggregate = new AggregateRegistry(registries, limits);
+  const debounceMs = Math.max(0, options.debounceMs ?? 100);
+  const timers = new Set<() => void>();
   let generationError: { readonly message: string; readonly at: Date } | undefined;
   const labels = ['kind', 'location'] as const;
   const gauge = (name: string, help: string, read: (s: RegistryStatus) => number): void => {
@@ -222,24 +233,54 @@ export function createServerRegistries(
       };
     },
     onChange(listener) {
+      let timer: NodeJS.Timeout | undefined;
+      let lastEnd = Number.NEGATIVE_INFINITY;
+      let lastTook = 0;
+      const run = (): void => {
+        timer = undefined;
+        const began = performance.now();
+        try {
+          listener();
+        } finally {
+          lastTook = performance.now() - began;
+          lastEnd = performance.now();
+        }
+      };
+      // a change marks the model dirty; the listener runs once for every change since its last run
+      const changed = (): void => {
+        if (timer !== undefined) return;
+        const now = performance.now();
+        const at = Math.max(now + debounceMs, lastEnd + lastTook);
+        timer = setTimeout(run, at - now);
+      };
       let announced = aggregate.synced();
+      const cancel = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+      };
+      timers.add(cancel);
       const offs = [
         aggregate.on('change', () => {
-          if (aggregate.synced()) listener();
+          if (aggregate.synced()) changed();
         }),
         // the last registry to sync may bring no content change (an empty registry): publish then too
         aggregate.on('status', () => {
           if (aggregate.synced() && !announced) {
             announced = true;
-            listener();
+            changed();
           }
         }),
       ];
       return () => {
         for (const off of offs) off();
+        cancel();
+        timers.delete(cancel);
       };
     },
     start: () => aggregate.start(),
-    stop: () => aggregate.stop(),
+    stop: () => {
+      for (const cancel of timers) cancel();
+      return aggregate.stop();
+    },
   };
 }

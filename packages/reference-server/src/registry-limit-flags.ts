@@ -1,8 +1,9 @@
 /**
  * `--registry-limit NAME=VALUE`: how `xds-server` sets the bounds on what its registries (`--registry`) control,
- * `@xds/registry`'s `RegistryLimits` (response bytes, services, instances per service, endpoints per cluster). A
- * registry is data from outside like a client's request, so its sizes are bounded by configuration with documented
- * defaults; the names and defaults are `@xds/registry`'s, so the flag, `--help` and the docs agree.
+ * `@xds/registry`'s `RegistryLimits` (response bytes, services, instances per service, endpoints per cluster, label
+ * bytes, the time between updates). A registry is data from outside like a client's request, so its sizes are
+ * bounded by configuration with documented defaults; the names and defaults are `@xds/registry`'s, so the flag,
+ * `--help` and the docs agree.
  */
 import { defaultRegistryLimits, type RegistryLimits } from '@xds/registry/limits';
 import { maxLimitValue } from './limit-flags.js';
@@ -13,6 +14,8 @@ export const registryLimitMeanings: { readonly [K in keyof RegistryLimits]-?: st
   maxInstancesPerService: 'instances of one service in one registry',
   maxEndpointsPerCluster: "endpoints of one cluster over every registry (a later registry's are left out)",
   maxRegistryResponseBytes: 'bytes of one response body from Consul or Eureka',
+  maxInstanceLabelBytes: "bytes of one instance's labels (an instance with more is left out)",
+  minRegistryUpdateMs: "ms between two updates of one registry's services (a burst is one update)",
 });
 
 const names = Object.keys(defaultRegistryLimits) as (keyof RegistryLimits)[];

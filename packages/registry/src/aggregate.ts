@@ -5,11 +5,19 @@
  * ("never push a hole"); a stale one keeps contributing its last known services. A hostname's instances over every
  * registry are bounded by `maxEndpointsPerCluster` (and their weights by uint32): a registry whose instances would
  * go past it is ignored for that hostname and reported with the conflicts.
+ * A recompute costs the number of services, not their size (rule L2: registry churn must not stall xDS): the
+ * registries keep an unchanged service's object, so a hostname whose registry services are the same objects as
+ * before keeps its merged object, and the content is compared by object.
  */
 import { maxWeightSum } from './check-service.js';
-import { canonicalJson } from './registry-base.js';
 import { type RegistryLimits, resolveRegistryLimits } from './registry-limits.js';
 import type { Registry, RegistryEvents, RegistryService, RegistryStatus } from './types.js';
+
+/** A hostname's merged service and the registry services it was made of. */
+interface Merged {
+  readonly parts: readonly RegistryService[];
+  readonly service: AggregateService;
+}
 
 /** Two registries give one hostname different ports, or their instances together go past a limit. */
 export interface PortConflict {
@@ -44,7 +52,10 @@ export class AggregateRegistry {
   readonly #maxEndpoints: number;
   #services: readonly AggregateService[] = [];
   #conflicts: readonly PortConflict[] = [];
-  #fingerprint = canonicalJson([]);
+  /** The conflicts as JSON; undefined before the first recompute (which always emits `change`). */
+  #conflictsText: string | undefined;
+  /** Each hostname's merged service and the registry services it was made of (compared by object). */
+  #merged = new Map<string, Merged>();
   #unsubscribe: (() => void)[] = [];
   #listeners: { [E in keyof RegistryEvents]: Set<RegistryEvents[E]> } = {
     change: new Set(),
@@ -111,15 +122,17 @@ export class AggregateRegistry {
   }
 
   #recompute(): void {
-    const byHost = new Map<string, AggregateService>();
+    // the registry services of each hostname, in registry order, and the conflicts
+    const partsByHost = new Map<string, { parts: RegistryService[]; sources: string[]; weights: number }>();
     const conflicts: PortConflict[] = [];
     for (const registry of this.registries) {
       if (!registry.status().synced) continue;
       const source = sourceOf(registry);
       for (const service of registry.services()) {
-        const held = byHost.get(service.hostname);
-        const count = (held?.instances.length ?? 0) + service.instances.length;
-        const weights = [...(held?.instances ?? []), ...service.instances].reduce((n, i) => n + i.weight, 0);
+        const held = partsByHost.get(service.hostname);
+        const heldCount = held?.parts.reduce((n, p) => n + p.instances.length, 0) ?? 0;
+        const count = heldCount + service.instances.length;
+        const weights = (held?.weights ?? 0) + service.instances.reduce((n, i) => n + i.weight, 0);
         if (count > this.#maxEndpoints || weights > maxWeightSum) {
           conflicts.push({
             hostname: service.hostname,
@@ -130,31 +143,46 @@ export class AggregateRegistry {
           continue;
         }
         if (held === undefined) {
-          byHost.set(service.hostname, { ...service, sources: [source] });
+          partsByHost.set(service.hostname, { parts: [service], sources: [source], weights });
           continue;
         }
-        if (portsText(held) !== portsText(service)) {
+        const first = held.parts[0]!;
+        if (portsText(first) !== portsText(service)) {
           conflicts.push({
             hostname: service.hostname,
             kept: held.sources[0]!,
             ignored: source,
-            message: `${source} gives ports ${portsText(service)}; ${held.sources[0]} gives ${portsText(held)}, which are used`,
+            message: `${source} gives ports ${portsText(service)}; ${held.sources[0]} gives ${portsText(first)}, which are used`,
           });
         }
-        byHost.set(service.hostname, {
-          ...held,
-          instances: [...held.instances, ...service.instances],
-          subsets: [...(held.subsets ?? []), ...(service.subsets ?? [])],
-          routes: (held.routes ?? []).length > 0 ? (held.routes ?? []) : (service.routes ?? []),
-          sources: [...held.sources, source],
-        });
+        held.parts.push(service);
+        held.sources.push(source);
+        held.weights = weights;
       }
     }
-    const services = [...byHost.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
-    const fingerprint = canonicalJson({ services, conflicts });
+    const merged = new Map<string, Merged>();
+    for (const [hostname, { parts, sources }] of partsByHost) {
+      const before = this.#merged.get(hostname);
+      const same =
+        before !== undefined &&
+        before.parts.length === parts.length &&
+        before.parts.every((p, i) => p === parts[i]) &&
+        before.service.sources.every((s, i) => s === sources[i]);
+      merged.set(hostname, same ? before : { parts, service: mergeParts(parts, sources) });
+    }
+    const services = [...merged.values()]
+      .map((m) => m.service)
+      .sort((a, b) => a.hostname.localeCompare(b.hostname));
+    const conflictsText = JSON.stringify(conflicts);
     this.#conflicts = conflicts;
-    if (fingerprint === this.#fingerprint) return;
-    this.#fingerprint = fingerprint;
+    this.#merged = merged;
+    const held = this.#services;
+    const unchanged =
+      conflictsText === this.#conflictsText &&
+      held.length === services.length &&
+      services.every((service, i) => service === held[i]);
+    this.#conflictsText = conflictsText;
+    if (unchanged) return;
     this.#services = services;
     this.#emit('change');
   }
@@ -162,4 +190,17 @@ export class AggregateRegistry {
   #emit(event: keyof RegistryEvents): void {
     for (const listener of [...this.#listeners[event]]) listener();
   }
+}
+
+/** The merged service of one hostname's registry services, in registry order (the first one's ports are used). */
+function mergeParts(parts: readonly RegistryService[], sources: readonly string[]): AggregateService {
+  const [first, ...rest] = parts as [RegistryService, ...RegistryService[]];
+  if (rest.length === 0) return { ...first, sources: [...sources] };
+  return {
+    ...first,
+    instances: parts.flatMap((p) => p.instances),
+    subsets: parts.flatMap((p) => p.subsets ?? []),
+    routes: parts.find((p) => (p.routes ?? []).length > 0)?.routes ?? first.routes ?? [],
+    sources: [...sources],
+  };
 }

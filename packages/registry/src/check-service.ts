@@ -2,7 +2,8 @@
  * The one check of registry data, where it enters the aggregate (`RegistryBase.replaceServices`, so every adapter
  * goes through it): a registry is data from outside, and what the generator turns into xDS must encode and must be
  * accepted by every client. An instance with an address that is not an IP literal (a host name, `IP:port`, a zone
- * id), a port outside 1…65535 or not whole, or a weight outside 1…1,000,000 is left out; a service whose host name,
+ * id), a port outside 1…65535 or not whole, a weight outside 1…1,000,000, or labels of more than
+ * `maxInstanceLabelBytes` (they go to every client in EDS metadata) is left out; a service whose host name,
  * name or namespace is not a DNS-style name (a control character in a cluster name makes clients refuse the whole
  * stream; a `|` makes cluster names ambiguous, rule L5), or that has no valid port, is left out; each with a reason.
  * The rest is served. Counts over the {@link RegistryLimits} are not left out one by one: they make the whole
@@ -74,6 +75,123 @@ function instanceName(instance: RegistryInstance): string {
   return `${JSON.stringify(instance.address)}${port === undefined ? '' : ` port ${JSON.stringify(port)}`}`;
 }
 
+/** What {@link checkRegistryService} makes of one service. */
+export interface CheckedService {
+  /** The service to serve, without the items left out; undefined when the whole service is left out. */
+  readonly service: RegistryService | undefined;
+  /** The reasons, the first `keep` of them (see `dropped` for the count). */
+  readonly problems: readonly RegistryProblem[];
+  /** How many of its ports and instances (or itself) were left out. */
+  readonly dropped: number;
+  /** Set when its instances' weights go past uint32: the whole update is refused. */
+  readonly overLimit?: string;
+}
+
+/** The bytes of a label map's keys and values (UTF-8). */
+export function labelBytes(labels: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [key, value] of Object.entries(labels)) {
+    bytes += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+  }
+  return bytes;
+}
+
+/**
+ * Checks one service against the rules above (not the counts of {@link RegistryLimits}, which are over a whole
+ * update) and `limits.maxInstanceLabelBytes`; keeps at most `keep` problems, counting the others. Pure: the same
+ * service object always gives the same answer, so callers may keep it by object.
+ */
+export function checkRegistryService(
+  service: RegistryService,
+  limits: RegistryLimits,
+  keep: number,
+  at: Date = new Date(),
+): CheckedService {
+  const problems: RegistryProblem[] = [];
+  let dropped = 0;
+  const label = typeof service.hostname === 'string' ? JSON.stringify(service.hostname) : 'a service';
+  const report = (message: string): void => {
+    dropped++;
+    if (problems.length < keep) problems.push({ item: label, message, at });
+  };
+  const serviceProblem =
+    nameProblem('host name', service.hostname) ??
+    nameProblem('name', service.name) ??
+    nameProblem('namespace', service.namespace);
+  if (serviceProblem !== undefined) {
+    report(`service left out: ${serviceProblem}`);
+    return { service: undefined, problems, dropped };
+  }
+  const ports: RegistryPort[] = [];
+  const numbers = new Set<number>();
+  const names = new Set<string>();
+  for (const port of service.ports) {
+    const problem =
+      portProblem('port', port.port) ??
+      nameProblem('port name', port.name) ??
+      (numbers.has(port.port) ? `port ${port.port} is given twice` : undefined) ??
+      (names.has(port.name) ? `port name ${JSON.stringify(port.name)} is given twice` : undefined);
+    if (problem !== undefined) {
+      report(`port left out: ${problem}`);
+      continue;
+    }
+    numbers.add(port.port);
+    names.add(port.name);
+    ports.push(port);
+  }
+  if (ports.length === 0) {
+    report('service left out: it has no valid port');
+    return { service: undefined, problems, dropped };
+  }
+  const instances: RegistryInstance[] = [];
+  let weights = 0;
+  const maxLabelBytes = limits.maxInstanceLabelBytes;
+  for (const instance of service.instances) {
+    let problem = instanceProblem(instance);
+    if (problem === undefined) {
+      const bytes = labelBytes(instance.labels ?? {});
+      if (bytes > maxLabelBytes)
+        problem = `its labels are ${bytes} bytes, over the limit of ${maxLabelBytes} (maxInstanceLabelBytes)`;
+    }
+    if (problem !== undefined) {
+      report(`instance ${instanceName(instance)} left out: ${problem}`);
+      continue;
+    }
+    weights += instance.weight;
+    instances.push(instance);
+  }
+  if (weights > maxWeightSum) {
+    return {
+      service: undefined,
+      problems: [],
+      dropped: 0,
+      overLimit: `service ${label}: its instances' weights add up to ${weights}, more than ${maxWeightSum} (uint32)`,
+    };
+  }
+  const kept =
+    ports.length === service.ports.length && instances.length === service.instances.length
+      ? service
+      : { ...service, ports, instances };
+  return { service: kept, problems, dropped };
+}
+
+/**
+ * The counts of a whole update over the {@link RegistryLimits} (services, instances per service), or undefined when
+ * they are within them.
+ */
+export function countProblem(
+  services: readonly RegistryService[],
+  limits: RegistryLimits,
+): string | undefined {
+  if (services.length > limits.maxRegistryServices)
+    return `${services.length} services is over the limit of ${limits.maxRegistryServices} (maxRegistryServices)`;
+  for (const service of services) {
+    if (service.instances.length > limits.maxInstancesPerService)
+      return `service ${JSON.stringify(service.hostname)} has ${service.instances.length} instances, over the limit of ${limits.maxInstancesPerService} (maxInstancesPerService)`;
+  }
+  return undefined;
+}
+
 /**
  * Checks a registry's services against the {@link RegistryLimits} and the rules above; keeps at most `keep`
  * problems (a registry full of bad data must not grow memory), counting the others.
@@ -84,75 +202,18 @@ export function checkRegistryServices(
   keep: number,
 ): CheckedServices {
   const services = [...input];
-  if (services.length > limits.maxRegistryServices)
-    return overLimit(
-      `${services.length} services is over the limit of ${limits.maxRegistryServices} (maxRegistryServices)`,
-    );
-  for (const service of services) {
-    if (service.instances.length > limits.maxInstancesPerService)
-      return overLimit(
-        `service ${JSON.stringify(service.hostname)} has ${service.instances.length} instances, over the limit of ${limits.maxInstancesPerService} (maxInstancesPerService)`,
-      );
-  }
+  const counts = countProblem(services, limits);
+  if (counts !== undefined) return overLimit(counts);
   const problems: RegistryProblem[] = [];
   let dropped = 0;
   const at = new Date();
-  const report = (item: string, message: string): void => {
-    dropped++;
-    if (problems.length < keep) problems.push({ item, message, at });
-  };
   const kept: RegistryService[] = [];
   for (const service of services) {
-    const label = typeof service.hostname === 'string' ? JSON.stringify(service.hostname) : 'a service';
-    const serviceProblem =
-      nameProblem('host name', service.hostname) ??
-      nameProblem('name', service.name) ??
-      nameProblem('namespace', service.namespace);
-    if (serviceProblem !== undefined) {
-      report(label, `service left out: ${serviceProblem}`);
-      continue;
-    }
-    const ports: RegistryPort[] = [];
-    const numbers = new Set<number>();
-    const names = new Set<string>();
-    for (const port of service.ports) {
-      const problem =
-        portProblem('port', port.port) ??
-        nameProblem('port name', port.name) ??
-        (numbers.has(port.port) ? `port ${port.port} is given twice` : undefined) ??
-        (names.has(port.name) ? `port name ${JSON.stringify(port.name)} is given twice` : undefined);
-      if (problem !== undefined) {
-        report(label, `port left out: ${problem}`);
-        continue;
-      }
-      numbers.add(port.port);
-      names.add(port.name);
-      ports.push(port);
-    }
-    if (ports.length === 0) {
-      report(label, 'service left out: it has no valid port');
-      continue;
-    }
-    const instances: RegistryInstance[] = [];
-    let weights = 0;
-    for (const instance of service.instances) {
-      const problem = instanceProblem(instance);
-      if (problem !== undefined) {
-        report(label, `instance ${instanceName(instance)} left out: ${problem}`);
-        continue;
-      }
-      weights += instance.weight;
-      instances.push(instance);
-    }
-    if (weights > maxWeightSum)
-      return overLimit(
-        `service ${label}: its instances' weights add up to ${weights}, more than ${maxWeightSum} (uint32)`,
-      );
-    kept.push(
-      ports.length === service.ports.length && instances.length === service.instances.length
-        ? service
-        : { ...service, ports, instances },
-    );
+    const checked = checkRegistryService(service, limits, keep, at);
+    if (checked.overLimit !== undefined) return overLimit(checked.overLimit);
+    dropped += checked.dropped;
+    for (const problem of checked.problems) if (problems.length < keep) problems.push(problem);
+    if (checked.service !== undefined) kept.push(checked.service);
   }
   return { services: kept, problems, dropped };
 }

@@ -8,7 +8,7 @@ import { TypeUrl } from '@xds/api';
 import { type RunningServer, startConsul } from '../../../scripts/registries/servers.mjs';
 import { ConsulRegistry } from './consul.js';
 import { serviceModelOf } from './service-model.js';
-import { endpointLines, serveRegistry, until } from './test-support.js';
+import { countChanges, endpointLines, serveRegistry, until, updateBound } from './test-support.js';
 
 const host = 'web.service.consul';
 
@@ -133,6 +133,46 @@ describe('ConsulRegistry (real Consul)', () => {
       assert.equal(xds.pushes(), pushes);
     } finally {
       await xds.close();
+    }
+  });
+
+  it('L2: a burst of 30 blocking-query answers costs one update per minRegistryUpdateMs, not one each', async () => {
+    const intervalMs = 1000;
+    const registerAll = (address: string) =>
+      Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          put(consul.url, '/v1/agent/service/register', {
+            Name: `burst-${i}`,
+            ID: `burst-${i}`,
+            Address: address,
+            Port: 9000 + i,
+          }),
+        ),
+      );
+    await registerAll('192.0.2.1');
+    const registry = new ConsulRegistry(consul.url, {
+      waitSeconds: 10,
+      limits: { minRegistryUpdateMs: intervalMs },
+    });
+    registry.start();
+    const moved = (address: string) =>
+      registry.services().filter((s) => s.name.startsWith('burst-') && s.instances[0]?.address === address)
+        .length;
+    try {
+      await until(registry, () => moved('192.0.2.1') === 30, 'the 30 services', 60_000);
+      // every service's blocking query answers on its own
+      const changes = countChanges(registry);
+      const started = performance.now();
+      await registerAll('192.0.2.2');
+      await until(registry, () => moved('192.0.2.2') === 30, 'the 30 services moved', 60_000);
+      const elapsed = performance.now() - started;
+      changes.stop();
+      assert.ok(
+        changes.count() <= updateBound(elapsed, intervalMs),
+        `${changes.count()} updates for 30 changed services in ${Math.round(elapsed)} ms`,
+      );
+    } finally {
+      await registry.stop();
     }
   });
 });

@@ -5,7 +5,10 @@
  * clients use (else the instance's port); node datacenter → region; every check passing → healthy. An instance
  * serves only its own port (`onlyNamedPorts`): instances on distinct ports give a cluster per port, each listing
  * its own instances. Response bodies are bounded (`maxRegistryResponseBytes`), and only the converted services are
- * kept, not the raw entries.
+ * kept, not the raw entries. An answer from an agent that knows no leader (`X-Consul-KnownLeader: false`) is not
+ * used: a restarting server answers a waiting blocking query from its still empty state (index 1, no instances),
+ * which would remove every instance for a moment; the registry stays stale and asks again.
+ * Changes are applied through `scheduleUpdate`: many blocking queries answering at once are one update.
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
@@ -134,6 +137,7 @@ export class ConsulRegistry extends RegistryBase {
   /** Stops every query. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.cancelUpdate();
     for (const watcher of this.#watchers.values()) watcher.abort();
     this.#watchers.clear();
   }
@@ -146,6 +150,10 @@ export class ConsulRegistry extends RegistryBase {
     if (!response.ok) {
       const text = (await response.text()).slice(0, 200);
       throw new Error(`GET ${path}: HTTP ${response.status} ${text}`);
+    }
+    if (response.headers.get('x-consul-knownleader') === 'false') {
+      await response.body?.cancel();
+      throw new Error(`GET ${path}: the agent knows no leader (X-Consul-KnownLeader: false); asking again`);
     }
     const body = (await readJsonBody(response, this.limits.maxRegistryResponseBytes, `GET ${path}`)) as T;
     const header = Number(response.headers.get('x-consul-index') ?? '0');
@@ -198,7 +206,7 @@ export class ConsulRegistry extends RegistryBase {
         }
         for (const name of kept) if (!this.#watchers.has(name)) this.#watch(name);
         this.#catalogLoaded = true;
-        this.#publish();
+        this.scheduleUpdate(() => this.#publish());
       } catch (error) {
         if (signal.aborted) return;
         this.reportProblem(`consul ${this.#base}: ${messageOf(error)}`, kindOf(error));
@@ -227,7 +235,7 @@ export class ConsulRegistry extends RegistryBase {
           backoff.reset();
           const entries = Array.isArray(body) ? body : [];
           this.#entries.set(name, entries.length === 0 ? undefined : consulService(name, entries));
-          this.#publish();
+          this.scheduleUpdate(() => this.#publish());
         } catch (error) {
           if (signal.aborted) return;
           this.reportProblem(`consul ${this.#base} service ${name}: ${messageOf(error)}`, kindOf(error));

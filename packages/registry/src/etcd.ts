@@ -79,6 +79,7 @@ export class EtcdRegistry extends RegistryBase {
   /** Cancels the watch and closes the client. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.cancelUpdate();
     const watcher = this.#watcher;
     this.#watcher = undefined;
     if (watcher !== undefined) await watcher.cancel().catch(() => {});
@@ -102,7 +103,7 @@ export class EtcdRegistry extends RegistryBase {
         this.#docs.clear();
         this.#bad.clear();
         for (const kv of listed.kvs) this.#apply(kv);
-        this.#publish();
+        this.scheduleUpdate(() => this.#publish());
         // watcher() rather than create(): the handlers are attached before the first connection, so a server
         // that goes away while the watch is being created is seen (as `disconnected`)
         const watcher = client
@@ -115,20 +116,20 @@ export class EtcdRegistry extends RegistryBase {
         const ended = new Promise<string>((resolve) => {
           watcher.on('put', (kv) => {
             this.#apply(kv);
-            this.#publish();
+            this.scheduleUpdate(() => this.#publish());
           });
           watcher.on('delete', (kv) => {
             const key = kv.key.toString();
             this.#docs.delete(key);
             this.#bad.delete(key);
-            this.#publish();
+            this.scheduleUpdate(() => this.#publish());
           });
           watcher.on('disconnected', (error: Error) =>
             this.reportProblem(`etcd watch disconnected: ${error.message}`),
           );
           // the client re-creates the watch from the last revision; the content did not change meanwhile
           // unless events arrive, so this clears `stale` without emitting a change
-          watcher.on('connected', () => this.#publish());
+          watcher.on('connected', () => this.scheduleUpdate(() => this.#publish()));
           watcher.on('error', (error: Error) => resolve(error.message));
           signal.addEventListener('abort', () => resolve('stopped'), { once: true });
         });

@@ -245,7 +245,7 @@ export class KubernetesRegistry extends RegistryBase {
     for (const kind of kinds) {
       void kind.run(
         this.#abort.signal,
-        () => this.#publish(),
+        () => this.scheduleUpdate(() => this.#publish()),
         (message, kind) => this.reportProblem(`kubernetes ${message}`, kind),
         this.#maxBackoff,
       );
@@ -255,6 +255,7 @@ export class KubernetesRegistry extends RegistryBase {
   /** Stops the watches. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.cancelUpdate();
   }
 
   #publish(): void {

@@ -2,7 +2,9 @@
  * The bounds on what a registry server controls (the registry-side counterpart of rule L2): a registry is data from
  * outside, so its response sizes, service counts and instance counts are bounded by configuration, each with a
  * documented default. Going past one is a registry error (shown as its `lastError` on the status page) and the
- * registry keeps its previous content; it never takes the server's memory or event loop with it.
+ * registry keeps its previous content; it never takes the server's memory or event loop with it. The time between
+ * two updates is bounded below too, so that a server sending changes as fast as it can costs one update per
+ * interval, not one per change.
  */
 
 /** The registry limits; every adapter and the aggregate take them (`--registry-limit NAME=VALUE` on `xds-server`). */
@@ -15,6 +17,13 @@ export interface RegistryLimits {
   readonly maxEndpointsPerCluster: number;
   /** Bytes of one response body from a registry server (Consul, Eureka). Default 64 MiB. */
   readonly maxRegistryResponseBytes: number;
+  /** Bytes of one instance's labels (keys and values, UTF-8); an instance with more is left out. Default 4,096. */
+  readonly maxInstanceLabelBytes: number;
+  /**
+   * The shortest time between two updates of one registry's services, in milliseconds: a burst of changes from its
+   * server (watch events, blocking query answers) is applied as one update, at most once per this time. Default 100.
+   */
+  readonly minRegistryUpdateMs: number;
 }
 
 /** The default registry limits. */
@@ -23,6 +32,8 @@ export const defaultRegistryLimits: RegistryLimits = Object.freeze({
   maxInstancesPerService: 10_000,
   maxEndpointsPerCluster: 10_000,
   maxRegistryResponseBytes: 64 * 1024 * 1024,
+  maxInstanceLabelBytes: 4096,
+  minRegistryUpdateMs: 100,
 });
 
 /** The limits with the given ones over the defaults (undefined values keep the default). */

@@ -45,6 +45,24 @@ export function until(
   });
 }
 
+/** Counts the `change` events of `source` from now on (`stop` removes the listener). */
+export function countChanges(source: Observable): { count(): number; stop(): void } {
+  let count = 0;
+  const off = source.on('change', () => {
+    count++;
+  });
+  return { count: () => count, stop: off };
+}
+
+/**
+ * Rule L2: the most updates a registry with `minRegistryUpdateMs` = `intervalMs` may make in `elapsedMs` (one per
+ * interval, the first at once, and one scheduled just before the count began). Timing only loosens this bound: a
+ * slower machine gives more time, so more updates are allowed, never fewer.
+ */
+export function updateBound(elapsedMs: number, intervalMs: number): number {
+  return Math.floor(elapsedMs / intervalMs) + 2;
+}
+
 /** A real xDS server whose snapshots follow an aggregate (and an optional model file). */
 export interface XdsOverRegistry {
   /** `127.0.0.1:PORT`. */
