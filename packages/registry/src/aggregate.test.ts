@@ -209,6 +209,24 @@ describe('the check where registry data enters the aggregate, and its limits', (
     assert.equal(capped.services()[0]?.instances.length, 1, 'the previous content stays');
   });
 
+  it('L2: an instance whose labels pass maxInstanceLabelBytes is left out, naming the limit', () => {
+    const service = web('web.service.consul', ['192.0.2.1']);
+    const heavy = {
+      ...service,
+      instances: [...service.instances, instance('192.0.2.2', { big: 'v'.repeat(100) })],
+    };
+    const registry = new MemoryRegistry('m', [heavy], { maxInstanceLabelBytes: 64 });
+    registry.start();
+    assert.deepEqual(
+      registry.services()[0]?.instances.map((i) => i.address),
+      ['192.0.2.1'],
+    );
+    assert.match(
+      registry.status().itemErrors[0]?.message ?? '',
+      /instance "192.0.2.2" port 9000 left out: its labels are 103 bytes, over the limit of 64 \(maxInstanceLabelBytes\)/,
+    );
+  });
+
   it('instances that serve only their own port: a model service per port, endpoints add up to the instances', () => {
     const instances: RegistryInstance[] = [];
     const ports = [];
