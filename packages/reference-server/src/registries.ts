@@ -233,6 +233,8 @@ export function createServerRegistries(
       };
     },
     onChange(listener) {
+      // without registries there is nothing to follow (the model file publishes on its own)
+      if (registries.length === 0) return () => {};
       let timer: NodeJS.Timeout | undefined;
       let lastEnd = Number.NEGATIVE_INFINITY;
       let lastTook = 0;
