@@ -7,7 +7,8 @@
  * its own instances. Response bodies are bounded (`maxRegistryResponseBytes`), and only the converted services are
  * kept, not the raw entries. An answer from an agent that knows no leader (`X-Consul-KnownLeader: false`) is not
  * used: a restarting server answers a waiting blocking query from its still empty state (index 1, no instances),
- * which would remove every instance for a moment; the registry stays stale and asks again.
+ * which would remove every instance for a moment; the registry stays stale and asks again. So too an answer whose
+ * index went backwards (Consul's docs: start over from index 0): it is not applied, the next one is.
  * Changes are applied through `scheduleUpdate`: many blocking queries answering at once are one update.
  */
 import type { Protocol } from '@xds/generator';
@@ -171,8 +172,13 @@ export class ConsulRegistry extends RegistryBase {
           index,
           signal,
         );
-        // an index that goes backwards (a restarted agent) starts over, as Consul's docs say
-        index = next < index ? 0 : next;
+        // an index that goes backwards (a restarted server) starts over, as Consul's docs say; its answer is not
+        // used: a restarting server answers from its state before the restore (index 1, no services)
+        if (next < index) {
+          index = 0;
+          throw new Error('the index went backwards (a restarted server); asking again');
+        }
+        index = next;
         backoff.reset();
         const names = Object.keys(body)
           .filter((n) => n !== 'consul')
@@ -231,7 +237,11 @@ export class ConsulRegistry extends RegistryBase {
             signal,
           );
           if (signal.aborted) return;
-          index = next < index ? 0 : next;
+          if (next < index) {
+            index = 0;
+            throw new Error('the index went backwards (a restarted server); asking again');
+          }
+          index = next;
           backoff.reset();
           const entries = Array.isArray(body) ? body : [];
           this.#entries.set(name, entries.length === 0 ? undefined : consulService(name, entries));
