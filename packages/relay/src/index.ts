@@ -8,6 +8,8 @@ export { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } fro
 export { type GroupBy, parseGroupBy } from './group-by.js';
 export { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
+export { OriginProbe, type OriginProbeOptions, type ProbeResult } from './origin-probe.js';
+export { type Readiness, type ReadinessOptions, UpstreamReadiness } from './readiness.js';
 export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';
 export {
   defaultMaxNamesPerGroup,

@@ -127,13 +127,21 @@ describe('xds-relay process', () => {
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
       return { status: response.status, body: await response.text() };
     };
-    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: idle\n' });
+    const idle = await get('/readyz');
+    assert.equal(idle.status, 200, idle.body);
+    assert.match(
+      idle.body,
+      /^ready\nupstream: idle\nno group yet; upstream reachable \(127\.0\.0\.1:\d+: answers gRPC/,
+    );
     const client = downstream(running.xdsAddress, 'n1');
     closers.push(() => client.close());
     client.subscribe(TypeUrl.Cluster, ['*']);
     await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
     await until('a connected upstream', () => running.relay.upstreamState() === 'connected');
-    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: connected\n' });
+    assert.deepEqual(await get('/readyz'), {
+      status: 200,
+      body: 'ready\nupstream: connected\n1 of 1 groups have a live upstream stream\n',
+    });
     const syncz = JSON.parse((await get('/debug/syncz')).body) as {
       upstream: string;
       groups: { group: string; upstreamNodeId: string }[];
@@ -168,7 +176,17 @@ describe('xds-relay process', () => {
     const gone = nextEvent(running.relay, 'upstreamDisconnected');
     await origin.server.close();
     await gone;
-    assert.deepEqual(await get('/readyz'), { status: 200, body: 'ready\nupstream: disconnected\n' });
+    // Not ready for new clients without an origin; the client it has keeps what it holds (rule X3).
+    let readyz = await get('/readyz');
+    for (const deadline = Date.now() + 30_000; readyz.status !== 503 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      readyz = await get('/readyz');
+    }
+    assert.match(
+      readyz.body,
+      /^not ready\nupstream: disconnected\nno upstream reachable: 127\.0\.0\.1:\d+: /,
+    );
+    assert.equal(client.resources(TypeUrl.Cluster).size, 2);
     assert.match((await get('/')).body, /Upstream: <span[^>]*>disconnected</);
     const metrics = (await get('/metrics')).body;
     assert.match(metrics, /^xds_relay_upstream_connected 0$/m);

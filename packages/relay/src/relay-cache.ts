@@ -108,6 +108,13 @@ export class RelayCache extends SnapshotCache {
     return { wildcard: (counts?.wildcard ?? 0) > 0, names: new Set(counts?.names.keys() ?? []) };
   }
 
+  /** True when the upstream answered, for the group, every type its watches subscribe to (nothing to wait for). */
+  answersEveryType(group: string): boolean {
+    for (const [typeUrl, counts] of this.#groups.get(group)?.counts ?? [])
+      if ((counts.wildcard > 0 || counts.names.size > 0) && !this.isReady(group, typeUrl)) return false;
+    return true;
+  }
+
   /** True once the upstream answered the type for the group. */
   isReady(group: string, typeUrl: TypeUrl): boolean {
     return this.#ready.get(group)?.has(typeUrl) ?? false;

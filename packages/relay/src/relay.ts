@@ -15,6 +15,8 @@ import { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } fro
 import { type GroupBy, parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
+import { OriginProbe } from './origin-probe.js';
+import { type Readiness, UpstreamReadiness } from './readiness.js';
 import { defaultMaxNamesPerGroup, RelayCache } from './relay-cache.js';
 import { upstreamNode } from './upstream-node.js';
 
@@ -62,6 +64,11 @@ export interface RelayOptions {
    * keep this below the origin's cap.
    */
   readonly groupsPerConnection?: number;
+  /**
+   * How long a group may be without a live upstream stream before it counts as failing for readiness (ms); default
+   * 30 s. See {@link Relay.readiness}.
+   */
+  readonly readyGraceMs?: number;
   /** How long a group without downstream watches keeps its upstream stream and snapshot (ms); default 60 s. */
   readonly groupIdleMs?: number;
   /** The downstream XdsServer's options (its cache is the relay's). */
@@ -120,6 +127,8 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #upstreams = new Map<string, GroupUpstream>();
   readonly #idle = new Map<string, NodeJS.Timeout>();
   readonly #slots: ConnectionSlots;
+  readonly #probe: OriginProbe;
+  readonly #readiness: UpstreamReadiness;
   #closing: Promise<void> | undefined;
 
   /** Creates the relay; nothing listens until {@link listen}. */
@@ -144,6 +153,24 @@ export class Relay extends EventEmitter<RelayEvents> {
       },
     );
     this.server = new XdsServer({ ...options.server, cache: this.cache, logger: this.#logger });
+    this.#probe = new OriginProbe({
+      servers: options.upstreams,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+    this.#readiness = new UpstreamReadiness(
+      this.#probe,
+      options.readyGraceMs === undefined ? {} : { graceMs: options.readyGraceMs },
+    );
+  }
+
+  /**
+   * Whether the relay can serve new clients (`/readyz`), by the rule of readiness.ts: not while `draining` or
+   * closed; ready while some group has a live upstream stream (connected, and answered or resumed); with none, only
+   * when an upstream answers a gRPC health check and some group is still within `readyGraceMs` of its start (or
+   * there is no group yet). Clients it has are served what it holds either way (rule X3).
+   */
+  readiness(draining = false): Promise<Readiness> {
+    return this.#readiness.check(draining || this.#closing !== undefined);
   }
 
   /** Listens for downstream xDS on `host:port` (over TLS with `options.tls`); resolves the bound port. */
@@ -179,6 +206,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       await this.server.close();
       await Promise.all([...this.#upstreams.values()].map((u) => u.close()));
       this.#upstreams.clear();
+      this.#probe.close();
       this.cache.close();
     })();
     return this.#closing;
@@ -226,6 +254,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       this.#logger.warn({ group, typeUrl, message }, 'relay: NACKed an upstream response it cannot take');
       this.emit('upstreamNack', { group, typeUrl, message });
     });
+    this.#readiness.track(group, client, () => this.cache.answersEveryType(group));
     this.#upstreams.set(group, upstream);
   }
 
@@ -243,6 +272,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#idle.delete(group);
     const upstream = this.#upstreams.get(group);
     this.#upstreams.delete(group);
+    this.#readiness.forget(group);
     this.#slots.release(group);
     this.cache.forget(group);
     void upstream?.close();

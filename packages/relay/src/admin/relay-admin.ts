@@ -1,7 +1,7 @@
 /**
  * The relay's admin pages: `/` (the status page, xds-server's with the relay's upstream section), `/healthz`,
- * `/debug/config_dump?node=ID`, `/readyz` (ready while serving, with the upstream state as detail: a relay without upstream still serves what it
- * holds, rule X3), `/metrics` (Prometheus) and `/debug/syncz`. They are served by the admin HTTP(S) server
+ * `/debug/config_dump?node=ID`, `/readyz` (the relay's readiness rule, readiness.ts: ready when it can reach its origin;
+ * one that is not still serves what it holds to its clients, rule X3), `/metrics` (Prometheus) and `/debug/syncz`. They are served by the admin HTTP(S) server
  * `xds-server` uses (security headers, bearer token, TLS, rule L4), not a copy of it.
  */
 import {
@@ -51,9 +51,11 @@ export function createRelayAdmin(
           { 'content-security-policy': statusPageContentSecurityPolicy },
         ),
       '/healthz': (_url, response) => send(response, 200, textType, 'ok\n'),
-      '/readyz': (_url, response) => {
-        const detail = `upstream: ${ctx.relay.upstreamState()}\n`;
-        if (ctx.ready()) send(response, 200, textType, `ready\n${detail}`);
+      // Ready by the relay's readiness rule (readiness.ts): it can reach its origin, not merely a channel is up.
+      '/readyz': async (_url, response) => {
+        const readiness = await ctx.relay.readiness(!ctx.ready());
+        const detail = `upstream: ${ctx.relay.upstreamState()}\n${readiness.reason}\n`;
+        if (readiness.ready) send(response, 200, textType, `ready\n${detail}`);
         else send(response, 503, textType, `not ready\n${detail}`);
       },
       '/metrics': async (_url, response) => {
