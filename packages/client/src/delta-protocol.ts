@@ -25,25 +25,24 @@ export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryRespon
   deserialize: (bytes) => fromBinary(DeltaDiscoveryResponseSchema, bytes),
   initial(type: TypeState, node: Node | undefined) {
     const sub = type.subscription();
-    type.sent = sub;
+    const names = sub.wildcard ? ['*', ...sub.names] : [...sub.names];
+    type.markTold();
     const initialResourceVersions: Record<string, string> = {};
     for (const [name, resource] of type.held) initialResourceVersions[name] = resource.version;
     return create(DeltaDiscoveryRequestSchema, {
       typeUrl: type.typeUrl,
-      resourceNamesSubscribe: sub.wildcard ? ['*', ...sub.names] : [...sub.names],
+      resourceNamesSubscribe: names,
       initialResourceVersions,
       ...(node === undefined ? {} : { node }),
     });
   },
   resubscribe(type: TypeState) {
-    const sub = type.subscription();
-    const sent = type.sent ?? { wildcard: false, names: new Set<string>() };
-    const subscribe = [...sub.names].filter((n) => !sent.names.has(n));
-    const unsubscribe = [...sent.names].filter((n) => !sub.names.has(n));
-    if (sub.wildcard && !sent.wildcard) subscribe.push('*');
-    if (!sub.wildcard && sent.wildcard) unsubscribe.push('*');
+    // Only what changed since the stream was told: O(the change), however many names the type holds.
+    if (!type.changed) return undefined;
+    const { added, removed, wildcard } = type.takeDelta();
+    const subscribe = wildcard === true ? [...added, '*'] : [...added];
+    const unsubscribe = wildcard === false ? [...removed, '*'] : [...removed];
     if (subscribe.length === 0 && unsubscribe.length === 0) return undefined;
-    type.sent = sub;
     return create(DeltaDiscoveryRequestSchema, {
       typeUrl: type.typeUrl,
       responseNonce: type.nonce,

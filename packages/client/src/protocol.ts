@@ -58,8 +58,9 @@ export const nackCode = 3;
 /** The SotW `resource_names` of a subscription: `*` for wildcard, then the names. */
 export function namesOf(type: TypeState): string[] {
   const sub = type.subscription();
-  type.sent = sub;
-  return sub.wildcard ? ['*', ...sub.names] : [...sub.names];
+  const names = sub.wildcard ? ['*', ...sub.names] : [...sub.names];
+  type.markTold();
+  return names;
 }
 
 /** A protobuf-es serializer that does not copy the bytes. */

@@ -34,10 +34,7 @@ export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
     return request(type, { versionInfo: type.version, responseNonce: '' }, node);
   },
   resubscribe(type: TypeState) {
-    const sub = type.subscription();
-    const sent = type.sent;
-    if (sent !== undefined && sent.wildcard === sub.wildcard && sameSet(sent.names, sub.names))
-      return undefined;
+    if (type.told && !type.changed) return undefined;
     return request(type, { versionInfo: type.version, responseNonce: type.nonce });
   },
   read(response: DiscoveryResponse, limits: ResourceLimits): ReadResponse {
@@ -75,10 +72,4 @@ function request(
     ...fields,
     ...(node === undefined ? {} : { node }),
   });
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const name of a) if (!b.has(name)) return false;
-  return true;
 }

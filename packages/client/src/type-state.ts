@@ -34,13 +34,25 @@ export interface Subscription {
   readonly names: ReadonlySet<string>;
 }
 
+/** What changed in a type's subscription since the server was last told, to send as a delta request. */
+export interface SubscriptionDelta {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** The wildcard now, when it changed; undefined when it did not. */
+  readonly wildcard: boolean | undefined;
+}
+
 /** The resources that changed in one accepted response. */
 export interface Applied {
   readonly updated: readonly XdsResource[];
   readonly removed: readonly string[];
 }
 
-/** One type's watches, subscription and held resources. */
+/**
+ * One type's watches, subscription and held resources. The subscription (the union of the watches) is kept as
+ * counts, and what changed since the server was last told as two sets, so that a watch that adds or drops a few
+ * names costs O(those names), not O(the subscription) (rule L2).
+ */
 export class TypeState {
   /** The type URL. */
   readonly typeUrl: string;
@@ -54,34 +66,103 @@ export class TypeState {
   version = '';
   /** The nonce of the latest response on the current stream (`''` on a new stream). */
   nonce = '';
-  /** The subscription told to the server on the current stream (undefined: not yet told). */
-  sent: Subscription | undefined;
+  /** How many watches want each name. */
+  readonly #counts = new Map<string, number>();
+  /** The names some watch wants (the keys of #counts, as a set callers may read). */
+  readonly #names = new Set<string>();
+  #wildcards = 0;
+  /** True once the current stream was told the subscription (its first request of the type). */
+  #told = false;
+  #toldWildcard = false;
+  readonly #added = new Set<string>();
+  readonly #removed = new Set<string>();
 
   constructor(typeUrl: string) {
     this.typeUrl = typeUrl;
     this.fullState = resourceType(typeUrl)?.allRequiredInSotW ?? false;
   }
 
-  /** The union of the watches: wildcard when any watch is, plus every name watched. */
+  /** The union of the watches: wildcard when any watch is, plus every name watched (a live view, not a copy). */
   subscription(): Subscription {
-    let wildcard = false;
-    const names = new Set<string>();
-    for (const watcher of this.watchers) {
-      if (watcher.names === '*') wildcard = true;
-      else for (const name of watcher.names) names.add(name);
-    }
-    return { wildcard, names };
+    return { wildcard: this.#wildcards > 0, names: this.#names };
   }
 
-  /** True when some watch wants the name. */
+  /** True once the current stream was told the subscription. */
+  get told(): boolean {
+    return this.#told;
+  }
+
+  /** The current stream was told the whole subscription (its first request of the type, or a SotW request). */
+  markTold(): void {
+    this.#told = true;
+    this.#toldWildcard = this.#wildcards > 0;
+    this.#added.clear();
+    this.#removed.clear();
+  }
+
+  /** A new stream: nothing is told yet. */
+  resetTold(): void {
+    this.#told = false;
+    this.#added.clear();
+    this.#removed.clear();
+  }
+
+  /** True when the subscription differs from what the current stream was told. */
+  get changed(): boolean {
+    return this.#added.size > 0 || this.#removed.size > 0 || this.#toldWildcard !== this.#wildcards > 0;
+  }
+
+  /** What changed since the stream was told, and marks it told: O(the change). */
+  takeDelta(): SubscriptionDelta {
+    const wildcard = this.#wildcards > 0;
+    const delta = {
+      added: [...this.#added],
+      removed: [...this.#removed],
+      wildcard: wildcard === this.#toldWildcard ? undefined : wildcard,
+    };
+    this.markTold();
+    return delta;
+  }
+
+  /** Counts a watcher's names (or wildcard) in (`+1`) or out (`-1`) of the subscription. */
+  count(names: Iterable<string> | '*', delta: 1 | -1): void {
+    if (names === '*') {
+      this.#wildcards += delta;
+      return;
+    }
+    for (const name of names) this.#countName(name, delta);
+  }
+
+  #countName(name: string, delta: 1 | -1): void {
+    const next = (this.#counts.get(name) ?? 0) + delta;
+    if (next > 0) {
+      this.#counts.set(name, next);
+      if (delta === 1 && next === 1) {
+        this.#names.add(name);
+        if (!this.#removed.delete(name)) this.#added.add(name);
+      }
+      return;
+    }
+    this.#counts.delete(name);
+    this.#names.delete(name);
+    if (!this.#added.delete(name)) this.#removed.add(name);
+  }
+
+  /** True when some watch wants the name: O(1). */
   wants(name: string): boolean {
-    for (const watcher of this.watchers) if (watcher.names === '*' || watcher.names.has(name)) return true;
-    return false;
+    return this.#wildcards > 0 || this.#counts.has(name);
   }
 
   /** Drops the held resources no watch wants any more (after a watch is cancelled). */
   forgetUnwanted(): void {
+    if (this.#wildcards > 0) return;
     for (const name of [...this.held.keys()]) if (!this.wants(name)) this.held.delete(name);
+  }
+
+  /** Drops the held resources among `names` no watch wants any more: O(names). */
+  forgetUnwantedOf(names: Iterable<string>): void {
+    if (this.#wildcards > 0) return;
+    for (const name of names) if (!this.wants(name)) this.held.delete(name);
   }
 
   /**

@@ -29,8 +29,14 @@ import { type Applied, TypeState, type Watcher, type WatchUpdate } from './type-
 export interface WatchHandle {
   /** Cancels the watch; the names no other watch wants are unsubscribed and forgotten. */
   (): void;
-  /** Replaces the watched names (or `'*'`), sending one subscription change. */
+  /** Replaces the watched names (or `'*'`), sending one subscription change: O(old names + new names). */
   setNames(names: Iterable<string> | '*'): void;
+  /**
+   * Adds and drops names of a watch by names (not `'*'`), sending one subscription change: O(the change), however
+   * many names the watch holds (delta sends just the change; SotW sends the whole subscription, as it must).
+   * Throws an XdsError (FailedPrecondition) on a wildcard watch.
+   */
+  change(added: Iterable<string>, removed: Iterable<string>): void;
 }
 
 /** True when no watch of the type names anything. */
@@ -152,22 +158,55 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.#types.set(typeUrl, type);
     }
     const state = type;
-    let watcher: Watcher = { names: names === '*' ? '*' : new Set(names), listener };
+    // The watcher's own set: change() edits it in place (its copy of the caller's names).
+    let own: Set<string> | '*' = names === '*' ? '*' : new Set(names);
+    let watcher: Watcher = { names: own, listener };
     state.watchers.add(watcher);
+    state.count(own, 1);
     this.#subscriptionChanged(state);
     this.#replay(state, watcher);
     const handle = (() => {
       if (!state.watchers.delete(watcher)) return;
+      state.count(own, -1);
       this.#subscriptionChanged(state);
       state.forgetUnwanted();
     }) as WatchHandle;
     handle.setNames = (next) => {
       if (!state.watchers.delete(watcher)) return;
-      watcher = { names: next === '*' ? '*' : new Set(next), listener };
+      state.count(own, -1);
+      own = next === '*' ? '*' : new Set(next);
+      watcher = { names: own, listener };
       state.watchers.add(watcher);
+      state.count(own, 1);
       this.#subscriptionChanged(state);
       state.forgetUnwanted();
       this.#replay(state, watcher);
+    };
+    handle.change = (added, removed) => {
+      if (!state.watchers.has(watcher)) return;
+      const names = own;
+      if (names === '*')
+        throw new XdsError(
+          Code.FailedPrecondition,
+          'XdsClient: change() on a wildcard watch; use setNames()',
+        );
+      const gained: string[] = [];
+      const dropped: string[] = [];
+      for (const name of removed)
+        if (names.delete(name)) {
+          dropped.push(name);
+          state.count([name], -1);
+        }
+      for (const name of added)
+        if (!names.has(name)) {
+          names.add(name);
+          gained.push(name);
+          state.count([name], 1);
+        }
+      if (gained.length === 0 && dropped.length === 0) return;
+      this.#subscriptionChanged(state);
+      state.forgetUnwantedOf(dropped);
+      this.#replayNames(state, watcher, gained);
     };
     return handle;
   }
@@ -204,6 +243,33 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     await stream.ended;
   }
 
+  /** Hands a watch what the client already holds of `names` (names it just added): O(names). */
+  #replayNames(type: TypeState, watcher: Watcher, names: readonly string[]): void {
+    const held = new Map<string, XdsResource>();
+    for (const name of names) {
+      const resource = type.held.get(name);
+      if (resource !== undefined) held.set(name, resource);
+    }
+    if (held.size === 0) return;
+    queueMicrotask(() => {
+      if (!type.watchers.has(watcher)) return;
+      const update = {
+        typeUrl: type.typeUrl,
+        version: type.version,
+        updated: [...held.values()],
+        removed: [],
+      };
+      let resources: ReadonlyMap<string, XdsResource> | undefined;
+      this.#call(watcher, {
+        ...update,
+        get resources() {
+          resources ??= type.viewOf(watcher);
+          return resources;
+        },
+      });
+    });
+  }
+
   /** Hands a new watch what the client already holds of it. */
   #replay(type: TypeState, watcher: Watcher): void {
     const held = type.viewOf(watcher);
@@ -226,8 +292,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       if (this.#timer === undefined && !this.#closed) this.#connect();
       return;
     }
-    const request =
-      type.sent === undefined ? this.#wire.initial(type, undefined) : this.#wire.resubscribe(type);
+    const request = type.told ? this.#wire.resubscribe(type) : this.#wire.initial(type, undefined);
     if (request !== undefined) stream.call.write(request);
   }
 
@@ -261,7 +326,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     });
     for (const type of this.#types.values()) {
       type.nonce = '';
-      type.sent = undefined;
+      type.resetTold();
       if (!isEmpty(type)) call.write(this.#wire.initial(type, this.#nodeDue(stream)));
     }
     this.#logger.debug({ address, protocol: this.protocol }, 'xds client: stream opened');

@@ -38,6 +38,8 @@ export class GroupUpstream {
   readonly #cache: RelayCache;
   readonly #handles = new Map<TypeUrl, WatchHandle>();
   readonly #dirty = new Set<TypeUrl>();
+  /** Whether the client's watch of a type is by wildcard. */
+  readonly #wildcard = new Map<TypeUrl, boolean>();
   #flush: NodeJS.Immediate | undefined;
 
   constructor(group: string, node: Node, cache: RelayCache, options: UpstreamOptions) {
@@ -81,23 +83,39 @@ export class GroupUpstream {
     this.#flush = undefined;
     if (this.client.closed) return;
     for (const typeUrl of this.#dirty) {
-      const interest = this.#cache.interest(this.group, typeUrl);
-      const names = interest.wildcard ? '*' : interest.names;
+      // Only what changed since the last turn: O(the change), whatever the group holds (rule L2).
+      const change = this.#cache.takeInterestChange(this.group, typeUrl);
       const handle = this.#handles.get(typeUrl);
-      const before = new Set(this.client.resources(typeUrl).keys());
       if (handle === undefined) {
-        if (interest.wildcard || interest.names.size > 0)
+        if (change.wildcard || change.added.length > 0) {
+          const open = this.#cache.interest(this.group, typeUrl);
+          this.#wildcard.set(typeUrl, open.wildcard);
           this.#handles.set(
             typeUrl,
-            this.client.watch(typeUrl, names, () => {}),
+            this.client.watch(typeUrl, open.wildcard ? '*' : open.names, () => {}),
           );
+        }
         continue;
       }
-      handle.setNames(names);
+      const wasWildcard = this.#wildcard.get(typeUrl) === true;
+      let dropped: readonly string[];
+      if (change.wildcard !== wasWildcard) {
+        // Into or out of wildcard (rare): the whole union once.
+        this.#wildcard.set(typeUrl, change.wildcard);
+        const before = change.wildcard ? [] : [...this.client.resources(typeUrl).keys()];
+        handle.setNames(change.wildcard ? '*' : this.#cache.interest(this.group, typeUrl).names);
+        dropped = before.filter((name) => this.client.resource(typeUrl, name) === undefined);
+      } else if (change.wildcard) {
+        continue; // a wildcard watch already asks for everything
+      } else {
+        handle.change(change.added, change.removed);
+        dropped = change.removed.filter((name) => this.client.resource(typeUrl, name) === undefined);
+      }
       // Names no downstream client wants any more leave the group's snapshot too (memory follows interest).
-      const dropped = [...before].filter((name) => this.client.resource(typeUrl, name) === undefined);
-      if (dropped.length > 0)
-        this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], dropped);
+      const held = this.#cache.getSnapshot(this.group);
+      const entries = held?.entries(typeUrl);
+      const gone = dropped.filter((name) => entries?.has(name) === true);
+      if (gone.length > 0) this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], gone);
     }
     this.#dirty.clear();
   }

@@ -18,6 +18,7 @@ import {
   Snapshot,
   SnapshotCache,
   type SotwWatch,
+  type SubscriptionChange,
   type Watch,
   type WatchOptions,
 } from '@xds/cache';
@@ -53,21 +54,37 @@ export interface Interest {
 export interface RelayCacheHooks {
   /** A group got its first watch; `node` is the downstream node that opened it. */
   groupOpened(group: string, node: Node): void;
-  /** A group's union of subscriptions of a type may have changed: read it with {@link RelayCache.interest}. */
+  /**
+   * A group's union of subscriptions of a type may have changed: take what changed with
+   * {@link RelayCache.takeInterestChange} (or read the whole union with {@link RelayCache.interest}).
+   */
   interestChanged(group: string, typeUrl: TypeUrl): void;
   /** A group has no watch left. */
   groupIdle(group: string): void;
 }
 
+/** What changed in a group's union of subscriptions of one type since its upstream last took it. */
+export interface InterestChange {
+  /** Names (and globs) the union gained. */
+  readonly added: readonly string[];
+  /** Names (and globs) the union lost. */
+  readonly removed: readonly string[];
+  /** Whether some watch subscribes by wildcard now. */
+  readonly wildcard: boolean;
+}
+
 interface Counts {
   wildcard: number;
   readonly names: Map<string, number>;
+  /** Names the union gained / lost since the upstream last took the change. */
+  readonly added: Set<string>;
+  readonly removed: Set<string>;
 }
 
 interface Indexed {
   readonly group: string;
   wildcard: boolean;
-  names: readonly string[];
+  readonly names: Set<string>;
 }
 
 /** A SnapshotCache keyed by relay group, filled from upstream. */
@@ -176,19 +193,57 @@ export class RelayCache extends SnapshotCache {
     return this.isReady(key, typeUrl) ? super.view(key, typeUrl) : undefined;
   }
 
-  override subscriptionChanged(watch: Watch): void {
+  /**
+   * Re-counts a watch's subscription into its group's union. A delta watch says what its request changed
+   * (`change`): O(the change), however many names the watch or the group hold (rule L2). A SotW request carries
+   * the whole subscription, so it is compared with what was counted for the watch: O(the request).
+   */
+  override subscriptionChanged(watch: Watch, change?: SubscriptionChange): void {
     super.subscriptionChanged(watch);
     const indexed = this.#indexed.get(watch);
     if (indexed === undefined) return;
-    const names = [...watch.subscribed];
+    let added: string[];
+    let removed: string[];
+    if (change !== undefined) {
+      added = change.added.filter((name) => !indexed.names.has(name));
+      removed = change.removed.filter((name) => indexed.names.has(name));
+    } else {
+      const next = watch.subscribed;
+      added = [];
+      removed = [];
+      for (const name of next) if (!indexed.names.has(name)) added.push(name);
+      if (indexed.names.size + added.length !== next.size)
+        for (const name of indexed.names) if (!next.has(name)) removed.push(name);
+    }
+    if (added.length === 0 && removed.length === 0 && indexed.wildcard === watch.wildcard) return;
     // Rule L2: checked before anything is counted; the throw ends this watch's stream, and its release then
     // uncounts what was counted for it before (indexed is unchanged), so the group is untouched.
-    this.#checkUnion(indexed, watch.typeUrl, names);
-    this.#count(indexed.group, watch.typeUrl, indexed, -1);
-    indexed.wildcard = watch.wildcard;
-    indexed.names = names;
-    this.#count(indexed.group, watch.typeUrl, indexed, +1);
+    const counts = this.#counts(indexed.group, watch.typeUrl);
+    if (counts === undefined) return;
+    this.#checkUnion(indexed.group, watch.typeUrl, counts, added, removed);
+    for (const name of removed) {
+      indexed.names.delete(name);
+      this.#countName(counts, name, -1);
+    }
+    for (const name of added) {
+      indexed.names.add(name);
+      this.#countName(counts, name, 1);
+    }
+    if (indexed.wildcard !== watch.wildcard) {
+      counts.wildcard += watch.wildcard ? 1 : -1;
+      indexed.wildcard = watch.wildcard;
+    }
     this.#hooks.interestChanged(indexed.group, watch.typeUrl);
+  }
+
+  /** What changed in a group's union of a type since the last call, which it clears: O(the change). */
+  takeInterestChange(group: string, typeUrl: TypeUrl): InterestChange {
+    const counts = this.#groups.get(group)?.counts.get(typeUrl);
+    if (counts === undefined) return { added: [], removed: [], wildcard: false };
+    const change = { added: [...counts.added], removed: [...counts.removed], wildcard: counts.wildcard > 0 };
+    counts.added.clear();
+    counts.removed.clear();
+    return change;
   }
 
   override release(watch: Watch): void {
@@ -196,30 +251,36 @@ export class RelayCache extends SnapshotCache {
     const indexed = this.#indexed.get(watch);
     if (indexed === undefined) return;
     this.#indexed.delete(watch);
-    this.#count(indexed.group, watch.typeUrl, indexed, -1);
+    const counts = this.#counts(indexed.group, watch.typeUrl);
+    if (counts !== undefined) {
+      if (indexed.wildcard) counts.wildcard--;
+      for (const name of indexed.names) this.#countName(counts, name, -1);
+    }
     const group = this.#groups.get(indexed.group);
     group?.watches.delete(watch);
-    if (indexed.wildcard || indexed.names.length > 0)
-      this.#hooks.interestChanged(indexed.group, watch.typeUrl);
+    if (indexed.wildcard || indexed.names.size > 0) this.#hooks.interestChanged(indexed.group, watch.typeUrl);
     if (group !== undefined && group.watches.size === 0) {
       this.#groups.delete(indexed.group);
       this.#hooks.groupIdle(indexed.group);
     }
   }
 
-  /** Throws RESOURCE_EXHAUSTED when `names` in place of the watch's counted names pass the group's bound. */
-  #checkUnion(indexed: Indexed, typeUrl: TypeUrl, names: readonly string[]): void {
-    const counts = this.#groups.get(indexed.group)?.counts.get(typeUrl)?.names;
-    let size = counts?.size ?? 0;
-    if (size + names.length <= this.#maxNamesPerGroup) return;
-    const had = new Set(indexed.names);
-    const next = new Set(names);
-    for (const name of next) if (!had.has(name) && !counts?.has(name)) size++;
-    for (const name of had) if (counts?.get(name) === 1 && !next.has(name)) size--;
+  /** Throws RESOURCE_EXHAUSTED when `added` and `removed` would take the group's union past its bound: O(the change). */
+  #checkUnion(
+    group: string,
+    typeUrl: TypeUrl,
+    counts: Counts,
+    added: readonly string[],
+    removed: readonly string[],
+  ): void {
+    let size = counts.names.size;
+    if (size + added.length <= this.#maxNamesPerGroup) return;
+    for (const name of added) if (!counts.names.has(name)) size++;
+    for (const name of removed) if (counts.names.get(name) === 1) size--;
     if (size <= this.#maxNamesPerGroup) return;
     throw new XdsError(
       Code.ResourceExhausted,
-      `this subscription would take group "${indexed.group}" to ${size} names of ${typeUrl}, past the relay's limit ` +
+      `this subscription would take group "${group}" to ${size} names of ${typeUrl}, past the relay's limit ` +
         `maxNamesPerGroup (--max-names-per-group ${this.#maxNamesPerGroup}); the stream is refused, the group is not`,
     );
   }
@@ -243,23 +304,31 @@ export class RelayCache extends SnapshotCache {
       this.#hooks.groupOpened(watch.key, node);
     }
     group.watches.add(watch);
-    this.#indexed.set(watch, { group: watch.key, wildcard: false, names: [] });
+    this.#indexed.set(watch, { group: watch.key, wildcard: false, names: new Set() });
     return watch;
   }
 
-  #count(group: string, typeUrl: TypeUrl, indexed: Indexed, delta: 1 | -1): void {
+  /** A group's counts of a type, made on first use; undefined when the group is gone. */
+  #counts(group: string, typeUrl: TypeUrl): Counts | undefined {
     const state = this.#groups.get(group);
-    if (state === undefined) return;
+    if (state === undefined) return undefined;
     let counts = state.counts.get(typeUrl);
     if (counts === undefined) {
-      counts = { wildcard: 0, names: new Map() };
+      counts = { wildcard: 0, names: new Map(), added: new Set(), removed: new Set() };
       state.counts.set(typeUrl, counts);
     }
-    if (indexed.wildcard) counts.wildcard += delta;
-    for (const name of indexed.names) {
-      const next = (counts.names.get(name) ?? 0) + delta;
-      if (next <= 0) counts.names.delete(name);
-      else counts.names.set(name, next);
+    return counts;
+  }
+
+  /** Counts one watch's name in or out of its group's union, noting when the union gains or loses it. */
+  #countName(counts: Counts, name: string, delta: 1 | -1): void {
+    const next = (counts.names.get(name) ?? 0) + delta;
+    if (next > 0) {
+      counts.names.set(name, next);
+      if (next === 1 && !counts.removed.delete(name)) counts.added.add(name);
+      return;
     }
+    counts.names.delete(name);
+    if (!counts.added.delete(name)) counts.removed.add(name);
   }
 }
