@@ -117,8 +117,9 @@ export class UpstreamReadiness {
     };
   }
 
+  /** Live by the state events tell (`connectedAt` is cleared only after `disconnected` asked whether it was live). */
   #live(state: GroupState): boolean {
-    if (state.connectedAt === undefined || !state.client.connected) return false;
+    if (state.connectedAt === undefined) return false;
     if (state.responded) return true;
     return state.answered() && Date.now() - state.connectedAt >= this.#stableMs;
   }
