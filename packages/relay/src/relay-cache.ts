@@ -76,7 +76,11 @@ export interface InterestChange {
 interface Counts {
   wildcard: number;
   readonly names: Map<string, number>;
-  /** Names the union gained / lost since the upstream last took the change. */
+  /** What the union gained and lost since the upstream last took it (outlives the group's idle spells). */
+  readonly pending: Pending;
+}
+
+interface Pending {
   readonly added: Set<string>;
   readonly removed: Set<string>;
 }
@@ -100,6 +104,8 @@ export class RelayCache extends SnapshotCache {
     { readonly watches: Set<Watch>; readonly counts: Map<TypeUrl, Counts> }
   >();
   readonly #ready = new Map<string, Set<TypeUrl>>();
+  /** Per group and type, what its union gained and lost since its upstream last took it; kept until forget(). */
+  readonly #pending = new Map<string, Map<TypeUrl, Pending>>();
 
   /**
    * @param groupBy how nodes are grouped: a group's key is its snapshot key.
@@ -175,6 +181,7 @@ export class RelayCache extends SnapshotCache {
   /** Forgets a group's snapshot and readiness (the group is gone). */
   forget(group: string): void {
     this.#ready.delete(group);
+    this.#pending.delete(group);
     this.clearSnapshot(group);
   }
 
@@ -238,11 +245,12 @@ export class RelayCache extends SnapshotCache {
 
   /** What changed in a group's union of a type since the last call, which it clears: O(the change). */
   takeInterestChange(group: string, typeUrl: TypeUrl): InterestChange {
-    const counts = this.#groups.get(group)?.counts.get(typeUrl);
-    if (counts === undefined) return { added: [], removed: [], wildcard: false };
-    const change = { added: [...counts.added], removed: [...counts.removed], wildcard: counts.wildcard > 0 };
-    counts.added.clear();
-    counts.removed.clear();
+    const wildcard = (this.#groups.get(group)?.counts.get(typeUrl)?.wildcard ?? 0) > 0;
+    const pending = this.#pending.get(group)?.get(typeUrl);
+    if (pending === undefined) return { added: [], removed: [], wildcard };
+    const change = { added: [...pending.added], removed: [...pending.removed], wildcard };
+    pending.added.clear();
+    pending.removed.clear();
     return change;
   }
 
@@ -314,7 +322,17 @@ export class RelayCache extends SnapshotCache {
     if (state === undefined) return undefined;
     let counts = state.counts.get(typeUrl);
     if (counts === undefined) {
-      counts = { wildcard: 0, names: new Map(), added: new Set(), removed: new Set() };
+      let types = this.#pending.get(group);
+      if (types === undefined) {
+        types = new Map();
+        this.#pending.set(group, types);
+      }
+      let pending = types.get(typeUrl);
+      if (pending === undefined) {
+        pending = { added: new Set(), removed: new Set() };
+        types.set(typeUrl, pending);
+      }
+      counts = { wildcard: 0, names: new Map(), pending };
       state.counts.set(typeUrl, counts);
     }
     return counts;
@@ -325,10 +343,10 @@ export class RelayCache extends SnapshotCache {
     const next = (counts.names.get(name) ?? 0) + delta;
     if (next > 0) {
       counts.names.set(name, next);
-      if (next === 1 && !counts.removed.delete(name)) counts.added.add(name);
+      if (next === 1 && !counts.pending.removed.delete(name)) counts.pending.added.add(name);
       return;
     }
     counts.names.delete(name);
-    if (!counts.added.delete(name)) counts.removed.add(name);
+    if (!counts.pending.added.delete(name)) counts.pending.removed.add(name);
   }
 }

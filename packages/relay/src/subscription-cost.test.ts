@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import type { RequestEvent } from '@xds/server';
-import { closeAfterAll, downstream, nextEvent, startOriginAndRelay } from './test-support.js';
+import { closeAfterAll, downstream, nextEvent, startOriginAndRelay, until } from './test-support.js';
 
 const closers = closeAfterAll();
 const { track } = closers;
@@ -99,5 +99,21 @@ describe('relay: the cost of a subscription change', () => {
       `${iterated} elements iterated for one added name while the group holds 20,001: O(the names held)`,
     );
     await small.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c2'));
+  });
+
+  it("X4: a group back from idle asks upstream for its new clients' names only", async () => {
+    const { origin, relay, address } = await startOriginAndRelay(closers, { groupIdleMs: 60_000 });
+    const upstreamNames = () =>
+      [...(origin.server.clients()[0]?.types[TypeUrl.Endpoint]?.subscribed ?? [])].sort().join();
+    const first = downstream(address, 'first', { protocol: 'delta' });
+    first.subscribe(TypeUrl.Endpoint, ['c1']);
+    await first.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c1'));
+    await first.close();
+    await until('the group to be idle', () => relay.server.clients().length === 0);
+    const next = track(downstream(address, 'next', { protocol: 'delta' }));
+    next.subscribe(TypeUrl.Endpoint, ['c2']);
+    await next.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c2'));
+    await until('the upstream to ask for c2 alone', () => upstreamNames() === 'c2');
+    assert.equal(relay.groups().length, 1);
   });
 });
