@@ -6,6 +6,12 @@
  * endpoint `ready` → healthy (unset counts as ready, as Kubernetes says); `zone` → zone; the Pod's labels → labels.
  * Lists and watch events are read as JSON, bounded by `maxRegistryResponseBytes` (kube-http.ts): a list past it, or
  * one watch event line past it, is a registry error naming the limit, and the previous content stays.
+ * Only what the mapping reads is kept of each object (names, ports, addresses, readiness, zone, the Pod's labels),
+ * not specs, statuses and managedFields (rule L2: a cluster's Pods held whole took a gigabyte). Each kind holds at
+ * most `maxRegistryObjects` objects: a list or a watch past it is a registry error naming the limit, the previous
+ * services stay, and it lists again after a backoff. A Pod's labels past `maxInstanceLabelBytes` are not kept: its
+ * endpoints are left out, naming the limit. A service's output is made again only when its Service, its slices or
+ * their Pods changed (compared by object), so an update costs what changed, not what is held.
  */
 import {
   KubeConfig,
@@ -17,10 +23,18 @@ import {
 import { Backoff, delay, messageOf } from './backoff.js';
 import { RegistryLimitError } from './http-body.js';
 import { listBounded, watchBounded } from './kube-http.js';
-import { defaultPortName, portProtocol } from './protocol.js';
+import {
+  type Built,
+  compactPod,
+  compactService,
+  compactSlice,
+  type KubePod,
+  type KubeService,
+  type KubeSlice,
+  kubernetesServices,
+} from './kube-objects.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
-import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
 
 /** Options of {@link KubernetesRegistry}. */
 export interface KubernetesRegistryOptions {
@@ -37,8 +51,8 @@ interface Listed<T> {
   readonly metadata?: { readonly resourceVersion?: string };
 }
 
-/** One resource kind listed and watched. */
-class ListWatch<T extends { metadata?: V1ObjectMeta }> {
+/** One resource kind listed and watched; `T` is what is kept of each object. */
+class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
   readonly items = new Map<string, T>();
   synced = false;
   /** A watch is established (not failed since); the registry is stale while any kind's is not. */
@@ -51,7 +65,15 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
     readonly config: KubeConfig,
     /** `maxRegistryResponseBytes`: the bound on a list body and on each watch event line. */
     readonly maxBytes: number,
+    /** `maxRegistryObjects`: the most objects held. */
+    readonly maxObjects: number,
+    /** What is kept of an object. */
+    readonly compact: (object: R) => T,
   ) {}
+
+  #tooMany(count: string): string {
+    return `${this.what}: ${count} objects, over the limit of ${this.maxObjects} (maxRegistryObjects)`;
+  }
 
   /** Lists, then watches until `signal` aborts; calls `changed` after each applied change. */
   async run(
@@ -66,6 +88,7 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
       try {
         let gone = false;
         let watchError: string | undefined;
+        let overLimit = false;
         if (relist) {
           const listed = (await listBounded(
             this.config,
@@ -73,10 +96,12 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
             this.maxBytes,
             `GET ${this.path}`,
             signal,
-          )) as Listed<T>;
+          )) as Listed<R>;
           if (!Array.isArray(listed?.items)) throw new Error(`GET ${this.path}: the answer is not a list`);
+          if (listed.items.length > this.maxObjects)
+            throw new RegistryLimitError(this.#tooMany(String(listed.items.length)));
           this.items.clear();
-          for (const item of listed.items) this.items.set(keyOf(item.metadata), item);
+          for (const item of listed.items) this.items.set(keyOf(item.metadata), this.compact(item));
           this.#version = listed.metadata?.resourceVersion ?? '';
           this.synced = true;
           relist = false;
@@ -96,7 +121,7 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
               changed();
             },
             event: (type, value) => {
-              const object = value as (T & { code?: number; message?: string }) | undefined;
+              const object = value as (R & { code?: number; message?: string }) | undefined;
               if (typeof object !== 'object' || object === null) return false;
               if (type === 'ERROR') {
                 // the apiserver reports a compacted version (410) inside a 200 watch, which then ends
@@ -109,7 +134,12 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
               if (type === 'BOOKMARK') return false;
               const key = keyOf(object.metadata);
               if (type === 'DELETED') this.items.delete(key);
-              else this.items.set(key, object);
+              else if (!this.items.has(key) && this.items.size >= this.maxObjects) {
+                // one more would pass the limit: the watch ends, and the registry lists again after a backoff
+                overLimit = true;
+                watchError = this.#tooMany(`more than ${this.maxObjects}`);
+                return true;
+              } else this.items.set(key, this.compact(object));
               changed();
               return false;
             },
@@ -119,12 +149,10 @@ class ListWatch<T extends { metadata?: V1ObjectMeta }> {
         if (ended.gone || gone) relist = true;
         else if ((watchError ?? ended.error) !== undefined) {
           this.connected = false;
-          problem(
-            `${this.what} watch: ${watchError ?? ended.error}`,
-            ended.overLimit === true ? 'limit' : 'connection',
-          );
-          // the watch cannot move past an event it could not read: list again (the list is bounded too)
-          if (ended.overLimit === true) relist = true;
+          const limited = ended.overLimit === true || overLimit;
+          problem(`${this.what} watch: ${watchError ?? ended.error}`, limited ? 'limit' : 'connection');
+          // the watch cannot move past an event it could not read or hold: list again (the list is bounded too)
+          if (limited) relist = true;
           await delay(backoff.next(), signal);
         } else {
           backoff.reset();
@@ -149,63 +177,6 @@ function keyOf(meta: V1ObjectMeta | undefined): string {
   return `${meta?.namespace ?? ''}/${meta?.name ?? ''}`;
 }
 
-/** The registry services of Kubernetes objects. */
-export function kubernetesServices(
-  services: Iterable<V1Service>,
-  slices: Iterable<V1EndpointSlice>,
-  pods: ReadonlyMap<string, V1Pod>,
-  domain: string,
-): RegistryService[] {
-  const slicesByService = new Map<string, V1EndpointSlice[]>();
-  for (const slice of slices) {
-    const owner = slice.metadata?.labels?.['kubernetes.io/service-name'];
-    if (owner === undefined || (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6')) continue;
-    const key = `${slice.metadata?.namespace ?? ''}/${owner}`;
-    const list = slicesByService.get(key) ?? [];
-    list.push(slice);
-    slicesByService.set(key, list);
-  }
-  const out: RegistryService[] = [];
-  for (const service of services) {
-    const name = service.metadata?.name;
-    const namespace = service.metadata?.namespace;
-    if (name === undefined || namespace === undefined) continue;
-    const ports: RegistryPort[] = [];
-    const portNameOf = new Map<string, string>();
-    for (const p of service.spec?.ports ?? []) {
-      const protocol = p.protocol === 'UDP' ? 'UDP' : portProtocol(p.appProtocol, p.name);
-      const portName = p.name || defaultPortName(protocol, p.port);
-      ports.push({ name: portName, port: p.port, protocol });
-      portNameOf.set(p.name ?? '', portName);
-    }
-    const instances: RegistryInstance[] = [];
-    for (const slice of slicesByService.get(`${namespace}/${name}`) ?? []) {
-      const targetPorts: Record<string, number> = {};
-      for (const sp of slice.ports ?? []) {
-        const portName = portNameOf.get(sp.name ?? '');
-        if (portName !== undefined && sp.port !== undefined) targetPorts[portName] = sp.port;
-      }
-      for (const endpoint of slice.endpoints) {
-        const ref = endpoint.targetRef;
-        const pod =
-          ref?.kind === 'Pod' ? pods.get(`${ref.namespace ?? namespace}/${ref.name ?? ''}`) : undefined;
-        for (const address of endpoint.addresses) {
-          instances.push({
-            address,
-            ports: targetPorts,
-            labels: { ...(pod?.metadata?.labels ?? {}) },
-            locality: { region: '', zone: endpoint.zone ?? '', subZone: '' },
-            weight: 1,
-            healthy: endpoint.conditions?.ready !== false,
-          });
-        }
-      }
-    }
-    out.push({ hostname: `${name}.${namespace}.svc.${domain}`, name, namespace, ports, instances });
-  }
-  return out;
-}
-
 /** A registry over a Kubernetes API server. */
 export class KubernetesRegistry extends RegistryBase {
   /** Always `kubernetes`. */
@@ -215,7 +186,11 @@ export class KubernetesRegistry extends RegistryBase {
   readonly #domain: string;
   readonly #maxBackoff: number;
   #abort = new AbortController();
-  #kinds: [ListWatch<V1Service>, ListWatch<V1EndpointSlice>, ListWatch<V1Pod>] | undefined;
+  #kinds:
+    | [ListWatch<V1Service, KubeService>, ListWatch<V1EndpointSlice, KubeSlice>, ListWatch<V1Pod, KubePod>]
+    | undefined;
+  /** Each service's output by the objects it was made of. */
+  readonly #built = new Map<string, Built>();
 
   /** @param kubeconfig the path of a kubeconfig file (its current context is used) */
   constructor(kubeconfig: string, options: KubernetesRegistryOptions = {}) {
@@ -236,11 +211,25 @@ export class KubernetesRegistry extends RegistryBase {
       return;
     }
     const max = this.limits.maxRegistryResponseBytes;
-    const kinds: [ListWatch<V1Service>, ListWatch<V1EndpointSlice>, ListWatch<V1Pod>] = [
-      new ListWatch('services', '/api/v1/services', config, max),
-      new ListWatch('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', config, max),
-      new ListWatch('pods', '/api/v1/pods', config, max),
+    const objects = this.limits.maxRegistryObjects;
+    const labels = this.limits.maxInstanceLabelBytes;
+    const kinds: [
+      ListWatch<V1Service, KubeService>,
+      ListWatch<V1EndpointSlice, KubeSlice>,
+      ListWatch<V1Pod, KubePod>,
+    ] = [
+      new ListWatch('services', '/api/v1/services', config, max, objects, compactService),
+      new ListWatch(
+        'endpointslices',
+        '/apis/discovery.k8s.io/v1/endpointslices',
+        config,
+        max,
+        objects,
+        compactSlice,
+      ),
+      new ListWatch('pods', '/api/v1/pods', config, max, objects, (pod: V1Pod) => compactPod(pod, labels)),
     ];
+    this.#built.clear();
     this.#kinds = kinds;
     for (const kind of kinds) {
       void kind.run(
@@ -262,9 +251,17 @@ export class KubernetesRegistry extends RegistryBase {
     const kinds = this.#kinds;
     if (kinds === undefined || !kinds.every((k) => k.synced)) return;
     const [services, slices, pods] = kinds;
+    const made = kubernetesServices(
+      services.items,
+      slices.items.values(),
+      pods.items,
+      this.#domain,
+      this.limits.maxInstanceLabelBytes,
+      this.#built,
+    );
     this.replaceServices(
-      kubernetesServices(services.items.values(), slices.items.values(), pods.items, this.#domain),
-      [],
+      made.services,
+      made.problems,
       // a registry that lost its server stays stale until every kind's watch is up again
       { stale: this.status().stale && !kinds.every((k) => k.connected) },
     );

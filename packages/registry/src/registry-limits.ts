@@ -17,6 +17,11 @@ export interface RegistryLimits {
   readonly maxEndpointsPerCluster: number;
   /** Bytes of one response body from a registry server (Consul, Eureka). Default 64 MiB. */
   readonly maxRegistryResponseBytes: number;
+  /**
+   * Objects of one kind one Kubernetes registry holds (Services, EndpointSlices, Pods: each kind counted alone).
+   * Default 150,000 (Kubernetes' own largest supported cluster has 150,000 Pods).
+   */
+  readonly maxRegistryObjects: number;
   /** Bytes of one instance's labels (keys and values, UTF-8); an instance with more is left out. Default 4,096. */
   readonly maxInstanceLabelBytes: number;
   /**
@@ -32,6 +37,7 @@ export const defaultRegistryLimits: RegistryLimits = Object.freeze({
   maxInstancesPerService: 10_000,
   maxEndpointsPerCluster: 10_000,
   maxRegistryResponseBytes: 64 * 1024 * 1024,
+  maxRegistryObjects: 150_000,
   maxInstanceLabelBytes: 4096,
   minRegistryUpdateMs: 100,
 });
