@@ -104,6 +104,36 @@ describe('XdsClient bounds what a server sends (nonce)', () => {
   });
 });
 
+describe('XdsClient bounds what a server makes it log', () => {
+  it('L2: responses of a type never subscribed, with 100 KB type URLs, are logged cut and sparsely; the stream goes on', async () => {
+    const streams: DiscoveryRequest[] = [];
+    const junkType = `type.googleapis.com/${'x'.repeat(100_000)}`;
+    const junk = Array.from({ length: 20 }, (_, i) =>
+      create(DiscoveryResponseSchema, { typeUrl: junkType, versionInfo: `j${i}`, nonce: `j${i}` }),
+    );
+    const address = await nonceServer('n1', streams, junk);
+    const lines: string[] = [];
+    const record = (object: object, message?: string) => lines.push(`${message} ${JSON.stringify(object)}`);
+    const client = new XdsClient({
+      servers: [address],
+      node: 'n1',
+      logger: { debug: () => {}, info: record, warn: record },
+    });
+    closers.push(() => client.close());
+    const acked = nextEvent(client, 'ack', (e) => e.typeUrl === TypeUrl.Cluster);
+    client.watch(TypeUrl.Cluster, '*', () => {});
+    await acked;
+    const unsubscribed = lines.filter((l) => l.includes('never subscribed'));
+    // 20 responses: logged at the 1st, 2nd, 4th, 8th and 16th.
+    assert.equal(unsubscribed.length, 5, unsubscribed.join('\n').slice(0, 2000));
+    assert.match(unsubscribed[4]!, /"responses":16/);
+    const bytes = lines.reduce((sum, l) => sum + l.length, 0);
+    assert.ok(bytes < 5_000, `the server's 2 MB of type URLs made ${bytes} bytes of log`);
+    assert.match(unsubscribed[0]!, /\[cut: 100020 bytes, kept 256\]/);
+    assert.deepEqual([...client.resources(TypeUrl.Cluster).keys()], ['c1'], 'the stream went on');
+  });
+});
+
 /** Polls `check` every 10 ms until it holds, failing after 20 s. */
 async function poll(what: string, check: () => boolean): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -114,10 +144,14 @@ async function poll(what: string, check: () => boolean): Promise<void> {
 }
 
 /**
- * A gRPC server on 127.0.0.1 whose SotW ADS answers each stream's first request with cluster c1 and `nonce`;
- * `streams` gets each stream's first request.
+ * A gRPC server on 127.0.0.1 whose SotW ADS answers each stream's first request with the responses `before`, then
+ * cluster c1 and `nonce`; `streams` gets each stream's first request.
  */
-async function nonceServer(nonce: string, streams: DiscoveryRequest[]): Promise<string> {
+async function nonceServer(
+  nonce: string,
+  streams: DiscoveryRequest[],
+  before: Parameters<typeof toBinary<typeof DiscoveryResponseSchema>>[1][] = [],
+): Promise<string> {
   const method = discoveryMethods.find((m) => m.kind === 'sotw' && m.typeUrl === undefined)!;
   const server = new grpc.Server();
   server.addService(
@@ -140,6 +174,7 @@ async function nonceServer(nonce: string, streams: DiscoveryRequest[]): Promise<
           if (!first) return;
           first = false;
           streams.push(request);
+          for (const response of before) call.write(response);
           call.write(
             create(DiscoveryResponseSchema, {
               typeUrl: TypeUrl.Cluster,

@@ -62,7 +62,12 @@ interface Stream {
   done: boolean;
   /** Why the client itself ended the stream (a response past a limit), reported instead of the cancel status. */
   refusal?: string;
+  /** Responses of a type never subscribed, so far on this stream (logged at 1, 2, 4, 8, …). */
+  unsubscribed?: number;
 }
+
+/** The most of a server's type URL a log line carries. */
+const maxLoggedTypeUrlBytes = 256;
 
 /**
  * An xDS client over one ADS stream. It connects at the first {@link watch}.
@@ -368,7 +373,15 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const read = this.#wire.read(message, this.#limits);
     const type = this.#types.get(read.typeUrl);
     if (type === undefined) {
-      this.#logger.warn({ typeUrl: read.typeUrl }, 'xds client: a response of a type never subscribed');
+      // A server does not choose the size of our logs (rule L2): the type URL is cut, and of a run of such
+      // responses only the 1st, 2nd, 4th, 8th, … are logged, with the count so far.
+      const count = (stream.unsubscribed ?? 0) + 1;
+      stream.unsubscribed = count;
+      if ((count & (count - 1)) === 0)
+        this.#logger.warn(
+          { typeUrl: cutText(read.typeUrl, maxLoggedTypeUrlBytes), responses: count },
+          'xds client: a response of a type never subscribed',
+        );
       return;
     }
     const nonceBytes = byteLength(read.nonce, this.#limits.maxNonceBytes);
