@@ -14,7 +14,7 @@
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
 import { nameProblem } from './check-service.js';
-import { RegistryLimitError, readJsonBody } from './http-body.js';
+import { RegistryLimitError, readErrorText, readJsonBody } from './http-body.js';
 import { parseConsulLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
@@ -149,7 +149,7 @@ export class ConsulRegistry extends RegistryBase {
     const timeout = AbortSignal.timeout((this.#wait + 15) * 1000);
     const response = await fetch(url, { signal: AbortSignal.any([signal, timeout]) });
     if (!response.ok) {
-      const text = (await response.text()).slice(0, 200);
+      const text = (await readErrorText(response)).slice(0, 200);
       throw new Error(`GET ${path}: HTTP ${response.status} ${text}`);
     }
     if (response.headers.get('x-consul-knownleader') === 'false') {

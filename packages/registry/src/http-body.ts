@@ -40,3 +40,25 @@ export async function readJsonBody(response: Response, maxBytes: number, what: s
   }
   return JSON.parse(new TextDecoder().decode(Buffer.concat(chunks, total)));
 }
+
+/**
+ * The start of an error response's body, for a message: at most `maxBytes` are read, then the read is cancelled,
+ * so an error answer is as bounded as a good one (`response.text()` would hold any body a registry sends).
+ */
+export async function readErrorText(response: Response, maxBytes = 4096): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks, total).subarray(0, maxBytes));
+}
