@@ -64,12 +64,16 @@ export class Connections {
   /** A new session with the given settings. */
   open(settings: { initialWindowSize?: number } = {}): ClientHttp2Session {
     const session = connect(this.#grpcUrl, { settings });
-    session.on('error', () => {});
+    const notes: SessionNotes = {};
+    sessionNotes.set(session, notes);
+    session.on('error', (error: Error & { code?: string }) => {
+      notes.error ??= `${error.code ?? 'error'}: ${error.message}`;
+    });
     session.on('goaway', (code, lastStreamId) => {
-      goaways.set(
-        session,
-        `GOAWAY ${code} (last stream ${lastStreamId}) received ${new Date().toISOString()}`,
-      );
+      notes.goaway ??= { code, lastStreamId, at: performance.now() };
+    });
+    session.on('close', () => {
+      notes.closedAt ??= performance.now();
     });
     return session;
   }
@@ -162,6 +166,9 @@ function runStream(
   } catch (error) {
     return Promise.resolve({ call: { refused: (error as Error).message } });
   }
+  const startedAt = performance.now();
+  /** How far the client got: chunks written, then the half-close (for the no-status message). */
+  let progress = 'writing its request';
   return new Promise((resolve) => {
     let status: number | undefined;
     let settled = false;
@@ -200,7 +207,7 @@ function runStream(
       late = true;
     }, deadlines.lateMs);
     const timer = setTimeout(() => {
-      const flow = flowState(session, stream);
+      const flow = flowState(session, stream, startedAt);
       if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       settle({
         call: {},
@@ -219,9 +226,16 @@ function runStream(
         stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ||
         stream.rstCode === constants.NGHTTP2_ENHANCE_YOUR_CALM;
       if (plan.expect === 'status' && !refusedByServer) {
-        const reason =
-          session.destroyed || session.closed ? 'its session closed' : `RST_STREAM ${stream.rstCode}`;
-        settle({ call, failure: `no gRPC status: ${plan.path} ended by ${reason} after a half-close` });
+        const closed = session.destroyed || session.closed;
+        const reason = closed
+          ? `its session closed (${sessionEnd(session, startedAt)})`
+          : `RST_STREAM ${stream.rstCode}`;
+        settle({
+          call,
+          failure:
+            `no gRPC status: ${plan.path} (stream ${stream.id ?? '?'}) ended by ${reason}, ` +
+            `${Math.round(performance.now() - startedAt)} ms after it started, the client ${progress}`,
+        });
         return;
       }
       settle({ call });
@@ -231,9 +245,11 @@ function runStream(
         if (stream.destroyed) return;
         stream.write(chunk);
       }
+      progress = `having queued its ${plan.chunks.length} chunk(s)`;
       if ((plan.holdMs ?? 0) > 0) await delay(plan.holdMs!);
       if (stream.destroyed) return;
       if (plan.end === 'half-close') {
+        progress = 'having half-closed';
         if (plan.paused && !plan.neverRead) {
           // A reader that catches up: it reads, and opens a window it may have set to zero.
           session.settings({ initialWindowSize: 65_535 });
@@ -306,17 +322,45 @@ function runRest(c: RestCase, connections: Connections, deadlines: Deadlines): P
   });
 }
 
-/** The GOAWAY each session received, for the hang message. */
-const goaways = new WeakMap<ClientHttp2Session, string>();
+/** What happened to a session, for the no-status and hang messages: which side ended it, and how. */
+interface SessionNotes {
+  /** The first GOAWAY the server sent, and when (performance.now()). */
+  goaway?: { code: number; lastStreamId: number; at: number };
+  /** The first error the session reported (a GOAWAY with an error code, a protocol error, a socket error). */
+  error?: string;
+  /** When the session closed. */
+  closedAt?: number;
+}
+
+const sessionNotes = new WeakMap<ClientHttp2Session, SessionNotes>();
+
+/**
+ * How a session ended, relative to a call that started at `startedAt`: the server's GOAWAY (code, last stream id,
+ * when), the session's error, or neither (the connection closed under it with no GOAWAY).
+ */
+function sessionEnd(session: ClientHttp2Session, startedAt: number): string {
+  const notes = sessionNotes.get(session) ?? {};
+  const at = (t: number) => `${Math.round(t - startedAt)} ms after the call started`;
+  const parts: string[] = [];
+  if (notes.goaway !== undefined)
+    parts.push(
+      `the server sent GOAWAY ${notes.goaway.code} (last stream ${notes.goaway.lastStreamId}) ${at(notes.goaway.at)}`,
+    );
+  else parts.push('no GOAWAY received');
+  if (notes.error !== undefined) parts.push(`session error ${notes.error}`);
+  if (notes.closedAt !== undefined) parts.push(`session closed ${at(notes.closedAt)}`);
+  else parts.push(session.destroyed ? 'session destroyed' : 'session closing');
+  return parts.join(', ');
+}
 
 /** The flow-control state of a hung stream and its session, for the hang message. */
-function flowState(session: ClientHttp2Session, stream: ClientHttp2Stream): string {
+function flowState(session: ClientHttp2Session, stream: ClientHttp2Stream, startedAt: number): string {
   const s = session.state;
   const t = stream.closed ? undefined : stream.state;
   return (
     `session: send window ${s.remoteWindowSize}, outbound queue ${s.outboundQueueSize}, ` +
     `receive window ${s.localWindowSize}, ${session.destroyed ? 'destroyed' : session.closed ? 'closed' : 'open'}` +
-    `${goaways.has(session) ? ` after ${goaways.get(session)}` : ''}; ` +
+    `${session.closed || session.destroyed ? ` (${sessionEnd(session, startedAt)})` : ''}; ` +
     `stream: ${t === undefined ? 'closed' : `id ${stream.id}, h2 state ${t.state}, ${stream.writableLength} bytes queued${stream.pending ? ', pending' : ''}`}`
   );
 }
