@@ -3,27 +3,17 @@
 // baseline), throws cases at the target from a bounded pool, watches the properties (the process stays up and
 // answers, every call ends as it must, the bystander keeps converging, streams and memory return to the baseline),
 // and when one fails finds and shrinks the case that broke it.
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BystanderStats } from './bystander.js';
 import { BystanderProcess } from './bystander-process.js';
-import { caseToJson, describeCase, type FuzzCase } from './case.js';
+import { describeCase, type FuzzCase } from './case.js';
 import { type CaseKind, generateCase } from './cases.js';
 import { decoyIds } from './decoys.js';
-import {
-  describeEntries,
-  FlightLog,
-  type FlightSnapshot,
-  type ReplayArgs,
-  replayCommand,
-  saveFlight,
-} from './flight-log.js';
+import { FlightLog, type FlightSnapshot } from './flight-log.js';
 import { fuzzNames } from './fuzz-config.js';
+import { culprit, flightGraceMs, saveCase } from './inflight-report.js';
 import { describeExit } from './ipc-child.js';
 import { vocabulary } from './messages.js';
 import { runPool } from './pool.js';
-import { type Breakage, identify, minimise, Reproducer } from './reproduce.js';
 import { Connections, type Deadlines, runCase } from './run-case.js';
 import { type RunCounts, RunFigures } from './run-figures.js';
 import { startTarget, type TargetProcess } from './target-process.js';
@@ -104,12 +94,6 @@ export interface FuzzReport extends RunCounts {
 }
 
 const MiB = 1024 * 1024;
-
-/**
- * A dying target's connections fail the cases it served before its exit is seen: cases that ended this long
- * before the breakage was noticed count as in flight.
- */
-const flightGraceMs = 2000;
 
 /** Cases that make the server answer hundreds of streams. */
 function isHeavy(c: FuzzCase): boolean {
@@ -229,7 +213,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       message: `${result.failure}; ${state}`,
       index,
       case: describeCase(c),
-      file: save(seed, index, c),
+      file: saveCase(seed, index, c),
     });
   };
 
@@ -394,62 +378,6 @@ function memoryFailures(baseline: TargetStats, end: TargetStats, options: FuzzOp
       message: `RSS ${mib(baseline.rss)} -> ${mib(end.rss)} MiB (limit ${mib(rssLimit)})`,
     });
   return out;
-}
-
-/**
- * Reports the cases in flight when the target broke (and the last ones before), with the command and the file
- * that replay them together; then finds, among them, the one that breaks it alone, and shrinks it.
- */
-async function culprit(
-  seed: number,
-  targetOptions: TargetOptions,
-  deadlines: Deadlines,
-  broke: { property: string; flight: FlightSnapshot },
-  brokeMessage: string,
-  budgetMs: number,
-  log: (line: string) => void,
-  replayArgs: ReplayArgs,
-): Promise<FuzzFailure> {
-  const inFlight = broke.flight.inFlight;
-  const indexes = [...new Set(inFlight.map((x) => x.index))];
-  const file = saveFlight(replayArgs, inFlight, `inflight-${indexes[0] ?? 0}`);
-  const replay = { command: replayCommand(replayArgs, indexes, 20), file };
-  const message =
-    `${brokeMessage}\n${inFlight.length} case(s) in flight (or ended in the ${flightGraceMs} ms before it was noticed):\n` +
-    `${describeEntries(inFlight, broke.flight.at)}\nthe ${broke.flight.recent.length} case(s) that ended before them: ` +
-    `${broke.flight.recent.map((e) => `#${e.index} ${e.c.kind}`).join(', ')}`;
-  const candidates = [...inFlight].sort((a, b) => a.index - b.index);
-  if (budgetMs <= 0 || candidates.length === 0) return { property: broke.property, message, replay };
-  log(`fuzz: the target broke with ${indexes.length} case(s) in flight; replaying them one by one`);
-  const alone = Math.min(deadlines.lateMs, 10_000);
-  const reproducer = new Reproducer(targetOptions, { lateMs: alone, hangMs: alone });
-  try {
-    const found = await identify(reproducer, candidates, budgetMs);
-    if (found === undefined)
-      return {
-        property: broke.property,
-        message: `${message}\nno single case of ${indexes.join(', ')} broke it alone`,
-        replay,
-      };
-    log(`fuzz: case ${found.index} breaks it alone (${found.breakage}); shrinking it`);
-    const small = await minimise(reproducer, found.c, found.breakage as Breakage, budgetMs / 2);
-    return {
-      property: broke.property,
-      message: `${message}\ncase ${found.index} alone: ${found.detail}\nminimised in ${small.attempts} attempts to: ${describeCase(small.c)}`,
-      index: found.index,
-      case: describeCase(found.c),
-      file: save(seed, found.index, small.c),
-      replay,
-    };
-  } finally {
-    await reproducer.close();
-  }
-}
-
-function save(seed: number, index: number, c: FuzzCase): string {
-  const file = join(tmpdir(), `xds-fuzz-${seed}-${index}.json`);
-  writeFileSync(file, JSON.stringify({ seed, index, case: caseToJson(c) }, null, 1));
-  return file;
 }
 
 function mib(bytes: number): string {
