@@ -1,4 +1,5 @@
 /** The typed events of {@link XdsClient}: connection changes, accepted updates and NACKs. */
+import type { ClientLimitName } from './options.js';
 
 /** A stream to a server is up: its channel is connected and the subscriptions were sent. */
 export interface ConnectedEvent {
@@ -52,7 +53,10 @@ export interface AckSentEvent {
   readonly resources: number;
 }
 
-/** A response was rejected (NACKed); nothing of it was applied. */
+/**
+ * A response was rejected (NACKed): its rejected resources were not applied, and nothing of it when it passed a
+ * limit on the whole response (its version, or what it would make the client hold).
+ */
 export interface NackSentEvent {
   /** The type. */
   readonly typeUrl: string;
@@ -62,6 +66,11 @@ export interface NackSentEvent {
   readonly nonce: string;
   /** The `error_detail.message` sent (cut to `limits.maxErrorDetailBytes`). */
   readonly message: string;
+  /**
+   * The client limits the response passed (`maxResourceBytesPerType`, `maxResourceBytes`, …), each named in the
+   * message too; empty when it was rejected for other reasons (a resource that does not decode, the validation hook).
+   */
+  readonly limits: readonly ClientLimitName[];
 }
 
 /** The events of {@link XdsClient}. */

@@ -16,6 +16,7 @@ export type {
 } from './events.js';
 export {
   type BackoffOptions,
+  type ClientLimitName,
   type ClientLimits,
   type ClientLogger,
   defaultClientLimits,
@@ -27,4 +28,5 @@ export {
 } from './options.js';
 export type { XdsResource } from './resource.js';
 export type { WatchUpdate } from './type-state.js';
-export { type WatchHandle, XdsClient } from './xds-client.js';
+export type { WatchHandle } from './watch-handle.js';
+export { XdsClient } from './xds-client.js';

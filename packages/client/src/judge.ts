@@ -4,7 +4,7 @@
  * validation hook rejects are errors; the rest are accepted, as gRPC clients do, so that one bad resource does not
  * hold back the good ones (in delta a server does not send an unchanged resource again after a NACK).
  */
-import type { Validate } from './options.js';
+import type { ClientLimitName, Validate } from './options.js';
 import type { ReadResponse } from './protocol.js';
 import type { XdsResource } from './resource.js';
 
@@ -18,6 +18,8 @@ export interface Verdict {
   readonly present: Set<string>;
   /** True when some resource could not even be named (it did not decode): SotW removals cannot be told then. */
   readonly unnamed: boolean;
+  /** The client limits some resource passed (its size, name or version), each once. */
+  readonly limits: ClientLimitName[];
 }
 
 /** Judges the resources of a response with the validation hook. */
@@ -25,11 +27,15 @@ export function judge(read: ReadResponse, validate: Validate | undefined): Verdi
   const accepted: XdsResource[] = [];
   const errors: string[] = [];
   const present = new Set<string>();
+  const limits = new Set<ClientLimitName>();
   let unnamed = false;
   for (const decoded of read.resources) {
     if (!decoded.ok) {
       errors.push(decoded.error);
-      unnamed = true;
+      if (decoded.limit !== undefined) limits.add(decoded.limit);
+      // A resource refused by name is present: SotW keeps what is held of it instead of removing it.
+      if (decoded.name === undefined) unnamed = true;
+      else present.add(decoded.name);
       continue;
     }
     const resource = decoded.resource;
@@ -42,7 +48,7 @@ export function judge(read: ReadResponse, validate: Validate | undefined): Verdi
     if (verdict !== undefined) errors.push(`${resource.name}: ${verdict}`);
     else accepted.push(resource);
   }
-  return { accepted, errors, present, unnamed };
+  return { accepted, errors, present, unnamed, limits: [...limits] };
 }
 
 function judgeOne(

@@ -61,7 +61,30 @@ export interface ClientLimits {
    * back: the stream ends (the `disconnected` event names the limit) and the client reconnects after its backoff.
    */
   readonly maxNonceBytes?: number;
+  /**
+   * Bytes of one resource as encoded (the `value` of its `Any`); default 4 MiB, grpc-js's own default for a whole
+   * message, some 4,000 clusters' worth. A larger resource is rejected before it is decoded, the response NACKed
+   * naming the type, the resource, its size and this limit; the version held of that name (if any) is kept and the
+   * response's other resources are applied, as for any rejected resource.
+   */
+  readonly maxResourceBytes?: number;
+  /**
+   * Bytes of the resources held of one type, the sum of their encoded sizes; default 32 MiB (a mesh of 10,000
+   * clusters of about 1 KB holds 10 MB of them). A response that would take the type past it is NACKed naming the
+   * type, the size it would make and this limit, and nothing of it is applied: what was accepted before stays.
+   * The decoded messages cost memory besides, about twice their encoded size for typical resources.
+   */
+  readonly maxResourceBytesPerType?: number;
+  /**
+   * Bytes of the resources held across every type, the sum of their encoded sizes; default 128 MiB (four types at
+   * `maxResourceBytesPerType`: clusters, endpoints, listeners and routes of a large mesh). A response that would take
+   * the client past it is NACKed as for `maxResourceBytesPerType`, naming this limit.
+   */
+  readonly maxResourceBytesTotal?: number;
 }
+
+/** The name of one client limit, as a NACK names it (`limits.<name>`). */
+export type ClientLimitName = keyof ClientLimits;
 
 /** {@link ClientLimits} with every default filled in. */
 export type ResolvedClientLimits = { readonly [K in keyof ClientLimits]-?: number };
@@ -74,6 +97,9 @@ export const defaultClientLimits: ResolvedClientLimits = Object.freeze({
   maxErrorDetailBytes: 4 * 1024,
   maxVersionBytes: 1024,
   maxNonceBytes: 1024,
+  maxResourceBytes: 4 * 1024 * 1024,
+  maxResourceBytesPerType: 32 * 1024 * 1024,
+  maxResourceBytesTotal: 128 * 1024 * 1024,
 });
 
 /** Options of {@link XdsClient}. */

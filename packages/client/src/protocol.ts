@@ -11,6 +11,7 @@ import type { TypeState } from './type-state.js';
 export interface ResourceLimits {
   readonly maxNameBytes: number;
   readonly maxVersionBytes: number;
+  readonly maxResourceBytes: number;
 }
 
 /** A response read into what the core needs. */
@@ -44,7 +45,7 @@ export interface Protocol<Req, Res> {
   initial(type: TypeState, node: Node | undefined): Req;
   /** The request that tells a changed subscription, or undefined when the server already has it. */
   resubscribe(type: TypeState): Req | undefined;
-  /** Reads a response; `limits` bound names and per-resource versions. */
+  /** Reads a response; `limits` bound names, per-resource versions and the size of each resource. */
   read(response: Res, limits: ResourceLimits): ReadResponse;
   /** The ACK of a read response. */
   ack(type: TypeState, response: ReadResponse): Req;

@@ -5,6 +5,8 @@
 import { type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
 import { resourceName, resourceType, typeNameOf, xdsRegistry } from '@xds/api';
 import { contentHash } from '@xds/cache';
+import type { ClientLimitName } from './options.js';
+import type { ResourceLimits } from './protocol.js';
 
 /** A resource the client received and accepted. */
 export interface XdsResource {
@@ -23,10 +25,18 @@ export interface XdsResource {
   readonly bytes: Uint8Array;
 }
 
-/** A resource decoded, or the reason it could not be. */
+/**
+ * A resource decoded, or the reason it could not be: then `name` is its name when it could still be read (a resource
+ * refused for its size), and `limit` the client limit it passed, if that was the reason.
+ */
 export type Decoded =
   | { readonly ok: true; readonly resource: XdsResource }
-  | { readonly ok: false; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly name?: string;
+      readonly limit?: ClientLimitName;
+    };
 
 /** The message schema of a type URL, from the xDS registry; undefined for a type the client cannot decode. */
 export function schemaOf(typeUrl: string): DescMessage | undefined {
@@ -42,13 +52,24 @@ export function decodeResource(
   anyTypeUrl: string,
   value: Uint8Array,
   given: { readonly name?: string; readonly version?: string },
-  limits: { readonly maxNameBytes: number; readonly maxVersionBytes: number },
+  limits: ResourceLimits,
 ): Decoded {
-  const { maxNameBytes, maxVersionBytes } = limits;
+  const { maxNameBytes, maxVersionBytes, maxResourceBytes } = limits;
   if (anyTypeUrl !== typeUrl)
     return { ok: false, error: `a resource of type ${anyTypeUrl} in a response of type ${typeUrl}` };
   const schema = schemaOf(typeUrl);
   if (schema === undefined) return { ok: false, error: `cannot decode resources of type ${typeUrl}` };
+  // Refused before it is copied or decoded (rule L2): its name, when it can be read, keeps what is held of it.
+  if (value.length > maxResourceBytes) {
+    const name = nameWithoutDecoding(typeUrl, value, given.name);
+    const what = name === undefined ? 'a resource' : `resource "${name}"`;
+    return {
+      ok: false,
+      error: `${typeUrl}: ${what} is ${value.length} bytes, over limits.maxResourceBytes=${maxResourceBytes}`,
+      limit: 'maxResourceBytes',
+      ...(name === undefined ? {} : { name }),
+    };
+  }
   const bytes = value.slice();
   let message: Message;
   try {
@@ -68,6 +89,7 @@ export function decodeResource(
     return {
       ok: false,
       error: `a resource name of ${Buffer.byteLength(name, 'utf8')} bytes is over limits.maxNameBytes=${maxNameBytes}`,
+      limit: 'maxNameBytes',
     };
   if (given.version !== undefined && given.version.length > maxVersionBytes / 3) {
     const versionBytes = Buffer.byteLength(given.version, 'utf8');
@@ -75,8 +97,27 @@ export function decodeResource(
       return {
         ok: false,
         error: `resource "${name}" has a version of ${versionBytes} bytes, over limits.maxVersionBytes=${maxVersionBytes}`,
+        limit: 'maxVersionBytes',
       };
   }
   const version = given.version !== undefined && given.version !== '' ? given.version : contentHash(bytes);
   return { ok: true, resource: Object.freeze({ typeUrl, name, version, message, bytes }) };
+}
+
+/**
+ * The name of an encoded resource read without decoding it: the delta wrapper's, else the one its type reads from
+ * bytes (rule R1); undefined when neither tells.
+ */
+function nameWithoutDecoding(
+  typeUrl: string,
+  value: Uint8Array,
+  given: string | undefined,
+): string | undefined {
+  if (given !== undefined && given !== '') return given;
+  try {
+    const name = resourceType(typeUrl)?.nameOfBytes?.(value);
+    return name === '' ? undefined : name;
+  } catch {
+    return undefined;
+  }
 }

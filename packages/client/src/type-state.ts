@@ -61,7 +61,9 @@ export class TypeState {
   /** The watches. */
   readonly watchers = new Set<Watcher>();
   /** The resources accepted, by name. */
-  readonly held = new Map<string, XdsResource>();
+  readonly #held = new Map<string, XdsResource>();
+  /** The encoded bytes of #held, summed (rule L2: `limits.maxResourceBytesPerType`). */
+  #bytes = 0;
   /** The version of the latest accepted response (`''` before any). */
   version = '';
   /** The nonce of the latest response on the current stream (`''` on a new stream). */
@@ -85,6 +87,16 @@ export class TypeState {
   /** The union of the watches: wildcard when any watch is, plus every name watched (a live view, not a copy). */
   subscription(): Subscription {
     return { wildcard: this.#wildcards > 0, names: this.#names };
+  }
+
+  /** The resources accepted, by name (read-only: they change through {@link apply} and the forget methods). */
+  get held(): ReadonlyMap<string, XdsResource> {
+    return this.#held;
+  }
+
+  /** The encoded bytes of the held resources, summed. */
+  get heldBytes(): number {
+    return this.#bytes;
   }
 
   /** True once the current stream was told the subscription. */
@@ -156,13 +168,47 @@ export class TypeState {
   /** Drops the held resources no watch wants any more (after a watch is cancelled). */
   forgetUnwanted(): void {
     if (this.#wildcards > 0) return;
-    for (const name of [...this.held.keys()]) if (!this.wants(name)) this.held.delete(name);
+    for (const name of [...this.#held.keys()]) if (!this.wants(name)) this.#drop(name);
   }
 
   /** Drops the held resources among `names` no watch wants any more: O(names). */
   forgetUnwantedOf(names: Iterable<string>): void {
     if (this.#wildcards > 0) return;
-    for (const name of names) if (!this.wants(name)) this.held.delete(name);
+    for (const name of names) if (!this.wants(name)) this.#drop(name);
+  }
+
+  /** Drops one held resource; true when one was held. */
+  #drop(name: string): boolean {
+    const resource = this.#held.get(name);
+    if (resource === undefined) return false;
+    this.#held.delete(name);
+    this.#bytes -= resource.bytes.length;
+    return true;
+  }
+
+  /**
+   * How many resources, and how many bytes of them, the type would hold after {@link apply} of the same arguments,
+   * without applying anything: O(upserts + removed).
+   */
+  project(upserts: readonly XdsResource[], removed: readonly string[]): { count: number; bytes: number } {
+    let count = this.#held.size;
+    let bytes = this.#bytes;
+    const gone = new Set<string>();
+    for (const name of removed) {
+      const resource = this.#held.get(name);
+      if (resource === undefined || gone.has(name)) continue;
+      gone.add(name);
+      count--;
+      bytes -= resource.bytes.length;
+    }
+    for (const resource of upserts) {
+      if (!this.wants(resource.name)) continue;
+      const old = gone.has(resource.name) ? undefined : this.#held.get(resource.name);
+      if (old?.version === resource.version) continue;
+      if (old === undefined) count++;
+      bytes += resource.bytes.length - (old?.bytes.length ?? 0);
+    }
+    return { count, bytes };
   }
 
   /**
@@ -172,11 +218,13 @@ export class TypeState {
   apply(upserts: readonly XdsResource[], removed: readonly string[]): Applied {
     const updated: XdsResource[] = [];
     const gone: string[] = [];
-    for (const name of removed) if (this.held.delete(name)) gone.push(name);
+    for (const name of removed) if (this.#drop(name)) gone.push(name);
     for (const resource of upserts) {
       if (!this.wants(resource.name)) continue;
-      if (this.held.get(resource.name)?.version === resource.version) continue;
-      this.held.set(resource.name, resource);
+      const old = this.#held.get(resource.name);
+      if (old?.version === resource.version) continue;
+      this.#held.set(resource.name, resource);
+      this.#bytes += resource.bytes.length - (old?.bytes.length ?? 0);
       updated.push(resource);
     }
     return { updated, removed: gone };
@@ -209,10 +257,10 @@ export class TypeState {
 
   /** The held resources a watch wants. */
   viewOf(watcher: Watcher): ReadonlyMap<string, XdsResource> {
-    if (watcher.names === '*') return new Map(this.held);
+    if (watcher.names === '*') return new Map(this.#held);
     const out = new Map<string, XdsResource>();
     for (const name of watcher.names) {
-      const resource = this.held.get(name);
+      const resource = this.#held.get(name);
       if (resource !== undefined) out.set(name, resource);
     }
     return out;

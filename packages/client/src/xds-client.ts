@@ -22,32 +22,15 @@ import {
 } from './options.js';
 import type { Protocol } from './protocol.js';
 import { schemaOf, type XdsResource } from './resource.js';
+import { checkResponse, nonceRefusal } from './response-bounds.js';
 import { sotwProtocol } from './sotw-protocol.js';
 import { type Applied, TypeState, type Watcher, type WatchUpdate } from './type-state.js';
-
-/** What `watch()` returns: call it to cancel the watch; `setNames` changes what it watches. */
-export interface WatchHandle {
-  /** Cancels the watch; the names no other watch wants are unsubscribed and forgotten. */
-  (): void;
-  /** Replaces the watched names (or `'*'`), sending one subscription change: O(old names + new names). */
-  setNames(names: Iterable<string> | '*'): void;
-  /**
-   * Adds and drops names of a watch by names (not `'*'`), sending one subscription change: O(the change), however
-   * many names the watch holds (delta sends just the change; SotW sends the whole subscription, as it must).
-   * Throws an XdsError (FailedPrecondition) on a wildcard watch.
-   */
-  change(added: Iterable<string>, removed: Iterable<string>): void;
-}
+import { openWatch, type WatchHandle, type WatchHost } from './watch-handle.js';
 
 /** True when no watch of the type names anything. */
 function isEmpty(type: TypeState): boolean {
   const sub = type.subscription();
   return !sub.wildcard && sub.names.size === 0;
-}
-
-/** The UTF-8 bytes of `text`, counted only when it could be over `max` (UTF-8 takes at most 3 per UTF-16 unit). */
-function byteLength(text: string, max: number): number {
-  return text.length * 3 <= max ? text.length : Buffer.byteLength(text, 'utf8');
 }
 
 const silent: ClientLogger = { debug: () => {}, info: () => {}, warn: () => {} };
@@ -97,6 +80,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   readonly #types = new Map<string, TypeState>();
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = () => void this.close();
+  readonly #host: WatchHost = {
+    subscriptionChanged: (type) => this.#subscriptionChanged(type),
+    handOver: (type, watcher, held) => this.#handOver(type, watcher, held),
+  };
   #index = 0;
   #stream: Stream | undefined;
   #connected = false;
@@ -162,58 +149,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       type = new TypeState(typeUrl);
       this.#types.set(typeUrl, type);
     }
-    const state = type;
-    // The watcher's own set: change() edits it in place (its copy of the caller's names).
-    let own: Set<string> | '*' = names === '*' ? '*' : new Set(names);
-    let watcher: Watcher = { names: own, listener };
-    state.watchers.add(watcher);
-    state.count(own, 1);
-    this.#subscriptionChanged(state);
-    this.#replay(state, watcher);
-    const handle = (() => {
-      if (!state.watchers.delete(watcher)) return;
-      state.count(own, -1);
-      this.#subscriptionChanged(state);
-      state.forgetUnwanted();
-    }) as WatchHandle;
-    handle.setNames = (next) => {
-      if (!state.watchers.delete(watcher)) return;
-      state.count(own, -1);
-      own = next === '*' ? '*' : new Set(next);
-      watcher = { names: own, listener };
-      state.watchers.add(watcher);
-      state.count(own, 1);
-      this.#subscriptionChanged(state);
-      state.forgetUnwanted();
-      this.#replay(state, watcher);
-    };
-    handle.change = (added, removed) => {
-      if (!state.watchers.has(watcher)) return;
-      const names = own;
-      if (names === '*')
-        throw new XdsError(
-          Code.FailedPrecondition,
-          'XdsClient: change() on a wildcard watch; use setNames()',
-        );
-      const gained: string[] = [];
-      const dropped: string[] = [];
-      for (const name of removed)
-        if (names.delete(name)) {
-          dropped.push(name);
-          state.count([name], -1);
-        }
-      for (const name of added)
-        if (!names.has(name)) {
-          names.add(name);
-          gained.push(name);
-          state.count([name], 1);
-        }
-      if (gained.length === 0 && dropped.length === 0) return;
-      this.#subscriptionChanged(state);
-      state.forgetUnwantedOf(dropped);
-      this.#replayNames(state, watcher, gained);
-    };
-    return handle;
+    return openWatch(type, names, listener, this.#host);
   }
 
   /** The resources of a type the client holds now, by name (a copy). */
@@ -224,6 +160,17 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   /** One resource the client holds, without copying anything; undefined when it holds none of that name. */
   resource(typeUrl: string, name: string): XdsResource | undefined {
     return this.#types.get(typeUrl)?.held.get(name);
+  }
+
+  /**
+   * The encoded bytes of the resources the client holds, summed: of one type, or of every type when `typeUrl` is
+   * not given (bounded by `limits.maxResourceBytesPerType` and `limits.maxResourceBytesTotal`).
+   */
+  heldBytes(typeUrl?: string): number {
+    if (typeUrl !== undefined) return this.#types.get(typeUrl)?.heldBytes ?? 0;
+    let total = 0;
+    for (const type of this.#types.values()) total += type.heldBytes;
+    return total;
   }
 
   /** The version of the latest response accepted for a type (`''` before any). */
@@ -248,46 +195,17 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     await stream.ended;
   }
 
-  /** Hands a watch what the client already holds of `names` (names it just added): O(names). */
-  #replayNames(type: TypeState, watcher: Watcher, names: readonly string[]): void {
-    const held = new Map<string, XdsResource>();
-    for (const name of names) {
-      const resource = type.held.get(name);
-      if (resource !== undefined) held.set(name, resource);
-    }
+  /**
+   * Tells a watch, asynchronously, of `held`: resources it wants that the client held before the watch wanted them.
+   * Its `resources` view is made when read.
+   */
+  #handOver(type: TypeState, watcher: Watcher, held: ReadonlyMap<string, XdsResource>): void {
     if (held.size === 0) return;
+    const applied = { updated: [...held.values()], removed: [] };
     queueMicrotask(() => {
       if (!type.watchers.has(watcher)) return;
-      const update = {
-        typeUrl: type.typeUrl,
-        version: type.version,
-        updated: [...held.values()],
-        removed: [],
-      };
-      let resources: ReadonlyMap<string, XdsResource> | undefined;
-      this.#call(watcher, {
-        ...update,
-        get resources() {
-          resources ??= type.viewOf(watcher);
-          return resources;
-        },
-      });
-    });
-  }
-
-  /** Hands a new watch what the client already holds of it. */
-  #replay(type: TypeState, watcher: Watcher): void {
-    const held = type.viewOf(watcher);
-    if (held.size === 0) return;
-    queueMicrotask(() => {
-      if (!type.watchers.has(watcher)) return;
-      const update = {
-        typeUrl: type.typeUrl,
-        version: type.version,
-        updated: [...held.values()],
-        removed: [],
-      };
-      this.#call(watcher, { ...update, resources: type.viewOf(watcher) });
+      const update = type.updateFor(watcher, type.version, applied);
+      if (update !== undefined) this.#call(watcher, update);
     });
   }
 
@@ -384,47 +302,40 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         );
       return;
     }
-    const nonceBytes = byteLength(read.nonce, this.#limits.maxNonceBytes);
-    if (nonceBytes > this.#limits.maxNonceBytes) {
+    const refusal = nonceRefusal(type.typeUrl, read.nonce, this.#limits);
+    if (refusal !== undefined) {
       // It cannot be answered without sending the nonce back: the stream ends, the backoff is not reset.
-      stream.refusal =
-        `the server sent a ${type.typeUrl} response with a nonce of ${nonceBytes} bytes, over ` +
-        `limits.maxNonceBytes=${this.#limits.maxNonceBytes}; the stream was ended`;
-      this.#logger.warn({ address: stream.address, typeUrl: type.typeUrl }, `xds client: ${stream.refusal}`);
+      stream.refusal = refusal;
+      this.#logger.warn({ address: stream.address, typeUrl: type.typeUrl }, `xds client: ${refusal}`);
       stream.call.cancel();
       return;
     }
     this.#backoff.reset();
     type.nonce = read.nonce;
     const verdict = judge(read, this.#validate);
-    const versionBytes = byteLength(read.version, this.#limits.maxVersionBytes);
-    const longVersion = versionBytes > this.#limits.maxVersionBytes;
-    if (longVersion)
-      verdict.errors.unshift(
-        `the response's version is ${versionBytes} bytes, over limits.maxVersionBytes=${this.#limits.maxVersionBytes}`,
-      );
     const removed = [...read.removed];
     if (this.protocol === 'sotw' && type.fullState && !verdict.unnamed) {
       for (const name of type.held.keys()) if (!verdict.present.has(name)) removed.push(name);
     }
-    let count = type.held.size;
-    for (const r of verdict.accepted) if (!type.held.has(r.name) && type.wants(r.name)) count++;
-    for (const name of new Set(removed)) if (type.held.has(name)) count--;
-    const tooMany = count > this.#limits.maxResourcesPerType;
-    if (tooMany)
-      verdict.errors.push(
-        `the response would make ${count} resources, over limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}`,
-      );
-    // Over a limit nothing is applied; otherwise the accepted resources are, even when others are rejected.
+    const elsewhere = this.heldBytes() - type.heldBytes;
+    const bounds = checkResponse(type, read, verdict.accepted, removed, elsewhere, this.#limits);
+    // Past a bound nothing new is applied (delta removals are, which only shrink what is held: a delta server does
+    // not send them again); otherwise the accepted resources are, even when others are rejected.
     const applied =
-      tooMany || longVersion ? { updated: [], removed: [] } : type.apply(verdict.accepted, removed);
-    if (verdict.errors.length > 0) {
-      const text = cutText(verdict.errors.join('; '), this.#limits.maxErrorDetailBytes);
+      bounds.errors.length === 0
+        ? type.apply(verdict.accepted, removed)
+        : this.protocol === 'delta'
+          ? type.apply([], removed)
+          : { updated: [], removed: [] };
+    const errors = [...bounds.errors, ...verdict.errors];
+    if (errors.length > 0) {
+      const text = cutText(errors.join('; '), this.#limits.maxErrorDetailBytes);
       stream.call.write(this.#wire.nack(type, read, text));
+      const limits = [...new Set([...bounds.limits, ...verdict.limits])];
       // The version is reported cut to its limit: a server does not choose the size of our logs.
-      const version = longVersion ? cutText(read.version, this.#limits.maxVersionBytes) : read.version;
-      this.#logger.warn({ typeUrl: type.typeUrl, version, message: text }, 'xds client: NACK');
-      this.emit('nack', { typeUrl: type.typeUrl, version, nonce: read.nonce, message: text });
+      const version = bounds.shownVersion;
+      this.#logger.warn({ typeUrl: type.typeUrl, version, limits, message: text }, 'xds client: NACK');
+      this.emit('nack', { typeUrl: type.typeUrl, version, nonce: read.nonce, message: text, limits });
       this.#publish(type, stream, applied, type.version, false);
       return;
     }
