@@ -12,7 +12,7 @@ import {
   discoveryMethods,
   type Node,
 } from '@xds/api';
-import { nackCode, type Protocol, type ReadResponse, type ResourceLimits, toBuffer } from './protocol.js';
+import { nackCode, type Protocol, toBuffer } from './protocol.js';
 import { type Decoded, decodeResource } from './resource.js';
 import type { TypeState } from './type-state.js';
 
@@ -50,7 +50,21 @@ export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryRespon
       resourceNamesUnsubscribe: unsubscribe,
     });
   },
-  read(response: DeltaDiscoveryResponse, limits: ResourceLimits): ReadResponse {
+  head(response) {
+    const offered = response.resources.flatMap((r) =>
+      r.resource === undefined
+        ? []
+        : [{ name: r.name === '' ? undefined : r.name, version: r.version, value: r.resource.value }],
+    );
+    return {
+      typeUrl: response.typeUrl,
+      nonce: response.nonce,
+      version: response.systemVersionInfo,
+      offered,
+      removed: response.removedResources,
+    };
+  },
+  read(response, limits) {
     const resources: Decoded[] = [];
     let heartbeats = 0;
     for (const r of response.resources) {
@@ -77,10 +91,10 @@ export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryRespon
       heartbeats,
     };
   },
-  ack(type: TypeState, response: ReadResponse) {
+  ack(type, response) {
     return create(DeltaDiscoveryRequestSchema, { typeUrl: type.typeUrl, responseNonce: response.nonce });
   },
-  nack(type: TypeState, response: ReadResponse, message: string) {
+  nack(type: TypeState, response: { readonly nonce: string }, message: string) {
     return create(DeltaDiscoveryRequestSchema, {
       typeUrl: type.typeUrl,
       responseNonce: response.nonce,

@@ -9,7 +9,7 @@ import { create, type Message } from '@bufbuild/protobuf';
 import { ClusterSchema, ListenerSchema, TypeUrl } from '@xds/api';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import type { XdsServer } from '@xds/server';
-import { type ClientLimits, type NackSentEvent, XdsClient } from './index.js';
+import { type ClientLimits, type NackSentEvent, type Validate, XdsClient } from './index.js';
 import { nextEvent, serve } from './test-support.js';
 
 const closers: (() => Promise<void>)[] = [];
@@ -49,12 +49,23 @@ async function originSawNack(server: XdsServer, typeUrl: TypeUrl): Promise<strin
  * An origin serving `resources` to node n1 and a client of it over `protocol` with `limits`, watching every
  * cluster and holding the first answer; both closed after the tests.
  */
-async function start(protocol: 'sotw' | 'delta', limits: ClientLimits, resources: Message[]) {
+async function start(
+  protocol: 'sotw' | 'delta',
+  limits: ClientLimits,
+  resources: Message[],
+  validate?: Validate,
+) {
   const cache = new SnapshotCache();
   cache.setSnapshot('n1', Snapshot.create(resources));
   const { server, address } = await serve(cache);
   closers.push(() => server.close());
-  const c = new XdsClient({ servers: [address], node: 'n1', protocol, limits });
+  const c = new XdsClient({
+    servers: [address],
+    node: 'n1',
+    protocol,
+    limits,
+    ...(validate === undefined ? {} : { validate }),
+  });
   closers.push(() => c.close());
   const first = nextEvent(c, 'update', (e) => e.typeUrl === TypeUrl.Cluster);
   c.watch(TypeUrl.Cluster, '*', () => {});
@@ -90,10 +101,14 @@ for (const protocol of ['sotw', 'delta'] as const) {
 
     it('L2, S5: a response that would take a type past limits.maxResourceBytesPerType is NACKed naming it; none of its resources is applied', async () => {
       const limit = 64 * 1024;
-      const { cache, server, c } = await start(protocol, { maxResourceBytesPerType: limit }, [
-        bigCluster('c1', 20_000),
-        bigCluster('c2', 20_000),
-      ]);
+      const judged: string[] = [];
+      const validate: Validate = (_typeUrl, resource) => void judged.push(resource.name);
+      const { cache, server, c } = await start(
+        protocol,
+        { maxResourceBytesPerType: limit },
+        [bigCluster('c1', 20_000), bigCluster('c2', 20_000)],
+        validate,
+      );
       const held = c.heldBytes(TypeUrl.Cluster);
       assert.ok(held > 40_000 && held < limit, `held ${held} bytes`);
       const version = c.version(TypeUrl.Cluster);
@@ -107,6 +122,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
         /^the response would make type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster hold 7\d{4} bytes of resources, over limits\.maxResourceBytesPerType=65536$/,
       );
       assert.deepEqual(event.limits, ['maxResourceBytesPerType']);
+      assert.ok(!judged.includes('c3'), 'the refused response was not decoded');
       // SotW keeps the state accepted before; delta applies the removal (a delta server does not send it again),
       // which only shrinks what is held.
       assert.deepEqual(names(c, TypeUrl.Cluster), protocol === 'sotw' ? ['c1', 'c2'] : ['c1']);

@@ -14,18 +14,40 @@ export interface ResourceLimits {
   readonly maxResourceBytes: number;
 }
 
-/** A response read into what the core needs. */
-export interface ReadResponse {
+/**
+ * One resource of a response as offered, before it is decoded: enough to count what it would make the client hold
+ * (rule L2), so that a response past a byte limit is refused without decoding it.
+ */
+export interface Offered {
+  /** The name given beside it (delta), or undefined (SotW: its type reads it from the bytes when needed). */
+  readonly name: string | undefined;
+  /** The version given beside it (delta), or undefined (SotW: the content hash, the same size for the same content). */
+  readonly version: string | undefined;
+  /** The encoded resource. */
+  readonly value: Uint8Array;
+}
+
+/** What a response says before its resources are decoded. */
+export interface ResponseHead {
   /** The type. */
   readonly typeUrl: string;
   /** The nonce to answer. */
   readonly nonce: string;
   /** `version_info` (SotW) or `system_version_info` (delta). */
   readonly version: string;
+  /** Its resources, not decoded (delta heartbeats, without a body, left out). */
+  readonly offered: readonly Offered[];
+  /** Names removed (delta `removed_resources`). */
+  readonly removed: readonly string[];
+}
+
+/**
+ * A response read into what the core needs: its head, and its resources decoded or not (`removed`: SotW
+ * Listener/Cluster removals are worked out by the core).
+ */
+export interface ReadResponse extends Omit<ResponseHead, 'offered'> {
   /** The resources, decoded or not. */
   readonly resources: readonly Decoded[];
-  /** Names removed (delta `removed_resources`); SotW Listener/Cluster removals are worked out by the core. */
-  readonly removed: readonly string[];
   /** Names the server refreshed without a body (TTL heartbeats, delta): kept as held. */
   readonly heartbeats: number;
 }
@@ -45,12 +67,14 @@ export interface Protocol<Req, Res> {
   initial(type: TypeState, node: Node | undefined): Req;
   /** The request that tells a changed subscription, or undefined when the server already has it. */
   resubscribe(type: TypeState): Req | undefined;
+  /** What a response says, without decoding its resources. */
+  head(response: Res): ResponseHead;
   /** Reads a response; `limits` bound names, per-resource versions and the size of each resource. */
   read(response: Res, limits: ResourceLimits): ReadResponse;
   /** The ACK of a read response. */
   ack(type: TypeState, response: ReadResponse): Req;
-  /** The NACK of a read response. */
-  nack(type: TypeState, response: ReadResponse, message: string): Req;
+  /** The NACK of a response. */
+  nack(type: TypeState, response: { readonly nonce: string }, message: string): Req;
 }
 
 /** gRPC `INVALID_ARGUMENT`, the code Envoy puts in a NACK's `error_detail`. */

@@ -108,7 +108,7 @@ export function decodeResource(
  * The name of an encoded resource read without decoding it: the delta wrapper's, else the one its type reads from
  * bytes (rule R1); undefined when neither tells.
  */
-function nameWithoutDecoding(
+export function nameWithoutDecoding(
   typeUrl: string,
   value: Uint8Array,
   given: string | undefined,

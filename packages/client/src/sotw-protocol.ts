@@ -18,6 +18,7 @@ import {
   type Protocol,
   type ReadResponse,
   type ResourceLimits,
+  type ResponseHead,
   toBuffer,
 } from './protocol.js';
 import { decodeResource } from './resource.js';
@@ -37,6 +38,15 @@ export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
     if (type.told && !type.changed) return undefined;
     return request(type, { versionInfo: type.version, responseNonce: type.nonce });
   },
+  head(response: DiscoveryResponse): ResponseHead {
+    return {
+      typeUrl: response.typeUrl,
+      nonce: response.nonce,
+      version: response.versionInfo,
+      offered: response.resources.map((any) => ({ name: undefined, version: undefined, value: any.value })),
+      removed: [],
+    };
+  },
   read(response: DiscoveryResponse, limits: ResourceLimits): ReadResponse {
     return {
       typeUrl: response.typeUrl,
@@ -52,7 +62,7 @@ export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
   ack(type: TypeState, response: ReadResponse) {
     return request(type, { versionInfo: response.version, responseNonce: response.nonce });
   },
-  nack(type: TypeState, response: ReadResponse, message: string) {
+  nack(type: TypeState, response: { readonly nonce: string }, message: string) {
     return request(type, {
       versionInfo: type.version,
       responseNonce: response.nonce,

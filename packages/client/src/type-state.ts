@@ -42,6 +42,13 @@ export interface SubscriptionDelta {
   readonly wildcard: boolean | undefined;
 }
 
+/** A resource as {@link TypeState.project} counts it: its name and version when known, and its encoded size. */
+export interface Upsert {
+  readonly name: string | undefined;
+  readonly version: string | undefined;
+  readonly size: number;
+}
+
 /** The resources that changed in one accepted response. */
 export interface Applied {
   readonly updated: readonly XdsResource[];
@@ -187,10 +194,10 @@ export class TypeState {
   }
 
   /**
-   * How many resources, and how many bytes of them, the type would hold after {@link apply} of the same arguments,
-   * without applying anything: O(upserts + removed).
+   * How many resources, and how many bytes of them, the type would hold after {@link apply} of `upserts` and
+   * `removed`, without applying anything: O(upserts + removed). An upsert without a name counts as a new resource.
    */
-  project(upserts: readonly XdsResource[], removed: readonly string[]): { count: number; bytes: number } {
+  project(upserts: Iterable<Upsert>, removed: Iterable<string>): { count: number; bytes: number } {
     let count = this.#held.size;
     let bytes = this.#bytes;
     const gone = new Set<string>();
@@ -201,12 +208,12 @@ export class TypeState {
       count--;
       bytes -= resource.bytes.length;
     }
-    for (const resource of upserts) {
-      if (!this.wants(resource.name)) continue;
-      const old = gone.has(resource.name) ? undefined : this.#held.get(resource.name);
-      if (old?.version === resource.version) continue;
+    for (const { name, version, size } of upserts) {
+      if (name !== undefined && !this.wants(name)) continue;
+      const old = name === undefined || gone.has(name) ? undefined : this.#held.get(name);
+      if (old !== undefined && old.version === version) continue;
       if (old === undefined) count++;
-      bytes += resource.bytes.length - (old?.bytes.length ?? 0);
+      bytes += size - (old?.bytes.length ?? 0);
     }
     return { count, bytes };
   }

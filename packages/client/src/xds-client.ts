@@ -13,6 +13,7 @@ import { deltaProtocol } from './delta-protocol.js';
 import type { XdsClientEvents } from './events.js';
 import { judge } from './judge.js';
 import {
+  type ClientLimitName,
   type ClientLogger,
   cutText,
   type ResolvedClientLimits,
@@ -20,9 +21,9 @@ import {
   type Validate,
   type XdsClientOptions,
 } from './options.js';
-import type { Protocol } from './protocol.js';
+import type { Protocol, ResponseHead } from './protocol.js';
 import { schemaOf, type XdsResource } from './resource.js';
-import { checkResponse, nonceRefusal } from './response-bounds.js';
+import { checkAccepted, checkHead, nonceRefusal } from './response-bounds.js';
 import { sotwProtocol } from './sotw-protocol.js';
 import { type Applied, TypeState, type Watcher, type WatchUpdate } from './type-state.js';
 import { openWatch, type WatchHandle, type WatchHost } from './watch-handle.js';
@@ -288,8 +289,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
 
   #onResponse(stream: Stream, message: unknown): void {
     if (this.#stream !== stream || this.#closed) return;
-    const read = this.#wire.read(message, this.#limits);
-    const type = this.#types.get(read.typeUrl);
+    const head = this.#wire.head(message);
+    const type = this.#types.get(head.typeUrl);
     if (type === undefined) {
       // A server does not choose the size of our logs (rule L2): the type URL is cut, and of a run of such
       // responses only the 1st, 2nd, 4th, 8th, … are logged, with the count so far.
@@ -297,12 +298,12 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       stream.unsubscribed = count;
       if ((count & (count - 1)) === 0)
         this.#logger.warn(
-          { typeUrl: cutText(read.typeUrl, maxLoggedTypeUrlBytes), responses: count },
+          { typeUrl: cutText(head.typeUrl, maxLoggedTypeUrlBytes), responses: count },
           'xds client: a response of a type never subscribed',
         );
       return;
     }
-    const refusal = nonceRefusal(type.typeUrl, read.nonce, this.#limits);
+    const refusal = nonceRefusal(type.typeUrl, head.nonce, this.#limits);
     if (refusal !== undefined) {
       // It cannot be answered without sending the nonce back: the stream ends, the backoff is not reset.
       stream.refusal = refusal;
@@ -311,32 +312,29 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       return;
     }
     this.#backoff.reset();
-    type.nonce = read.nonce;
+    type.nonce = head.nonce;
+    const elsewhere = this.heldBytes() - type.heldBytes;
+    const fullState = this.protocol === 'sotw' && type.fullState;
+    // Past a bound none of the response's resources is applied (delta removals are, which only shrink what is
+    // held: a delta server does not send them again). A bound its head passes costs no decoding.
+    const early = checkHead(type, head, fullState, elsewhere, this.#limits);
+    if (early.errors.length > 0) {
+      this.#nack(stream, type, head, early.errors, early.limits, this.#shrinkOnly(type, head.removed));
+      return;
+    }
+    const read = this.#wire.read(message, this.#limits);
     const verdict = judge(read, this.#validate);
     const removed = [...read.removed];
-    if (this.protocol === 'sotw' && type.fullState && !verdict.unnamed) {
+    if (fullState && !verdict.unnamed) {
       for (const name of type.held.keys()) if (!verdict.present.has(name)) removed.push(name);
     }
-    const elsewhere = this.heldBytes() - type.heldBytes;
-    const bounds = checkResponse(type, read, verdict.accepted, removed, elsewhere, this.#limits);
-    // Past a bound nothing new is applied (delta removals are, which only shrink what is held: a delta server does
-    // not send them again); otherwise the accepted resources are, even when others are rejected.
+    const bounds = checkAccepted(type, verdict.accepted, removed, elsewhere, this.#limits);
+    // Otherwise the accepted resources are applied, even when others are rejected.
     const applied =
-      bounds.errors.length === 0
-        ? type.apply(verdict.accepted, removed)
-        : this.protocol === 'delta'
-          ? type.apply([], removed)
-          : { updated: [], removed: [] };
+      bounds.errors.length === 0 ? type.apply(verdict.accepted, removed) : this.#shrinkOnly(type, removed);
     const errors = [...bounds.errors, ...verdict.errors];
     if (errors.length > 0) {
-      const text = cutText(errors.join('; '), this.#limits.maxErrorDetailBytes);
-      stream.call.write(this.#wire.nack(type, read, text));
-      const limits = [...new Set([...bounds.limits, ...verdict.limits])];
-      // The version is reported cut to its limit: a server does not choose the size of our logs.
-      const version = bounds.shownVersion;
-      this.#logger.warn({ typeUrl: type.typeUrl, version, limits, message: text }, 'xds client: NACK');
-      this.emit('nack', { typeUrl: type.typeUrl, version, nonce: read.nonce, message: text, limits });
-      this.#publish(type, stream, applied, type.version, false);
+      this.#nack(stream, type, head, errors, [...bounds.limits, ...verdict.limits], applied);
       return;
     }
     const first = type.version === '' && read.version !== '';
@@ -349,6 +347,30 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       resources: read.resources.length,
     });
     this.#publish(type, stream, applied, read.version, first);
+  }
+
+  /** What a response refused whole applies: in delta its removals, in SotW nothing. */
+  #shrinkOnly(type: TypeState, removed: readonly string[]): Applied {
+    return this.protocol === 'delta' ? type.apply([], removed) : { updated: [], removed: [] };
+  }
+
+  /** NACKs a response with `errors`, reports it, and tells the watches what it applied all the same. */
+  #nack(
+    stream: Stream,
+    type: TypeState,
+    head: ResponseHead,
+    errors: readonly string[],
+    passed: readonly ClientLimitName[],
+    applied: Applied,
+  ): void {
+    const text = cutText(errors.join('; '), this.#limits.maxErrorDetailBytes);
+    stream.call.write(this.#wire.nack(type, head, text));
+    const limits = [...new Set(passed)];
+    // The version is reported cut to its limit: a server does not choose the size of our logs.
+    const version = cutText(head.version, this.#limits.maxVersionBytes);
+    this.#logger.warn({ typeUrl: type.typeUrl, version, limits, message: text }, 'xds client: NACK');
+    this.emit('nack', { typeUrl: type.typeUrl, version, nonce: head.nonce, message: text, limits });
+    this.#publish(type, stream, applied, type.version, false);
   }
 
   /** Tells the `update` listeners and the watches what changed. */
