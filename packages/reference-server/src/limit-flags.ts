@@ -37,6 +37,8 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxQueuedRequestBytesTotal: 'bytes of the requests queued behind hooks on all streams at once',
   maxRestBytesInFlight: 'memory of REST request bodies held at once (3x their bytes), across requests',
   maxUnknownTypesPerStream: 'types an ADS stream may subscribe to that the server does not serve',
+  maxConnections: 'TCP connections the xDS listener holds at once (past it: closed at accept)',
+  maxConnectionsPerPeer: 'TCP connections from one peer address at once (default: as many as maxConnections)',
 });
 
 /** The largest `--limits-file` read, in bytes: the file holds at most a few hundred. */

@@ -40,6 +40,14 @@ export interface MetricsSources {
     readonly endedByLimit: Readonly<Partial<Record<string, number>>>;
     readonly unknownTypes?: number;
   };
+  /**
+   * The xDS listener's connections (`XdsServer.connectionStats()`), for `xds_server_connections` and
+   * `xds_server_connections_refused_total{limit}` (rule L2).
+   */
+  readonly connections?: () => {
+    readonly open: number;
+    readonly refused: Readonly<Partial<Record<string, number>>>;
+  };
 }
 
 /** Creates the metrics in a registry of their own, with Node's default process metrics. */
@@ -124,6 +132,28 @@ export function createMetrics(sources: MetricsSources): Metrics {
       collect() {
         this.reset();
         this.inc(streams().unknownTypes ?? 0);
+      },
+    });
+  }
+  const connections = sources.connections;
+  if (connections !== undefined) {
+    new Gauge({
+      name: 'xds_server_connections',
+      help: 'TCP connections the xDS listener holds (TLS handshakes under way included), bounded by limits.maxConnections.',
+      registers,
+      collect() {
+        this.set(connections().open);
+      },
+    });
+    new Counter({
+      name: 'xds_server_connections_refused_total',
+      help: 'Connections to the xDS listener closed as they were accepted because they went past a limit, by the limit (maxConnections, maxConnectionsPerPeer).',
+      labelNames: ['limit'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [limit, count] of Object.entries(connections().refused))
+          if (count !== undefined) this.inc({ limit }, count);
       },
     });
   }

@@ -130,6 +130,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     configErrors: () => model.state.error?.errors.length ?? 0,
     writeBudget: () => xds.writeBudget(),
     streams: () => xds.streamStats(),
+    connections: () => xds.connectionStats(),
   });
   const unwatch = watchServerEvents(xds, metrics, logger);
   const registries = createServerRegistries(options.registries ?? [], {

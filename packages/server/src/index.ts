@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export type { ClientInfo, TypeStatus } from './client-status.js';
+export type { ConnectionLimit, ConnectionStats } from './connection-gate.js';
 export { clientStatus, type StatusLimits } from './csds.js';
 export type {
   AckEvent,
@@ -40,6 +41,7 @@ export {
 export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
+export { guardGrpcServer } from './session-guard.js';
 export type { Authorize, AuthorizeStatus, ServerCall } from './stream-context.js';
 export { compileRe2, compileStringMatcher, matchesString, type StringPredicate } from './string-matcher.js';
 export {

@@ -86,6 +86,20 @@ export interface Limits {
    * no resources); default 20. One more ends the stream with RESOURCE_EXHAUSTED.
    */
   readonly maxUnknownTypesPerStream?: number;
+  /**
+   * TCP connections the xDS listener holds at once, TLS handshakes under way included; default 50,000 (each is a
+   * file descriptor and some 30 KiB), or, unset, the process's open-file limit less 1,024 when that is lower. One more is closed as it is accepted, before any TLS or HTTP/2 work, counted
+   * in `connectionStats().refused.maxConnections` and logged (at most once per 10 s) with its peer: the process
+   * and the clients it holds go on, instead of every client failing once the process runs out of descriptors.
+   */
+  readonly maxConnections?: number;
+  /**
+   * TCP connections from one peer address (IPv4, or the whole IPv6 address) at once; default 50,000, as many as
+   * `maxConnections`, so off: a fleet behind a NAT or egress address, or a relay tier, shares one address. Set it
+   * below `maxConnections` when clients come from their own addresses, so that one peer cannot take every slot.
+   * Past it a connection is closed as it is accepted, like one past `maxConnections`.
+   */
+  readonly maxConnectionsPerPeer?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -110,6 +124,8 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxQueuedRequestBytesTotal: 256 * 1024 * 1024,
   maxRestBytesInFlight: 128 * 1024 * 1024,
   maxUnknownTypesPerStream: 20,
+  maxConnections: 50_000,
+  maxConnectionsPerPeer: 50_000,
 });
 
 /** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */

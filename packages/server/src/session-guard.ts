@@ -17,8 +17,9 @@
 // until the stream has been collected, and Node frees a stream's native part in the same collection as its
 // JavaScript object (the native handle points to it), so the session is freed later, with nothing counted.
 // A closed session lives until its streams are collected (the next collections), not longer.
-import type { Http2Server, Http2Session, ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
+import { type GrpcHttp2Server, http2ServersOf } from './grpc-http2-servers.js';
 
 /** Holds each session's native handle while any of its streams is alive; the callback has nothing to do. */
 const holds = new FinalizationRegistry<object>(() => {});
@@ -44,18 +45,21 @@ export function guardStream(stream: ServerHttp2Stream): boolean {
   return true;
 }
 
-const guarded = new WeakSet<Http2Server>();
+const guarded = new WeakSet<GrpcHttp2Server>();
 
 /**
- * Guards every stream of the HTTP/2 servers a grpc-js server listens with (those of `bindAsync` so far; call again
- * after each). grpc-js has no public way to reach them: this reads its `http2Servers` map (grpc-js 1.14) and
- * returns false when that is not there (another grpc-js layout: the server then runs unguarded).
+ * Guards every stream of the HTTP/2 servers a grpc-js server listens with (rule L4; Node 20 aborts without it, see
+ * docs/security.md "Known issue"). `XdsServer.listen` does it for its own server; an application that mounts the
+ * xDS services on its own grpc-js server (`addTo`) calls it after each `bindAsync` has called back (it guards the
+ * servers bound so far; calling it again is harmless). grpc-js has no public way to reach those servers: this reads
+ * its `http2Servers` map (grpc-js 1.14) and returns false when that is not there (another grpc-js layout: the
+ * server then runs unguarded).
  */
 export function guardGrpcServer(server: Server): boolean {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) return false;
-  for (const http2Server of servers.keys() as IterableIterator<Http2Server>) {
-    if (guarded.has(http2Server) || typeof http2Server?.on !== 'function') continue;
+  const servers = http2ServersOf(server);
+  if (servers === undefined) return false;
+  for (const http2Server of servers) {
+    if (guarded.has(http2Server)) continue;
     guarded.add(http2Server);
     http2Server.on('stream', (stream: ServerHttp2Stream) => {
       guardStream(stream);

@@ -9,7 +9,14 @@ import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api
 import { EventEmitter } from 'eventemitter3';
 import { boundedAuthorization } from './authorization.js';
 import { type ClientInfo, describeClients } from './client-status.js';
+import {
+  ConnectionGate,
+  type ConnectionStats,
+  defaultConnectionCap,
+  openFilesLimit,
+} from './connection-gate.js';
 import type { XdsServerEvents } from './events.js';
+import { http2ServersOf } from './grpc-http2-servers.js';
 import { composeAuthorize, nodeIdentityCheck } from './identity.js';
 import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
@@ -58,9 +65,12 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   readonly #registry: StreamRegistry;
   readonly #ctx: StreamContext;
   readonly #budget: WriteBudget;
+  readonly #connections: ConnectionGate;
+  readonly #filesLimit: number | undefined;
   readonly #http: HttpServer[] = [];
   #grpc: Server | undefined;
   #streamIds = 0;
+  #filesWarned = false;
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -80,6 +90,19 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const types = options.types ?? typesOf(options.cache);
     const registry = new StreamRegistry(limits);
     this.#registry = registry;
+    // Unset, the connection cap stays below the open-file limit; set, it is the operator's (warned in listen).
+    const filesLimit = openFilesLimit();
+    this.#filesLimit = filesLimit;
+    this.#connections = new ConnectionGate(
+      {
+        maxConnections:
+          options.limits?.maxConnections === undefined
+            ? defaultConnectionCap(limits.maxConnections, filesLimit)
+            : limits.maxConnections,
+        maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
+      },
+      options.logger ?? silentLogger,
+    );
     const server = this;
     this.#ctx = {
       cache: options.cache,
@@ -166,9 +189,38 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         // Node 20 aborts on a session freed before its streams (session-guard.ts, docs/security.md).
         if (!guardGrpcServer(this.grpcServer))
           this.#ctx.logger.warn({}, 'HTTP/2 session guard unavailable (grpc-js layout changed)');
+        if (!this.limitConnections(this.grpcServer))
+          this.#ctx.logger.warn({}, 'connection limits unavailable (grpc-js layout changed)');
+        else this.#checkFilesLimit();
         resolve(port);
       });
     });
+  }
+
+  /**
+   * Applies `limits.maxConnections` and `limits.maxConnectionsPerPeer` (rule L2) to the listeners of a grpc-js
+   * server: `listen` does it for its own; an application that mounts the services on its own server (`addTo`) may
+   * call it after each `bindAsync` has called back (every service on that server is then behind the limits, and
+   * the refusals show in {@link connectionStats}). Returns false when grpc-js keeps its listeners where this cannot
+   * reach them (another grpc-js layout): the server then runs without connection limits.
+   */
+  limitConnections(server: Server): boolean {
+    const servers = http2ServersOf(server);
+    if (servers === undefined) return false;
+    for (const http2Server of servers) this.#connections.gate(http2Server);
+    return true;
+  }
+
+  /** Warns once when a `maxConnections` the operator set is not below the process's open-file limit. */
+  #checkFilesLimit(): void {
+    const files = this.#filesLimit;
+    const cap = this.#connections.maxConnections;
+    if (files === undefined || cap < files || this.#filesWarned) return;
+    this.#filesWarned = true;
+    this.#ctx.logger.warn(
+      { maxConnections: cap, openFilesLimit: files },
+      `limits.maxConnections (${cap}) is not below the open-file limit (${files}): connections past that limit fail at accept for every client; lower the limit or raise ulimit -n`,
+    );
   }
 
   #credentials(tls: TlsOptions | ServerTls | undefined): ServerCredentials {
@@ -248,6 +300,22 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   /** The number of pending streams: opened (headers received) with no first request accepted yet (rule L2). */
   get pendingStreams(): number {
     return this.#registry.pendingCount;
+  }
+
+  /**
+   * The connection cap in force: `limits.maxConnections` when set; unset, its default (50,000) or, when the
+   * process's open-file limit is lower, that limit less 1,024 descriptors kept for everything else.
+   */
+  get maxConnections(): number {
+    return this.#connections.maxConnections;
+  }
+
+  /**
+   * Connections held by the listeners under the connection limits, the distinct peers among them, and the
+   * connections refused by each limit since start (rule L2: `maxConnections`, `maxConnectionsPerPeer`).
+   */
+  connectionStats(): ConnectionStats {
+    return this.#connections.stats();
   }
 
   /** Streams open and pending, and streams ended because they went past a limit, by limit (rules L2, S12). */

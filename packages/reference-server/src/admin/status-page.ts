@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RegistriesSummary, RegistryView } from '../registries.js';
 import { escapeHtml as e } from './html.js';
 import { statusScript } from './status-script.js';
-import type { ConfigSummary, Syncz, SynczCounts, SynczNode } from './syncz.js';
+import type { ConfigSummary, Syncz, SynczCounts, SynczNode, SynczServer } from './syncz.js';
 
 const style = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2329; }
@@ -100,6 +100,19 @@ export function uptimeText(seconds: number): string {
   return m > 0 ? `${m}m ${s}s` : `${s}s`;
 }
 
+/**
+ * The xDS connections in the heading: how many are held, and how many were refused by the connection limits
+ * (rule L2), by limit: `12 connections · 3 refused (maxConnectionsPerPeer 3)`.
+ */
+export function renderConnections(connections: SynczServer['connections']): string {
+  if (connections === undefined) return '';
+  const refused = Object.entries(connections.refused).filter(([, n]) => (n ?? 0) > 0);
+  const total = refused.reduce((sum, [, n]) => sum + (n ?? 0), 0);
+  const detail =
+    refused.length === 0 ? '' : ` (${refused.map(([limit, n]) => `${e(limit)} ${n}`).join(', ')})`;
+  return `${connections.open} connection${connections.open === 1 ? '' : 's'} · ${total} refused${detail}`;
+}
+
 /** The counts at the top: nodes, and how many are SYNCED / STALE / NACKED. */
 export function renderCounts(counts: SynczCounts): string {
   return `<b>${counts.nodes}</b> nodes · <span class="SYNCED"><b>${counts.SYNCED}</b> SYNCED</span> · <span class="STALE"><b>${counts.STALE}</b> STALE</span> · <span class="NACKED"><b>${counts.NACKED}</b> NACKED</span>`;
@@ -180,7 +193,7 @@ export function renderStatusFrame(view: StatusView, xdsAddress: string, page: St
 <html lang="en"><head><meta charset="utf-8"><title>${e(page.title)}</title><style>${style}</style></head>
 <body data-rendered="server" data-xds="${e(xdsAddress)}">
 <h1>${e(page.title)}</h1>
-<p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code> · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
+<p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code>${view.server.connections === undefined ? '' : ` · <span id="connections">${renderConnections(view.server.connections)}</span>`} · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
 <nav>${nav}</nav>
 <p id="counts" class="counts">${renderCounts(view.counts)}</p>
 <p id="nacked">${renderNacked(view.nodes)}</p>

@@ -40,6 +40,12 @@ export const statusScript = `
     const conflicts = summary.conflicts.length === 0 ? '' : '<ul id="conflicts">' + summary.conflicts.map((c) => '<li><code>' + e(c.hostname) + '</code>: ' + e(c.message) + ' (ports of ' + e(c.kept) + ' used; ' + e(c.ignored) + ' ignored)</li>').join('') + '</ul>';
     return failed + '<h2>Registries (' + summary.registries.length + ')</h2><table><thead><tr><th>kind</th><th>location</th><th>state</th><th>services</th><th>instances</th><th>last change</th><th>last error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>' + conflicts;
   };
+  const renderConnections = (c) => {
+    const refused = Object.entries(c.refused).filter(([, n]) => (n ?? 0) > 0);
+    const total = refused.reduce((sum, [, n]) => sum + (n ?? 0), 0);
+    const detail = refused.length === 0 ? '' : ' (' + refused.map(([limit, n]) => e(limit) + ' ' + n).join(', ') + ')';
+    return c.open + ' connection' + (c.open === 1 ? '' : 's') + ' · ' + total + ' refused' + detail;
+  };
   const renderNacked = (nodes) => {
     const nacked = nodes.filter((n) => n.status === 'NACKED');
     if (nacked.length === 0) return '';
@@ -92,6 +98,8 @@ export const statusScript = `
       document.getElementById('updated').textContent = clock(view.generatedAt);
       document.getElementById('uptime').textContent = uptime(view.server.uptimeSeconds);
       document.getElementById('version').textContent = view.server.version;
+      const connections = document.getElementById('connections');
+      if (connections !== null && view.server.connections !== undefined) connections.innerHTML = renderConnections(view.server.connections);
       applyFilter();
       if (document.body.dataset.rendered !== 'client') document.body.dataset.renderMs = String(Math.round(performance.now()));
       document.body.dataset.rendered = 'client';

@@ -1,6 +1,6 @@
 import { type Node, resourceTypes, type TypeUrl } from '@xds/api';
 import { formatModelError, type ModelError } from '@xds/generator';
-import type { SyncStatus, XdsServer } from '@xds/server';
+import type { ConnectionStats, SyncStatus, XdsServer } from '@xds/server';
 import type { ConfigState } from '../config-state.js';
 import type { RegistriesSummary } from '../registries.js';
 import { typeLabel } from '../type-labels.js';
@@ -72,13 +72,18 @@ export interface SynczCounts {
   readonly NACKED: number;
 }
 
-/** The server itself: its version and how long it has run. */
+/** The server itself: its version, how long it has run, and its xDS connections. */
 export interface SynczServer {
   /** The package version of `@xds/reference-server`. */
   readonly version: string;
   /** ISO 8601. */
   readonly startedAt: string;
   readonly uptimeSeconds: number;
+  /**
+   * The xDS listener's connections: held, distinct peers, and refused by each connection limit since start
+   * (`limits.maxConnections`, `limits.maxConnectionsPerPeer`; rule L2).
+   */
+  readonly connections?: ConnectionStats;
 }
 
 /** The body of `/debug/syncz`. */
@@ -187,12 +192,21 @@ export function synczNodes(source: SynczSource): { nodes: SynczNode[]; counts: S
   return { nodes, counts };
 }
 
-/** The server part of `/debug/syncz`: a version and how long the process has run. */
-export function synczServer(version: string, startedAt: number, now = Date.now()): SynczServer {
+/**
+ * The server part of `/debug/syncz`: a version, how long the process has run, and the xDS server's connections
+ * (`XdsServer.connectionStats()`) when given.
+ */
+export function synczServer(
+  version: string,
+  startedAt: number,
+  now = Date.now(),
+  connections?: ConnectionStats,
+): SynczServer {
   return {
     version,
     startedAt: new Date(startedAt).toISOString(),
     uptimeSeconds: Math.floor((now - startedAt) / 1000),
+    ...(connections === undefined ? {} : { connections }),
   };
 }
 
@@ -207,7 +221,7 @@ export function syncz(ctx: AdminContext): Syncz {
   const registries = ctx.registries?.();
   return {
     generatedAt: new Date(now).toISOString(),
-    server: synczServer(ctx.version, ctx.startedAt, now),
+    server: synczServer(ctx.version, ctx.startedAt, now, ctx.xds.connectionStats()),
     counts,
     config: configSummary(ctx.config()),
     nodes,
