@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { XdsTestClient } from '@xds/testing';
-import type { AbortTargetReply, AbortTargetRequest } from './test-abort-target.js';
+import type { AbortTargetMode, AbortTargetReply, AbortTargetRequest } from './test-abort-target.js';
 import { methodPathOf, sotwRequest } from './test-raw-client.js';
 
 /** One HTTP/2 frame. */
@@ -62,8 +62,8 @@ class Target {
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   #stderr = '';
 
-  constructor() {
-    this.child = fork(new URL('./test-abort-target.ts', import.meta.url), [], {
+  constructor(mode: AbortTargetMode = 'listen') {
+    this.child = fork(new URL('./test-abort-target.ts', import.meta.url), [mode], {
       execArgv: ['--import', 'tsx', '--expose-gc'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -150,34 +150,48 @@ async function attack(target: Target, port: number): Promise<void> {
   await once(socket, 'close');
 }
 
+/** Runs the attack on a target, then collects garbage and checks the process lives and serves a bystander. */
+async function survives(target: Target): Promise<void> {
+  const ready = await target.next();
+  assert.ok(ready?.type === 'ready', `the target did not start: ${target.stderr}`);
+  await attack(target, ready.port);
+  // The session is garbage, its stream not yet: unguarded, Node 20 aborts in this collection, freeing the
+  // session while the stream still holds the trailers' memory.
+  const died = () => `the server process died: ${JSON.stringify(target.exit)}\n${target.stderr}`;
+  assert.ok(await target.ask({ type: 'gc' }), died());
+  // Then the stream goes too, and the session after it.
+  assert.ok(await target.ask({ type: 'release' }), died());
+  for (let i = 0; i < 2; i++) assert.ok(await target.ask({ type: 'gc' }), died());
+  // And it still serves.
+  const bystander = new XdsTestClient({
+    address: `127.0.0.1:${ready.port}`,
+    node: 'bystander',
+    timeoutMs: 60_000,
+  });
+  try {
+    bystander.subscribe(TypeUrl.Cluster, []);
+    const response = await bystander.next(TypeUrl.Cluster);
+    assert.deepEqual(response.names, ['b']);
+  } finally {
+    await bystander.close();
+  }
+  assert.equal(target.exit, undefined, 'the server process is alive');
+}
+
 describe('HTTP/2 session guard (rule L4)', { timeout: 300_000 }, () => {
   it('L4: unfinished trailers, a client that never reads and a session destroyed mid-write do not abort the server', async () => {
-    const target = new Target();
+    const target = new Target('listen');
     try {
-      const ready = await target.next();
-      assert.ok(ready?.type === 'ready', `the target did not start: ${target.stderr}`);
-      await attack(target, ready.port);
-      // The session is garbage, its stream not yet: unguarded, Node 20 aborts in this collection, freeing the
-      // session while the stream still holds the trailers' memory.
-      const died = () => `the server process died: ${JSON.stringify(target.exit)}\n${target.stderr}`;
-      assert.ok(await target.ask({ type: 'gc' }), died());
-      // Then the stream goes too, and the session after it.
-      assert.ok(await target.ask({ type: 'release' }), died());
-      for (let i = 0; i < 2; i++) assert.ok(await target.ask({ type: 'gc' }), died());
-      // And it still serves.
-      const bystander = new XdsTestClient({
-        address: `127.0.0.1:${ready.port}`,
-        node: 'bystander',
-        timeoutMs: 60_000,
-      });
-      try {
-        bystander.subscribe(TypeUrl.Cluster, []);
-        const response = await bystander.next(TypeUrl.Cluster);
-        assert.deepEqual(response.names, ['b']);
-      } finally {
-        await bystander.close();
-      }
-      assert.equal(target.exit, undefined, 'the server process is alive');
+      await survives(target);
+    } finally {
+      target.stop();
+    }
+  });
+
+  it("L4: an application's own grpc-js server with the services mounted by addTo, guarded by guardGrpcServer, survives the same attack", async () => {
+    const target = new Target('own-guarded');
+    try {
+      await survives(target);
     } finally {
       target.stop();
     }

@@ -5,10 +5,17 @@
 // It serves node `victim` (one small cluster, then on `push` 6 MB of clusters, more than loopback's socket buffers
 // hold) and node `bystander`, and answers the test over IPC. It reaches grpc-js's HTTP/2 sessions through grpc-js
 // internals only to observe them (the HPACK table) and to destroy them as grpc-js's keepalive does.
+// Its argument says whose grpc-js server it runs: `listen` (XdsServer.listen's own, guarded), `own-guarded` (an
+// application's server with the services mounted by `addTo` and guarded by the exported `guardGrpcServer`), or
+// `own-unguarded` (the same without the guard: Node 20 aborts on the attack).
 import type { Http2Server, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster } from '@xds/generator';
-import { XdsServer } from './xds-server.js';
+import { guardGrpcServer, XdsServer } from './index.js';
+
+/** Whose grpc-js server the target runs. */
+export type AbortTargetMode = 'listen' | 'own-guarded' | 'own-unguarded';
 
 /** From the test to this process. */
 export type AbortTargetRequest =
@@ -39,7 +46,23 @@ const big = Snapshot.create(
 cache.setSnapshot('victim', Snapshot.create([makeCluster({ name: 'small' })], { version: 'small' }));
 cache.setSnapshot('bystander', Snapshot.create([makeCluster({ name: 'b' })], { version: 'b1' }));
 const server = new XdsServer({ cache });
-const port = await server.listen('127.0.0.1:0');
+const mode = (process.argv[2] ?? 'listen') as AbortTargetMode;
+/** The grpc-js server that listens: XdsServer's own, or an application's with the services mounted on it. */
+let grpcServer: Server;
+let port: number;
+if (mode === 'listen') {
+  port = await server.listen('127.0.0.1:0');
+  grpcServer = server.grpcServer;
+} else {
+  grpcServer = new Server();
+  server.addTo(grpcServer);
+  port = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  if (mode === 'own-guarded' && !guardGrpcServer(grpcServer)) throw new Error('guardGrpcServer failed');
+}
 
 let victimResponses = 0;
 server.on('response', (event) => {
@@ -56,7 +79,7 @@ function nativeHandleOf(stream: ServerHttp2Stream): object {
   if (typeof handle !== 'object' || handle === null) throw new Error('no native handle on the HTTP/2 stream');
   return handle;
 }
-const internals = server.grpcServer as unknown as { http2Servers: Map<Http2Server, unknown> };
+const internals = grpcServer as unknown as { http2Servers: Map<Http2Server, unknown> };
 for (const http2Server of internals.http2Servers.keys()) {
   http2Server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
