@@ -21,6 +21,7 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     connectedClients: () => relay.server.clients().length,
     configErrors: () => 0,
     writeBudget: () => relay.server.writeBudget(),
+    connections: () => relay.server.connectionStats(),
   });
   const registers = [base.registry];
   new Gauge({

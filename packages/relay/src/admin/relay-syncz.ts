@@ -37,7 +37,7 @@ export function relaySyncz(relay: Relay, version: string, startedAt: number): Re
   const now = Date.now();
   return {
     generatedAt: new Date(now).toISOString(),
-    server: synczServer(version, startedAt, now),
+    server: synczServer(version, startedAt, now, relay.server.connectionStats()),
     counts,
     upstream: relay.upstreamState(),
     groups: relay.groups(),
