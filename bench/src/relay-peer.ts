@@ -1,12 +1,13 @@
 /**
  * A relay bench peer for the "tier" scenario: an `@xds/relay` `Relay` in front of `--upstream HOST:PORT` (our origin
  * peer), behind the same control API and ready line as ours-peer.ts (peer-control.ts). Its downstream clients are
- * grouped by node id, so every bench client (node `bench`) shares one upstream stream, node `relay~bench` at the
- * origin (rule X4). `/stats` counts the relay's downstream traffic and adds `upstreamConnected`.
+ * grouped by node id, so every bench client (node `bench`) shares one upstream stream, node `relay~bench|ua=envoy` at
+ * the origin (rule X4; relay-origin-node.ts computes it). `/stats` counts the relay's downstream traffic and adds `upstreamConnected`.
  * Run with `node --expose-gc --import tsx`.
  */
 import { Relay } from '@xds/relay';
 import { loopback, option, runPeer } from './peer-control.js';
+import { relayGroupBy } from './relay-origin-node.js';
 
 const upstream = option('upstream', '');
 loopback(upstream);
@@ -15,7 +16,7 @@ loopback(upstream);
 // pings wait behind queued megabytes.
 const relay = new Relay({
   upstreams: [upstream],
-  groupBy: 'node-id',
+  groupBy: relayGroupBy,
   upstreamProtocol: option('upstream-protocol', 'delta') === 'sotw' ? 'sotw' : 'delta',
   server: {
     closeGraceMs: 500,

@@ -7,6 +7,7 @@
 import { distribution, median, nowMs } from '../clock.js';
 import { convergence } from '../load.js';
 import { Peer, type PeerStats } from '../peer.js';
+import { relayOriginNode } from '../relay-origin-node.js';
 import { MetricSet, type ScenarioResult } from '../report.js';
 import {
   ALL_TYPES,
@@ -26,8 +27,11 @@ import {
 } from './context.js';
 import { payloads, repetitions } from './session.js';
 
-/** The origin's snapshot key of the relays' upstream node (`relay~GROUP`, the group being the node id). */
-const relayNode = `relay~${sharedNode}`;
+/**
+ * The origin's snapshot key of the relays' upstream node: `relay~KEY`, the key being the node id and the clients'
+ * flavour (`relay~bench|ua=envoy`), as the relay computes it (relay-origin-node.ts).
+ */
+export const relayNode = relayOriginNode(sharedNode);
 
 /** What one push cost, at the origin and (relayed) summed over the relays. */
 interface TierPush {
