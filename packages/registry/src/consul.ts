@@ -10,11 +10,17 @@
  * which would remove every instance for a moment; the registry stays stale and asks again. So too an answer whose
  * index went backwards (Consul's docs: start over from index 0): it is not applied, the next one is.
  * Changes are applied through `scheduleUpdate`: many blocking queries answering at once are one update.
+ * One service never blocks the others (rule L2): the first sync waits for a service's first answer at most
+ * `firstAnswerMs`, and only while its query has not failed; then, and after the first sync always, the others are
+ * published with each one's last known answer, and a service with no answer yet is left out and reported in
+ * `itemErrors` with the reason (a service whose health answer hung mid-body froze every update of the registry).
+ * Bodies being read at once share one budget, `maxRegistryBytesInFlight` (one 64 MiB bound per service is not a
+ * bound on 10,000 services).
  */
 import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
 import { nameProblem } from './check-service.js';
-import { RegistryLimitError, readErrorText, readJsonBody } from './http-body.js';
+import { ByteBudget, RegistryLimitError, readErrorText, readJsonBody } from './http-body.js';
 import { parseConsulLocation } from './locations.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
@@ -31,6 +37,11 @@ export interface ConsulRegistryOptions {
   readonly limits?: Partial<RegistryLimits>;
   /** The largest delay between retries, in milliseconds; default 5,000. */
   readonly maxBackoffMs?: number;
+  /**
+   * How long the first sync waits for a service's first answer, in milliseconds, before the others are published
+   * without it (a failed query does not wait); default 10,000.
+   */
+  readonly firstAnswerMs?: number;
 }
 
 /** One entry of `/v1/health/service/NAME`, the fields used. */
@@ -108,11 +119,19 @@ export class ConsulRegistry extends RegistryBase {
   readonly #base: string;
   readonly #wait: number;
   readonly #maxBackoff: number;
+  readonly #firstAnswerMs: number;
+  readonly #budget: ByteBudget;
   #abort = new AbortController();
   #catalogLoaded = false;
   /** The services by name, converted on arrival (an empty one is undefined); a name with no answer yet is pending. */
   readonly #entries = new Map<string, RegistryService | undefined>();
   readonly #watchers = new Map<string, AbortController>();
+  /** When each watched service's watch began (for `firstAnswerMs`). */
+  readonly #since = new Map<string, number>();
+  /** The latest error of each service whose latest query failed. */
+  readonly #failures = new Map<string, string>();
+  #published = false;
+  #deadline: NodeJS.Timeout | undefined;
   /** Services whose name cannot be served (Consul itself answers 400 for some): not watched, reported. */
   #badNames: RegistryProblem[] = [];
 
@@ -127,6 +146,13 @@ export class ConsulRegistry extends RegistryBase {
     this.#base = url.origin;
     this.#wait = options.waitSeconds ?? 30;
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
+    this.#firstAnswerMs = options.firstAnswerMs ?? 10_000;
+    this.#budget = new ByteBudget(this.limits.maxRegistryBytesInFlight);
+  }
+
+  /** The bytes of response bodies held now and at most so far (bounded by `maxRegistryBytesInFlight`). */
+  bodyBytes(): { readonly held: number; readonly peak: number } {
+    return { held: this.#budget.held(), peak: this.#budget.peak() };
   }
 
   /** Starts the catalog query loop. */
@@ -139,6 +165,8 @@ export class ConsulRegistry extends RegistryBase {
   async stop(): Promise<void> {
     this.#abort.abort();
     this.cancelUpdate();
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
     for (const watcher of this.#watchers.values()) watcher.abort();
     this.#watchers.clear();
   }
@@ -156,7 +184,12 @@ export class ConsulRegistry extends RegistryBase {
       await response.body?.cancel();
       throw new Error(`GET ${path}: the agent knows no leader (X-Consul-KnownLeader: false); asking again`);
     }
-    const body = (await readJsonBody(response, this.limits.maxRegistryResponseBytes, `GET ${path}`)) as T;
+    const body = (await readJsonBody(
+      response,
+      this.limits.maxRegistryResponseBytes,
+      `GET ${path}`,
+      this.#budget,
+    )) as T;
     const header = Number(response.headers.get('x-consul-index') ?? '0');
     return { body, index: Number.isFinite(header) && header > 0 ? header : 0 };
   }
@@ -208,6 +241,8 @@ export class ConsulRegistry extends RegistryBase {
             watcher.abort();
             this.#watchers.delete(name);
             this.#entries.delete(name);
+            this.#since.delete(name);
+            this.#failures.delete(name);
           }
         }
         for (const name of kept) if (!this.#watchers.has(name)) this.#watch(name);
@@ -225,6 +260,7 @@ export class ConsulRegistry extends RegistryBase {
   #watch(name: string): void {
     const controller = new AbortController();
     this.#watchers.set(name, controller);
+    this.#since.set(name, Date.now());
     const signal = AbortSignal.any([this.#abort.signal, controller.signal]);
     void (async () => {
       const backoff = new Backoff({ maxMs: this.#maxBackoff });
@@ -245,10 +281,15 @@ export class ConsulRegistry extends RegistryBase {
           backoff.reset();
           const entries = Array.isArray(body) ? body : [];
           this.#entries.set(name, entries.length === 0 ? undefined : consulService(name, entries));
+          this.#failures.delete(name);
           this.scheduleUpdate(() => this.#publish());
         } catch (error) {
           if (signal.aborted) return;
-          this.reportProblem(`consul ${this.#base} service ${name}: ${messageOf(error)}`, kindOf(error));
+          const message = `consul ${this.#base} service ${name}: ${messageOf(error)}`;
+          this.#failures.set(name, messageOf(error));
+          this.reportProblem(message, kindOf(error));
+          // the others are published without it (its last known answer, if any, stays)
+          this.scheduleUpdate(() => this.#publish());
           index = 0;
           await delay(backoff.next(), signal);
         }
@@ -256,12 +297,49 @@ export class ConsulRegistry extends RegistryBase {
     })();
   }
 
+  /**
+   * Publishes every service's last known answer. Before the first sync it waits for a service with no answer yet
+   * while its query has not failed and it is younger than `firstAnswerMs`; a service with no answer is left out and
+   * reported (once it failed or is past that time). A failing query keeps the registry stale.
+   */
   #publish(): void {
     if (!this.#catalogLoaded) return;
-    for (const name of this.#watchers.keys()) if (!this.#entries.has(name)) return;
+    const now = Date.now();
+    const at = new Date(now);
+    const missing: RegistryProblem[] = [];
+    let wakeAt = Number.POSITIVE_INFINITY;
+    for (const name of this.#watchers.keys()) {
+      if (this.#entries.has(name)) continue;
+      const failure = this.#failures.get(name);
+      const deadline = (this.#since.get(name) ?? now) + this.#firstAnswerMs;
+      if (failure === undefined && now < deadline) {
+        if (!this.#published) {
+          this.#wakeAt(deadline);
+          return;
+        }
+        wakeAt = Math.min(wakeAt, deadline);
+        continue;
+      }
+      const why = failure ?? `no answer to its health query in ${this.#firstAnswerMs} ms (firstAnswerMs)`;
+      missing.push({ item: JSON.stringify(name), message: `service left out: ${why}`, at });
+    }
+    if (wakeAt !== Number.POSITIVE_INFINITY) this.#wakeAt(wakeAt);
     const services: RegistryService[] = [];
     for (const service of this.#entries.values()) if (service !== undefined) services.push(service);
-    this.replaceServices(services, this.#badNames);
+    this.replaceServices(services, [...this.#badNames, ...missing], { stale: this.#failures.size > 0 });
+    this.#published = true;
+  }
+
+  /** Publishes again at `time` (a service's first answer is due), unless a wake-up is set already. */
+  #wakeAt(time: number): void {
+    if (this.#deadline !== undefined) return;
+    this.#deadline = setTimeout(
+      () => {
+        this.#deadline = undefined;
+        this.scheduleUpdate(() => this.#publish());
+      },
+      Math.max(0, time - Date.now()),
+    );
   }
 }
 

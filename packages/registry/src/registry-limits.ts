@@ -18,6 +18,11 @@ export interface RegistryLimits {
   /** Bytes of one response body from a registry server (Consul, Eureka). Default 64 MiB. */
   readonly maxRegistryResponseBytes: number;
   /**
+   * Bytes of response bodies one registry holds at once while reading them (Consul reads one blocking query per
+   * service, up to `maxRegistryServices` at once): a read that would go past it is cancelled. Default 128 MiB.
+   */
+  readonly maxRegistryBytesInFlight: number;
+  /**
    * Objects of one kind one Kubernetes registry holds (Services, EndpointSlices, Pods: each kind counted alone).
    * Default 150,000 (Kubernetes' own largest supported cluster has 150,000 Pods).
    */
@@ -37,6 +42,7 @@ export const defaultRegistryLimits: RegistryLimits = Object.freeze({
   maxInstancesPerService: 10_000,
   maxEndpointsPerCluster: 10_000,
   maxRegistryResponseBytes: 64 * 1024 * 1024,
+  maxRegistryBytesInFlight: 128 * 1024 * 1024,
   maxRegistryObjects: 150_000,
   maxInstanceLabelBytes: 4096,
   minRegistryUpdateMs: 100,

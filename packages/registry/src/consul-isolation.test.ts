@@ -1,0 +1,115 @@
+// Rule L2 for the Consul adapter: one broken service must not hold the registry. A real Consul agent serves the
+// good services; a loopback proxy in front of it (consul-stall-proxy.ts) breaks the health answers of the others,
+// since a real Consul cannot be made to hang one service's answer mid-body or stream an endless one. Before: a
+// service whose health answer hung kept the registry from syncing and froze every later update; endless answers
+// of many services were each bounded, but not together.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type RunningServer, startConsul } from '../../../scripts/registries/servers.mjs';
+import { ConsulRegistry } from './consul.js';
+import { type ConsulStallProxy, startConsulStallProxy } from './consul-stall-proxy.js';
+import { until } from './test-support.js';
+
+async function register(base: string, name: string, port: number): Promise<void> {
+  const response = await fetch(`${base}/v1/agent/service/register`, {
+    method: 'PUT',
+    body: JSON.stringify({ Name: name, ID: name, Address: '192.0.2.1', Port: port }),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+function portOf(registry: ConsulRegistry, name: string): number | undefined {
+  return registry.services().find((s) => s.name === name)?.instances[0]?.port;
+}
+
+function problemOf(registry: ConsulRegistry, name: string): string | undefined {
+  return registry.status().itemErrors.find((p) => p.item === JSON.stringify(name))?.message;
+}
+
+describe('ConsulRegistry with one broken service (real Consul behind a breaking proxy)', () => {
+  let consul: RunningServer;
+  let proxy: ConsulStallProxy;
+
+  before(async () => {
+    consul = await startConsul();
+    proxy = await startConsulStallProxy(consul.url);
+  });
+
+  after(async () => {
+    await proxy.close();
+    await consul.stop();
+  });
+
+  it('L2: a service whose health answer never ends is left out and reported; the others sync and follow', async () => {
+    await register(consul.url, 'alpha', 9001);
+    await register(consul.url, 'hang-1', 9100);
+    proxy.hang('hang-1');
+    const registry = new ConsulRegistry(proxy.url, {
+      waitSeconds: 2,
+      maxBackoffMs: 300,
+      firstAnswerMs: 1000,
+    });
+    registry.start();
+    try {
+      await until(registry, () => registry.status().synced, 'the first sync without hang-1', 60_000);
+      assert.equal(portOf(registry, 'alpha'), 9001);
+      assert.equal(portOf(registry, 'hang-1'), undefined);
+      assert.match(problemOf(registry, 'hang-1') ?? '', /service left out: .*(firstAnswerMs|abort|timeout)/);
+      await register(consul.url, 'alpha', 9002);
+      await until(
+        registry,
+        () => portOf(registry, 'alpha') === 9002,
+        'alpha to move while hang-1 hangs',
+        60_000,
+      );
+      // a service that starts hanging after the first sync holds nothing back either
+      proxy.hang('hang-2');
+      await register(consul.url, 'hang-2', 9101);
+      await until(
+        registry,
+        () => problemOf(registry, 'hang-2') !== undefined,
+        'hang-2 to be reported',
+        60_000,
+      );
+      await register(consul.url, 'alpha', 9003);
+      await until(registry, () => portOf(registry, 'alpha') === 9003, 'alpha to move while two hang', 60_000);
+      assert.equal(portOf(registry, 'hang-2'), undefined);
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('L2: health answers being read at once share maxRegistryBytesInFlight; past it, a clear error', async () => {
+    const limit = 2 * 1024 * 1024;
+    await register(consul.url, 'steady', 9200);
+    for (let i = 0; i < 4; i++) {
+      proxy.stream(`big-${i}`, 1024 * 1024);
+      await register(consul.url, `big-${i}`, 9300 + i);
+    }
+    const registry = new ConsulRegistry(proxy.url, {
+      waitSeconds: 2,
+      maxBackoffMs: 300,
+      firstAnswerMs: 1000,
+      limits: { maxRegistryBytesInFlight: limit },
+    });
+    registry.start();
+    const overBudget = (): boolean =>
+      registry.status().itemErrors.some((p) => p.message.includes('(maxRegistryBytesInFlight)'));
+    try {
+      // 4 endless answers of 1 MiB each would hold 4 MiB: at least one is cancelled
+      await until(registry, () => registry.status().synced && overBudget(), 'a budget error', 60_000);
+      assert.equal(portOf(registry, 'steady'), 9200, 'the good service is served');
+      const bytes = registry.bodyBytes();
+      assert.ok(bytes.peak > 0 && bytes.peak <= limit, `peak ${bytes.peak} bytes held, limit ${limit}`);
+      assert.ok(proxy.streamed() > limit, `the proxy offered ${proxy.streamed()} bytes`);
+    } finally {
+      await registry.stop();
+    }
+    // every read gives its bytes back once stopped (polled with a deadline: no event follows a stop)
+    const deadline = Date.now() + 20_000;
+    while (registry.bodyBytes().held > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(registry.bodyBytes().held, 0, 'bytes still held after stop');
+  });
+});
