@@ -14,6 +14,8 @@ export const registryLimitMeanings: { readonly [K in keyof RegistryLimits]-?: st
   maxInstancesPerService: 'instances of one service in one registry',
   maxEndpointsPerCluster: "endpoints of one cluster over every registry (a later registry's are left out)",
   maxRegistryResponseBytes: 'bytes of one response body from Consul or Eureka',
+  maxRegistryBytesInFlight:
+    'bytes of response bodies one registry reads at once (Consul: one query per service)',
   maxRegistryObjects: 'Kubernetes objects of one kind (Services, EndpointSlices, Pods) one registry holds',
   maxInstanceLabelBytes: "bytes of one instance's labels (an instance with more is left out)",
   minRegistryUpdateMs: "ms between two updates of one registry's services (a burst is one update)",
