@@ -3,7 +3,7 @@
  * first request of a type subscribes to everything watched and presents the versions held in
  * `initial_resource_versions` (rule D6), so that a server with the same content sends only what differs.
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
   type DeltaDiscoveryRequest,
   DeltaDiscoveryRequestSchema,
@@ -11,8 +11,9 @@ import {
   DeltaDiscoveryResponseSchema,
   discoveryMethods,
   type Node,
+  ResourceSchema,
 } from '@xds/api';
-import { nackCode, type Protocol, toBuffer } from './protocol.js';
+import { nackCode, type Protocol, receive, toBuffer } from './protocol.js';
 import { type Decoded, decodeResource } from './resource.js';
 import type { TypeState } from './type-state.js';
 
@@ -22,7 +23,8 @@ const method = discoveryMethods.find((m) => m.kind === 'delta' && m.typeUrl === 
 export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryResponse> = {
   method,
   serialize: (request) => toBuffer(toBinary(DeltaDiscoveryRequestSchema, request)),
-  deserialize: (bytes) => fromBinary(DeltaDiscoveryResponseSchema, bytes),
+  deserialize: (bytes, maxResources) =>
+    receive(bytes, maxResources, DeltaDiscoveryResponseSchema, ResourceSchema),
   initial(type: TypeState, node: Node | undefined) {
     const sub = type.subscription();
     const names = sub.wildcard ? ['*', ...sub.names] : [...sub.names];

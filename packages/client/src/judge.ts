@@ -4,6 +4,7 @@
  * validation hook rejects are errors; the rest are accepted, as gRPC clients do, so that one bad resource does not
  * hold back the good ones (in delta a server does not send an unchanged resource again after a NACK).
  */
+import { ErrorList } from './error-list.js';
 import type { ClientLimitName, Validate } from './options.js';
 import type { ReadResponse } from './protocol.js';
 import type { XdsResource } from './resource.js';
@@ -12,8 +13,8 @@ import type { XdsResource } from './resource.js';
 export interface Verdict {
   /** The resources accepted. */
   readonly accepted: XdsResource[];
-  /** Every error, in order. */
-  readonly errors: string[];
+  /** The errors, in order: the first that fit in `maxErrorBytes`, and how many more (rule L2). */
+  readonly errors: ErrorList;
   /** The names present in the response, rejected ones included. */
   readonly present: Set<string>;
   /** True when some resource could not even be named (it did not decode): SotW removals cannot be told then. */
@@ -22,10 +23,10 @@ export interface Verdict {
   readonly limits: ClientLimitName[];
 }
 
-/** Judges the resources of a response with the validation hook. */
-export function judge(read: ReadResponse, validate: Validate | undefined): Verdict {
+/** Judges the resources of a response with the validation hook; errors are kept up to `maxErrorBytes` of text. */
+export function judge(read: ReadResponse, validate: Validate | undefined, maxErrorBytes: number): Verdict {
   const accepted: XdsResource[] = [];
-  const errors: string[] = [];
+  const errors = new ErrorList(maxErrorBytes);
   const present = new Set<string>();
   const limits = new Set<ClientLimitName>();
   let unnamed = false;

@@ -143,11 +143,17 @@ export function resolveClientLimits(limits: ClientLimits | undefined): ResolvedC
   return Object.freeze(resolved) as ResolvedClientLimits;
 }
 
-/** Cuts text to `maxBytes` of UTF-8 (never inside a character) and says so. */
+/**
+ * Cuts text to `maxBytes` of UTF-8 (never inside a character) and says so. Only the part kept is encoded: the cost
+ * does not grow with the text (a server's or a hook's message may be as long as V8 allows).
+ */
 export function cutText(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  let end = maxBytes;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-  return `${bytes.subarray(0, end).toString('utf8')} [cut: ${bytes.length} bytes, kept ${end}]`;
+  if (text.length * 3 <= maxBytes) return text;
+  const total = Buffer.byteLength(text, 'utf8');
+  if (total <= maxBytes) return text;
+  // Every UTF-16 unit is at least one byte of UTF-8: the first maxBytes units hold the bytes kept.
+  const bytes = Buffer.from(text.slice(0, maxBytes), 'utf8');
+  let end = Math.min(maxBytes, bytes.length);
+  if (end < bytes.length) while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return `${bytes.subarray(0, end).toString('utf8')} [cut: ${total} bytes, kept ${end}]`;
 }

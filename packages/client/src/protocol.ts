@@ -3,9 +3,11 @@
  * knowing which. Each variant builds its requests and reads its responses; validation, ACK/NACK decisions and the
  * held state live in the core.
  */
+import { type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
 import type { DiscoveryMethod, Node } from '@xds/api';
 import type { Decoded } from './resource.js';
 import type { TypeState } from './type-state.js';
+import { scanField, withoutField } from './wire-scan.js';
 
 /** What bounds the resources read from a response (see `ClientLimits`). */
 export interface ResourceLimits {
@@ -52,14 +54,55 @@ export interface ReadResponse extends Omit<ResponseHead, 'offered'> {
   readonly heartbeats: number;
 }
 
+/**
+ * A response as deserialized. `withheld` is how many resources it offered when they were more than
+ * `limits.maxResourcesPerType`: then they were never decoded, `message` holds none, and the response is NACKed
+ * (rule L2); 0 otherwise.
+ */
+export interface Received<Res> {
+  readonly message: Res;
+  readonly withheld: number;
+}
+
+/** The field number of `resources` in both `DiscoveryResponse` and `DeltaDiscoveryResponse`. */
+const resourcesField = 2;
+
+/**
+ * Deserializes a response whose `resources` (field 2) are messages of `entry`. Its top level is read from the wire
+ * first (rule L2): one offering more than `maxResources` resources has them counted and left undecoded; otherwise
+ * each is decoded by protobuf-es from exactly its own bytes, and the rest of the message by protobuf-es too. On a
+ * well-formed message the result is protobuf-es's own (rule L1, property-tested); a message whose top level is
+ * malformed, or whose resource reads past its own bytes (protobuf-es would read on into the next fields), throws,
+ * and grpc-js ends the stream.
+ */
+export function receive<Res extends { resources: Message[] }>(
+  bytes: Uint8Array,
+  maxResources: number,
+  schema: DescMessage,
+  entry: DescMessage,
+): Received<Res> {
+  const scan = scanField(bytes, resourcesField);
+  if (scan === undefined) throw new Error('the response is not a well-formed message');
+  const spans: number[] = [];
+  const withheld = scan.count > maxResources;
+  const rest = withoutField(bytes, resourcesField, scan, (start, end) => {
+    if (!withheld) spans.push(start, end);
+  });
+  const message = fromBinary(schema, rest) as unknown as Res;
+  if (withheld) return { message, withheld: scan.count };
+  for (let i = 0; i < spans.length; i += 2)
+    message.resources.push(fromBinary(entry, bytes.subarray(spans[i]!, spans[i + 1]!)));
+  return { message, withheld: 0 };
+}
+
 /** One protocol variant of the ADS stream. */
 export interface Protocol<Req, Res> {
   /** The ADS method. */
   readonly method: DiscoveryMethod;
   /** Serializes a request. */
   serialize(request: Req): Buffer;
-  /** Deserializes a response. */
-  deserialize(bytes: Buffer): Res;
+  /** Deserializes a response; one offering more than `maxResources` resources has them left undecoded. */
+  deserialize(bytes: Buffer, maxResources: number): Received<Res>;
   /**
    * The first request of a type on a new stream, presenting what the client holds (SotW: `version_info` and the
    * names, rule S13; delta: `initial_resource_versions`, rule D6). `node` is set on the stream's first request only.

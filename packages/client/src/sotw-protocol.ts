@@ -3,7 +3,8 @@
  * version and nonce, a NACK the version last accepted. On a new stream the first request presents the version held
  * (rule S13), so that a server with the same content may leave it unanswered.
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
 import {
   type DiscoveryRequest,
   DiscoveryRequestSchema,
@@ -19,6 +20,7 @@ import {
   type ReadResponse,
   type ResourceLimits,
   type ResponseHead,
+  receive,
   toBuffer,
 } from './protocol.js';
 import { decodeResource } from './resource.js';
@@ -30,7 +32,7 @@ const method = discoveryMethods.find((m) => m.kind === 'sotw' && m.typeUrl === u
 export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
   method,
   serialize: (request) => toBuffer(toBinary(DiscoveryRequestSchema, request)),
-  deserialize: (bytes) => fromBinary(DiscoveryResponseSchema, bytes),
+  deserialize: (bytes, maxResources) => receive(bytes, maxResources, DiscoveryResponseSchema, AnySchema),
   initial(type: TypeState, node: Node | undefined) {
     return request(type, { versionInfo: type.version, responseNonce: '' }, node);
   },

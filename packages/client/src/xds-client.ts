@@ -21,7 +21,7 @@ import {
   type Validate,
   type XdsClientOptions,
 } from './options.js';
-import type { Protocol, ResponseHead } from './protocol.js';
+import type { Protocol, Received, ResponseHead } from './protocol.js';
 import { schemaOf, type XdsResource } from './resource.js';
 import { checkAccepted, checkHead, nonceRefusal } from './response-bounds.js';
 import { sotwProtocol } from './sotw-protocol.js';
@@ -228,7 +228,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const call = grpcClient.makeBidiStreamRequest(
       this.#wire.method.path,
       (r: unknown) => this.#wire.serialize(r),
-      (b: Buffer) => this.#wire.deserialize(b),
+      (b: Buffer) => this.#wire.deserialize(b, this.#limits.maxResourcesPerType),
     );
     let resolveEnded: () => void = () => {};
     const stream: Stream = {
@@ -242,7 +242,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       nodeSent: false,
     };
     this.#stream = stream;
-    call.on('data', (message: unknown) => this.#onResponse(stream, message));
+    call.on('data', (received: Received<unknown>) => this.#onResponse(stream, received));
     call.on('error', () => {});
     call.on('status', (status: grpc.StatusObject) => {
       this.#onEnd(stream, status);
@@ -287,7 +287,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.#timer = setTimeout(() => this.#connect(), delayMs);
   }
 
-  #onResponse(stream: Stream, message: unknown): void {
+  #onResponse(stream: Stream, { message, withheld }: Received<unknown>): void {
     if (this.#stream !== stream || this.#closed) return;
     const head = this.#wire.head(message);
     const type = this.#types.get(head.typeUrl);
@@ -317,13 +317,22 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const fullState = this.protocol === 'sotw' && type.fullState;
     // Past a bound none of the response's resources is applied (delta removals are, which only shrink what is
     // held: a delta server does not send them again). A bound its head passes costs no decoding.
+    if (withheld > 0) {
+      // Counted from the wire, never decoded (rule L2): a legitimate response never offers more than the type holds.
+      const text =
+        `the response offers ${withheld} resources of ${type.typeUrl}, over ` +
+        `limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}; none was decoded`;
+      this.#nack(stream, type, head, text, ['maxResourcesPerType'], this.#shrinkOnly(type, head.removed));
+      return;
+    }
     const early = checkHead(type, head, fullState, elsewhere, this.#limits);
     if (early.errors.length > 0) {
-      this.#nack(stream, type, head, early.errors, early.limits, this.#shrinkOnly(type, head.removed));
+      const text = early.errors.join('; ');
+      this.#nack(stream, type, head, text, early.limits, this.#shrinkOnly(type, head.removed));
       return;
     }
     const read = this.#wire.read(message, this.#limits);
-    const verdict = judge(read, this.#validate);
+    const verdict = judge(read, this.#validate, this.#limits.maxErrorDetailBytes);
     const removed = [...read.removed];
     if (fullState && !verdict.unnamed) {
       for (const name of type.held.keys()) if (!verdict.present.has(name)) removed.push(name);
@@ -332,9 +341,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     // Otherwise the accepted resources are applied, even when others are rejected.
     const applied =
       bounds.errors.length === 0 ? type.apply(verdict.accepted, removed) : this.#shrinkOnly(type, removed);
-    const errors = [...bounds.errors, ...verdict.errors];
-    if (errors.length > 0) {
-      this.#nack(stream, type, head, errors, [...bounds.limits, ...verdict.limits], applied);
+    if (bounds.errors.length > 0 || verdict.errors.count > 0) {
+      const text = verdict.errors.text(bounds.errors);
+      this.#nack(stream, type, head, text, [...bounds.limits, ...verdict.limits], applied);
       return;
     }
     const first = type.version === '' && read.version !== '';
@@ -354,16 +363,16 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return this.protocol === 'delta' ? type.apply([], removed) : { updated: [], removed: [] };
   }
 
-  /** NACKs a response with `errors`, reports it, and tells the watches what it applied all the same. */
+  /** NACKs a response with `errors` (a bounded text), reports it, and tells the watches what it applied all the same. */
   #nack(
     stream: Stream,
     type: TypeState,
     head: ResponseHead,
-    errors: readonly string[],
+    errors: string,
     passed: readonly ClientLimitName[],
     applied: Applied,
   ): void {
-    const text = cutText(errors.join('; '), this.#limits.maxErrorDetailBytes);
+    const text = cutText(errors, this.#limits.maxErrorDetailBytes);
     stream.call.write(this.#wire.nack(type, head, text));
     const limits = [...new Set(passed)];
     // The version is reported cut to its limit: a server does not choose the size of our logs.
