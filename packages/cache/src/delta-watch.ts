@@ -94,7 +94,7 @@ export class DeltaWatch extends Watch {
       if (info.initial && Object.hasOwn(info.initialVersions ?? {}, name)) continue;
       // Rule D3: a subscribed name is sent (or reported removed) even if the client may have it.
       this.#known.delete(name);
-      this.mustSend.add(name);
+      this.addMustSend(name);
     }
     for (const name of info.unsubscribe) {
       if (name === '*') {
@@ -109,11 +109,11 @@ export class DeltaWatch extends Watch {
       if (!removed) continue;
       removedNames.push(name);
       changed = true;
-      this.mustSend.delete(name);
+      this.deleteMustSend(name);
       // Rule D7: under wildcard the client cannot tell whether it still has the name: tell it either way.
       if (this.wildcardOn) {
         this.#known.delete(name);
-        this.mustSend.add(name);
+        this.addMustSend(name);
       }
     }
     if (fresh !== undefined && fresh.size > 0) this.setNames(fresh);
@@ -154,7 +154,7 @@ export class DeltaWatch extends Watch {
       }
     }
     this.clearPending();
-    if (this.mustSend.size > 0) this.mustSend = new Set();
+    this.clearMustSend();
     this.#known.compact(view.entries);
     if (resources.length === 0 && removed.length === 0 && !this.unanswered) {
       if (!this.heartbeatDue) return undefined;

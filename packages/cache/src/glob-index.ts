@@ -112,45 +112,51 @@ export class GlobIndex<T> {
 
 /** A watch's glob prefixes: a set (for its subscription) with an index (for the names it wants). */
 export class GlobPrefixes implements Iterable<string> {
-  readonly #set = new Set<string>();
-  readonly #index = new GlobIndex<string>();
+  // Both made on the first glob: most watches never subscribe to one, and an empty set and index per watch (four
+  // types per stream) were a good part of an idle client's memory (bench scenario 4).
+  #set: Set<string> | undefined;
+  #index: GlobIndex<string> | undefined;
 
   /** The prefixes, read-only. */
   get set(): ReadonlySet<string> {
-    return this.#set;
+    return this.#set ?? noPrefixes;
   }
 
   get size(): number {
-    return this.#set.size;
+    return this.#set?.size ?? 0;
   }
 
   has(prefix: string): boolean {
-    return this.#set.has(prefix);
+    return this.#set?.has(prefix) ?? false;
   }
 
   add(prefix: string): void {
-    if (this.#set.has(prefix)) return;
-    this.#set.add(prefix);
-    this.#index.add(prefix, prefix);
+    const set = (this.#set ??= new Set());
+    if (set.has(prefix)) return;
+    set.add(prefix);
+    (this.#index ??= new GlobIndex()).add(prefix, prefix);
   }
 
   delete(prefix: string): boolean {
-    if (!this.#set.delete(prefix)) return false;
-    this.#index.delete(prefix, prefix);
+    if (this.#set?.delete(prefix) !== true) return false;
+    this.#index?.delete(prefix, prefix);
     return true;
   }
 
   clear(): void {
-    for (const prefix of this.#set) this.#index.delete(prefix, prefix);
-    this.#set.clear();
+    this.#set = undefined;
+    this.#index = undefined;
   }
 
   /** True when `name` starts with one of the prefixes (O(name length)). */
   matches(name: string): boolean {
-    return this.#set.size > 0 && this.#index.matches(name);
+    return this.#index !== undefined && this.#set!.size > 0 && this.#index.matches(name);
   }
 
   [Symbol.iterator](): Iterator<string> {
-    return this.#set[Symbol.iterator]();
+    return (this.#set ?? noPrefixes)[Symbol.iterator]();
   }
 }
+
+/** What an empty {@link GlobPrefixes} shows: never changed. */
+const noPrefixes: ReadonlySet<string> = new Set<string>();

@@ -1,5 +1,8 @@
 import type { EncodedResource } from './encoded-resource.js';
 
+/** What an absent overlay reads as: never changed. */
+const noOverlay: ReadonlyMap<string, string | null> = new Map();
+
 /**
  * Name -> version of what one stream holds, stored as a difference from a shared map of a snapshot's resources
  * (optionally restricted to a shared set of names: a subscription): a stream that holds a snapshot's type as it is,
@@ -10,8 +13,11 @@ export class HeldVersions {
   #base: ReadonlyMap<string, EncodedResource> | undefined;
   /** When set, only these names of the base are held. */
   #only: ReadonlySet<string> | undefined;
-  /** Differences from the base: a version, or null for a base name that is not held. */
-  #overlay = new Map<string, string | null>();
+  /**
+   * Differences from the base: a version, or null for a base name that is not held. Made on the first difference:
+   * a stream that holds a snapshot as it is (the common case, and a new HeldVersions on every push) holds no map.
+   */
+  #overlay: Map<string, string | null> | undefined;
   /** compact() does nothing until the overlay is larger than this (raised when compacting did not help). */
   #compactAbove = 0;
 
@@ -25,12 +31,12 @@ export class HeldVersions {
 
   /** The base when exactly the base is held (no restriction, no difference); undefined otherwise. */
   get pureBase(): ReadonlyMap<string, EncodedResource> | undefined {
-    return this.#only === undefined && this.#overlay.size === 0 ? this.#base : undefined;
+    return this.#only === undefined && this.ownSize === 0 ? this.#base : undefined;
   }
 
   /** The base when exactly the base's resources named in `only` are held (no difference); undefined otherwise. */
   restrictedBase(only: ReadonlySet<string>): ReadonlyMap<string, EncodedResource> | undefined {
-    return this.#only === only && this.#overlay.size === 0 ? this.#base : undefined;
+    return this.#only === only && this.ownSize === 0 ? this.#base : undefined;
   }
 
   /** True when nothing is held. */
@@ -45,36 +51,37 @@ export class HeldVersions {
 
   /** The version held of a name, if any. */
   get(name: string): string | undefined {
-    const own = this.#overlay.get(name);
+    const own = this.#overlay?.get(name);
     if (own !== undefined) return own ?? undefined;
     return this.#inBase(name)?.version;
   }
 
   /** Records that the name is held at a version. */
   set(name: string, version: string): void {
-    if (this.#inBase(name)?.version === version) this.#overlay.delete(name);
-    else this.#overlay.set(name, version);
+    if (this.#inBase(name)?.version === version) this.#overlay?.delete(name);
+    else (this.#overlay ??= new Map()).set(name, version);
   }
 
   /** Forgets a name; true when it was held. */
   delete(name: string): boolean {
     const held = this.get(name) !== undefined;
-    if (this.#inBase(name) !== undefined) this.#overlay.set(name, null);
-    else this.#overlay.delete(name);
+    if (this.#inBase(name) !== undefined) (this.#overlay ??= new Map()).set(name, null);
+    else this.#overlay?.delete(name);
     return held;
   }
 
   /** The names held. */
   *keys(): IterableIterator<string> {
-    for (const [name, version] of this.#overlay) if (version !== null) yield name;
+    const overlay = this.#overlay ?? noOverlay;
+    for (const [name, version] of overlay) if (version !== null) yield name;
     const base = this.#base;
     if (base === undefined) return;
     const only = this.#only;
     if (only === undefined) {
-      for (const name of base.keys()) if (!this.#overlay.has(name)) yield name;
+      for (const name of base.keys()) if (!overlay.has(name)) yield name;
       return;
     }
-    for (const name of only) if (base.has(name) && !this.#overlay.has(name)) yield name;
+    for (const name of only) if (base.has(name) && !overlay.has(name)) yield name;
   }
 
   /** The (name, version) pairs held. */
@@ -84,7 +91,7 @@ export class HeldVersions {
 
   /** How many entries this stream keeps for itself (the shared base not counted). */
   get ownSize(): number {
-    return this.#overlay.size;
+    return this.#overlay?.size ?? 0;
   }
 
   /**
@@ -93,7 +100,7 @@ export class HeldVersions {
    * it only works when the overlay grew.
    */
   compact(entries: ReadonlyMap<string, EncodedResource>): void {
-    const size = this.#overlay.size;
+    const size = this.ownSize;
     if (entries === this.#base || size <= 16 + (this.#base?.size ?? 0) / 8 || size <= this.#compactAbove)
       return;
     const only = this.#only;
@@ -112,7 +119,7 @@ export class HeldVersions {
       return;
     }
     this.#base = entries;
-    this.#overlay = next;
+    this.#overlay = next.size > 0 ? next : undefined;
     this.#compactAbove = 0;
   }
 }

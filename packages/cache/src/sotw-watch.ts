@@ -154,9 +154,9 @@ export class SotwWatch extends Watch {
     for (const name of names) {
       if (this.names.has(name)) continue;
       this.#sent.delete(name);
-      this.mustSend.add(name);
+      this.addMustSend(name);
     }
-    for (const prefix of prefixes) if (!this.prefixes.has(prefix)) this.mustSend.add(`${prefix}*`);
+    for (const prefix of prefixes) if (!this.prefixes.has(prefix)) this.addMustSend(`${prefix}*`);
     this.prefixes.clear();
     for (const prefix of prefixes) this.prefixes.add(prefix);
     this.setNames(names);
@@ -205,7 +205,7 @@ export class SotwWatch extends Watch {
     const changedNames = this.#sharedChanged ?? changed;
     this.#sharedChanged = undefined;
     this.clearPending();
-    if (this.mustSend.size > 0) this.mustSend = new Set();
+    this.clearMustSend();
     if (resources === undefined) return this.heartbeatDue ? this.#heartbeat(view) : undefined;
     this.heartbeatDue = false;
     this.unanswered = false;
@@ -261,7 +261,7 @@ export class SotwWatch extends Watch {
     }
     for (const name of wanted) {
       this.#sent.delete(name);
-      this.mustSend.add(name);
+      this.addMustSend(name);
     }
     this.schedule();
   }

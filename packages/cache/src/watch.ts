@@ -66,10 +66,11 @@ export interface WatchOptions {
   /** True on an aggregated (ADS) stream. */
   readonly ads: boolean;
   /**
-   * Called when the watch may have a response ready; the server then calls `take()` when it can write (at once,
-   * or when the stream drains). Called at most once between two `take()` calls (rule S12).
+   * Called with the watch when it may have a response ready; the server then calls `take()` when it can write (at
+   * once, or when the stream drains). Called at most once between two `take()` calls (rule S12). The watch is
+   * passed so that a stream can give all its watches one function (memory per idle client, bench scenario 4).
    */
-  readonly onReady: () => void;
+  readonly onReady: (watch: Watch) => void;
   /** Whether an empty name list may mean wildcard (rule S9); default true. gRPC clients never mean it. */
   readonly legacyWildcard?: boolean;
   /** True when the client advertises `xds.config.supports-resource-ttl` (rule R4). */
@@ -106,7 +107,10 @@ export abstract class Watch {
   protected names: ReadonlySet<string> = noNames;
   /** True when {@link names} is this watch's own set (not interned, not shared): it may be changed in place. */
   #ownsNames = false;
-  /** Glob prefixes subscribed (`foo/` for `foo/*`), indexed: matching a name costs O(name length). */
+  /**
+   * Glob prefixes subscribed (`foo/` for `foo/*`), indexed: matching a name costs O(name length). Holds no set or
+   * index until a glob is subscribed (most streams never do).
+   */
   protected readonly prefixes = new GlobPrefixes();
   protected wildcardOn = false;
   /**
@@ -120,13 +124,16 @@ export abstract class Watch {
   #ownsPending = false;
   /** When true, every name must be looked at. */
   protected pendingAll = true;
-  /** Names that must go out in the next response even if the client may have them. */
-  protected mustSend = new Set<string>();
+  /**
+   * Names that must go out in the next response even if the client may have them. The shared empty set until a
+   * name is added with {@link addMustSend}: an idle stream's watches hold no set of their own (bench scenario 4).
+   */
+  protected mustSend: ReadonlySet<string> = noNames;
   /** True until the first response of this type on this stream. */
   protected unanswered = true;
   /** True when a TTL heartbeat is due (rule R4). */
   protected heartbeatDue = false;
-  #onReady: () => void;
+  #onReady: (watch: Watch) => void;
   #scheduled = false;
   #cancelled = false;
   #sentVersion: string | undefined;
@@ -136,11 +143,13 @@ export abstract class Watch {
     this.source = source;
     this.key = key;
     this.node = options.node;
-    this.typeUrl = options.typeUrl;
+    const type = (source.types ?? ResourceTypes.builtIn).get(options.typeUrl);
+    // The registered type's string, not the request's copy of it: one string per type, not per stream and type.
+    this.typeUrl = (type?.typeUrl as TypeUrl | undefined) ?? options.typeUrl;
     this.ads = options.ads;
     this.supportsTtl = options.supportsTtl ?? false;
     this.wildcardCapable = source.wildcardCapable(options.typeUrl);
-    this.fullState = (source.types ?? ResourceTypes.builtIn).get(options.typeUrl)?.allRequiredInSotW ?? false;
+    this.fullState = type?.allRequiredInSotW ?? false;
     this.#onReady = options.onReady;
   }
 
@@ -291,7 +300,7 @@ export abstract class Watch {
   protected schedule(): void {
     if (this.#scheduled || this.#cancelled) return;
     this.#scheduled = true;
-    this.#onReady();
+    this.#onReady(this);
   }
 
   /** Marks the start of a take(): the next change schedules again. */
@@ -299,6 +308,22 @@ export abstract class Watch {
     this.#scheduled = false;
     if (this.#cancelled) return undefined;
     return this.source.view(this.key, this.typeUrl);
+  }
+
+  /** Adds a name to {@link mustSend}, which becomes this watch's own set on the first name. */
+  protected addMustSend(name: string): void {
+    if (this.mustSend === noNames) this.mustSend = new Set();
+    (this.mustSend as Set<string>).add(name);
+  }
+
+  /** Removes a name from {@link mustSend}. */
+  protected deleteMustSend(name: string): void {
+    if (this.mustSend !== noNames) (this.mustSend as Set<string>).delete(name);
+  }
+
+  /** Empties {@link mustSend} (a take() sent what it held). */
+  protected clearMustSend(): void {
+    this.mustSend = noNames;
   }
 
   /** Replaces the explicit names by a new set (shared with other streams that subscribe to the same names). */
@@ -363,7 +388,7 @@ export abstract class Watch {
    * Replaces must-send globs by the matching names of the view: a binary search per glob in the view's sorted
    * names (sorted once per view), not a walk of the view per request (rule L2).
    */
-  protected expandGlobs(names: Set<string>, view: ResourceView): Set<string> {
+  protected expandGlobs(names: ReadonlySet<string>, view: ResourceView): ReadonlySet<string> {
     const globs: string[] = [];
     const out = new Set<string>();
     for (const name of names) {

@@ -219,12 +219,13 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
       node,
       typeUrl,
       ads: this.ads,
-      onReady: () => this.#writer.due(typeUrl),
+      onReady: this.#writer.due,
       legacyWildcard: this.ctx.legacyWildcard(node, typeUrl),
       supportsTtl: node.clientFeatures.includes(ttlFeature),
     });
-    const state = new TypeState(typeUrl, watch);
-    this.types.set(typeUrl, state);
+    // The watch's type URL is the registered type's string, not this request's copy (one per type, not per stream).
+    const state = new TypeState(watch.typeUrl, watch);
+    this.types.set(watch.typeUrl, state);
     return state;
   }
 

@@ -61,13 +61,16 @@ export class StreamWriter implements WriteOwner {
     return this.#lastWritePending;
   }
 
-  /** A type may have a response: queue it and drain soon (after the unflushed write's flush, if any). */
-  due(typeUrl: TypeUrl): void {
-    this.#ready.add(typeUrl);
+  /**
+   * A watch may have a response: queue its type and drain soon (after the unflushed write's flush, if any). Bound
+   * to the writer, one function for every watch of the stream (their `onReady`).
+   */
+  readonly due = (watch: { readonly typeUrl: TypeUrl }): void => {
+    this.#ready.add(watch.typeUrl);
     if (this.#scheduled || this.#unflushed !== undefined || this.#held || this.#host.ended) return;
     this.#scheduled = true;
     scheduleDrain(this);
-  }
+  };
 
   /** The scheduled drain (see {@link scheduleDrain}). */
   drainScheduled(): void {

@@ -57,11 +57,14 @@ export class TypeState {
     this.responses++;
   }
 
-  /** Records an ACK of the latest nonce. */
+  /**
+   * Records an ACK of the latest nonce. The strings sent are kept when the client's equal them (the usual ACK), not
+   * the request's copies: an idle stream holds one string of each per type, not two (bench scenario 4).
+   */
   acked(version: string, nonce: string): void {
-    this.ackedVersion = version;
+    this.ackedVersion = version === this.sentVersion ? this.sentVersion : version;
     this.ackedAt = Date.now();
-    this.answeredNonce = nonce;
+    this.answeredNonce = nonce === this.sentNonce ? this.sentNonce : nonce;
     this.nack = undefined;
   }
 
@@ -72,7 +75,7 @@ export class TypeState {
    */
   nacked(message: string, nonce: string, maxBytes: number): string {
     const kept = cutForDisplay(message, maxBytes);
-    this.answeredNonce = nonce;
+    this.answeredNonce = nonce === this.sentNonce ? this.sentNonce : nonce;
     this.nack = { version: this.sentVersion ?? '', message: kept, at: Date.now() };
     return kept;
   }
