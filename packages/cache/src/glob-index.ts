@@ -131,10 +131,11 @@ export class GlobPrefixes implements Iterable<string> {
   }
 
   add(prefix: string): void {
-    const set = (this.#set ??= new Set());
-    if (set.has(prefix)) return;
-    set.add(prefix);
-    (this.#index ??= new GlobIndex()).add(prefix, prefix);
+    this.#set ??= new Set();
+    this.#index ??= new GlobIndex();
+    if (this.#set.has(prefix)) return;
+    this.#set.add(prefix);
+    this.#index.add(prefix, prefix);
   }
 
   delete(prefix: string): boolean {

@@ -49,6 +49,12 @@ export class HeldVersions {
     return this.#base?.get(name);
   }
 
+  /** The overlay, made if there is none yet. */
+  #own(): Map<string, string | null> {
+    this.#overlay ??= new Map();
+    return this.#overlay;
+  }
+
   /** The version held of a name, if any. */
   get(name: string): string | undefined {
     const own = this.#overlay?.get(name);
@@ -59,13 +65,13 @@ export class HeldVersions {
   /** Records that the name is held at a version. */
   set(name: string, version: string): void {
     if (this.#inBase(name)?.version === version) this.#overlay?.delete(name);
-    else (this.#overlay ??= new Map()).set(name, version);
+    else this.#own().set(name, version);
   }
 
   /** Forgets a name; true when it was held. */
   delete(name: string): boolean {
     const held = this.get(name) !== undefined;
-    if (this.#inBase(name) !== undefined) (this.#overlay ??= new Map()).set(name, null);
+    if (this.#inBase(name) !== undefined) this.#own().set(name, null);
     else this.#overlay?.delete(name);
     return held;
   }

@@ -7,7 +7,7 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { resourceType } from '@xds/api';
 import type { DeltaResponse, SotwResponse } from '@xds/cache';
 import { type EncodedResource, encodeAny } from '@xds/cache';
-import { type ResponseParts, wholeResponse } from './direct-write.js';
+import { messageHeaderBytes, type ResponseParts, wholeResponse } from './direct-write.js';
 
 const resourceTypeUrl = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
@@ -129,30 +129,32 @@ function nonceField(nonce: string): Field {
 }
 
 /**
- * The nonce field alone: the per-stream tail of a shared body (protobuf fields may come in any order; it comes
- * last, so the bytes are those of the body and the nonce encoded together).
+ * The per-stream head of a shared body: 5 bytes left for the gRPC message header (direct-write.ts fills them in),
+ * then the nonce field (protobuf fields may come in any order: the nonce before the body encodes the same message).
+ * One buffer per response, where a nonce field and a header were two.
  */
-function nonceTail(nonce: string): Buffer {
+function nonceHead(nonce: string): Buffer {
   const length = Buffer.byteLength(nonce, 'utf8');
-  const out = Buffer.allocUnsafe(1 + varintSize(length) + length);
-  out[0] = 42;
-  const pos = writeVarint(out, 1, length);
+  const out = Buffer.allocUnsafe(6 + varintSize(length) + length);
+  out[5] = 42;
+  const pos = writeVarint(out, 6, length);
   out.write(nonce, pos, 'utf8');
   return out;
 }
 
 /** A shared body and this stream's nonce. */
 function sharedResponse(body: Uint8Array, nonce: string): ResponseParts {
-  const tail = nonceTail(nonce);
-  return { body, tail, length: body.length + tail.length };
+  const head = nonceHead(nonce);
+  return { body, head, length: body.length + head.length - messageHeaderBytes };
 }
 
-/** A response as one buffer: its body when it has no tail, else body and tail copied into a new buffer. */
+/** A response as one buffer: its body when it has no head, else the head's nonce field and the body copied into a new buffer. */
 export function joinResponse(parts: ResponseParts): Uint8Array {
-  if (parts.tail === undefined) return parts.body;
+  const head = parts.head;
+  if (head === undefined) return parts.body;
   const out = responseBuffer(parts.length);
-  out.set(parts.body, 0);
-  out.set(parts.tail, parts.body.length);
+  const at = head.copy(out, 0, messageHeaderBytes);
+  out.set(parts.body, at);
   return out;
 }
 

@@ -71,7 +71,7 @@ describe('the direct write path', () => {
     const copy = Buffer.from(first.body);
     const second = encodeSotwParts(response, 'b', 'cp');
     assert.equal(second.body, first.body, 'the same buffer, by reference');
-    assert.notEqual(second.tail, first.tail);
+    assert.notEqual(second.head, first.head);
     // Joining (grpc-js's own path) copies; the shared body stays as it was.
     const joined = fromBinary(DiscoveryResponseSchema, joinResponse(second));
     assert.equal(joined.nonce, 'b');

@@ -1,7 +1,7 @@
 // Writes a discovery response to its call's HTTP/2 stream without copying its body (issue 15: fewer copies on the
-// write path). A response is a body shared by every stream it is sent to plus a small per-stream tail (the nonce
+// write path). A response is a body shared by every stream it is sent to plus a small per-stream head (the nonce
 // field); grpc-js's own write path would need them joined into one message (our copy) and then copies that message
-// into a frame with its 5-byte gRPC header (grpc-js's copy). Here the header with the tail (protobuf fields come in
+// into a frame with its 5-byte gRPC header (grpc-js's copy). Here the header with the nonce (protobuf fields come in
 // any order, so the nonce goes first) and the shared body go to the HTTP/2 stream as two chunks of one corked write
 // (Http2Stream implements writev): nghttp2 sends the body from the very buffer every stream shares, so a connect
 // storm allocates and copies nothing per stream but a few bytes, and leaves no large transient buffers behind for
@@ -16,20 +16,24 @@
 // grpc-js's meaning, flushed to the socket, so the write budget and rule S12 count exactly as before.
 import { status } from '@grpc/grpc-js';
 
+/** The gRPC message header: a flag byte and a 32-bit big-endian length. */
+export const messageHeaderBytes = 5;
+
 /**
- * An encoded response in parts: `body`, never written after it is shared (many streams send the same buffer),
- * then `tail` (this stream's nonce field), or no tail when `body` is the whole message.
+ * An encoded response in parts: `head`, this stream's own buffer (the first {@link messageHeaderBytes} left for the
+ * gRPC message header, which the writer fills in, then this stream's nonce field), then `body`, never written after
+ * it is shared (many streams send the same buffer); or no head when `body` is the whole message.
  */
 export interface ResponseParts {
   readonly body: Uint8Array;
-  readonly tail: Uint8Array | undefined;
-  /** The message's length: body and tail. */
+  readonly head: Buffer | undefined;
+  /** The message's length: the head's fields and the body (the gRPC header not counted). */
   readonly length: number;
 }
 
 /** A response that is one buffer. */
 export function wholeResponse(bytes: Uint8Array): ResponseParts {
-  return { body: bytes, tail: undefined, length: bytes.length };
+  return { body: bytes, head: undefined, length: bytes.length };
 }
 
 /** Called once the message is flushed to the socket, or with an error once the call is gone. */
@@ -107,16 +111,15 @@ function baseCallOf(call: object): BaseCallLike | undefined {
 }
 
 /**
- * The gRPC message header (flag 0, not compressed, then the length as a 32-bit big-endian integer), followed by
- * `tail`, when there is one: a protobuf message's fields may come in any order, so this stream's nonce field goes
- * before the shared body, and a response is two chunks, not three.
+ * The gRPC message header (flag 0, not compressed, then the length as a 32-bit big-endian integer), written into
+ * the response's head when it has one (its nonce field follows: a protobuf message's fields may come in any order,
+ * so a response is two chunks, not three), else a buffer of its own.
  */
-function messageHead(length: number, tail: Uint8Array | undefined): Buffer {
-  const head = Buffer.allocUnsafe(5 + (tail?.length ?? 0));
-  head[0] = 0;
-  head.writeUInt32BE(length, 1);
-  if (tail !== undefined) head.set(tail, 5);
-  return head;
+function messageHead(length: number, head: Buffer | undefined): Buffer {
+  const out = head ?? Buffer.allocUnsafe(messageHeaderBytes);
+  out[0] = 0;
+  out.writeUInt32BE(length, 1);
+  return out;
 }
 
 const asBuffer = (bytes: Uint8Array): Buffer =>
@@ -183,7 +186,7 @@ export function responseWriter(
     // A second write before the first one's callback (the stream writer never does this): a callback of its own.
     else flushed = (error?: Error | null) => settle(done, error);
     stream.cork();
-    stream.write(messageHead(parts.length, parts.tail));
+    stream.write(messageHead(parts.length, parts.head));
     stream.write(asBuffer(parts.body), flushed);
     stream.uncork();
   };

@@ -7,7 +7,7 @@ import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import type { ConfigWatcher, DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
 import type { UndecodableRequest } from './codec.js';
 import type { ResponseParts } from './direct-write.js';
-import type { RequestEvent } from './events.js';
+import { LazyResponseEvent, type RequestEvent, type ResponseNames } from './events.js';
 import { callHook, type HookContext, hookFailure } from './hooks.js';
 import { toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
@@ -21,11 +21,7 @@ export type { AnyRequest } from './stream-admission.js';
 
 type Call = ServerDuplexStream<unknown, Uint8Array>;
 
-/** The names a written response carries, for the 'response' event. */
-export interface ResponseNames {
-  readonly resources: readonly string[];
-  readonly removed: readonly string[];
-}
+export type { ResponseNames } from './events.js';
 
 const ttlFeature = 'xds.config.supports-resource-ttl';
 
@@ -252,23 +248,15 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     const hook = this.ctx.hooks.onResponse;
     if (events.listenerCount('response') === 0 && hook === undefined) return;
     // The names are listed only if a listener reads them (1,000 names per response to 10,000 streams add up).
-    let listed: ResponseNames | undefined;
-    const response = {
-      streamId: this.id,
-      nodeId: this.nodeId,
-      typeUrl: state.typeUrl,
+    const response = new LazyResponseEvent(
+      this.id,
+      this.nodeId,
+      state.typeUrl,
       version,
       nonce,
-      get resources() {
-        listed ??= names();
-        return listed.resources;
-      },
-      get removed() {
-        listed ??= names();
-        return listed.removed;
-      },
-      bytes: bytes.length,
-    };
+      bytes.length,
+      names,
+    );
     events.emit('response', response);
     if (hook === undefined) return;
     const context = this.hookContext;
