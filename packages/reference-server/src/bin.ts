@@ -14,7 +14,7 @@ const [
   { parseCommandLine, usage },
   { crashed, runCommand },
   { withLimitsFile },
-  { adminTlsOptions, xdsTlsOptions },
+  { adminTlsOptions, trustDomainIdentity, xdsTlsOptions },
 ] = await Promise.all([
   import('./cli.js'),
   import('./command.js'),
@@ -53,8 +53,7 @@ runCommand({
       keepalive: { timeMs: options.keepaliveTimeMs, timeoutMs: options.keepaliveTimeoutMs },
       logger,
       tls: xdsTlsOptions(options),
-      nodeIdentity:
-        options.trustDomain === undefined ? undefined : { trustDomains: [options.trustDomain], istio: true },
+      nodeIdentity: trustDomainIdentity(options.trustDomain),
       adminTokenFile: options.adminTokenFile,
       registries: options.registries,
       registryLimits: options.registryLimits,

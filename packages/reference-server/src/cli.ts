@@ -6,7 +6,12 @@ import { isLoopbackHost, parseAddress } from './address.js';
 import { type LimitFlags, limitFlagSpecs, limitsUsage, readLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
 import { parseRegistryLimitFlags, registryLimitsUsage } from './registry-limit-flags.js';
-import { securityFlagProblems } from './security-flags.js';
+import {
+  securityFlagProblems,
+  trustDomainFlagSpec,
+  trustDomainProblems,
+  trustDomainUsage,
+} from './security-flags.js';
 
 /** What the command line asks for. */
 export interface CommandLine extends LimitFlags {
@@ -121,10 +126,7 @@ Security (certificate and key files are reloaded when they change; new connectio
   --tls-cert FILE      serve xDS over TLS with this certificate chain (PEM), with --tls-key
   --tls-key FILE       the private key (PEM) of --tls-cert
   --tls-client-ca FILE mutual TLS: clients must present a certificate signed by this CA (PEM)
-  --trust-domain TD    node identity, with --tls-client-ca: a client certificate's SPIFFE ID
-                       spiffe://TD/ns/NS/sa/SA may only claim Istio node ids of namespace NS
-                       (TYPE~IP~POD.NS~NS.svc.DOMAIN); anything else is PERMISSION_DENIED
-  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
+${trustDomainUsage}  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
                        "Authorization: Bearer TOKEN", TOKEN being the file's content (16+ characters)
   --admin-tls-cert FILE  serve the admin pages over HTTPS with this certificate chain, with --admin-tls-key
   --admin-tls-key FILE   the private key of --admin-tls-cert
@@ -155,15 +157,7 @@ function securityProblems(
       | 'adminTlsKey']: string | undefined;
   },
 ): (string | undefined)[] {
-  return [
-    ...securityFlagProblems(flags),
-    flags.trustDomain !== undefined && flags.tlsClientCa === undefined
-      ? '--trust-domain needs --tls-client-ca: node identity comes from verified client certificates'
-      : undefined,
-    flags.trustDomain === undefined || /^[a-z0-9._-]{1,255}$/.test(flags.trustDomain)
-      ? undefined
-      : `--trust-domain: "${flags.trustDomain}" is not a SPIFFE trust domain (lowercase letters, digits, . _ -)`,
-  ];
+  return [...securityFlagProblems(flags), ...trustDomainProblems(flags.trustDomain, flags.tlsClientCa)];
 }
 
 /** A millisecond flag's problem: not a whole number from 1 to {@link maxMilliseconds}. */
@@ -205,7 +199,7 @@ export function parseCommandLine(
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-client-ca': { type: 'string' },
-        'trust-domain': { type: 'string' },
+        ...trustDomainFlagSpec,
         'admin-token-file': { type: 'string' },
         'admin-tls-cert': { type: 'string' },
         'admin-tls-key': { type: 'string' },

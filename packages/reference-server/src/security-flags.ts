@@ -5,7 +5,7 @@
  * both a token and HTTPS, their help text, and the TLS options they make. One place, so that both commands accept
  * and refuse the same things.
  */
-import type { Logger, ServerTls, TlsOptions } from '@xds/server';
+import type { Logger, NodeIdentityOptions, ServerTls, TlsOptions } from '@xds/server';
 import { isLoopbackHost, parseAddress } from './address.js';
 
 /** The `node:util` `parseArgs` specs of the flags. */
@@ -79,6 +79,35 @@ export function securityFlagProblems(flags: SecurityFlags): string[] {
       ? '--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)'
       : undefined,
   ].filter((problem) => problem !== undefined);
+}
+
+/** The `parseArgs` spec of `--trust-domain` (node identity, rule L6), shared by `xds-server` and `xds-relay`. */
+export const trustDomainFlagSpec = Object.freeze({ 'trust-domain': { type: 'string' } } as const);
+
+/** The help lines of `--trust-domain`, indented as both commands' usage. */
+export const trustDomainUsage = `  --trust-domain TD    node identity, with --tls-client-ca: a client certificate's SPIFFE ID
+                       spiffe://TD/ns/NS/sa/SA may only claim Istio node ids of namespace NS
+                       (TYPE~IP~POD.NS~NS.svc.DOMAIN); anything else is PERMISSION_DENIED
+`;
+
+/** Usage problems of `--trust-domain`: without a client CA (no verified certificate to read), malformed. */
+export function trustDomainProblems(
+  trustDomain: string | undefined,
+  tlsClientCa: string | undefined,
+): (string | undefined)[] {
+  return [
+    trustDomain !== undefined && tlsClientCa === undefined
+      ? '--trust-domain needs --tls-client-ca: node identity comes from verified client certificates'
+      : undefined,
+    trustDomain === undefined || /^[a-z0-9._-]{1,255}$/.test(trustDomain)
+      ? undefined
+      : `--trust-domain: "${trustDomain}" is not a SPIFFE trust domain (lowercase letters, digits, . _ -)`,
+  ];
+}
+
+/** The server's `nodeIdentity` for `--trust-domain TD` (Istio's namespace rule), or undefined without it. */
+export function trustDomainIdentity(trustDomain: string | undefined): NodeIdentityOptions | undefined {
+  return trustDomain === undefined ? undefined : { trustDomains: [trustDomain], istio: true };
 }
 
 /**

@@ -18,6 +18,9 @@ import {
   securityFlagProblems,
   securityFlagSpecs,
   securityFlagsUsage,
+  trustDomainFlagSpec,
+  trustDomainProblems,
+  trustDomainUsage,
 } from '@xds/reference-server';
 import { defaultGroupsPerConnection } from './connection-slots.js';
 import { parseGroupBy } from './group-by.js';
@@ -48,6 +51,8 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly maxGroupKeyBytes: number;
   /** The most groups whose upstream streams share one HTTP/2 connection. */
   readonly groupsPerConnection: number;
+  /** Node identity (rule L6): SPIFFE IDs of this trust domain may claim the Istio node ids of their namespace. */
+  readonly trustDomain: string | undefined;
   readonly logLevel: LogLevel;
 }
 
@@ -93,7 +98,9 @@ Options:
   --log-level LEVEL      ${logLevels.join(', ')} (default ${relayDefaults.logLevel})
 
 Security, downstream and admin (as xds-server's; certificate and key files are reloaded when they change):
-${securityFlagsUsage}
+${securityFlagsUsage}${trustDomainUsage}  With --tls-client-ca, client status (CSDS) is refused on the xDS port: it shows every downstream node's
+                       configuration; operators read it on the admin port (/debug/config_dump?node=ID).
+
 Security, upstream (reloaded when they change; a new upstream connection uses the new files):
   --upstream-ca FILE     connect to the upstreams over TLS, trusting this CA (PEM)
   --upstream-cert FILE   mutual TLS: the relay's client certificate chain (PEM), with --upstream-key
@@ -130,6 +137,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'groups-per-connection': { type: 'string' },
         'log-level': { type: 'string' },
         ...securityFlagSpecs,
+        ...trustDomainFlagSpec,
         'upstream-ca': { type: 'string' },
         'upstream-cert': { type: 'string' },
         'upstream-key': { type: 'string' },
@@ -159,6 +167,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const perConnection = text('groups-per-connection');
   const level = text('log-level') ?? relayDefaults.logLevel;
   const security = readSecurityFlags(values);
+  const trustDomain = text('trust-domain');
   const upstreamTls: UpstreamTlsFlags = {
     upstreamCa: text('upstream-ca'),
     upstreamCert: text('upstream-cert'),
@@ -196,6 +205,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       ? undefined
       : `--log-level: "${level}" is not one of ${logLevels.join(', ')}`,
     ...securityFlagProblems(security),
+    ...trustDomainProblems(trustDomain, security.tlsClientCa),
+    // Node identity checks the node id (and metadata NAMESPACE): a group keyed by anything else could be joined by
+    // a node of another namespace, which would then be served that group's configuration.
+    trustDomain === undefined || groupBy === 'node-id' || groupBy === 'metadata:NAMESPACE'
+      ? undefined
+      : `--group-by ${groupBy} with --trust-domain: node identity does not check it, so a node of one namespace could join another's group; use node-id or metadata:NAMESPACE`,
     ...upstreamTlsProblems(upstreamTls),
     'usage' in limitFlags ? limitFlags.usage : undefined,
   ].filter((problem) => problem !== undefined);
@@ -219,6 +234,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         perConnection === undefined ? relayDefaults.groupsPerConnection : Number(perConnection),
       logLevel: level as LogLevel,
       ...security,
+      trustDomain,
       ...upstreamTls,
       limits: limitFlags.limits,
       limitsFile: limitFlags.limitsFile,

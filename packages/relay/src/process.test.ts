@@ -36,6 +36,7 @@ describe('xds-relay command line', () => {
         adminTokenFile: undefined,
         adminTlsCert: undefined,
         adminTlsKey: undefined,
+        trustDomain: undefined,
         upstreamCa: undefined,
         upstreamCert: undefined,
         upstreamKey: undefined,
@@ -93,6 +94,24 @@ describe('xds-relay command line', () => {
       '--upstream-cert needs --upstream-ca',
     ])
       assert.ok(tls.kind === 'usage-error' && tls.message.includes(problem), problem);
+  });
+
+  it('L6: --trust-domain reaches the options, as xds-server takes it: only with a client CA, a valid domain', () => {
+    const mtls = ['--upstream', 'a:1', '--tls-cert', 'c', '--tls-key', 'k', '--tls-client-ca', 'ca'];
+    const parsed = parseRelayCommandLine([...mtls, '--trust-domain', 'cluster.local']);
+    assert.equal(parsed.kind === 'run' && parsed.options.trustDomain, 'cluster.local');
+    const noCa = parseRelayCommandLine(['--upstream', 'a:1', '--trust-domain', 'cluster.local']);
+    assert.ok(noCa.kind === 'usage-error' && noCa.message.includes('--trust-domain needs --tls-client-ca'));
+    const joined = parseRelayCommandLine([...mtls, '--trust-domain', 'td', '--group-by', 'cluster']);
+    assert.ok(
+      joined.kind === 'usage-error' && joined.message.includes('--group-by cluster with --trust-domain'),
+    );
+    const byNamespace = [...mtls, '--trust-domain', 'td', '--group-by', 'metadata:NAMESPACE'];
+    assert.equal(parseRelayCommandLine(byNamespace).kind, 'run');
+    const bad = parseRelayCommandLine([...mtls, '--trust-domain', 'Bad/Domain']);
+    assert.ok(
+      bad.kind === 'usage-error' && bad.message.includes('"Bad/Domain" is not a SPIFFE trust domain'),
+    );
   });
 
   it('refuses an admin address beyond loopback without both a token and HTTPS, as xds-server does', () => {

@@ -19,6 +19,7 @@ import { defaultLimits, type Limits } from '@xds/server';
 import type { Logger } from 'pino';
 import { createRelayAdmin } from './admin/relay-admin.js';
 import { Relay } from './relay.js';
+import { relayIdentityOptions } from './relay-identity.js';
 import { createRelayMetrics, type RelayMetrics } from './relay-metrics.js';
 import type { UpstreamTls } from './upstream-tls.js';
 
@@ -43,6 +44,12 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly upstreamTls?: UpstreamTls | undefined;
   /** The downstream xDS server's limits on what clients control (rule L2); the others keep their defaults. */
   readonly limits?: Limits | undefined;
+  /**
+   * Node identity (`--trust-domain`, rule L6): a downstream client certificate's SPIFFE ID `spiffe://TD/ns/NS/sa/SA`
+   * may only claim Istio node ids of namespace NS; needs mutual TLS (`tls.ca`). CSDS is refused whenever client
+   * certificates are required, this set or not (relay-identity.ts).
+   */
+  readonly trustDomain?: string | undefined;
   /** How long close() lets downstream connections finish (ms); default 5,000. */
   readonly closeGraceMs?: number;
 }
@@ -79,6 +86,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     ...(credentials === undefined ? {} : { credentials }),
     logger,
     server: {
+      ...relayIdentityOptions(options.trustDomain, xdsTls?.requireClientCert === true),
       closeGraceMs: options.closeGraceMs ?? 5000,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
@@ -125,6 +133,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       upstreams: options.upstreams,
       groupBy: options.groupBy,
       xdsSecurity,
+      trustDomain: options.trustDomain,
       upstreamTls: credentials !== undefined,
       adminToken: security.adminToken !== undefined,
       limits: { ...defaultLimits, ...options.limits },

@@ -16,6 +16,8 @@ import {
   type TestPki,
   type XdsTestClient,
 } from '@xds/testing';
+import { relayStatusRefusal } from './relay-identity.js';
+import { fetchClientStatus } from './test-csds.js';
 import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
 import { upstreamCredentials } from './upstream-tls.js';
 
@@ -87,6 +89,14 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   it('--tls-client-ca: a downstream client without a certificate gets no connection', async () => {
     const end = await downstream('n2', undefined).ended();
     assert.equal(end.code, status.UNAVAILABLE);
+  });
+
+  it('L6: with --tls-client-ca and no --trust-domain, CSDS is refused to a client certificate the relay serves', async () => {
+    await downstream('n3', client).waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+    const answer = await fetchClientStatus(address('xds'), pki.ca.cert, client);
+    assert.equal(answer.code, status.PERMISSION_DENIED);
+    assert.equal(answer.details, relayStatusRefusal);
+    assert.deepEqual(answer.nodes, []);
   });
 
   it('--admin-token-file and --admin-tls-*: HTTPS, 401 without the token, /healthz and /readyz open', async () => {

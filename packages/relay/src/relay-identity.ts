@@ -1,0 +1,45 @@
+/**
+ * Who a downstream client of `xds-relay` may be (rule L6), decided as `xds-server` decides it: with `--trust-domain`
+ * a verified client certificate may only claim node ids its SPIFFE ID grants (the server library's `nodeIdentity`,
+ * not a copy), and CSDS, which shows every downstream node's configuration, is an operator's right, not a proxy's.
+ * The relay refuses CSDS whenever its xDS port requires client certificates, `--trust-domain` or not: a relay under
+ * mutual TLS exists to tell its clients apart, and a relay has no operator identity on its xDS port (operators read
+ * the same status on the admin port, which is loopback unless guarded by a token and HTTPS).
+ */
+import { Code, XdsError } from '@xds/api';
+import { trustDomainIdentity } from '@xds/reference-server';
+import type { AuthorizeStatus, NodeIdentityOptions } from '@xds/server';
+
+/** The downstream server options that decide a client's identity and its access to CSDS. */
+export interface RelayIdentityOptions {
+  /** Node identity from client certificates; set by `--trust-domain`. */
+  readonly nodeIdentity?: NodeIdentityOptions;
+  /** Who may read CSDS; set (to refuse everyone) when client certificates are required. */
+  readonly authorizeStatus?: AuthorizeStatus;
+}
+
+/** The message a refused CSDS call carries. */
+export const relayStatusRefusal =
+  'client status (CSDS) is refused: xds-relay requires client certificates (--tls-client-ca), and CSDS would show ' +
+  "every downstream node's configuration to any of them; operators read it on the admin port (/debug/syncz)";
+
+/**
+ * The identity options of a relay whose xDS port requires client certificates (`requireClientCert`) or not, with
+ * `trustDomain` (`--trust-domain`) or not.
+ */
+export function relayIdentityOptions(
+  trustDomain: string | undefined,
+  requireClientCert: boolean,
+): RelayIdentityOptions {
+  const nodeIdentity = trustDomainIdentity(trustDomain);
+  return {
+    ...(nodeIdentity === undefined ? {} : { nodeIdentity }),
+    ...(requireClientCert
+      ? {
+          authorizeStatus: () => {
+            throw new XdsError(Code.PermissionDenied, relayStatusRefusal);
+          },
+        }
+      : {}),
+  };
+}
