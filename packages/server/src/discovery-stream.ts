@@ -9,7 +9,7 @@ import type { UndecodableRequest } from './codec.js';
 import type { ResponseParts } from './direct-write.js';
 import { LazyResponseEvent, type RequestEvent, type ResponseNames } from './events.js';
 import { callHook, type HookContext, hookFailure } from './hooks.js';
-import { toStatus } from './status.js';
+import { statusDetails, toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
 import type { StreamContext } from './stream-context.js';
 import { StreamWriter, type WriterHost } from './stream-writer.js';
@@ -320,9 +320,11 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   end(code: number, reason: string): void {
     if (this.#ended) return;
     const unread = this.#writer.lastWritePending;
-    this.#close(code, reason);
+    // The reason may quote the client's text: it goes out (and to 'streamClose') cut (rule L2, status.ts).
+    const details = statusDetails(reason);
+    this.#close(code, details);
     if (code === status.OK) this.call.end();
-    else this.call.emit('error', { code, details: reason });
+    else this.call.emit('error', { code, details });
     if (unread) this.#writer.resetIfStillUnread();
   }
 

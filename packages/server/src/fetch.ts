@@ -45,6 +45,15 @@ export async function fetchFor<T>(
   const node = request.node;
   if (node === undefined || node.id === '')
     throw new XdsError(Code.InvalidArgument, 'the request must carry node.id');
+  // The stream's rule (stream-registry.ts claimNode), for unary requests too (rule L2).
+  const idBytes = Buffer.byteLength(node.id, 'utf8');
+  if (idBytes > ctx.limits.maxNodeIdBytes) {
+    ctx.limitReached('maxNodeIdBytes');
+    throw new XdsError(
+      Code.InvalidArgument,
+      `node.id is ${idBytes} bytes, over limits.maxNodeIdBytes (${ctx.limits.maxNodeIdBytes})`,
+    );
+  }
   if (request.typeUrl !== '' && request.typeUrl !== typeUrl) {
     throw new XdsError(Code.InvalidArgument, `type_url ${request.typeUrl} cannot be requested on ${where}`);
   }

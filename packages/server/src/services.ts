@@ -31,7 +31,7 @@ import { DeltaStream } from './delta-stream.js';
 import { currentResponse, fetchFor } from './fetch.js';
 import { sotwRequestDecoder } from './sotw-request.js';
 import { SotwStream } from './sotw-stream.js';
-import { toStatus } from './status.js';
+import { statusDetails, toStatus } from './status.js';
 import type { StreamContext, StreamHandle } from './stream-context.js';
 import { type ServedMethod, type TypeServiceOptions, typeServiceMethods } from './type-service.js';
 
@@ -74,7 +74,7 @@ function fetchHandler(
   return (call, callback) => {
     const request = call.request;
     if (request instanceof UndecodableRequest) {
-      callback({ code: status.INVALID_ARGUMENT, details: request.message });
+      callback({ code: status.INVALID_ARGUMENT, details: statusDetails(request.message) });
       return;
     }
     const typeUrl = method.typeUrl as TypeUrl;
