@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@grpc/grpc-js';
 import { SnapshotCache } from '@xds/cache';
-import { nodeKeyByFlavour, parseModel, publishModel } from '@xds/generator';
+import { nodeKeyByFlavour } from '@xds/generator';
 import { XdsServer } from '@xds/server';
 import { type Backend, channel, startBackend, until, untilAll, which, whichPath } from './support/backend.js';
 import { exampleGrpcBootstrap, useXdsServer } from './support/bootstrap.js';
 import { provisionPython, runPythonScript } from './support/python.js';
+import { publishModelText, reviewsModel, reviewsTarget } from './support/reviews-model.js';
 
 interface CallResult {
   readonly code: string;
@@ -20,22 +21,12 @@ interface CallResult {
   readonly details?: string;
 }
 
+/** Weighted routes (1:1, not adding up to 100), after a route on a header matcher when `headerRoute`. */
 function model(v1: number, v2: number, headerRoute: boolean): string {
-  return `domain: cluster.local
-services:
-  - name: reviews
-    namespace: default
-    ports: [{ name: grpc, port: 9080, protocol: GRPC }]
-    endpoints:
-      - { address: 127.0.0.1, port: ${v1}, labels: { version: v1 } }
-      - { address: 127.0.0.1, port: ${v2}, labels: { version: v2 } }
-    subsets:
-      - { name: v1, labels: { version: v1 } }
-      - { name: v2, labels: { version: v2 } }
-    routes:
-${headerRoute ? '      - match: { prefix: /, headers: { end-user: { exact: jason } } }\n        to: [{ subset: v2 }]\n' : ''}      - match: { prefix: / }
-        to: [{ subset: v1, weight: 1 }, { subset: v2, weight: 1 }]
-`;
+  return reviewsModel(v1, v2, [
+    ...(headerRoute ? ['- match: { prefix: /, headers: { end-user: { exact: jason } } }\n  to: [{ subset: v2 }]'] : []),
+    '- match: { prefix: / }\n  to: [{ subset: v1, weight: 1 }, { subset: v2, weight: 1 }]',
+  ]);
 }
 
 /**
@@ -43,20 +34,10 @@ ${headerRoute ? '      - match: { prefix: /, headers: { end-user: { exact: jason
  * to v1 (v2 at weight 0). gRPC clients present `content-type` to route matching as `application/grpc`.
  */
 function headerModel(v1: number, v2: number, condition: string): string {
-  return `services:
-  - name: reviews
-    ports: [{ name: grpc, port: 9080, protocol: GRPC }]
-    endpoints:
-      - { address: 127.0.0.1, port: ${v1}, labels: { version: v1 } }
-      - { address: 127.0.0.1, port: ${v2}, labels: { version: v2 } }
-    subsets:
-      - { name: v1, labels: { version: v1 } }
-      - { name: v2, labels: { version: v2 } }
-    routes:
-      - match: { prefix: /, headers: ${condition} }
-        to: [{ subset: v2 }]
-      - to: [{ subset: v1, weight: 3 }, { subset: v2, weight: 0 }]
-`;
+  return reviewsModel(v1, v2, [
+    `- match: { prefix: /, headers: ${condition} }\n  to: [{ subset: v2 }]`,
+    '- to: [{ subset: v1, weight: 3 }, { subset: v2, weight: 0 }]',
+  ]);
 }
 
 /** Each header condition of the model language, and the backend a gRPC call gets through it. */
@@ -71,12 +52,10 @@ const conditions: readonly (readonly [string, 'v1' | 'v2'])[] = [
   ["{ content-type: { regex: 'text/.*' } }", 'v1'],
 ];
 
-const target = 'xds:///reviews.default.svc.cluster.local:9080';
+const target = reviewsTarget;
 
 function publishTo(cache: SnapshotCache, text: string): void {
-  const parsed = parseModel(text);
-  if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-  publishModel(cache, parsed.model, { flavours: ['grpc'] });
+  publishModelText(cache, text, { flavours: ['grpc'] });
 }
 
 describe('gRPC C-core 1.51 xds resolver on generated configuration', () => {
@@ -122,11 +101,8 @@ describe('gRPC C-core 1.51 xds resolver on generated configuration', () => {
   });
 
   it("NACKs routeFields grpc: 'current' (string_match, no total_weight): why gRPC output is 'compatible'", async () => {
-    const current = (text: string) => {
-      const parsed = parseModel(text);
-      assert.ok(parsed.ok);
-      publishModel(cache, parsed.model, { flavours: ['grpc'], routeFields: { grpc: 'current' } });
-    };
+    const current = (text: string) =>
+      publishModelText(cache, text, { flavours: ['grpc'], routeFields: { grpc: 'current' } });
     current(model(backends[0]!.port, backends[1]!.port, true));
     const headers = await call('core-current-headers');
     assert.equal(headers.code, 'UNAVAILABLE');

@@ -13,7 +13,8 @@ const script = join(root, 'scripts/protocol-doc.mjs');
 
 function check(doc?: string) {
   const args = doc === undefined ? [script] : [script, '--doc', doc];
-  return spawnSync(process.execPath, args, { encoding: 'utf8' });
+  // a deadline (the script reads a few files): a hung check fails with status null and SIGKILL, not a hung suite
+  return spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
 }
 
 describe('docs/protocol.md', () => {

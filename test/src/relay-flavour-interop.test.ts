@@ -9,31 +9,15 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@grpc/grpc-js';
 import { type Listener, TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
-import { nodeKeyByFlavour, parseModel, publishModel } from '@xds/generator';
+import { nodeKeyByFlavour } from '@xds/generator';
 import { Relay } from '@xds/relay';
 import { XdsServer } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
 import { type Backend, channel, interopWaitMs, startBackend, which } from './support/backend.js';
 import { exampleGrpcBootstrap } from './support/bootstrap.js';
+import { publishModelText, reviewsModel, reviewsTarget } from './support/reviews-model.js';
 
-const target = 'xds:///reviews.default.svc.cluster.local:9080';
-
-function model(v1: number, v2: number): string {
-  return `domain: cluster.local
-services:
-  - name: reviews
-    namespace: default
-    ports: [{ name: grpc, port: 9080, protocol: GRPC }]
-    endpoints:
-      - { address: 127.0.0.1, port: ${v1}, labels: { version: v1 } }
-      - { address: 127.0.0.1, port: ${v2}, labels: { version: v2 } }
-    subsets:
-      - { name: v1, labels: { version: v1 } }
-      - { name: v2, labels: { version: v2 } }
-    routes:
-      - to: [{ subset: v1 }]
-`;
-}
+const target = reviewsTarget;
 
 /** An XdsTestClient of cluster `cluster` with a user agent name, subscribed to every listener. */
 function listenerClient(address: string, id: string, cluster: string, userAgentName: string): XdsTestClient {
@@ -71,9 +55,7 @@ describe('@xds/relay in front of an origin that generates by flavour', () => {
   before(async () => {
     v1 = await startBackend('v1');
     v2 = await startBackend('v2');
-    const parsed = parseModel(model(v1.port, v2.port));
-    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
-    publishModel(cache, parsed.model);
+    publishModelText(cache, reviewsModel(v1.port, v2.port, ['- to: [{ subset: v1 }]']));
     origin = new XdsServer({ cache, closeGraceMs: 200 });
     const originPort = await origin.listen('127.0.0.1:0');
     relay = new Relay({

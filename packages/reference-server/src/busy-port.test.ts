@@ -6,6 +6,8 @@ import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { binPath } from './demo/server-process.js';
+import { exitWithin } from './test-exit.js';
+import { poll } from './test-support.js';
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -15,23 +17,6 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
       { timeout: 60_000 },
       (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
     );
-  });
-}
-
-/** Resolves with the exit of `pid`'s child, or with 'alive' once `deadlineMs` has passed (then kills it, by pid). */
-function exitWithin(
-  child: ReturnType<typeof spawn>,
-  deadlineMs: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'alive'> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve('alive');
-    }, deadlineMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal });
-    });
   });
 }
 
@@ -78,7 +63,13 @@ describe('xds-server on a busy port', () => {
       stderr += chunk;
     });
     // Its first log line says the start is under way (the model is published before the ports are bound).
-    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    let started = false;
+    child.stdout?.once('data', () => {
+      started = true;
+    });
+    const ended = () => child.exitCode !== null || child.signalCode !== null;
+    await poll('the first log line', () => (started || ended() ? true : undefined), 60_000, 20);
+    assert.ok(started, `it exited before its first log line: ${stderr}`);
     // What execFile's timeout does: close the pipe, then SIGTERM.
     child.stdout?.destroy();
     child.kill('SIGTERM');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +7,7 @@ import { isLoopbackHost, parseAddress } from './address.js';
 import { defaults, parseCommandLine, usage } from './cli.js';
 import { binPath } from './demo/server-process.js';
 import { limitMeanings, maxLimitsFileBytes, maxLimitValue, readLimitsFile } from './limit-flags.js';
+import { runSync } from './test-exit.js';
 import { tempDir } from './test-support.js';
 
 describe('command line', () => {
@@ -215,22 +215,20 @@ describe('command line', () => {
   });
 
   it('the real bin exits with 2 and the usage on a bad flag, 2 and one line on an exposed admin or a bad limit, 0 on --help', () => {
-    const bad = spawnSync(process.execPath, [binPath, '--xds', 'nowhere'], { encoding: 'utf8' });
+    const bad = runSync([binPath, '--xds', 'nowhere']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^xds-server: --xds: "nowhere" is not host:port/);
     assert.match(bad.stderr, /Usage: xds-server/);
     assert.equal(bad.stdout, '');
-    const refused = spawnSync(process.execPath, [binPath, '--admin', '0.0.0.0:18001'], { encoding: 'utf8' });
+    const refused = runSync([binPath, '--admin', '0.0.0.0:18001']);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /^xds-server: --admin 0\.0\.0\.0:18001 is not a loopback address: .*\n$/);
     assert.equal(refused.stderr.split('\n').length, 2, 'one line');
-    const help = spawnSync(process.execPath, [binPath, '--help'], { encoding: 'utf8' });
+    const help = runSync([binPath, '--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage: xds-server/);
     assert.match(help.stdout, /--limit NAME=VALUE/);
-    const limit = spawnSync(process.execPath, [binPath, '--limit', 'maxStreamsPerNode=0'], {
-      encoding: 'utf8',
-    });
+    const limit = runSync([binPath, '--limit', 'maxStreamsPerNode=0']);
     assert.equal(limit.status, 2);
     assert.equal(
       limit.stderr,
@@ -290,9 +288,7 @@ describe('--limits-file', () => {
 
   it('the real bin exits with 2 and one line on a bad limits file, before it listens', () => {
     const path = file('bad.json', '{"maxStreamsPerNode": 0}');
-    const run = spawnSync(process.execPath, [binPath, '--limits-file', path, '--xds', '127.0.0.1:0'], {
-      encoding: 'utf8',
-    });
+    const run = runSync([binPath, '--limits-file', path, '--xds', '127.0.0.1:0']);
     assert.equal(run.status, 2);
     assert.equal(
       run.stderr,

@@ -7,17 +7,10 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ChildLines } from './demo/child-lines.js';
 import { binPath } from './demo/server-process.js';
+import { exited } from './test-exit.js';
+import { poll } from './test-support.js';
 
 const holdImport = fileURLToPath(new URL('./hold-import.mjs', import.meta.url));
-
-/** Polls `check` every 20 ms until it is true; throws `what` after `timeoutMs`. */
-async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('xds-server signalled while loading', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -27,18 +20,24 @@ describe('xds-server signalled while loading', () => {
         env: { ...process.env, XDS_TEST_HOLD_IMPORT: '@xds/server' },
       });
       // 'close' comes after the last line of stdout was read ('exit' may come before)
-      const closed = new Promise<void>((resolve) => child.child.once('close', () => resolve()));
+      let closed = false;
+      child.child.once('close', () => {
+        closed = true;
+      });
       try {
-        await waitUntil(
-          () => child.text.some((line) => line === 'holding @xds/server') || child.done,
+        await poll(
+          'the hold of the @xds/server import',
+          () => (child.text.some((line) => line === 'holding @xds/server') || child.done ? true : undefined),
           60_000,
-          'hold of the @xds/server import',
+          20,
         );
         assert.equal(child.done, false, `the process ended before it was signalled:\n${child.tail()}`);
         child.child.kill(signal);
-        const exit = await child.exited;
+        const exit = await exited(child.child, 60_000, `xds-server after ${signal}`, {
+          details: () => child.tail(),
+        });
         assert.deepEqual(exit, { code: 0, signal: null }, child.tail());
-        await closed;
+        await poll("the end of the child's output", () => (closed ? true : undefined), 60_000, 20);
         const line = child.lines.find((l) => l['signal'] === signal);
         assert.ok(line !== undefined, child.tail());
         assert.equal(line['name'], 'xds-server');

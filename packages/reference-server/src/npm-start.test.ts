@@ -1,17 +1,23 @@
 // `npm start` runs scripts/workspace.mjs, which starts the server as its child: a signal sent to it must reach the
-// server (drain, exit code passed back), never leave the server running on its own.
+// server (drain, exit code passed back), never leave the server running on its own. Each run leads a process group
+// of its own: whatever fails, the group (npm, the script, the server) is killed and no wait outlives its deadline.
 import assert from 'node:assert/strict';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ChildLines } from './demo/child-lines.js';
+import { exited, killGroup } from './test-exit.js';
+import { poll } from './test-support.js';
 
 const workspaceScript = fileURLToPath(new URL('../../../scripts/workspace.mjs', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** npm's own CLI script, beside the node that runs this test (as Node's installers put it). */
 const npmLink = join(dirname(process.execPath), 'npm');
 const npmCli = existsSync(npmLink) ? realpathSync(npmLink) : undefined;
+/** Deadlines, not waits: at load 30+ a start has taken more than 20 s (as in demo/server-process.ts). */
+const startMs = 60_000;
+const exitMs = 60_000;
 
 function alive(pid: number): boolean {
   try {
@@ -22,45 +28,63 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('npm start (scripts/workspace.mjs start)', () => {
-  const started: number[] = [];
+  /** The process groups this file started, each led by its first child, until their test passed. */
+  const groups = new Set<number>();
+  const servers: number[] = [];
   after(() => {
-    for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of groups) killGroup(pid);
+    for (const pid of servers) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
+
+  /**
+   * Starts `node args` as a process group of its own, waits for the server's start line, sends `signal` to the
+   * first process (not the group) and returns its exit and the server's pid. On any failure the group is killed.
+   */
+  async function startAndSignal(args: string[], cwd: string | undefined, signal: NodeJS.Signals) {
+    const child = ChildLines.spawn({
+      args,
+      env: { ...process.env, XDS_WORKSPACE_SKIP_SETUP: '1' },
+      ...(cwd === undefined ? {} : { cwd }),
+      detached: true,
+    });
+    const group = child.child.pid;
+    if (group !== undefined) groups.add(group);
+    try {
+      const line = await child.waitFor(
+        (l) => typeof l['xds'] === 'string' && typeof l['pid'] === 'number',
+        startMs,
+      );
+      const serverPid = line['pid'] as number;
+      servers.push(serverPid);
+      assert.notEqual(serverPid, child.child.pid, 'the server runs as a child of the workspace script');
+      child.child.kill(signal);
+      const exit = await exited(child.child, exitMs, `${args[0]} after ${signal}`, {
+        group: true,
+        details: () => child.tail(),
+      });
+      return {
+        exit,
+        serverPid,
+        tail: () => child.tail(),
+        passed: () => group !== undefined && groups.delete(group),
+      };
+    } catch (error) {
+      if (group !== undefined) killGroup(group);
+      throw error;
+    }
+  }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`forwards ${signal} to the server, which drains and exits, and exits with its code`, async () => {
-      const child = ChildLines.spawn({
-        args: [workspaceScript, 'start', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
-        env: { ...process.env, XDS_WORKSPACE_SKIP_SETUP: '1' },
-      });
-      let line: Record<string, unknown>;
-      try {
-        line = await child.waitFor(
-          (l) => typeof l['xds'] === 'string' && typeof l['pid'] === 'number',
-          // a deadline, not a wait: at load 30+ the start has taken more than 20 s (as in demo/server-process.ts)
-          60_000,
-        );
-      } catch (error) {
-        // the script forwards SIGTERM to a server whose pid this test never learnt: neither is left running
-        await child.stop('SIGTERM');
-        throw error;
-      }
-      const serverPid = line['pid'] as number;
-      started.push(serverPid);
-      assert.notEqual(serverPid, child.child.pid, 'the server runs as a child of the workspace script');
-      child.child.kill(signal);
-      const exit = await child.exited;
-      assert.deepEqual(exit, { code: 0, signal: null }, `workspace script exit after ${signal}`);
-      await waitUntil(() => !alive(serverPid), 10_000, `server pid ${serverPid} to exit`);
+      const { exit, serverPid, tail, passed } = await startAndSignal(
+        [workspaceScript, 'start', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+        undefined,
+        signal,
+      );
+      assert.deepEqual(exit, { code: 0, signal: null }, `workspace script exit after ${signal}\n${tail()}`);
+      await poll(`server pid ${serverPid} to exit`, () => (alive(serverPid) ? undefined : true), exitMs, 20);
+      passed();
     });
   }
 
@@ -69,19 +93,17 @@ describe('npm start (scripts/workspace.mjs start)', () => {
       t.diagnostic(`no npm beside ${process.execPath}`);
       assert.fail(`npm is not installed beside node (${npmLink}); npm start cannot be tested`);
     }
-    const child = ChildLines.spawn({
-      args: [npmCli, 'start', '--', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
-      env: { ...process.env, XDS_WORKSPACE_SKIP_SETUP: '1' },
-      cwd: root,
-    });
-    const line = await child.waitFor(
-      (l) => typeof l['xds'] === 'string' && typeof l['pid'] === 'number',
-      30_000,
+    const { serverPid, passed } = await startAndSignal(
+      [npmCli, 'start', '--', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+      root,
+      'SIGTERM',
     );
-    const serverPid = line['pid'] as number;
-    started.push(serverPid);
-    child.child.kill('SIGTERM');
-    await child.exited;
-    await waitUntil(() => !alive(serverPid), 10_000, `server pid ${serverPid} to exit after npm got SIGTERM`);
+    await poll(
+      `server pid ${serverPid} to exit after npm got SIGTERM`,
+      () => (alive(serverPid) ? undefined : true),
+      exitMs,
+      20,
+    );
+    passed();
   });
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +6,7 @@ import { type Client, credentials, makeGenericClientConstructor, type ServiceErr
 import { TypeUrl } from '@xds/api';
 import { XdsTestClient } from '@xds/testing';
 import { binPath, type ServerProcess, startServerProcess } from './demo/server-process.js';
+import { runSync } from './test-exit.js';
 import { get, tempDir } from './test-support.js';
 
 const identity = (bytes: Buffer) => bytes;
@@ -148,9 +148,7 @@ describe('xds-server start-up errors', () => {
   it('exits 1 when the config is invalid, naming file, line and field on stderr and in the log', () => {
     const file = join(temp.dir, 'bad.yaml');
     writeFileSync(file, 'services:\n  - name: reviews\n    ports: [{ name: http, port: 0 }]\n');
-    const run = spawnSync(process.execPath, [binPath, '--config', file, '--xds', '127.0.0.1:0'], {
-      encoding: 'utf8',
-    });
+    const run = runSync([binPath, '--config', file, '--xds', '127.0.0.1:0']);
     assert.equal(run.status, 1);
     assert.match(
       run.stderr,
@@ -170,9 +168,7 @@ describe('xds-server start-up errors', () => {
   });
 
   it('exits 1 when the config file cannot be read', () => {
-    const run = spawnSync(process.execPath, [binPath, '--config', join(temp.dir, 'missing.yaml')], {
-      encoding: 'utf8',
-    });
+    const run = runSync([binPath, '--config', join(temp.dir, 'missing.yaml')]);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /missing\.yaml: cannot read the file/);
   });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -22,6 +21,7 @@ import { statusPageContentSecurityPolicy } from './admin/status-page.js';
 import { readAdminToken } from './admin-token.js';
 import { binPath, type ServerProcess, startServerProcess } from './demo/server-process.js';
 import type { ReferenceServer } from './reference-server.js';
+import { runSync } from './test-exit.js';
 import { get, startInProcess, tempDir } from './test-support.js';
 
 /** Sends raw bytes to `host:port` and resolves with everything the server writes back before closing. */
@@ -62,7 +62,7 @@ describe('admin port: hostile requests and headers (in process)', () => {
       new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
         const at = server.adminAddress.lastIndexOf(':');
         const req = httpRequest(
-          { host: '127.0.0.1', port: Number(server.adminAddress.slice(at + 1)), path },
+          { host: '127.0.0.1', port: Number(server.adminAddress.slice(at + 1)), path, agent: false },
           (res) => {
             res.resume();
             res.on('end', () => resolve(res.headers));
@@ -247,21 +247,17 @@ describe('start-up refusals of security files', () => {
 
   it('a missing certificate file stops the start with exit 1, naming the file', () => {
     const missing = join(temp.dir, 'missing.crt');
-    const run = spawnSync(
-      process.execPath,
-      [
-        binPath,
-        '--xds',
-        '127.0.0.1:0',
-        '--admin',
-        '127.0.0.1:0',
-        '--tls-cert',
-        missing,
-        '--tls-key',
-        missing,
-      ],
-      { encoding: 'utf8' },
-    );
+    const run = runSync([
+      binPath,
+      '--xds',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+      '--tls-cert',
+      missing,
+      '--tls-key',
+      missing,
+    ]);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /TLS cert file .*missing\.crt: ENOENT/);
   });

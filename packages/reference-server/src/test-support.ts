@@ -8,7 +8,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger } from './logger.js';
 import { type ReferenceServer, startReferenceServer } from './reference-server.js';
 
-/** GETs (or sends `method` to) a path of an HTTP server at `host:port`. */
+/**
+ * GETs (or sends `method` to) a path of an HTTP server at `host:port`, on a connection of its own. Not on the global
+ * agent's kept-alive sockets: when this process's event loop stalls for 2 s or more (a loaded machine, a large
+ * snapshot built on the main thread) across a socket's idle window, a request due before the agent's idle close
+ * (4 s) goes out on the socket that the in-process server's idle timer (6 s), overdue in the same turn, then closes
+ * unread: the request fails with `read ECONNRESET` (model-reload.test.ts did, at load 40).
+ */
 export function get(
   address: string,
   path: string,
@@ -17,7 +23,7 @@ export function get(
   const at = address.lastIndexOf(':');
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: address.slice(0, at), port: Number(address.slice(at + 1)), path, method },
+      { host: address.slice(0, at), port: Number(address.slice(at + 1)), path, method, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

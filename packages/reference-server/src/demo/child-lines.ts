@@ -11,6 +11,8 @@ export interface ChildLinesOptions {
   readonly cwd?: string;
   /** Called with each JSON line as it comes. */
   readonly onLine?: (line: JsonLine) => void;
+  /** Start the child as the leader of a process group of its own, so its descendants can be killed with it. */
+  readonly detached?: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export class ChildLines {
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.detached === true ? { detached: true } : {}),
     });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
