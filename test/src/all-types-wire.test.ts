@@ -71,14 +71,14 @@ const cases: {
   names: string[];
   check: (resources: ReadonlyMap<string, Message>) => void;
 }[] = [
-  { typeUrl: TypeUrl.Cluster, names: ['app'], check: (r) => assert.ok(r.has('app')) },
-  { typeUrl: TypeUrl.Endpoint, names: ['app'], check: (r) => assert.ok(r.has('app')) },
+  { typeUrl: TypeUrl.Cluster, names: ['app'], check: (r) => assert.ok(r.has('app'), "r.has('app')") },
+  { typeUrl: TypeUrl.Endpoint, names: ['app'], check: (r) => assert.ok(r.has('app'), "r.has('app')") },
   { typeUrl: TypeUrl.Listener, names: ['https', 'tcp', 'scoped'], check: (r) => assert.equal(r.size, 3) },
   { typeUrl: TypeUrl.Route, names: ['routes', 'vhds-routes'], check: (r) => assert.equal(r.size, 2) },
   {
     typeUrl: TypeUrl.ScopedRoute,
     names: ['tenant-a'],
-    check: (r) => assert.ok(r.has('tenant-a')),
+    check: (r) => assert.ok(r.has('tenant-a'), "r.has('tenant-a')"),
   },
   {
     typeUrl: TypeUrl.VirtualHost,

@@ -63,7 +63,7 @@ describe('examples/', () => {
     assert.equal(socket?.name, 'envoy.transport_sockets.tls');
     assert.equal(socket?.configType.case, 'typedConfig');
     const any = socket?.configType.case === 'typedConfig' ? socket.configType.value : undefined;
-    assert.ok(any !== undefined && isMessage(any));
+    assert.ok(any !== undefined && isMessage(any), 'any !== undefined && isMessage(any)');
     const tls = anyUnpack(any, UpstreamTlsContextSchema);
     assert.ok(tls, 'an UpstreamTlsContext');
     const common = tls.commonTlsContext;
@@ -95,7 +95,7 @@ describe('examples/', () => {
     assert.equal(original.xds_servers[0].server_uri, '127.0.0.1:18000');
     assert.deepEqual(original.xds_servers[0].channel_creds, [{ type: 'insecure' }]);
     assert.deepEqual(original.xds_servers[0].server_features, ['xds_v3']);
-    assert.ok(original.node.id);
+    assert.ok(original.node.id, 'original.node.id');
     assert.equal(bootstrap.node.id, 'n');
   });
 

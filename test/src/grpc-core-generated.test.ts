@@ -24,7 +24,9 @@ interface CallResult {
 /** Weighted routes (1:1, not adding up to 100), after a route on a header matcher when `headerRoute`. */
 function model(v1: number, v2: number, headerRoute: boolean): string {
   return reviewsModel(v1, v2, [
-    ...(headerRoute ? ['- match: { prefix: /, headers: { end-user: { exact: jason } } }\n  to: [{ subset: v2 }]'] : []),
+    ...(headerRoute
+      ? ['- match: { prefix: /, headers: { end-user: { exact: jason } } }\n  to: [{ subset: v2 }]']
+      : []),
     '- match: { prefix: / }\n  to: [{ subset: v1, weight: 1 }, { subset: v2, weight: 1 }]',
   ]);
 }

@@ -85,7 +85,10 @@ describe('README examples', () => {
   const snippets = readmes().flatMap((file) => runnableBlocks(file, readFileSync(file, 'utf8')));
 
   it('the root README has at least one runnable example (the quick start)', () => {
-    assert.ok(snippets.some((s) => s.file === join(root, 'README.md')));
+    assert.ok(
+      snippets.some((s) => s.file === join(root, 'README.md')),
+      "snippets.some((s) => s.file === join(root, 'README.md'))",
+    );
   });
 
   it('a block not marked runnable is not run, and a marked one is found with its line', () => {

@@ -105,7 +105,10 @@ describe('@xds/relay in front of an origin that generates by flavour', () => {
       .map((c) => ({ cluster: c.node.cluster, userAgentName: c.node.userAgentName }))
       .sort((a, b) => a.userAgentName.localeCompare(b.userAgentName));
     assert.equal(upstream.length, 2);
-    assert.ok(upstream.every((u) => u.cluster === 'mesh'));
+    assert.ok(
+      upstream.every((u) => u.cluster === 'mesh'),
+      "upstream.every((u) => u.cluster === 'mesh')",
+    );
     assert.deepEqual(
       upstream.map((u) => u.userAgentName),
       ['envoy', upstream[1]!.userAgentName],
@@ -115,7 +118,7 @@ describe('@xds/relay in front of an origin that generates by flavour', () => {
     // The shared flavour goes upstream, never one member's node id, locality or other metadata.
     assert.deepEqual(grpcUpstream.node.clientFeatures, ['envoy.lb.does_not_support_overprovisioning']);
     assert.equal(grpcUpstream.node.locality, undefined);
-    assert.ok(!grpcUpstream.nodeId.includes('grpc-in-mesh'));
+    assert.ok(!grpcUpstream.nodeId.includes('grpc-in-mesh'), "!grpcUpstream.nodeId.includes('grpc-in-mesh')");
   });
 
   it('X4: a hostile first member with user agent grpc-node-js in cluster web does not change what Envoys of web get', async () => {

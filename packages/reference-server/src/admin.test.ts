@@ -55,13 +55,13 @@ describe('admin endpoints', () => {
     assert.equal(view.config.file, file);
     assert.equal(view.config.error, undefined);
     const node = view.nodes.find((n) => n.nodeId === 'envoy-1');
-    assert.ok(node);
+    assert.ok(node, 'node');
     assert.equal(node.key, 'envoy');
     const cds = node.types.find((t) => t.type === 'cds');
     assert.equal(cds?.status, 'SYNCED');
     assert.equal(cds?.ackedVersion, cds?.currentVersion);
     assert.equal(cds?.sentVersion, cds?.currentVersion);
-    assert.ok(cds?.sentNonce);
+    assert.ok(cds?.sentNonce, 'cds?.sentNonce');
     const lds = node.types.find((t) => t.type === 'lds');
     assert.equal(lds?.status, 'NACKED');
     assert.equal(lds?.nack?.message, nackMessage);
@@ -138,12 +138,21 @@ describe('admin endpoints', () => {
     });
     assert.equal(sample(metrics, 'pilot_total_xds_rejects{type="lds"}'), 1);
     assert.equal(sample(metrics, 'pilot_xds'), 1);
-    assert.ok((sample(metrics, 'pilot_xds_pushes{type="cds"}') ?? 0) >= 1);
-    assert.ok((sample(metrics, 'pilot_xds_pushes{type="rds"}') ?? 0) >= 2);
+    assert.ok(
+      (sample(metrics, 'pilot_xds_pushes{type="cds"}') ?? 0) >= 1,
+      '(sample(metrics, \'pilot_xds_pushes{type="cds"}\') ?? 0) >= 1',
+    );
+    assert.ok(
+      (sample(metrics, 'pilot_xds_pushes{type="rds"}') ?? 0) >= 2,
+      '(sample(metrics, \'pilot_xds_pushes{type="rds"}\') ?? 0) >= 2',
+    );
     assert.equal(sample(metrics, 'pilot_xds_push_time_count{type="rds"}'), 1);
     assert.equal(sample(metrics, 'xds_server_config_errors'), 0);
     assert.equal(sample(metrics, 'xds_server_write_waiting_streams'), 0);
-    assert.ok((sample(metrics, 'xds_server_write_bytes_in_flight') ?? -1) >= 0);
+    assert.ok(
+      (sample(metrics, 'xds_server_write_bytes_in_flight') ?? -1) >= 0,
+      "(sample(metrics, 'xds_server_write_bytes_in_flight') ?? -1) >= 0",
+    );
     assert.equal(sample(metrics, 'xds_server_config_reloads_total{result="applied"}'), 1);
     assert.match(metrics, /# TYPE pilot_proxy_convergence_time histogram/);
     assert.match(metrics, /process_cpu_user_seconds_total/);

@@ -28,7 +28,10 @@ describe('xds-server on a busy port', () => {
     blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const address = blocker.address();
-    assert.ok(typeof address === 'object' && address !== null);
+    assert.ok(
+      typeof address === 'object' && address !== null,
+      "typeof address === 'object' && address !== null",
+    );
     port = address.port;
   });
 
@@ -44,7 +47,10 @@ describe('xds-server on a busy port', () => {
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as { level: number; msg: string; source?: string; err?: unknown });
-    assert.ok(lines.some((l) => l.source === 'grpc-js' && /No address added/.test(l.msg)));
+    assert.ok(
+      lines.some((l) => l.source === 'grpc-js' && /No address added/.test(l.msg)),
+      "lines.some((l) => l.source === 'grpc-js' && /No address added/.test(l.msg))",
+    );
     const fatal = lines.filter((l) => l.level === 60);
     assert.equal(fatal.length, 1);
     assert.equal(

@@ -140,6 +140,9 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
   it('drains on SIGTERM and exits 0', async () => {
     const exit = await server.process.stop('SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null });
-    assert.ok(server.logs.some((l) => l['msg'] === 'stopped'));
+    assert.ok(
+      server.logs.some((l) => l['msg'] === 'stopped'),
+      "server.logs.some((l) => l['msg'] === 'stopped')",
+    );
   });
 });

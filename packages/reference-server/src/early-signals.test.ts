@@ -42,7 +42,10 @@ describe('xds-server signalled while loading', () => {
         assert.ok(line !== undefined, child.tail());
         assert.equal(line['name'], 'xds-server');
         assert.equal(line['msg'], `${signal} while loading, before the start: exiting`);
-        assert.ok(child.text.includes(`xds-server: ${signal} while loading, before the start: exiting`));
+        assert.ok(
+          child.text.includes(`xds-server: ${signal} while loading, before the start: exiting`),
+          `the stderr line for ${signal}:\n${child.tail()}`,
+        );
         assert.ok(!child.lines.some((l) => typeof l['xds'] === 'string'), 'nothing was started');
       } finally {
         await child.stop('SIGKILL');

@@ -122,7 +122,10 @@ describe('xds-server keepalive flags', () => {
       // error code other than a ping timeout's plain close)
       const firstPing = peer.frames.indexOf(pings[0]!);
       const goaways = peer.frames.filter((f) => f.type === frameTypes.goaway);
-      assert.ok(goaways.every((f) => peer.frames.indexOf(f) > firstPing));
+      assert.ok(
+        goaways.every((f) => peer.frames.indexOf(f) > firstPing),
+        'goaways.every((f) => peer.frames.indexOf(f) > firstPing)',
+      );
     } finally {
       peer.destroy();
     }

@@ -91,7 +91,7 @@ describe('xds-server --limit', () => {
       },
       30_000,
     );
-    assert.ok(again.resources(TypeUrl.Cluster).size > 0);
+    assert.ok(again.resources(TypeUrl.Cluster).size > 0, 'again.resources(TypeUrl.Cluster).size > 0');
   });
 
   it('L2: a lowered maxNamesPerRequest ends a stream asking for more names with RESOURCE_EXHAUSTED naming it', async () => {

@@ -61,9 +61,12 @@ describe('ModelFile', () => {
     assert.throws(
       () => ModelFile.open({ file: path, source: 'file', logger: createLogger('silent') }),
       (error: unknown) => {
-        assert.ok(error instanceof ModelLoadError);
+        assert.ok(error instanceof ModelLoadError, 'error instanceof ModelLoadError');
         assert.equal(error.errors.length, 2);
-        assert.ok(error.errors.every((e) => e.file === path && typeof e.line === 'number'));
+        assert.ok(
+          error.errors.every((e) => e.file === path && typeof e.line === 'number'),
+          "error.errors.every((e) => e.file === path && typeof e.line === 'number')",
+        );
         assert.match(error.message, /routes\[0\]\.to\[1\]\.weight/);
         return true;
       },
@@ -122,7 +125,7 @@ describe('ModelFile', () => {
       const rejected = next(file, 'rejected');
       save(path, 'services: [');
       await rejected;
-      assert.ok(file.state.error !== undefined);
+      assert.ok(file.state.error !== undefined, 'file.state.error !== undefined');
       const cleared = next(file, 'cleared');
       save(path, valid(100, 0));
       await cleared;
@@ -146,7 +149,7 @@ describe('ModelFile', () => {
           limits: { maxBytes: limit },
         }),
       (error: unknown) => {
-        assert.ok(error instanceof ModelLoadError);
+        assert.ok(error instanceof ModelLoadError, 'error instanceof ModelLoadError');
         assert.equal(error.errors.length, 1);
         assert.equal(error.errors[0]?.file, path);
         assert.equal(error.errors[0]?.line, valid(100, 0).split('\n').length + 5);

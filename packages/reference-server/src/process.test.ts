@@ -117,7 +117,10 @@ describe('the xds-server process', () => {
       grpc,
       reflectionRequest(4, 'envoy.service.discovery.v3.AggregatedDiscoveryService'),
     );
-    assert.ok(files.includes('envoy/service/discovery/v3/ads.proto'));
+    assert.ok(
+      files.includes('envoy/service/discovery/v3/ads.proto'),
+      "files.includes('envoy/service/discovery/v3/ads.proto')",
+    );
     assert.ok(files.includes('envoy/service/discovery/v3/discovery.proto'), 'with its dependencies');
   });
 
@@ -131,7 +134,10 @@ describe('the xds-server process', () => {
       const end = await client.ended(TypeUrl.Cluster);
       assert.equal(end.code, 14);
       const messages = server.logs.map((l) => l['msg']);
-      assert.ok(messages.includes('draining') && messages.includes('stopped'));
+      assert.ok(
+        messages.includes('draining') && messages.includes('stopped'),
+        "messages.includes('draining') && messages.includes('stopped')",
+      );
     } finally {
       await client.close();
     }

@@ -158,7 +158,10 @@ describe('xds-server over a real etcd', () => {
         async () => ((await get(server.adminAddress, '/readyz')).status === 200 ? true : undefined),
         30_000,
       );
-      assert.ok(server.cache.getSnapshot('envoy') !== undefined);
+      assert.ok(
+        server.cache.getSnapshot('envoy') !== undefined,
+        "server.cache.getSnapshot('envoy') !== undefined",
+      );
       const configz = await getJson<{ registries: { registries: { synced: boolean; location: string }[] } }>(
         server.adminAddress,
         '/debug/configz',
@@ -191,7 +194,7 @@ describe('xds-server over a real etcd', () => {
       clients.push(first);
       first.subscribe(TypeUrl.Cluster, []);
       const got = (await first.next(TypeUrl.Cluster)) as DeltaReceivedResponse;
-      assert.ok(got.names.includes(web));
+      assert.ok(got.names.includes(web), 'got.names.includes(web)');
       const held = Object.fromEntries(got.resources.map((r) => [r.name, r.version]));
       await first.close();
 
@@ -288,7 +291,7 @@ describe('xds-server replicas over a real kube-apiserver', () => {
       const sotw = client(one, 'sotw');
       sotw.subscribe(TypeUrl.Cluster, []);
       const got = await sotw.next(TypeUrl.Cluster);
-      assert.ok(got.names.includes(web));
+      assert.ok(got.names.includes(web), 'got.names.includes(web)');
       await sotw.close();
       const moved = client(two, 'sotw');
       moved.send({
@@ -307,7 +310,7 @@ describe('xds-server replicas over a real kube-apiserver', () => {
       const first = client(one, 'delta');
       first.subscribe(TypeUrl.Cluster, []);
       const delta = (await first.next(TypeUrl.Cluster)) as DeltaReceivedResponse;
-      assert.ok(delta.names.includes(web));
+      assert.ok(delta.names.includes(web), 'delta.names.includes(web)');
       const held = Object.fromEntries(delta.resources.map((r) => [r.name, r.version]));
       await first.close();
       const second = client(two, 'delta');

@@ -137,7 +137,7 @@ describe('the xds-server process with mutual TLS, node identity, an admin token 
   it('L6: a certificate of namespace default gets the snapshot of an Istio node in default', async () => {
     const c = client(istioNode('productpage-v1-abc', 'default'), web);
     await c.waitFor(TypeUrl.Cluster, (r) => r.acked === true);
-    assert.ok(c.resources(TypeUrl.Cluster).size > 0);
+    assert.ok(c.resources(TypeUrl.Cluster).size > 0, 'c.resources(TypeUrl.Cluster).size > 0');
   });
 
   it('L6: claiming a node of another namespace is PERMISSION_DENIED naming both', async () => {
@@ -158,7 +158,10 @@ describe('the xds-server process with mutual TLS, node identity, an admin token 
     assert.equal(probe.withoutToken.status, 401);
     assert.equal(probe.wrongToken.status, 401);
     assert.equal(probe.withToken.status, 200);
-    assert.ok(JSON.parse(probe.withToken.body).nodes.length >= 1);
+    assert.ok(
+      JSON.parse(probe.withToken.body).nodes.length >= 1,
+      'JSON.parse(probe.withToken.body).nodes.length >= 1',
+    );
     assert.equal(probe.healthz.status, 200);
     assert.equal(probe.readyz.status, 200);
     await assert.rejects(get(server.adminAddress, '/healthz'), 'plain HTTP gets no answer');

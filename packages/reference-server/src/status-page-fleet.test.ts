@@ -35,14 +35,20 @@ describe('status page for a fleet', () => {
 
   it('with no client, shows how to connect one: a bootstrap naming this server and the examples', async () => {
     const page = await get(server.adminAddress, '/');
-    assert.ok(page.body.includes(`&quot;server_uri&quot;: &quot;${server.xdsAddress}&quot;`));
+    assert.ok(
+      page.body.includes(`&quot;server_uri&quot;: &quot;${server.xdsAddress}&quot;`),
+      'the server render names this server in the bootstrap',
+    );
     const dom = await dumpDom(`http://${server.adminAddress}/`);
     assert.match(dom, /<body [^>]*data-rendered="client"/);
     assert.match(dom, /<b>0<\/b> nodes/);
     // (The DOM's serialization leaves quotes in text as they are.)
     assert.ok(dom.includes(`"server_uri": "${server.xdsAddress}"`), 'the client render too');
-    assert.ok(dom.includes('examples/envoy/bootstrap-ads-sotw.yaml'));
-    assert.ok(dom.includes('examples/grpc/bootstrap.json'));
+    assert.ok(
+      dom.includes('examples/envoy/bootstrap-ads-sotw.yaml'),
+      "dom.includes('examples/envoy/bootstrap-ads-sotw.yaml')",
+    );
+    assert.ok(dom.includes('examples/grpc/bootstrap.json'), "dom.includes('examples/grpc/bootstrap.json')");
     assert.match(dom, /version <span id="version">\d+\.\d+\.\d+<\/span> · up <span id="uptime">\d+s<\/span>/);
   });
 
@@ -104,7 +110,10 @@ describe('status page for a fleet', () => {
     }
     // Right under the counts, before anything else: every NACKED node's id, a link to its config_dump.
     const nackedLine = /<p id="nacked">(.*?)<\/p>/.exec(dom)?.[1] ?? '';
-    assert.ok(dom.indexOf('<p id="nacked">') < dom.indexOf('<section id="config">'));
+    assert.ok(
+      dom.indexOf('<p id="nacked">') < dom.indexOf('<section id="config">'),
+      'dom.indexOf(\'<p id="nacked">\') < dom.indexOf(\'<section id="config">\')',
+    );
     assert.deepEqual(
       [...nackedLine.matchAll(/<a href="\/debug\/config_dump\?node=(node-\d+)">/g)].map((m) => m[1]),
       nackedIds,
@@ -116,7 +125,10 @@ describe('status page for a fleet', () => {
       nackedIds.map((n) => [n, 'NACKED']),
       'the NACKED nodes are the first rows',
     );
-    assert.ok(blocks.slice(nackedCount).every((m) => m[2] === 'SYNCED'));
+    assert.ok(
+      blocks.slice(nackedCount).every((m) => m[2] === 'SYNCED'),
+      "blocks.slice(nackedCount).every((m) => m[2] === 'SYNCED')",
+    );
     // Above the nodes: the header, counts, config and filter only (the screenshot shows them in the first 800 px).
     const beforeNodes = dom.slice(0, dom.indexOf('<tbody class="node"'));
     assert.equal((beforeNodes.match(/<tr>/g) ?? []).length, 5, 'four config rows and the table head');
@@ -126,8 +138,14 @@ describe('status page for a fleet', () => {
       ),
       'node ids link to their config_dump',
     );
-    assert.ok(dom.includes(`cluster rejected by ${nackedIds[0]}: &lt;bad&gt; &amp; unknown`));
-    assert.ok(existsSync(screenshot) && statSync(screenshot).size > 0);
+    assert.ok(
+      dom.includes(`cluster rejected by ${nackedIds[0]}: &lt;bad&gt; &amp; unknown`),
+      'the NACK message, escaped',
+    );
+    assert.ok(
+      existsSync(screenshot) && statSync(screenshot).size > 0,
+      'existsSync(screenshot) && statSync(screenshot).size > 0',
+    );
 
     // The filter box, given in the URL's fragment: one node by id.
     const filtered = await dumpDom(`http://${server.adminAddress}/#node-0500`, { budgetMs: 10_000 });
@@ -145,7 +163,10 @@ describe('status page for a fleet', () => {
       server.adminAddress,
       `/debug/config_dump?node=${nackedIds[0]}`,
     );
-    assert.ok(dump.genericXdsConfigs.some((c) => c.errorState?.details.startsWith('cluster rejected by')));
+    assert.ok(
+      dump.genericXdsConfigs.some((c) => c.errorState?.details.startsWith('cluster rejected by')),
+      "dump.genericXdsConfigs.some((c) => c.errorState?.details.startsWith('cluster rejected by'))",
+    );
 
     // /debug/cdsz: the clusters of each snapshot key and the nodes served from it.
     const clusterNames = dump.genericXdsConfigs
@@ -158,7 +179,7 @@ describe('status page for a fleet', () => {
     );
     assert.equal(cdsz['envoy']?.nodes.length, fleetSize);
     assert.deepEqual(Object.keys(cdsz['envoy']?.clusters ?? {}).sort(), clusterNames);
-    assert.ok(clusterNames.length > 0);
+    assert.ok(clusterNames.length > 0, 'clusterNames.length > 0');
 
     process.stderr.write(
       `# status page, ${fleetSize} nodes: GET / ${serverRenderMs} ms (${page.body.length} bytes); Chromium run ${chromiumMs} ms; page rendered from /debug/syncz ${renderMs} ms after navigation; screenshot ${screenshot}\n`,

@@ -87,7 +87,10 @@ describe('status page with registries', () => {
 
     const page = await get(server.adminAddress, '/');
     assert.equal(page.status, 200);
-    assert.ok(page.body.includes('<section id="registries"><h2>Registries (2)</h2>'));
+    assert.ok(
+      page.body.includes('<section id="registries"><h2>Registries (2)</h2>'),
+      'page.body.includes(\'<section id="registries"><h2>Registries (2)</h2>\')',
+    );
     assert.deepEqual(rows(page.body), [`etcd|${live}|SYNCED|1|2`, `etcd|${dead}|PENDING|0|0`]);
     assert.equal(errorCell(page.body, live), '', 'no error on the synced registry');
     assert.match(errorCell(page.body, dead), /ECONNREFUSED|Unavailable|unavailable|connect/i);

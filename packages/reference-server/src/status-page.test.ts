@@ -55,8 +55,11 @@ describe('status page', () => {
     assert.match(page.body, /data-node="browser-node"/);
     assert.match(page.body, /class="status SYNCED">SYNCED</);
     assert.match(page.body, /class="status NACKED">NACKED</);
-    assert.ok(page.body.includes('filter &lt;envoy.filters.http.nope&gt; is unknown'));
-    assert.ok(page.body.includes(`${file}:${errorLine}:`));
+    assert.ok(
+      page.body.includes('filter &lt;envoy.filters.http.nope&gt; is unknown'),
+      "page.body.includes('filter &lt;envoy.filters.http.nope&gt; is unknown')",
+    );
+    assert.ok(page.body.includes(`${file}:${errorLine}:`), `the error names ${file}:${errorLine}`);
   });
 
   it('in headless Chromium, the page refreshed from /debug/syncz shows the node, its status and the errors', async () => {
@@ -73,6 +76,7 @@ describe('status page', () => {
       dom.includes(
         '<td class="nack">listener 0.0.0.0_9080: filter &lt;envoy.filters.http.nope&gt; is unknown</td>',
       ),
+      'dom.includes( \'<td class="nack">listener 0.0.0.0_9080: filter &lt;envoy.filters.http.nope&gt; is unknown</td>\', )',
     );
     assert.match(dom, /id="config-error"/);
     assert.ok(dom.includes(`${file}:${errorLine}:`), 'the config error names file and line');

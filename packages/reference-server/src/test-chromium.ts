@@ -1,7 +1,7 @@
 // Headless Chromium for the status-page test: scripts/ensure-chromium.mjs finds (or, as root on Debian, installs)
 // it and runs the tests with CHROMIUM_PATH set.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './test-support.js';
 
@@ -33,19 +33,27 @@ export async function dumpDom(url: string, options: { budgetMs?: number; screens
     `--virtual-time-budget=${options.budgetMs ?? 3000}`,
   ];
   const run = (args: string[]) =>
-    new Promise<string>((resolve, reject) => {
+    new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       execFile(
         chromium,
         [...common, ...args],
         { timeout: 180_000, maxBuffer: 16 << 20 },
         (error, stdout, stderr) =>
-          error ? reject(new Error(`chromium failed: ${error.message}\n${stderr}`)) : resolve(stdout),
+          error
+            ? reject(new Error(`chromium failed: ${error.message}\n${stderr}`))
+            : resolve({ stdout, stderr }),
       );
     });
   try {
-    if (options.screenshot !== undefined)
-      await run([`--screenshot=${options.screenshot}`, '--window-size=1200,800', url]);
-    return await run(['--dump-dom', url]);
+    if (options.screenshot !== undefined) {
+      const { stderr } = await run([`--screenshot=${options.screenshot}`, '--window-size=1200,800', url]);
+      // Chromium exits 0 without a file when it could not take the picture: say so here, with what it printed
+      if (!existsSync(options.screenshot) || statSync(options.screenshot).size === 0)
+        throw new Error(
+          `chromium exited 0 but wrote no screenshot at ${options.screenshot}; its stderr:\n${stderr}`,
+        );
+    }
+    return (await run(['--dump-dom', url])).stdout;
   } finally {
     profile.remove();
   }

@@ -2,7 +2,9 @@
 // API clients from a kubeconfig, Services with one EndpointSlice, changes to a slice's endpoints, and cutting the
 // registry off by stopping the apiserver. kube-apiserver refuses loopback endpoint addresses, so tests use
 // 192.0.2.x (data only) and assert on EDS content.
+import { after, before } from 'node:test';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
 import type { KubernetesRegistry } from './kubernetes.js';
 import { until } from './test-support.js';
 
@@ -10,6 +12,42 @@ import { until } from './test-support.js';
 export interface KubeClients {
   readonly core: CoreV1Api;
   readonly discovery: DiscoveryV1Api;
+}
+
+/** The kube-apiserver of a `describe` block and its API clients (see {@link useKubeApiserver}). */
+export interface KubeFixture extends KubeClients {
+  readonly kube: RunningKube;
+}
+
+/**
+ * Starts a real kube-apiserver (on its own etcd) before the tests of the calling `describe` block and stops it after
+ * them; the returned fixture's fields are there once the block's tests run.
+ */
+export function useKubeApiserver(): KubeFixture {
+  let running: (KubeClients & { kube: RunningKube }) | undefined;
+  const get = () => {
+    if (running === undefined)
+      throw new Error('kube-apiserver is not started: use the fixture inside a test');
+    return running;
+  };
+  before(async () => {
+    const kube = await startKubeApiserver();
+    running = { kube, ...kubeClients(kube.kubeconfig) };
+  });
+  after(async () => {
+    await running?.kube.stop();
+  });
+  return {
+    get kube() {
+      return get().kube;
+    },
+    get core() {
+      return get().core;
+    },
+    get discovery() {
+      return get().discovery;
+    },
+  };
 }
 
 /** One endpoint of a slice: ready unless `ready` is false; `pod` names the Pod it targets. */

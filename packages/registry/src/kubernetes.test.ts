@@ -5,11 +5,10 @@
 // watch version that etcd compacted while the registry was cut off is answered 410 Gone, and the registry lists
 // again (a change made meanwhile through a second apiserver on the same etcd arrives).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { CoreV1Api, DiscoveryV1Api, V1Service } from '@kubernetes/client-node';
+import { describe, it } from 'node:test';
+import type { V1Service } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
 import { Etcd3 } from 'etcd3';
-import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
 import {
   createService,
   cutOff,
@@ -17,6 +16,7 @@ import {
   ready,
   type SliceEndpoint,
   setSliceEndpoints,
+  useKubeApiserver,
 } from './kube-test-support.js';
 import { KubernetesRegistry } from './kubernetes.js';
 import { endpointLines, serveRegistry, until } from './test-support.js';
@@ -43,25 +43,14 @@ function webEndpoints(ready2: boolean): SliceEndpoint[] {
 }
 
 describe('KubernetesRegistry (real kube-apiserver)', () => {
-  let kube: RunningKube;
-  let core: CoreV1Api;
-  let discovery: DiscoveryV1Api;
-
-  before(async () => {
-    kube = await startKubeApiserver();
-    ({ core, discovery } = kubeClients(kube.kubeconfig));
-  });
-
-  after(async () => {
-    await kube.stop();
-  });
+  const k8s = useKubeApiserver();
 
   it('a Service, its Pods and an EndpointSlice reach CDS and EDS with subsets by Pod labels', async () => {
     for (const [name, version] of [
       ['web-1', 'v1'],
       ['web-2', 'v2'],
     ] as const) {
-      await core.createNamespacedPod({
+      await k8s.core.createNamespacedPod({
         namespace: 'default',
         body: {
           metadata: { name, labels: { app: 'web', version } },
@@ -69,11 +58,11 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
         },
       });
     }
-    await createService({ core, discovery }, 'web', webEndpoints(true), {
+    await createService(k8s, 'web', webEndpoints(true), {
       selector: { app: 'web' },
       sliceName: 'web-abc',
     });
-    const registry = new KubernetesRegistry(kube.kubeconfig);
+    const registry = new KubernetesRegistry(k8s.kube.kubeconfig);
     const file = {
       domain: 'cluster.local',
       services: [
@@ -113,12 +102,12 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
           endpointLines(state.resources, v2).join() === '192.0.2.11:9080 HEALTHY /zone-b',
       );
       // readiness from the slice: not ready → UNHEALTHY
-      await setSliceEndpoints(discovery, 'web-abc', webEndpoints(false));
+      await setSliceEndpoints(k8s.discovery, 'web-abc', webEndpoints(false));
       await sidecar.waitFor(
         TypeUrl.Endpoint,
         (_r, state) => endpointLines(state.resources, v2).join() === '192.0.2.11:9080 UNHEALTHY /zone-b',
       );
-      await core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      await k8s.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
       await until(
         aggregate,
         () => !aggregate.services().some((s) => s.hostname === host),
@@ -130,8 +119,8 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
   });
 
   it('a restart of kube-apiserver removes nothing and pushes nothing unchanged; it resyncs and follows again', async () => {
-    await createService({ core, discovery }, 'api', ready(['192.0.2.20']));
-    const registry = new KubernetesRegistry(kube.kubeconfig, { maxBackoffMs: 300 });
+    await createService(k8s, 'api', ready(['192.0.2.20']));
+    const registry = new KubernetesRegistry(k8s.kube.kubeconfig, { maxBackoffMs: 300 });
     const xds = await serveRegistry(registry);
     const { aggregate } = xds;
     const cluster = 'outbound|8080||api.default.svc.cluster.local';
@@ -152,11 +141,11 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       const responses =
         sidecar.responses(TypeUrl.Endpoint).length + sidecar.responses(TypeUrl.Cluster).length;
 
-      await cutOff(kube, registry);
+      await cutOff(k8s.kube, registry);
       assert.equal(JSON.stringify(registry.services()), held, 'a stale registry keeps its services');
       assert.match(registry.status().lastError?.message ?? '', /kubernetes/);
 
-      await kube.startApiserver();
+      await k8s.kube.startApiserver();
       await until(registry, () => !registry.status().stale, 'the registry to resync', 60_000);
       assert.equal(JSON.stringify(registry.services()), held);
       assert.equal(xds.pushes(), pushes, 'an unchanged resync publishes nothing');
@@ -167,7 +156,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       );
 
       // the watches work after the restart
-      await setSliceEndpoints(discovery, 'api-1', ready(['192.0.2.20', '192.0.2.21']));
+      await setSliceEndpoints(k8s.discovery, 'api-1', ready(['192.0.2.20', '192.0.2.21']));
       await sidecar.waitFor(
         TypeUrl.Endpoint,
         (_r, state) =>
@@ -180,8 +169,8 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
   });
 
   it('a watch version etcd compacted while the registry was cut off: 410 Gone, it lists again', async () => {
-    await createService({ core, discovery }, 'db', ready(['192.0.2.30']));
-    const registry = new KubernetesRegistry(kube.kubeconfig, { maxBackoffMs: 300 });
+    await createService(k8s, 'db', ready(['192.0.2.30']));
+    const registry = new KubernetesRegistry(k8s.kube.kubeconfig, { maxBackoffMs: 300 });
     const xds = await serveRegistry(registry);
     const { aggregate } = xds;
     const addresses = () =>
@@ -190,12 +179,12 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
         .find((s) => s.name === 'db')
         ?.instances.map((i) => i.address)
         .join();
-    const other = await kube.addApiserver();
-    const etcd = new Etcd3({ hosts: kube.etcdUrl });
+    const other = await k8s.kube.addApiserver();
+    const etcd = new Etcd3({ hosts: k8s.kube.etcdUrl });
     try {
       await until(aggregate, () => addresses() === '192.0.2.30', 'the db service', 60_000);
       const pushes = xds.pushes();
-      await cutOff(kube, registry);
+      await cutOff(k8s.kube, registry);
 
       // meanwhile the cluster changes through the other apiserver, and etcd compacts the history the registry's
       // watches would resume from
@@ -207,7 +196,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       });
       assert.equal(addresses(), '192.0.2.30', 'nothing changes while the registry is cut off');
 
-      await kube.startApiserver();
+      await k8s.kube.startApiserver();
       await until(
         registry,
         () => addresses() === '192.0.2.31' && !registry.status().stale,
@@ -222,8 +211,8 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
   });
 
   it('L2: a list body past maxRegistryResponseBytes is a registry error naming the limit; nothing is served', async () => {
-    await core.createNamespacedService({ namespace: 'default', body: bigService('huge-list') });
-    const registry = new KubernetesRegistry(kube.kubeconfig, {
+    await k8s.core.createNamespacedService({ namespace: 'default', body: bigService('huge-list') });
+    const registry = new KubernetesRegistry(k8s.kube.kubeconfig, {
       maxBackoffMs: 300,
       limits: { maxRegistryResponseBytes: limit },
     });
@@ -247,13 +236,13 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       assert.deepEqual(registry.services(), []);
     } finally {
       await registry.stop();
-      await core.deleteNamespacedService({ name: 'huge-list', namespace: 'default' });
+      await k8s.core.deleteNamespacedService({ name: 'huge-list', namespace: 'default' });
     }
   });
 
   it('L2: a watch event past maxRegistryResponseBytes is a registry error; the previous services stay, and it recovers', async () => {
-    await createService({ core, discovery }, 'small', ready(['192.0.2.40']));
-    const registry = new KubernetesRegistry(kube.kubeconfig, {
+    await createService(k8s, 'small', ready(['192.0.2.40']));
+    const registry = new KubernetesRegistry(k8s.kube.kubeconfig, {
       maxBackoffMs: 300,
       limits: { maxRegistryResponseBytes: limit },
     });
@@ -268,7 +257,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       await until(registry, () => names().split(',').includes('small'), 'the small service', 60_000);
       const held = JSON.stringify(registry.services());
       // one event of 150 KB: the lists stay under the limit until it comes
-      await core.createNamespacedService({ namespace: 'default', body: bigService('huge-event') });
+      await k8s.core.createNamespacedService({ namespace: 'default', body: bigService('huge-event') });
       await until(
         registry,
         () => /maxRegistryResponseBytes/.test(registry.status().lastError?.message ?? ''),
@@ -284,8 +273,8 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       assert.equal(registry.status().lastError?.kind, 'limit');
       assert.equal(JSON.stringify(registry.services()), held, 'the previous services stay');
       // once the object is gone, the registry lists again and follows
-      await core.deleteNamespacedService({ name: 'huge-event', namespace: 'default' });
-      await createService({ core, discovery }, 'later', ready(['192.0.2.41']));
+      await k8s.core.deleteNamespacedService({ name: 'huge-event', namespace: 'default' });
+      await createService(k8s, 'later', ready(['192.0.2.41']));
       await until(
         registry,
         () => names().split(',').includes('later') && registry.status().lastError === undefined,
@@ -295,7 +284,9 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       assert.ok(!names().split(',').includes('huge-event'));
     } finally {
       await registry.stop();
-      await core.deleteNamespacedService({ name: 'huge-event', namespace: 'default' }).catch(() => undefined);
+      await k8s.core
+        .deleteNamespacedService({ name: 'huge-event', namespace: 'default' })
+        .catch(() => undefined);
     }
   });
 });

@@ -1,5 +1,6 @@
 // Helpers for this package's tests: wait for a registry state (event-driven, with a deadline), and a real xDS
 // server fed by an aggregate, read by a real xDS client.
+import assert from 'node:assert/strict';
 import type { Message } from '@bufbuild/protobuf';
 import { type ClusterLoadAssignment, HealthStatus, TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
@@ -61,6 +62,29 @@ export function countChanges(source: Observable): { count(): number; stop(): voi
  */
 export function updateBound(elapsedMs: number, intervalMs: number): number {
   return Math.floor(elapsedMs / intervalMs) + 2;
+}
+
+/**
+ * Rule L2's burst check: counts `registry`'s updates while `burst` makes many changes at once and until `arrived()`
+ * says they all arrived (60 s deadline), then asserts at most one update per `intervalMs` (see {@link updateBound}).
+ */
+export async function assertBurstCoalesced(
+  registry: Observable,
+  intervalMs: number,
+  burst: () => Promise<unknown>,
+  arrived: () => boolean,
+  what: string,
+): Promise<void> {
+  const changes = countChanges(registry);
+  const started = performance.now();
+  await burst();
+  await until(registry, arrived, what, 60_000);
+  const elapsed = performance.now() - started;
+  changes.stop();
+  assert.ok(
+    changes.count() <= updateBound(elapsed, intervalMs),
+    `${changes.count()} updates for ${what} in ${Math.round(elapsed)} ms`,
+  );
 }
 
 /** A real xDS server whose snapshots follow an aggregate (and an optional model file). */

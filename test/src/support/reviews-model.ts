@@ -29,7 +29,11 @@ ${routes.map((route) => `      ${route.replaceAll('\n', '\n      ')}\n`).join(''
 }
 
 /** Parses a model's text and publishes it to `cache`; throws with the model's errors when it is not valid. */
-export function publishModelText(cache: SnapshotCache, text: string, options: PublishModelOptions = {}): void {
+export function publishModelText(
+  cache: SnapshotCache,
+  text: string,
+  options: PublishModelOptions = {},
+): void {
   const parsed = parseModel(text);
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
   publishModel(cache, parsed.model, options);
