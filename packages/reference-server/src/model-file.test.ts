@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { reviewsModel } from './demo/demo-model.js';
 import { createLogger } from './logger.js';
 import { ModelFile, type ModelFileEvents, type ModelFileOptions, ModelLoadError } from './model-file.js';
+import { heavyModel } from './test-models.js';
 import { memoryLog, save, tempDir } from './test-support.js';
 
 const valid = (v1: number, v2: number) => reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1, v2 } });
@@ -179,21 +180,7 @@ describe('ModelFile', () => {
     try {
       file.watch();
       const rejected = next(file, 'rejected');
-      const endpoints = Array.from(
-        { length: 60_000 },
-        (_, i) => `      - { address: 10.0.${(i >> 8) & 255}.${i & 255}, port: ${1 + (i % 60_000)} }`,
-      );
-      save(
-        path,
-        [
-          'services:',
-          '  - name: big',
-          '    ports: [{ name: http, port: 80 }]',
-          '    endpoints:',
-          ...endpoints,
-          '',
-        ].join('\n'),
-      );
+      save(path, heavyModel());
       const { errors } = await rejected;
       assert.equal(errors[0]?.file, path);
       assert.match(errors[0]?.message ?? '', /needed more than 16 MiB of memory; the limit is reloadHeapMiB/);

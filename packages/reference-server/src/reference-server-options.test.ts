@@ -8,6 +8,7 @@ import { defaultReloadHeapMiB, defaultReloadTimeoutMs, type ReloadOutcome } from
 import { createLogger } from './logger.js';
 import { ModelLoadError } from './model-file.js';
 import { type ReferenceServer, startReferenceServer } from './reference-server.js';
+import { heavyModel } from './test-models.js';
 import { save, tempDir } from './test-support.js';
 
 const valid = (v1: number, v2: number) => reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1, v2 } });
@@ -66,21 +67,7 @@ describe('startReferenceServer options', () => {
     const server = await startReferenceServer({ ...base, config: path, reloadHeapMiB: 16, debounceMs: 20 });
     try {
       const rejected = nextChange(server);
-      const endpoints = Array.from(
-        { length: 60_000 },
-        (_, i) => `      - { address: 10.0.${(i >> 8) & 255}.${i & 255}, port: ${1 + (i % 60_000)} }`,
-      );
-      save(
-        path,
-        [
-          'services:',
-          '  - name: big',
-          '    ports: [{ name: http, port: 80 }]',
-          '    endpoints:',
-          ...endpoints,
-          '',
-        ].join('\n'),
-      );
+      save(path, heavyModel());
       const errors = await rejected;
       assert.match(errors[0]?.message ?? '', /needed more than 16 MiB of memory; the limit is reloadHeapMiB/);
     } finally {
