@@ -28,16 +28,16 @@ describe('xds-server signalled while loading', () => {
         await poll(
           'the hold of the @xds/server import',
           () => (child.text.some((line) => line === 'holding @xds/server') || child.done ? true : undefined),
-          60_000,
+          120_000,
           20,
         );
         assert.equal(child.done, false, `the process ended before it was signalled:\n${child.tail()}`);
         child.child.kill(signal);
-        const exit = await exited(child.child, 60_000, `xds-server after ${signal}`, {
+        const exit = await exited(child.child, 120_000, `xds-server after ${signal}`, {
           details: () => child.tail(),
         });
         assert.deepEqual(exit, { code: 0, signal: null }, child.tail());
-        await poll("the end of the child's output", () => (closed ? true : undefined), 60_000, 20);
+        await poll("the end of the child's output", () => (closed ? true : undefined), 120_000, 20);
         const line = child.lines.find((l) => l['signal'] === signal);
         assert.ok(line !== undefined, child.tail());
         assert.equal(line['name'], 'xds-server');

@@ -90,7 +90,7 @@ export interface SyncRun {
  * Runs `node args` to its end (spawnSync) with a deadline of `deadlineMs`: past it the child is killed and this
  * throws "node ARGS did not exit within N ms" with its stderr, instead of blocking the test file for good.
  */
-export function runSync(args: readonly string[], deadlineMs = 60_000): SyncRun {
+export function runSync(args: readonly string[], deadlineMs = 180_000): SyncRun {
   const run = spawnSync(process.execPath, [...args], {
     encoding: 'utf8',
     timeout: deadlineMs,
