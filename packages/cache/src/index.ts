@@ -27,6 +27,7 @@ export {
 } from './linear-cache.js';
 export { type Classify, MuxCache, type MuxCacheOptions, type MuxClassifyOptions } from './mux-cache.js';
 export { internNames, noNames } from './name-set.js';
+export { PersistentMap, persistentMapCopies } from './persistent-map.js';
 export {
   type BytesResource,
   type NamedResource,

@@ -154,16 +154,13 @@ export class RelayCache extends SnapshotCache {
     upserts: readonly XdsResource[],
     removed: readonly string[],
   ): void {
-    for (const resource of upserts) encodeResource(resource.message, { bytes: resource.bytes });
-    const current = this.getSnapshot(group) ?? Snapshot.create([]);
-    const next = current.update(
-      (draft) => {
-        const record = draft[typeUrl] as Record<string, unknown>;
-        for (const resource of upserts) record[resource.name] = resource.message;
-        for (const name of removed) delete record[name];
-      },
-      version === '' ? undefined : { version: { [typeUrl]: version } },
+    // O(the change), however many resources the group holds: only the new messages are frozen (by encodeResource),
+    // and the snapshot's map of the type is shared with the previous one, not copied (Snapshot.change).
+    const entries = upserts.map((resource) =>
+      encodeResource(resource.message, { bytes: resource.bytes, name: resource.name }),
     );
+    const current = this.getSnapshot(group) ?? Snapshot.create([]);
+    const next = current.change(typeUrl, entries, removed, version === '' ? undefined : version);
     let ready = this.#ready.get(group);
     if (ready === undefined) {
       ready = new Set();
