@@ -20,6 +20,7 @@ export const maxLimitValue = 2_147_483_647;
 /** What each limit bounds, one line each, for `--help` (the server's JSDoc says what happens past it). */
 export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.freeze({
   maxNamesPerRequest: 'resource names in one request, or in a delta subscription of one type',
+  maxRequestBytes: 'bytes of one request message or REST body (at most maxMessageBytes)',
   maxGlobsPerRequest: 'glob names (prefix/*) in one request or delta subscription',
   maxNameBytes: 'bytes of one resource name',
   maxNodeIdBytes: 'bytes of a node id',

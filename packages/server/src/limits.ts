@@ -17,6 +17,16 @@ export interface Limits {
    * delta stream's subscription of one type; default 100,000. More ends the stream or call with RESOURCE_EXHAUSTED.
    */
   readonly maxNamesPerRequest?: number;
+  /**
+   * Bytes of one request message (a gRPC message of an xDS, Fetch or CSDS call, and a REST body); default 16 MiB,
+   * and never more than `XdsServerOptions.maxMessageBytes`. grpc-js reads a message's length first and ends the
+   * call with RESOURCE_EXHAUSTED ("Received message larger than max") as soon as it is over, before holding its
+   * bytes, so a stream that never finishes its message pins at most this much. 16 MiB holds the largest legitimate
+   * request under the other limits with room: a delta reconnect of `maxNamesPerRequest` (100,000) names of 60 bytes,
+   * subscribed and with their versions in `initial_resource_versions`, is about 15 MB; a SotW request of 100,000
+   * such names, 6.4 MB; a node id, `maxErrorDetailBytes` of NACK message and a node's metadata, kilobytes.
+   */
+  readonly maxRequestBytes?: number;
   /** Glob (`prefix/*`) names in one request or delta subscription; default 1,000. More is RESOURCE_EXHAUSTED. */
   readonly maxGlobsPerRequest?: number;
   /**
@@ -77,7 +87,7 @@ export interface Limits {
   /**
    * Memory of the REST request bodies (`listenRest`, `restHandler`) the server holds at once, from the first byte
    * read to the answer, counted as 3 times each body's bytes (what it holds while decoded); default 128 MiB (each
-   * body is bounded by `maxMessageBytes` too). A body that does not fit is read on and dropped, and answered 503 with
+   * body is bounded by `maxRequestBytes` too). A body that does not fit is read on and dropped, and answered 503 with
    * `Retry-After: 1` naming this limit; one that could not fit even alone, 413; the other requests go on.
    */
   readonly maxRestBytesInFlight?: number;
@@ -108,6 +118,7 @@ export type ResolvedLimits = { readonly [K in keyof Limits]-?: number };
 /** The defaults of {@link Limits}. */
 export const defaultLimits: ResolvedLimits = Object.freeze({
   maxNamesPerRequest: 100_000,
+  maxRequestBytes: 16 * 1024 * 1024,
   maxGlobsPerRequest: 1_000,
   maxNameBytes: 16 * 1024,
   maxNodeIdBytes: 4 * 1024,

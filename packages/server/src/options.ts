@@ -57,7 +57,10 @@ export interface XdsServerOptions {
    */
   readonly authorizeStatus?: AuthorizeStatus;
   readonly keepalive?: KeepaliveOptions;
-  /** The largest message received or sent, in bytes; default 64 MiB. Larger requests end the stream. */
+  /**
+   * The largest message sent, in bytes; default 64 MiB. It caps requests too, which `limits.maxRequestBytes`
+   * (default 16 MiB) bounds: a larger request ends its stream with RESOURCE_EXHAUSTED.
+   */
   readonly maxMessageBytes?: number;
   /** `control_plane.identifier` in every response; default empty (left out). */
   readonly controlPlaneId?: string;
@@ -99,12 +102,13 @@ export const extraStreamsPerConnection = 16;
 export function grpcServerOptions(options: XdsServerOptions, limits: ResolvedLimits): ServerOptions {
   const keepalive = options.keepalive ?? {};
   const max = options.maxMessageBytes ?? 64 * 1024 * 1024;
+  const maxRequest = Math.min(max, limits.maxRequestBytes);
   return {
     'grpc.keepalive_time_ms': keepalive.timeMs ?? 120_000,
     'grpc.keepalive_timeout_ms': keepalive.timeoutMs ?? 60_000,
     'grpc.http2.min_ping_interval_without_data_ms': keepalive.minClientPingIntervalMs ?? 10_000,
     'grpc.keepalive_permit_without_calls': 1,
-    'grpc.max_receive_message_length': max,
+    'grpc.max_receive_message_length': maxRequest,
     'grpc.max_send_message_length': max,
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection + extraStreamsPerConnection,
     ...options.grpcOptions,

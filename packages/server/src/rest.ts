@@ -143,7 +143,7 @@ async function readBody(
   if (size > limit) {
     throw new XdsError(
       Code.ResourceExhausted,
-      `request body is larger than ${limit} bytes (the REST body limit is XdsServerOptions.maxMessageBytes)`,
+      `request body is larger than ${limit} bytes (limits.maxRequestBytes, at most XdsServerOptions.maxMessageBytes)`,
     );
   }
   if (never) throw neverFits(size, bodies);

@@ -242,7 +242,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
    * application's HTTP server; it answers 404 for other paths unless `next` is given.
    */
   restHandler(): (request: IncomingMessage, response: ServerResponse, next?: () => void) => void {
-    const handle = createRestHandler(this.#ctx, this.#options.maxMessageBytes ?? 64 * 1024 * 1024);
+    const handle = createRestHandler(
+      this.#ctx,
+      Math.min(this.#options.maxMessageBytes ?? 64 * 1024 * 1024, this.#ctx.limits.maxRequestBytes),
+    );
     const logger = this.#ctx.logger;
     return (request, response, next) => {
       let handled: boolean;
