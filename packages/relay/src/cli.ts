@@ -3,6 +3,7 @@
  * (exit 2), never a stack trace.
  */
 import { parseArgs } from 'node:util';
+import type { ClientLimits } from '@xds/client';
 import {
   adminExposureRefusal,
   type LimitFlags,
@@ -26,6 +27,13 @@ import { defaultGroupsPerConnection } from './connection-slots.js';
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultMaxNamesPerGroup } from './relay-cache.js';
+import {
+  defaultReadyGraceMs,
+  parseUpstreamLimitFlags,
+  readyGraceProblem,
+  upstreamLimitFlagSpecs,
+  upstreamLimitsUsage,
+} from './upstream-limit-flags.js';
 import { type UpstreamTlsFlags, upstreamTlsProblems } from './upstream-tls.js';
 
 /**
@@ -51,6 +59,10 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly maxGroupKeyBytes: number;
   /** The most groups whose upstream streams share one HTTP/2 connection. */
   readonly groupsPerConnection: number;
+  /** Bounds on what the origin can make each group's upstream client keep (`--upstream-limit NAME=VALUE`). */
+  readonly upstreamLimits: ClientLimits;
+  /** How long a group may be without a live upstream stream before readiness counts it as failing (ms). */
+  readonly readyGraceMs: number;
   /** Node identity (rule L6): SPIFFE IDs of this trust domain may claim the Istio node ids of their namespace. */
   readonly trustDomain: string | undefined;
   readonly logLevel: LogLevel;
@@ -72,6 +84,7 @@ export const relayDefaults = Object.freeze({
   maxNamesPerGroup: defaultMaxNamesPerGroup,
   maxGroupKeyBytes: defaultMaxGroupKeyBytes,
   groupsPerConnection: defaultGroupsPerConnection,
+  readyGraceMs: defaultReadyGraceMs,
   logLevel: 'info' as LogLevel,
 });
 
@@ -105,6 +118,8 @@ Security, upstream (reloaded when they change; a new upstream connection uses th
   --upstream-ca FILE     connect to the upstreams over TLS, trusting this CA (PEM)
   --upstream-cert FILE   mutual TLS: the relay's client certificate chain (PEM), with --upstream-key
   --upstream-key FILE    the private key (PEM) of --upstream-cert
+
+${upstreamLimitsUsage()}
 
 ${limitsUsage()}
 
@@ -142,6 +157,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-cert': { type: 'string' },
         'upstream-key': { type: 'string' },
         ...limitFlagSpecs,
+        ...upstreamLimitFlagSpecs,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -174,6 +190,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     upstreamKey: text('upstream-key'),
   };
   const limitFlags = readLimitFlags(values);
+  const upstreamLimits = parseUpstreamLimitFlags(values['upstream-limit']);
+  const readyGrace = text('ready-grace-ms');
   let groupProblem: string | undefined;
   try {
     parseGroupBy(groupBy);
@@ -212,9 +230,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       ? undefined
       : `--group-by ${groupBy} with --trust-domain: node identity does not check it, so a node of one namespace could join another's group; use node-id or metadata:NAMESPACE`,
     ...upstreamTlsProblems(upstreamTls),
+    typeof upstreamLimits === 'string' ? upstreamLimits : undefined,
+    readyGraceProblem(readyGrace),
     'usage' in limitFlags ? limitFlags.usage : undefined,
   ].filter((problem) => problem !== undefined);
-  if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
+  if (problems.length > 0 || typeof upstreamLimits === 'string')
+    return { kind: 'usage-error', message: problems.join('\n') };
   if ('refused' in limitFlags) return { kind: 'refused', message: limitFlags.refused };
   if ('usage' in limitFlags) return { kind: 'usage-error', message: limitFlags.usage };
   const refusal = adminExposureRefusal(admin, security);
@@ -236,6 +257,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       ...security,
       trustDomain,
       ...upstreamTls,
+      upstreamLimits,
+      readyGraceMs: readyGrace === undefined ? relayDefaults.readyGraceMs : Number(readyGrace),
       limits: limitFlags.limits,
       limitsFile: limitFlags.limitsFile,
     },

@@ -7,13 +7,13 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
 import { XdsTestClient } from '@xds/testing';
-import { closeAfterAll, endedWithin, startOriginAndRelay } from './test-support.js';
+import { closeAfterAll, endedWithin, relayWaitMs, startOriginAndRelay } from './test-support.js';
 
 const closers = closeAfterAll();
 const { track } = closers;
 
 function client(address: string, node: ConstructorParameters<typeof XdsTestClient>[0]['node']) {
-  return track(new XdsTestClient({ address, node, timeoutMs: 15_000 }));
+  return track(new XdsTestClient({ address, node, timeoutMs: relayWaitMs }));
 }
 
 describe('relay: group keys at the door', () => {

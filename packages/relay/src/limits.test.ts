@@ -12,7 +12,13 @@ import { limitMeanings } from '@xds/reference-server';
 import { defaultLimits } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
 import { parseRelayCommandLine, relayUsage } from './cli.js';
-import { type Origin, type RelayCommand, startOrigin, startRelayCommand } from './test-support.js';
+import {
+  type Origin,
+  type RelayCommand,
+  relayWaitMs,
+  startOrigin,
+  startRelayCommand,
+} from './test-support.js';
 
 describe('xds-relay --limit and --limits-file (parsing)', () => {
   it('L2: --limit takes every limit of @xds/server by name, and --help lists each with its default', () => {
@@ -86,14 +92,22 @@ describe('xds-relay --limit and --limits-file (the command)', () => {
 
   it('L2: the file sets limits and --limit wins over it, in the start-up log and on the wire', async () => {
     assert.deepEqual(started()['limits'], { ...defaultLimits, maxNamesPerRequest: 3, maxGlobsPerRequest: 2 });
-    const client = new XdsTestClient({ address: String(started()['xds']), node: 'n1', timeoutMs: 15_000 });
+    const client = new XdsTestClient({
+      address: String(started()['xds']),
+      node: 'n1',
+      timeoutMs: relayWaitMs,
+    });
     clients.push(client);
     client.subscribe(TypeUrl.Cluster, ['a', 'b', 'c', 'd']);
     const end = await client.ended(TypeUrl.Cluster);
     assert.equal(end.code, status.RESOURCE_EXHAUSTED, end.details);
     assert.match(end.details, /has 4 names, more than limits\.maxNamesPerRequest \(3\)/);
     // within the limits, the relay serves as before
-    const within = new XdsTestClient({ address: String(started()['xds']), node: 'n2', timeoutMs: 15_000 });
+    const within = new XdsTestClient({
+      address: String(started()['xds']),
+      node: 'n2',
+      timeoutMs: relayWaitMs,
+    });
     clients.push(within);
     within.subscribe(TypeUrl.Cluster, ['c1', 'c2']);
     await within.waitFor(TypeUrl.Cluster, (_r, state) => state.resources.size === 2);

@@ -8,6 +8,7 @@ import {
   closeAfterAll,
   downstream,
   nextEvent,
+  relayWaitMs,
   startOrigin,
   startRelayCommand,
   until,
@@ -40,6 +41,8 @@ describe('xds-relay command line', () => {
         upstreamCa: undefined,
         upstreamCert: undefined,
         upstreamKey: undefined,
+        upstreamLimits: {},
+        readyGraceMs: 30_000,
         limits: {},
         limitsFile: undefined,
       },
@@ -197,7 +200,7 @@ describe('xds-relay process', () => {
     await gone;
     // Not ready for new clients without an origin; the client it has keeps what it holds (rule X3).
     let readyz = await get('/readyz');
-    for (const deadline = Date.now() + 30_000; readyz.status !== 503 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + relayWaitMs; readyz.status !== 503 && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       readyz = await get('/readyz');
     }

@@ -58,7 +58,7 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     }),
     upstreamNacks: new Counter({
       name: 'xds_relay_upstream_nacks_total',
-      help: 'Upstream responses NACKed because the relay could not decode a resource, by type.',
+      help: 'Upstream responses NACKed (a resource that does not decode, or past an upstream limit), by type.',
       labelNames: ['type'],
       registers,
     }),

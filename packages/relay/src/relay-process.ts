@@ -4,6 +4,7 @@
  * upstream ones.
  */
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import { type ClientLimits, defaultClientLimits } from '@xds/client';
 import {
   addHealthService,
   boundAddress,
@@ -21,6 +22,7 @@ import { createRelayAdmin } from './admin/relay-admin.js';
 import { Relay } from './relay.js';
 import { relayIdentityOptions } from './relay-identity.js';
 import { createRelayMetrics, type RelayMetrics } from './relay-metrics.js';
+import { defaultReadyGraceMs } from './upstream-limit-flags.js';
 import type { UpstreamTls } from './upstream-tls.js';
 
 /** Options of {@link startRelayProcess}. */
@@ -37,6 +39,13 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly maxGroupKeyBytes?: number;
   /** The most groups sharing one upstream HTTP/2 connection; default 50. */
   readonly groupsPerConnection?: number;
+  /**
+   * Bounds on what the origin can make each group's upstream client keep (`--upstream-limit`, `ClientLimits` of
+   * `@xds/client`); the others keep their defaults.
+   */
+  readonly upstreamLimits?: ClientLimits | undefined;
+  /** How long a group may be without a live upstream stream before readiness counts it failing (ms); default 30 s. */
+  readonly readyGraceMs?: number | undefined;
   readonly logger: Logger;
   /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
   readonly credentials?: ChannelCredentials | undefined;
@@ -84,6 +93,8 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       ? {}
       : { groupsPerConnection: options.groupsPerConnection }),
     ...(credentials === undefined ? {} : { credentials }),
+    ...(options.upstreamLimits === undefined ? {} : { upstreamLimits: options.upstreamLimits }),
+    ...(options.readyGraceMs === undefined ? {} : { readyGraceMs: options.readyGraceMs }),
     logger,
     server: {
       ...relayIdentityOptions(options.trustDomain, xdsTls?.requireClientCert === true),
@@ -137,6 +148,8 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       upstreamTls: credentials !== undefined,
       adminToken: security.adminToken !== undefined,
       limits: { ...defaultLimits, ...options.limits },
+      upstreamLimits: { ...defaultClientLimits, ...options.upstreamLimits },
+      readyGraceMs: options.readyGraceMs ?? defaultReadyGraceMs,
     },
     `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
   );

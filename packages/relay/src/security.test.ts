@@ -18,7 +18,13 @@ import {
 } from '@xds/testing';
 import { relayStatusRefusal } from './relay-identity.js';
 import { fetchClientStatus } from './test-csds.js';
-import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
+import {
+  originKey,
+  originSnapshot,
+  type RelayCommand,
+  relayWaitMs,
+  startRelayCommand,
+} from './test-support.js';
 import { upstreamCredentials } from './upstream-tls.js';
 
 describe('xds-relay with TLS upstream and downstream, an admin token and admin HTTPS', () => {
@@ -69,7 +75,7 @@ describe('xds-relay with TLS upstream and downstream, an admin token and admin H
   const address = (key: 'xds' | 'admin') => String(started()[key]);
 
   function downstream(id: string, cert: TestCertificate | undefined): XdsTestClient {
-    const c = setup.client({ address: address('xds'), node: id, timeoutMs: 10_000 }, cert);
+    const c = setup.client({ address: address('xds'), node: id, timeoutMs: relayWaitMs }, cert);
     c.subscribe(TypeUrl.Cluster, ['*']);
     return c;
   }

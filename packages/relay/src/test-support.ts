@@ -14,6 +14,7 @@ import {
   collectEvents,
   type NextEvent,
   type StreamEnd,
+  until as untilWithin,
   waitForEvent,
   XdsTestClient,
   type XdsTestClientOptions,
@@ -84,17 +85,25 @@ export async function startRelay(
   return { relay, address: `127.0.0.1:${port}` };
 }
 
-/** A downstream client of cluster `web` (one group under `--group-by cluster`). */
+/**
+ * How long the relay's tests wait for what they await by default (ms): a downstream client's response, an event, a
+ * polled condition. Sized for a machine at load 40+ (2 cores, many test processes): at load 50 a relay's first
+ * response to a new client once took more than 10 s. A deadline only bounds a wait that fails; a passing test never
+ * waits for it.
+ */
+export const relayWaitMs = 60_000;
+
+/** A downstream client of cluster `web` (one group under `--group-by cluster`); waits up to {@link relayWaitMs}. */
 export function downstream(
   address: string,
   id: string,
   extra: Partial<XdsTestClientOptions> = {},
 ): XdsTestClient {
-  return new XdsTestClient({ address, node: { id, cluster: 'web' }, timeoutMs: 10_000, ...extra });
+  return new XdsTestClient({ address, node: { id, cluster: 'web' }, timeoutMs: relayWaitMs, ...extra });
 }
 
 /** The end of a client's first stream, or a rejection naming `what` when it is still open after `ms`. */
-export async function endedWithin(client: XdsTestClient, what: string, ms = 30_000): Promise<StreamEnd> {
+export async function endedWithin(client: XdsTestClient, what: string, ms = relayWaitMs): Promise<StreamEnd> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: the stream is still open after ${ms} ms`)), ms);
@@ -146,11 +155,15 @@ export async function startOriginAndRelay(
 export const typeUrls = { cds: TypeUrl.Cluster, eds: TypeUrl.Endpoint } as const;
 
 type Emitters = [[Relay, RelayEvents], [XdsServer, XdsServerEvents]];
-/** The next matching event of a relay or server, with a deadline. */
-export const nextEvent: NextEvent<Emitters> = waitForEvent;
+/** The next matching event of a relay or server, with a deadline ({@link relayWaitMs} unless given). */
+export const nextEvent: NextEvent<Emitters> = (emitter, name, predicate, timeoutMs = relayWaitMs) =>
+  waitForEvent(emitter, name, predicate, timeoutMs);
 /** Every event of a relay or server from now on. */
 export const collect: Collect<Emitters> = collectEvents;
-export { until } from '@xds/testing';
+/** Polls `check` until it returns true, or rejects naming `what` after `timeoutMs` ({@link relayWaitMs} unless given). */
+export function until(what: string, check: () => boolean, timeoutMs = relayWaitMs): Promise<void> {
+  return untilWithin(what, check, timeoutMs);
+}
 
 /** A running `xds-relay` command (bin.ts through tsx), its output so far, and its exit. */
 export interface RelayCommand {
