@@ -242,7 +242,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       nodeSent: false,
     };
     this.#stream = stream;
-    call.on('data', (received: Received<unknown>) => this.#onResponse(stream, received));
+    call.on('data', (received: Received<unknown>) => this.#guard(stream, received));
     call.on('error', () => {});
     call.on('status', (status: grpc.StatusObject) => {
       this.#onEnd(stream, status);
@@ -285,6 +285,38 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const next = this.#servers[this.#index]!;
     this.emit('reconnecting', { address: next, attempt, delayMs });
     this.#timer = setTimeout(() => this.#connect(), delayMs);
+  }
+
+  /**
+   * Emits an event; a listener that throws is logged and never reaches grpc-js's `data` handler, which would take
+   * the process down (rule L4).
+   */
+  override emit<E extends keyof XdsClientEvents>(event: E, ...args: XdsClientEvents[E]): boolean {
+    try {
+      return (super.emit as (event: E, ...args: XdsClientEvents[E]) => boolean)(event, ...args);
+    } catch (e) {
+      this.#logger.warn(
+        { event, error: cutText(e instanceof Error ? e.message : String(e), 1024) },
+        'xds client: an event listener threw',
+      );
+      return true;
+    }
+  }
+
+  /**
+   * Handles a response; anything that throws while doing so ends the stream with the failure named (the client
+   * reconnects and presents what it holds), instead of escaping into grpc-js (rule L4).
+   */
+  #guard(stream: Stream, received: Received<unknown>): void {
+    try {
+      this.#onResponse(stream, received);
+    } catch (e) {
+      const error = cutText(e instanceof Error ? e.message : String(e), 1024);
+      this.#logger.warn({ address: stream.address, error }, 'xds client: handling a response failed');
+      if (stream.done || this.#stream !== stream) return;
+      stream.refusal = `the client failed to handle a response: ${error}; the stream was ended`;
+      stream.call.cancel();
+    }
   }
 
   #onResponse(stream: Stream, { message, withheld }: Received<unknown>): void {
