@@ -177,7 +177,7 @@ export async function startEtcd(options = {}) {
       child,
       'etcd',
       log,
-      options.timeoutMs ?? 30_000,
+      options.timeoutMs ?? 120_000,
     );
   } catch (error) {
     await stop();
@@ -241,7 +241,7 @@ export async function startConsul(options = {}) {
         child,
         'consul',
         launched.log,
-        options.timeoutMs ?? 30_000,
+        options.timeoutMs ?? 120_000,
       );
     } catch (error) {
       await stopChild(child);

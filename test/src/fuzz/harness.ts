@@ -94,6 +94,12 @@ export interface FuzzReport extends RunCounts {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * How long the target may take to answer a stats request before its loop counts as blocked (the property "the
+ * server keeps answering"): 30 s, well past what scheduling on a machine at load 60 adds (10 s was not), and far
+ * below what a defect that blocks the loop (minutes, or for ever) costs.
+ */
+const unresponsiveMs = 30_000;
 
 /** Cases that make the server answer hundreds of streams. */
 function isHeavy(c: FuzzCase): boolean {
@@ -232,12 +238,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
             message: `no update for ${Math.round(h.quietMs)} ms while the target pushes every ${targetOptions.pushMs} ms`,
           });
       }),
-      target.stats(false, 10_000).catch(async () => {
+      target.stats(false, unresponsiveMs).catch(async () => {
         // A target that is dying closes its IPC channel before its exit is seen: then the exit is the finding.
         await exitedWithin(target, 10_000);
         targetFailure(
           'the server keeps answering',
-          'the target did not answer for 10 s (event loop blocked)',
+          `the target did not answer for ${unresponsiveMs / 1000} s (event loop blocked)`,
         );
       }),
     ];

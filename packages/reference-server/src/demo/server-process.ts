@@ -34,7 +34,7 @@ export async function startServerProcess(
     const started = await child.waitFor(
       (line) => typeof line['xds'] === 'string' && typeof line['admin'] === 'string',
       // a deadline, not a wait: a loaded CI machine has taken more than 15 s to start node and load the bundle
-      options.timeoutMs ?? 60_000,
+      options.timeoutMs ?? 180_000,
     );
     return {
       process: child,
