@@ -100,7 +100,12 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
       await until(registry, () => registry.status().synced && overBudget(), 'a budget error', 60_000);
       // the budget is shared, not fair: the read it has no room for may be the small one (steady's), which is then
       // left out and read again; it is served once a big read has been cancelled and given its bytes back
-      await until(registry, () => portOf(registry, 'steady') === 9200, 'the good service to be served', 60_000);
+      await until(
+        registry,
+        () => portOf(registry, 'steady') === 9200,
+        'the good service to be served',
+        60_000,
+      );
       const bytes = registry.bodyBytes();
       assert.ok(bytes.peak > 0 && bytes.peak <= limit, `peak ${bytes.peak} bytes held, limit ${limit}`);
       assert.ok(proxy.streamed() > limit, `the proxy offered ${proxy.streamed()} bytes`);
