@@ -21,6 +21,7 @@ import {
   mb,
   shapeFor,
   sharedNodes,
+  smallN,
   workerCpuMs,
 } from './scenarios/context.js';
 import { payloads } from './scenarios/session.js';
@@ -122,7 +123,7 @@ async function grpcPush(
 }
 
 export async function measureCeiling(ctx: BenchContext): Promise<ScenarioResult> {
-  const small = ctx.quick ? 200 : 1000;
+  const small = smallN(ctx);
   const large = bigN(ctx);
   const shape = shapeFor(ctx);
   const smallPayloads = payloads(ctx, small);

@@ -8,9 +8,9 @@ export interface BenchOptions {
   readonly go: boolean;
   readonly ours: boolean;
   readonly workers: number;
-  /** Overrides the large client count of scenarios 1, 3 and 4 (default 10,000; 1,000 with --quick). */
+  /** Overrides the large client count of scenarios 1, 3, 4 and tier (default 10,000; 500 with --quick). */
   readonly clients: number | undefined;
-  /** The services of the shared snapshot at the large client count (default 1,000; 200 with --quick). */
+  /** The services of the shared snapshot at the large client count (default 1,000; 100 with --quick). */
   readonly services: number | undefined;
   /** How long the soak scenario runs, in minutes (default 60; 1 with --quick). */
   readonly soakMinutes: number | undefined;
@@ -27,8 +27,8 @@ export const usage = `Usage: npm run bench -- [--quick] [--only 1,4,ceiling] [--
   --no-go        skip go-control-plane (also skipped when go is not installed)
   --no-ours      skip our server (handy to check the Go peer)
   --workers N    load worker processes (default 2)
-  --clients N    the large client count of scenarios 1, 3, 4 and tier (default 10000, 1000 with --quick)
-  --services N   the services of their shared snapshot at that count (default 1000, 200 with --quick)
+  --clients N    the large client count of scenarios 1, 3, 4 and tier (default 10000, 500 with --quick)
+  --services N   the services of their shared snapshot at that count (default 1000, 100 with --quick)
   --out FILE     write the JSON results to FILE (default bench/results/latest.json)`;
 
 /** Parses argv (without node and the script). Throws an Error on an unknown option. */

@@ -1,6 +1,6 @@
 /**
  * Scenario 5, endpoint churn: 100 endpoint changes per second (10 snapshots a second, each changing the
- * endpoints of 10 services) for 60 s (5 s with --quick), to SotW and to delta clients. Bytes and CPU of the
+ * endpoints of 10 services) for 60 s (2 s with --quick), to SotW and to delta clients. Bytes and CPU of the
  * server, and how long each client took to ACK each change (or a later one that includes it).
  */
 import { distribution, nowMs, sleep } from '../clock.js';
@@ -51,7 +51,7 @@ export function churnLatencies(
 
 export async function churn(ctx: BenchContext): Promise<ScenarioResult> {
   const n = ctx.quick ? 100 : 1000;
-  const seconds = ctx.quick ? 5 : 60;
+  const seconds = ctx.quick ? 2 : 60;
   const shape = shapeFor(ctx);
   const count = seconds * pushesPerSecond;
   clearSharedRecords();

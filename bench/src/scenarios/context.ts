@@ -33,14 +33,13 @@ export interface BenchContext {
 }
 
 /**
- * The configuration of the shared-snapshot scenarios: 1,000 services (200 with --quick), 10 endpoints each.
- * `--services N` sets it for the large client count of scenarios 1, 3 and 4 (a full configuration of 1,000
+ * The configuration of the shared-snapshot scenarios: 1,000 services (100 with --quick), 10 endpoints each.
+ * `--services N` sets it for the large client count of scenarios 1, 3, 4 and tier (a full configuration of 1,000
  * services is 940 KB per client: 9.4 GB per full push to 10,000 clients).
  */
 export function shapeFor(ctx: BenchContext, clients = 0): ModelShape {
-  if (ctx.quick) return { services: 200, endpoints: 10 };
   const large = clients >= bigN(ctx) && ctx.services !== undefined;
-  return { services: large ? ctx.services! : 1000, endpoints: 10 };
+  return { services: large ? ctx.services! : ctx.quick ? 100 : 1000, endpoints: 10 };
 }
 
 /** How figures of a shared-snapshot run are labelled: `N=10000 × 1000 svc`. */
@@ -48,9 +47,14 @@ export function sharedLabel(ctx: BenchContext, clients: number): string {
   return `N=${clients} × ${shapeFor(ctx, clients).services} svc`;
 }
 
-/** The large client count of scenarios 1, 3 and 4. */
+/** The large client count of scenarios 1, 3, 4 and tier (10,000; 500 with --quick). */
 export function bigN(ctx: BenchContext): number {
-  return ctx.clients ?? (ctx.quick ? 1000 : 10_000);
+  return ctx.clients ?? (ctx.quick ? 500 : 10_000);
+}
+
+/** The smaller client count of scenario 1 and the ceiling (1,000; 100 with --quick). */
+export function smallN(ctx: BenchContext): number {
+  return ctx.quick ? 100 : 1000;
 }
 
 /** The node id of the shared-snapshot scenarios. */

@@ -6,11 +6,11 @@
 import { median } from '../clock.js';
 import type { PeerKind } from '../peer.js';
 import { MetricSet, type ScenarioResult } from '../report.js';
-import { type BenchContext, bigN, eachPeer, mb, shapeFor, sharedLabel } from './context.js';
+import { type BenchContext, bigN, eachPeer, mb, shapeFor, sharedLabel, smallN } from './context.js';
 import { type PushFigures, repetitions, type SessionFigures, session } from './session.js';
 
 export async function fanOut(ctx: BenchContext): Promise<ScenarioResult> {
-  const sizes = [ctx.quick ? 200 : 1000, bigN(ctx)];
+  const sizes = [smallN(ctx), bigN(ctx)];
   const metrics = new MetricSet();
   const raw: Record<string, SessionFigures> = {};
   const failed: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * Scenario 7, large configuration: 10,000 services (10,000 clusters, 100,000 endpoints, 10,000 listeners and
- * route configurations; 2,000 services with --quick). Snapshot build (the POST: decode, build, set), first full
+ * route configurations; 1,000 services and 10 clients with --quick). Snapshot build (the POST: decode, build, set), first full
  * push to a few clients, and memory.
  */
 import { ConfigModel, clearSharedRecords } from '../config-model.js';
@@ -20,8 +20,8 @@ import {
 } from './context.js';
 
 export async function largeConfig(ctx: BenchContext): Promise<ScenarioResult> {
-  const shape = { services: ctx.quick ? 2000 : 10_000, endpoints: 10 };
-  const clients = ctx.quick ? 20 : 100;
+  const shape = { services: ctx.quick ? 1000 : 10_000, endpoints: 10 };
+  const clients = ctx.quick ? 10 : 100;
   clearSharedRecords();
   const body = new ConfigModel(shape).records();
   const payload = ctx.store.put(body);

@@ -4,7 +4,7 @@
  * cached binaries of `scripts/registries`). The registry feeds `@xds/registry`'s aggregate, whose model is published
  * into a `SnapshotCache` served by an in-process `XdsServer` (as `xds-server --registry` does), to SotW ADS clients
  * that subscribe to every Cluster and every ClusterLoadAssignment. Ours only: go-control-plane has no registries.
- * With `--quick`: etcd only, 20 clients.
+ * With `--quick`: etcd only, 20 clients, 3 changes.
  */
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
@@ -238,7 +238,7 @@ const median = (values: readonly number[]) =>
 
 export async function registryChange(ctx: BenchContext): Promise<ScenarioResult> {
   const clients = ctx.quick ? 20 : 50;
-  const rounds = 5;
+  const rounds = ctx.quick ? 3 : 5;
   const kinds = ctx.quick ? (['etcd'] as const) : (['etcd', 'kubernetes'] as const);
   const metrics = new MetricSet();
   const raw: Record<string, unknown> = {};

@@ -24,8 +24,8 @@ import {
 } from './context.js';
 
 export async function uniqueSnapshots(ctx: BenchContext): Promise<ScenarioResult> {
-  const n = ctx.quick ? 100 : 1000;
-  const shape = { services: ctx.quick ? 50 : 100, endpoints: 10 };
+  const n = ctx.quick ? 50 : 1000;
+  const shape = { services: ctx.quick ? 20 : 100, endpoints: 10 };
   const nodes = nodeIds(n);
   clearSharedRecords();
   const first: Payload[] = [];
