@@ -1,7 +1,7 @@
 /**
  * Scenario 7, large configuration: 10,000 services (10,000 clusters, 100,000 endpoints, 10,000 listeners and
- * route configurations; 1,000 services and 10 clients with --quick). Snapshot build (the POST: decode, build, set), first full
- * push to a few clients, and memory.
+ * route configurations; 1,000 services and 10 clients with --quick). Snapshot build (the POST: decode, build,
+ * set), first full push to a few clients, and memory.
  */
 import { ConfigModel, clearSharedRecords } from '../config-model.js';
 import { MetricSet, type ScenarioResult } from '../report.js';
