@@ -2,6 +2,9 @@
 // assembled from the cache's pre-encoded resources (rule R3) without decoding or re-encoding them. A response that
 // many streams are sent is a shared body plus each stream's nonce field, which direct-write.ts writes without
 // joining them.
+import { Code } from '@xds/api';
+import type { Limits, ResolvedLimits } from './limits.js';
+import { requestLayout, trimRequest } from './request-wire.js';
 import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { resourceType } from '@xds/api';
@@ -11,16 +14,31 @@ import { messageHeaderBytes, type ResponseParts, wholeResponse } from './direct-
 
 const resourceTypeUrl = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
-/** A request that did not parse: the handler ends the stream with InvalidArgument naming the problem. */
+/**
+ * A request that did not parse, or that the wire pass (request-wire.ts) refused before decoding it: the handler
+ * ends the stream with `code` (InvalidArgument, or ResourceExhausted naming `limit`) and the message.
+ */
 export class UndecodableRequest {
-  constructor(readonly message: string) {}
+  constructor(
+    readonly message: string,
+    readonly code: Code = Code.InvalidArgument,
+    readonly limit?: keyof Limits,
+  ) {}
 }
 
-/** A request deserializer for grpc-js that never throws: bad bytes become an {@link UndecodableRequest}. */
+/**
+ * A request deserializer for grpc-js that never throws: bad bytes become an {@link UndecodableRequest}. With
+ * `limits`, the wire pass of request-wire.ts runs first (rule L2): it refuses a request over the limits and drops
+ * what the server never reads before protobuf-es decodes the rest.
+ */
 export function requestDecoder<T extends DescMessage>(
   schema: T,
+  limits?: ResolvedLimits,
 ): (bytes: Buffer) => MessageShape<T> | UndecodableRequest {
-  return (bytes) => {
+  const layout = limits === undefined ? undefined : requestLayout(schema);
+  return (input) => {
+    const bytes = layout === undefined ? input : trimRequest(input, layout, limits!);
+    if (bytes instanceof UndecodableRequest) return bytes;
     try {
       return fromBinary(schema, bytes);
     } catch (error) {

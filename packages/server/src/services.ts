@@ -29,6 +29,7 @@ import {
 import { registerCsds } from './csds-service.js';
 import { DeltaStream } from './delta-stream.js';
 import { currentResponse, fetchFor } from './fetch.js';
+import type { ResolvedLimits } from './limits.js';
 import { sotwRequestDecoder } from './sotw-request.js';
 import { SotwStream } from './sotw-stream.js';
 import { statusDetails, toStatus } from './status.js';
@@ -38,7 +39,7 @@ import { type ServedMethod, type TypeServiceOptions, typeServiceMethods } from '
 const identity = (bytes: Buffer) => bytes;
 
 /** The gRPC definition of a discovery method: generic discovery messages, responses already encoded. */
-function definition(method: ServedMethod) {
+function definition(method: ServedMethod, limits: ResolvedLimits) {
   const input = method.kind === 'delta' ? DeltaDiscoveryRequestSchema : DiscoveryRequestSchema;
   const streaming = method.kind !== 'fetch';
   return {
@@ -47,7 +48,9 @@ function definition(method: ServedMethod) {
     responseStream: streaming,
     requestSerialize: messageEncoder(input) as (value: unknown) => Buffer,
     requestDeserialize:
-      method.kind === 'delta' ? requestDecoder(input) : sotwRequestDecoder(DiscoveryRequestSchema),
+      method.kind === 'delta'
+        ? requestDecoder(input, limits)
+        : sotwRequestDecoder(DiscoveryRequestSchema, limits),
     responseSerialize: passThrough as (value: unknown) => Buffer,
     responseDeserialize: identity,
     originalName: method.localName,
@@ -74,7 +77,8 @@ function fetchHandler(
   return (call, callback) => {
     const request = call.request;
     if (request instanceof UndecodableRequest) {
-      callback({ code: status.INVALID_ARGUMENT, details: statusDetails(request.message) });
+      if (request.limit !== undefined) ctx.limitReached(request.limit);
+      callback({ code: request.code as number as status, details: statusDetails(request.message) });
       return;
     }
     const typeUrl = method.typeUrl as TypeUrl;
@@ -96,7 +100,7 @@ type Service = { definition: Record<string, unknown>; implementation: UntypedSer
 
 /** Adds one method's definition and handler to a service. */
 function addMethod(service: Service, ctx: StreamContext, method: ServedMethod): void {
-  service.definition[method.localName] = definition(method);
+  service.definition[method.localName] = definition(method, ctx.limits);
   service.implementation[method.localName] = (
     method.kind === 'fetch' ? fetchHandler(ctx, method) : streamHandler(ctx, method)
   ) as never;

@@ -3,6 +3,8 @@ import { type DescMessage, fromBinary } from '@bufbuild/protobuf';
 import type { DiscoveryRequest, DiscoveryRequestSchema } from '@xds/api';
 import { requestDecoder, UndecodableRequest } from './codec.js';
 import { type KnownRun, knownRunAt, sawRun } from './known-runs.js';
+import type { ResolvedLimits } from './limits.js';
+import { requestLayout, trimRequest } from './request-wire.js';
 
 // SotW requests. An Envoy repeats every subscribed name in every ACK (1,000 names on a large mesh, at every push
 // to every client). The decoder below leaves them encoded: it hands the rest of the request to protobuf-es,
@@ -246,13 +248,16 @@ function namesAreUtf8(bytes: Buffer, start: number, end: number, oneByte: boolea
 const recursionLimit = 100;
 
 /**
- * The deserializer of SotW DiscoveryRequests: like {@link requestDecoder}, but a long `resource_names` is decoded
- * only when read, and its bytes are kept for {@link resourceNamesBytes}.
+ * The deserializer of SotW DiscoveryRequests: like {@link requestDecoder} (with `limits`, after the wire pass of
+ * request-wire.ts), but a long `resource_names` is decoded only when read, and its bytes are kept for
+ * {@link resourceNamesBytes}.
  */
 export function sotwRequestDecoder(
   schema: typeof DiscoveryRequestSchema,
+  limits?: ResolvedLimits,
 ): (bytes: Buffer) => DiscoveryRequest | UndecodableRequest {
   const whole = requestDecoder(schema);
+  const layout = limits === undefined ? undefined : requestLayout(schema);
   /** Singular message fields by number (`node`, `error_detail`); other message-like fields are declined. */
   const singular = new Map<number, { readonly localName: string; readonly schema: DescMessage }>();
   const messages = new Set<number>();
@@ -262,7 +267,10 @@ export function sotwRequestDecoder(
     if (field.fieldKind === 'message' || field.fieldKind === 'map' || field.fieldKind === 'list')
       if (field.fieldKind !== 'list' || field.listKind === 'message') messages.add(field.number);
   }
-  return (bytes) => {
+  return (input) => {
+    // The wire pass (rule L2) first: no request over the limits is decoded, and details are never decoded.
+    const bytes = layout === undefined ? input : trimRequest(input, layout, limits!);
+    if (bytes instanceof UndecodableRequest) return bytes;
     const scanned = scan(bytes, messages);
     if (scanned === undefined) return whole(bytes);
     const { start, end, summary, before } = scanned;

@@ -97,7 +97,8 @@ export class StreamAdmission<Req extends AnyRequest> {
       return;
     }
     if (request instanceof UndecodableRequest) {
-      host.fail(new XdsError(Code.InvalidArgument, request.message));
+      if (request.limit !== undefined) this.#ctx.limitReached(request.limit);
+      host.fail(new XdsError(request.code, request.message));
       return;
     }
     if (this.#waiting) {

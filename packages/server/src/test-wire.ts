@@ -156,7 +156,14 @@ function nodeBytes(random: Random): number[] {
 /** A `google.rpc.Status { code = 1, message = 2 }`. */
 function statusBytes(random: Random): number[] {
   const message = utf8(random.chance(0.5) ? 'nack: bad' : '');
-  return [8, random.int(17), 18, message.length, ...message];
+  const out = [8, random.int(17), 18, message.length, ...message];
+  // details (3): Any { type_url = 1, value = 2 }, empty or not, which the server drops unread (rule L2).
+  for (let i = random.int(4); i > 0; i--) {
+    const any = random.chance(0.5) ? [] : [10, 3, ...utf8('t/x'), 18, 2, random.int(256), random.int(256)];
+    out.splice(random.int(2) * 2, 0, 26, any.length, ...any);
+  }
+  if (random.chance(0.2)) out.push(0x20, random.int(128)); // an unknown varint field (4)
+  return out;
 }
 
 /** The field numbers of the request messages whose names the server reads. */

@@ -1,0 +1,380 @@
+// A wire pass over a discovery request before protobuf-es decodes it (rules L2 and L1). protobuf-es decodes a
+// message whole: 15 MiB of empty `Any`s in `error_detail.details` (which the server never reads) or of unknown
+// fields become millions of objects, seconds of CPU on the event loop and hundreds of MB, before any limit is
+// checked. This pass walks the request's top-level fields without decoding them, counts the repeated fields that
+// carry names and refuses more than `limits.maxNamesPerRequest`, and drops what the server never reads: the
+// `details` of `error_detail` (its `code` and `message` are kept) and unknown fields.
+//
+// Rule L1: on every request it passes on, protobuf-es's decode of its output equals protobuf-es's decode of the
+// input apart from the dropped details and unknown fields (`wire-readers.test.ts` holds it to that on random and
+// damaged requests). It reads only canonical protobuf: a request with a group, a known field of another wire
+// type than its own, or an `error_detail` field that runs past its message is refused as not parsing (protobuf-es
+// would read some of those leniently, and no encoder writes them).
+import { isUtf8 } from 'node:buffer';
+import { type DescField, type DescMessage, ScalarType } from '@bufbuild/protobuf';
+import { Code } from '@xds/api';
+import { UndecodableRequest } from './codec.js';
+import type { ResolvedLimits } from './limits.js';
+
+/** Repeated fields counted together against `limits.maxNamesPerRequest`, and how an error names them. */
+interface CountedFields {
+  readonly fields: readonly number[];
+  readonly what: string;
+}
+
+/** What the wire pass knows of a request message. */
+export interface RequestLayout {
+  readonly typeName: string;
+  /** Field numbers of the message's fields (every one of them length-delimited). */
+  readonly known: ReadonlySet<number>;
+  /** The field number of `error_detail` (a `google.rpc.Status`). */
+  readonly errorDetail: number;
+  readonly schema: DescMessage;
+  readonly counted: readonly CountedFields[];
+}
+
+/** The layout of a request schema: DiscoveryRequest or DeltaDiscoveryRequest. */
+export function requestLayout(schema: DescMessage): RequestLayout {
+  const number = (name: string): number => {
+    const field = schema.fields.find((f) => f.name === name);
+    if (field === undefined) throw new Error(`${schema.typeName} has no field ${name}`);
+    return field.number;
+  };
+  const group = (names: readonly string[]): CountedFields | undefined => {
+    const present = names.filter((name) => schema.fields.some((f) => f.name === name));
+    return present.length === 0 ? undefined : { fields: present.map(number), what: present.join(' + ') };
+  };
+  const counted = [
+    group(['resource_names']),
+    group(['resource_locators']),
+    group(['resource_names_subscribe', 'resource_names_unsubscribe']),
+    group(['initial_resource_versions']),
+    group(['resource_locators_subscribe', 'resource_locators_unsubscribe']),
+  ].filter((g): g is CountedFields => g !== undefined);
+  return {
+    schema,
+    typeName: schema.typeName,
+    known: new Set(schema.fields.map((f) => f.number)),
+    errorDetail: number('error_detail'),
+    counted,
+  };
+}
+
+/** A request the pass refuses: it ends the stream with `code`. */
+class Refused extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly limit?: 'maxNamesPerRequest',
+  ) {
+    super(message);
+  }
+}
+
+/** Where the last {@link varint} stopped (a module variable: no tuple per field). */
+let end = 0;
+
+/**
+ * A varint of at most `maxBytes` bytes at `at` within `limit`; its value when it fits in 32 bits, else -2 (a
+ * longer value, skipped); throws when it is cut or longer.
+ */
+function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: number, what: string): number {
+  let value = 0;
+  let pos = at;
+  for (let i = 0; i < maxBytes; i++) {
+    if (pos >= limit) throw new Refused(Code.InvalidArgument, `${what} is cut short`);
+    const byte = bytes[pos++]!;
+    if (i < 5) value += (byte & 0x7f) * 2 ** (7 * i);
+    if (byte < 0x80) {
+      end = pos;
+      return value < 2 ** 32 ? value : -2;
+    }
+  }
+  throw new Refused(Code.InvalidArgument, `${what} is a varint of more than ${maxBytes} bytes`);
+}
+
+/** Reads a tag at `at` (within `limit`): returns it, `end` after it. */
+function tagAt(bytes: Uint8Array, at: number, limit: number): number {
+  const tag = varint(bytes, at, limit, 5, 'a tag');
+  if (tag < 0) throw new Refused(Code.InvalidArgument, 'a tag is more than 32 bits');
+  if (tag < 8) throw new Refused(Code.InvalidArgument, 'a tag has field number 0');
+  const wire = tag & 7;
+  if (wire === 3 || wire === 4) throw new Refused(Code.InvalidArgument, 'groups are not accepted');
+  if (wire > 5) throw new Refused(Code.InvalidArgument, `a tag has wire type ${wire}`);
+  return tag;
+}
+
+/** Skips the value of a field of wire type `wire` at `at`; returns where it ends. */
+function skipValue(bytes: Uint8Array, wire: number, at: number, limit: number, field: number): number {
+  let after: number;
+  if (wire === 0) {
+    varint(bytes, at, limit, 10, `field ${field}`);
+    return end;
+  }
+  if (wire === 1) after = at + 8;
+  else if (wire === 5) after = at + 4;
+  else {
+    const length = varint(bytes, at, limit, 5, `the length of field ${field}`);
+    if (length < 0) throw new Refused(Code.InvalidArgument, `field ${field} has a length of more than 32 bits`);
+    after = end + length;
+  }
+  if (after > limit) throw new Refused(Code.InvalidArgument, `field ${field} runs past the end of its message`);
+  return after;
+}
+
+/** The wire type protobuf-es reads a scalar of this type as. */
+function scalarWire(type: ScalarType): number {
+  switch (type) {
+    case ScalarType.DOUBLE:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return 1;
+    case ScalarType.FLOAT:
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+      return 5;
+    case ScalarType.STRING:
+    case ScalarType.BYTES:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+const fieldsByNumber = new WeakMap<DescMessage, ReadonlyMap<number, DescField>>();
+
+function fieldOf(desc: DescMessage, no: number): DescField | undefined {
+  let fields = fieldsByNumber.get(desc);
+  if (fields === undefined) {
+    fields = new Map(desc.fields.map((f) => [f.number, f]));
+    fieldsByNumber.set(desc, fields);
+  }
+  return fields.get(no);
+}
+
+/** protobuf-es's bound on nesting (its default `recursionLimit`). */
+const maxDepth = 100;
+
+/**
+ * Checks that a value of `type` (a scalar, `message` for a message) at `at` is canonical and ends within `limit`
+ * (protobuf-es does not hold a nested message's fields to its length: a field that runs on past it is read into
+ * the fields after it, which this pass would read otherwise). Returns where it ends.
+ */
+function checkValue(
+  bytes: Uint8Array,
+  wire: number,
+  at: number,
+  limit: number,
+  no: number,
+  scalar: ScalarType | undefined,
+  message: DescMessage | undefined,
+  depth: number,
+): number {
+  const after = skipValue(bytes, wire, at, limit, no);
+  if (message !== undefined) checkMessage(bytes, end, after, message, depth + 1);
+  else if (scalar === ScalarType.STRING && !isUtf8(bytes.subarray(end, after)))
+    throw new Refused(Code.InvalidArgument, `field ${no} is not UTF-8`);
+  return after;
+}
+
+/** Checks that the fields of a message of `desc` in `from`..`to` are canonical protobuf that ends at `to`. */
+function checkMessage(bytes: Uint8Array, from: number, to: number, desc: DescMessage, depth: number): void {
+  if (depth > maxDepth) throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  let pos = from;
+  while (pos < to) {
+    const tag = tagAt(bytes, pos, to);
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    const at = end;
+    const field = fieldOf(desc, no);
+    if (field === undefined) {
+      pos = skipValue(bytes, wire, at, to, no);
+      continue;
+    }
+    pos = checkField(bytes, field, wire, at, to, depth);
+  }
+}
+
+function checkField(
+  bytes: Uint8Array,
+  field: DescField,
+  wire: number,
+  at: number,
+  to: number,
+  depth: number,
+): number {
+  const no = field.number;
+  const wrong = (): never => {
+    throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+  };
+  switch (field.fieldKind) {
+    case 'message':
+      if (wire !== 2) wrong();
+      return checkValue(bytes, wire, at, to, no, undefined, field.message, depth);
+    case 'scalar':
+      if (wire !== scalarWire(field.scalar)) wrong();
+      return checkValue(bytes, wire, at, to, no, field.scalar, undefined, depth);
+    case 'enum':
+      if (wire !== 0) wrong();
+      return checkValue(bytes, wire, at, to, no, undefined, undefined, depth);
+    case 'map': {
+      if (wire !== 2) wrong();
+      const after = skipValue(bytes, wire, at, to, no);
+      checkMapEntry(bytes, end, after, field, depth + 1);
+      return after;
+    }
+    default: {
+      if (field.listKind === 'message') {
+        if (wire !== 2) wrong();
+        return checkValue(bytes, wire, at, to, no, undefined, field.message, depth);
+      }
+      const scalar = field.listKind === 'enum' ? ScalarType.INT32 : field.scalar;
+      const own = scalarWire(scalar);
+      if (wire === own) return checkValue(bytes, wire, at, to, no, scalar, undefined, depth);
+      if (wire !== 2) wrong();
+      // Packed: elements that end exactly at the end of the field.
+      const after = skipValue(bytes, wire, at, to, no);
+      let pos = end;
+      while (pos < after) pos = skipValue(bytes, own, pos, after, no);
+      return after;
+    }
+  }
+}
+
+/** A map entry: key (1) and value (2), each of its map's type. */
+function checkMapEntry(bytes: Uint8Array, from: number, to: number, field: DescField, depth: number): void {
+  if (field.fieldKind !== 'map') return;
+  if (depth > maxDepth) throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  let pos = from;
+  while (pos < to) {
+    const tag = tagAt(bytes, pos, to);
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    const at = end;
+    let scalar: ScalarType | undefined;
+    let message: DescMessage | undefined;
+    if (no === 1) scalar = field.mapKey;
+    else if (no === 2) {
+      if (field.mapKind === 'message') message = field.message;
+      else scalar = field.mapKind === 'enum' ? ScalarType.INT32 : field.scalar;
+    } else {
+      pos = skipValue(bytes, wire, at, to, no);
+      continue;
+    }
+    const own = message === undefined ? scalarWire(scalar!) : 2;
+    if (wire !== own) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+    pos = checkValue(bytes, wire, at, to, no, scalar, message, depth);
+  }
+}
+
+/**
+ * The body of a `google.rpc.Status { code = 1, message = 2, details = 3 }` without its details and unknown
+ * fields: the ranges of `bytes` to keep, or undefined when every byte is kept.
+ */
+function statusRanges(bytes: Uint8Array, from: number, to: number, status: DescMessage): number[] | undefined {
+  const keep: number[] = [];
+  let dropped = false;
+  let pos = from;
+  while (pos < to) {
+    const at = pos;
+    const tag = tagAt(bytes, pos, to);
+    const no = tag >>> 3;
+    const field = fieldOf(status, no);
+    // The details are checked (as protobuf-es would read them) but not decoded, and dropped.
+    pos =
+      field === undefined
+        ? skipValue(bytes, tag & 7, end, to, no)
+        : checkField(bytes, field, tag & 7, end, to, 1);
+    if (no === 1 || no === 2) keep.push(at, pos);
+    else dropped = true;
+  }
+  return dropped ? keep : undefined;
+}
+
+function varintBytes(value: number): Buffer {
+  const out: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    out.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  out.push(rest);
+  return Buffer.from(out);
+}
+
+/**
+ * Walks a request's top-level fields: refuses one over the limits (RESOURCE_EXHAUSTED naming the limit) or not
+ * canonical protobuf (INVALID_ARGUMENT), and returns its bytes without error details and unknown fields (the
+ * same buffer when there are none).
+ */
+export function trimRequest(
+  bytes: Buffer,
+  layout: RequestLayout,
+  limits: ResolvedLimits,
+): Buffer | UndecodableRequest {
+  try {
+    return trim(bytes, layout, limits);
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    const message =
+      error.code === Code.InvalidArgument ? `${layout.typeName} does not parse: ${error.message}` : error.message;
+    return new UndecodableRequest(message, error.code, error.limit);
+  }
+}
+
+function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buffer {
+  const counts = layout.counted.map(() => 0);
+  const max = limits.maxNamesPerRequest;
+  /** Ranges to keep and replacement pieces, when something is dropped. */
+  let pieces: Buffer[] | undefined;
+  let from = 0;
+  const drop = (at: number, replacement?: Buffer) => {
+    pieces ??= [];
+    pieces.push(bytes.subarray(from, at));
+    if (replacement !== undefined) pieces.push(replacement);
+  };
+  let pos = 0;
+  const length = bytes.length;
+  while (pos < length) {
+    const at = pos;
+    const tag = tagAt(bytes, pos, length);
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    const body = end;
+    if (!layout.known.has(no)) {
+      pos = skipValue(bytes, wire, body, length, no);
+      drop(at);
+      from = pos;
+      continue;
+    }
+    const field = fieldOf(layout.schema, no)!;
+    if (no === layout.errorDetail) {
+      if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+      pos = skipValue(bytes, wire, body, length, no);
+    } else pos = checkField(bytes, field, wire, body, length, 0);
+    for (let i = 0; i < counts.length; i++) {
+      const group = layout.counted[i]!;
+      if (!group.fields.includes(no)) continue;
+      if (++counts[i]! > max)
+        throw new Refused(
+          Code.ResourceExhausted,
+          `${group.what} has more than limits.maxNamesPerRequest (${max}) entries`,
+          'maxNamesPerRequest',
+        );
+    }
+    if (no !== layout.errorDetail) continue;
+    const start = end;
+    const status = field.fieldKind === 'message' ? field.message : layout.schema;
+    const keep = statusRanges(bytes, start, pos, status);
+    if (keep === undefined) continue;
+    let size = 0;
+    for (let i = 0; i < keep.length; i += 2) size += keep[i + 1]! - keep[i]!;
+    const parts = [bytes.subarray(at, body), varintBytes(size)];
+    for (let i = 0; i < keep.length; i += 2) parts.push(bytes.subarray(keep[i]!, keep[i + 1]!));
+    drop(at, Buffer.concat(parts));
+    from = pos;
+  }
+  if (pieces === undefined) return bytes;
+  pieces.push(bytes.subarray(from));
+  return Buffer.concat(pieces);
+}
