@@ -347,11 +347,6 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
       from = pos;
       continue;
     }
-    const field = fieldOf(layout.schema, no)!;
-    if (no === layout.errorDetail) {
-      if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
-      pos = skipValue(bytes, wire, body, length, no);
-    } else pos = checkField(bytes, field, wire, body, length, 0);
     for (let i = 0; i < counts.length; i++) {
       const group = layout.counted[i]!;
       if (!group.fields.includes(no)) continue;
@@ -362,6 +357,11 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
           'maxNamesPerRequest',
         );
     }
+    const field = fieldOf(layout.schema, no)!;
+    if (no === layout.errorDetail) {
+      if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+      pos = skipValue(bytes, wire, body, length, no);
+    } else pos = checkField(bytes, field, wire, body, length, 0);
     if (no !== layout.errorDetail) continue;
     const start = end;
     const status = field.fieldKind === 'message' ? field.message : layout.schema;
