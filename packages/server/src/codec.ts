@@ -2,15 +2,15 @@
 // assembled from the cache's pre-encoded resources (rule R3) without decoding or re-encoding them. A response that
 // many streams are sent is a shared body plus each stream's nonce field, which direct-write.ts writes without
 // joining them.
-import { Code } from '@xds/api';
-import type { Limits, ResolvedLimits } from './limits.js';
-import { requestLayout, trimRequest } from './request-wire.js';
+
 import { type DescMessage, fromBinary, type Message, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { resourceType } from '@xds/api';
+import { Code, resourceType } from '@xds/api';
 import type { DeltaResponse, SotwResponse } from '@xds/cache';
 import { type EncodedResource, encodeAny } from '@xds/cache';
 import { messageHeaderBytes, type ResponseParts, wholeResponse } from './direct-write.js';
+import type { Limits, ResolvedLimits } from './limits.js';
+import { requestLayout, trimRequest } from './request-wire.js';
 
 const resourceTypeUrl = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 

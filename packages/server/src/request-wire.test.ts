@@ -3,8 +3,8 @@
 // refused by count before any of it is decoded.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { status } from '@grpc/grpc-js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { status } from '@grpc/grpc-js';
 import { type DeltaDiscoveryRequest, type DiscoveryRequest, TypeUrl } from '@xds/api';
 import { type Harness, start } from './test-harness.js';
 import { grpcFrame, methodPathOf, RawConnection, until } from './test-raw-client.js';

@@ -115,10 +115,12 @@ function skipValue(bytes: Uint8Array, wire: number, at: number, limit: number, f
   else if (wire === 5) after = at + 4;
   else {
     const length = varint(bytes, at, limit, 5, `the length of field ${field}`);
-    if (length < 0) throw new Refused(Code.InvalidArgument, `field ${field} has a length of more than 32 bits`);
+    if (length < 0)
+      throw new Refused(Code.InvalidArgument, `field ${field} has a length of more than 32 bits`);
     after = end + length;
   }
-  if (after > limit) throw new Refused(Code.InvalidArgument, `field ${field} runs past the end of its message`);
+  if (after > limit)
+    throw new Refused(Code.InvalidArgument, `field ${field} runs past the end of its message`);
   return after;
 }
 
@@ -179,7 +181,8 @@ function checkValue(
 
 /** Checks that the fields of a message of `desc` in `from`..`to` are canonical protobuf that ends at `to`. */
 function checkMessage(bytes: Uint8Array, from: number, to: number, desc: DescMessage, depth: number): void {
-  if (depth > maxDepth) throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  if (depth > maxDepth)
+    throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
   let pos = from;
   while (pos < to) {
     const tag = tagAt(bytes, pos, to);
@@ -244,7 +247,8 @@ function checkField(
 /** A map entry: key (1) and value (2), each of its map's type. */
 function checkMapEntry(bytes: Uint8Array, from: number, to: number, field: DescField, depth: number): void {
   if (field.fieldKind !== 'map') return;
-  if (depth > maxDepth) throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  if (depth > maxDepth)
+    throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
   let pos = from;
   while (pos < to) {
     const tag = tagAt(bytes, pos, to);
@@ -271,7 +275,12 @@ function checkMapEntry(bytes: Uint8Array, from: number, to: number, field: DescF
  * The body of a `google.rpc.Status { code = 1, message = 2, details = 3 }` without its details and unknown
  * fields: the ranges of `bytes` to keep, or undefined when every byte is kept.
  */
-function statusRanges(bytes: Uint8Array, from: number, to: number, status: DescMessage): number[] | undefined {
+function statusRanges(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  status: DescMessage,
+): number[] | undefined {
   const keep: number[] = [];
   let dropped = false;
   let pos = from;
@@ -317,7 +326,9 @@ export function trimRequest(
   } catch (error) {
     if (!(error instanceof Refused)) throw error;
     const message =
-      error.code === Code.InvalidArgument ? `${layout.typeName} does not parse: ${error.message}` : error.message;
+      error.code === Code.InvalidArgument
+        ? `${layout.typeName} does not parse: ${error.message}`
+        : error.message;
     return new UndecodableRequest(message, error.code, error.limit);
   }
 }

@@ -1,11 +1,11 @@
-import {
-  type handleBidiStreamingCall,
-  type handleUnaryCall,
-  type Server,
-  type ServerDuplexStream,
-  type ServiceDefinition,
+import type {
+  handleBidiStreamingCall,
+  handleUnaryCall,
+  Server,
+  ServerDuplexStream,
+  ServiceDefinition,
   status,
-  type UntypedServiceImplementation,
+  UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
   ClientStatusRequestSchema,
