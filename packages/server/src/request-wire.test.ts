@@ -80,11 +80,15 @@ describe('L2: request wire pass over gRPC', () => {
       const sotw = Buffer.concat([field(18, field(10, Buffer.from('n1'))), ...names, bad]);
       const delta = Buffer.concat([field(10, field(10, Buffer.from('n1'))), ...names, bad]);
       for (const [path, bytes, what] of [
-        [methodPathOf('sotw'), sotw, /resource_names has more than limits\.maxNamesPerRequest \(10\)/],
+        [
+          methodPathOf('sotw'),
+          sotw,
+          /resource_names has 11 names, more than limits\.maxNamesPerRequest \(10\)/,
+        ],
         [
           methodPathOf('delta'),
           delta,
-          /resource_names_subscribe \+ resource_names_unsubscribe has more than limits\.maxNamesPerRequest \(10\)/,
+          /resource_names_subscribe \+ resource_names_unsubscribe has 11 names, more than limits\.maxNamesPerRequest \(10\)/,
         ],
       ] as const) {
         const stream = connection.open(path);

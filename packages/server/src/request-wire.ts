@@ -158,7 +158,8 @@ function fieldOf(desc: DescMessage, no: number): DescField | undefined {
 const maxDepth = 100;
 
 /**
- * Checks that a value of `type` (a scalar, `message` for a message) at `at` is canonical and ends within `limit`
+ * Checks that a value of `type` (a scalar, `message` for a message) at `at` is canonical and ends within `limit`,
+ * and with `utf8` that a string is UTF-8 as protobuf-es requires (for what is dropped, which it never sees)
  * (protobuf-es does not hold a nested message's fields to its length: a field that runs on past it is read into
  * the fields after it, which this pass would read otherwise). Returns where it ends.
  */
@@ -171,16 +172,24 @@ function checkValue(
   scalar: ScalarType | undefined,
   message: DescMessage | undefined,
   depth: number,
+  utf8: boolean,
 ): number {
   const after = skipValue(bytes, wire, at, limit, no);
-  if (message !== undefined) checkMessage(bytes, end, after, message, depth + 1);
-  else if (scalar === ScalarType.STRING && !isUtf8(bytes.subarray(end, after)))
+  if (message !== undefined) checkMessage(bytes, end, after, message, depth + 1, utf8);
+  else if (utf8 && scalar === ScalarType.STRING && !isUtf8(bytes.subarray(end, after)))
     throw new Refused(Code.InvalidArgument, `field ${no} is not UTF-8`);
   return after;
 }
 
 /** Checks that the fields of a message of `desc` in `from`..`to` are canonical protobuf that ends at `to`. */
-function checkMessage(bytes: Uint8Array, from: number, to: number, desc: DescMessage, depth: number): void {
+function checkMessage(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  desc: DescMessage,
+  depth: number,
+  utf8: boolean,
+): void {
   if (depth > maxDepth)
     throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
   let pos = from;
@@ -194,8 +203,12 @@ function checkMessage(bytes: Uint8Array, from: number, to: number, desc: DescMes
       pos = skipValue(bytes, wire, at, to, no);
       continue;
     }
-    pos = checkField(bytes, field, wire, at, to, depth);
+    pos = checkField(bytes, field, wire, at, to, depth, utf8);
   }
+}
+
+function wrongWire(no: number, wire: number): never {
+  throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
 }
 
 function checkField(
@@ -205,36 +218,34 @@ function checkField(
   at: number,
   to: number,
   depth: number,
+  utf8: boolean,
 ): number {
   const no = field.number;
-  const wrong = (): never => {
-    throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
-  };
   switch (field.fieldKind) {
     case 'message':
-      if (wire !== 2) wrong();
-      return checkValue(bytes, wire, at, to, no, undefined, field.message, depth);
+      if (wire !== 2) wrongWire(no, wire);
+      return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8);
     case 'scalar':
-      if (wire !== scalarWire(field.scalar)) wrong();
-      return checkValue(bytes, wire, at, to, no, field.scalar, undefined, depth);
+      if (wire !== scalarWire(field.scalar)) wrongWire(no, wire);
+      return checkValue(bytes, wire, at, to, no, field.scalar, undefined, depth, utf8);
     case 'enum':
-      if (wire !== 0) wrong();
-      return checkValue(bytes, wire, at, to, no, undefined, undefined, depth);
+      if (wire !== 0) wrongWire(no, wire);
+      return checkValue(bytes, wire, at, to, no, undefined, undefined, depth, utf8);
     case 'map': {
-      if (wire !== 2) wrong();
+      if (wire !== 2) wrongWire(no, wire);
       const after = skipValue(bytes, wire, at, to, no);
-      checkMapEntry(bytes, end, after, field, depth + 1);
+      checkMapEntry(bytes, end, after, field, depth + 1, utf8);
       return after;
     }
     default: {
       if (field.listKind === 'message') {
-        if (wire !== 2) wrong();
-        return checkValue(bytes, wire, at, to, no, undefined, field.message, depth);
+        if (wire !== 2) wrongWire(no, wire);
+        return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8);
       }
       const scalar = field.listKind === 'enum' ? ScalarType.INT32 : field.scalar;
       const own = scalarWire(scalar);
-      if (wire === own) return checkValue(bytes, wire, at, to, no, scalar, undefined, depth);
-      if (wire !== 2) wrong();
+      if (wire === own) return checkValue(bytes, wire, at, to, no, scalar, undefined, depth, utf8);
+      if (wire !== 2) wrongWire(no, wire);
       // Packed: elements that end exactly at the end of the field.
       const after = skipValue(bytes, wire, at, to, no);
       let pos = end;
@@ -245,7 +256,14 @@ function checkField(
 }
 
 /** A map entry: key (1) and value (2), each of its map's type. */
-function checkMapEntry(bytes: Uint8Array, from: number, to: number, field: DescField, depth: number): void {
+function checkMapEntry(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  field: DescField,
+  depth: number,
+  utf8: boolean,
+): void {
   if (field.fieldKind !== 'map') return;
   if (depth > maxDepth)
     throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
@@ -267,25 +285,26 @@ function checkMapEntry(bytes: Uint8Array, from: number, to: number, field: DescF
     }
     const own = message === undefined ? scalarWire(scalar!) : 2;
     if (wire !== own) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
-    pos = checkValue(bytes, wire, at, to, no, scalar, message, depth);
+    pos = checkValue(bytes, wire, at, to, no, scalar, message, depth, utf8);
   }
 }
 
 /**
- * The body of a `google.rpc.Status { code = 1, message = 2, details = 3 }` without its details and unknown
- * fields: the ranges of `bytes` to keep, or undefined when every byte is kept.
+ * Checks the body of a `google.rpc.Status { code = 1, message = 2, details = 3 }` and returns how many of its
+ * bytes are kept without its details and unknown fields, or -1 when every byte is kept.
  */
-function statusRanges(
-  bytes: Uint8Array,
-  from: number,
-  to: number,
-  status: DescMessage,
-): number[] | undefined {
-  const keep: number[] = [];
+function statusKept(bytes: Uint8Array, from: number, to: number, status: DescMessage): number {
+  let kept = 0;
   let dropped = false;
   let pos = from;
   while (pos < to) {
     const at = pos;
+    if (bytes[pos] === 0x1a && bytes[pos + 1] === 0) {
+      // An empty detail (tag and length of one byte each, zero length): nothing to check.
+      pos += 2;
+      dropped = true;
+      continue;
+    }
     const tag = tagAt(bytes, pos, to);
     const no = tag >>> 3;
     const field = fieldOf(status, no);
@@ -293,22 +312,40 @@ function statusRanges(
     pos =
       field === undefined
         ? skipValue(bytes, tag & 7, end, to, no)
-        : checkField(bytes, field, tag & 7, end, to, 1);
-    if (no === 1 || no === 2) keep.push(at, pos);
+        : checkField(bytes, field, tag & 7, end, to, 1, true);
+    if (no === 1 || no === 2) kept += pos - at;
     else dropped = true;
   }
-  return dropped ? keep : undefined;
+  return dropped ? kept : -1;
 }
 
-function varintBytes(value: number): Buffer {
-  const out: number[] = [];
+/** Copies the `code` and `message` fields of a Status body that {@link statusKept} checked; returns the end. */
+function copyStatus(bytes: Buffer, from: number, to: number, out: Buffer, at: number): number {
+  let outPos = at;
+  let pos = from;
+  while (pos < to) {
+    const start = pos;
+    if (bytes[pos] === 0x1a && bytes[pos + 1] === 0) {
+      pos += 2;
+      continue;
+    }
+    const tag = tagAt(bytes, pos, to);
+    pos = skipValue(bytes, tag & 7, end, to, tag >>> 3);
+    const no = tag >>> 3;
+    if (no === 1 || no === 2) outPos += bytes.copy(out, outPos, start, pos);
+  }
+  return outPos;
+}
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  let pos = at;
   let rest = value;
   while (rest > 0x7f) {
-    out.push((rest & 0x7f) | 0x80);
+    out[pos++] = (rest & 0x7f) | 0x80;
     rest >>>= 7;
   }
-  out.push(rest);
-  return Buffer.from(out);
+  out[pos++] = rest;
+  return pos;
 }
 
 /**
@@ -336,14 +373,11 @@ export function trimRequest(
 function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buffer {
   const counts = layout.counted.map(() => 0);
   const max = limits.maxNamesPerRequest;
-  /** Ranges to keep and replacement pieces, when something is dropped. */
-  let pieces: Buffer[] | undefined;
+  // What is kept is copied into `out` once something is dropped: never more bytes than the request's, and no
+  // object per field.
+  let out: Buffer | undefined;
+  let outPos = 0;
   let from = 0;
-  const drop = (at: number, replacement?: Buffer) => {
-    pieces ??= [];
-    pieces.push(bytes.subarray(from, at));
-    if (replacement !== undefined) pieces.push(replacement);
-  };
   let pos = 0;
   const length = bytes.length;
   while (pos < length) {
@@ -354,38 +388,39 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
     const body = end;
     if (!layout.known.has(no)) {
       pos = skipValue(bytes, wire, body, length, no);
-      drop(at);
+      out ??= Buffer.allocUnsafe(length);
+      outPos += bytes.copy(out, outPos, from, at);
       from = pos;
       continue;
     }
-    for (let i = 0; i < counts.length; i++) {
-      const group = layout.counted[i]!;
-      if (!group.fields.includes(no)) continue;
-      if (++counts[i]! > max)
-        throw new Refused(
-          Code.ResourceExhausted,
-          `${group.what} has more than limits.maxNamesPerRequest (${max}) entries`,
-          'maxNamesPerRequest',
-        );
-    }
+    for (let i = 0; i < counts.length; i++) if (layout.counted[i]!.fields.includes(no)) counts[i]!++;
     const field = fieldOf(layout.schema, no)!;
-    if (no === layout.errorDetail) {
-      if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
-      pos = skipValue(bytes, wire, body, length, no);
-    } else pos = checkField(bytes, field, wire, body, length, 0);
-    if (no !== layout.errorDetail) continue;
+    if (no !== layout.errorDetail) {
+      // Strings protobuf-es decodes are checked by protobuf-es: only dropped ones (details) are checked here.
+      pos = checkField(bytes, field, wire, body, length, 0, false);
+      continue;
+    }
+    if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+    pos = skipValue(bytes, wire, body, length, no);
     const start = end;
     const status = field.fieldKind === 'message' ? field.message : layout.schema;
-    const keep = statusRanges(bytes, start, pos, status);
-    if (keep === undefined) continue;
-    let size = 0;
-    for (let i = 0; i < keep.length; i += 2) size += keep[i + 1]! - keep[i]!;
-    const parts = [bytes.subarray(at, body), varintBytes(size)];
-    for (let i = 0; i < keep.length; i += 2) parts.push(bytes.subarray(keep[i]!, keep[i + 1]!));
-    drop(at, Buffer.concat(parts));
+    const kept = statusKept(bytes, start, pos, status);
+    if (kept < 0) continue;
+    out ??= Buffer.allocUnsafe(length);
+    outPos += bytes.copy(out, outPos, from, body);
+    outPos = writeVarint(out, outPos, kept);
+    outPos = copyStatus(bytes, start, pos, out, outPos);
     from = pos;
   }
-  if (pieces === undefined) return bytes;
-  pieces.push(bytes.subarray(from));
-  return Buffer.concat(pieces);
+  // Counted from the wire: no name was decoded.
+  for (let i = 0; i < counts.length; i++)
+    if (counts[i]! > max)
+      throw new Refused(
+        Code.ResourceExhausted,
+        `${layout.counted[i]!.what} has ${counts[i]} names, more than limits.maxNamesPerRequest (${max})`,
+        'maxNamesPerRequest',
+      );
+  if (out === undefined) return bytes;
+  outPos += bytes.copy(out, outPos, from, length);
+  return out.subarray(0, outPos);
 }
