@@ -79,6 +79,10 @@ let end = 0;
  * longer value, skipped); throws when it is cut or longer.
  */
 function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: number, what: string): number {
+  if (at < limit && bytes[at]! < 0x80) {
+    end = at + 1;
+    return bytes[at]!;
+  }
   let value = 0;
   let pos = at;
   for (let i = 0; i < maxBytes; i++) {
