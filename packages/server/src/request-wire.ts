@@ -86,7 +86,11 @@ function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: number, 
   let value = 0;
   let pos = at;
   for (let i = 0; i < maxBytes; i++) {
-    if (pos >= limit) throw new Refused(Code.InvalidArgument, `${what} is cut short`);
+    if (pos >= limit)
+      throw new Refused(
+        Code.InvalidArgument,
+        limit < bytes.length ? `${what} runs past the end of its message` : `${what} is cut short`,
+      );
     const byte = bytes[pos++]!;
     if (i < 5) value += (byte & 0x7f) * 2 ** (7 * i);
     if (byte < 0x80) {
