@@ -1,0 +1,245 @@
+// The canonical-protobuf walk under the request wire pass (request-wire.ts; rules L1 and L2): varints, tags and
+// values read within their bounds, known fields checked against their descriptor's wire type, nesting bounded
+// as protobuf-es bounds it. It decodes nothing: it says where each field ends and refuses what protobuf-es
+// would read leniently (groups, wrong wire types, a field past its message), so that the pass and protobuf-es
+// agree on every field boundary.
+import { isUtf8 } from 'node:buffer';
+import { type DescField, type DescMessage, ScalarType } from '@bufbuild/protobuf';
+import { Code } from '@xds/api';
+
+/** A request the pass refuses: it ends the stream with `code`. */
+export class Refused extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly limit?: 'maxNamesPerRequest',
+  ) {
+    super(message);
+  }
+}
+
+/** Where the last {@link varint} stopped (a module variable: no tuple per field). */
+export let end = 0;
+
+/**
+ * A varint of at most `maxBytes` bytes at `at` within `limit`; its value when it fits in 32 bits, else -2 (a
+ * longer value, skipped); throws when it is cut or longer.
+ */
+export function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: number, what: string): number {
+  if (at < limit && bytes[at]! < 0x80) {
+    end = at + 1;
+    return bytes[at]!;
+  }
+  let value = 0;
+  let pos = at;
+  for (let i = 0; i < maxBytes; i++) {
+    if (pos >= limit)
+      throw new Refused(
+        Code.InvalidArgument,
+        limit < bytes.length ? `${what} runs past the end of its message` : `${what} is cut short`,
+      );
+    const byte = bytes[pos++]!;
+    if (i < 5) value += (byte & 0x7f) * 2 ** (7 * i);
+    if (byte < 0x80) {
+      end = pos;
+      return value < 2 ** 32 ? value : -2;
+    }
+  }
+  throw new Refused(Code.InvalidArgument, `${what} is a varint of more than ${maxBytes} bytes`);
+}
+
+/** Reads a tag at `at` (within `limit`): returns it, `end` after it. */
+export function tagAt(bytes: Uint8Array, at: number, limit: number): number {
+  const tag = varint(bytes, at, limit, 5, 'a tag');
+  if (tag < 0) throw new Refused(Code.InvalidArgument, 'a tag is more than 32 bits');
+  if (tag < 8) throw new Refused(Code.InvalidArgument, 'a tag has field number 0');
+  const wire = tag & 7;
+  if (wire === 3 || wire === 4) throw new Refused(Code.InvalidArgument, 'groups are not accepted');
+  if (wire > 5) throw new Refused(Code.InvalidArgument, `a tag has wire type ${wire}`);
+  return tag;
+}
+
+/** Skips the value of a field of wire type `wire` at `at`; returns where it ends. */
+export function skipValue(bytes: Uint8Array, wire: number, at: number, limit: number, field: number): number {
+  let after: number;
+  if (wire === 0) {
+    varint(bytes, at, limit, 10, `field ${field}`);
+    return end;
+  }
+  if (wire === 1) after = at + 8;
+  else if (wire === 5) after = at + 4;
+  else {
+    const length = varint(bytes, at, limit, 5, `the length of field ${field}`);
+    if (length < 0)
+      throw new Refused(Code.InvalidArgument, `field ${field} has a length of more than 32 bits`);
+    after = end + length;
+  }
+  if (after > limit)
+    throw new Refused(Code.InvalidArgument, `field ${field} runs past the end of its message`);
+  return after;
+}
+
+/** The wire type protobuf-es reads a scalar of this type as. */
+function scalarWire(type: ScalarType): number {
+  switch (type) {
+    case ScalarType.DOUBLE:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return 1;
+    case ScalarType.FLOAT:
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+      return 5;
+    case ScalarType.STRING:
+    case ScalarType.BYTES:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+const fieldsByNumber = new WeakMap<DescMessage, ReadonlyMap<number, DescField>>();
+
+export function fieldOf(desc: DescMessage, no: number): DescField | undefined {
+  let fields = fieldsByNumber.get(desc);
+  if (fields === undefined) {
+    fields = new Map(desc.fields.map((f) => [f.number, f]));
+    fieldsByNumber.set(desc, fields);
+  }
+  return fields.get(no);
+}
+
+/** protobuf-es's bound on nesting (its default `recursionLimit`). */
+const maxDepth = 100;
+
+/**
+ * Checks that a value of `type` (a scalar, `message` for a message) at `at` is canonical and ends within `limit`,
+ * and with `utf8` that a string is UTF-8 as protobuf-es requires (for what is dropped, which it never sees)
+ * (protobuf-es does not hold a nested message's fields to its length: a field that runs on past it is read into
+ * the fields after it, which this pass would read otherwise). Returns where it ends.
+ */
+function checkValue(
+  bytes: Uint8Array,
+  wire: number,
+  at: number,
+  limit: number,
+  no: number,
+  scalar: ScalarType | undefined,
+  message: DescMessage | undefined,
+  depth: number,
+  utf8: boolean,
+): number {
+  const after = skipValue(bytes, wire, at, limit, no);
+  if (message !== undefined) checkMessage(bytes, end, after, message, depth + 1, utf8);
+  else if (utf8 && scalar === ScalarType.STRING && !isUtf8(bytes.subarray(end, after)))
+    throw new Refused(Code.InvalidArgument, `field ${no} is not UTF-8`);
+  return after;
+}
+
+/** Checks that the fields of a message of `desc` in `from`..`to` are canonical protobuf that ends at `to`. */
+export function checkMessage(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  desc: DescMessage,
+  depth: number,
+  utf8: boolean,
+): void {
+  if (depth > maxDepth)
+    throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  let pos = from;
+  while (pos < to) {
+    const tag = tagAt(bytes, pos, to);
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    const at = end;
+    const field = fieldOf(desc, no);
+    if (field === undefined) {
+      pos = skipValue(bytes, wire, at, to, no);
+      continue;
+    }
+    pos = checkField(bytes, field, wire, at, to, depth, utf8);
+  }
+}
+
+function wrongWire(no: number, wire: number): never {
+  throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+}
+
+export function checkField(
+  bytes: Uint8Array,
+  field: DescField,
+  wire: number,
+  at: number,
+  to: number,
+  depth: number,
+  utf8: boolean,
+): number {
+  const no = field.number;
+  switch (field.fieldKind) {
+    case 'message':
+      if (wire !== 2) wrongWire(no, wire);
+      return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8);
+    case 'scalar':
+      if (wire !== scalarWire(field.scalar)) wrongWire(no, wire);
+      return checkValue(bytes, wire, at, to, no, field.scalar, undefined, depth, utf8);
+    case 'enum':
+      if (wire !== 0) wrongWire(no, wire);
+      return checkValue(bytes, wire, at, to, no, undefined, undefined, depth, utf8);
+    case 'map': {
+      if (wire !== 2) wrongWire(no, wire);
+      const after = skipValue(bytes, wire, at, to, no);
+      checkMapEntry(bytes, end, after, field, depth + 1, utf8);
+      return after;
+    }
+    default: {
+      if (field.listKind === 'message') {
+        if (wire !== 2) wrongWire(no, wire);
+        return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8);
+      }
+      const scalar = field.listKind === 'enum' ? ScalarType.INT32 : field.scalar;
+      const own = scalarWire(scalar);
+      if (wire === own) return checkValue(bytes, wire, at, to, no, scalar, undefined, depth, utf8);
+      if (wire !== 2) wrongWire(no, wire);
+      // Packed: elements that end exactly at the end of the field.
+      const after = skipValue(bytes, wire, at, to, no);
+      let pos = end;
+      while (pos < after) pos = skipValue(bytes, own, pos, after, no);
+      return after;
+    }
+  }
+}
+
+/** A map entry: key (1) and value (2), each of its map's type. */
+function checkMapEntry(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  field: DescField,
+  depth: number,
+  utf8: boolean,
+): void {
+  if (field.fieldKind !== 'map') return;
+  if (depth > maxDepth)
+    throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  let pos = from;
+  while (pos < to) {
+    const tag = tagAt(bytes, pos, to);
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    const at = end;
+    let scalar: ScalarType | undefined;
+    let message: DescMessage | undefined;
+    if (no === 1) scalar = field.mapKey;
+    else if (no === 2) {
+      if (field.mapKind === 'message') message = field.message;
+      else scalar = field.mapKind === 'enum' ? ScalarType.INT32 : field.scalar;
+    } else {
+      pos = skipValue(bytes, wire, at, to, no);
+      continue;
+    }
+    const own = message === undefined ? scalarWire(scalar!) : 2;
+    if (wire !== own) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
+    pos = checkValue(bytes, wire, at, to, no, scalar, message, depth, utf8);
+  }
+}
