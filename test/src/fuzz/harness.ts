@@ -229,10 +229,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (stop || watching) return;
     watching = true;
     const checks = [
-      bystander.health().then((h) => {
-        if (h.ended !== undefined)
-          fail({ property: 'the bystander keeps converging', message: `its stream ended: ${h.ended}` });
-        else if (h.quietMs > 30_000)
+      bystander.health().then(async (h) => {
+        if (h.ended !== undefined) {
+          // A target that died also drops the bystander's connection, and that can be seen first: then the
+          // exit is the finding (reported by `target.exited` above), not the bystander.
+          await exitedWithin(target, 10_000);
+          if (targetBroke === undefined)
+            fail({ property: 'the bystander keeps converging', message: `its stream ended: ${h.ended}` });
+        } else if (h.quietMs > 30_000)
           fail({
             property: 'the bystander keeps converging',
             message: `no update for ${Math.round(h.quietMs)} ms while the target pushes every ${targetOptions.pushMs} ms`,
