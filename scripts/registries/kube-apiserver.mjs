@@ -9,7 +9,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, launch, provision, startEtcd, stopChild, waitReady } from './servers.mjs';
+import {
+  freePort,
+  launch,
+  provision,
+  retryOnPortClash,
+  startEtcd,
+  stopChild,
+  waitReady,
+} from './servers.mjs';
 
 /**
  * @typedef {object} RunningApiserver one kube-apiserver process
@@ -137,7 +145,7 @@ export async function startKubeApiserver(options = {}) {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    apiservers.push(await apiserver(0));
+    apiservers.push(await retryOnPortClash(() => apiserver(0)));
   } catch (error) {
     await stopAll();
     throw error;
@@ -154,7 +162,7 @@ export async function startKubeApiserver(options = {}) {
     stopApiserver: first.stopApiserver,
     startApiserver: first.startApiserver,
     async addApiserver() {
-      const next = await apiserver(apiservers.length);
+      const next = await retryOnPortClash(() => apiserver(apiservers.length));
       apiservers.push(next);
       return next;
     },

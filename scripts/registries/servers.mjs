@@ -36,11 +36,10 @@ export function provision(kind) {
   return path;
 }
 
-/**
- * A free TCP port on 127.0.0.1 (the kernel's choice; closed again before it is returned).
- * @returns {Promise<number>}
- */
-export function freePort() {
+/** Ports this process has handed out: a port is not handed out twice, even after its server stopped. */
+const handedOut = new Set();
+
+function kernelPort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -49,6 +48,49 @@ export function freePort() {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/**
+ * A free TCP port on 127.0.0.1 (the kernel's choice; closed again before it is returned), never one this process
+ * handed out before. Another process may still bind it before the server does: start servers through
+ * {@link retryOnPortClash}.
+ * @returns {Promise<number>}
+ */
+export async function freePort() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await kernelPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port: the kernel gave 50 ports this process had already used');
+}
+
+/** How a server that lost its port to another process fails (etcd, Consul, kube-apiserver and the JVM). */
+const portClash = /address already in use/i;
+
+/**
+ * Runs `start` (which picks its ports with {@link freePort}) again, up to `attempts` times in all, while it fails
+ * because another process bound one of its ports between the pick and the server's bind (tests run in parallel
+ * processes, so this happens). Any other failure, and a clash on one of the `fixed` ports (given by the caller, so
+ * the same on every attempt), is thrown at once.
+ * @template T
+ * @param {() => Promise<T>} start
+ * @param {readonly number[]} [fixed]
+ * @param {number} [attempts]
+ * @returns {Promise<T>}
+ */
+export async function retryOnPortClash(start, fixed = [], attempts = 4) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const message = String(error?.message ?? error);
+      const onFixed = fixed.some((port) => new RegExp(`:${port}\\b`).test(message));
+      if (attempt >= attempts || !portClash.test(message) || onFixed) throw error;
+    }
+  }
 }
 
 /**
@@ -146,6 +188,14 @@ function signals(child) {
  * @returns {Promise<RunningServer>}
  */
 export async function startEtcd(options = {}) {
+  // a port the caller gave is not changed by a retry: a clash on it is the caller's to see
+  if (options.peerPort !== undefined) return startEtcdOnce(options);
+  const fixed = options.clientPort === undefined ? [] : [options.clientPort];
+  return retryOnPortClash(() => startEtcdOnce(options), fixed);
+}
+
+/** @param {{ dir?: string, clientPort?: number, peerPort?: number, timeoutMs?: number }} options */
+async function startEtcdOnce(options) {
   const bin = provision('etcd');
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'xds-etcd-'));
   const client = options.clientPort ?? (await freePort());
@@ -203,6 +253,11 @@ export async function startEtcd(options = {}) {
  * @returns {Promise<RunningServer & { restart: () => Promise<void> }>}
  */
 export async function startConsul(options = {}) {
+  return retryOnPortClash(() => startConsulOnce(options));
+}
+
+/** @param {{ timeoutMs?: number, persistent?: boolean }} options */
+async function startConsulOnce(options) {
   const bin = provision('consul');
   const dir = mkdtempSync(join(tmpdir(), 'xds-consul-'));
   const [http, dns, grpc, serfLan, serfWan, server] = [
@@ -308,6 +363,11 @@ export const eurekaFreshProperties = Object.freeze({
  * @returns {Promise<RunningServer>}
  */
 export async function startEureka(options = {}) {
+  return retryOnPortClash(() => startEurekaOnce(options));
+}
+
+/** @param {{ timeoutMs?: number, properties?: Readonly<Record<string, string>> }} options */
+async function startEurekaOnce(options) {
   const properties = { ...eurekaFreshProperties, ...options.properties };
   const jar = provision('eureka');
   const dir = mkdtempSync(join(tmpdir(), 'xds-eureka-'));
