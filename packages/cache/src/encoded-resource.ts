@@ -1,8 +1,10 @@
 import { hash } from 'node:crypto';
 import { type DescMessage, fromBinary, type Message, toBinary } from '@bufbuild/protobuf';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Code, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { deepFreeze } from './deep-freeze.js';
+import { encodeAny, encodeDeltaResource } from './wire-forms.js';
+
+export { encodeAny };
 
 let encodes = 0;
 
@@ -31,10 +33,10 @@ export class EncodedResource {
   readonly typeUrl: TypeUrl;
   /** The resource's protobuf encoding. */
   readonly bytes: Uint8Array;
-  /** The content version: a hash of `bytes`, equal in every process for equal content (rules D4, S14). */
-  readonly version: string;
+
   /** True when the resource was given as bytes, not as a message. */
   readonly opaque: boolean;
+  #version: string | undefined;
   #message: Message | undefined;
   readonly #schema: DescMessage | undefined;
   #any: Uint8Array | undefined;
@@ -42,14 +44,15 @@ export class EncodedResource {
 
   /**
    * Use {@link encodeResource} or {@link opaqueResource}; this constructor does not memoize. `message` undefined
-   * makes an opaque resource, decoded on demand with `schema` when there is one.
+   * makes an opaque resource, decoded on demand with `schema` when there is one. `version` undefined: the hash
+   * of `bytes`, computed on first read.
    */
   constructor(
     typeUrl: TypeUrl,
     name: string,
     message: Message | undefined,
     bytes: Uint8Array,
-    version: string,
+    version: string | undefined,
     schema?: DescMessage,
   ) {
     this.typeUrl = typeUrl;
@@ -58,7 +61,16 @@ export class EncodedResource {
     this.#schema = schema;
     this.opaque = message === undefined;
     this.bytes = bytes;
-    this.version = version;
+    this.#version = version;
+  }
+
+  /**
+   * The content version: a hash of `bytes`, equal in every process for equal content (rules D4, S14). Computed on
+   * first read: a snapshot built from bytes and served only over SotW never needs it.
+   */
+  get version(): string {
+    this.#version ??= contentHash(this.bytes);
+    return this.#version;
   }
 
   /**
@@ -84,21 +96,9 @@ export class EncodedResource {
 
   /** The encoded `envoy.service.discovery.v3.Resource { name, version, resource }` (delta `resources`). */
   get deltaResource(): Uint8Array {
-    this.#delta ??= new BinaryWriter()
-      .uint32(26)
-      .string(this.name)
-      .uint32(10)
-      .string(this.version)
-      .uint32(18)
-      .bytes(this.any)
-      .finish();
+    this.#delta ??= encodeDeltaResource(this.name, this.version, this.any);
     return this.#delta;
   }
-}
-
-/** Encodes `google.protobuf.Any { type_url = 1, value = 2 }`. */
-export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
-  return new BinaryWriter().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
 }
 
 /** A short, stable hash of bytes or text: 96 bits of SHA-256 in base64url (16 characters). */
@@ -212,7 +212,6 @@ export function opaqueResource(init: OpaqueResourceInit): EncodedResource {
   }
   if (name === '') throw new XdsError(Code.InvalidArgument, `${type.shortName}: a resource has no name`);
   encodes++;
-  const version = contentHash(init.bytes);
   return new EncodedResource(
     type.typeUrl,
     name,
@@ -220,7 +219,8 @@ export function opaqueResource(init: OpaqueResourceInit): EncodedResource {
     // Kept as given: the caller owns them and can give equal bytes as one resource; sharing them by hash
     // would cost a weak reference and a finalizer per resource (about a third of building from bytes).
     init.bytes,
-    version,
+    // hashed on first read (a SotW-only snapshot never reads it)
+    undefined,
     type.schema,
   );
 }
