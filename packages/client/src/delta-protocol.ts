@@ -19,12 +19,18 @@ import type { TypeState } from './type-state.js';
 
 const method = discoveryMethods.find((m) => m.kind === 'delta' && m.typeUrl === undefined)!;
 
+/**
+ * The fields of a `DeltaDiscoveryResponse` that name removed resources: `removed_resources` (6) and
+ * `removed_resource_names` (8), bounded together by `limits.maxRemovedPerResponse` before they are decoded.
+ */
+const removalFields = [6, 8] as const;
+
 /** The delta variant. */
 export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryResponse> = {
   method,
   serialize: (request) => toBuffer(toBinary(DeltaDiscoveryRequestSchema, request)),
-  deserialize: (bytes, maxResources) =>
-    receive(bytes, maxResources, DeltaDiscoveryResponseSchema, ResourceSchema),
+  deserialize: (bytes, limits) =>
+    receive(bytes, limits, DeltaDiscoveryResponseSchema, ResourceSchema, removalFields),
   initial(type: TypeState, node: Node | undefined) {
     const sub = type.subscription();
     const names = sub.wildcard ? ['*', ...sub.names] : [...sub.names];

@@ -23,6 +23,7 @@ export {
   type NodeInit,
   type Protocol,
   type ResolvedClientLimits,
+  resolveClientLimits,
   type Validate,
   type XdsClientOptions,
 } from './options.js';

@@ -46,6 +46,12 @@ export interface ClientLimits {
   readonly maxMessageBytes?: number;
   /** Resources held per type; default 100,000. A response that would go past it is NACKed, naming the limit. */
   readonly maxResourcesPerType?: number;
+  /**
+   * Names one delta response removes, `removed_resources` and `removed_resource_names` together; default 100,000.
+   * Counted from the wire before any is decoded: a response past it is NACKed naming the limit and nothing of it is
+   * applied (a legitimate server removes at most what the client holds or subscribes to).
+   */
+  readonly maxRemovedPerResponse?: number;
   /** Bytes of one resource name; default 16 KiB. A longer name makes the response NACKed. */
   readonly maxNameBytes?: number;
   /** Bytes of a NACK message sent and reported; default 4 KiB (cut, and says so). */
@@ -93,6 +99,7 @@ export type ResolvedClientLimits = { readonly [K in keyof ClientLimits]-?: numbe
 export const defaultClientLimits: ResolvedClientLimits = Object.freeze({
   maxMessageBytes: 16 * 1024 * 1024,
   maxResourcesPerType: 100_000,
+  maxRemovedPerResponse: 100_000,
   maxNameBytes: 16 * 1024,
   maxErrorDetailBytes: 4 * 1024,
   maxVersionBytes: 1024,
@@ -126,17 +133,27 @@ export interface XdsClientOptions {
   readonly logger?: ClientLogger;
 }
 
-/** Fills in the limit defaults and refuses a limit that is not a positive integer, naming it. */
-export function resolveClientLimits(limits: ClientLimits | undefined): ResolvedClientLimits {
+/**
+ * Fills in the limit defaults; throws an XdsError (InvalidArgument) naming `field.NAME` and the value for a name that
+ * is not a client limit or a value that is not a positive integer. `field` is where the caller took them from
+ * (`limits` for `XdsClient`; a relay says `upstreamLimits`).
+ */
+export function resolveClientLimits(
+  limits: ClientLimits | undefined,
+  field = 'limits',
+): ResolvedClientLimits {
   const resolved: Record<string, number> = { ...defaultClientLimits };
   for (const [key, value] of Object.entries(limits ?? {})) {
-    if (!(key in defaultClientLimits))
-      throw new XdsError(Code.InvalidArgument, `limits.${key} is not a client limit`);
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    if (!Object.hasOwn(defaultClientLimits, key))
       throw new XdsError(
         Code.InvalidArgument,
-        `limits.${key} must be a positive integer, got ${String(value)}`,
+        `${field}.${key} is not a client limit; the limits are ${Object.keys(defaultClientLimits).join(', ')}`,
+      );
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+      throw new XdsError(
+        Code.InvalidArgument,
+        `${field}.${key} must be a positive integer, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
       );
     resolved[key] = value;
   }

@@ -7,7 +7,7 @@ import { type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
 import type { DiscoveryMethod, Node } from '@xds/api';
 import type { Decoded } from './resource.js';
 import type { TypeState } from './type-state.js';
-import { scanField, withoutField } from './wire-scan.js';
+import { type Scan, scanField, withoutField } from './wire-scan.js';
 
 /** What bounds the resources read from a response (see `ClientLimits`). */
 export interface ResourceLimits {
@@ -56,12 +56,20 @@ export interface ReadResponse extends Omit<ResponseHead, 'offered'> {
 
 /**
  * A response as deserialized. `withheld` is how many resources it offered when they were more than
- * `limits.maxResourcesPerType`: then they were never decoded, `message` holds none, and the response is NACKed
- * (rule L2); 0 otherwise.
+ * `limits.maxResourcesPerType`, and `withheldRemoved` how many names it removed (delta `removed_resources` and
+ * `removed_resource_names`, together) when they were more than `limits.maxRemovedPerResponse`: then those fields were
+ * never decoded, `message` holds none of them, and the response is NACKed (rule L2); 0 otherwise.
  */
 export interface Received<Res> {
   readonly message: Res;
   readonly withheld: number;
+  readonly withheldRemoved: number;
+}
+
+/** The limits a response is held to before anything of it is decoded (see `ClientLimits`). */
+export interface ReceiveLimits {
+  readonly maxResourcesPerType: number;
+  readonly maxRemovedPerResponse: number;
 }
 
 /** The field number of `resources` in both `DiscoveryResponse` and `DeltaDiscoveryResponse`. */
@@ -69,30 +77,48 @@ const resourcesField = 2;
 
 /**
  * Deserializes a response whose `resources` (field 2) are messages of `entry`. Its top level is read from the wire
- * first (rule L2): one offering more than `maxResources` resources has them counted and left undecoded; otherwise
- * each is decoded by protobuf-es from exactly its own bytes, and the rest of the message by protobuf-es too. On a
- * well-formed message the result is protobuf-es's own (rule L1, property-tested); a message whose top level is
- * malformed, or whose resource reads past its own bytes (protobuf-es would read on into the next fields), throws,
- * and grpc-js ends the stream.
+ * first (rule L2): one offering more than `limits.maxResourcesPerType` resources has them counted and left
+ * undecoded, and so has one whose `removalFields` (delta: `removed_resources` 6 and `removed_resource_names` 8) hold
+ * more than `limits.maxRemovedPerResponse` entries together; otherwise each resource is decoded by protobuf-es from
+ * exactly its own bytes, and the rest of the message by protobuf-es too. On a well-formed message the result is
+ * protobuf-es's own (rule L1, property-tested); a message whose top level is malformed, or whose resource reads past
+ * its own bytes (protobuf-es would read on into the next fields), throws, and grpc-js ends the stream.
  */
 export function receive<Res extends { resources: Message[] }>(
   bytes: Uint8Array,
-  maxResources: number,
+  limits: ReceiveLimits,
   schema: DescMessage,
   entry: DescMessage,
+  removalFields: readonly number[] = [],
 ): Received<Res> {
-  const scan = scanField(bytes, resourcesField);
-  if (scan === undefined) throw new Error('the response is not a well-formed message');
+  const malformed = () => new Error('the response is not a well-formed message');
+  let body = bytes;
+  let withheldRemoved = 0;
+  if (removalFields.length > 0) {
+    const scans = removalFields.map((field) => scanField(bytes, field) ?? malformed());
+    let count = 0;
+    for (const scan of scans) {
+      if (scan instanceof Error) throw scan;
+      count += scan.count;
+    }
+    if (count > limits.maxRemovedPerResponse) {
+      withheldRemoved = count;
+      // Removing one field's occurrences leaves the byte count of the other's as scanned.
+      for (const [i, field] of removalFields.entries()) body = withoutField(body, field, scans[i] as Scan);
+    }
+  }
+  const scan = scanField(body, resourcesField);
+  if (scan === undefined) throw malformed();
   const spans: number[] = [];
-  const withheld = scan.count > maxResources;
-  const rest = withoutField(bytes, resourcesField, scan, (start, end) => {
+  const withheld = scan.count > limits.maxResourcesPerType;
+  const rest = withoutField(body, resourcesField, scan, (start, end) => {
     if (!withheld) spans.push(start, end);
   });
   const message = fromBinary(schema, rest) as unknown as Res;
-  if (withheld) return { message, withheld: scan.count };
+  if (withheld) return { message, withheld: scan.count, withheldRemoved };
   for (let i = 0; i < spans.length; i += 2)
-    message.resources.push(fromBinary(entry, bytes.subarray(spans[i]!, spans[i + 1]!)));
-  return { message, withheld: 0 };
+    message.resources.push(fromBinary(entry, body.subarray(spans[i]!, spans[i + 1]!)));
+  return { message, withheld: 0, withheldRemoved };
 }
 
 /** One protocol variant of the ADS stream. */
@@ -101,8 +127,8 @@ export interface Protocol<Req, Res> {
   readonly method: DiscoveryMethod;
   /** Serializes a request. */
   serialize(request: Req): Buffer;
-  /** Deserializes a response; one offering more than `maxResources` resources has them left undecoded. */
-  deserialize(bytes: Buffer, maxResources: number): Received<Res>;
+  /** Deserializes a response; what it offers or removes past `limits` is counted and left undecoded. */
+  deserialize(bytes: Buffer, limits: ReceiveLimits): Received<Res>;
   /**
    * The first request of a type on a new stream, presenting what the client holds (SotW: `version_info` and the
    * names, rule S13; delta: `initial_resource_versions`, rule D6). `node` is set on the stream's first request only.

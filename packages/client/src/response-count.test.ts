@@ -112,3 +112,49 @@ for (const protocol of ['sotw', 'delta'] as const) {
     });
   });
 }
+
+describe('XdsClient bounds how many names a delta response removes', () => {
+  it('L2: a response removing more than limits.maxRemovedPerResponse names is NACKed naming it, and nothing of it is applied', async () => {
+    const good = clusters(2, 'ok');
+    // 60 in removed_resources and 41 in removed_resource_names: 101 together, one past the limit; ok0 among them.
+    const removed = ['ok0', ...Array.from({ length: 59 }, (_, i) => `gone${i}`)];
+    const named = Array.from({ length: 41 }, (_, i) => ({ name: `xdstp-${i}` }));
+    const origin = await hostileServer('delta', (_request, index, write) => {
+      if (index === 0) write(response('delta', 'n1', good.anys, good.names));
+      if (index === 1)
+        write(
+          toBinary(
+            DeltaDiscoveryResponseSchema,
+            create(DeltaDiscoveryResponseSchema, {
+              typeUrl: TypeUrl.Cluster,
+              systemVersionInfo: 'n2',
+              nonce: 'n2',
+              removedResources: removed,
+              removedResourceNames: named,
+            }),
+          ),
+        );
+    });
+    closers.push(() => origin.close());
+    const client = new XdsClient({
+      servers: [origin.address],
+      node: 'n1',
+      protocol: 'delta',
+      limits: { maxRemovedPerResponse: 100 },
+    });
+    closers.push(() => client.close());
+    const nack = nextEvent(client, 'nack');
+    client.watch(TypeUrl.Cluster, '*', () => {});
+    const event = await nack;
+    assert.match(
+      event.message,
+      /removes 101 names of type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster, over limits\.maxRemovedPerResponse=100; none was decoded$/,
+    );
+    assert.deepEqual(event.limits, ['maxRemovedPerResponse']);
+    assert.deepEqual(
+      [...client.resources(TypeUrl.Cluster).keys()].sort(),
+      ['ok0', 'ok1'],
+      'ok0 is not removed',
+    );
+  });
+});

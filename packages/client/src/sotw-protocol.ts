@@ -32,7 +32,7 @@ const method = discoveryMethods.find((m) => m.kind === 'sotw' && m.typeUrl === u
 export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
   method,
   serialize: (request) => toBuffer(toBinary(DiscoveryRequestSchema, request)),
-  deserialize: (bytes, maxResources) => receive(bytes, maxResources, DiscoveryResponseSchema, AnySchema),
+  deserialize: (bytes, limits) => receive(bytes, limits, DiscoveryResponseSchema, AnySchema),
   initial(type: TypeState, node: Node | undefined) {
     return request(type, { versionInfo: type.version, responseNonce: '' }, node);
   },

@@ -20,10 +20,12 @@ export interface WatchUpdate {
   readonly resources: ReadonlyMap<string, XdsResource>;
 }
 
-/** One `watch()`: a name set or the whole type, and its listener. */
+/** One `watch()`: its names, whether it wants the whole type besides them, and its listener. */
 export interface Watcher {
-  /** The names watched, or `'*'` for every resource of the type. */
-  readonly names: ReadonlySet<string> | '*';
+  /** The names watched by name (kept while the watch is also a wildcard one, so that leaving it costs nothing). */
+  readonly names: ReadonlySet<string>;
+  /** True when the watch wants every resource of the type (`'*'`). */
+  readonly wildcard: boolean;
   /** The listener. */
   readonly listener: (update: WatchUpdate) => void;
 }
@@ -85,6 +87,11 @@ export class TypeState {
   #toldWildcard = false;
   readonly #added = new Set<string>();
   readonly #removed = new Set<string>();
+  /**
+   * The held names no watch names (held under a wildcard only): what leaving the wildcard forgets, found in
+   * O(those names), not by a walk of every held resource.
+   */
+  readonly #unnamed = new Set<string>();
 
   constructor(typeUrl: string) {
     this.typeUrl = typeUrl;
@@ -143,13 +150,14 @@ export class TypeState {
     return delta;
   }
 
-  /** Counts a watcher's names (or wildcard) in (`+1`) or out (`-1`) of the subscription. */
-  count(names: Iterable<string> | '*', delta: 1 | -1): void {
-    if (names === '*') {
-      this.#wildcards += delta;
-      return;
-    }
+  /** Counts names in (`+1`) or out (`-1`) of the subscription: O(names). */
+  count(names: Iterable<string>, delta: 1 | -1): void {
     for (const name of names) this.#countName(name, delta);
+  }
+
+  /** Counts a wildcard watch in (`+1`) or out (`-1`) of the subscription: O(1). */
+  countWildcard(delta: 1 | -1): void {
+    this.#wildcards += delta;
   }
 
   #countName(name: string, delta: 1 | -1): void {
@@ -158,12 +166,14 @@ export class TypeState {
       this.#counts.set(name, next);
       if (delta === 1 && next === 1) {
         this.#names.add(name);
+        this.#unnamed.delete(name);
         if (!this.#removed.delete(name)) this.#added.add(name);
       }
       return;
     }
-    this.#counts.delete(name);
+    if (!this.#counts.delete(name)) return;
     this.#names.delete(name);
+    if (this.#held.has(name)) this.#unnamed.add(name);
     if (!this.#added.delete(name)) this.#removed.add(name);
   }
 
@@ -172,16 +182,23 @@ export class TypeState {
     return this.#wildcards > 0 || this.#counts.has(name);
   }
 
-  /** Drops the held resources no watch wants any more (after a watch is cancelled). */
-  forgetUnwanted(): void {
-    if (this.#wildcards > 0) return;
-    for (const name of [...this.#held.keys()]) if (!this.wants(name)) this.#drop(name);
+  /**
+   * Drops the held resources no watch wants any more (after a watch is cancelled or leaves its wildcard) and returns
+   * their names: O(those names), however many resources the type holds.
+   */
+  forgetUnwanted(): string[] {
+    if (this.#wildcards > 0) return [];
+    const gone = [...this.#unnamed];
+    for (const name of gone) this.#drop(name);
+    return gone;
   }
 
-  /** Drops the held resources among `names` no watch wants any more: O(names). */
-  forgetUnwantedOf(names: Iterable<string>): void {
-    if (this.#wildcards > 0) return;
-    for (const name of names) if (!this.wants(name)) this.#drop(name);
+  /** Drops the held resources among `names` no watch wants any more and returns their names: O(names). */
+  forgetUnwantedOf(names: Iterable<string>): string[] {
+    if (this.#wildcards > 0) return [];
+    const gone: string[] = [];
+    for (const name of names) if (!this.wants(name) && this.#drop(name)) gone.push(name);
+    return gone;
   }
 
   /** Drops one held resource; true when one was held. */
@@ -189,6 +206,7 @@ export class TypeState {
     const resource = this.#held.get(name);
     if (resource === undefined) return false;
     this.#held.delete(name);
+    this.#unnamed.delete(name);
     this.#bytes -= resource.bytes.length;
     return true;
   }
@@ -231,6 +249,7 @@ export class TypeState {
       const old = this.#held.get(resource.name);
       if (old?.version === resource.version) continue;
       this.#held.set(resource.name, resource);
+      if (old === undefined && !this.#counts.has(resource.name)) this.#unnamed.add(resource.name);
       this.#bytes += resource.bytes.length - (old?.bytes.length ?? 0);
       updated.push(resource);
     }
@@ -242,7 +261,7 @@ export class TypeState {
    * computed when read (a relay never reads it).
    */
   updateFor(watcher: Watcher, version: string, applied: Applied): WatchUpdate | undefined {
-    const wanted = (name: string) => watcher.names === '*' || watcher.names.has(name);
+    const wanted = (name: string) => watcher.wildcard || watcher.names.has(name);
     const updated = applied.updated.filter((r) => wanted(r.name));
     const removed = applied.removed.filter(wanted);
     if (updated.length === 0 && removed.length === 0) return undefined;
@@ -264,7 +283,7 @@ export class TypeState {
 
   /** The held resources a watch wants. */
   viewOf(watcher: Watcher): ReadonlyMap<string, XdsResource> {
-    if (watcher.names === '*') return new Map(this.#held);
+    if (watcher.wildcard) return new Map(this.#held);
     const out = new Map<string, XdsResource>();
     for (const name of watcher.names) {
       const resource = this.#held.get(name);

@@ -42,6 +42,9 @@ function sample(rand: () => number, delta: boolean): Uint8Array {
           typeUrl: text(rand, 30),
           nonce: text(rand, 5),
           removedResources: Array.from({ length: Math.floor(rand() * 3) }, () => text(rand, 8)),
+          removedResourceNames: Array.from({ length: Math.floor(rand() * 3) }, () => ({
+            name: text(rand, 8),
+          })),
           resources: anys.map((resource) => ({ name: text(rand, 8), version: text(rand, 4), resource })),
         }),
       )
@@ -64,8 +67,15 @@ function sample(rand: () => number, delta: boolean): Uint8Array {
 for (const delta of [false, true]) {
   const schema = delta ? DeltaDiscoveryResponseSchema : DiscoveryResponseSchema;
   const entry = delta ? ResourceSchema : AnySchema;
-  const read = (bytes: Uint8Array, max = 1000) =>
-    receive<ReturnType<typeof fromBinary<typeof schema>>>(bytes, max, schema, entry);
+  const removalFields = delta ? [6, 8] : [];
+  const read = (bytes: Uint8Array, max = 1000, maxRemoved = 1000) =>
+    receive<ReturnType<typeof fromBinary<typeof schema>>>(
+      bytes,
+      { maxResourcesPerType: max, maxRemovedPerResponse: maxRemoved },
+      schema,
+      entry,
+      removalFields,
+    );
   describe(`wire scan of a ${delta ? 'DeltaDiscoveryResponse' : 'DiscoveryResponse'}`, () => {
     it('L1: counts what protobuf-es decodes, and without the field decodes to the same message less its resources', () => {
       const rand = random(delta ? 7 : 11);
@@ -87,6 +97,23 @@ for (const delta of [false, true]) {
         );
         if (scan.count > 0)
           assert.equal(read(bytes, scan.count - 1).withheld, scan.count, `case ${i}: withheld`);
+        if (delta) {
+          // Removals past the limit are counted from the wire and left out; the rest is protobuf-es's.
+          const full = fromBinary(DeltaDiscoveryResponseSchema, bytes);
+          const removals = full.removedResources.length + full.removedResourceNames.length;
+          assert.equal(received.withheldRemoved, 0);
+          if (removals > 0) {
+            const cut = read(bytes, 1000, removals - 1);
+            assert.equal(cut.withheldRemoved, removals, `case ${i}: removals withheld`);
+            full.removedResources = [];
+            full.removedResourceNames = [];
+            assert.deepEqual(
+              toBinary(DeltaDiscoveryResponseSchema, cut.message as typeof full),
+              toBinary(DeltaDiscoveryResponseSchema, full),
+              `case ${i}: only the removals are left out`,
+            );
+          }
+        }
         assert.deepEqual(
           toBinary(schema, rest),
           toBinary(schema, decoded),
@@ -129,6 +156,13 @@ for (const delta of [false, true]) {
     const body = [0, 0, 0, ...Array.from({ length: 60 }, () => [0x12, 0]).flat()];
     const bytes = new Uint8Array([0x12, 3, 0xa2, 0x0d, 5, 0x0a, body.length, ...body]);
     assert.equal(fromBinary(DiscoveryResponseSchema, bytes).resources.length, 61);
-    assert.throws(() => receive(bytes, 10, DiscoveryResponseSchema, AnySchema));
+    assert.throws(() =>
+      receive(
+        bytes,
+        { maxResourcesPerType: 10, maxRemovedPerResponse: 10 },
+        DiscoveryResponseSchema,
+        AnySchema,
+      ),
+    );
   });
 }

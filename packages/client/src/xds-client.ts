@@ -11,9 +11,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Backoff } from './backoff.js';
 import { deltaProtocol } from './delta-protocol.js';
 import type { XdsClientEvents } from './events.js';
-import { judge } from './judge.js';
 import {
-  type ClientLimitName,
   type ClientLogger,
   cutText,
   type ResolvedClientLimits,
@@ -21,11 +19,11 @@ import {
   type Validate,
   type XdsClientOptions,
 } from './options.js';
-import type { Protocol, Received, ResponseHead } from './protocol.js';
+import type { Protocol, Received } from './protocol.js';
 import { schemaOf, type XdsResource } from './resource.js';
-import { checkAccepted, checkHead, nonceRefusal } from './response-bounds.js';
+import { type ClientStream, ResponseHandler } from './response-handler.js';
 import { sotwProtocol } from './sotw-protocol.js';
-import { type Applied, TypeState, type Watcher, type WatchUpdate } from './type-state.js';
+import { TypeState, type Watcher, type WatchUpdate } from './type-state.js';
 import { openWatch, type WatchHandle, type WatchHost } from './watch-handle.js';
 
 /** True when no watch of the type names anything. */
@@ -35,23 +33,6 @@ function isEmpty(type: TypeState): boolean {
 }
 
 const silent: ClientLogger = { debug: () => {}, info: () => {}, warn: () => {} };
-
-interface Stream {
-  readonly address: string;
-  /** True once the node was sent (on the stream's first request, rule S2). */
-  nodeSent: boolean;
-  readonly grpcClient: grpc.Client;
-  readonly call: grpc.ClientDuplexStream<unknown, unknown>;
-  readonly ended: Promise<void>;
-  done: boolean;
-  /** Why the client itself ended the stream (a response past a limit), reported instead of the cancel status. */
-  refusal?: string;
-  /** Responses of a type never subscribed, so far on this stream (logged at 1, 2, 4, 8, …). */
-  unsubscribed?: number;
-}
-
-/** The most of a server's type URL a log line carries. */
-const maxLoggedTypeUrlBytes = 256;
 
 /**
  * An xDS client over one ADS stream. It connects at the first {@link watch}.
@@ -85,8 +66,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     subscriptionChanged: (type) => this.#subscriptionChanged(type),
     handOver: (type, watcher, held) => this.#handOver(type, watcher, held),
   };
+  readonly #responses: ResponseHandler;
   #index = 0;
-  #stream: Stream | undefined;
+  #stream: ClientStream | undefined;
   #connected = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -111,6 +93,18 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       'grpc.max_receive_message_length': this.#limits.maxMessageBytes,
       ...options.channelOptions,
     };
+    this.#responses = new ResponseHandler({
+      protocol: this.protocol,
+      wire: this.#wire,
+      limits: this.#limits,
+      validate: this.#validate,
+      logger: this.#logger,
+      backoff: this.#backoff,
+      types: this.#types,
+      current: (stream) => this.#stream === stream && !this.#closed,
+      heldBytes: () => this.heldBytes(),
+      emit: (event, ...args) => this.emit(event, ...args),
+    });
     this.#signal = options.signal;
     if (this.#signal?.aborted) this.#closed = true;
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -206,7 +200,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     queueMicrotask(() => {
       if (!type.watchers.has(watcher)) return;
       const update = type.updateFor(watcher, type.version, applied);
-      if (update !== undefined) this.#call(watcher, update);
+      if (update !== undefined) this.#responses.call(watcher, update);
     });
   }
 
@@ -228,10 +222,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const call = grpcClient.makeBidiStreamRequest(
       this.#wire.method.path,
       (r: unknown) => this.#wire.serialize(r),
-      (b: Buffer) => this.#wire.deserialize(b, this.#limits.maxResourcesPerType),
+      (b: Buffer) => this.#wire.deserialize(b, this.#limits),
     );
     let resolveEnded: () => void = () => {};
-    const stream: Stream = {
+    const stream: ClientStream = {
       address,
       grpcClient,
       call,
@@ -262,13 +256,13 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   }
 
   /** The node for the stream's first request, undefined after it. */
-  #nodeDue(stream: Stream): Node | undefined {
+  #nodeDue(stream: ClientStream): Node | undefined {
     if (stream.nodeSent) return undefined;
     stream.nodeSent = true;
     return this.node;
   }
 
-  #onEnd(stream: Stream, status: grpc.StatusObject): void {
+  #onEnd(stream: ClientStream, status: grpc.StatusObject): void {
     stream.done = true;
     stream.grpcClient.close();
     if (this.#stream !== stream) return;
@@ -307,134 +301,15 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
    * Handles a response; anything that throws while doing so ends the stream with the failure named (the client
    * reconnects and presents what it holds), instead of escaping into grpc-js (rule L4).
    */
-  #guard(stream: Stream, received: Received<unknown>): void {
+  #guard(stream: ClientStream, received: Received<unknown>): void {
     try {
-      this.#onResponse(stream, received);
+      this.#responses.handle(stream, received);
     } catch (e) {
       const error = cutText(e instanceof Error ? e.message : String(e), 1024);
       this.#logger.warn({ address: stream.address, error }, 'xds client: handling a response failed');
       if (stream.done || this.#stream !== stream) return;
       stream.refusal = `the client failed to handle a response: ${error}; the stream was ended`;
       stream.call.cancel();
-    }
-  }
-
-  #onResponse(stream: Stream, { message, withheld }: Received<unknown>): void {
-    if (this.#stream !== stream || this.#closed) return;
-    const head = this.#wire.head(message);
-    const type = this.#types.get(head.typeUrl);
-    if (type === undefined) {
-      // A server does not choose the size of our logs (rule L2): the type URL is cut, and of a run of such
-      // responses only the 1st, 2nd, 4th, 8th, … are logged, with the count so far.
-      const count = (stream.unsubscribed ?? 0) + 1;
-      stream.unsubscribed = count;
-      if ((count & (count - 1)) === 0)
-        this.#logger.warn(
-          { typeUrl: cutText(head.typeUrl, maxLoggedTypeUrlBytes), responses: count },
-          'xds client: a response of a type never subscribed',
-        );
-      return;
-    }
-    const refusal = nonceRefusal(type.typeUrl, head.nonce, this.#limits);
-    if (refusal !== undefined) {
-      // It cannot be answered without sending the nonce back: the stream ends, the backoff is not reset.
-      stream.refusal = refusal;
-      this.#logger.warn({ address: stream.address, typeUrl: type.typeUrl }, `xds client: ${refusal}`);
-      stream.call.cancel();
-      return;
-    }
-    this.#backoff.reset();
-    type.nonce = head.nonce;
-    const elsewhere = this.heldBytes() - type.heldBytes;
-    const fullState = this.protocol === 'sotw' && type.fullState;
-    // Past a bound none of the response's resources is applied (delta removals are, which only shrink what is
-    // held: a delta server does not send them again). A bound its head passes costs no decoding.
-    if (withheld > 0) {
-      // Counted from the wire, never decoded (rule L2): a legitimate response never offers more than the type holds.
-      const text =
-        `the response offers ${withheld} resources of ${type.typeUrl}, over ` +
-        `limits.maxResourcesPerType=${this.#limits.maxResourcesPerType}; none was decoded`;
-      this.#nack(stream, type, head, text, ['maxResourcesPerType'], this.#shrinkOnly(type, head.removed));
-      return;
-    }
-    const early = checkHead(type, head, fullState, elsewhere, this.#limits);
-    if (early.errors.length > 0) {
-      const text = early.errors.join('; ');
-      this.#nack(stream, type, head, text, early.limits, this.#shrinkOnly(type, head.removed));
-      return;
-    }
-    const read = this.#wire.read(message, this.#limits);
-    const verdict = judge(read, this.#validate, this.#limits.maxErrorDetailBytes);
-    const removed = [...read.removed];
-    if (fullState && !verdict.unnamed) {
-      for (const name of type.held.keys()) if (!verdict.present.has(name)) removed.push(name);
-    }
-    const bounds = checkAccepted(type, verdict.accepted, removed, elsewhere, this.#limits);
-    // Otherwise the accepted resources are applied, even when others are rejected.
-    const applied =
-      bounds.errors.length === 0 ? type.apply(verdict.accepted, removed) : this.#shrinkOnly(type, removed);
-    if (bounds.errors.length > 0 || verdict.errors.count > 0) {
-      const text = verdict.errors.text(bounds.errors);
-      this.#nack(stream, type, head, text, [...bounds.limits, ...verdict.limits], applied);
-      return;
-    }
-    const first = type.version === '' && read.version !== '';
-    type.version = read.version;
-    stream.call.write(this.#wire.ack(type, read));
-    this.emit('ack', {
-      typeUrl: type.typeUrl,
-      version: read.version,
-      nonce: read.nonce,
-      resources: read.resources.length,
-    });
-    this.#publish(type, stream, applied, read.version, first);
-  }
-
-  /** What a response refused whole applies: in delta its removals, in SotW nothing. */
-  #shrinkOnly(type: TypeState, removed: readonly string[]): Applied {
-    return this.protocol === 'delta' ? type.apply([], removed) : { updated: [], removed: [] };
-  }
-
-  /** NACKs a response with `errors` (a bounded text), reports it, and tells the watches what it applied all the same. */
-  #nack(
-    stream: Stream,
-    type: TypeState,
-    head: ResponseHead,
-    errors: string,
-    passed: readonly ClientLimitName[],
-    applied: Applied,
-  ): void {
-    const text = cutText(errors, this.#limits.maxErrorDetailBytes);
-    stream.call.write(this.#wire.nack(type, head, text));
-    const limits = [...new Set(passed)];
-    // The version is reported cut to its limit: a server does not choose the size of our logs.
-    const version = cutText(head.version, this.#limits.maxVersionBytes);
-    this.#logger.warn({ typeUrl: type.typeUrl, version, limits, message: text }, 'xds client: NACK');
-    this.emit('nack', { typeUrl: type.typeUrl, version, nonce: head.nonce, message: text, limits });
-    this.#publish(type, stream, applied, type.version, false);
-  }
-
-  /** Tells the `update` listeners and the watches what changed. */
-  #publish(type: TypeState, stream: Stream, applied: Applied, version: string, first: boolean): void {
-    if (applied.updated.length === 0 && applied.removed.length === 0 && !first) return;
-    this.emit('update', {
-      typeUrl: type.typeUrl,
-      version,
-      updated: applied.updated.map((r) => r.name),
-      removed: applied.removed,
-      address: stream.address,
-    });
-    for (const watcher of [...type.watchers]) {
-      const update = type.updateFor(watcher, version, applied);
-      if (update !== undefined) this.#call(watcher, update);
-    }
-  }
-
-  #call(watcher: Watcher, update: WatchUpdate): void {
-    try {
-      watcher.listener(update);
-    } catch (e) {
-      this.#logger.warn({ typeUrl: update.typeUrl, error: String(e) }, 'xds client: a watch listener threw');
     }
   }
 }

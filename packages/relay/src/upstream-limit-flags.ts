@@ -17,6 +17,7 @@ export const defaultReadyGraceMs = 30_000;
 export const upstreamLimitMeanings: { readonly [K in ClientLimitName]-?: string } = Object.freeze({
   maxMessageBytes: 'bytes of one upstream response (past it the stream ends)',
   maxResourcesPerType: 'resources a group holds of one type',
+  maxRemovedPerResponse: 'names one delta response removes (counted before decoding)',
   maxNameBytes: 'bytes of one resource name',
   maxErrorDetailBytes: 'bytes of a NACK message the relay sends upstream',
   maxVersionBytes: 'bytes of a version (response or delta resource), forwarded downstream',
