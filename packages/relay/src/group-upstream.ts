@@ -38,8 +38,6 @@ export class GroupUpstream {
   readonly #cache: RelayCache;
   readonly #handles = new Map<TypeUrl, WatchHandle>();
   readonly #dirty = new Set<TypeUrl>();
-  /** Whether the client's watch of a type is by wildcard. */
-  readonly #wildcard = new Map<TypeUrl, boolean>();
   #flush: NodeJS.Immediate | undefined;
 
   constructor(group: string, node: Node, cache: RelayCache, options: UpstreamOptions) {
@@ -69,7 +67,7 @@ export class GroupUpstream {
   /** The group's subscription of a type may have changed; the upstream is told once per turn of the event loop. */
   interestChanged(typeUrl: TypeUrl): void {
     this.#dirty.add(typeUrl);
-    this.#flush ??= setImmediate(() => this.#apply());
+    this.#flush ??= setImmediate(() => this.flush());
   }
 
   /** Closes the upstream stream. */
@@ -79,42 +77,39 @@ export class GroupUpstream {
     return this.client.close();
   }
 
-  #apply(): void {
+  /**
+   * Tells the upstream what the group's subscriptions gained and lost since the last flush (run once per turn of
+   * the event loop after {@link interestChanged}): O(the change), whatever the group holds (rule L2), a wildcard
+   * toggle included (the client keeps the names beside the wildcard, so no toggle walks them).
+   */
+  flush(): void {
+    if (this.#flush !== undefined) clearImmediate(this.#flush);
     this.#flush = undefined;
     if (this.client.closed) return;
     for (const typeUrl of this.#dirty) {
-      // Only what changed since the last turn: O(the change), whatever the group holds (rule L2).
       const change = this.#cache.takeInterestChange(this.group, typeUrl);
       const handle = this.#handles.get(typeUrl);
       if (handle === undefined) {
         if (change.wildcard || change.added.length > 0) {
+          // The type's first watch: the change is the whole union.
           const open = this.#cache.interest(this.group, typeUrl);
-          this.#wildcard.set(typeUrl, open.wildcard);
-          this.#handles.set(
-            typeUrl,
-            this.client.watch(typeUrl, open.wildcard ? '*' : open.names, () => {}),
-          );
+          // Never an empty first request: a server reads it as a legacy wildcard (rules S9, D7).
+          const opened = this.client.watch(typeUrl, open.wildcard ? '*' : open.names, () => {});
+          if (open.wildcard && open.names.size > 0) opened.change(open.names, []);
+          this.#handles.set(typeUrl, opened);
         }
         continue;
       }
-      const wasWildcard = this.#wildcard.get(typeUrl) === true;
-      let dropped: readonly string[];
-      if (change.wildcard !== wasWildcard) {
-        // Into or out of wildcard (rare): the whole union once.
-        this.#wildcard.set(typeUrl, change.wildcard);
-        const before = change.wildcard ? [] : [...this.client.resources(typeUrl).keys()];
-        handle.setNames(change.wildcard ? '*' : this.#cache.interest(this.group, typeUrl).names);
-        dropped = before.filter((name) => this.client.resource(typeUrl, name) === undefined);
-      } else if (change.wildcard) {
-        continue; // a wildcard watch already asks for everything
-      } else {
-        handle.change(change.added, change.removed);
-        dropped = change.removed.filter((name) => this.client.resource(typeUrl, name) === undefined);
-      }
+      const forgotten: string[] = [];
+      const names = change.added.length > 0 || change.removed.length > 0;
+      // Into wildcard first (names dropped meanwhile stay held), out of it last (it forgets them all at once).
+      if (change.wildcard && !handle.wildcard) handle.setWildcard(true);
+      if (names) forgotten.push(...handle.change(change.added, change.removed));
+      if (!change.wildcard && handle.wildcard) forgotten.push(...handle.setWildcard(false));
       // Names no downstream client wants any more leave the group's snapshot too (memory follows interest).
-      const held = this.#cache.getSnapshot(this.group);
-      const entries = held?.entries(typeUrl);
-      const gone = dropped.filter((name) => entries?.has(name) === true);
+      if (forgotten.length === 0) continue;
+      const entries = this.#cache.getSnapshot(this.group)?.entries(typeUrl);
+      const gone = forgotten.filter((name) => entries?.has(name) === true);
       if (gone.length > 0) this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], gone);
     }
     this.#dirty.clear();

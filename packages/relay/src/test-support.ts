@@ -6,7 +6,7 @@ import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
-import { encodeResource, Snapshot, SnapshotCache } from '@xds/cache';
+import { encodeResource, persistentMapCopies, Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
 import { XdsServer, type XdsServerEvents } from '@xds/server';
 import {
@@ -205,4 +205,51 @@ export async function startRelayCommand(args: readonly string[]): Promise<RelayC
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     exited,
   };
+}
+
+/**
+ * The writes made while `work` runs, synchronously: Map `set` and `delete`, Set `add` and `delete`, objects frozen
+ * and persistent-map slots copied. What a change costs, counted rather than timed (rules X4, L2: a busy machine
+ * changes the time, not the count).
+ */
+export function countWork(work: () => void): number {
+  const saved = {
+    mapSet: Map.prototype.set,
+    mapDelete: Map.prototype.delete,
+    setAdd: Set.prototype.add,
+    setDelete: Set.prototype.delete,
+    freeze: Object.freeze,
+  };
+  let writes = 0;
+  Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
+    writes++;
+    return saved.mapSet.call(this, key, value);
+  };
+  Map.prototype.delete = function (this: Map<unknown, unknown>, key: unknown) {
+    writes++;
+    return saved.mapDelete.call(this, key);
+  };
+  Set.prototype.add = function (this: Set<unknown>, value: unknown) {
+    writes++;
+    return saved.setAdd.call(this, value);
+  };
+  Set.prototype.delete = function (this: Set<unknown>, value: unknown) {
+    writes++;
+    return saved.setDelete.call(this, value);
+  };
+  Object.freeze = <T>(value: T): Readonly<T> => {
+    writes++;
+    return saved.freeze(value);
+  };
+  const copies = persistentMapCopies();
+  try {
+    work();
+  } finally {
+    Map.prototype.set = saved.mapSet;
+    Map.prototype.delete = saved.mapDelete;
+    Set.prototype.add = saved.setAdd;
+    Set.prototype.delete = saved.setDelete;
+    Object.freeze = saved.freeze;
+  }
+  return writes + persistentMapCopies() - copies;
 }

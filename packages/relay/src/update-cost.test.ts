@@ -1,44 +1,21 @@
 // Rules X4, L2: an upstream update of a relay group costs O(the change), not O(the group's resources). An origin
 // changing 1 of 5,000 clusters every few milliseconds used to cost the relay a copy of the group's 5,000-entry map
 // and a walk of its 5,000-key draft record per update (Snapshot.update), which starved its event loop. Work is
-// counted, not timed: Map entries written, objects frozen and persistent-map slots copied per update, in groups of
-// 500 and 5,000 clusters; the snapshots stay immutable and carry the origin's versions (rule X1).
+// counted, not timed (countWork): Map and Set entries written, objects frozen and persistent-map slots copied per
+// update, in groups of 500 and 5,000 clusters; the snapshots stay immutable and carry the origin's versions (rule X1).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
-import { persistentMapCopies } from '@xds/cache';
 import type { XdsResource } from '@xds/client';
 import { makeCluster } from '@xds/generator';
 import { parseGroupBy } from './group-by.js';
 import { RelayCache } from './relay-cache.js';
+import { countWork } from './test-support.js';
 
 function cluster(name: string, timeoutMs: number): XdsResource {
   const message = makeCluster({ name, connectTimeoutMs: timeoutMs });
   return { typeUrl: TypeUrl.Cluster, name, version: '', message, bytes: toBinary(ClusterSchema, message) };
-}
-
-/** Map writes, freezes and persistent-map copies while `work` runs. */
-function count(work: () => void): number {
-  const set = Map.prototype.set;
-  const freeze = Object.freeze;
-  let writes = 0;
-  Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
-    writes++;
-    return set.call(this, key, value);
-  };
-  Object.freeze = <T>(value: T): Readonly<T> => {
-    writes++;
-    return freeze(value);
-  };
-  const copies = persistentMapCopies();
-  try {
-    work();
-  } finally {
-    Map.prototype.set = set;
-    Object.freeze = freeze;
-  }
-  return writes + persistentMapCopies() - copies;
 }
 
 /** The work per update of one cluster in a group of `size` clusters, over `updates` updates. */
@@ -48,7 +25,7 @@ function workPerUpdate(size: number, updates: number): { perUpdate: number; cach
   const all = Array.from({ length: size }, (_, i) => cluster(`c${i}`, 1000));
   cache.apply('g', TypeUrl.Cluster, 'v0', all, []);
   const changes = Array.from({ length: updates }, (_, i) => cluster(`c${(i * 7) % size}`, 2000 + i));
-  const work = count(() => {
+  const work = countWork(() => {
     for (const [i, change] of changes.entries()) cache.apply('g', TypeUrl.Cluster, `v${i + 1}`, [change], []);
   });
   return { perUpdate: work / updates, cache };
