@@ -24,6 +24,7 @@ import {
   trustDomainUsage,
 } from '@xds/reference-server';
 import { defaultGroupsPerConnection } from './connection-slots.js';
+import { defaultMaxGroups, defaultMaxNewGroupsPerSecond } from './group-admission.js';
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultMaxNamesPerGroup } from './relay-cache.js';
@@ -51,8 +52,12 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly groupBy: string;
   /** The upstream protocol. */
   readonly upstreamProtocol: 'sotw' | 'delta';
-  /** The most groups (upstream streams) at once. */
+  /** The most groups (upstream streams) at once, idle ones included. */
   readonly maxGroups: number;
+  /** The most new groups (new upstream streams) a second. */
+  readonly maxNewGroupsPerSecond: number;
+  /** How long a group without downstream clients keeps its upstream stream before it is freed (ms). */
+  readonly groupIdleMs: number;
   /** The most names of one type a group's downstream watches subscribe to together (its upstream request). */
   readonly maxNamesPerGroup: number;
   /** The most bytes of a group key (the upstream node id is `relay~KEY`). */
@@ -80,7 +85,9 @@ export const relayDefaults = Object.freeze({
   admin: '127.0.0.1:18011',
   groupBy: 'node-id',
   upstreamProtocol: 'delta' as const,
-  maxGroups: 10_000,
+  maxGroups: defaultMaxGroups,
+  maxNewGroupsPerSecond: defaultMaxNewGroupsPerSecond,
+  groupIdleMs: 60_000,
   maxNamesPerGroup: defaultMaxNamesPerGroup,
   maxGroupKeyBytes: defaultMaxGroupKeyBytes,
   groupsPerConnection: defaultGroupsPerConnection,
@@ -100,7 +107,12 @@ Options:
   --admin HOST:PORT      admin HTTP: status page, /debug/syncz, /healthz, /readyz, /metrics (default ${relayDefaults.admin})
   --group-by HOW         node-id, cluster or metadata:KEY (default ${relayDefaults.groupBy})
   --upstream-protocol P  sotw or delta (default ${relayDefaults.upstreamProtocol})
-  --max-groups N         upstream streams at most; one more group is refused (default ${relayDefaults.maxGroups})
+  --max-groups N         groups (upstream streams, ~270 KB each) at most, idle ones included: the oldest idle group
+                         gives way; a node of one more group is refused (default ${relayDefaults.maxGroups})
+  --max-new-groups-per-second N  new groups (new upstream streams) a second at most, in bursts of one second's
+                         worth; a node of one more new group is refused and retries (default ${relayDefaults.maxNewGroupsPerSecond})
+  --group-idle-ms N      ms a group without downstream clients keeps its upstream stream (holding no resources)
+                         before it is freed (default ${relayDefaults.groupIdleMs})
   --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
   --max-group-key-bytes N  bytes of a node's group key (its node id, cluster or metadata value) at most; a node
@@ -147,6 +159,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'group-by': { type: 'string' },
         'upstream-protocol': { type: 'string' },
         'max-groups': { type: 'string' },
+        'max-new-groups-per-second': { type: 'string' },
+        'group-idle-ms': { type: 'string' },
         'max-names-per-group': { type: 'string' },
         'max-group-key-bytes': { type: 'string' },
         'groups-per-connection': { type: 'string' },
@@ -178,6 +192,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const groupBy = text('group-by') ?? relayDefaults.groupBy;
   const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
   const maxGroups = text('max-groups');
+  const newGroups = text('max-new-groups-per-second');
+  const idleMs = text('group-idle-ms');
   const maxNames = text('max-names-per-group');
   const maxKey = text('max-group-key-bytes');
   const perConnection = text('groups-per-connection');
@@ -210,6 +226,13 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     maxGroups === undefined || (/^\d{1,7}$/.test(maxGroups) && Number(maxGroups) >= 1)
       ? undefined
       : `--max-groups: "${maxGroups}" is not a whole number from 1`,
+    newGroups === undefined || (/^\d{1,7}$/.test(newGroups) && Number(newGroups) >= 1)
+      ? undefined
+      : `--max-new-groups-per-second: "${newGroups}" is not a whole number from 1 to 9999999`,
+    idleMs === undefined ||
+    (/^\d{1,10}$/.test(idleMs) && Number(idleMs) >= 1 && Number(idleMs) <= 2_147_483_647)
+      ? undefined
+      : `--group-idle-ms: "${idleMs}" is not a whole number from 1 to 2147483647`,
     maxNames === undefined || (/^\d{1,9}$/.test(maxNames) && Number(maxNames) >= 1)
       ? undefined
       : `--max-names-per-group: "${maxNames}" is not a whole number from 1`,
@@ -249,6 +272,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       groupBy,
       upstreamProtocol: protocol as 'sotw' | 'delta',
       maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
+      maxNewGroupsPerSecond:
+        newGroups === undefined ? relayDefaults.maxNewGroupsPerSecond : Number(newGroups),
+      groupIdleMs: idleMs === undefined ? relayDefaults.groupIdleMs : Number(idleMs),
       maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
       maxGroupKeyBytes: maxKey === undefined ? relayDefaults.maxGroupKeyBytes : Number(maxKey),
       groupsPerConnection:

@@ -5,16 +5,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ClusterLoadAssignment, TypeUrl } from '@xds/api';
-import { Snapshot, SnapshotCache } from '@xds/cache';
+import { Snapshot } from '@xds/cache';
 import { makeCluster } from '@xds/generator';
-import { XdsServer } from '@xds/server';
 import {
   assignment,
   closeAfterAll,
   downstream,
   oddlyEncodedCluster,
   originKey,
-  originSnapshot,
+  startOrigin,
   startRelay,
 } from './test-support.js';
 
@@ -34,12 +33,9 @@ function portOf(message: unknown): number | undefined {
 
 /** An origin refusing requests of more than `maxNames` names, holding originSnapshot(). */
 async function strictOrigin(maxNames: number) {
-  const cache = new SnapshotCache({ nodeKey: () => originKey });
-  cache.setSnapshot(originKey, originSnapshot());
-  const server = new XdsServer({ cache, closeGraceMs: 200, limits: { maxNamesPerRequest: maxNames } });
-  const port = await server.listen('127.0.0.1:0');
-  closers.push(() => server.close());
-  return { cache, server, address: `127.0.0.1:${port}` };
+  const origin = await startOrigin(undefined, 0, { limits: { maxNamesPerRequest: maxNames } });
+  closers.push(() => origin.server.close());
+  return origin;
 }
 
 for (const protocol of ['sotw', 'delta'] as const) {

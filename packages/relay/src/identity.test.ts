@@ -5,19 +5,24 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
-import { SnapshotCache } from '@xds/cache';
-import { XdsServer } from '@xds/server';
 import { createSecureProcessSetup, type SecureProcessSetup, type TestCertificate } from '@xds/testing';
 import { relayStatusRefusal } from './relay-identity.js';
 import { fetchClientStatus } from './test-csds.js';
-import { originKey, originSnapshot, type RelayCommand, startRelayCommand } from './test-support.js';
+import {
+  localRelayArgs,
+  type Origin,
+  type RelayCommand,
+  startedLine,
+  startOrigin,
+  startRelayCommand,
+} from './test-support.js';
 
 const istioNode = (pod: string, namespace: string) =>
   `sidecar~127.0.0.1~${pod}.${namespace}~${namespace}.svc.cluster.local`;
 
 describe('xds-relay --trust-domain: node identity and CSDS under mutual TLS', () => {
   let setup: SecureProcessSetup;
-  let origin: XdsServer;
+  let origin: Origin;
   let relay: RelayCommand;
   let tenantA: TestCertificate;
   let intruder: TestCertificate;
@@ -26,30 +31,19 @@ describe('xds-relay --trust-domain: node identity and CSDS under mutual TLS', ()
     setup = createSecureProcessSetup({ token: 'relay-admin-token-0123456789', serverName: 'relay' });
     tenantA = setup.pki.issue({ name: 'a', uris: ['spiffe://cluster.local/ns/a/sa/a'] });
     intruder = setup.pki.issue({ name: 'b', uris: ['spiffe://cluster.local/ns/b/sa/intruder'] });
-    const cache = new SnapshotCache({ nodeKey: () => originKey });
-    cache.setSnapshot(originKey, originSnapshot());
-    origin = new XdsServer({ cache, closeGraceMs: 200 });
-    const port = await origin.listen('127.0.0.1:0');
-    relay = await startRelayCommand([
-      '--upstream',
-      `127.0.0.1:${port}`,
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-      ...setup.flags(),
-      '--trust-domain',
-      'cluster.local',
-    ]);
+    origin = await startOrigin();
+    relay = await startRelayCommand(
+      localRelayArgs(origin.address, ...setup.flags(), '--trust-domain', 'cluster.local'),
+    );
   });
 
   after(async () => {
     if (relay?.child.exitCode === null) relay.child.kill('SIGKILL');
-    await origin?.close();
+    await origin?.server.close();
     await setup?.close();
   });
 
-  const started = () => relay.logs().find((line) => line['xdsSecurity'] !== undefined) ?? {};
+  const started = () => startedLine(relay);
   const xds = () => String(started()['xds']);
 
   it('logs the trust domain it checks', () => {

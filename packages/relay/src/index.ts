@@ -5,6 +5,14 @@
  * @packageDocumentation
  */
 export { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
+export {
+  checkPositive,
+  defaultMaxGroups,
+  defaultMaxNewGroupsPerSecond,
+  type GroupCounts,
+  type GroupLimitName,
+  NewGroupRate,
+} from './group-admission.js';
 export { type GroupBy, parseGroupBy } from './group-by.js';
 export { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';

@@ -13,9 +13,11 @@ import { defaultLimits } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
 import { parseRelayCommandLine, relayUsage } from './cli.js';
 import {
+  localRelayArgs,
   type Origin,
   type RelayCommand,
   relayWaitMs,
+  startedLine,
   startOrigin,
   startRelayCommand,
 } from './test-support.js';
@@ -67,18 +69,9 @@ describe('xds-relay --limit and --limits-file (the command)', () => {
     const file = join(dir, 'limits.json');
     writeFileSync(file, JSON.stringify({ maxNamesPerRequest: 5, maxGlobsPerRequest: 2 }));
     origin = await startOrigin();
-    relay = await startRelayCommand([
-      '--upstream',
-      origin.address,
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-      '--limits-file',
-      file,
-      '--limit',
-      'maxNamesPerRequest=3',
-    ]);
+    relay = await startRelayCommand(
+      localRelayArgs(origin.address, '--limits-file', file, '--limit', 'maxNamesPerRequest=3'),
+    );
   });
 
   after(async () => {
@@ -88,7 +81,7 @@ describe('xds-relay --limit and --limits-file (the command)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const started = () => relay.logs().find((line) => line['xdsSecurity'] !== undefined) ?? {};
+  const started = () => startedLine(relay);
 
   it('L2: the file sets limits and --limit wins over it, in the start-up log and on the wire', async () => {
     assert.deepEqual(started()['limits'], { ...defaultLimits, maxNamesPerRequest: 3, maxGlobsPerRequest: 2 });
@@ -117,16 +110,7 @@ describe('xds-relay --limit and --limits-file (the command)', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"maxNamesPerRequest": "many"}');
     await assert.rejects(
-      startRelayCommand([
-        '--upstream',
-        origin.address,
-        '--xds',
-        '127.0.0.1:0',
-        '--admin',
-        '127.0.0.1:0',
-        '--limits-file',
-        bad,
-      ]),
+      startRelayCommand(localRelayArgs(origin.address, '--limits-file', bad)),
       new RegExp(
         `exited with 2 before starting:[\\s\\S]*--limits-file ${bad}: maxNamesPerRequest must be a whole number`,
       ),

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
-import { createLogger, statusPageContentSecurityPolicy } from '@xds/reference-server';
+import { statusPageContentSecurityPolicy } from '@xds/reference-server';
 import { parseRelayCommandLine, relayDefaults } from './cli.js';
-import { startRelayProcess } from './relay-process.js';
 import {
   closeAfterAll,
   downstream,
+  localRelayArgs,
   nextEvent,
-  relayWaitMs,
+  readyzUntil,
   startOrigin,
+  startQuietRelayProcess,
   startRelayCommand,
   until,
 } from './test-support.js';
@@ -27,6 +28,8 @@ describe('xds-relay command line', () => {
         groupBy: 'node-id',
         upstreamProtocol: 'delta',
         maxGroups: 10_000,
+        maxNewGroupsPerSecond: 200,
+        groupIdleMs: 60_000,
         maxNamesPerGroup: 50_000,
         maxGroupKeyBytes: 1024,
         groupsPerConnection: 50,
@@ -132,17 +135,14 @@ describe('xds-relay command line', () => {
 describe('xds-relay process', () => {
   it('X3: /readyz and /metrics say when the upstream is gone; /debug/syncz shows each client and group', async () => {
     const origin = await startOrigin();
-    const running = await startRelayProcess({
+    const running = await startQuietRelayProcess(closers, {
       upstreams: [origin.address],
       xds: '127.0.0.1:0',
       admin: '127.0.0.1:0',
       groupBy: 'cluster',
       upstreamProtocol: 'delta',
       maxGroups: 10,
-      logger: createLogger('silent'),
-      closeGraceMs: 200,
     });
-    closers.push(() => running.close());
     const get = async (path: string) => {
       const response = await fetch(`http://${running.adminAddress}${path}`);
       // The admin server is xds-server's, shared: its security headers on every page.
@@ -166,10 +166,16 @@ describe('xds-relay process', () => {
     });
     const syncz = JSON.parse((await get('/debug/syncz')).body) as {
       upstream: string;
+      groupCounts: { groups: number; idle: number; maxGroups: number };
       groups: { group: string; upstreamNodeId: string }[];
       nodes: { nodeId: string; key: string; status: string; types: { currentVersion?: string }[] }[];
     };
     assert.equal(syncz.upstream, 'connected');
+    assert.deepEqual(
+      [syncz.groupCounts.groups, syncz.groupCounts.idle, syncz.groupCounts.maxGroups],
+      [1, 0, 10],
+      'the groups held against --max-groups (rule L2)',
+    );
     assert.deepEqual(
       syncz.groups.map((g) => [g.group, g.upstreamNodeId]),
       [['web', 'relay~web']],
@@ -194,16 +200,13 @@ describe('xds-relay process', () => {
     assert.match(html, /data-node="n1"/);
     assert.match(html, /Upstream: <span id="upstream-state" class="status SYNCED">connected<\/span>/);
     assert.match(html, /<td>web<\/td><td><code>relay~web<\/code><\/td>/);
+    assert.match(html, /<p id="group-counts">1 of at most 10 groups \(0 idle\) on 1 upstream connections;/);
 
     const gone = nextEvent(running.relay, 'upstreamDisconnected');
     await origin.server.close();
     await gone;
     // Not ready for new clients without an origin; the client it has keeps what it holds (rule X3).
-    let readyz = await get('/readyz');
-    for (const deadline = Date.now() + relayWaitMs; readyz.status !== 503 && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      readyz = await get('/readyz');
-    }
+    const readyz = await readyzUntil(running.adminAddress, 503);
     assert.match(
       readyz.body,
       /^not ready\nupstream: disconnected\nno upstream reachable: 127\.0\.0\.1:\d+: /,
@@ -219,14 +222,7 @@ describe('xds-relay process', () => {
   it('drains on SIGTERM and exits 0', async () => {
     const origin = await startOrigin();
     closers.push(() => origin.server.close());
-    const command = await startRelayCommand([
-      '--upstream',
-      origin.address,
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-    ]);
+    const command = await startRelayCommand(localRelayArgs(origin.address));
     closers.push(async () => {
       if (command.child.exitCode === null) command.child.kill('SIGKILL');
     });

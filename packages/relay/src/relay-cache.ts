@@ -23,6 +23,7 @@ import {
   type WatchOptions,
 } from '@xds/cache';
 import type { XdsResource } from '@xds/client';
+import { defaultMaxGroups } from './group-admission.js';
 import type { GroupBy } from './group-by.js';
 import { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 
@@ -61,6 +62,13 @@ export interface RelayCacheHooks {
   interestChanged(group: string, typeUrl: TypeUrl): void;
   /** A group has no watch left. */
   groupIdle(group: string): void;
+  /**
+   * A node of a group without watches asks for a first one, past the key and `maxGroups` checks: throw an XdsError
+   * to refuse it (the relay's `maxNewGroupsPerSecond`). Optional.
+   */
+  admitGroup?(group: string): void;
+  /** A node was refused because its group would pass `maxGroups`; `message` is the refusal. Optional. */
+  groupRefused?(group: string, message: string): void;
 }
 
 /** What changed in a group's union of subscriptions of one type since its upstream last took it. */
@@ -115,7 +123,7 @@ export class RelayCache extends SnapshotCache {
     super({ nodeKey: (node) => groupBy.keyOf(node) });
     this.#groupBy = groupBy;
     this.#hooks = hooks;
-    this.#maxGroups = limits.maxGroups ?? 10_000;
+    this.#maxGroups = limits.maxGroups ?? defaultMaxGroups;
     this.#maxNamesPerGroup = limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup;
     this.#maxGroupKeyBytes = limits.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes;
   }
@@ -292,13 +300,17 @@ export class RelayCache extends SnapshotCache {
 
   #admit(node: Node): void {
     const group = this.keyOf(node);
+    if (this.#groups.has(group)) return;
     // Rules L5, L2: the key names the group upstream; checked before the group exists.
-    if (!this.#groups.has(group)) checkGroupKey(group, this.#groupBy.field, this.#maxGroupKeyBytes);
-    if (!this.#groups.has(group) && this.#groups.size >= this.#maxGroups)
-      throw new XdsError(
-        Code.ResourceExhausted,
-        `the relay serves ${this.#groups.size} groups, its limit (--max-groups); group "${group}" is refused`,
-      );
+    checkGroupKey(group, this.#groupBy.field, this.#maxGroupKeyBytes);
+    if (this.#groups.size >= this.#maxGroups) {
+      const message =
+        `the relay serves ${this.#groups.size} groups, its limit maxGroups (--max-groups ${this.#maxGroups}); ` +
+        `group "${group}" is refused`;
+      this.#hooks.groupRefused?.(group, message);
+      throw new XdsError(Code.ResourceExhausted, message);
+    }
+    this.#hooks.admitGroup?.(group);
   }
 
   #track<W extends Watch>(watch: W, node: Node): W {

@@ -13,6 +13,8 @@ export interface RelayMetrics extends Metrics {
   readonly upstreamUpdates: Counter<'type'>;
   /** `xds_relay_upstream_nacks_total{type}`: upstream responses the relay could not decode. */
   readonly upstreamNacks: Counter<'type'>;
+  /** `xds_relay_groups_refused_total{limit}`: downstream streams refused for a new group past a limit. */
+  readonly groupsRefused: Counter<'limit'>;
 }
 
 /** Creates the metrics of a relay in a registry of their own. */
@@ -29,7 +31,31 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     help: 'Groups of downstream nodes the relay serves, each with one upstream stream.',
     registers,
     collect() {
-      this.set(relay.groups().length);
+      this.set(relay.groupCounts().groups);
+    },
+  });
+  new Gauge({
+    name: 'xds_relay_groups_idle',
+    help: 'Groups without downstream clients, kept (holding no resources) for --group-idle-ms; they count toward the limit.',
+    registers,
+    collect() {
+      this.set(relay.groupCounts().idle);
+    },
+  });
+  new Gauge({
+    name: 'xds_relay_groups_limit',
+    help: 'The most groups the relay holds (--max-groups); a node of one more group is refused.',
+    registers,
+    collect() {
+      this.set(relay.groupCounts().maxGroups);
+    },
+  });
+  new Gauge({
+    name: 'xds_relay_upstream_connections',
+    help: "Upstream HTTP/2 connections the groups' streams use (--groups-per-connection each at most).",
+    registers,
+    collect() {
+      this.set(relay.groupCounts().upstreamConnections);
     },
   });
   new Gauge({
@@ -60,6 +86,12 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
       name: 'xds_relay_upstream_nacks_total',
       help: 'Upstream responses NACKed (a resource that does not decode, or past an upstream limit), by type.',
       labelNames: ['type'],
+      registers,
+    }),
+    groupsRefused: new Counter({
+      name: 'xds_relay_groups_refused_total',
+      help: 'Downstream streams refused because they would open a group past a limit (maxGroups, maxNewGroupsPerSecond).',
+      labelNames: ['limit'],
       registers,
     }),
   };

@@ -33,6 +33,10 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly groupBy: string;
   readonly upstreamProtocol: 'sotw' | 'delta';
   readonly maxGroups: number;
+  /** The most new groups (new upstream streams) a second; default 200. */
+  readonly maxNewGroupsPerSecond?: number;
+  /** How long a group without downstream clients keeps its upstream stream (ms); default 60 s. */
+  readonly groupIdleMs?: number;
   /** The most names of one type a group subscribes to upstream; default 50,000. */
   readonly maxNamesPerGroup?: number;
   /** The most bytes of a group key; default 1,024. */
@@ -87,6 +91,10 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     groupBy: options.groupBy,
     upstreamProtocol: options.upstreamProtocol,
     maxGroups: options.maxGroups,
+    ...(options.maxNewGroupsPerSecond === undefined
+      ? {}
+      : { maxNewGroupsPerSecond: options.maxNewGroupsPerSecond }),
+    ...(options.groupIdleMs === undefined ? {} : { groupIdleMs: options.groupIdleMs }),
     ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
     ...(options.maxGroupKeyBytes === undefined ? {} : { maxGroupKeyBytes: options.maxGroupKeyBytes }),
     ...(options.groupsPerConnection === undefined
@@ -110,6 +118,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   const unwatch = watchServerEvents(relay.server, metrics, logger);
   relay.on('upstreamUpdate', ({ typeUrl }) => metrics.upstreamUpdates.inc({ type: typeLabel(typeUrl) }));
   relay.on('upstreamNack', ({ typeUrl }) => metrics.upstreamNacks.inc({ type: typeLabel(typeUrl) }));
+  relay.on('groupRefused', ({ limit }) => metrics.groupsRefused.inc({ limit }));
   const health = addHealthService(relay.server.grpcServer);
   let ready = false;
   let xdsAddress = options.xds;
@@ -150,6 +159,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       limits: { ...defaultLimits, ...options.limits },
       upstreamLimits: { ...defaultClientLimits, ...options.upstreamLimits },
       readyGraceMs: options.readyGraceMs ?? defaultReadyGraceMs,
+      maxGroups: options.maxGroups,
+      maxNewGroupsPerSecond: relay.groupCounts().maxNewGroupsPerSecond,
+      groupIdleMs: options.groupIdleMs ?? 60_000,
     },
     `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,
   );

@@ -8,10 +8,18 @@
 import { readFileSync } from 'node:fs';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { TypeUrl } from '@xds/api';
-import type { BackoffOptions, ClientLimits, Protocol } from '@xds/client';
+import { type BackoffOptions, type ClientLimits, type Protocol, resolveClientLimits } from '@xds/client';
 import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
+import {
+  checkPositive,
+  defaultMaxGroups,
+  defaultMaxNewGroupsPerSecond,
+  type GroupCounts,
+  type GroupLimitName,
+  NewGroupRate,
+} from './group-admission.js';
 import { type GroupBy, parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
@@ -41,10 +49,22 @@ export interface RelayOptions {
   readonly credentials?: ChannelCredentials;
   /** Upstream reconnect backoff. */
   readonly backoff?: BackoffOptions;
-  /** Bounds on what an upstream server can make a group's client keep. */
+  /**
+   * Bounds on what an upstream server can make a group's client keep (`@xds/client`'s limits); checked here, so a
+   * bad one is an error naming it at construction, not at the first group.
+   */
   readonly upstreamLimits?: ClientLimits;
-  /** The most groups (upstream streams) at once; default 10,000. A node of one more group is refused. */
+  /**
+   * The most groups (upstream streams) at once, idle ones included (the oldest idle one gives way to a new group);
+   * default 10,000. A node of one more group is refused with RESOURCE_EXHAUSTED naming the limit.
+   */
   readonly maxGroups?: number;
+  /**
+   * The most new groups (new upstream streams) a second, in bursts of up to one second's worth; default 200. A
+   * group whose upstream stream is still open (idle, coming back) is not new. A node of one more new group is
+   * refused with RESOURCE_EXHAUSTED naming the limit; a fraction is allowed (0.1: one new group every 10 s).
+   */
+  readonly maxNewGroupsPerSecond?: number;
   /**
    * The most names (and globs) of one type a group's downstream watches subscribe to together, which is what the
    * group's upstream stream asks for; default 50,000, below an origin's default maxNamesPerRequest (100,000). A
@@ -69,7 +89,10 @@ export interface RelayOptions {
    * 30 s. See {@link Relay.readiness}.
    */
   readonly readyGraceMs?: number;
-  /** How long a group without downstream watches keeps its upstream stream and snapshot (ms); default 60 s. */
+  /**
+   * How long a group without downstream watches keeps its upstream stream (ms); default 60 s. An idle group holds no
+   * resources (its subscription is dropped upstream and its snapshot emptied), then it is freed whole.
+   */
   readonly groupIdleMs?: number;
   /** The downstream XdsServer's options (its cache is the relay's). */
   readonly server?: Omit<XdsServerOptions, 'cache' | 'logger'>;
@@ -112,6 +135,8 @@ export interface RelayEvents {
    * limit (`upstreamLimits`: a version past `maxVersionBytes`, more resources than `maxResourcesPerType`).
    */
   upstreamNack: [{ readonly group: string; readonly typeUrl: string; readonly message: string }];
+  /** A downstream stream was refused because it would open a group past a limit (rule L2). */
+  groupRefused: [{ readonly group: string; readonly limit: GroupLimitName; readonly message: string }];
 }
 
 /** The relay: an XdsServer downstream, one upstream client per group. */
@@ -129,13 +154,29 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #slots: ConnectionSlots;
   readonly #probe: OriginProbe;
   readonly #readiness: UpstreamReadiness;
+  readonly #maxGroups: number;
+  readonly #rate: NewGroupRate;
+  readonly #refused: Record<GroupLimitName, number> = { maxGroups: 0, maxNewGroupsPerSecond: 0 };
   #closing: Promise<void> | undefined;
 
   /** Creates the relay; nothing listens until {@link listen}. */
   constructor(options: RelayOptions) {
     super();
     if (options.upstreams.length === 0) throw new RangeError('Relay: options.upstreams names no server');
+    // Bad options are named now, not when the first group opens.
+    resolveClientLimits(options.upstreamLimits, 'Relay: options.upstreamLimits');
+    for (const name of [
+      'maxGroups',
+      'maxNamesPerGroup',
+      'maxGroupKeyBytes',
+      'readyGraceMs',
+      'groupIdleMs',
+    ] as const)
+      checkPositive(name, options[name]);
+    checkPositive('maxNewGroupsPerSecond', options.maxNewGroupsPerSecond, false);
     this.#options = options;
+    this.#maxGroups = options.maxGroups ?? defaultMaxGroups;
+    this.#rate = new NewGroupRate(options.maxNewGroupsPerSecond ?? defaultMaxNewGroupsPerSecond);
     this.#logger = options.logger ?? silentLogger;
     this.#slots = new ConnectionSlots(options.groupsPerConnection ?? defaultGroupsPerConnection);
     this.groupBy = parseGroupBy(options.groupBy ?? 'node-id');
@@ -145,9 +186,11 @@ export class Relay extends EventEmitter<RelayEvents> {
         groupOpened: (group) => this.#open(group),
         interestChanged: (group, typeUrl) => this.#upstreams.get(group)?.interestChanged(typeUrl),
         groupIdle: (group) => this.#idleGroup(group),
+        admitGroup: (group) => this.#admitGroup(group),
+        groupRefused: (group, message) => this.#groupRefused(group, 'maxGroups', message),
       },
       {
-        maxGroups: options.maxGroups ?? 10_000,
+        maxGroups: this.#maxGroups,
         maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
         maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
       },
@@ -191,6 +234,18 @@ export class Relay extends EventEmitter<RelayEvents> {
     }));
   }
 
+  /** How many groups the relay holds, idle and refused, against their limits (rule L2). */
+  groupCounts(): GroupCounts {
+    return {
+      groups: this.#upstreams.size,
+      idle: this.#idle.size,
+      upstreamConnections: this.#slots.connections(),
+      maxGroups: this.#maxGroups,
+      maxNewGroupsPerSecond: this.#rate.perSecond,
+      refused: { ...this.#refused },
+    };
+  }
+
   /** `connected` when every group's upstream is connected, `disconnected` when one is not, `idle` with no group. */
   upstreamState(): 'connected' | 'disconnected' | 'idle' {
     if (this.#upstreams.size === 0) return 'idle';
@@ -221,7 +276,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (this.#upstreams.has(group)) return;
     // --max-groups bounds upstream streams, idle groups included: the oldest idle group gives way.
     for (const idle of this.#idle.keys()) {
-      if (this.#upstreams.size < (this.#options.maxGroups ?? 10_000)) break;
+      if (this.#upstreams.size < this.#maxGroups) break;
       this.#closeGroup(idle);
     }
     const options = this.#options;
@@ -256,6 +311,31 @@ export class Relay extends EventEmitter<RelayEvents> {
     });
     this.#readiness.track(group, client, () => this.cache.answersEveryType(group));
     this.#upstreams.set(group, upstream);
+  }
+
+  /**
+   * A group the cache has no watch of asks to open (after its key and `maxGroups` checks): a group whose upstream
+   * stream is still open (idle) comes back free; a new one takes a token of `maxNewGroupsPerSecond` or is refused.
+   */
+  #admitGroup(group: string): void {
+    if (this.#upstreams.has(group)) return;
+    try {
+      this.#rate.take(group);
+    } catch (error) {
+      this.#groupRefused(
+        group,
+        'maxNewGroupsPerSecond',
+        error instanceof Error ? error.message : String(error),
+      );
+      throw error;
+    }
+  }
+
+  /** Counts a refused group; of a run of refusals the 1st, 2nd, 4th, 8th, … are logged (a client chooses how many). */
+  #groupRefused(group: string, limit: GroupLimitName, message: string): void {
+    const count = ++this.#refused[limit];
+    if ((count & (count - 1)) === 0) this.#logger.warn({ group, limit, refused: count }, `relay: ${message}`);
+    this.emit('groupRefused', { group, limit, message });
   }
 
   #idleGroup(group: string): void {

@@ -8,7 +8,8 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl } from '@xds/api';
 import { encodeResource, persistentMapCopies, Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
-import { XdsServer, type XdsServerEvents } from '@xds/server';
+import { createLogger } from '@xds/reference-server';
+import { XdsServer, type XdsServerEvents, type XdsServerOptions } from '@xds/server';
 import {
   type Collect,
   collectEvents,
@@ -20,6 +21,7 @@ import {
   type XdsTestClientOptions,
 } from '@xds/testing';
 import { Relay, type RelayEvents, type RelayOptions } from './relay.js';
+import { type RelayProcess, type RelayProcessOptions, startRelayProcess } from './relay-process.js';
 
 export function assignment(name: string, port: number) {
   return makeClusterLoadAssignment(name, [
@@ -60,11 +62,18 @@ export interface Origin {
   readonly port: number;
 }
 
-/** An origin on 127.0.0.1 (a given port, or any) over `cache` (a new one holding originSnapshot() by default). */
-export async function startOrigin(cache?: SnapshotCache, port = 0): Promise<Origin> {
+/**
+ * An origin on 127.0.0.1 (a given port, or any) over `cache` (a new one holding originSnapshot() by default), with
+ * `options` for its server (its `limits`, say).
+ */
+export async function startOrigin(
+  cache?: SnapshotCache,
+  port = 0,
+  options: Omit<XdsServerOptions, 'cache'> = {},
+): Promise<Origin> {
   const held = cache ?? new SnapshotCache({ nodeKey: () => originKey });
   if (cache === undefined) held.setSnapshot(originKey, originSnapshot());
-  const server = new XdsServer({ cache: held, closeGraceMs: 200 });
+  const server = new XdsServer({ closeGraceMs: 200, ...options, cache: held });
   const bound = await server.listen(`127.0.0.1:${port}`);
   return { server, cache: held, address: `127.0.0.1:${bound}`, port: bound };
 }
@@ -252,4 +261,46 @@ export function countWork(work: () => void): number {
     Object.freeze = saved.freeze;
   }
   return writes + persistentMapCopies() - copies;
+}
+
+/** `xds-relay` arguments in front of `upstream` with both listeners on any free loopback port, then `more`. */
+export function localRelayArgs(upstream: string, ...more: string[]): string[] {
+  return ['--upstream', upstream, '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...more];
+}
+
+/** The start-up log line of a running `xds-relay` command (the one naming its xDS security), or `{}`. */
+export function startedLine(command: RelayCommand): Record<string, unknown> {
+  return command.logs().find((line) => line['xdsSecurity'] !== undefined) ?? {};
+}
+
+/** GETs an admin page of a relay process: its status and body. */
+export async function getAdmin(
+  adminAddress: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://${adminAddress}${path}`);
+  return { status: response.status, body: await response.text() };
+}
+
+/** Polls `/readyz` until it answers `status` (or {@link relayWaitMs} passes); the last answer. */
+export async function readyzUntil(
+  adminAddress: string,
+  status: number,
+): Promise<{ status: number; body: string }> {
+  let readyz = await getAdmin(adminAddress, '/readyz');
+  for (const deadline = Date.now() + relayWaitMs; readyz.status !== status && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    readyz = await getAdmin(adminAddress, '/readyz');
+  }
+  return readyz;
+}
+
+/** Starts a relay process with a silent logger and a short close grace, closed by `closers`. */
+export async function startQuietRelayProcess(
+  closers: Closers,
+  options: Omit<RelayProcessOptions, 'logger'>,
+): Promise<RelayProcess> {
+  const running = await startRelayProcess({ closeGraceMs: 200, ...options, logger: createLogger('silent') });
+  closers.push(() => running.close());
+  return running;
 }

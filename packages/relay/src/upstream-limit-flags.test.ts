@@ -4,23 +4,23 @@
 // real origin and a real downstream client: a lowered maxResourceBytes makes the relay NACK an oversize resource.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TypeUrl } from '@xds/api';
-import { Snapshot, SnapshotCache } from '@xds/cache';
-import { type ClientLimitName, defaultClientLimits } from '@xds/client';
+import { Code, TypeUrl, XdsError } from '@xds/api';
+import { Snapshot } from '@xds/cache';
+import { type ClientLimitName, type ClientLimits, defaultClientLimits } from '@xds/client';
 import { makeCluster } from '@xds/generator';
-import { createLogger } from '@xds/reference-server';
-import { XdsServer } from '@xds/server';
 import { parseRelayCommandLine, type RelayCommandLine, relayUsage } from './cli.js';
-import { startRelayProcess } from './relay-process.js';
+import { Relay } from './relay.js';
 import {
   closeAfterAll,
   downstream,
+  getAdmin,
+  localRelayArgs,
   nextEvent,
   oddlyEncodedCluster,
   originKey,
-  originSnapshot,
-  relayWaitMs,
+  readyzUntil,
   startOrigin,
+  startQuietRelayProcess,
 } from './test-support.js';
 
 const closers = closeAfterAll();
@@ -88,27 +88,47 @@ describe('xds-relay --upstream-limit and --ready-grace-ms', () => {
       assert.match(both, new RegExp(flag));
   });
 
+  it('L2: new Relay refuses a bad upstreamLimits at construction, naming the field and the value', async () => {
+    const relay = (upstreamLimits: unknown) => () =>
+      new Relay({ upstreams: ['127.0.0.1:1'], upstreamLimits: upstreamLimits as ClientLimits });
+    for (const [limits, message] of [
+      [
+        { maxResourceBytes: 0 },
+        /options\.upstreamLimits\.maxResourceBytes must be a positive integer, got 0$/,
+      ],
+      [
+        { maxNonceBytes: 1.5 },
+        /options\.upstreamLimits\.maxNonceBytes must be a positive integer, got 1\.5$/,
+      ],
+      [
+        { maxVersionBytes: '64' },
+        /options\.upstreamLimits\.maxVersionBytes must be a positive integer, got "64"$/,
+      ],
+      [
+        { maxResourcesPerType: Number.POSITIVE_INFINITY },
+        /maxResourcesPerType must be a positive integer, got Infinity$/,
+      ],
+      [
+        { maxBogus: 5 },
+        /options\.upstreamLimits\.maxBogus is not a client limit; the limits are maxMessageBytes, /,
+      ],
+    ] as const)
+      assert.throws(
+        relay(limits),
+        (e: unknown) => e instanceof XdsError && e.code === Code.InvalidArgument && message.test(e.message),
+      );
+    // Good ones pass.
+    const good = relay({ maxResourceBytes: 512, maxRemovedPerResponse: 10 })();
+    await good.close();
+  });
+
   it('L2: with --upstream-limit maxResourceBytes lowered, the relay NACKs an oversize upstream resource and serves the rest', async () => {
     const origin = await startOrigin();
     closers.push(() => origin.server.close());
-    const options = run([
-      '--upstream',
-      origin.address,
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-      '--group-by',
-      'cluster',
-      '--upstream-limit',
-      'maxResourceBytes=512',
-    ]);
-    const running = await startRelayProcess({
-      ...options,
-      logger: createLogger('silent'),
-      closeGraceMs: 200,
-    });
-    closers.push(() => running.close());
+    const options = run(
+      localRelayArgs(origin.address, '--group-by', 'cluster', '--upstream-limit', 'maxResourceBytes=512'),
+    );
+    const running = await startQuietRelayProcess(closers, options);
     const client = downstream(running.xdsAddress, 'n1');
     closers.push(() => client.close());
     client.subscribe(TypeUrl.Cluster, ['*']);
@@ -133,47 +153,20 @@ describe('xds-relay --upstream-limit and --ready-grace-ms', () => {
     // The other resources of the response are applied and served; the oversize one never reaches a client.
     await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.has('c4'));
     assert.deepEqual([...client.resources(TypeUrl.Cluster).keys()].sort(), ['c1', 'c2', 'c4']);
-    const metrics = await (await fetch(`http://${running.adminAddress}/metrics`)).text();
+    const metrics = (await getAdmin(running.adminAddress, '/metrics')).body;
     assert.match(metrics, /^xds_relay_upstream_nacks_total\{type="cds"\} [1-9]/m);
   });
 
   it('X3: --ready-grace-ms reaches readiness: a relay whose groups fail upstream is not ready after that long', async () => {
     // The origin refuses every relay stream (its node ids are longer than it allows) but its port answers gRPC.
-    const cache = new SnapshotCache({ nodeKey: () => originKey });
-    cache.setSnapshot(originKey, originSnapshot());
-    const origin = new XdsServer({ cache, closeGraceMs: 200, limits: { maxNodeIdBytes: 5 } });
-    const port = await origin.listen('127.0.0.1:0');
-    closers.push(() => origin.close());
-    const options = run([
-      '--upstream',
-      `127.0.0.1:${port}`,
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-      '--group-by',
-      'cluster',
-      '--ready-grace-ms',
-      '700',
-    ]);
-    const running = await startRelayProcess({
-      ...options,
-      logger: createLogger('silent'),
-      closeGraceMs: 200,
-    });
-    closers.push(() => running.close());
+    const origin = await startOrigin(undefined, 0, { limits: { maxNodeIdBytes: 5 } });
+    closers.push(() => origin.server.close());
+    const options = run(localRelayArgs(origin.address, '--group-by', 'cluster', '--ready-grace-ms', '700'));
+    const running = await startQuietRelayProcess(closers, options);
     const client = downstream(running.xdsAddress, 'refused');
     closers.push(() => client.close());
     client.subscribe(TypeUrl.Cluster, ['*']);
-    const get = async () => {
-      const response = await fetch(`http://${running.adminAddress}/readyz`);
-      return { status: response.status, body: await response.text() };
-    };
-    let readyz = await get();
-    for (const deadline = Date.now() + relayWaitMs; readyz.status !== 503 && Date.now() < deadline; ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      readyz = await get();
-    }
+    const readyz = await readyzUntil(running.adminAddress, 503);
     assert.equal(readyz.status, 503, readyz.body);
     assert.match(readyz.body, /none of 1 groups has had a live upstream stream for 700 ms or more/);
   });

@@ -7,6 +7,7 @@
  */
 import type { TypeUrl } from '@xds/api';
 import { escapeHtml as e, renderStatusFrame, typeLabel } from '@xds/reference-server';
+import type { GroupCounts } from '../group-admission.js';
 import type { GroupStatus } from '../relay.js';
 import type { RelaySyncz } from './relay-syncz.js';
 
@@ -26,9 +27,20 @@ function renderGroup(group: GroupStatus): string {
   return `<tr><td>${e(group.group)}</td><td><code>${e(group.upstreamNodeId)}</code></td><td><code>${e(group.upstream ?? '–')}</code></td><td class="status ${stateClass[state]}">${state}</td><td>${group.watches}</td><td>${versions || '–'}</td></tr>`;
 }
 
-/** The upstream section: the relay's upstream state and its groups. */
-export function renderUpstream(view: Pick<RelaySyncz, 'upstream' | 'groups'>): string {
-  const head = `<h2>Upstream: <span id="upstream-state" class="status ${stateClass[view.upstream]}">${view.upstream}</span></h2>`;
+/** One line: the groups held against the limit, idle ones, and refusals (rule L2). */
+function renderCounts(counts: GroupCounts): string {
+  const refused = counts.refused.maxGroups + counts.refused.maxNewGroupsPerSecond;
+  return (
+    `<p id="group-counts">${counts.groups} of at most ${counts.maxGroups} groups (${counts.idle} idle) on ` +
+    `${counts.upstreamConnections} upstream connections; new groups at most ${counts.maxNewGroupsPerSecond} a second; ` +
+    `${refused} refused (maxGroups ${counts.refused.maxGroups}, maxNewGroupsPerSecond ` +
+    `${counts.refused.maxNewGroupsPerSecond})</p>`
+  );
+}
+
+/** The upstream section: the relay's upstream state, its group counts and its groups. */
+export function renderUpstream(view: Pick<RelaySyncz, 'upstream' | 'groups' | 'groupCounts'>): string {
+  const head = `<h2>Upstream: <span id="upstream-state" class="status ${stateClass[view.upstream]}">${view.upstream}</span></h2>${renderCounts(view.groupCounts)}`;
   if (view.groups.length === 0)
     return `${head}<p class="muted">No group yet: the first downstream client opens its group's upstream stream.</p>`;
   const rows = view.groups.slice(0, groupsListed).map(renderGroup).join('');

@@ -11,6 +11,7 @@ import {
   synczNodes,
   synczServer,
 } from '@xds/reference-server';
+import type { GroupCounts } from '../group-admission.js';
 import type { GroupStatus, Relay } from '../relay.js';
 
 /** The body of the relay's `/debug/syncz`. */
@@ -20,6 +21,8 @@ export interface RelaySyncz extends StatusView {
   readonly counts: SynczCounts;
   /** `connected`, `disconnected` (some group serves what it holds without its upstream) or `idle`. */
   readonly upstream: 'connected' | 'disconnected' | 'idle';
+  /** How many groups the relay holds (idle ones included), against `maxGroups`, and the refusals (rule L2). */
+  readonly groupCounts: GroupCounts;
   readonly groups: readonly GroupStatus[];
   /** Each downstream node; its `key` is its group. NACKED first. */
   readonly nodes: readonly SynczNode[];
@@ -40,6 +43,7 @@ export function relaySyncz(relay: Relay, version: string, startedAt: number): Re
     server: synczServer(version, startedAt, now, relay.server.connectionStats()),
     counts,
     upstream: relay.upstreamState(),
+    groupCounts: relay.groupCounts(),
     groups: relay.groups(),
     nodes,
   };
