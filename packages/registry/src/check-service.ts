@@ -87,13 +87,41 @@ export interface CheckedService {
   readonly overLimit?: string;
 }
 
-/** The bytes of a label map's keys and values (UTF-8). */
+/** The bytes of a label map's keys and values (UTF-8); a value that is not a string counts as its JSON text. */
 export function labelBytes(labels: Readonly<Record<string, string>>): number {
   let bytes = 0;
   for (const [key, value] of Object.entries(labels)) {
-    bytes += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+    bytes += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 1);
   }
   return bytes;
+}
+
+/**
+ * Why an instance's labels are not served, or undefined when they are fine: a label map is an object of string
+ * values (an adapter fed a nested value from its server would send it to every client in EDS metadata, unbounded in
+ * depth and outside `maxInstanceLabelBytes`), of at most `maxBytes` bytes.
+ */
+export function labelProblem(labels: unknown, maxBytes: number): string | undefined {
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels))
+    return 'its labels are not a map of strings';
+  let bytes = 0;
+  for (const [key, value] of Object.entries(labels)) {
+    if (typeof value !== 'string') return `its label ${JSON.stringify(key.slice(0, 64))} is not a string`;
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  }
+  if (bytes > maxBytes)
+    return `its labels are ${bytes} bytes, over the limit of ${maxBytes} (maxInstanceLabelBytes)`;
+  return undefined;
+}
+
+function localityProblem(locality: unknown): string | undefined {
+  if (locality === undefined) return undefined;
+  if (locality === null || typeof locality !== 'object') return 'its locality is not an object';
+  for (const field of ['region', 'zone', 'subZone'] as const) {
+    const value = (locality as Record<string, unknown>)[field];
+    if (value !== undefined && typeof value !== 'string') return `its locality ${field} is not a string`;
+  }
+  return undefined;
 }
 
 /**
@@ -147,12 +175,10 @@ export function checkRegistryService(
   let weights = 0;
   const maxLabelBytes = limits.maxInstanceLabelBytes;
   for (const instance of service.instances) {
-    let problem = instanceProblem(instance);
-    if (problem === undefined) {
-      const bytes = labelBytes(instance.labels ?? {});
-      if (bytes > maxLabelBytes)
-        problem = `its labels are ${bytes} bytes, over the limit of ${maxLabelBytes} (maxInstanceLabelBytes)`;
-    }
+    const problem =
+      instanceProblem(instance) ??
+      labelProblem(instance.labels ?? {}, maxLabelBytes) ??
+      localityProblem(instance.locality);
     if (problem !== undefined) {
       report(`instance ${instanceName(instance)} left out: ${problem}`);
       continue;

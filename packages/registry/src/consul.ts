@@ -68,6 +68,14 @@ export function consulHostname(service: string): string {
   return `${service}.service.consul`;
 }
 
+/** The entries of `value` whose values are strings (an object's own keys); empty for anything else. */
+function stringEntries(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
+  for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') out[key] = entry;
+  return out;
+}
+
 /** A Consul service from its health entries. */
 export function consulService(name: string, entries: readonly HealthEntry[]): RegistryService {
   const ports = new Map<number, RegistryPort>();
@@ -77,9 +85,13 @@ export function consulService(name: string, entries: readonly HealthEntry[]): Re
     const s = entry.Service;
     const address = s?.Address || entry.Node?.Address;
     if (s === undefined || address === undefined || s.Port === undefined) continue;
-    const meta = s.Meta ?? {};
+    // Consul keeps Meta as strings and Tags as a list of strings; an agent (or anything on its plain-HTTP path) that
+    // sends other values sends data no client can use: only strings become labels (a nested value would reach
+    // every client in EDS metadata, and its depth is unbounded)
+    const meta = stringEntries(s.Meta);
     const labels: Record<string, string> = {};
-    for (const tag of s.Tags ?? []) {
+    for (const tag of Array.isArray(s.Tags) ? s.Tags : []) {
+      if (typeof tag !== 'string') continue;
       const eq = tag.indexOf('=');
       if (eq > 0) labels[tag.slice(0, eq)] = tag.slice(eq + 1);
     }

@@ -153,7 +153,14 @@ export abstract class RegistryBase implements Registry {
     this.#pendingUpdate = undefined;
     if (update === undefined) return;
     this.#lastUpdate = Date.now();
-    update();
+    // rule L4: an update runs in a timer, where a throw would end the process; an update that throws (registry data
+    // the checks did not foresee) is a problem of this registry, which keeps its previous content
+    try {
+      update();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.reportProblem(`update failed: ${message.slice(0, 200)}`, 'content');
+    }
   }
 
   /** Drops a scheduled update (when the adapter stops). */
@@ -253,7 +260,7 @@ export abstract class RegistryBase implements Registry {
    * Records a problem: the content stays as it was (never a hole). A `connection` problem (the default) makes a
    * synced registry stale until the next successful sync; a `limit` problem too (it serves its previous content).
    */
-  protected reportProblem(message: string, kind: 'connection' | 'limit' = 'connection'): void {
+  protected reportProblem(message: string, kind: 'connection' | 'limit' | 'content' = 'connection'): void {
     // what was received before the problem is applied before it (an update would clear `stale`)
     this.flushUpdate();
     this.#lastError = { message, at: new Date(), kind };
