@@ -61,50 +61,60 @@ export function requestLayout(schema: DescMessage): RequestLayout {
 }
 
 /**
- * Checks the body of a `google.rpc.Status { code = 1, message = 2, details = 3 }` and returns how many of its
- * bytes are kept without its details and unknown fields, or -1 when every byte is kept.
+ * Calls `visit` with the number and extent of each field of a `google.rpc.Status { code = 1, message = 2,
+ * details = 3 }` body; with `status`, checks each field as protobuf-es would read it (the details too, which are
+ * checked but never decoded).
  */
-function statusKept(bytes: Uint8Array, from: number, to: number, status: DescMessage): number {
-  let kept = 0;
-  let dropped = false;
+function forEachStatusField(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  status: DescMessage | undefined,
+  visit: (no: number, start: number, end: number) => void,
+): void {
   let pos = from;
   while (pos < to) {
-    const at = pos;
+    const start = pos;
     if (bytes[pos] === 0x1a && bytes[pos + 1] === 0) {
       // An empty detail (tag and length of one byte each, zero length): nothing to check.
       pos += 2;
-      dropped = true;
+      visit(3, start, pos);
       continue;
     }
     const tag = tagAt(bytes, pos, to);
     const no = tag >>> 3;
-    const field = fieldOf(status, no);
-    // The details are checked (as protobuf-es would read them) but not decoded, and dropped.
+    const field = status === undefined ? undefined : fieldOf(status, no);
     pos =
       field === undefined
         ? skipValue(bytes, tag & 7, end, to, no)
         : checkField(bytes, field, tag & 7, end, to, 1, true);
-    if (no === 1 || no === 2) kept += pos - at;
-    else dropped = true;
+    visit(no, start, pos);
   }
+}
+
+/** Whether a Status field is kept: `code` and `message`. */
+const keptStatusField = (no: number) => no === 1 || no === 2;
+
+/**
+ * Checks the body of a Status and returns how many of its bytes are kept without its details and unknown fields,
+ * or -1 when every byte is kept.
+ */
+function statusKept(bytes: Uint8Array, from: number, to: number, status: DescMessage): number {
+  let kept = 0;
+  let dropped = false;
+  forEachStatusField(bytes, from, to, status, (no, start, stop) => {
+    if (keptStatusField(no)) kept += stop - start;
+    else dropped = true;
+  });
   return dropped ? kept : -1;
 }
 
 /** Copies the `code` and `message` fields of a Status body that {@link statusKept} checked; returns the end. */
 function copyStatus(bytes: Buffer, from: number, to: number, out: Buffer, at: number): number {
   let outPos = at;
-  let pos = from;
-  while (pos < to) {
-    const start = pos;
-    if (bytes[pos] === 0x1a && bytes[pos + 1] === 0) {
-      pos += 2;
-      continue;
-    }
-    const tag = tagAt(bytes, pos, to);
-    pos = skipValue(bytes, tag & 7, end, to, tag >>> 3);
-    const no = tag >>> 3;
-    if (no === 1 || no === 2) outPos += bytes.copy(out, outPos, start, pos);
-  }
+  forEachStatusField(bytes, from, to, undefined, (no, start, stop) => {
+    if (keptStatusField(no)) outPos += bytes.copy(out, outPos, start, stop);
+  });
   return outPos;
 }
 
