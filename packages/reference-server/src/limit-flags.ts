@@ -24,6 +24,9 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxGlobsPerRequest: 'glob names (prefix/*) in one request or delta subscription',
   maxNameBytes: 'bytes of one resource name',
   maxNodeIdBytes: 'bytes of a node id',
+  maxNodeBytes: "bytes of a request's node",
+  maxNodeListEntries: 'entries of one repeated field or map across a node (Struct entries together)',
+  maxNodeMetadataDepth: "Struct and list levels in a node's metadata",
   maxErrorDetailBytes: "bytes of a NACK's message kept for status, events and logs",
   firstRequestTimeoutMs: "ms from a stream's opening to its first request",
   maxStreamsPerConnection: 'concurrent xDS streams on one HTTP/2 connection',
@@ -31,6 +34,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
   maxRegexBytes: 'bytes of one CSDS node-matcher regex',
   maxStatusMatchers: 'node matchers in one CSDS request',
+  maxStatusMatcherBytes: 'bytes of one CSDS node matcher',
   hookTimeoutMs:
     'ms an async server hook (onStreamOpen, onRequest, onResponse) or authorization verdict may take',
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',

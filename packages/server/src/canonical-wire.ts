@@ -2,19 +2,76 @@
 // values read within their bounds, known fields checked against their descriptor's wire type, nesting bounded
 // as protobuf-es bounds it. It decodes nothing: it says where each field ends and refuses what protobuf-es
 // would read leniently (groups, wrong wire types, a field past its message), so that the pass and protobuf-es
-// agree on every field boundary.
+// agree on every field boundary. Given a {@link Shape}, it also holds a subtree (a request's node) to the limits
+// on its entries and its Struct nesting as it walks it, so that nothing past them is ever decoded.
 import { isUtf8 } from 'node:buffer';
 import { type DescField, type DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { Code } from '@xds/api';
+import type { Limits } from './limits.js';
 
-/** A request the pass refuses: it ends the stream with `code`. */
+/** A request the pass refuses: it ends the stream with `code`, naming `limit` when it went past one. */
 export class Refused extends Error {
   constructor(
     readonly code: Code,
     message: string,
-    readonly limit?: 'maxNamesPerRequest',
+    readonly limit?: keyof Limits,
   ) {
     super(message);
+  }
+}
+
+/** Messages that nest JSON-like values (`google.protobuf.Struct`, `ListValue`): their levels are what {@link Shape} bounds. */
+const jsonLevels: ReadonlySet<string> = new Set(['google.protobuf.Struct', 'google.protobuf.ListValue']);
+
+/**
+ * Bounds on a subtree (a request's `node`: rule L2) that the walk checks as it reads it: entries of each repeated
+ * field or map, counted across the subtree (a field of a nested message counts all its instances: a node's Struct
+ * entries at every level count together), and levels of Struct and ListValue values. One per request: its counts
+ * hold across every occurrence of the subtree's field, which protobuf-es merges into one message.
+ */
+export class Shape {
+  readonly #entries = new Map<DescField, number>();
+  /** Struct and ListValue levels the walk is in now. */
+  #depth = 0;
+
+  constructor(
+    /** The subtree's field, for messages (`node`). */
+    readonly what: string,
+    readonly maxEntries: number,
+    readonly entriesLimit: keyof Limits,
+    readonly maxDepth: number,
+    readonly depthLimit: keyof Limits,
+  ) {}
+
+  /** Counts `count` entries of a repeated field or map; refuses past `maxEntries` (RESOURCE_EXHAUSTED). */
+  entries(field: DescField, count: number): void {
+    const total = (this.#entries.get(field) ?? 0) + count;
+    if (total > this.maxEntries) {
+      const name = `${field.parent.typeName}.${field.name}`;
+      throw new Refused(
+        Code.ResourceExhausted,
+        `${this.what} has more than limits.${this.entriesLimit} (${this.maxEntries}) entries of ${name}`,
+        this.entriesLimit,
+      );
+    }
+    this.#entries.set(field, total);
+  }
+
+  /** Enters a message; true when it is a Struct or ListValue level (then {@link leave} it). */
+  enter(desc: DescMessage): boolean {
+    if (!jsonLevels.has(desc.typeName)) return false;
+    if (++this.#depth > this.maxDepth)
+      throw new Refused(
+        Code.InvalidArgument,
+        `${this.what} nests Struct and ListValue values deeper than limits.${this.depthLimit} (${this.maxDepth})`,
+        this.depthLimit,
+      );
+    return true;
+  }
+
+  /** Leaves a Struct or ListValue level. */
+  leave(): void {
+    this.#depth--;
   }
 }
 
@@ -128,15 +185,19 @@ function checkValue(
   message: DescMessage | undefined,
   depth: number,
   utf8: boolean,
+  shape: Shape | undefined,
 ): number {
   const after = skipValue(bytes, wire, at, limit, no);
-  if (message !== undefined) checkMessage(bytes, end, after, message, depth + 1, utf8);
+  if (message !== undefined) checkMessage(bytes, end, after, message, depth + 1, utf8, shape);
   else if (utf8 && scalar === ScalarType.STRING && !isUtf8(bytes.subarray(end, after)))
     throw new Refused(Code.InvalidArgument, `field ${no} is not UTF-8`);
   return after;
 }
 
-/** Checks that the fields of a message of `desc` in `from`..`to` are canonical protobuf that ends at `to`. */
+/**
+ * Checks that the fields of a message of `desc` in `from`..`to` are canonical protobuf that ends at `to`, and
+ * within `shape` when one is given.
+ */
 export function checkMessage(
   bytes: Uint8Array,
   from: number,
@@ -144,9 +205,11 @@ export function checkMessage(
   desc: DescMessage,
   depth: number,
   utf8: boolean,
+  shape?: Shape,
 ): void {
   if (depth > maxDepth)
     throw new Refused(Code.InvalidArgument, `messages are nested deeper than ${maxDepth}`);
+  const level = shape?.enter(desc) === true;
   let pos = from;
   while (pos < to) {
     const tag = tagAt(bytes, pos, to);
@@ -158,14 +221,19 @@ export function checkMessage(
       pos = skipValue(bytes, wire, at, to, no);
       continue;
     }
-    pos = checkField(bytes, field, wire, at, to, depth, utf8);
+    pos = checkField(bytes, field, wire, at, to, depth, utf8, shape);
   }
+  if (level) shape!.leave();
 }
 
 function wrongWire(no: number, wire: number): never {
   throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
 }
 
+/**
+ * Checks one field whose tag was read (its value at `at`) as {@link checkMessage} does; returns where it ends. With
+ * `shape`, an entry of a repeated field or map counts toward its bounds.
+ */
 export function checkField(
   bytes: Uint8Array,
   field: DescField,
@@ -174,37 +242,45 @@ export function checkField(
   to: number,
   depth: number,
   utf8: boolean,
+  shape?: Shape,
 ): number {
   const no = field.number;
   switch (field.fieldKind) {
     case 'message':
       if (wire !== 2) wrongWire(no, wire);
-      return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8);
+      return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8, shape);
     case 'scalar':
       if (wire !== scalarWire(field.scalar)) wrongWire(no, wire);
-      return checkValue(bytes, wire, at, to, no, field.scalar, undefined, depth, utf8);
+      return checkValue(bytes, wire, at, to, no, field.scalar, undefined, depth, utf8, shape);
     case 'enum':
       if (wire !== 0) wrongWire(no, wire);
-      return checkValue(bytes, wire, at, to, no, undefined, undefined, depth, utf8);
+      return checkValue(bytes, wire, at, to, no, undefined, undefined, depth, utf8, shape);
     case 'map': {
       if (wire !== 2) wrongWire(no, wire);
+      shape?.entries(field, 1);
       const after = skipValue(bytes, wire, at, to, no);
-      checkMapEntry(bytes, end, after, field, depth + 1, utf8);
+      checkMapEntry(bytes, end, after, field, depth + 1, utf8, shape);
       return after;
     }
     default: {
       if (field.listKind === 'message') {
         if (wire !== 2) wrongWire(no, wire);
-        return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8);
+        shape?.entries(field, 1);
+        return checkValue(bytes, wire, at, to, no, undefined, field.message, depth, utf8, shape);
       }
       const scalar = field.listKind === 'enum' ? ScalarType.INT32 : field.scalar;
       const own = scalarWire(scalar);
-      if (wire === own) return checkValue(bytes, wire, at, to, no, scalar, undefined, depth, utf8);
+      if (wire === own) {
+        shape?.entries(field, 1);
+        return checkValue(bytes, wire, at, to, no, scalar, undefined, depth, utf8, shape);
+      }
       if (wire !== 2) wrongWire(no, wire);
       // Packed: elements that end exactly at the end of the field.
       const after = skipValue(bytes, wire, at, to, no);
       let pos = end;
-      while (pos < after) pos = skipValue(bytes, own, pos, after, no);
+      let count = 0;
+      for (; pos < after; count++) pos = skipValue(bytes, own, pos, after, no);
+      shape?.entries(field, count);
       return after;
     }
   }
@@ -218,6 +294,7 @@ function checkMapEntry(
   field: DescField,
   depth: number,
   utf8: boolean,
+  shape: Shape | undefined,
 ): void {
   if (field.fieldKind !== 'map') return;
   if (depth > maxDepth)
@@ -240,6 +317,6 @@ function checkMapEntry(
     }
     const own = message === undefined ? scalarWire(scalar!) : 2;
     if (wire !== own) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
-    pos = checkValue(bytes, wire, at, to, no, scalar, message, depth, utf8);
+    pos = checkValue(bytes, wire, at, to, no, scalar, message, depth, utf8, shape);
   }
 }

@@ -61,7 +61,10 @@ async function answer(
   request: Request,
   call: ServerCall,
 ): Promise<ClientStatusResponse> {
-  if (request instanceof UndecodableRequest) throw new XdsError(Code.InvalidArgument, request.message);
+  if (request instanceof UndecodableRequest) {
+    if (request.limit !== undefined) ctx.limitReached(request.limit);
+    throw new XdsError(request.code, request.message);
+  }
   await authorizeStatus(ctx, request, call);
   return clientStatus(streams(), request, ctx.limits);
 }
@@ -151,7 +154,8 @@ export function registerCsds(
       requestStream: streaming,
       responseStream: streaming,
       requestSerialize: messageEncoder(ClientStatusRequestSchema),
-      requestDeserialize: requestDecoder(ClientStatusRequestSchema),
+      // The wire pass (rule L2): matchers counted and sized, and the node bounded, before anything is decoded.
+      requestDeserialize: requestDecoder(ClientStatusRequestSchema, ctx.limits),
       responseSerialize: encode,
       responseDeserialize: (bytes: Buffer) => bytes,
       originalName: method.localName,

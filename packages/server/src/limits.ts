@@ -36,6 +36,28 @@ export interface Limits {
   readonly maxNameBytes?: number;
   /** Bytes of a node id; default 4 KiB. A longer node id ends the stream with INVALID_ARGUMENT. */
   readonly maxNodeIdBytes?: number;
+  /**
+   * Bytes of the `node` of one request (xDS, Fetch or CSDS; every occurrence of the field counted), checked on the
+   * wire before any of it is decoded; default 1 MiB. More ends the stream or call with RESOURCE_EXHAUSTED. A stream
+   * keeps its first node, and an Envoy sends its node again in every request unless told otherwise. Real nodes:
+   * an Envoy's lists every extension it was built with (some 500 `extensions`, about 100 KB), an Istio sidecar's
+   * metadata holds dozens of ISTIO_META keys and its pod's labels and annotations (some KB to tens of KB), a
+   * gRPC client's a few hundred bytes.
+   */
+  readonly maxNodeBytes?: number;
+  /**
+   * Entries of one repeated field or map across a request's node (`client_features`, `extensions`,
+   * `listening_addresses`, `dynamic_parameters`, a Struct's fields and a ListValue's values at every level of its
+   * metadata counted together, ...), counted on the wire; default 10,000 (an Envoy lists some 500 extensions).
+   * More ends the stream or call with RESOURCE_EXHAUSTED naming the field.
+   */
+  readonly maxNodeListEntries?: number;
+  /**
+   * Levels of Struct and ListValue values in a node (its `metadata`, and the metadata of its build versions: a
+   * flat Struct is 1), counted on the wire; default 16 (Istio's metadata nests 4 or 5). Deeper ends the stream or
+   * call with INVALID_ARGUMENT.
+   */
+  readonly maxNodeMetadataDepth?: number;
   /** Bytes of a NACK's `error_detail.message` kept per stream and type for status, events and logs; default 4 KiB. */
   readonly maxErrorDetailBytes?: number;
   /** Time from a stream's opening to its first request (ms); default 30 s. Then it ends with DEADLINE_EXCEEDED. */
@@ -58,8 +80,17 @@ export interface Limits {
    * L3); a longer one fails the request with INVALID_ARGUMENT.
    */
   readonly maxRegexBytes?: number;
-  /** Node matchers in one CSDS request; default 100. More fail the request with INVALID_ARGUMENT. */
+  /**
+   * Node matchers in one CSDS request, counted on the wire before any is decoded; default 100. More fail the
+   * request with INVALID_ARGUMENT.
+   */
   readonly maxStatusMatchers?: number;
+  /**
+   * Bytes of one CSDS node matcher (its node id matcher and metadata matchers), checked on the wire before it is
+   * decoded; default 16 KiB (room for an exact node id of `maxNodeIdBytes` and a regex of `maxRegexBytes`). More
+   * fails the request with INVALID_ARGUMENT.
+   */
+  readonly maxStatusMatcherBytes?: number;
   /**
    * How long an async hook (`hooks.onStreamOpen`, `onRequest`, `onResponse`) may take (ms); default 10 s. Then its
    * stream or call ends with INTERNAL naming this limit; other streams never wait for it. It bounds an async
@@ -122,6 +153,9 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxGlobsPerRequest: 1_000,
   maxNameBytes: 16 * 1024,
   maxNodeIdBytes: 4 * 1024,
+  maxNodeBytes: 1024 * 1024,
+  maxNodeListEntries: 10_000,
+  maxNodeMetadataDepth: 16,
   maxErrorDetailBytes: 4 * 1024,
   firstRequestTimeoutMs: 30_000,
   maxStreamsPerConnection: 100,
@@ -129,6 +163,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   drainTimeoutMs: 30_000,
   maxRegexBytes: 1024,
   maxStatusMatchers: 100,
+  maxStatusMatcherBytes: 16 * 1024,
   hookTimeoutMs: 10_000,
   maxQueuedRequests: 100,
   maxQueuedRequestBytes: 16 * 1024 * 1024,

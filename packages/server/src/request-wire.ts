@@ -1,48 +1,74 @@
-// A wire pass over a discovery request before protobuf-es decodes it (rules L2 and L1). protobuf-es decodes a
-// message whole: 15 MiB of empty `Any`s in `error_detail.details` (which the server never reads) or of unknown
-// fields become millions of objects, seconds of CPU on the event loop and hundreds of MB, before any limit is
-// checked. This pass walks the request's top-level fields without decoding them, counts the repeated fields that
-// carry names and refuses more than `limits.maxNamesPerRequest`, and drops what the server never reads: the
-// `details` of `error_detail` (its `code` and `message` are kept) and unknown fields.
+// A wire pass over a request before protobuf-es decodes it (rules L2 and L1). protobuf-es decodes a message whole:
+// 15 MiB of empty `Any`s in `error_detail.details` (which the server never reads) or of unknown fields become
+// millions of objects, seconds of CPU on the event loop and hundreds of MB, before any limit is checked. This pass
+// walks the request's top-level fields without decoding them, counts the repeated fields that carry names (node
+// matchers for CSDS) and refuses more than their limit, holds the `node` to its limits (its bytes, the entries of
+// its repeated fields and maps, the nesting of its metadata: a stream keeps its first node, and an Envoy sends it
+// again in every request), and drops what the server never reads: the `details` of `error_detail` (its `code`
+// and `message` are kept) and unknown fields. It serves discovery requests (SotW, delta, Fetch) and CSDS requests.
 //
 // Rule L1: on every request it passes on, protobuf-es's decode of its output equals protobuf-es's decode of the
 // input apart from the dropped details and unknown fields (`wire-readers.test.ts` holds it to that on random and
 // damaged requests). It reads only canonical protobuf: a request with a group, a known field of another wire
 // type than its own, or an `error_detail` field that runs past its message is refused as not parsing (protobuf-es
 // would read some of those leniently, and no encoder writes them).
-import type { DescMessage } from '@bufbuild/protobuf';
+import type { DescField, DescMessage } from '@bufbuild/protobuf';
 import { Code } from '@xds/api';
-import { checkField, end, fieldOf, Refused, skipValue, tagAt } from './canonical-wire.js';
+import {
+  checkField,
+  checkMessage,
+  end,
+  fieldOf,
+  Refused,
+  Shape,
+  skipValue,
+  tagAt,
+} from './canonical-wire.js';
 import { UndecodableRequest } from './codec.js';
 import type { ResolvedLimits } from './limits.js';
 
-/** Repeated fields counted together against `limits.maxNamesPerRequest`, and how an error names them. */
+/** Repeated fields counted together against a limit, and how an error names them. */
 interface CountedFields {
   readonly fields: readonly number[];
   readonly what: string;
+  /** What the fields hold, for the error: `names`, `node matchers`. */
+  readonly noun: string;
+  readonly limit: 'maxNamesPerRequest' | 'maxStatusMatchers';
+  readonly code: Code;
 }
 
 /** What the wire pass knows of a request message. */
 export interface RequestLayout {
   readonly typeName: string;
-  /** Field numbers of the message's fields (every one of them length-delimited). */
+  /** Field numbers of the message's fields. */
   readonly known: ReadonlySet<number>;
-  /** The field number of `error_detail` (a `google.rpc.Status`). */
+  /** The field number of `error_detail` (a `google.rpc.Status`), or -1 when the message has none (CSDS). */
   readonly errorDetail: number;
+  /** The field number of `node`. */
+  readonly node: number;
+  /** The field number of CSDS's `node_matchers`, each held to `limits.maxStatusMatcherBytes`, or -1. */
+  readonly matchers: number;
   readonly schema: DescMessage;
   readonly counted: readonly CountedFields[];
 }
 
-/** The layout of a request schema: DiscoveryRequest or DeltaDiscoveryRequest. */
+/** The layout of a request schema: DiscoveryRequest, DeltaDiscoveryRequest or ClientStatusRequest. */
 export function requestLayout(schema: DescMessage): RequestLayout {
+  const has = (name: string) => schema.fields.some((f) => f.name === name);
   const number = (name: string): number => {
     const field = schema.fields.find((f) => f.name === name);
     if (field === undefined) throw new Error(`${schema.typeName} has no field ${name}`);
     return field.number;
   };
-  const group = (names: readonly string[]): CountedFields | undefined => {
-    const present = names.filter((name) => schema.fields.some((f) => f.name === name));
-    return present.length === 0 ? undefined : { fields: present.map(number), what: present.join(' + ') };
+  const group = (
+    names: readonly string[],
+    noun = 'names',
+    limit: CountedFields['limit'] = 'maxNamesPerRequest',
+    code: Code = Code.ResourceExhausted,
+  ): CountedFields | undefined => {
+    const present = names.filter(has);
+    if (present.length === 0) return undefined;
+    return { fields: present.map(number), what: present.join(' + '), noun, limit, code };
   };
   const counted = [
     group(['resource_names']),
@@ -50,12 +76,16 @@ export function requestLayout(schema: DescMessage): RequestLayout {
     group(['resource_names_subscribe', 'resource_names_unsubscribe']),
     group(['initial_resource_versions']),
     group(['resource_locators_subscribe', 'resource_locators_unsubscribe']),
+    // CSDS: INVALID_ARGUMENT, as this limit always was.
+    group(['node_matchers'], 'node matchers', 'maxStatusMatchers', Code.InvalidArgument),
   ].filter((g): g is CountedFields => g !== undefined);
   return {
     schema,
     typeName: schema.typeName,
     known: new Set(schema.fields.map((f) => f.number)),
-    errorDetail: number('error_detail'),
+    errorDetail: has('error_detail') ? number('error_detail') : -1,
+    node: number('node'),
+    matchers: has('node_matchers') ? number('node_matchers') : -1,
     counted,
   };
 }
@@ -130,9 +160,9 @@ function writeVarint(out: Buffer, at: number, value: number): number {
 }
 
 /**
- * Walks a request's top-level fields: refuses one over the limits (RESOURCE_EXHAUSTED naming the limit) or not
- * canonical protobuf (INVALID_ARGUMENT), and returns its bytes without error details and unknown fields (the
- * same buffer when there are none).
+ * Walks a request's top-level fields: refuses one over the limits (RESOURCE_EXHAUSTED or INVALID_ARGUMENT naming
+ * the limit) or not canonical protobuf (INVALID_ARGUMENT), and returns its bytes without error details and unknown
+ * fields (the same buffer when there are none).
  */
 export function trimRequest(
   bytes: Buffer,
@@ -144,16 +174,36 @@ export function trimRequest(
   } catch (error) {
     if (!(error instanceof Refused)) throw error;
     const message =
-      error.code === Code.InvalidArgument
+      error.code === Code.InvalidArgument && error.limit === undefined
         ? `${layout.typeName} does not parse: ${error.message}`
         : error.message;
     return new UndecodableRequest(message, error.code, error.limit);
   }
 }
 
+/** The message of a length-delimited field at `at` (after its tag): checks its wire type, returns where it ends. */
+function messageEnd(bytes: Uint8Array, field: DescField, wire: number, at: number, limit: number): number {
+  if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${field.number} has wire type ${wire}`);
+  return skipValue(bytes, wire, at, limit, field.number);
+}
+
+/** The bounds of a request's node (rule L2): its entries and its metadata's nesting. */
+function nodeShape(limits: ResolvedLimits): Shape {
+  return new Shape(
+    'node',
+    limits.maxNodeListEntries,
+    'maxNodeListEntries',
+    limits.maxNodeMetadataDepth,
+    'maxNodeMetadataDepth',
+  );
+}
+
 function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buffer {
   const counts = layout.counted.map(() => 0);
-  const max = limits.maxNamesPerRequest;
+  // The node's bytes and entries, every occurrence counted (protobuf-es merges them into one node).
+  let nodeBytes = 0;
+  let shape: Shape | undefined;
+  let matcher = 0;
   // What is kept is copied into `out` once something is dropped: never more bytes than the request's, and no
   // object per field.
   let out: Buffer | undefined;
@@ -176,13 +226,38 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
     }
     for (let i = 0; i < counts.length; i++) if (layout.counted[i]!.fields.includes(no)) counts[i]!++;
     const field = fieldOf(layout.schema, no)!;
+    if (no === layout.node && field.fieldKind === 'message') {
+      // The node's bytes before a byte of it is read, then its shape as it is walked: nothing over is decoded.
+      pos = messageEnd(bytes, field, wire, body, length);
+      nodeBytes += pos - end;
+      if (nodeBytes > limits.maxNodeBytes)
+        throw new Refused(
+          Code.ResourceExhausted,
+          `node is ${nodeBytes} bytes, more than limits.maxNodeBytes (${limits.maxNodeBytes})`,
+          'maxNodeBytes',
+        );
+      shape ??= nodeShape(limits);
+      checkMessage(bytes, end, pos, field.message, 1, false, shape);
+      continue;
+    }
+    if (no === layout.matchers && field.fieldKind === 'list' && field.listKind === 'message') {
+      pos = messageEnd(bytes, field, wire, body, length);
+      if (pos - end > limits.maxStatusMatcherBytes)
+        throw new Refused(
+          Code.InvalidArgument,
+          `node_matchers[${matcher}] is ${pos - end} bytes, more than limits.maxStatusMatcherBytes (${limits.maxStatusMatcherBytes})`,
+          'maxStatusMatcherBytes',
+        );
+      checkMessage(bytes, end, pos, field.message, 1, false);
+      matcher++;
+      continue;
+    }
     if (no !== layout.errorDetail) {
       // Strings protobuf-es decodes are checked by protobuf-es: only dropped ones (details) are checked here.
       pos = checkField(bytes, field, wire, body, length, 0, false);
       continue;
     }
-    if (wire !== 2) throw new Refused(Code.InvalidArgument, `field ${no} has wire type ${wire}`);
-    pos = skipValue(bytes, wire, body, length, no);
+    pos = messageEnd(bytes, field, wire, body, length);
     const start = end;
     const status = field.fieldKind === 'message' ? field.message : layout.schema;
     const kept = statusKept(bytes, start, pos, status);
@@ -194,13 +269,12 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
     from = pos;
   }
   // Counted from the wire: no name was decoded.
-  for (let i = 0; i < counts.length; i++)
+  for (let i = 0; i < counts.length; i++) {
+    const { what, noun, limit, code } = layout.counted[i]!;
+    const max = limits[limit];
     if (counts[i]! > max)
-      throw new Refused(
-        Code.ResourceExhausted,
-        `${layout.counted[i]!.what} has ${counts[i]} names, more than limits.maxNamesPerRequest (${max})`,
-        'maxNamesPerRequest',
-      );
+      throw new Refused(code, `${what} has ${counts[i]} ${noun}, more than limits.${limit} (${max})`, limit);
+  }
   if (out === undefined) return bytes;
   outPos += bytes.copy(out, outPos, from, length);
   return out.subarray(0, outPos);

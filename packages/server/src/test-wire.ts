@@ -249,7 +249,7 @@ function shuffle<T>(random: Random, items: T[]): T[] {
 }
 
 /** Damages encoded bytes: truncated, a byte flipped, inserted or dropped, a range repeated, garbage appended. */
-function mutate(random: Random, bytes: number[]): number[] {
+export function mutate(random: Random, bytes: number[]): number[] {
   const out = [...bytes];
   const times = 1 + random.int(3);
   for (let i = 0; i < times; i++) {
