@@ -33,6 +33,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxStreamsPerNode: 'concurrent xDS streams of one node id, across connections',
   drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
   maxRegexBytes: 'bytes of one CSDS node-matcher regex',
+  maxRegexProgramSize: 'instructions one CSDS regex may compile to (bounded before compiling)',
   maxStatusMatchers: 'node matchers in one CSDS request',
   maxStatusMatcherBytes: 'bytes of one CSDS node matcher',
   hookTimeoutMs:

@@ -57,6 +57,26 @@ describe('L2: CSDS requests on the wire', () => {
     assert.equal(end.grpcStatus, status.OK);
   });
 
+  it('L3: a short regex that compiles to a huge program is refused before it is compiled', async () => {
+    const [, connection] = await server();
+    // 808 bytes, under limits.maxRegexBytes: re2js compiled it to 802,002 instructions in 803 ms and 103 MB.
+    const regex = `(${'ab'.repeat(400)}){1000}`;
+    const bytes = toBinary(
+      ClientStatusRequestSchema,
+      create(ClientStatusRequestSchema, {
+        nodeMatchers: [{ nodeId: { matchPattern: { case: 'safeRegex', value: { regex } } } }],
+      }),
+    );
+    for (const path of paths) {
+      const end = await call(connection, path, bytes);
+      assert.equal(end.grpcStatus, status.INVALID_ARGUMENT, path);
+      assert.match(
+        end.grpcMessage ?? '',
+        /node_matchers\[0\]\.node_id\.safe_regex: the regex may compile to \d+ instructions, more than limits\.maxRegexProgramSize \(2000\)/,
+      );
+    }
+  });
+
   it("L2: a CSDS request's node is held to the node limits", async () => {
     const [, connection] = await server({ maxNodeListEntries: 10 });
     const bytes = toBinary(

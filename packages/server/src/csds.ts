@@ -55,7 +55,12 @@ function nodeFilter(request: ClientStatusRequest, limits: StatusLimits): (nodeId
   }
   if (matchers.length === 0) return () => true;
   const compiled = matchers.map((m, i) =>
-    compileStringMatcher(m.nodeId, `node_matchers[${i}].node_id`, limits.maxRegexBytes),
+    compileStringMatcher(
+      m.nodeId,
+      `node_matchers[${i}].node_id`,
+      limits.maxRegexBytes,
+      limits.maxRegexProgramSize,
+    ),
   );
   return (nodeId) => compiled.some((matches) => matches(nodeId));
 }
@@ -111,7 +116,10 @@ function typeConfigs(state: TypeState, withContents: boolean): ClientConfig_Gene
 }
 
 /** The limits that bound a CSDS request (a part of the server's `limits`, rules L2 and L3). */
-export type StatusLimits = Pick<ResolvedLimits, 'maxRegexBytes' | 'maxStatusMatchers'>;
+export type StatusLimits = Pick<
+  ResolvedLimits,
+  'maxRegexBytes' | 'maxRegexProgramSize' | 'maxStatusMatchers'
+>;
 
 /**
  * The CSDS answer: one ClientConfig per matching node, built from the same state as `clients()`. Node matchers'

@@ -81,6 +81,12 @@ export interface Limits {
    */
   readonly maxRegexBytes?: number;
   /**
+   * Instructions a request's regex may compile to, bounded from its text before it is compiled (rule L3: a
+   * repetition count multiplies, so an 808-byte regex compiled to 802,002 instructions in 803 ms and 103 MB);
+   * default 2,000 (`[a-z]{1000}` is about 1,010). More fails the request with INVALID_ARGUMENT.
+   */
+  readonly maxRegexProgramSize?: number;
+  /**
    * Node matchers in one CSDS request, counted on the wire before any is decoded; default 100. More fail the
    * request with INVALID_ARGUMENT.
    */
@@ -162,6 +168,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxStreamsPerNode: 100,
   drainTimeoutMs: 30_000,
   maxRegexBytes: 1024,
+  maxRegexProgramSize: 2_000,
   maxStatusMatchers: 100,
   maxStatusMatcherBytes: 16 * 1024,
   hookTimeoutMs: 10_000,

@@ -7,23 +7,39 @@
  */
 import { Code, type StringMatcher, XdsError } from '@xds/api';
 import { RE2JS } from 're2js';
+import { regexSizeBound } from './regex-size.js';
 
 /** A compiled matcher: true when the whole string matches. */
 export type StringPredicate = (value: string) => boolean;
 
 /** The default bound on a regex's UTF-8 bytes when no limit is given (the same as `defaultLimits.maxRegexBytes`). */
 const defaultMaxRegexBytes = 1024;
+/** The default bound on a regex's program (the same as `defaultLimits.maxRegexProgramSize`). */
+const defaultMaxProgramSize = 2_000;
 
 /**
  * Compiles an RE2 regex that must match a whole string. Throws an XdsError (INVALID_ARGUMENT) naming the problem
- * for a pattern RE2 rejects (lookaround, backreferences, bad syntax) or one longer than `maxBytes`.
+ * for a pattern RE2 rejects (lookaround, backreferences, bad syntax), one longer than `maxBytes`, or one whose
+ * program may be larger than `maxProgramSize` instructions (bounded from its text, before compiling: rule L3).
  */
-export function compileRe2(pattern: string, what: string, maxBytes = defaultMaxRegexBytes): StringPredicate {
+export function compileRe2(
+  pattern: string,
+  what: string,
+  maxBytes = defaultMaxRegexBytes,
+  maxProgramSize = defaultMaxProgramSize,
+): StringPredicate {
   const bytes = Buffer.byteLength(pattern, 'utf8');
   if (bytes > maxBytes) {
     throw new XdsError(
       Code.InvalidArgument,
       `${what}: the regex is ${bytes} bytes, more than limits.maxRegexBytes (${maxBytes})`,
+    );
+  }
+  const size = regexSizeBound(pattern);
+  if (size > maxProgramSize) {
+    throw new XdsError(
+      Code.InvalidArgument,
+      `${what}: the regex may compile to ${size} instructions, more than limits.maxRegexProgramSize (${maxProgramSize})`,
     );
   }
   let re: RE2JS;
@@ -48,6 +64,7 @@ export function compileStringMatcher(
   matcher: StringMatcher | undefined,
   what = 'string matcher',
   maxRegexBytes = defaultMaxRegexBytes,
+  maxRegexProgramSize = defaultMaxProgramSize,
 ): StringPredicate {
   if (matcher === undefined) return () => true;
   const pattern = matcher.matchPattern;
@@ -70,7 +87,7 @@ export function compileStringMatcher(
       return (value) => fold(value).includes(want);
     }
     case 'safeRegex':
-      return compileRe2(pattern.value.regex, `${what}.safe_regex`, maxRegexBytes);
+      return compileRe2(pattern.value.regex, `${what}.safe_regex`, maxRegexBytes, maxRegexProgramSize);
     default:
       return () => true;
   }
