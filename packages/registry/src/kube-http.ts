@@ -32,6 +32,9 @@ export class KubeStatusError extends Error {
   }
 }
 
+/** The idle time before TCP keepalive probes start on a connection to kube-apiserver. */
+const keepAliveMs = 30_000;
+
 /** The most bytes of an error body read for its message. */
 const maxErrorBodyBytes = 64 * 1024;
 
@@ -59,6 +62,8 @@ async function get(
     signal,
     ...(init.agent === undefined ? {} : { agent: init.agent as never }),
   });
+  // a peer that went away without a RST (a NAT or load balancer that dropped the flow) is found by the kernel too
+  request.once('socket', (socket) => socket.setKeepAlive(true, keepAliveMs));
   return new Promise((resolve, reject) => {
     request.once('response', resolve);
     request.once('error', reject);
@@ -111,6 +116,25 @@ export async function listBounded(
   maxBytes: number,
   what: string,
   signal: AbortSignal,
+  timeoutMs = 60_000,
+): Promise<unknown> {
+  // a list that stalls (before its headers or mid-body) is abandoned: the kind lists again after a backoff
+  const deadline = AbortSignal.timeout(timeoutMs);
+  try {
+    return await listWithin(config, path, maxBytes, what, AbortSignal.any([signal, deadline]));
+  } catch (error) {
+    if (deadline.aborted && !signal.aborted)
+      throw new Error(`${what}: no full answer within ${timeoutMs} ms (listTimeoutMs)`);
+    throw error;
+  }
+}
+
+async function listWithin(
+  config: KubeConfig,
+  path: string,
+  maxBytes: number,
+  what: string,
+  signal: AbortSignal,
 ): Promise<unknown> {
   const response = await get(config, path, {}, signal);
   if (response.statusCode !== 200) throw await statusError(response);
@@ -128,9 +152,22 @@ export async function listBounded(
 }
 
 /**
- * Watches `path` with `query` until the server ends the watch, `signal` aborts, or an event line is longer than
- * `maxLineBytes` (then the watch ends with an error naming `maxRegistryResponseBytes`). Calls `opened` once the
- * apiserver accepted the watch, and `event` with each event's type and object; `event` returning true ends the watch.
+ * The client-side time bounds of a watch: the apiserver is asked to end it after its `timeoutSeconds`, but a dead or
+ * hostile peer does not, so it is abandoned `deadlineMs` after it began, and when no byte came for `idleMs` (the
+ * apiserver sends a bookmark about once a minute when asked for them).
+ */
+export interface WatchTimes {
+  /** The most time a watch lasts, headers included. */
+  readonly deadlineMs: number;
+  /** The most time without a byte (headers included). */
+  readonly idleMs: number;
+}
+
+/**
+ * Watches `path` with `query` until the server ends the watch, `signal` aborts, an event line is longer than
+ * `maxLineBytes` (then the watch ends with an error naming `maxRegistryResponseBytes`), or a bound of `times` is
+ * reached (an error naming it). Calls `opened` once the apiserver accepted the watch, and `event` with each event's
+ * type and object; `event` returning true ends the watch.
  */
 export async function watchBounded(
   config: KubeConfig,
@@ -140,13 +177,59 @@ export async function watchBounded(
   what: string,
   signal: AbortSignal,
   handlers: { readonly opened: () => void; readonly event: (type: string, object: unknown) => boolean },
+  times: WatchTimes = { deadlineMs: 330_000, idleMs: 120_000 },
+): Promise<WatchEnd> {
+  const local = new AbortController();
+  let timedOut: string | undefined;
+  const abandon = (why: string): void => {
+    timedOut ??= why;
+    local.abort();
+  };
+  const deadline = setTimeout(
+    () => abandon(`no end within ${times.deadlineMs} ms (watchTimeoutSeconds + margin)`),
+    times.deadlineMs,
+  );
+  let idle = setTimeout(() => abandon(`no byte for ${times.idleMs} ms (watchIdleMs)`), times.idleMs);
+  const active = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abandon(`no byte for ${times.idleMs} ms (watchIdleMs)`), times.idleMs);
+  };
+  try {
+    return await watchWithin(
+      config,
+      path,
+      query,
+      maxLineBytes,
+      what,
+      AbortSignal.any([signal, local.signal]),
+      handlers,
+      active,
+      () => timedOut,
+    );
+  } finally {
+    clearTimeout(deadline);
+    clearTimeout(idle);
+  }
+}
+
+async function watchWithin(
+  config: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string>>,
+  maxLineBytes: number,
+  what: string,
+  signal: AbortSignal,
+  handlers: { readonly opened: () => void; readonly event: (type: string, object: unknown) => boolean },
+  active: () => void,
+  timedOut: () => string | undefined,
 ): Promise<WatchEnd> {
   let response: IncomingMessage;
   try {
     response = await get(config, path, { ...query, watch: 'true' }, signal);
   } catch (error) {
-    return { gone: false, error: error instanceof Error ? error.message : String(error) };
+    return { gone: false, error: timedOut() ?? (error instanceof Error ? error.message : String(error)) };
   }
+  active();
   if (response.statusCode !== 200) {
     const error = await statusError(response);
     return { gone: error.statusCode === 410, error: error.message };
@@ -158,8 +241,10 @@ export async function watchBounded(
       if (finished) return;
       finished = true;
       response.destroy();
-      resolve(end);
+      const why = timedOut();
+      resolve(why === undefined ? end : { gone: false, error: `${what}: ${why}` });
     };
+    signal.addEventListener('abort', () => finish({ gone: false, error: 'aborted' }), { once: true });
     // the bytes of the line read so far, before its newline
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -183,6 +268,7 @@ export async function watchBounded(
       ).message,
     });
     response.on('data', (chunk: Buffer) => {
+      active();
       let start = 0;
       while (!finished) {
         const newline = chunk.indexOf(10, start);

@@ -38,7 +38,17 @@ export interface KubeSlice {
     /** `namespace/name` of the Pod it targets. */
     readonly pod: string | undefined;
   }[];
+  /** `namespace/name` of the slice. */
+  readonly name: string;
+  /** The endpoints and addresses not kept: past {@link maxSliceEndpoints} or {@link maxEndpointAddresses}. */
+  readonly cut: number;
 }
+
+/** The most endpoints kept of one EndpointSlice: Kubernetes' own validation allows 1,000. */
+export const maxSliceEndpoints = 1000;
+
+/** The most addresses kept of one endpoint: Kubernetes' own validation allows 100. */
+export const maxEndpointAddresses = 100;
 
 /** What is kept of a Pod: its labels, or their size when they are past `maxInstanceLabelBytes`. */
 export interface KubePod {
@@ -68,6 +78,8 @@ export function compactService(service: V1Service): KubeService {
 /** The parts of an EndpointSlice the mapping reads. */
 export function compactSlice(slice: V1EndpointSlice): KubeSlice {
   const namespace = slice.metadata?.namespace ?? '';
+  const endpoints = Array.isArray(slice.endpoints) ? slice.endpoints : [];
+  let cut = Math.max(0, endpoints.length - maxSliceEndpoints);
   return {
     namespace,
     service: text(slice.metadata?.labels?.['kubernetes.io/service-name']),
@@ -76,15 +88,21 @@ export function compactSlice(slice: V1EndpointSlice): KubeSlice {
       ...(text(p.name) === undefined ? {} : { name: p.name }),
       ...(p.port === undefined ? {} : { port: p.port }),
     })),
-    endpoints: (Array.isArray(slice.endpoints) ? slice.endpoints : []).map((e) => {
+    // rule L2: a slice holds at most what Kubernetes validates (a hostile apiserver's 2,000 × 100 per slice, one
+    // slice every 200 ms, took 1.5 GiB in 30 s); the rest is counted and reported as an item error
+    endpoints: endpoints.slice(0, maxSliceEndpoints).map((e) => {
       const ref = e.targetRef;
+      const addresses = Array.isArray(e.addresses) ? e.addresses : [];
+      if (addresses.length > maxEndpointAddresses) cut += addresses.length - maxEndpointAddresses;
       return {
-        addresses: Array.isArray(e.addresses) ? e.addresses.filter((a) => typeof a === 'string') : [],
+        addresses: addresses.slice(0, maxEndpointAddresses).filter((a) => typeof a === 'string'),
         ready: e.conditions?.ready !== false,
         zone: text(e.zone) ?? '',
         pod: ref?.kind === 'Pod' ? `${ref.namespace ?? namespace}/${ref.name ?? ''}` : undefined,
       };
     }),
+    name: `${namespace}/${slice.metadata?.name ?? ''}`,
+    cut,
   };
 }
 
@@ -117,6 +135,7 @@ export function kubernetesServices(
   domain: string,
   maxLabelBytes: number,
   memo: Map<string, Built> = new Map(),
+  maxInstances: number = Number.POSITIVE_INFINITY,
 ): { services: RegistryService[]; problems: RegistryProblem[] } {
   const slicesByService = new Map<string, KubeSlice[]>();
   for (const slice of slices) {
@@ -141,7 +160,7 @@ export function kubernetesServices(
       before.inputs.length === inputs.length &&
       before.inputs.every((x, i) => x === inputs[i])
         ? before
-        : buildService(service, own, pods, domain, maxLabelBytes, inputs);
+        : buildService(service, own, pods, domain, maxLabelBytes, inputs, maxInstances);
     memo.set(key, built);
     out.push(built.service);
     problems.push(...built.problems);
@@ -157,6 +176,7 @@ function buildService(
   domain: string,
   maxLabelBytes: number,
   inputs: readonly unknown[],
+  maxInstances: number,
 ): Built {
   const { name, namespace } = service;
   const hostname = `${name}.${namespace}.svc.${domain}`;
@@ -171,6 +191,15 @@ function buildService(
   const instances: RegistryInstance[] = [];
   const problems: RegistryProblem[] = [];
   for (const slice of slices) {
+    if (slice.cut > 0) {
+      problems.push({
+        item: JSON.stringify(hostname),
+        message: `${slice.cut} endpoints or addresses of EndpointSlice ${slice.name} left out: over ${maxSliceEndpoints} endpoints per slice or ${maxEndpointAddresses} addresses per endpoint (Kubernetes' own limits)`,
+        at: new Date(),
+      });
+    }
+    // one past maxInstancesPerService is enough for the update to be refused naming it: the rest is not built
+    if (instances.length > maxInstances) break;
     const targetPorts: Record<string, number> = {};
     for (const sp of slice.ports) {
       const portName = portNameOf.get(sp.name ?? '');
@@ -187,6 +216,7 @@ function buildService(
         continue;
       }
       for (const address of endpoint.addresses) {
+        if (instances.length > maxInstances) break;
         instances.push({
           address,
           ports: targetPorts,

@@ -44,6 +44,26 @@ export interface KubernetesRegistryOptions {
   readonly maxBackoffMs?: number;
   /** Bounds on its content; unset ones take `defaultRegistryLimits`. */
   readonly limits?: Partial<RegistryLimits>;
+  /**
+   * The `timeoutSeconds` asked of kube-apiserver for each watch; default 300. A watch it has not ended 30 s after
+   * that is abandoned by this side (a dead or hostile peer does not end it) and resumed from the last version.
+   */
+  readonly watchTimeoutSeconds?: number;
+  /**
+   * The most time a watch may go without a byte, in milliseconds (bookmarks are asked for, and kube-apiserver sends
+   * one about every minute); then the watch is abandoned, the registry is stale until a watch is up again, and it
+   * watches again from the last version. Default 120,000.
+   */
+  readonly watchIdleMs?: number;
+  /** The most time a list may take, headers and body, in milliseconds; then it lists again after a backoff. Default 60,000. */
+  readonly listTimeoutMs?: number;
+}
+
+/** The time bounds of a kind's requests (see {@link KubernetesRegistryOptions}). */
+interface KubeTimes {
+  readonly watchTimeoutSeconds: number;
+  readonly watchIdleMs: number;
+  readonly listTimeoutMs: number;
 }
 
 interface Listed<T> {
@@ -69,6 +89,8 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
     readonly maxObjects: number,
     /** What is kept of an object. */
     readonly compact: (object: R) => T,
+    /** The time bounds of its lists and watches. */
+    readonly times: KubeTimes,
   ) {}
 
   #tooMany(count: string): string {
@@ -96,6 +118,7 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
             this.maxBytes,
             `GET ${this.path}`,
             signal,
+            this.times.listTimeoutMs,
           )) as Listed<R>;
           if (!Array.isArray(listed?.items)) throw new Error(`GET ${this.path}: the answer is not a list`);
           if (listed.items.length > this.maxObjects)
@@ -110,7 +133,11 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
         const ended = await watchBounded(
           this.config,
           this.path,
-          { resourceVersion: this.#version, allowWatchBookmarks: 'true', timeoutSeconds: '300' },
+          {
+            resourceVersion: this.#version,
+            allowWatchBookmarks: 'true',
+            timeoutSeconds: String(this.times.watchTimeoutSeconds),
+          },
           this.maxBytes,
           `GET ${this.path}?watch`,
           signal,
@@ -144,6 +171,7 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
               return false;
             },
           },
+          { deadlineMs: this.times.watchTimeoutSeconds * 1000 + 30_000, idleMs: this.times.watchIdleMs },
         );
         if (signal.aborted) return;
         if (ended.gone || gone) relist = true;
@@ -185,6 +213,7 @@ export class KubernetesRegistry extends RegistryBase {
   readonly location: string;
   readonly #domain: string;
   readonly #maxBackoff: number;
+  readonly #times: KubeTimes;
   #abort = new AbortController();
   #kinds:
     | [ListWatch<V1Service, KubeService>, ListWatch<V1EndpointSlice, KubeSlice>, ListWatch<V1Pod, KubePod>]
@@ -198,6 +227,11 @@ export class KubernetesRegistry extends RegistryBase {
     this.location = kubeconfig;
     this.#domain = options.domain ?? 'cluster.local';
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
+    this.#times = {
+      watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
+      watchIdleMs: options.watchIdleMs ?? 120_000,
+      listTimeoutMs: options.listTimeoutMs ?? 60_000,
+    };
   }
 
   /** Loads the kubeconfig and starts the three list-watches. */
@@ -213,12 +247,13 @@ export class KubernetesRegistry extends RegistryBase {
     const max = this.limits.maxRegistryResponseBytes;
     const objects = this.limits.maxRegistryObjects;
     const labels = this.limits.maxInstanceLabelBytes;
+    const times = this.#times;
     const kinds: [
       ListWatch<V1Service, KubeService>,
       ListWatch<V1EndpointSlice, KubeSlice>,
       ListWatch<V1Pod, KubePod>,
     ] = [
-      new ListWatch('services', '/api/v1/services', config, max, objects, compactService),
+      new ListWatch('services', '/api/v1/services', config, max, objects, compactService, times),
       new ListWatch(
         'endpointslices',
         '/apis/discovery.k8s.io/v1/endpointslices',
@@ -226,8 +261,17 @@ export class KubernetesRegistry extends RegistryBase {
         max,
         objects,
         compactSlice,
+        times,
       ),
-      new ListWatch('pods', '/api/v1/pods', config, max, objects, (pod: V1Pod) => compactPod(pod, labels)),
+      new ListWatch(
+        'pods',
+        '/api/v1/pods',
+        config,
+        max,
+        objects,
+        (pod: V1Pod) => compactPod(pod, labels),
+        times,
+      ),
     ];
     this.#built.clear();
     this.#kinds = kinds;
@@ -258,6 +302,7 @@ export class KubernetesRegistry extends RegistryBase {
       this.#domain,
       this.limits.maxInstanceLabelBytes,
       this.#built,
+      this.limits.maxInstancesPerService,
     );
     this.replaceServices(
       made.services,
