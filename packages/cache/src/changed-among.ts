@@ -4,7 +4,7 @@
 // once in O(the change) and encoded once (rules S8, R3), and each stream holds the new snapshot as two references
 // (bench scenario 1).
 import type { EncodedResource } from './encoded-resource.js';
-import type { ResourceView } from './watch.js';
+import type { ResourceView } from './watch-source.js';
 
 /** The response of a subscription that held `before` when the names of `pending` changed. */
 export interface ChangedAmong {

@@ -1,7 +1,7 @@
 import type { Node, ResourceTypes } from '@xds/api';
 import type { DeltaWatch } from './delta-watch.js';
 import type { SotwWatch } from './sotw-watch.js';
-import type { WatchOptions } from './watch.js';
+import type { WatchOptions } from './watch-source.js';
 
 /**
  * The boundary between the server and a cache: the server opens one watch per stream and type, feeds it the

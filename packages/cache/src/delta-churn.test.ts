@@ -11,7 +11,8 @@ import { Snapshot } from './snapshot.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { assignment } from './test-resources.js';
 import { delta } from './test-watch.js';
-import { type SubscriptionChange, Watch } from './watch.js';
+import { Watch } from './watch.js';
+import type { SubscriptionChange } from './watch-source.js';
 
 const { Endpoint } = TypeUrl;
 

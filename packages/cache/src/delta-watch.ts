@@ -1,7 +1,8 @@
 import type { TypeUrl } from '@xds/api';
 import type { EncodedResource } from './encoded-resource.js';
 import { HeldVersions } from './held-versions.js';
-import { isGlob, type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
+import { isGlob, Watch } from './watch.js';
+import type { ResourceView, WatchOptions, WatchSource } from './watch-source.js';
 
 /** An incremental response a delta watch hands to the server. */
 export interface DeltaResponse {

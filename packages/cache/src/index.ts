@@ -47,12 +47,11 @@ export {
 export { type SotwRequestInfo, type SotwResponse, SotwWatch } from './sotw-watch.js';
 export { isKnownSubscription } from './subscription-bytes.js';
 export { TypeHash } from './type-version.js';
-export {
-  type Completeness,
-  isGlob,
-  type ResourceView,
-  type SubscriptionChange,
-  Watch,
-  type WatchOptions,
-  type WatchSource,
-} from './watch.js';
+export { isGlob, Watch } from './watch.js';
+export type {
+  Completeness,
+  ResourceView,
+  SubscriptionChange,
+  WatchOptions,
+  WatchSource,
+} from './watch-source.js';

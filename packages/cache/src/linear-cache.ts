@@ -8,15 +8,14 @@ import { GlobIndex } from './glob-index.js';
 import { parseResource, type SnapshotResource } from './snapshot-input.js';
 import { SotwWatch } from './sotw-watch.js';
 import { TypeHash } from './type-version.js';
-import {
-  type Completeness,
-  isGlob,
-  type ResourceView,
-  type SubscriptionChange,
-  type Watch,
-  type WatchOptions,
-  type WatchSource,
-} from './watch.js';
+import { isGlob, type Watch } from './watch.js';
+import type {
+  Completeness,
+  ResourceView,
+  SubscriptionChange,
+  WatchOptions,
+  WatchSource,
+} from './watch-source.js';
 
 /**
  * A resource a LinearCache takes: a message, `{ resource, name?, ttlMs? }`, an `EncodedResource`, or

@@ -5,7 +5,7 @@ import { Code, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import type { ConfigWatcher } from './config-watcher.js';
 import type { DeltaWatch } from './delta-watch.js';
 import type { SotwWatch } from './sotw-watch.js';
-import type { WatchOptions } from './watch.js';
+import type { WatchOptions } from './watch-source.js';
 
 /** Picks the cache of a watch from what opens it (node, type URL, ADS or not); undefined when none serves it. */
 export type Classify = (request: WatchOptions) => ConfigWatcher | undefined;

@@ -2,7 +2,7 @@
 // changed between two snapshots. Streams with the same (interned) subscription and the same snapshots get the very
 // same frozen array, so the server also encodes its response body once (rule R3).
 import type { EncodedResource } from './encoded-resource.js';
-import type { ResourceView } from './watch.js';
+import type { ResourceView } from './watch-source.js';
 
 const everything = new WeakMap<ResourceView, readonly EncodedResource[]>();
 

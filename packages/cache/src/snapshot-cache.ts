@@ -5,7 +5,8 @@ import { byNodeId, type ConfigWatcher, type NodeKey } from './config-watcher.js'
 import { DeltaWatch } from './delta-watch.js';
 import { Snapshot, type SnapshotDraft, type SnapshotOptions } from './snapshot.js';
 import { SotwWatch } from './sotw-watch.js';
-import type { Completeness, ResourceView, Watch, WatchOptions, WatchSource } from './watch.js';
+import type { Watch } from './watch.js';
+import type { Completeness, ResourceView, WatchOptions, WatchSource } from './watch-source.js';
 
 /** Options of {@link SnapshotCache}. */
 export interface SnapshotCacheOptions {

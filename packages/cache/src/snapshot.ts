@@ -1,22 +1,18 @@
 // The immutable snapshot: a version per type (content hashes by default, rule S14; given versions win), encoded
 // resources shared by every stream (rule R3), TTLs (rule R4), consistency checks (rule R2), and updates by immer
-// recipe that keep every untouched type's version. The draft an update works on lives in snapshot-draft.ts.
+// recipe that keep every untouched type's version. The draft an update works on lives in snapshot-draft.ts, and
+// what the snapshot holds per type (with what is derived from it on demand) in snapshot-state.ts.
 import type { Message } from '@bufbuild/protobuf';
 import { Code, type MessageOf, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { enablePatches, freeze, produceWithPatches } from 'immer';
 import { checkSnapshot, type Problem } from './check.js';
 import type { EncodedResource } from './encoded-resource.js';
 import { PersistentMap } from './persistent-map.js';
-import {
-  checkedEntry,
-  type DraftValue,
-  draftValue,
-  type SnapshotDraft,
-  touchedNames,
-} from './snapshot-draft.js';
+import { checkedEntry, type DraftValue, type SnapshotDraft, touchedNames } from './snapshot-draft.js';
 import { parseResource, type SnapshotResource } from './snapshot-input.js';
+import { emptyRecord, emptyState, givenVersion, hashOf, recordOf, type TypeState } from './snapshot-state.js';
 import { TypeHash } from './type-version.js';
-import type { ResourceView } from './watch.js';
+import type { ResourceView } from './watch-source.js';
 
 export type { SnapshotDraft } from './snapshot-draft.js';
 export type {
@@ -45,60 +41,7 @@ export interface SnapshotOptions {
 /** Which names of each type changed between two snapshots; a type absent from the map did not change. */
 export type SnapshotChanges = ReadonlyMap<TypeUrl, ReadonlySet<string>>;
 
-interface TypeState {
-  readonly entries: ReadonlyMap<string, EncodedResource>;
-  /** What an update recipe's draft starts from; undefined until an update needs it (see {@link recordOf}). */
-  readonly record: Readonly<Record<string, DraftValue>> | undefined;
-  /** The content hash of the entries; undefined until needed when the version was given (see {@link hashOf}). */
-  readonly hash: TypeHash | undefined;
-  readonly version: string;
-  readonly ttls: ReadonlyMap<string, number>;
-}
-
-/** Content hashes computed on demand for types whose version was given. */
-const lateHashes = new WeakMap<TypeState, TypeHash>();
-
-/** The content hash of a type's entries (computed at most once per state). */
-function hashOf(state: TypeState): TypeHash {
-  if (state.hash !== undefined) return state.hash;
-  let hash = lateHashes.get(state);
-  if (hash === undefined) {
-    hash = TypeHash.of(state.entries.values());
-    lateHashes.set(state, hash);
-  }
-  return hash;
-}
-
-/** Draft records built on demand for states made by {@link Snapshot.create}. */
-const lateRecords = new WeakMap<TypeState, Readonly<Record<string, DraftValue>>>();
-
-/** The record an update's draft starts from (built at most once per state). */
-function recordOf(state: TypeState): Readonly<Record<string, DraftValue>> {
-  if (state.record !== undefined) return state.record;
-  let record = lateRecords.get(state);
-  if (record === undefined) {
-    const built: Record<string, DraftValue> = {};
-    for (const [name, entry] of state.entries) built[name] = draftValue(entry);
-    record = Object.freeze(built);
-    lateRecords.set(state, record);
-  }
-  return record;
-}
-
-const emptyRecord: Readonly<Record<string, DraftValue>> = Object.freeze({});
-const emptyState: TypeState = Object.freeze({
-  entries: new Map(),
-  record: emptyRecord,
-  hash: TypeHash.empty(),
-  version: TypeHash.empty().toString(),
-  ttls: new Map(),
-});
 const noChanges: SnapshotChanges = new Map();
-
-function givenVersion(options: SnapshotOptions | undefined, typeUrl: TypeUrl): string | undefined {
-  const version = options?.version;
-  return typeof version === 'string' ? version : version?.[typeUrl];
-}
 
 /**
  * An immutable, deeply frozen set of xDS resources for one node or group of nodes, with a version per type and

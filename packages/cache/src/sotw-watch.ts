@@ -5,7 +5,8 @@ import { type EncodedResource, encodeResource } from './encoded-resource.js';
 import { HeldVersions } from './held-versions.js';
 import { allOf, changedBetween, changedList, coversAll, subscribedList } from './shared-lists.js';
 import { hasBytes, rememberBytes, subscriptionByBytes } from './subscription-bytes.js';
-import { isGlob, type ResourceView, Watch, type WatchOptions, type WatchSource } from './watch.js';
+import { isGlob, Watch } from './watch.js';
+import type { ResourceView, WatchOptions, WatchSource } from './watch-source.js';
 
 /** A state-of-the-world response a watch hands to the server. */
 export interface SotwResponse {

@@ -4,7 +4,7 @@ import type { ConfigWatcher } from './config-watcher.js';
 import type { DeltaResponse, DeltaWatch } from './delta-watch.js';
 import type { SotwResponse, SotwWatch } from './sotw-watch.js';
 import { node } from './test-resources.js';
-import type { WatchOptions } from './watch.js';
+import type { WatchOptions } from './watch-source.js';
 
 export interface SotwDriver {
   readonly watch: SotwWatch;
