@@ -88,7 +88,7 @@ const requests = Array.from({ length: 512 }, (_, i) =>
 let collections = 0;
 const observer = new PerformanceObserver((list) => {
   for (const entry of list.getEntries())
-    if ((entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
       collections++;
 });
 observer.observe({ entryTypes: ['gc'] });
