@@ -297,6 +297,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
       return;
     }
     state.acked(acceptedVersion, nonce);
+    // Every client ACKs every push: the event is built only for a listener.
+    if (events.listenerCount('ack') === 0) return;
     events.emit('ack', {
       nodeId: this.nodeId,
       streamId: this.id,

@@ -8,18 +8,17 @@
 // run is remembered as a copy (never a view into a request the client could still change). Rule L2: at most
 // `maxRuns` runs and `maxRunBytes` bytes each are kept.
 
-/** The scan's summary of a run's names (see sotw-request.ts). */
-export interface RunSummary {
-  readonly count: number;
-  readonly globs: number;
-  readonly longest: number;
-  readonly longestBytes: number;
-}
+import type { KeptNames, NamesSummary } from './lazy-names.js';
 
-/** A run of `resource_names` fields the scan accepted: its bytes (a copy, never changed) and what it found. */
-export interface KnownRun {
-  readonly bytes: Buffer;
-  readonly summary: RunSummary;
+/** The scan's summary of a run's names (see sotw-request.ts). */
+export type RunSummary = NamesSummary;
+
+/**
+ * A run of `resource_names` fields the scan accepted: its bytes (a copy, never changed) and what it found. A
+ * request that repeats it holds it as its names (`shared`: the same buffer for every such request).
+ */
+export interface KnownRun extends KeptNames {
+  readonly shared: true;
   /** True when every tag and length in the run is one byte. */
   readonly oneByte: boolean;
 }
@@ -82,7 +81,7 @@ export function sawRun(
   seenOnce.splice(index, 1);
   const copy = Buffer.allocUnsafeSlow(end - start);
   bytes.copy(copy, 0, start, end);
-  const run: KnownRun = { bytes: copy, summary, oneByte };
+  const run: KnownRun = { bytes: copy, summary, shared: true, oneByte };
   runs.unshift(run);
   if (runs.length > maxRuns) runs.length = maxRuns;
   return run;

@@ -4,8 +4,9 @@
 // Going past a count is RESOURCE_EXHAUSTED naming the limit; a bad name is INVALID_ARGUMENT naming its index.
 import { Code, type DeltaDiscoveryRequest, type DiscoveryRequest, XdsError } from '@xds/api';
 import { isGlob, isKnownSubscription, type Watch } from '@xds/cache';
+import { keptNames } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
-import { controlCharacterIndex, resourceNamesBytes, resourceNamesSummary } from './sotw-request.js';
+import { controlCharacterIndex } from './names-run.js';
 
 /** The first C0 control character or DEL in a name (rule L5: names are text, never separators), or -1. */
 function controlAt(name: string): number {
@@ -71,19 +72,20 @@ function checkNames(field: string, names: readonly string[], limits: ResolvedLim
  */
 export function checkSotwRequest(limits: ResolvedLimits, request: DiscoveryRequest): void {
   const field = 'resource_names';
-  const summary = resourceNamesSummary(request);
-  if (summary === undefined) {
+  const kept = keptNames(request);
+  if (kept === undefined) {
     const names = request.resourceNames;
     if (names.length > limits.maxNamesPerRequest) throw tooMany(field, names.length, 'names', limits);
     const globs = checkNames(field, names, limits);
     if (globs > limits.maxGlobsPerRequest) throw tooMany(field, globs, 'globs', limits);
     return;
   }
+  const summary = kept.summary;
   if (summary.count > limits.maxNamesPerRequest) throw tooMany(field, summary.count, 'names', limits);
   if (summary.globs > limits.maxGlobsPerRequest) throw tooMany(field, summary.globs, 'globs', limits);
   if (summary.longestBytes > limits.maxNameBytes)
     throw tooLong(field, summary.longest, summary.longestBytes, limits);
-  const bytes = resourceNamesBytes(request)!;
+  const bytes = kept.bytes;
   // A subscription the cache knows by these very bytes passed this check when it was first seen.
   if (isKnownSubscription(bytes)) return;
   const bad = controlCharacterIndex(bytes);

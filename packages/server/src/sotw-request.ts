@@ -1,49 +1,37 @@
-import { isUtf8 } from 'node:buffer';
-import { type DescMessage, fromBinary } from '@bufbuild/protobuf';
+import { type DescMessage, fromBinary, ScalarType } from '@bufbuild/protobuf';
 import type { DiscoveryRequest, DiscoveryRequestSchema } from '@xds/api';
 import { requestDecoder, UndecodableRequest } from './codec.js';
 import { type KnownRun, knownRunAt, sawRun } from './known-runs.js';
+import { type KeptNames, keepNames, keptNames, type NamesSummary } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
+import { namesAreUtf8, readVarint, varintEnd } from './names-run.js';
 import { requestLayout, trimRequest } from './request-wire.js';
 
 // SotW requests. An Envoy repeats every subscribed name in every ACK (1,000 names on a large mesh, at every push
-// to every client). The decoder below leaves them encoded: it hands the rest of the request to protobuf-es,
-// decodes the names only when someone reads `resourceNames`, and keeps their bytes so that the watch can tell an
-// unchanged subscription by comparing bytes.
+// to every client). The decoder below leaves them encoded: it decodes the other fields of the request, decodes the
+// names only when someone reads `resourceNames` (lazy-names.ts), and keeps their bytes so that the watch can tell
+// an unchanged subscription by comparing bytes. An ACK is the request every client sends at every push: the
+// decoder reads one in a pass over its fields and builds the message from them, without copying the bytes around
+// the names into a buffer of their own or running protobuf-es's reader over them (issue 15).
 //
 // Rule L1: this is a hand-written reader of client bytes, so it gives protobuf-es's answer on every input or
 // declines and lets protobuf-es decode the whole request. It reads tags and lengths of any varint length up to
-// protobuf-es's bounds, takes only runs of length-delimited `resource_names` fields, checks their UTF-8 as
-// protobuf-es does, and declines on everything else (other wire types, groups, overlong or truncated varints).
-// `wire-readers.test.ts` holds it to protobuf-es on random and damaged requests.
+// protobuf-es's bounds and takes only requests made of one run of length-delimited `resource_names` fields and
+// at most one of each of the other singular fields: strings are decoded as protobuf-es decodes them (strict
+// UTF-8, a leading U+FEFF kept), `node` and `error_detail` by protobuf-es from their own bytes. It declines
+// everything else (other wire types, groups, overlong or truncated varints, a field twice, `resource_locators`,
+// unknown fields, bad UTF-8 anywhere). `wire-readers.test.ts` holds it to protobuf-es on random and damaged
+// requests.
+
+export type { NamesSummary } from './lazy-names.js';
+export { controlCharacterIndex } from './names-run.js';
 
 /** Requests with fewer names than this are decoded whole. */
 const minLazyNames = 8;
 
-/** What the scan learnt of a request's `resource_names`, for the limits of rule L2, without decoding a name. */
-export interface NamesSummary {
-  /** The number of names. */
-  readonly count: number;
-  /** The number of glob names (`prefix/*`). */
-  readonly globs: number;
-  /** The index of the longest name (the first of them). */
-  readonly longest: number;
-  /** Its length in UTF-8 bytes. */
-  readonly longestBytes: number;
-}
-
-interface KeptNames {
-  readonly bytes: Buffer;
-  readonly summary: NamesSummary;
-  /** True when `bytes` is a remembered run (known-runs.ts), the same buffer for every request that repeats it. */
-  readonly shared: boolean;
-}
-
-const kept = new WeakMap<object, KeptNames>();
-
 /** The encoded `resource_names` fields of a request decoded by {@link sotwRequestDecoder}, if it kept them. */
 export function resourceNamesBytes(request: object): Buffer | undefined {
-  return kept.get(request)?.bytes;
+  return keptNames(request)?.bytes;
 }
 
 /**
@@ -51,114 +39,35 @@ export function resourceNamesBytes(request: object): Buffer | undefined {
  * buffer (never changed) for every request that repeats them, so that what was found of them once holds for all.
  */
 export function sharedNamesBytes(request: object): Buffer | undefined {
-  const names = kept.get(request);
+  const names = keptNames(request);
   return names?.shared === true ? names.bytes : undefined;
 }
 
 /** The scan's summary of a request's names, when {@link sotwRequestDecoder} left them encoded. */
 export function resourceNamesSummary(request: object): NamesSummary | undefined {
-  return kept.get(request)?.summary;
+  return keptNames(request)?.summary;
 }
 
-/** Where the last successful {@link readVarint} stopped (a module variable: no tuple per varint on a hot path). */
-let varintEnd = 0;
+/** DiscoveryRequest's fields other than `resource_names`, by number, as the decoder reads them. */
+type FieldKind = 'string' | 'message' | 'other';
 
 /**
- * A varint of at most five bytes whose value fits in 32 bits, at `at`; -1 (and `varintEnd` untouched) when the
- * bytes end first or the varint is longer or larger. protobuf-es refuses such tags; it reads such lengths modulo
- * 2^32, which no honest encoder writes: declining sends those requests to protobuf-es.
+ * What {@link scan} found besides the names, by field number: where the body of a field starts and ends (-1 when
+ * the request does not hold it). Module variables, filled by each scan: no object per request.
  */
-function readVarint(bytes: Uint8Array, at: number): number {
-  let value = 0;
-  let pos = at;
-  for (let shift = 0; shift < 35; shift += 7) {
-    if (pos >= bytes.length) return -1;
-    const byte = bytes[pos++]!;
-    if (shift === 28 && byte > 0x0f) return -1;
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) {
-      varintEnd = pos;
-      return value;
-    }
-  }
-  return -1;
-}
+const bodyStart = new Int32Array(8);
+const bodyEnd = new Int32Array(8);
+/** The run of names: its bytes and what it holds. */
+let runKept: KeptNames | undefined;
 
 /**
- * Calls `visit` with the start and end of each name in a run of `resource_names` fields that {@link scan} has
- * checked. Throws if the run is not such a run (it cannot be: the scan declined those bytes).
+ * Reads the layout of an encoded DiscoveryRequest: true when its `resource_names` (field 3) are many, in one run
+ * (as encoders write them), valid UTF-8, and every other field is one `kinds` names as a string or a message,
+ * held at most once; then {@link runKept}, {@link bodyStart} and {@link bodyEnd} say where everything is. False otherwise, and for any field that is not length-delimited or any
+ * varint this reader does not take: protobuf-es then reads the request or reports the problem.
  */
-function forEachName(region: Uint8Array, visit: (start: number, end: number) => void): void {
-  let pos = 0;
-  while (pos < region.length) {
-    if (readVarint(region, pos) < 0) throw new Error('resource_names: bad tag in a scanned run');
-    const length = readVarint(region, varintEnd);
-    if (length < 0 || varintEnd + length > region.length)
-      throw new Error('resource_names: bad length in a scanned run');
-    visit(varintEnd, varintEnd + length);
-    pos = varintEnd + length;
-  }
-}
-
-/** The names in a run of `resource_names` fields. */
-function decodeNames(region: Buffer): string[] {
-  const names: string[] = [];
-  forEachName(region, (start, end) => names.push(region.toString('utf8', start, end)));
-  return names;
-}
-
-/**
- * The index of the first name in a run of `resource_names` fields that holds a C0 control character or DEL
- * (rule L5), or -1. UTF-8 never uses these byte values inside another character, so the bytes tell.
- */
-export function controlCharacterIndex(region: Uint8Array): number {
-  let index = 0;
-  let found = -1;
-  forEachName(region, (start, end) => {
-    if (found < 0) {
-      for (let i = start; i < end; i++) {
-        const byte = region[i]!;
-        if (byte < 0x20 || byte === 0x7f) {
-          found = index;
-          break;
-        }
-      }
-    }
-    index++;
-  });
-  return found;
-}
-
-/**
- * A field whose body protobuf-es reads as a message. protobuf-es does not hold a message's inner fields to the
- * message's length: a string inside a broken `node` may run on into the fields after it. So a message field that
- * comes before the names is decoded on its own (where running on is an error) and set on the request, and the
- * names are cut out only when that worked; one after the names cannot reach them.
- */
-interface MessageField {
-  readonly no: number;
-  readonly at: number;
-  readonly body: number;
-  readonly end: number;
-}
-
-/** What {@link scan} found: the run of names, its summary, and the message fields before it. */
-interface Scanned {
-  readonly start: number;
-  readonly end: number;
-  readonly summary: NamesSummary;
-  readonly before: readonly MessageField[];
-  /** The remembered run that is exactly the names, if any (its bytes are the request's names). */
-  readonly run: KnownRun | undefined;
-}
-
-/**
- * Where the `resource_names` fields (field 3) of an encoded DiscoveryRequest are, when they are many, in one run
- * (as encoders write them), and valid UTF-8; undefined otherwise, and for any field that is not length-delimited
- * or any varint this reader does not take: the full decode then reads the request or reports the problem.
- * `messages` are the field numbers protobuf-es reads as messages (see {@link MessageField}).
- */
-function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined {
+function scan(bytes: Buffer, kinds: readonly FieldKind[]): boolean {
+  bodyStart.fill(-1);
   let start = -1;
   let end = -1;
   let count = 0;
@@ -169,7 +78,6 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
   let oneByte = true;
   /** A remembered run the names start with (see known-runs.ts). */
   let known: KnownRun | undefined;
-  const nested: MessageField[] = [];
   let pos = 0;
   while (pos < bytes.length) {
     const fieldAt = pos;
@@ -185,16 +93,19 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
       body = pos + 2;
     } else {
       tag = readVarint(bytes, pos);
-      if (tag < 0) return undefined;
+      if (tag < 0) return false;
       length = readVarint(bytes, varintEnd);
-      if (length < 0) return undefined;
+      if (length < 0) return false;
       body = varintEnd;
     }
-    if ((tag & 7) !== 2 || tag < 8 || body + length > bytes.length) return undefined;
+    if ((tag & 7) !== 2 || tag < 8 || body + length > bytes.length) return false;
     pos = body + length;
     const no = tag >>> 3;
     if (no !== 3) {
-      if (messages.has(no)) nested.push({ no, at: fieldAt, body, end: pos });
+      // Another field: one this reader takes, once (protobuf-es would merge a message given twice).
+      if ((kinds[no] ?? 'other') === 'other' || bodyStart[no] !== -1) return false;
+      bodyStart[no] = body;
+      bodyEnd[no] = pos;
       continue;
     }
     if (start === -1) {
@@ -207,7 +118,7 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
         end = pos = fieldAt + known.bytes.length;
         continue;
       }
-    } else if (end !== fieldAt) return undefined;
+    } else if (end !== fieldAt) return false;
     end = pos;
     if (body - fieldAt !== 2) oneByte = false;
     if (length > longestBytes) {
@@ -219,33 +130,129 @@ function scan(bytes: Buffer, messages: ReadonlySet<number>): Scanned | undefined
   }
   // A remembered run is valid UTF-8: only what follows it (the same run, extended) needs the check.
   const exact = known !== undefined && end - start === known.bytes.length;
-  if (count < minLazyNames || (!exact && !namesAreUtf8(bytes, start, end, oneByte))) return undefined;
-  const before = nested.filter((field) => field.at < start);
-  // A message field before the names is taken apart only when it occurs once (no merging to reproduce).
-  for (const field of before)
-    if (nested.some((other) => other !== field && other.no === field.no)) return undefined;
-  const summary = { count, globs, longest, longestBytes };
-  const run = exact ? known : sawRun(bytes, start, end, summary, oneByte);
-  return { start, end, summary: run?.summary ?? summary, before, run };
+  if (count < minLazyNames || (!exact && !namesAreUtf8(bytes, start, end, oneByte))) return false;
+  if (exact) runKept = known;
+  else {
+    const summary = { count, globs, longest, longestBytes };
+    runKept = sawRun(bytes, start, end, summary, oneByte) ?? {
+      bytes: bytes.subarray(start, end),
+      summary,
+      shared: false,
+    };
+  }
+  return true;
 }
 
-/**
- * True when every name in the run is valid UTF-8, as protobuf-es requires of a `string`. When every tag and length
- * is one ASCII byte, a name's broken or cut character shows as a break in the run's UTF-8 (an ASCII byte is never
- * a continuation byte), so one check of the whole run does; otherwise each name is checked.
- */
-function namesAreUtf8(bytes: Buffer, start: number, end: number, oneByte: boolean): boolean {
-  const region = bytes.subarray(start, end);
-  if (oneByte) return isUtf8(region);
-  let valid = true;
-  forEachName(region, (from, to) => {
-    if (valid && !isUtf8(region.subarray(from, to))) valid = false;
-  });
-  return valid;
+/** protobuf-es's reader of `string` fields: strict UTF-8, and a leading U+FEFF is text, not a byte-order mark. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The string field `no` of the scanned request ('' when absent), or undefined when it is not UTF-8. */
+function stringField(bytes: Buffer, no: number): string | undefined {
+  const start = bodyStart[no]!;
+  if (start < 0) return '';
+  const end = bodyEnd[no]!;
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! < 0x80) continue;
+    try {
+      return strictUtf8.decode(bytes.subarray(start, end));
+    } catch {
+      return undefined;
+    }
+  }
+  return bytes.toString('latin1', start, end);
 }
 
 /** protobuf-es's default bound on message nesting; a message field decoded on its own is one level down. */
-const recursionLimit = 100;
+const nested = { recursionLimit: 99 };
+
+/** Where each of DiscoveryRequest's fields is, by name: what the decoder builds a request from. */
+interface Fields {
+  readonly typeName: string;
+  readonly kinds: readonly FieldKind[];
+  readonly versionInfo: number;
+  readonly typeUrl: number;
+  readonly responseNonce: number;
+  readonly node: { readonly no: number; readonly schema: DescMessage };
+  readonly errorDetail: { readonly no: number; readonly schema: DescMessage };
+}
+
+/**
+ * DiscoveryRequest's fields as this reader knows them: `version_info`, `node`, `resource_names` (3),
+ * `resource_locators`, `type_url`, `response_nonce`, `error_detail`. Undefined for any other layout (a schema of
+ * another Envoy API version): the decoder then always lets protobuf-es decode.
+ */
+function fieldsOf(schema: typeof DiscoveryRequestSchema): Fields | undefined {
+  const byName = new Map(schema.fields.map((field) => [field.localName, field]));
+  const kinds: FieldKind[] = Array.from({ length: bodyStart.length }, () => 'other');
+  const string = (name: string): number => {
+    const field = byName.get(name);
+    if (field?.fieldKind !== 'scalar' || field.scalar !== ScalarType.STRING || field.number >= kinds.length)
+      return -1;
+    kinds[field.number] = 'string';
+    return field.number;
+  };
+  const message = (name: string): { no: number; schema: DescMessage } | undefined => {
+    const field = byName.get(name);
+    if (field?.fieldKind !== 'message' || field.delimitedEncoding || field.number >= kinds.length)
+      return undefined;
+    kinds[field.number] = 'message';
+    return { no: field.number, schema: field.message };
+  };
+  const names = byName.get('resourceNames');
+  const locators = byName.get('resourceLocators');
+  if (names?.number !== 3 || names.fieldKind !== 'list' || names.listKind !== 'scalar') return undefined;
+  if (schema.fields.length !== 7 || locators?.fieldKind !== 'list') return undefined;
+  const versionInfo = string('versionInfo');
+  const typeUrl = string('typeUrl');
+  const responseNonce = string('responseNonce');
+  const node = message('node');
+  const errorDetail = message('errorDetail');
+  if (versionInfo < 0 || typeUrl < 0 || responseNonce < 0 || node === undefined || errorDetail === undefined)
+    return undefined;
+  return { typeName: schema.typeName, kinds, versionInfo, typeUrl, responseNonce, node, errorDetail };
+}
+
+/** A message field of the scanned request decoded by protobuf-es from its own bytes: null when it is absent. */
+function messageField(bytes: Buffer, field: Fields['node']): object | null {
+  const start = bodyStart[field.no]!;
+  if (start < 0) return null;
+  return fromBinary(field.schema, bytes.subarray(start, bodyEnd[field.no]!), nested);
+}
+
+/**
+ * The request of the scanned bytes, its names left encoded; undefined when protobuf-es must decide (a string that
+ * is not UTF-8, a message field protobuf-es cannot read from its own bytes alone). Its keys are protobuf-es's for
+ * such a request: every scalar and list field, and a message field only when present.
+ */
+function build(bytes: Buffer, fields: Fields): DiscoveryRequest | undefined {
+  const kept = runKept!;
+  const versionInfo = stringField(bytes, fields.versionInfo);
+  const typeUrl = stringField(bytes, fields.typeUrl);
+  const responseNonce = stringField(bytes, fields.responseNonce);
+  if (versionInfo === undefined || typeUrl === undefined || responseNonce === undefined) return undefined;
+  let node: object | null;
+  let errorDetail: object | null;
+  try {
+    // protobuf-es does not hold a message's inner fields to the message's length: a string inside a broken
+    // `node` may run on into the fields after it. Read from its own bytes, where running on is an error, a
+    // message protobuf-es reads within its length decodes the same; any other goes to protobuf-es, whole.
+    node = messageField(bytes, fields.node);
+    errorDetail = messageField(bytes, fields.errorDetail);
+  } catch {
+    return undefined;
+  }
+  const request: Record<string, unknown> = {
+    $typeName: fields.typeName,
+    versionInfo,
+    resourceLocators: [],
+    typeUrl,
+    responseNonce,
+  };
+  if (node !== null) request.node = node;
+  if (errorDetail !== null) request.errorDetail = errorDetail;
+  keepNames(request, kept);
+  return request as unknown as DiscoveryRequest;
+}
 
 /**
  * The deserializer of SotW DiscoveryRequests: like {@link requestDecoder} (with `limits`, after the wire pass of
@@ -258,56 +265,12 @@ export function sotwRequestDecoder(
 ): (bytes: Buffer) => DiscoveryRequest | UndecodableRequest {
   const whole = requestDecoder(schema);
   const layout = limits === undefined ? undefined : requestLayout(schema);
-  /** Singular message fields by number (`node`, `error_detail`); other message-like fields are declined. */
-  const singular = new Map<number, { readonly localName: string; readonly schema: DescMessage }>();
-  const messages = new Set<number>();
-  for (const field of schema.fields) {
-    if (field.fieldKind === 'message')
-      singular.set(field.number, { localName: field.localName, schema: field.message });
-    if (field.fieldKind === 'message' || field.fieldKind === 'map' || field.fieldKind === 'list')
-      if (field.fieldKind !== 'list' || field.listKind === 'message') messages.add(field.number);
-  }
+  const fields = fieldsOf(schema);
   return (input) => {
     // The wire pass (rule L2) first: no request over the limits is decoded, and details are never decoded.
     const bytes = layout === undefined ? input : trimRequest(input, layout, limits!);
     if (bytes instanceof UndecodableRequest) return bytes;
-    const scanned = scan(bytes, messages);
-    if (scanned === undefined) return whole(bytes);
-    const { start, end, summary, before } = scanned;
-    const pieces: Buffer[] = [];
-    const set: [string, unknown][] = [];
-    let from = 0;
-    for (const field of before) {
-      const desc = singular.get(field.no);
-      if (desc === undefined) return whole(bytes);
-      try {
-        const options = { recursionLimit: recursionLimit - 1 };
-        set.push([desc.localName, fromBinary(desc.schema, bytes.subarray(field.body, field.end), options)]);
-      } catch {
-        // protobuf-es may still read it (by running on into the next fields): let it decide, on the whole.
-        return whole(bytes);
-      }
-      pieces.push(bytes.subarray(from, field.at));
-      from = field.end;
-    }
-    pieces.push(bytes.subarray(from, start), bytes.subarray(end));
-    const rest = whole(Buffer.concat(pieces));
-    if (rest instanceof UndecodableRequest) return rest;
-    for (const [localName, value] of set) (rest as unknown as Record<string, unknown>)[localName] = value;
-    const names = scanned.run?.bytes ?? bytes.subarray(start, end);
-    let decoded: string[] | undefined;
-    Object.defineProperty(rest, 'resourceNames', {
-      enumerable: true,
-      configurable: true,
-      get: () => {
-        decoded ??= decodeNames(names);
-        return decoded;
-      },
-      set: (value: string[]) => {
-        decoded = value;
-      },
-    });
-    kept.set(rest, { bytes: names, summary, shared: scanned.run !== undefined });
-    return rest;
+    if (fields === undefined || !scan(bytes, fields.kinds)) return whole(bytes);
+    return build(bytes, fields) ?? whole(bytes);
   };
 }

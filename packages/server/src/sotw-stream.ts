@@ -10,9 +10,9 @@ import {
 import { encodeSotwParts } from './codec.js';
 import { DiscoveryStream } from './discovery-stream.js';
 import { SotwRequestEvent } from './events.js';
+import { keptNames } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
 import { checkSotwRequest } from './request-limits.js';
-import { resourceNamesBytes, sharedNamesBytes } from './sotw-request.js';
 import type { TypeState } from './type-state.js';
 
 /** The EDS service name of an encoded Cluster, computed once per resource for all streams. */
@@ -35,11 +35,11 @@ class RequestInfo implements SotwRequestInfo {
   readonly initial: boolean;
   readonly namesBytes: Uint8Array | undefined;
 
-  constructor(request: DiscoveryRequest, initial: boolean) {
+  constructor(request: DiscoveryRequest, initial: boolean, namesBytes: Buffer | undefined) {
     this.#request = request;
     this.versionInfo = request.versionInfo;
     this.initial = initial;
-    this.namesBytes = resourceNamesBytes(request);
+    this.namesBytes = namesBytes;
   }
 
   get names(): readonly string[] {
@@ -48,17 +48,19 @@ class RequestInfo implements SotwRequestInfo {
 }
 
 /**
- * Names that passed `checkSotwRequest` under a server's limits, by their shared bytes (sotw-request.ts
- * `sharedNamesBytes`): the same bytes pass the same check, so 10,000 ACKs repeating one subscription are checked
- * once (rules L2, L5).
+ * Names that passed `checkSotwRequest` under a server's limits, by their shared bytes (lazy-names.ts `KeptNames`):
+ * the same bytes pass the same check, so 10,000 ACKs repeating one subscription are checked once (rules L2, L5).
  */
 const checkedNames = new WeakMap<Uint8Array, ResolvedLimits>();
 
-function checkRequest(limits: ResolvedLimits, request: DiscoveryRequest): void {
-  const shared = sharedNamesBytes(request);
-  if (shared !== undefined && checkedNames.get(shared) === limits) return;
+/** Checks a request's names (rules L2, L5); returns their bytes when the decoder left them encoded. */
+function checkRequest(limits: ResolvedLimits, request: DiscoveryRequest): Buffer | undefined {
+  const kept = keptNames(request);
+  const shared = kept?.shared === true ? kept.bytes : undefined;
+  if (shared !== undefined && checkedNames.get(shared) === limits) return shared;
   checkSotwRequest(limits, request);
   if (shared !== undefined) checkedNames.set(shared, limits);
+  return kept?.bytes;
 }
 
 /** A state-of-the-world stream, ADS or per type (rules S1–S13). */
@@ -66,13 +68,13 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   readonly kind = 'sotw' as const;
 
   protected handle(request: DiscoveryRequest, typeUrl: TypeUrl): void {
-    checkRequest(this.ctx.limits, request);
+    const namesBytes = checkRequest(this.ctx.limits, request);
     let state = this.types.get(typeUrl);
     if (state === undefined) {
       state = this.openType(typeUrl, (options) => this.watcher(typeUrl).watchSotw(options));
       this.#emitRequest(request, typeUrl, false, true);
       // Rule S4: the first request of a type is initial whatever nonce it carries.
-      (state.watch as SotwWatch).request(new RequestInfo(request, true));
+      (state.watch as SotwWatch).request(new RequestInfo(request, true, namesBytes));
       return;
     }
     const nonce = request.responseNonce;
@@ -81,7 +83,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     // Rule S4: a stale request changes nothing and gets no answer.
     if (stale) return;
     if (nonce !== '') this.answer(state, nonce, request.errorDetail, request.versionInfo);
-    (state.watch as SotwWatch).request(new RequestInfo(request, false));
+    (state.watch as SotwWatch).request(new RequestInfo(request, false, namesBytes));
   }
 
   protected respondFor(state: TypeState): void {
@@ -117,6 +119,8 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
   }
 
   #emitRequest(request: DiscoveryRequest, typeUrl: TypeUrl, stale: boolean, initial: boolean): void {
+    // No listener, no closure (this runs for every ACK).
+    if (this.ctx.events.listenerCount('request') === 0) return;
     // A class, not a literal with a getter (V8 evaluates such a literal about 30× slower), nor one spreading the ids.
     this.emitRequest(
       (ids) => new SotwRequestEvent(ids.streamId, ids.nodeId, typeUrl, request, stale, initial),
