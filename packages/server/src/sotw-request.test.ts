@@ -102,6 +102,30 @@ describe('requests read field by field, names left encoded (L1)', () => {
     ['resource_locators', Buffer.concat([run, field(7, [0x0a, 1, 0x61])]), false],
     ['an unknown field', Buffer.concat([run, field(15, 'x')]), false],
     ['a varint field', Buffer.concat([run, Buffer.from([0x08, 1])]), false],
+    [
+      'a wildcard ACK: no names',
+      Buffer.concat([field(1, 'v1'), field(4, TypeUrl.Cluster), field(5, '3')]),
+      false,
+    ],
+    ['an empty request', Buffer.alloc(0), false],
+    [
+      'three names, one beyond ASCII',
+      Buffer.concat([
+        field(1, 'v1'),
+        field(3, 'a'),
+        field(3, 'b'),
+        field(3, 'é'),
+        field(4, eds),
+        field(5, '4'),
+      ]),
+      false,
+    ],
+    [
+      'three names, one not UTF-8',
+      Buffer.concat([field(3, 'a'), field(3, [0xc3, 0x28]), field(3, 'b')]),
+      false,
+    ],
+    ['three names split by a field', Buffer.concat([field(3, 'a'), field(1, 'v'), field(3, 'b')]), false],
   ];
   for (const [label, bytes, lazy] of cases) {
     it(`L1: ${label}`, () => {

@@ -4,7 +4,7 @@ import { requestDecoder, UndecodableRequest } from './codec.js';
 import { type KnownRun, knownRunAt, sawRun } from './known-runs.js';
 import { type KeptNames, keepNames, keptNames, type NamesSummary } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
-import { namesAreUtf8, readVarint, varintEnd } from './names-run.js';
+import { decodeNames, namesAreUtf8, readVarint, varintEnd } from './names-run.js';
 import { requestLayout, trimRequest } from './request-wire.js';
 
 // SotW requests. An Envoy repeats every subscribed name in every ACK (1,000 names on a large mesh, at every push
@@ -12,7 +12,8 @@ import { requestLayout, trimRequest } from './request-wire.js';
 // names only when someone reads `resourceNames` (lazy-names.ts), and keeps their bytes so that the watch can tell
 // an unchanged subscription by comparing bytes. An ACK is the request every client sends at every push: the
 // decoder reads one in a pass over its fields and builds the message from them, without copying the bytes around
-// the names into a buffer of their own or running protobuf-es's reader over them (issue 15).
+// the names into a buffer of their own or running protobuf-es's reader over them (issue 15); a request with few
+// names (a wildcard ACK has none) is built the same way, its names decoded at once.
 //
 // Rule L1: this is a hand-written reader of client bytes, so it gives protobuf-es's answer on every input or
 // declines and lets protobuf-es decode the whole request. It reads tags and lengths of any varint length up to
@@ -26,7 +27,7 @@ import { requestLayout, trimRequest } from './request-wire.js';
 export type { NamesSummary } from './lazy-names.js';
 export { controlCharacterIndex } from './names-run.js';
 
-/** Requests with fewer names than this are decoded whole. */
+/** Requests with fewer names than this have them decoded at once (a wildcard ACK has none). */
 const minLazyNames = 8;
 
 /** The encoded `resource_names` fields of a request decoded by {@link sotwRequestDecoder}, if it kept them. */
@@ -57,14 +58,17 @@ type FieldKind = 'string' | 'message' | 'other';
  */
 const bodyStart = new Int32Array(8);
 const bodyEnd = new Int32Array(8);
-/** The run of names: its bytes and what it holds. */
+/** The run of names when it is left encoded (many names): its bytes and what it holds. */
 let runKept: KeptNames | undefined;
+/** The names, decoded, when they are few (then {@link runKept} is undefined); taken by {@link build}. */
+let runNames: string[] | undefined;
 
 /**
- * Reads the layout of an encoded DiscoveryRequest: true when its `resource_names` (field 3) are many, in one run
- * (as encoders write them), valid UTF-8, and every other field is one `kinds` names as a string or a message,
- * held at most once; then {@link runKept}, {@link bodyStart} and {@link bodyEnd} say where everything is. False otherwise, and for any field that is not length-delimited or any
- * varint this reader does not take: protobuf-es then reads the request or reports the problem.
+ * Reads the layout of an encoded DiscoveryRequest: true when its `resource_names` (field 3) are in one run (as
+ * encoders write them) and valid UTF-8, and every other field is one `kinds` names as a string or a message, held
+ * at most once; then {@link runKept} (or {@link runNames}), {@link bodyStart} and {@link bodyEnd} say where
+ * everything is. False otherwise, and for any field that is not length-delimited or any varint this reader does
+ * not take: protobuf-es then reads the request or reports the problem.
  */
 function scan(bytes: Buffer, kinds: readonly FieldKind[]): boolean {
   bodyStart.fill(-1);
@@ -130,8 +134,12 @@ function scan(bytes: Buffer, kinds: readonly FieldKind[]): boolean {
   }
   // A remembered run is valid UTF-8: only what follows it (the same run, extended) needs the check.
   const exact = known !== undefined && end - start === known.bytes.length;
-  if (count < minLazyNames || (!exact && !namesAreUtf8(bytes, start, end, oneByte))) return false;
-  if (exact) runKept = known;
+  if (count > 0 && !exact && !namesAreUtf8(bytes, start, end, oneByte)) return false;
+  if (count < minLazyNames) {
+    // Few names (a wildcard ACK has none): decoded now, as protobuf-es would.
+    runKept = undefined;
+    runNames = count === 0 ? [] : decodeNames(bytes.subarray(start, end));
+  } else if (exact) runKept = known;
   else {
     const summary = { count, globs, longest, longestBytes };
     runKept = sawRun(bytes, start, end, summary, oneByte) ?? {
@@ -225,7 +233,9 @@ function messageField(bytes: Buffer, field: Fields['node']): object | null {
  * such a request: every scalar and list field, and a message field only when present.
  */
 function build(bytes: Buffer, fields: Fields): DiscoveryRequest | undefined {
-  const kept = runKept!;
+  const kept = runKept;
+  const names = runNames;
+  runNames = undefined;
   const versionInfo = stringField(bytes, fields.versionInfo);
   const typeUrl = stringField(bytes, fields.typeUrl);
   const responseNonce = stringField(bytes, fields.responseNonce);
@@ -240,6 +250,19 @@ function build(bytes: Buffer, fields: Fields): DiscoveryRequest | undefined {
     errorDetail = messageField(bytes, fields.errorDetail);
   } catch {
     return undefined;
+  }
+  if (kept === undefined) {
+    const request: Record<string, unknown> = {
+      $typeName: fields.typeName,
+      versionInfo,
+      resourceNames: names ?? [],
+      resourceLocators: [],
+      typeUrl,
+      responseNonce,
+    };
+    if (node !== null) request.node = node;
+    if (errorDetail !== null) request.errorDetail = errorDetail;
+    return request as unknown as DiscoveryRequest;
   }
   const request: Record<string, unknown> = {
     $typeName: fields.typeName,
