@@ -2,7 +2,7 @@
 
 /** One kube-apiserver process. */
 export interface RunningApiserver {
-  /** `https://127.0.0.1:PORT`. */
+  /** `https://127.0.0.1:PORT`: a port this process holds, in front of the apiserver's own (fresh on every start). */
   readonly url: string;
   /** A kubeconfig file for the admin user of this apiserver. */
   readonly kubeconfig: string;
@@ -10,7 +10,7 @@ export interface RunningApiserver {
   pid(): number;
   /** Stops this apiserver only (its etcd stays). */
   stopApiserver(): Promise<void>;
-  /** Starts it again on the same port and etcd; resolves when it is ready. */
+  /** Starts it again behind the same URL (a port this process holds), on the same etcd; resolves when ready. */
   startApiserver(): Promise<void>;
 }
 

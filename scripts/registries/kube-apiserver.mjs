@@ -2,13 +2,16 @@
 // (kube-apiserver before its etcd: in the other order its shutdown hangs for minutes retrying etcd). The server can
 // be stopped and started again on the same port and etcd (a restart, for the Kubernetes registry's resync and
 // `410 Gone` tests), and more apiservers can join the same etcd (what an HA control plane runs), so that a test can
-// change the cluster through one while the registry under test has lost the other.
+// change the cluster through one while the registry under test has lost the other. Each apiserver is reached through
+// a port this process holds (held-port.mjs): every start picks a fresh port behind it, so a restart never races
+// another process for a port it gave back, and its URL and kubeconfig stay the same.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { holdPort } from './held-port.mjs';
 import {
   freePort,
   launch,
@@ -24,8 +27,9 @@ import {
  * @property {string} url `https://127.0.0.1:PORT`
  * @property {string} kubeconfig a kubeconfig file for the admin user
  * @property {() => number} pid the current process id (it changes when the server is started again)
- * @property {() => Promise<void>} stopApiserver stops this apiserver only (its port stays reserved for it)
- * @property {() => Promise<void>} startApiserver starts it again on the same port and etcd; ready as at first
+ * @property {() => Promise<void>} stopApiserver stops this apiserver only (its URL stays held for it)
+ * @property {() => Promise<void>} startApiserver starts it again behind the same URL, on the same etcd; ready as at
+ *   first
  */
 
 /**
@@ -65,11 +69,15 @@ export async function startKubeApiserver(options = {}) {
   /** @type {RunningApiserver[]} */
   const apiservers = [];
 
+  /** @type {import('./held-port.mjs').HeldPort[]} */
+  const fronts = [];
+
   /** @param {number} index @returns {Promise<RunningApiserver>} */
   const apiserver = async (index) => {
-    const port = await freePort();
+    const front = await holdPort();
+    fronts.push(front);
     const name = index === 0 ? 'kube-apiserver' : `kube-apiserver-${index}`;
-    const url = `https://127.0.0.1:${port}`;
+    const url = `https://127.0.0.1:${front.port}`;
     const kubeconfig = join(dir, index === 0 ? 'kubeconfig' : `kubeconfig-${index}`);
     writeFileSync(
       kubeconfig,
@@ -83,7 +91,8 @@ export async function startKubeApiserver(options = {}) {
         '',
       ].join('\n'),
     );
-    const args = [
+    /** @param {number} port */
+    const args = (port) => [
       `--etcd-servers=${etcd.url}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -100,10 +109,11 @@ export async function startKubeApiserver(options = {}) {
       '--disable-admission-plugins=ServiceAccount',
     ];
     // the serving certificate is self-signed (from --cert-dir): this readiness probe alone skips its check
-    const probe = (path) =>
+    /** @param {number} port @param {string} path */
+    const probe = (port, path) =>
       new Promise((resolve) => {
         const req = httpsGet(
-          `${url}${path}`,
+          `https://127.0.0.1:${port}${path}`,
           { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` }, timeout: 2000 },
           (res) => {
             res.resume();
@@ -115,24 +125,31 @@ export async function startKubeApiserver(options = {}) {
       });
     /** @type {import('node:child_process').ChildProcess | undefined} */
     let child;
-    const start = async () => {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) return;
-      const launched = launch(bin, args, dir, name);
+    const startOnce = async () => {
+      const port = await freePort();
+      const launched = launch(bin, args(port), dir, name);
       child = launched.child;
       try {
         await waitReady(
-          async () => (await probe('/readyz')) && (await probe('/api/v1/namespaces/default')),
-          child,
+          async () => (await probe(port, '/readyz')) && (await probe(port, '/api/v1/namespaces/default')),
+          launched.child,
           name,
           launched.log,
           timeoutMs,
         );
       } catch (error) {
-        await stopChild(child);
+        await stopChild(launched.child);
         throw error;
       }
+      front.forwardTo(port);
+    };
+    const start = async () => {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) return;
+      await retryOnPortClash(startOnce);
     };
     const stop = async () => {
+      // nothing reaches it while it stops (its clients see connections reset, as with a stopped server)
+      front.forwardTo(undefined);
       if (child !== undefined) await stopChild(child);
     };
     await start();
@@ -141,11 +158,12 @@ export async function startKubeApiserver(options = {}) {
 
   const stopAll = async () => {
     for (const server of apiservers.reverse()) await server.stopApiserver();
+    for (const front of fronts) await front.close();
     await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    apiservers.push(await retryOnPortClash(() => apiserver(0)));
+    apiservers.push(await apiserver(0));
   } catch (error) {
     await stopAll();
     throw error;
@@ -162,7 +180,7 @@ export async function startKubeApiserver(options = {}) {
     stopApiserver: first.stopApiserver,
     startApiserver: first.startApiserver,
     async addApiserver() {
-      const next = await retryOnPortClash(() => apiserver(apiservers.length));
+      const next = await apiserver(apiservers.length);
       apiservers.push(next);
       return next;
     },

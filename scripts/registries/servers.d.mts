@@ -32,7 +32,10 @@ export declare function startEtcd(options?: {
   peerPort?: number;
   timeoutMs?: number;
 }): Promise<RunningEtcd>;
-/** Consul: `persistent` keeps its data in `dir`, and `restart` stops and starts it on the same ports and data. */
+/**
+ * Consul: `persistent` keeps its data in `dir`, and `restart` stops and starts it on the same data, on fresh ports
+ * behind the same `url` (a port this process holds).
+ */
 export declare function startConsul(options?: {
   timeoutMs?: number;
   persistent?: boolean;

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { holdPort } from './held-port.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -182,8 +183,10 @@ function signals(child) {
 }
 
 /**
- * Starts etcd on free ports (or the ports given, to restart one on its data); ready when `/health` answers.
- * With `dir` given, its data is kept there (and not removed by `stop`).
+ * Starts etcd on free ports (or the ports given); ready when `/health` answers. With `dir` given, its data is kept
+ * there (and not removed by `stop`), so it can be started again on it. A port given back by a stopped server may be
+ * taken by any process before it is bound again: a test that needs one address across restarts puts a port it holds
+ * (held-port.mjs) in front and starts each etcd on fresh ports.
  * @param {{ dir?: string, clientPort?: number, peerPort?: number, timeoutMs?: number }} [options]
  * @returns {Promise<RunningServer>}
  */
@@ -247,90 +250,98 @@ async function startEtcdOnce(options) {
 
 /**
  * Starts a Consul agent (server + client) on free ports; ready when it has a leader. By default a dev agent (in
- * memory); `persistent` runs a one-node server with its data in `dir`, which `restart` stops and starts again on
- * the same ports and data (what a registry restart looks like to its clients).
+ * memory); `persistent` runs a one-node server with its data in `dir`, which `restart` stops and starts again on the
+ * same data (what a registry restart looks like to its clients). A persistent agent is reached through a port this
+ * process holds (held-port.mjs): every start picks fresh ports behind it, so a restart never races another process
+ * for a port it gave back, and `url` stays the same.
  * @param {{ timeoutMs?: number, persistent?: boolean }} [options]
  * @returns {Promise<RunningServer & { restart: () => Promise<void> }>}
  */
 export async function startConsul(options = {}) {
-  return retryOnPortClash(() => startConsulOnce(options));
-}
-
-/** @param {{ timeoutMs?: number, persistent?: boolean }} options */
-async function startConsulOnce(options) {
   const bin = provision('consul');
   const dir = mkdtempSync(join(tmpdir(), 'xds-consul-'));
-  const [http, dns, grpc, serfLan, serfWan, server] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
   const mode = options.persistent
     ? ['-server', '-bootstrap-expect=1', `-data-dir=${join(dir, 'data')}`]
     : ['-dev'];
-  const args = [
-    'agent',
-    ...mode,
-    '-bind=127.0.0.1',
-    '-client=127.0.0.1',
-    '-advertise=127.0.0.1',
-    `-http-port=${http}`,
-    `-dns-port=${dns}`,
-    `-grpc-port=${grpc}`,
-    `-serf-lan-port=${serfLan}`,
-    `-serf-wan-port=${serfWan}`,
-    `-server-port=${server}`,
-    '-log-level=warn',
-  ];
-  const url = `http://127.0.0.1:${http}`;
+  /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
-  const start = async () => {
+  /** @returns {Promise<number>} the HTTP port, once the agent has a leader */
+  const startOnce = async () => {
+    const [http, dns, grpc, serfLan, serfWan, server] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const args = [
+      'agent',
+      ...mode,
+      '-bind=127.0.0.1',
+      '-client=127.0.0.1',
+      '-advertise=127.0.0.1',
+      `-http-port=${http}`,
+      `-dns-port=${dns}`,
+      `-grpc-port=${grpc}`,
+      `-serf-lan-port=${serfLan}`,
+      `-serf-wan-port=${serfWan}`,
+      `-server-port=${server}`,
+      '-log-level=warn',
+    ];
     const launched = launch(bin, args, dir, 'consul');
     child = launched.child;
     try {
       await waitReady(
-        async () => ((await ok(`${url}/v1/status/leader`)) ?? '').includes(':'),
-        child,
+        async () => ((await ok(`http://127.0.0.1:${http}/v1/status/leader`)) ?? '').includes(':'),
+        launched.child,
         'consul',
         launched.log,
         options.timeoutMs ?? 120_000,
       );
     } catch (error) {
-      await stopChild(child);
+      await stopChild(launched.child);
       throw error;
     }
+    return http;
   };
-  const stop = async () => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const front = options.persistent ? await holdPort() : undefined;
+  let http;
   try {
-    await start();
+    http = await retryOnPortClash(startOnce);
   } catch (error) {
+    await front?.close();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  front?.forwardTo(http);
+  const stop = async () => {
+    front?.forwardTo(undefined);
+    if (child !== undefined) await stopChild(child);
+    await front?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   const restart = async () => {
-    await stopChild(child);
-    await start();
+    if (front === undefined) throw new Error('only a persistent Consul agent can restart');
+    // nothing reaches the old agent while it stops, and nothing reaches the new one before it is ready
+    front.forwardTo(undefined);
+    if (child !== undefined) await stopChild(child);
+    front.forwardTo(await retryOnPortClash(startOnce));
   };
   return {
     kind: 'consul',
     get pid() {
-      return child.pid ?? 0;
+      return child?.pid ?? 0;
     },
-    url,
+    url: front?.url ?? `http://127.0.0.1:${http}`,
     dir,
     stop,
     restart,
     pause: async () => {
-      child.kill('SIGSTOP');
+      child?.kill('SIGSTOP');
     },
     resume: async () => {
-      child.kill('SIGCONT');
+      child?.kill('SIGCONT');
     },
   };
 }

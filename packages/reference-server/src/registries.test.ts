@@ -9,8 +9,9 @@ import { TypeUrl } from '@xds/api';
 import type { RegistrySpec } from '@xds/registry';
 import { type DeltaReceivedResponse, XdsTestClient } from '@xds/testing';
 import { Etcd3 } from 'etcd3';
+import { holdPort } from '../../../scripts/registries/held-port.mjs';
 import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
-import { freePort, type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
+import { type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
 import { parseCommandLine } from './cli.js';
 import { createLogger } from './logger.js';
 import { type ReferenceServer, startReferenceServer } from './reference-server.js';
@@ -143,8 +144,10 @@ describe('xds-server over a real etcd', () => {
   });
 
   it('serves nothing and is not ready until the registry has synced; /readyz names it', async () => {
-    const port = await freePort();
-    const location = `http://127.0.0.1:${port}/r`;
+    // the registry's address is a port this test holds, with nothing behind it until etcd starts: a free port picked
+    // now and bound by etcd later could be taken by another process meanwhile (CI: 'bind: address already in use')
+    const front = await holdPort();
+    const location = `${front.url}/r`;
     const server = await start([{ kind: 'etcd', location }]);
     let late: RunningEtcd | undefined;
     try {
@@ -152,7 +155,8 @@ describe('xds-server over a real etcd', () => {
       assert.equal(readyz.status, 503);
       assert.equal(readyz.body, `not ready: registries pending: etcd ${location}\n`);
       assert.equal(server.cache.getSnapshot('envoy'), undefined, 'nothing is published before the sync');
-      late = await startEtcd({ clientPort: port });
+      late = await startEtcd();
+      front.forwardTo(late.clientPort);
       await poll(
         'ready',
         async () => ((await get(server.adminAddress, '/readyz')).status === 200 ? true : undefined),
@@ -174,6 +178,7 @@ describe('xds-server over a real etcd', () => {
       assert.match(metrics, new RegExp(`xds_registry_synced\\{kind="etcd",location="${location}"\\} 1`));
     } finally {
       await server.close();
+      await front.close();
       await late?.stop();
     }
   });

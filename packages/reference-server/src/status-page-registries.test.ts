@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { freePort, type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
+import { type HeldPort, holdPort } from '../../../scripts/registries/held-port.mjs';
+import { type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
 import type { Syncz } from './admin/syncz.js';
 import { createLogger } from './logger.js';
 import { type ReferenceServer, startReferenceServer } from './reference-server.js';
@@ -37,6 +38,9 @@ describe('status page with registries', () => {
   let server: ReferenceServer;
   let live: string;
   let dead: string;
+  /** The dead registry's port: held by this test with nothing behind it (a port picked free could be bound by any
+   * process, another test's etcd included, before the registry asks it). */
+  let nothing: HeldPort;
 
   before(async () => {
     etcd = await startEtcd();
@@ -53,7 +57,8 @@ describe('status page with registries', () => {
     );
     client.close();
     live = `${etcd.url}/s`;
-    dead = `http://127.0.0.1:${await freePort()}/none`;
+    nothing = await holdPort();
+    dead = `${nothing.url}/none`;
     server = await startReferenceServer({
       xds: '127.0.0.1:0',
       admin: '127.0.0.1:0',
@@ -69,6 +74,7 @@ describe('status page with registries', () => {
 
   after(async () => {
     await server?.close();
+    await nothing?.close();
     await etcd?.stop();
   });
 

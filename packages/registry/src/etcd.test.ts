@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { Etcd3 } from 'etcd3';
+import { holdPort } from '../../../scripts/registries/held-port.mjs';
 import { type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
 import { EtcdRegistry } from './etcd.js';
 import { assertBurstCoalesced, endpointLines, serveRegistry, until } from './test-support.js';
@@ -129,7 +130,10 @@ describe('EtcdRegistry (real etcd)', () => {
         ['192.0.2.2', 'v2'],
       ]),
     );
-    const registry = new EtcdRegistry(`${etcd.url}/t3`, { maxBackoffMs: 300 });
+    // the registry reaches etcd through a port this test holds: each etcd below starts on fresh ports behind it (the
+    // ports a stopped etcd gave back may be taken by another process before it could bind them again)
+    const front = await holdPort(etcd.clientPort);
+    const registry = new EtcdRegistry(`${front.url}/t3`, { maxBackoffMs: 300 });
     const xds = await serveRegistry(registry);
     const { aggregate } = xds;
     try {
@@ -137,7 +141,7 @@ describe('EtcdRegistry (real etcd)', () => {
       const pushes = xds.pushes();
       assert.equal(pushes, 1);
       client.close();
-      const { clientPort, peerPort } = etcd;
+      front.forwardTo(undefined);
       await etcd.stop();
       await until(registry, () => registry.status().stale, 'the registry to notice etcd is gone').catch(
         (error: Error) => {
@@ -147,7 +151,8 @@ describe('EtcdRegistry (real etcd)', () => {
       assert.equal(registry.services().length, 1);
       assert.equal(xds.pushes(), pushes);
 
-      // etcd comes back elsewhere first: a change is made and compacted away before the registry can resume
+      // etcd comes back where the registry cannot reach it first: a change is made and compacted away before the
+      // registry can resume
       etcd = await startEtcd({ dir });
       client = new Etcd3({ hosts: etcd.url });
       // two revisions, so the compaction passes the revision the registry resumes from
@@ -171,8 +176,9 @@ describe('EtcdRegistry (real etcd)', () => {
       });
       client.close();
       await etcd.stop();
-      etcd = await startEtcd({ dir, clientPort, peerPort });
+      etcd = await startEtcd({ dir });
       client = new Etcd3({ hosts: etcd.url });
+      front.forwardTo(etcd.clientPort);
       await until(
         registry,
         () => registry.services()[0]?.instances.some((i) => i.address === '192.0.2.7') === true,
@@ -183,6 +189,7 @@ describe('EtcdRegistry (real etcd)', () => {
       assert.equal(xds.pushes(), pushes + 1);
     } finally {
       await xds.close();
+      await front.close();
     }
   });
 
