@@ -8,7 +8,7 @@ import { XdsTestClient } from '@xds/testing';
 import type { Syncz } from './admin/syncz.js';
 import { reviewsModel } from './demo/demo-model.js';
 import type { ReferenceServer } from './reference-server.js';
-import { get, getJson, poll, startInProcess, tempDir } from './test-support.js';
+import { get, getJson, poll, save, startInProcess, tempDir } from './test-support.js';
 
 const model = (v1: number, v2: number) => reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1, v2 } });
 const nackMessage = 'listener 0.0.0.0_9080: unknown filter <envoy.filters.http.nope>';
@@ -127,7 +127,7 @@ describe('admin endpoints', () => {
 
   it("/metrics counts pushes, rejects, stale nonces, clients, config reloads and a change's convergence", async () => {
     const first = client.responses(TypeUrl.Route).at(-1)!.versionInfo;
-    writeFileSync(file, model(50, 50));
+    save(file, model(50, 50));
     await client.waitFor(TypeUrl.Route, (r) => r.versionInfo !== first && r.acked === true);
     client.send({ typeUrl: TypeUrl.Cluster, responseNonce: 'not-the-latest', resourceNames: ['*'] });
     const metrics = await poll('convergence and the stale nonce in /metrics', async () => {

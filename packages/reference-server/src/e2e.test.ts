@@ -8,7 +8,7 @@ import { reviewsModel } from './demo/demo-model.js';
 import { type ReviewsBackend, startReviewsBackend } from './demo/reviews-backend.js';
 import { results, startReviewsCaller } from './demo/reviews-caller.js';
 import { type ServerProcess, startServerProcess } from './demo/server-process.js';
-import { get, getJson, poll, tempDir } from './test-support.js';
+import { get, getJson, poll, save, tempDir } from './test-support.js';
 
 /** How long a step may take: only a failure waits this long (CI runs every package's tests at once on 2 cores). */
 const waitMs = 120_000;
@@ -91,7 +91,7 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
 
   it('moves the traffic to v2 when the weights in the file change', async () => {
     const from = caller.lines.length;
-    writeFileSync(file, model(0, 100));
+    save(file, model(0, 100));
     await streak(caller, 'v2', 10, waitMs, from);
     const applied = server.logs.find((line) => line['msg'] === 'config applied');
     assert.equal(applied?.['generation'], 2);
@@ -102,7 +102,7 @@ describe('xds-server end to end: a proxyless gRPC client follows the model file'
     const line = broken.split('\n').findIndex((l) => l.includes('weigth')) + 1;
     const field = 'services[2].routes[0].to[0].weigth';
     const mark = caller.lines.length;
-    writeFileSync(file, broken);
+    save(file, broken);
 
     const logged = await server.process.waitFor(
       (l) => typeof l['msg'] === 'string' && l['msg'].startsWith('config rejected'),

@@ -8,7 +8,7 @@ import { reviewsModel } from './demo/demo-model.js';
 import type { ModelRejectedEvent } from './model-file.js';
 import type { ReferenceServer } from './reference-server.js';
 import { dumpDom } from './test-chromium.js';
-import { get, startInProcess, tempDir } from './test-support.js';
+import { get, save, startInProcess, tempDir } from './test-support.js';
 
 const model = reviewsModel({ v1Port: 50051, v2Port: 50052, weights: { v1: 100, v2: 0 } });
 const nackMessage = 'listener 0.0.0.0_9080: filter <envoy.filters.http.nope> is unknown';
@@ -38,7 +38,7 @@ describe('status page', () => {
     const broken = model.replace('port: 9086', 'port: 70000');
     errorLine = broken.split('\n').findIndex((line) => line.includes('70000')) + 1;
     const rejected = new Promise<ModelRejectedEvent>((resolve) => server.model.once('rejected', resolve));
-    writeFileSync(file, broken);
+    save(file, broken);
     await rejected;
   });
 
