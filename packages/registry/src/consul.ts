@@ -8,7 +8,10 @@
  * kept, not the raw entries. An answer from an agent that knows no leader (`X-Consul-KnownLeader: false`) is not
  * used: a restarting server answers a waiting blocking query from its still empty state (index 1, no instances),
  * which would remove every instance for a moment; the registry stays stale and asks again. So too an answer whose
- * index went backwards (Consul's docs: start over from index 0): it is not applied, the next one is.
+ * index went backwards (Consul's docs: start over from index 0): it is not applied, the next one is. A query from
+ * index 0 (at start, after an error, after the index went backwards) is a consistent read: a restarted server knows
+ * itself as leader before it has replayed its raft log, and answers a default read from its still empty state with
+ * `X-Consul-KnownLeader: true`; a consistent read is refused until that state is restored.
  * Changes are applied through `scheduleUpdate`: many blocking queries answering at once are one update.
  * One service never blocks the others (rule L2): the first sync waits for a service's first answer at most
  * `firstAnswerMs`, and only while its query has not failed; then, and after the first sync always, the others are
@@ -185,7 +188,10 @@ export class ConsulRegistry extends RegistryBase {
 
   async #get<T>(path: string, index: number, signal: AbortSignal): Promise<Blocking<T>> {
     const separator = path.includes('?') ? '&' : '?';
-    const url = `${this.#base}${path}${separator}index=${index}&wait=${this.#wait}s`;
+    // from index 0 nothing tells a restored state from one being restored: only a consistent read does (Consul
+    // refuses it until the leader has applied its log); later blocking queries read the leader's state as usual
+    const consistent = index === 0 ? '&consistent' : '';
+    const url = `${this.#base}${path}${separator}index=${index}&wait=${this.#wait}s${consistent}`;
     const timeout = AbortSignal.timeout((this.#wait + 15) * 1000);
     const response = await fetch(url, { signal: AbortSignal.any([signal, timeout]) });
     if (!response.ok) {

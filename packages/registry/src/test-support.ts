@@ -46,6 +46,30 @@ export function until(
   });
 }
 
+/**
+ * Records each change of `registry`'s state from now on (stale, last error, service count), for a failure message
+ * that shows how it got where it is; `text()` gives the lines, `stop()` removes the listeners.
+ */
+export function statusHistory(registry: Registry): { text(): string; stop(): void } {
+  const started = Date.now();
+  const lines: string[] = [];
+  let last = '';
+  const note = (): void => {
+    const s = registry.status();
+    const line = `synced=${s.synced} stale=${s.stale} services=${s.services} lastError=${s.lastError === undefined ? '-' : `${s.lastError.kind}: ${s.lastError.message}`}`;
+    if (line !== last && lines.length < 200) lines.push(`+${Date.now() - started} ms ${line}`);
+    last = line;
+  };
+  const offs = [registry.on('change', note), registry.on('status', note)];
+  note();
+  return {
+    text: () => lines.join('\n'),
+    stop: () => {
+      for (const off of offs) off();
+    },
+  };
+}
+
 /** Counts the `change` events of `source` from now on (`stop` removes the listener). */
 export function countChanges(source: Observable): { count(): number; stop(): void } {
   let count = 0;
