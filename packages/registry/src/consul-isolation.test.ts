@@ -2,13 +2,14 @@
 // good services; a loopback proxy in front of it (consul-stall-proxy.ts) breaks the health answers of the others,
 // since a real Consul cannot be made to hang one service's answer mid-body or stream an endless one. Before: a
 // service whose health answer hung kept the registry from syncing and froze every later update; endless answers
-// of many services were each bounded, but not together.
+// of many services were each bounded, but not together; and once they were, big answers holding the shared budget
+// refused a small service's answer (left out, read again) until one of them gave its bytes back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startConsul } from '../../../scripts/registries/servers.mjs';
 import { ConsulRegistry } from './consul.js';
-import { type ConsulStallProxy, startConsulStallProxy } from './consul-stall-proxy.js';
-import { until } from './test-support.js';
+import { brokenAnswerStart, type ConsulStallProxy, startConsulStallProxy } from './consul-stall-proxy.js';
+import { pollUntil, until } from './test-support.js';
 
 async function register(base: string, name: string, port: number): Promise<void> {
   const response = await fetch(`${base}/v1/agent/service/register`, {
@@ -98,8 +99,7 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
     try {
       // 4 endless answers of 1 MiB each would hold 4 MiB: at least one is cancelled
       await until(registry, () => registry.status().synced && overBudget(), 'a budget error', 60_000);
-      // the budget is shared, not fair: the read it has no room for may be the small one (steady's), which is then
-      // left out and read again; it is served once a big read has been cancelled and given its bytes back
+      // a quarter of the budget is kept for small reads: steady's answer is never the one refused
       await until(
         registry,
         () => portOf(registry, 'steady') === 9200,
@@ -118,5 +118,66 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(registry.bodyBytes().held, 0, 'bytes still held after stop');
+  });
+});
+
+describe('ConsulRegistry reading big answers and a small one (real Consul behind a breaking proxy)', () => {
+  let consul: RunningServer;
+  let proxy: ConsulStallProxy;
+
+  before(async () => {
+    consul = await startConsul();
+    proxy = await startConsulStallProxy(consul.url);
+  });
+
+  after(async () => {
+    await proxy.close();
+    await consul.stop();
+  });
+
+  it('L2: big answers holding maxRegistryBytesInFlight never refuse a small one: a quarter is kept for small reads', async () => {
+    const limit = 2 * 1024 * 1024;
+    // four answers of a quarter of the limit each, which then hang: together they could hold all of it
+    for (let i = 0; i < 4; i++) {
+      proxy.stream(`large-${i}`, limit / 4 - Buffer.byteLength(brokenAnswerStart));
+      await register(consul.url, `large-${i}`, 9500 + i);
+    }
+    await register(consul.url, 'small', 9400);
+    proxy.hold('small');
+    const registry = new ConsulRegistry(proxy.url, {
+      waitSeconds: 2,
+      maxBackoffMs: 300,
+      firstAnswerMs: 1000,
+      limits: { maxRegistryBytesInFlight: limit },
+    });
+    registry.start();
+    const refused = (name: string): boolean =>
+      (problemOf(registry, name) ?? '').includes('(maxRegistryBytesInFlight)');
+    try {
+      // the big answers hold all they may: all of the limit before; now three of them, the reserve left free
+      await pollUntil(() => {
+        const { held, large } = registry.bodyBytes();
+        return held === limit || large === limit - limit / 4;
+      }, 'the big answers to hold the budget');
+      proxy.release('small');
+      await until(
+        registry,
+        () => portOf(registry, 'small') === 9400 || refused('small'),
+        'the small answer to be served or refused',
+        60_000,
+      );
+      assert.equal(refused('small'), false, `the small answer was refused: ${problemOf(registry, 'small')}`);
+      assert.equal(portOf(registry, 'small'), 9400);
+      assert.ok(
+        [0, 1, 2, 3].some((i) => refused(`large-${i}`)),
+        'a big answer was refused instead',
+      );
+      const bytes = registry.bodyBytes();
+      assert.ok(bytes.peak <= limit, `peak ${bytes.peak} bytes held, limit ${limit}`);
+      assert.ok(bytes.large <= limit - limit / 4, `${bytes.large} bytes held by big answers`);
+    } finally {
+      proxy.release('small');
+      await registry.stop();
+    }
   });
 });

@@ -5,6 +5,9 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** What every broken health answer starts with, before the bytes `stream` asks for. */
+export const brokenAnswerStart = '[{"Service":{"ID":"x","Port":1,"Address":"192.0.2.9","Tags":["';
+
 /** A proxy in front of a real Consul agent that breaks the health answers of some services. */
 export interface ConsulStallProxy {
   /** `http://127.0.0.1:PORT` of the proxy. */
@@ -13,6 +16,10 @@ export interface ConsulStallProxy {
   hang(name: string): void;
   /** The health answer of `name` streams `bytes` bytes of a JSON string, then never ends. */
   stream(name: string, bytes: number): void;
+  /** The health queries of `name` wait here, unanswered, until {@link ConsulStallProxy.release} (then go on). */
+  hold(name: string): void;
+  /** Passes the held health queries of `name` on to Consul, and every later one. */
+  release(name: string): void;
   /** The bytes streamed so far by every `stream` answer. */
   streamed(): number;
   /** Ends every open answer and closes the proxy. */
@@ -22,6 +29,8 @@ export interface ConsulStallProxy {
 /** Starts a {@link ConsulStallProxy} on a free loopback port in front of `consulUrl`. */
 export async function startConsulStallProxy(consulUrl: string): Promise<ConsulStallProxy> {
   const broken = new Map<string, number>();
+  /** The queries waiting for each held service. */
+  const held = new Map<string, (() => void)[]>();
   const open = new Set<ServerResponse>();
   let streamed = 0;
   const head = { 'content-type': 'application/json', 'x-consul-index': '7', 'x-consul-knownleader': 'true' };
@@ -34,7 +43,7 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
     const bytes = name === undefined ? undefined : broken.get(name);
     if (bytes !== undefined) {
       response.writeHead(200, head);
-      response.write('[{"Service":{"ID":"x","Port":1,"Address":"192.0.2.9","Tags":["');
+      response.write(brokenAnswerStart);
       const chunk = Buffer.alloc(64 * 1024, 'a');
       let sent = 0;
       // writes at most `bytes` (0 for a hang), as fast as the client reads, then holds the answer open
@@ -54,7 +63,7 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
     }
     const upstream = new AbortController();
     response.on('close', () => upstream.abort());
-    void (async () => {
+    const forward = async (): Promise<void> => {
       try {
         const answer = await fetch(`${consulUrl}${path}`, { signal: upstream.signal });
         const headers: Record<string, string> = {};
@@ -67,7 +76,10 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
       } catch {
         response.destroy();
       }
-    })();
+    };
+    const waiting = name === undefined ? undefined : held.get(name);
+    if (waiting !== undefined) waiting.push(() => void forward());
+    else void forward();
   });
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -76,6 +88,14 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
     url: `http://127.0.0.1:${port}`,
     hang: (name) => broken.set(name, 0),
     stream: (name, bytes) => broken.set(name, bytes),
+    hold: (name) => {
+      if (!held.has(name)) held.set(name, []);
+    },
+    release: (name) => {
+      const waiting = held.get(name) ?? [];
+      held.delete(name);
+      for (const go of waiting) go();
+    },
     streamed: () => streamed,
     close: async () => {
       for (const response of open) response.destroy();

@@ -165,9 +165,12 @@ export class ConsulRegistry extends RegistryBase {
     this.#budget = new ByteBudget(this.limits.maxRegistryBytesInFlight);
   }
 
-  /** The bytes of response bodies held now and at most so far (bounded by `maxRegistryBytesInFlight`). */
-  bodyBytes(): { readonly held: number; readonly peak: number } {
-    return { held: this.#budget.held(), peak: this.#budget.peak() };
+  /**
+   * The bytes of response bodies held now, the part of them held by large reads (at most three quarters of the
+   * limit: the rest is kept for small reads), and the most held at once so far (bounded by `maxRegistryBytesInFlight`).
+   */
+  bodyBytes(): { readonly held: number; readonly large: number; readonly peak: number } {
+    return { held: this.#budget.held(), large: this.#budget.largeHeld(), peak: this.#budget.peak() };
   }
 
   /** Starts the catalog query loop. */

@@ -3,7 +3,8 @@
  * a server outside this process, and `response.json()` would hold any body it sends (a 400 MiB body took 1.9 GB).
  * The body is read chunk by chunk and the read is cancelled as soon as it goes past the limit. Reads running at once
  * can share a {@link ByteBudget} (`maxRegistryBytesInFlight`): many bounded bodies are not bounded together (16
- * endless Consul health answers of 50 MiB each took `xds-server` from 173 to 993 MiB RSS).
+ * endless Consul health answers of 50 MiB each took `xds-server` from 173 to 993 MiB RSS). The budget keeps a part
+ * for small reads, so big answers filling it never refuse a small service's answer.
  */
 
 /** A registry's answer went past a {@link RegistryLimits} bound; the registry keeps its previous content. */
@@ -12,12 +13,21 @@ export class RegistryLimitError extends Error {
 }
 
 /**
- * The bytes of response bodies held at once by the reads sharing it (one registry's), bounded by `limit`: a read
- * takes each chunk from it before holding the chunk and gives everything back when it ends, parsed or not.
+ * The bytes of response bodies held at once by the reads sharing it (one registry's), bounded by `limit`, and fair to
+ * small reads: a read takes each chunk through its {@link BudgetRead} before holding the chunk and gives everything
+ * back when it ends, parsed or not. A read that has held more than `smallReadBytes` (1/64 of the limit) is a large
+ * one, and large reads together hold at most `limit - reserve`: the `reserve` (a quarter of the limit) is left to
+ * reads that are still small, so big answers filling the budget never refuse a small one (rule L2: one registry
+ * service must not starve another). A small read is refused only when other small reads hold the reserve as well.
  */
 export class ByteBudget {
   #held = 0;
+  #large = 0;
   #peak = 0;
+  /** The bytes only reads still under `smallReadBytes` may take. */
+  readonly reserve: number;
+  /** The most bytes a read may hold and still count as small. */
+  readonly smallReadBytes: number;
 
   /**
    * @param limit the most bytes held at once
@@ -26,11 +36,19 @@ export class ByteBudget {
   constructor(
     readonly limit: number,
     readonly name = 'maxRegistryBytesInFlight',
-  ) {}
+  ) {
+    this.reserve = Math.floor(limit / 4);
+    this.smallReadBytes = Math.max(1, Math.floor(limit / 64));
+  }
 
   /** The bytes held now. */
   held(): number {
     return this.#held;
+  }
+
+  /** The bytes held now by large reads (at most `limit - reserve`). */
+  largeHeld(): number {
+    return this.#large;
   }
 
   /** The most bytes held at once so far. */
@@ -38,18 +56,49 @@ export class ByteBudget {
     return this.#peak;
   }
 
-  /** Takes `bytes`, or returns false (taking nothing) when that would go past the limit. */
-  take(bytes: number): boolean {
-    if (this.#held + bytes > this.limit) return false;
-    this.#held += bytes;
-    this.#peak = Math.max(this.#peak, this.#held);
-    return true;
+  /** A read's share of the budget: the read takes its chunks through it and releases it when it ends. */
+  read(): BudgetRead {
+    let held = 0;
+    let large = false;
+    return {
+      held: () => held,
+      take: (bytes) => {
+        if (this.#held + bytes > this.limit) return false;
+        const next = held + bytes;
+        // a read that becomes large moves everything it holds to the large part
+        const addLarge = large ? bytes : next > this.smallReadBytes ? next : 0;
+        if (addLarge > 0 && this.#large + addLarge > this.limit - this.reserve) return false;
+        this.#large += addLarge;
+        large ||= addLarge > 0;
+        this.#held += bytes;
+        held = next;
+        this.#peak = Math.max(this.#peak, this.#held);
+        return true;
+      },
+      refusal: (bytes) =>
+        held + bytes > this.smallReadBytes
+          ? `the response bodies of more than ${this.smallReadBytes} bytes being read would hold more than ${this.limit - this.reserve} bytes at once: the rest of the limit of ${this.limit} (${this.name}) is kept for smaller ones`
+          : `the response bodies being read would hold more than ${this.limit} bytes at once, the limit (${this.name})`,
+      release: () => {
+        this.#held = Math.max(0, this.#held - held);
+        if (large) this.#large = Math.max(0, this.#large - held);
+        held = 0;
+        large = false;
+      },
+    };
   }
+}
 
-  /** Gives back `bytes` taken before. */
-  release(bytes: number): void {
-    this.#held = Math.max(0, this.#held - bytes);
-  }
+/** One read's share of a {@link ByteBudget}. */
+export interface BudgetRead {
+  /** The bytes this read holds. */
+  held(): number;
+  /** Takes `bytes` more for this read, or returns false (taking nothing) when the budget has no room for them. */
+  take(bytes: number): boolean;
+  /** Why `take(bytes)` was refused, naming the limit. */
+  refusal(bytes: number): string;
+  /** Gives back everything this read holds. */
+  release(): void;
 }
 
 /**
@@ -75,7 +124,7 @@ export async function readJsonBody(
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
-  let taken = 0;
+  const share = budget?.read();
   try {
     if (response.body !== null) {
       const reader = response.body.getReader();
@@ -87,21 +136,17 @@ export async function readJsonBody(
           await reader.cancel().catch(() => {});
           throw tooLarge(`more than ${maxBytes}`);
         }
-        if (budget !== undefined) {
-          if (!budget.take(value.byteLength)) {
-            await reader.cancel().catch(() => {});
-            throw new RegistryLimitError(
-              `${what}: the response bodies being read would hold more than ${budget.limit} bytes at once, the limit (${budget.name}); this one was cancelled after ${total} bytes`,
-            );
-          }
-          taken += value.byteLength;
+        if (share !== undefined && !share.take(value.byteLength)) {
+          const why = share.refusal(value.byteLength);
+          await reader.cancel().catch(() => {});
+          throw new RegistryLimitError(`${what}: ${why}; this one was cancelled after ${total} bytes`);
         }
         chunks.push(value);
       }
     }
     return JSON.parse(new TextDecoder().decode(Buffer.concat(chunks, total)));
   } finally {
-    budget?.release(taken);
+    share?.release();
   }
 }
 

@@ -19,7 +19,9 @@ export interface RegistryLimits {
   readonly maxRegistryResponseBytes: number;
   /**
    * Bytes of response bodies one registry holds at once while reading them (Consul reads one blocking query per
-   * service, up to `maxRegistryServices` at once): a read that would go past it is cancelled. Default 128 MiB.
+   * service, up to `maxRegistryServices` at once): a read that would go past it is cancelled. A quarter of it is kept
+   * for small reads (reads past 1/64 of it hold at most three quarters together), so big answers never refuse a
+   * small one. Default 128 MiB.
    */
   readonly maxRegistryBytesInFlight: number;
   /**

@@ -46,6 +46,15 @@ export function until(
   });
 }
 
+/** Resolves when `check` returns true, polled every 50 ms (for a state no event announces); rejects after the deadline. */
+export async function pollUntil(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /**
  * Records each change of `registry`'s state from now on (stale, last error, service count), for a failure message
  * that shows how it got where it is; `text()` gives the lines, `stop()` removes the listeners.
