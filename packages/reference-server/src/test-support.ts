@@ -96,9 +96,13 @@ export function memoryLog(): { stream: Writable; lines: Record<string, unknown>[
   return { stream, lines };
 }
 
-/** Starts the server in this process on free loopback ports, logging to memory at debug level. */
+/**
+ * Starts the server in this process on free loopback ports, logging to memory at debug level; `reloadTimeoutMs`
+ * (the bound on reading a changed model file) when a test must not depend on how fast a loaded machine parses.
+ */
 export async function startInProcess(
   config?: string,
+  options: { readonly reloadTimeoutMs?: number } = {},
 ): Promise<{ server: ReferenceServer; logs: Record<string, unknown>[] }> {
   const log = memoryLog();
   const server = await startReferenceServer({
@@ -109,6 +113,7 @@ export async function startInProcess(
     debounceMs: 50,
     pollMs: 200,
     closeGraceMs: 1000,
+    ...(options.reloadTimeoutMs === undefined ? {} : { reloadTimeoutMs: options.reloadTimeoutMs }),
   });
   return { server, logs: log.lines };
 }
