@@ -10,8 +10,11 @@ import { results, startReviewsCaller } from './demo/reviews-caller.js';
 import { type ServerProcess, startServerProcess } from './demo/server-process.js';
 import { get, getJson, poll, save, tempDir } from './test-support.js';
 
-/** How long a step may take: only a failure waits this long (CI runs every package's tests at once on 2 cores). */
-const waitMs = 120_000;
+/**
+ * How long a step may take: only a failure waits this long (CI runs every package's tests at once on 2 cores). At
+ * load 54 the caller process printed nothing for 120 s: starting it (tsx, grpc-js-xds) can take minutes then.
+ */
+const waitMs = 300_000;
 
 /** Waits until the caller's last `count` results from `from` on all reached `version`; returns their end. */
 function streak(caller: ChildLines, version: string, count: number, timeoutMs: number, from = 0) {
