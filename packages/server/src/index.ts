@@ -41,6 +41,7 @@ export {
 export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
+export type { PartialRequestLimit, PartialRequestStats } from './partial-request-budget.js';
 export { guardGrpcServer } from './session-guard.js';
 export type { Authorize, AuthorizeStatus, ServerCall } from './stream-context.js';
 export { compileRe2, compileStringMatcher, matchesString, type StringPredicate } from './string-matcher.js';

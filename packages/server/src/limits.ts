@@ -27,6 +27,23 @@ export interface Limits {
    * such names, 6.4 MB; a node id, `maxErrorDetailBytes` of NACK message and a node's metadata, kilobytes.
    */
   readonly maxRequestBytes?: number;
+  /**
+   * Bytes of the request messages partly received on all of the server's calls at once: from the read that leaves a
+   * gRPC message unfinished to its last byte, or to its call's end by any path, the message counts the length its
+   * header announced; default 256 MiB. Messages announced over 64 KiB may hold three quarters of it (192 MiB: twelve
+   * `maxRequestBytes` messages at once); the last quarter is kept for smaller ones (an Envoy's ACK or first request),
+   * so that big unfinished messages cannot lock them out. A message that arrives in one read never counts. One that
+   * does not fit ends its stream or call with RESOURCE_EXHAUSTED naming this limit. Without it, 64 streams announcing
+   * 16 MiB each held 1 GiB, and more streams more.
+   */
+  readonly maxPartialRequestBytesTotal?: number;
+  /**
+   * Bytes of the request messages partly received on one HTTP/2 connection at once (counted as for
+   * `maxPartialRequestBytesTotal`); default 32 MiB, two `maxRequestBytes` messages, so that one connection's streams
+   * cannot hold the server's whole budget. Keep it at least `maxRequestBytes`, or larger requests are refused. A
+   * message that does not fit ends its stream or call with RESOURCE_EXHAUSTED naming this limit.
+   */
+  readonly maxPartialRequestBytesPerConnection?: number;
   /** Glob (`prefix/*`) names in one request or delta subscription; default 1,000. More is RESOURCE_EXHAUSTED. */
   readonly maxGlobsPerRequest?: number;
   /**
@@ -156,6 +173,8 @@ export type ResolvedLimits = { readonly [K in keyof Limits]-?: number };
 export const defaultLimits: ResolvedLimits = Object.freeze({
   maxNamesPerRequest: 100_000,
   maxRequestBytes: 16 * 1024 * 1024,
+  maxPartialRequestBytesTotal: 256 * 1024 * 1024,
+  maxPartialRequestBytesPerConnection: 32 * 1024 * 1024,
   maxGlobsPerRequest: 1_000,
   maxNameBytes: 16 * 1024,
   maxNodeIdBytes: 4 * 1024,

@@ -4,13 +4,16 @@
 // application's hooks (`onStreamOpen`, `onRequest`) let it through. Requests are handled one at a time and in
 // order: while authorization or a hook runs, the requests that follow wait for it, at most
 // `limits.maxQueuedRequests` of them and `limits.maxQueuedRequestBytes` of their bytes, within the server's
-// `limits.maxQueuedRequestBytesTotal` (rule L2). A step that settles synchronously costs no promise.
+// `limits.maxQueuedRequestBytesTotal` (rule L2). A step that settles synchronously costs no promise. Before any of
+// that, a request still arriving reserves its announced length from the server's partial-request budget
+// (partial-requests.ts, rule L2).
 import { status } from '@grpc/grpc-js';
 import { Code, type Node, XdsError } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
 import { callHook, type HookContext, type HookName, hookFailure } from './hooks.js';
 import { estimateRequestBytes, type QueuedBytesTally, queuedBytesTally } from './queued-bytes.js';
+import { limitPartialRequests } from './partial-requests.js';
 import { releaseReadBuffers } from './read-buffers.js';
 import type { ServerCall, StreamContext } from './stream-context.js';
 import type { RegisteredStream } from './stream-registry.js';
@@ -69,6 +72,9 @@ export class StreamAdmission<Req extends AnyRequest> {
     this.#tally = queuedBytesTally(ctx.registry);
     // An idle stream keeps nothing of its last request's socket reads (bench scenario 4).
     releaseReadBuffers(call);
+    // Rule L2: its unfinished requests reserve from the server's budget. The interceptor of the server `listen`
+    // makes did it as grpc-js made the call; this covers an application's own grpc-js server (`addTo`).
+    limitPartialRequests((call as { readonly call?: unknown }).call, ctx.partialRequests);
   }
 
   /** The stream ended: drops its queued requests and gives their bytes back to the server's tally. */

@@ -10,6 +10,7 @@ import type { XdsServerEvents } from './events.js';
 import type { XdsServerHooks } from './hooks.js';
 import type { Limits, ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
+import type { PartialRequestBudget } from './partial-request-budget.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { WriteBudget } from './write-budget.js';
 
@@ -45,6 +46,8 @@ export interface StreamContext {
   readonly limits: ResolvedLimits;
   /** The server-wide bound on response bytes in flight. */
   readonly budget: WriteBudget;
+  /** The server-wide account of request messages partly received (rule L2). */
+  readonly partialRequests: PartialRequestBudget;
   /** The types the server serves (the cache's, else the built-in ones); others are served empty on ADS (S15). */
   readonly types: ResourceTypes;
   /** True for a type the server serves (rule S15: others are served empty on ADS). */

@@ -4,7 +4,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { boundedAuthorization } from './authorization.js';
@@ -21,6 +21,11 @@ import { composeAuthorize, nodeIdentityCheck } from './identity.js';
 import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
+import {
+  PartialRequestBudget,
+  type PartialRequestStats,
+} from './partial-request-budget.js';
+import { partialRequestInterceptor } from './partial-requests.js';
 import { createRestHandler } from './rest.js';
 import { registerServices, registerTypeService } from './services.js';
 import { guardGrpcServer } from './session-guard.js';
@@ -65,6 +70,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   readonly #registry: StreamRegistry;
   readonly #ctx: StreamContext;
   readonly #budget: WriteBudget;
+  readonly #partialRequests: PartialRequestBudget;
+  readonly #partialRequestInterceptor: ServerInterceptor;
   readonly #connections: ConnectionGate;
   readonly #filesLimit: number | undefined;
   readonly #http: HttpServer[] = [];
@@ -90,6 +97,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const types = options.types ?? typesOf(options.cache);
     const registry = new StreamRegistry(limits);
     this.#registry = registry;
+    this.#partialRequests = new PartialRequestBudget(limits, (limit) => registry.limitReached(limit));
+    this.#partialRequestInterceptor = partialRequestInterceptor(this.#partialRequests);
     // Unset, the connection cap stays below the open-file limit; set, it is the operator's (warned in listen).
     const filesLimit = openFilesLimit();
     this.#filesLimit = filesLimit;
@@ -127,6 +136,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       hooks: options.hooks ?? {},
       limits,
       budget: this.#budget,
+      partialRequests: this.#partialRequests,
       types,
       servesType: (typeUrl: string) => types.has(typeUrl),
       legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
@@ -144,7 +154,13 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   /** The grpc-js server this XdsServer listens with (created on first use). */
   get grpcServer(): Server {
     if (this.#grpc === undefined) {
-      this.#grpc = new Server(grpcServerOptions(this.#options, this.#ctx.limits));
+      const options = grpcServerOptions(this.#options, this.#ctx.limits);
+      // Rule L2: every call's unfinished requests within the partial-request budget; first, so that it sees
+      // grpc-js's own call (the application's interceptors, if any, come after it).
+      this.#grpc = new Server({
+        ...options,
+        interceptors: [this.#partialRequestInterceptor, ...(options.interceptors ?? [])],
+      });
       this.addTo(this.#grpc);
     }
     return this.#grpc;
@@ -293,6 +309,25 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
    */
   writeBudget(): WriteBudgetStats {
     return this.#budget.stats();
+  }
+
+  /**
+   * Request messages partly received (rule L2): the bytes their headers announced, held now against
+   * `limits.maxPartialRequestBytesTotal` (and each connection's `maxPartialRequestBytesPerConnection`), the peak,
+   * and the messages refused by each limit since start (their streams and calls ended with RESOURCE_EXHAUSTED).
+   */
+  partialRequestStats(): PartialRequestStats {
+    return this.#partialRequests.stats();
+  }
+
+  /**
+   * The grpc-js server interceptor that holds every call's unfinished request messages within the partial-request
+   * budget (rule L2). The server `listen` makes has it; an application that mounts the services on its own grpc-js
+   * server (`addTo`) passes it first in that server's `interceptors`, so that unary calls (Fetch, CSDS) are bounded
+   * too (its discovery streams are either way).
+   */
+  get partialRequestInterceptor(): ServerInterceptor {
+    return this.#partialRequestInterceptor;
   }
 
   /** The number of open streams (past their first request). */
