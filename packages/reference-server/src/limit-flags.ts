@@ -21,6 +21,9 @@ export const maxLimitValue = 2_147_483_647;
 export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.freeze({
   maxNamesPerRequest: 'resource names in one request, or in a delta subscription of one type',
   maxRequestBytes: 'bytes of one request message or REST body (at most maxMessageBytes)',
+  maxPartialRequestBytesTotal:
+    'bytes of request messages partly received, on all calls at once (their announced lengths)',
+  maxPartialRequestBytesPerConnection: 'bytes of request messages partly received on one HTTP/2 connection',
   maxGlobsPerRequest: 'glob names (prefix/*) in one request or delta subscription',
   maxNameBytes: 'bytes of one resource name',
   maxNodeIdBytes: 'bytes of a node id',

@@ -48,6 +48,12 @@ export interface MetricsSources {
     readonly open: number;
     readonly refused: Readonly<Partial<Record<string, number>>>;
   };
+  /**
+   * Request messages partly received (`XdsServer.partialRequestStats()`), for `xds_server_partial_request_bytes`
+   * and `xds_server_partial_request_budget_bytes` (rule L2); the messages it refuses count in
+   * `xds_server_streams_ended_by_limit_total{limit}`.
+   */
+  readonly partialRequests?: () => { readonly reservedBytes: number; readonly limitBytes: number };
 }
 
 /** Creates the metrics in a registry of their own, with Node's default process metrics. */
@@ -154,6 +160,25 @@ export function createMetrics(sources: MetricsSources): Metrics {
         this.reset();
         for (const [limit, count] of Object.entries(connections().refused))
           if (count !== undefined) this.inc({ limit }, count);
+      },
+    });
+  }
+  const partialRequests = sources.partialRequests;
+  if (partialRequests !== undefined) {
+    new Gauge({
+      name: 'xds_server_partial_request_bytes',
+      help: 'Bytes announced by the request messages partly received now, across all calls (bounded by limits.maxPartialRequestBytesTotal).',
+      registers,
+      collect() {
+        this.set(partialRequests().reservedBytes);
+      },
+    });
+    new Gauge({
+      name: 'xds_server_partial_request_budget_bytes',
+      help: 'limits.maxPartialRequestBytesTotal: the most bytes request messages partly received may announce at once.',
+      registers,
+      collect() {
+        this.set(partialRequests().limitBytes);
       },
     });
   }

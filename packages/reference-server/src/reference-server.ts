@@ -131,6 +131,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     writeBudget: () => xds.writeBudget(),
     streams: () => xds.streamStats(),
     connections: () => xds.connectionStats(),
+    partialRequests: () => xds.partialRequestStats(),
   });
   const unwatch = watchServerEvents(xds, metrics, logger);
   const registries = createServerRegistries(options.registries ?? [], {

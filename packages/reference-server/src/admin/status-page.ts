@@ -113,6 +113,18 @@ export function renderConnections(connections: SynczServer['connections']): stri
   return `${connections.open} connection${connections.open === 1 ? '' : 's'} · ${total} refused${detail}`;
 }
 
+/**
+ * Request messages partly received in the heading (rule L2): the bytes their headers announced against
+ * `limits.maxPartialRequestBytesTotal`, and how many were refused: `unfinished requests 16.0 of 256.0 MiB · 3 refused`.
+ */
+export function renderPartialRequests(partial: SynczServer['partialRequests']): string {
+  if (partial === undefined) return '';
+  const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+  const refused =
+    partial.refused.maxPartialRequestBytesTotal + partial.refused.maxPartialRequestBytesPerConnection;
+  return `unfinished requests ${mib(partial.reservedBytes)} of ${mib(partial.limitBytes)} MiB · ${refused} refused`;
+}
+
 /** The counts at the top: nodes, and how many are SYNCED / STALE / NACKED. */
 export function renderCounts(counts: SynczCounts): string {
   return `<b>${counts.nodes}</b> nodes · <span class="SYNCED"><b>${counts.SYNCED}</b> SYNCED</span> · <span class="STALE"><b>${counts.STALE}</b> STALE</span> · <span class="NACKED"><b>${counts.NACKED}</b> NACKED</span>`;
@@ -193,7 +205,7 @@ export function renderStatusFrame(view: StatusView, xdsAddress: string, page: St
 <html lang="en"><head><meta charset="utf-8"><title>${e(page.title)}</title><style>${style}</style></head>
 <body data-rendered="server" data-xds="${e(xdsAddress)}">
 <h1>${e(page.title)}</h1>
-<p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code>${view.server.connections === undefined ? '' : ` · <span id="connections">${renderConnections(view.server.connections)}</span>`} · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
+<p class="muted">version <span id="version">${e(view.server.version)}</span> · up <span id="uptime">${uptimeText(view.server.uptimeSeconds)}</span> · xDS on <code>${e(xdsAddress)}</code>${view.server.connections === undefined ? '' : ` · <span id="connections">${renderConnections(view.server.connections)}</span>`}${view.server.partialRequests === undefined ? '' : ` · <span id="partial-requests">${renderPartialRequests(view.server.partialRequests)}</span>`} · updated <span id="updated">${e(clock(view.generatedAt))}</span></p>
 <nav>${nav}</nav>
 <p id="counts" class="counts">${renderCounts(view.counts)}</p>
 <p id="nacked">${renderNacked(view.nodes)}</p>

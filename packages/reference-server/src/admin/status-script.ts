@@ -46,6 +46,11 @@ export const statusScript = `
     const detail = refused.length === 0 ? '' : ' (' + refused.map(([limit, n]) => e(limit) + ' ' + n).join(', ') + ')';
     return c.open + ' connection' + (c.open === 1 ? '' : 's') + ' · ' + total + ' refused' + detail;
   };
+  const renderPartialRequests = (p) => {
+    const mib = (bytes) => (bytes / 1048576).toFixed(1);
+    const refused = p.refused.maxPartialRequestBytesTotal + p.refused.maxPartialRequestBytesPerConnection;
+    return 'unfinished requests ' + mib(p.reservedBytes) + ' of ' + mib(p.limitBytes) + ' MiB · ' + refused + ' refused';
+  };
   const renderNacked = (nodes) => {
     const nacked = nodes.filter((n) => n.status === 'NACKED');
     if (nacked.length === 0) return '';
@@ -100,6 +105,8 @@ export const statusScript = `
       document.getElementById('version').textContent = view.server.version;
       const connections = document.getElementById('connections');
       if (connections !== null && view.server.connections !== undefined) connections.innerHTML = renderConnections(view.server.connections);
+      const partial = document.getElementById('partial-requests');
+      if (partial !== null && view.server.partialRequests !== undefined) partial.innerHTML = renderPartialRequests(view.server.partialRequests);
       applyFilter();
       if (document.body.dataset.rendered !== 'client') document.body.dataset.renderMs = String(Math.round(performance.now()));
       document.body.dataset.rendered = 'client';

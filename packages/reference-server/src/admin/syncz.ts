@@ -1,6 +1,6 @@
 import { type Node, resourceTypes, type TypeUrl } from '@xds/api';
 import { formatModelError, type ModelError } from '@xds/generator';
-import type { ConnectionStats, SyncStatus, XdsServer } from '@xds/server';
+import type { ConnectionStats, PartialRequestStats, SyncStatus, XdsServer } from '@xds/server';
 import type { ConfigState } from '../config-state.js';
 import type { RegistriesSummary } from '../registries.js';
 import { typeLabel } from '../type-labels.js';
@@ -84,6 +84,11 @@ export interface SynczServer {
    * (`limits.maxConnections`, `limits.maxConnectionsPerPeer`; rule L2).
    */
   readonly connections?: ConnectionStats;
+  /**
+   * Request messages partly received (rule L2): the bytes their headers announced, held now against
+   * `limits.maxPartialRequestBytesTotal`, the peak, and the messages refused by each limit since start.
+   */
+  readonly partialRequests?: PartialRequestStats;
 }
 
 /** The body of `/debug/syncz`. */
@@ -194,19 +199,22 @@ export function synczNodes(source: SynczSource): { nodes: SynczNode[]; counts: S
 
 /**
  * The server part of `/debug/syncz`: a version, how long the process has run, and the xDS server's connections
- * (`XdsServer.connectionStats()`) when given.
+ * (`XdsServer.connectionStats()`) and request messages partly received (`XdsServer.partialRequestStats()`) when
+ * given.
  */
 export function synczServer(
   version: string,
   startedAt: number,
   now = Date.now(),
   connections?: ConnectionStats,
+  partialRequests?: PartialRequestStats,
 ): SynczServer {
   return {
     version,
     startedAt: new Date(startedAt).toISOString(),
     uptimeSeconds: Math.floor((now - startedAt) / 1000),
     ...(connections === undefined ? {} : { connections }),
+    ...(partialRequests === undefined ? {} : { partialRequests }),
   };
 }
 
@@ -221,7 +229,13 @@ export function syncz(ctx: AdminContext): Syncz {
   const registries = ctx.registries?.();
   return {
     generatedAt: new Date(now).toISOString(),
-    server: synczServer(ctx.version, ctx.startedAt, now, ctx.xds.connectionStats()),
+    server: synczServer(
+      ctx.version,
+      ctx.startedAt,
+      now,
+      ctx.xds.connectionStats(),
+      ctx.xds.partialRequestStats(),
+    ),
     counts,
     config: configSummary(ctx.config()),
     nodes,
