@@ -21,10 +21,7 @@ import { composeAuthorize, nodeIdentityCheck } from './identity.js';
 import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
-import {
-  PartialRequestBudget,
-  type PartialRequestStats,
-} from './partial-request-budget.js';
+import { PartialRequestBudget, type PartialRequestStats } from './partial-request-budget.js';
 import { partialRequestInterceptor } from './partial-requests.js';
 import { createRestHandler } from './rest.js';
 import { registerServices, registerTypeService } from './services.js';
