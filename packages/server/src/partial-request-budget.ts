@@ -8,10 +8,10 @@
 // Fairness: a message announced over `smallRequestBytes` (64 KiB) may use only `bigShareOf(total)` of the total
 // (three quarters), so the last quarter is left to small messages: an Envoy's ACK or first request is admitted while
 // big unfinished messages hold all they may. The per-connection cap keeps one connection from taking more than its
-// share: an attacker needs total / perConnection connections (8 by default) to hold everything messages over 64 KiB
-// may take, and to lock out small requests too must also hold the small share with small unfinished messages
-// (64 MiB / 64 KiB = 1,024 streams on 11 connections or more): past that, only the connection limits
-// (`maxConnectionsPerPeer`) stand in the way, which is why the status page and metrics show this budget.
+// share: an attacker needs 6 connections by default (192 MiB / 32 MiB) to hold everything messages over 64 KiB may
+// take, and to refuse small requests split across reads too must also hold the small share with small unfinished
+// messages (64 MiB / 64 KiB = 1,024 streams, 11 more connections at 100 streams each): past that, only the connection
+// limits (`maxConnectionsPerPeer`) stand in the way, which is why the status page and metrics show this budget.
 import { Code, XdsError } from '@xds/api';
 import type { ResolvedLimits } from './limits.js';
 
