@@ -8,9 +8,13 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
+import { Snapshot, SnapshotCache } from '@xds/cache';
+import { makeCluster } from '@xds/generator';
 import { XdsTestClient } from '@xds/testing';
+import { guardedSessionCount } from './session-guard.js';
 import type { AbortTargetMode, AbortTargetReply, AbortTargetRequest } from './test-abort-target.js';
 import { methodPathOf, sotwRequest } from './test-raw-client.js';
+import { XdsServer } from './xds-server.js';
 
 /** One HTTP/2 frame. */
 function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -194,6 +198,32 @@ describe('HTTP/2 session guard (rule L4)', { timeout: 300_000 }, () => {
       await survives(target);
     } finally {
       target.stop();
+    }
+  });
+});
+
+describe('HTTP/2 session guard: sessions are let go (rule L4)', { timeout: 180_000 }, () => {
+  it('L4: every guarded session is let go once it has closed', async () => {
+    const cache = new SnapshotCache();
+    cache.setSnapshot('n', Snapshot.create([makeCluster({ name: 'c' })], { version: 'v1' }));
+    const server = new XdsServer({ cache });
+    const port = await server.listen('127.0.0.1:0');
+    const before = guardedSessionCount();
+    try {
+      const clients = Array.from(
+        { length: 5 },
+        () => new XdsTestClient({ address: `127.0.0.1:${port}`, node: 'n', timeoutMs: 60_000 }),
+      );
+      for (const client of clients) client.subscribe(TypeUrl.Cluster, []);
+      for (const client of clients) assert.deepEqual((await client.next(TypeUrl.Cluster)).names, ['c']);
+      assert.ok(guardedSessionCount() > before, 'the connection of the clients is a guarded session');
+      await Promise.all(clients.map((client) => client.close()));
+      const deadline = Date.now() + 60_000;
+      while (guardedSessionCount() > before && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(guardedSessionCount(), before, 'the guard holds no closed session');
+    } finally {
+      await server.close();
     }
   });
 });
