@@ -37,6 +37,9 @@ runCommand({
   packageJson: new URL('../package.json', import.meta.url),
   parsed,
   async start(options, logger) {
+    // One line on a Node that a client can abort over HTTP/2 (docs/security.md, "Known issue").
+    const nodeWarning = (await import('@xds/server')).nodeHttp2Warning();
+    if (nodeWarning !== undefined) logger.warn({ node: process.versions.node }, nodeWarning);
     // Loaded only to run: --help and usage errors answer without loading the xDS API.
     const { routeGrpcLogs } = await import('./grpc-logs.js');
     routeGrpcLogs(

@@ -9,6 +9,7 @@ import {
   withLimitsFile,
   xdsTlsOptions,
 } from '@xds/reference-server';
+import { nodeHttp2Warning } from '@xds/server';
 import { parseRelayCommandLine, relayUsage } from './cli.js';
 import { startRelayProcess } from './relay-process.js';
 import { upstreamTls } from './upstream-tls.js';
@@ -20,6 +21,9 @@ runCommand({
   // --limits-file is read before anything starts: a bad one is refused like a bad --limit (exit 2, one line)
   parsed: withLimitsFile(parseRelayCommandLine(process.argv.slice(2))),
   async start(options, logger) {
+    // One line on a Node that a client can abort over HTTP/2 (docs/security.md, "Known issue").
+    const nodeWarning = nodeHttp2Warning();
+    if (nodeWarning !== undefined) logger.warn({ node: process.versions.node }, nodeWarning);
     routeGrpcLogs(
       logger,
       (process.env['GRPC_VERBOSITY'] ?? process.env['GRPC_NODE_VERBOSITY']) !== undefined,

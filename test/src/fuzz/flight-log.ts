@@ -78,14 +78,17 @@ export interface ReplayArgs {
   readonly concurrency: number;
   /** The kinds allowed, when not all (cases depend on them). */
   readonly kinds?: readonly string[];
+  /** The Node executable the target ran on (`--node`), when not the driver's. */
+  readonly node?: string;
 }
 
 /** The command that runs exactly these cases again, all at once at the run's concurrency, `repeat` times. */
 export function replayCommand(args: ReplayArgs, indexes: readonly number[], repeat = 1): string {
   const kinds = args.kinds === undefined ? '' : ` --kinds ${args.kinds.join(',')}`;
+  const node = args.node === undefined ? '' : ` --node ${args.node}`;
   return (
     `npm run fuzz -- --seed ${args.seed} --indices ${indexes.join(',')} --concurrency ${args.concurrency}` +
-    `${repeat > 1 ? ` --repeat ${repeat}` : ''}${kinds}`
+    `${repeat > 1 ? ` --repeat ${repeat}` : ''}${kinds}${node}`
   );
 }
 

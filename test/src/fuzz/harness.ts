@@ -52,6 +52,8 @@ export interface FuzzOptions {
   readonly minimiseMs?: number;
   /** The target collects its young generation this often (ms); default never (V8's own collections only). */
   readonly gcEveryMs?: number;
+  /** The Node executable that runs the target (node-binary.ts); default: the driver's own. */
+  readonly node?: string;
   /** Allowed growth of the target's heap from the baseline to the end, as a fraction (plus 8 MiB). */
   readonly heapGrowth?: number;
   /** Allowed growth of the target's RSS, as a fraction (plus 64 MiB). */
@@ -78,6 +80,8 @@ export interface FuzzFailure {
 /** What a run did and found. */
 export interface FuzzReport extends RunCounts {
   readonly seed: number;
+  /** The Node version the target ran on (`v20.20.2`). */
+  readonly node: string;
   readonly casesRun: number;
   readonly concurrency: number;
   /** From the first case to the last case's end (ms). */
@@ -127,6 +131,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     firstRequestTimeoutMs: 2000,
     drainTimeoutMs: 3000,
     ...(options.gcEveryMs === undefined ? {} : { gcEveryMs: options.gcEveryMs }),
+    ...(options.node === undefined ? {} : { node: options.node }),
   };
   const v = vocabulary(fuzzNames());
   const caseAt = (index: number) => options.replay ?? generateCase(seed, index, v, options.kinds);
@@ -141,6 +146,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const replayArgs = {
     seed,
     concurrency,
+    ...(options.node === undefined ? {} : { node: options.node }),
     ...(options.kinds === undefined ? {} : { kinds: [...options.kinds] }),
   };
   // The bystander's process loads while the target starts.
@@ -157,7 +163,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const clientStreams = decoyIds.length + 1;
   const connections = new Connections(target.grpcPort, target.restPort);
   log(
-    `fuzz: target (pid ${target.pid}) and bystander up in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `fuzz: target (pid ${target.pid}, Node ${target.node}) and bystander up in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 
   // The baseline: the bystander's push latency while nothing else runs.
@@ -359,6 +365,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
   return {
     seed,
+    node: target.node,
     casesRun: done,
     concurrency,
     casesMs,

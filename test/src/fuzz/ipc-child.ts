@@ -34,10 +34,17 @@ export class IpcChild<Out extends ChildMessage, In extends ChildMessage> {
 
   /**
    * Forks `module` (a .ts file next to this one) with `args`; `onMessage` gets every message that is not a reply
-   * (a `ready`, an event).
+   * (a `ready`, an event). `execPath`: the Node executable that runs it (default: this process's).
    */
-  constructor(module: string, args: string[], execArgv: string[], onMessage: (message: In) => void) {
+  constructor(
+    module: string,
+    args: string[],
+    execArgv: string[],
+    onMessage: (message: In) => void,
+    execPath: string = process.execPath,
+  ) {
     this.#child = fork(fileURLToPath(new URL(module, import.meta.url)), args, {
+      execPath,
       execArgv: ['--import', 'tsx', ...execArgv],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       cwd: fileURLToPath(new URL('../..', import.meta.url)),

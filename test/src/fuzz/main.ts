@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { caseFromJson, type FuzzCase } from './case.js';
 import { type CaseKind, caseWeights } from './cases.js';
 import { defaultConcurrency, type FuzzReport, runFuzz } from './harness.js';
+import { provisionNode } from './node-binary.js';
 import { freshSeed } from './random.js';
 
 const usage = `usage: npm run fuzz -- [--seed N] [--cases N] [--case I] [--replay FILE] [--concurrency N] [--heavy N]
                    [--indices I,J,K] [--repeat N] [--kinds a,b] [--skip a,b] [--timeout-ms N] [--hang-ms N]
-                   [--baseline-seconds N] [--minimise-seconds N] [--gc-every-ms N]
+                   [--baseline-seconds N] [--minimise-seconds N] [--gc-every-ms N] [--node VERSION|PATH]
 kinds: ${Object.keys(caseWeights).join(', ')}`;
 
 const { values } = parseArgs({
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     replay: { type: 'string' },
     indices: { type: 'string' },
     'gc-every-ms': { type: 'string' },
+    node: { type: 'string' },
     repeat: { type: 'string' },
     concurrency: { type: 'string' },
     heavy: { type: 'string' },
@@ -106,21 +108,33 @@ if (only !== undefined || skip !== undefined) {
 
 // Cases depend on the kinds allowed, so a replay names them too.
 const kindsArg = kinds === undefined ? '' : ` --kinds ${[...kinds].join(',')}`;
+/** A replay runs the target on the same Node. */
+const nodeArg = values.node === undefined ? '' : ` --node ${values.node}`;
 const concurrency = int('concurrency', values.concurrency, concurrencyDefault);
 if (list === undefined) {
   console.log(
     `fuzz: seed ${seed}, ${cases} case(s) from #${first}${kinds ? ` (kinds: ${[...kinds].join(',')})` : ''}`,
   );
   console.log(
-    `fuzz: replay with: npm run fuzz -- --seed ${seed} --cases ${cases}${first > 0 ? ` --case ${first}` : ''}${kindsArg}`,
+    `fuzz: replay with: npm run fuzz -- --seed ${seed} --cases ${cases}${first > 0 ? ` --case ${first}` : ''}${kindsArg}${nodeArg}`,
   );
 } else {
   console.log(
     `fuzz: seed ${seed}, cases ${list.map((x) => x.index).join(',')} at concurrency ${concurrency}, ${repeat} time(s)`,
   );
   console.log(
-    `fuzz: replay with: npm run fuzz -- --seed ${seed} --indices ${list.map((x) => x.index).join(',')} --concurrency ${concurrency} --repeat ${repeat}${kindsArg}`,
+    `fuzz: replay with: npm run fuzz -- --seed ${seed} --indices ${list.map((x) => x.index).join(',')} --concurrency ${concurrency} --repeat ${repeat}${kindsArg}${nodeArg}`,
   );
+}
+// The target's Node (`--node`): provisioned before anything starts, so that a bad version is refused at once.
+let node: string | undefined;
+if (values.node !== undefined) {
+  try {
+    node = provisionNode(values.node, (line) => console.log(line));
+  } catch (error) {
+    console.error(`fuzz: ${(error as Error).message}`);
+    process.exit(2);
+  }
 }
 const report = await runFuzz({
   seed,
@@ -131,6 +145,7 @@ const report = await runFuzz({
   ...(kinds === undefined ? {} : { kinds }),
   concurrency,
   ...(values['gc-every-ms'] === undefined ? {} : { gcEveryMs: int('gc-every-ms', values['gc-every-ms'], 0) }),
+  ...(node === undefined ? {} : { node }),
   heavyConcurrency: int('heavy', values.heavy, 4),
   lateMs: int('timeout-ms', values['timeout-ms'], 20_000),
   hangMs: int('hang-ms', values['hang-ms'], 120_000),
@@ -138,7 +153,7 @@ const report = await runFuzz({
   minimiseMs: int('minimise-seconds', values['minimise-seconds'], 60) * 1000,
   log: (line) => console.log(line),
 });
-console.log(summary(report, kindsArg));
+console.log(summary(report, `${kindsArg}${nodeArg}`));
 process.exit(report.failures.length === 0 ? 0 : 1);
 
 /** The closing summary. */
@@ -152,7 +167,7 @@ function summary(r: FuzzReport, kindsArg: string): string {
     `p50 ${b.p50Ms.toFixed(1)} ms, p99 ${b.p99Ms.toFixed(1)} ms, max ${b.maxMs.toFixed(1)} ms (${b.updates} updates)`;
   const seconds = r.casesMs / 1000;
   const lines = [
-    `fuzz: seed ${r.seed}: ${r.casesRun} cases in ${seconds.toFixed(1)} s (${(r.casesRun / seconds).toFixed(1)} cases/s at concurrency ${r.concurrency}; whole run ${(r.durationMs / 1000).toFixed(1)} s)`,
+    `fuzz: seed ${r.seed} (target on Node ${r.node}): ${r.casesRun} cases in ${seconds.toFixed(1)} s (${(r.casesRun / seconds).toFixed(1)} cases/s at concurrency ${r.concurrency}; whole run ${(r.durationMs / 1000).toFixed(1)} s)`,
     `  CPU per case: driver ${r.cpuPerCase.driverMs.toFixed(2)} ms, target ${r.cpuPerCase.targetMs.toFixed(2)} ms; load average (1 min) mean ${r.load.mean.toFixed(1)}, max ${r.load.max.toFixed(1)} on ${availableParallelism()} cores`,
     `  kinds (cases, mean / p99 / max ms): ${Object.entries(r.kinds)
       .map(([k, f]) => `${k} ${f.cases} ${f.meanMs.toFixed(0)}/${f.p99Ms.toFixed(0)}/${f.maxMs.toFixed(0)}`)

@@ -8,6 +8,8 @@ export interface TargetProcess {
   readonly pid: number;
   readonly grpcPort: number;
   readonly restPort: number;
+  /** The Node version the target runs on (`v24.22.3`). */
+  readonly node: string;
   /** Resolves when the process exits, for whatever reason. */
   readonly exited: Promise<ChildExit>;
   /** The process has exited. */
@@ -37,6 +39,7 @@ export function startTarget(options: TargetOptions, heapMiB = 1024): Promise<Tar
           pid: child.pid,
           grpcPort: message.grpcPort,
           restPort: message.restPort,
+          node: message.node,
           exited: child.exited,
           get dead() {
             return child.dead;
@@ -51,6 +54,7 @@ export function startTarget(options: TargetOptions, heapMiB = 1024): Promise<Tar
           stop: () => child.stop({ type: 'stop' }),
         });
       },
+      options.node,
     );
     void child.exited.then((exit) =>
       reject(

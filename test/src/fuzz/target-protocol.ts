@@ -15,6 +15,8 @@ export interface TargetOptions {
    * `Http2Session` abort, docs/fuzzing.md) come sooner in a replay; absent: only V8's own collections.
    */
   readonly gcEveryMs?: number;
+  /** The Node executable that runs the target (`--node`, node-binary.ts); absent: the driver's own. */
+  readonly node?: string;
 }
 
 /** From the driver to the target. */
@@ -45,6 +47,13 @@ export interface TargetStats {
 
 /** From the target to the driver. */
 export type TargetMessage =
-  | { readonly type: 'ready'; readonly grpcPort: number; readonly restPort: number; readonly version: string }
+  | {
+      readonly type: 'ready';
+      readonly grpcPort: number;
+      readonly restPort: number;
+      readonly version: string;
+      /** The Node version the target runs on (`v24.22.3`). */
+      readonly node: string;
+    }
   | ({ readonly type: 'stats'; readonly id: number } & TargetStats)
   | { readonly type: 'pushed'; readonly id: number; readonly version: string };

@@ -106,4 +106,4 @@ process.on('message', (message: DriverMessage) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
-send({ type: 'ready', grpcPort, restPort, version });
+send({ type: 'ready', grpcPort, restPort, version, node: process.version });
