@@ -37,9 +37,6 @@ runCommand({
   packageJson: new URL('../package.json', import.meta.url),
   parsed,
   async start(options, logger) {
-    // One line on a Node that a client can abort over HTTP/2 (docs/security.md, "Known issue").
-    const nodeWarning = (await import('@xds/server')).nodeHttp2Warning();
-    if (nodeWarning !== undefined) logger.warn({ node: process.versions.node }, nodeWarning);
     // Loaded only to run: --help and usage errors answer without loading the xDS API.
     const { routeGrpcLogs } = await import('./grpc-logs.js');
     routeGrpcLogs(
@@ -47,7 +44,7 @@ runCommand({
       (process.env['GRPC_VERBOSITY'] ?? process.env['GRPC_NODE_VERBOSITY']) !== undefined,
     );
     const { startReferenceServer } = await import('./reference-server.js');
-    return startReferenceServer({
+    const running = await startReferenceServer({
       config: options.config,
       xds: options.xds,
       admin: options.admin,
@@ -63,6 +60,10 @@ runCommand({
       limits: options.limits,
       adminTls: adminTlsOptions(options),
     });
+    // One line, once started, on a Node that a client can abort over HTTP/2 (docs/security.md, "Known issue").
+    const nodeWarning = (await import('@xds/server')).nodeHttp2Warning();
+    if (nodeWarning !== undefined) logger.warn({ node: process.versions.node }, nodeWarning);
+    return running;
   },
   explain(error) {
     if (!(error instanceof Error) || error.name !== 'ModelLoadError') return undefined;

@@ -21,19 +21,20 @@ runCommand({
   // --limits-file is read before anything starts: a bad one is refused like a bad --limit (exit 2, one line)
   parsed: withLimitsFile(parseRelayCommandLine(process.argv.slice(2))),
   async start(options, logger) {
-    // One line on a Node that a client can abort over HTTP/2 (docs/security.md, "Known issue").
-    const nodeWarning = nodeHttp2Warning();
-    if (nodeWarning !== undefined) logger.warn({ node: process.versions.node }, nodeWarning);
     routeGrpcLogs(
       logger,
       (process.env['GRPC_VERBOSITY'] ?? process.env['GRPC_NODE_VERBOSITY']) !== undefined,
     );
-    return startRelayProcess({
+    const running = await startRelayProcess({
       ...options,
       logger,
       tls: xdsTlsOptions(options),
       adminTls: adminTlsOptions(options),
       upstreamTls: upstreamTls(options),
     });
+    // One line, once started, on a Node that a client can abort over HTTP/2 (docs/security.md, "Known issue").
+    const nodeWarning = nodeHttp2Warning();
+    if (nodeWarning !== undefined) logger.warn({ node: process.versions.node }, nodeWarning);
+    return running;
   },
 }).catch(crashed('xds-relay'));

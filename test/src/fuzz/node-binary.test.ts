@@ -51,6 +51,9 @@ describe('fuzz --node: the Node binary the target runs on', () => {
 
   it('takes the path of an executable as it is, and refuses what is neither a version nor a file', () => {
     assert.equal(provisionNode(process.execPath), process.execPath);
-    assert.throws(() => provisionNode('no-such-node'), /no-such-node is neither a version \(like 24\.22\.3\) nor a file/);
+    assert.throws(
+      () => provisionNode('no-such-node'),
+      /no-such-node is neither a version \(like 24\.22\.3\) nor a file/,
+    );
   });
 });
