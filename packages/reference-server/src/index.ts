@@ -11,6 +11,7 @@ export { escapeHtml } from './admin/html.js';
 export {
   createHttpAdmin,
   type HttpAdmin,
+  adminDefaults,
   type HttpAdminOptions,
   type Route,
   securityHeaders,

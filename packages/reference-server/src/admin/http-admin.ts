@@ -24,7 +24,33 @@ export interface HttpAdminOptions {
   readonly openPaths?: readonly string[];
   /** Serve HTTPS with these certificates (reloaded when their files change) instead of HTTP. */
   readonly tls?: ServerTls;
+  /**
+   * Open connections at most (default {@link adminDefaults}.maxConnections); past it a new connection is closed
+   * at once. The port shares the process's file descriptors with the xDS port: without a cap, idle admin
+   * connections could take them all and refuse every new proxy.
+   */
+  readonly maxConnections?: number;
+  /**
+   * A connection that sends nothing (no first request, no next one, a TLS handshake not finished) and reads
+   * nothing for this long is closed (default {@link adminDefaults}.idleTimeoutMs).
+   */
+  readonly idleTimeoutMs?: number;
+  /** A request's headers and body must arrive within this time (default {@link adminDefaults}.requestTimeoutMs). */
+  readonly requestTimeoutMs?: number;
 }
+
+/** The admin port's connection limits by default (rule L2; docs/security.md). */
+export const adminDefaults = Object.freeze({
+  /** Operators, scrapers and probes: a few dozen connections; 256 leaves room and bounds file descriptors. */
+  maxConnections: 256,
+  /** Long enough for any scraper between two requests on a kept-alive connection. */
+  idleTimeoutMs: 10_000,
+  /** The pages are GETs with no body: a request takes milliseconds to arrive. */
+  requestTimeoutMs: 10_000,
+});
+
+/** Drops past `maxConnections` are logged at most this often (with their count), not once each. */
+const dropLogEveryMs = 60_000;
 
 /** An admin HTTP(S) server. */
 export interface HttpAdmin {
@@ -147,11 +173,19 @@ export function createHttpAdmin(
       const parsed = parseAddress(address);
       if (typeof parsed === 'string') return Promise.reject(new Error(parsed));
       const tls = options.tls;
+      const idleTimeoutMs = options.idleTimeoutMs ?? adminDefaults.idleTimeoutMs;
+      const requestTimeoutMs = options.requestTimeoutMs ?? adminDefaults.requestTimeoutMs;
+      // how often Node checks the headers and request timeouts (its default, 30 s, would let a slow sender
+      // hold a connection that long past them)
+      const connectionsCheckingInterval = Math.max(100, Math.min(1_000, requestTimeoutMs / 2));
       let http: Server;
       if (tls === undefined) {
-        http = createServer(handle);
+        http = createServer({ connectionsCheckingInterval }, handle);
       } else {
-        const https = createHttpsServer(tls.secureContextOptions(), handle);
+        const https = createHttpsServer(
+          { ...tls.secureContextOptions(), handshakeTimeout: idleTimeoutMs, connectionsCheckingInterval },
+          handle,
+        );
         tls.on('reloaded', () => https.setSecureContext(tls.secureContextOptions()));
         tls.on('reloadFailed', ({ message }) =>
           logger.warn(
@@ -162,9 +196,29 @@ export function createHttpAdmin(
         unwatch = tls.watch();
         http = https as unknown as Server;
       }
-      // Bytes that are not HTTP get a 400 from here; a socket error never reaches the process.
-      http.on('clientError', (_error, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      // Rule L2: connections are capped, and one that sends nothing is closed (the socket's inactivity timeout
+      // also runs before the first request, where Node's headers timeout does not yet apply).
+      http.maxConnections = options.maxConnections ?? adminDefaults.maxConnections;
+      http.timeout = idleTimeoutMs;
+      http.keepAliveTimeout = Math.min(idleTimeoutMs, 5_000);
+      http.headersTimeout = requestTimeoutMs;
+      http.requestTimeout = requestTimeoutMs;
+      let dropped = 0;
+      let droppedLoggedAt = -Infinity;
+      http.on('drop', () => {
+        dropped++;
+        if (Date.now() - droppedLoggedAt < dropLogEveryMs) return;
+        droppedLoggedAt = Date.now();
+        logger.warn(
+          { dropped, maxConnections: http.maxConnections },
+          'admin connections refused: the admin port has maxConnections open',
+        );
+      });
+      // Bytes that are not HTTP get a 400 from here, a request past requestTimeoutMs a 408; a socket error never
+      // reaches the process.
+      http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+        const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+        if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
         else socket.destroy();
       });
       server = http;

@@ -1,0 +1,120 @@
+// Rule L2 on the admin port (probe finding F7): connections are capped, and a connection that sends nothing, or
+// sends a request too slowly, is closed; so idle admin connections cannot take the file descriptors the xDS port
+// needs. Real sockets against a real admin server on loopback.
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { createHttpAdmin, type HttpAdmin, sendJson } from './http-admin.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+const routes = {
+  '/healthz': (_url: URL, response: import('node:http').ServerResponse) =>
+    sendJson(response, 200, { ok: true }),
+};
+
+/** A raw TCP connection, resolved once connected; `closed` resolves when the server closes it. */
+async function open(
+  port: number,
+): Promise<{ socket: Socket; closed: Promise<string>; isClosed: () => boolean }> {
+  const socket = connect(port, '127.0.0.1');
+  let data = '';
+  let done = false;
+  socket.on('data', (chunk) => {
+    data += chunk.toString('latin1');
+  });
+  socket.on('error', () => {});
+  const closed = new Promise<string>((resolve) =>
+    socket.once('close', () => {
+      done = true;
+      resolve(data);
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, closed, isClosed: () => done };
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function healthz(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(30_000) });
+  await response.text();
+  return response.status;
+}
+
+describe('admin port limits', () => {
+  const admins: HttpAdmin[] = [];
+  after(async () => {
+    for (const admin of admins) await admin.close();
+  });
+  async function start(options: Parameters<typeof createHttpAdmin>[2]): Promise<number> {
+    const admin = createHttpAdmin(routes, silent, options);
+    admins.push(admin);
+    return admin.listen('127.0.0.1:0');
+  }
+
+  it('L2: past maxConnections a new connection is closed at once; the ones held stay open', async () => {
+    const port = await start({ maxConnections: 4, idleTimeoutMs: 600_000 });
+    const held = [];
+    for (let i = 0; i < 4; i++) held.push(await open(port));
+    // the server counts a connection once it has accepted it: a request on each proves all four are accepted
+    for (const { socket } of held) socket.write('GET /healthz HTTP/1.1\r\nhost: a\r\n\r\n');
+    await within(
+      (async () => {
+        for (const { socket } of held)
+          await new Promise<void>((resolve) => {
+            if (socket.bytesRead > 0) resolve();
+            else socket.once('data', () => resolve());
+          });
+      })(),
+      60_000,
+      'the four held connections are answered',
+    );
+    const extra = await open(port);
+    const data = await within(extra.closed, 60_000, 'the fifth connection is closed');
+    assert.equal(data, '', 'the refused connection gets no bytes');
+    assert.deepEqual(
+      held.map((h) => h.isClosed()),
+      [false, false, false, false],
+      'the four held connections are still open',
+    );
+    for (const { socket } of held) socket.destroy();
+    // with the held ones gone, the port serves again
+    const deadline = Date.now() + 60_000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) status = await healthz(port).catch(() => 0);
+    assert.equal(status, 200);
+  });
+
+  it('L2: a connection that sends nothing is closed after idleTimeoutMs', async () => {
+    const port = await start({ idleTimeoutMs: 300 });
+    const silentOne = await open(port);
+    assert.equal(await within(silentOne.closed, 60_000, 'the silent connection is closed'), '');
+    assert.equal(await healthz(port), 200, 'the port still serves');
+  });
+
+  it('L2: a request whose headers trickle in is closed after requestTimeoutMs, even though it is never idle', async () => {
+    const port = await start({ idleTimeoutMs: 60_000, requestTimeoutMs: 500 });
+    const slow = await open(port);
+    slow.socket.write('GET /healthz HTTP/1.1\r\n');
+    const timer = setInterval(() => {
+      if (!slow.socket.destroyed) slow.socket.write('x-a: b\r\n');
+    }, 50);
+    try {
+      const data = await within(slow.closed, 60_000, 'the slow request is closed');
+      assert.match(data, /^HTTP\/1\.1 408 /, 'Node answers 408 Request Timeout');
+    } finally {
+      clearInterval(timer);
+    }
+  });
+});
