@@ -9,9 +9,9 @@ export { formatAddress, isLoopbackHost, type ListenAddress, parseAddress } from 
 export { configDump, configDumpPage } from './admin/debug-views.js';
 export { escapeHtml } from './admin/html.js';
 export {
+  adminDefaults,
   createHttpAdmin,
   type HttpAdmin,
-  adminDefaults,
   type HttpAdminOptions,
   type Route,
   securityHeaders,
