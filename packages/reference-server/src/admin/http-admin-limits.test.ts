@@ -118,3 +118,34 @@ describe('admin port limits', () => {
     }
   });
 });
+
+describe('admin port limits, answering', () => {
+  it('L2: a page that takes longer than idleTimeoutMs to answer is still answered', async () => {
+    let release: (() => void) | undefined;
+    const slowRoutes = {
+      '/slow': async (_url: URL, response: import('node:http').ServerResponse) => {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        sendJson(response, 200, { ok: true });
+      },
+    };
+    const admin = createHttpAdmin(slowRoutes, silent, { idleTimeoutMs: 200 });
+    try {
+      const port = await admin.listen('127.0.0.1:0');
+      const answer = fetch(`http://127.0.0.1:${port}/slow`, { signal: AbortSignal.timeout(60_000) });
+      // wait until the page runs, then well past the idle timeout (a second silent connection, closed at 200 ms,
+      // is the clock: no sleep)
+      const deadline = Date.now() + 60_000;
+      while (release === undefined && Date.now() < deadline)
+        await new Promise((resolve) => setImmediate(resolve));
+      const clock = await open(port);
+      await within(clock.closed, 60_000, 'the idle clock connection is closed');
+      release?.();
+      const response = await answer;
+      assert.equal(response.status, 200, 'the slow page is answered, its connection not closed as idle');
+    } finally {
+      await admin.close();
+    }
+  });
+});

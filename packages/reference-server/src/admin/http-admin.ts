@@ -49,6 +49,9 @@ export const adminDefaults = Object.freeze({
   requestTimeoutMs: 10_000,
 });
 
+/** Inactivity allowed while a request is being answered (see `listen`). */
+const responseIdleMs = 120_000;
+
 /** Drops past `maxConnections` are logged at most this often (with their count), not once each. */
 const dropLogEveryMs = 60_000;
 
@@ -203,6 +206,10 @@ export function createHttpAdmin(
       http.keepAliveTimeout = Math.min(idleTimeoutMs, 5_000);
       http.headersTimeout = requestTimeoutMs;
       http.requestTimeout = requestTimeoutMs;
+      // Once a request is in, the page may take its time (a large dump on a busy machine) and the client its time
+      // to read it: only a connection that neither side moves for responseIdleMs is closed. After the response,
+      // Node's keep-alive timeout takes over.
+      http.on('request', (request: IncomingMessage) => request.socket.setTimeout(responseIdleMs));
       let dropped = 0;
       let droppedLoggedAt = -Infinity;
       http.on('drop', () => {
