@@ -22,6 +22,8 @@ export interface GroupBy {
   readonly field: string;
   /** The group of a node: its field's value and its flavour ({@link groupKeyOf}). */
   keyOf(node: Node): string;
+  /** The value of the node's field alone (`''` when the node has none). */
+  valueOf(node: Node): string;
 }
 
 /** The parts of a group key: the `--group-by` field's value and the flavour every member shares. */
@@ -53,6 +55,7 @@ export function parseGroupBy(spec: string): GroupBy {
     spec,
     field,
     keyOf: (node) => groupKeyOf(value(node), node),
+    valueOf: value,
   });
   if (spec === 'node-id') return by('node.id', (node) => node.id);
   if (spec === 'cluster') return by('node.cluster', (node) => node.cluster);

@@ -84,3 +84,65 @@ describe('xds-relay --trust-domain: node identity and CSDS under mutual TLS', ()
     }
   });
 });
+
+describe('xds-relay --trust-domain --group-by metadata:NAMESPACE', () => {
+  let setup: SecureProcessSetup;
+  let origin: Origin;
+  let relay: RelayCommand;
+  let tenantA: TestCertificate;
+  let tenantB: TestCertificate;
+
+  before(async () => {
+    setup = createSecureProcessSetup({ token: 'relay-admin-token-0123456789', serverName: 'relay' });
+    tenantA = setup.pki.issue({ name: 'a', uris: ['spiffe://cluster.local/ns/a/sa/a'] });
+    tenantB = setup.pki.issue({ name: 'b', uris: ['spiffe://cluster.local/ns/b/sa/b'] });
+    origin = await startOrigin();
+    relay = await startRelayCommand(
+      localRelayArgs(
+        origin.address,
+        ...setup.flags(),
+        '--trust-domain',
+        'cluster.local',
+        '--group-by',
+        'metadata:NAMESPACE',
+      ),
+    );
+  });
+
+  after(async () => {
+    if (relay?.child.exitCode === null) relay.child.kill('SIGKILL');
+    await origin?.server.close();
+    await setup?.close();
+  });
+
+  const xds = () => String(startedLine(relay)['xds']);
+
+  it('L6: a node without NAMESPACE metadata is refused, INVALID_ARGUMENT naming the field; with it, it is served', async () => {
+    // Before the fix, nodes of namespaces a and b without the metadata shared the group "" (probe4 F8).
+    for (const [pod, namespace, cert] of [
+      ['a-1', 'a', tenantA],
+      ['b-1', 'b', tenantB],
+    ] as const) {
+      const bare = setup.client({ address: xds(), node: istioNode(pod, namespace), timeoutMs: 30_000 }, cert);
+      bare.subscribe(TypeUrl.Cluster, ['*']);
+      const end = await Promise.race([
+        bare.ended(),
+        bare.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size > 0).then(() => 'served' as const),
+      ]);
+      assert.notEqual(end, 'served', `namespace ${namespace} without NAMESPACE metadata was served`);
+      if (end === 'served') return;
+      assert.equal(end.code, status.INVALID_ARGUMENT);
+      assert.ok(end.details.includes('node.metadata["NAMESPACE"]'), end.details);
+    }
+    const named = setup.client(
+      {
+        address: xds(),
+        node: { id: istioNode('a-2', 'a'), metadata: { NAMESPACE: 'a' } },
+        timeoutMs: 30_000,
+      },
+      tenantA,
+    );
+    named.subscribe(TypeUrl.Cluster, ['*']);
+    await named.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
+  });
+});

@@ -41,6 +41,11 @@ export interface RelayCacheLimits {
   readonly maxNamesPerGroup?: number;
   /** The most bytes of a group key; a node with a longer one is refused (INVALID_ARGUMENT). Default 1 KiB. */
   readonly maxGroupKeyBytes?: number;
+  /**
+   * Refuse (INVALID_ARGUMENT) a node whose group-by field is empty. The relay sets it when node identity is on:
+   * a group must then come from what the identity check verified.
+   */
+  readonly groupValueRequired?: boolean;
 }
 
 /** What a group's watches subscribe to, for one type. */
@@ -105,6 +110,7 @@ export class RelayCache extends SnapshotCache {
   readonly #maxGroups: number;
   readonly #maxNamesPerGroup: number;
   readonly #maxGroupKeyBytes: number;
+  readonly #groupValueRequired: boolean;
   readonly #groupBy: GroupBy;
   readonly #indexed = new Map<Watch, Indexed>();
   readonly #groups = new Map<
@@ -126,6 +132,7 @@ export class RelayCache extends SnapshotCache {
     this.#maxGroups = limits.maxGroups ?? defaultMaxGroups;
     this.#maxNamesPerGroup = limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup;
     this.#maxGroupKeyBytes = limits.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes;
+    this.#groupValueRequired = limits.groupValueRequired ?? false;
   }
 
   /** The groups that have watches. */
@@ -299,6 +306,15 @@ export class RelayCache extends SnapshotCache {
   }
 
   #admit(node: Node): void {
+    // Under node identity the group must come from a field the identity check compared with the certificate:
+    // metadata NAMESPACE is checked only when present, and nodes of every namespace without it would share the
+    // group "" (probe4 F8).
+    if (this.#groupValueRequired && this.#groupBy.valueOf(node) === '')
+      throw new XdsError(
+        Code.InvalidArgument,
+        `${this.#groupBy.field} is empty: under node identity a node must send the field the relay groups by ` +
+          '(--group-by), which is checked against its certificate',
+      );
     const group = this.keyOf(node);
     if (this.#groups.has(group)) return;
     // Rules L5, L2: the key names the group upstream; checked before the group exists.

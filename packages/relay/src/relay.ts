@@ -193,6 +193,7 @@ export class Relay extends EventEmitter<RelayEvents> {
         maxGroups: this.#maxGroups,
         maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
         maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
+        groupValueRequired: options.server?.nodeIdentity !== undefined,
       },
     );
     this.server = new XdsServer({ ...options.server, cache: this.cache, logger: this.#logger });
