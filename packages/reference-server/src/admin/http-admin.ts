@@ -186,7 +186,12 @@ export function createHttpAdmin(
         http = createServer({ connectionsCheckingInterval }, handle);
       } else {
         const https = createHttpsServer(
-          { ...tls.secureContextOptions(), handshakeTimeout: idleTimeoutMs, connectionsCheckingInterval },
+          {
+            ...tls.secureContextOptions(),
+            // a handshake on a busy machine can take seconds: the idle bound, but never under 30 s
+            handshakeTimeout: Math.max(idleTimeoutMs, 30_000),
+            connectionsCheckingInterval,
+          },
           handle,
         );
         tls.on('reloaded', () => https.setSecureContext(tls.secureContextOptions()));
