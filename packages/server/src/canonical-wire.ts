@@ -78,11 +78,24 @@ export class Shape {
 /** Where the last {@link varint} stopped (a module variable: no tuple per field). */
 export let end = 0;
 
+/** What an error calls a varint: `what`, and its field number when there is one. */
+function named(what: string, field: number): string {
+  return field === 0 ? what : `${what} ${field}`;
+}
+
 /**
  * A varint of at most `maxBytes` bytes at `at` within `limit`; its value when it fits in 32 bits, else -2 (a
- * longer value, skipped); throws when it is cut or longer.
+ * longer value, skipped); throws when it is cut or longer. An error names it `what`, followed by `field` when one
+ * is given (so that reading a varint builds no string: this runs for every field of every request).
  */
-export function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: number, what: string): number {
+export function varint(
+  bytes: Uint8Array,
+  at: number,
+  limit: number,
+  maxBytes: number,
+  what: string,
+  field = 0,
+): number {
   if (at < limit && bytes[at]! < 0x80) {
     end = at + 1;
     return bytes[at]!;
@@ -93,7 +106,9 @@ export function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: n
     if (pos >= limit)
       throw new Refused(
         Code.InvalidArgument,
-        limit < bytes.length ? `${what} runs past the end of its message` : `${what} is cut short`,
+        limit < bytes.length
+          ? `${named(what, field)} runs past the end of its message`
+          : `${named(what, field)} is cut short`,
       );
     const byte = bytes[pos++]!;
     if (i < 5) value += (byte & 0x7f) * 2 ** (7 * i);
@@ -102,7 +117,7 @@ export function varint(bytes: Uint8Array, at: number, limit: number, maxBytes: n
       return value < 2 ** 32 ? value : -2;
     }
   }
-  throw new Refused(Code.InvalidArgument, `${what} is a varint of more than ${maxBytes} bytes`);
+  throw new Refused(Code.InvalidArgument, `${named(what, field)} is a varint of more than ${maxBytes} bytes`);
 }
 
 /** Reads a tag at `at` (within `limit`): returns it, `end` after it. */
@@ -120,13 +135,13 @@ export function tagAt(bytes: Uint8Array, at: number, limit: number): number {
 export function skipValue(bytes: Uint8Array, wire: number, at: number, limit: number, field: number): number {
   let after: number;
   if (wire === 0) {
-    varint(bytes, at, limit, 10, `field ${field}`);
+    varint(bytes, at, limit, 10, 'field', field);
     return end;
   }
   if (wire === 1) after = at + 8;
   else if (wire === 5) after = at + 4;
   else {
-    const length = varint(bytes, at, limit, 5, `the length of field ${field}`);
+    const length = varint(bytes, at, limit, 5, 'the length of field', field);
     if (length < 0)
       throw new Refused(Code.InvalidArgument, `field ${field} has a length of more than 32 bits`);
     after = end + length;

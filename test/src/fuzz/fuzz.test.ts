@@ -52,7 +52,7 @@ describe('fuzz slice (rules L1-L4, S12)', { timeout: 600_000 }, () => {
       baselineMs: 500,
       minimiseMs: 0,
       log: (line) => {
-        pid ??= Number(/target \(pid (\d+)\)/.exec(line)?.[1] ?? Number.NaN) || undefined;
+        pid ??= Number(/target \(pid (\d+)[,)]/.exec(line)?.[1] ?? Number.NaN) || undefined;
         if (!killed && pid !== undefined && /^fuzz: \d+ cases, /.test(line)) {
           killed = true;
           process.kill(pid, 'SIGABRT');
