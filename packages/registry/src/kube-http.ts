@@ -1,9 +1,9 @@
 /**
- * The Kubernetes adapter's reads of kube-apiserver, bounded by `maxRegistryResponseBytes` like every other registry
- * response: a list body is read chunk by chunk and cancelled once it goes past the limit, and a watch stream is split
- * into its event lines with the same bound on each line. `@kubernetes/client-node` reads a list whole and splits a
- * watch with `readline`, which holds a line of any length, so an apiserver (or anything in its place) could make this
- * process hold any number of bytes. The requests carry the kubeconfig's credentials (`applyToFetchOptions`: TLS
+ * The Kubernetes adapter's reads of kube-apiserver, each bounded in bytes like every other registry response: a list
+ * page (kube-list.ts asks for them) is read chunk by chunk and cancelled once it goes past its bound, before any of
+ * it is parsed, and a watch stream is split into its event lines with a bound on each line. `@kubernetes/client-node`
+ * reads a list whole and splits a watch with `readline`, which holds a line of any length, so an apiserver (or
+ * anything in its place) could make this process hold any number of bytes. The requests carry the kubeconfig's credentials (`applyToFetchOptions`: TLS
  * agent, token or basic auth), so they authenticate like the client's own.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -105,50 +105,52 @@ async function statusError(response: IncomingMessage): Promise<KubeStatusError> 
   return new KubeStatusError(code, message);
 }
 
-/**
- * Lists `path` (e.g. `/api/v1/pods`): the parsed body, read up to `maxBytes`.
- * @throws RegistryLimitError naming `what` and `maxRegistryResponseBytes` when the body is larger; a KubeStatusError
- *   for a status other than 200
- */
-export async function listBounded(
-  config: KubeConfig,
-  path: string,
-  maxBytes: number,
-  what: string,
-  signal: AbortSignal,
-  timeoutMs = 60_000,
-): Promise<unknown> {
-  // a list that stalls (before its headers or mid-body) is abandoned: the kind lists again after a backoff
-  const deadline = AbortSignal.timeout(timeoutMs);
-  try {
-    return await listWithin(config, path, maxBytes, what, AbortSignal.any([signal, deadline]));
-  } catch (error) {
-    if (deadline.aborted && !signal.aborted)
-      throw new Error(`${what}: no full answer within ${timeoutMs} ms (listTimeoutMs)`);
-    throw error;
+/** A list page larger than the bound it was read with (the page is cancelled as it streams, never parsed). */
+export class PageTooLargeError extends RegistryLimitError {
+  constructor(
+    /** What was read: `more than N` or the declared length. */
+    readonly bytes: string,
+    message: string,
+  ) {
+    super(message);
   }
 }
 
-async function listWithin(
+/**
+ * Reads one list page, `GET path?query`: the parsed body, read up to `maxBytes` and within `timeoutMs` (headers and
+ * body; a page that stalls is abandoned). Past `maxBytes` the read is cancelled before any of it is parsed.
+ * @throws PageTooLargeError (its message from `tooLarge`) when the body is larger; a KubeStatusError for a status
+ *   other than 200; an error naming `listTimeoutMs` when the time runs out
+ */
+export async function getPage(
   config: KubeConfig,
   path: string,
-  maxBytes: number,
+  query: Readonly<Record<string, string>>,
+  page: {
+    readonly maxBytes: number;
+    readonly timeoutMs: number;
+    readonly tooLarge: (bytes: string) => string;
+  },
   what: string,
   signal: AbortSignal,
 ): Promise<unknown> {
-  const response = await get(config, path, {}, signal);
-  if (response.statusCode !== 200) throw await statusError(response);
-  const tooLarge = (bytes: string): RegistryLimitError =>
-    new RegistryLimitError(
-      `${what}: the response body is ${bytes} bytes, over the limit of ${maxBytes} (maxRegistryResponseBytes)`,
-    );
-  const declared = Number(response.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    response.destroy();
-    throw tooLarge(String(declared));
+  const deadline = AbortSignal.timeout(page.timeoutMs);
+  try {
+    const response = await get(config, path, query, AbortSignal.any([signal, deadline]));
+    if (response.statusCode !== 200) throw await statusError(response);
+    const tooLarge = (bytes: string): PageTooLargeError => new PageTooLargeError(bytes, page.tooLarge(bytes));
+    const declared = Number(response.headers['content-length'] ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > page.maxBytes) {
+      response.destroy();
+      throw tooLarge(String(declared));
+    }
+    const body = await readBody(response, page.maxBytes, () => tooLarge(`more than ${page.maxBytes}`));
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    if (deadline.aborted && !signal.aborted)
+      throw new Error(`${what}: no full answer within ${page.timeoutMs} ms (listTimeoutMs)`);
+    throw error;
   }
-  const body = await readBody(response, maxBytes, () => tooLarge(`more than ${maxBytes}`));
-  return JSON.parse(body.toString('utf8'));
 }
 
 /**
@@ -163,22 +165,37 @@ export interface WatchTimes {
   readonly idleMs: number;
 }
 
+/** One watch request (see {@link watchBounded}). */
+export interface WatchRequest {
+  readonly config: KubeConfig;
+  /** The collection watched, e.g. `/api/v1/pods`. */
+  readonly path: string;
+  /** Its query (`watch=true` is added). */
+  readonly query: Readonly<Record<string, string>>;
+  /** The bound on each event line (`maxPageBytes`, or `maxRegistryResponseBytes` when that is smaller). */
+  readonly maxLineBytes: number;
+  /** The limit `maxLineBytes` comes from, named in errors. */
+  readonly maxLineBytesName: string;
+  /** What the watch is called in errors. */
+  readonly what: string;
+  readonly signal: AbortSignal;
+  /** `opened` once the apiserver accepted the watch; `event` with each event (returning true ends the watch). */
+  readonly handlers: {
+    readonly opened: () => void;
+    readonly event: (type: string, object: unknown) => boolean;
+  };
+  /** Its client-side time bounds; default 330 s and 120 s. */
+  readonly times?: WatchTimes;
+}
+
 /**
- * Watches `path` with `query` until the server ends the watch, `signal` aborts, an event line is longer than
+ * Watches `request.path` until the server ends the watch, the signal aborts, an event line is longer than
  * `maxLineBytes` (then the watch ends with an error naming `maxRegistryResponseBytes`), or a bound of `times` is
  * reached (an error naming it). Calls `opened` once the apiserver accepted the watch, and `event` with each event's
  * type and object; `event` returning true ends the watch.
  */
-export async function watchBounded(
-  config: KubeConfig,
-  path: string,
-  query: Readonly<Record<string, string>>,
-  maxLineBytes: number,
-  what: string,
-  signal: AbortSignal,
-  handlers: { readonly opened: () => void; readonly event: (type: string, object: unknown) => boolean },
-  times: WatchTimes = { deadlineMs: 330_000, idleMs: 120_000 },
-): Promise<WatchEnd> {
+export async function watchBounded(request: WatchRequest): Promise<WatchEnd> {
+  const times = request.times ?? { deadlineMs: 330_000, idleMs: 120_000 };
   const local = new AbortController();
   let timedOut: string | undefined;
   const abandon = (why: string): void => {
@@ -196,13 +213,8 @@ export async function watchBounded(
   };
   try {
     return await watchWithin(
-      config,
-      path,
-      query,
-      maxLineBytes,
-      what,
-      AbortSignal.any([signal, local.signal]),
-      handlers,
+      request,
+      AbortSignal.any([request.signal, local.signal]),
       active,
       () => timedOut,
     );
@@ -213,13 +225,8 @@ export async function watchBounded(
 }
 
 async function watchWithin(
-  config: KubeConfig,
-  path: string,
-  query: Readonly<Record<string, string>>,
-  maxLineBytes: number,
-  what: string,
+  { config, path, query, maxLineBytes, maxLineBytesName, what, handlers }: WatchRequest,
   signal: AbortSignal,
-  handlers: { readonly opened: () => void; readonly event: (type: string, object: unknown) => boolean },
   active: () => void,
   timedOut: () => string | undefined,
 ): Promise<WatchEnd> {
@@ -264,7 +271,7 @@ async function watchWithin(
       gone: false,
       overLimit: true,
       error: new RegistryLimitError(
-        `${what}: a watch event of more than ${maxLineBytes} bytes, over the limit of ${maxLineBytes} (maxRegistryResponseBytes)`,
+        `${what}: a watch event of more than ${maxLineBytes} bytes, over the limit of ${maxLineBytes} (${maxLineBytesName})`,
       ).message,
     });
     response.on('data', (chunk: Buffer) => {

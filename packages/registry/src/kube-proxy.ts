@@ -1,7 +1,8 @@
 // For the Kubernetes adapter's tests of an apiserver that misbehaves (rule L2): a real kube-apiserver always answers
 // and validates what it stores, so this plain-HTTP loopback proxy in front of it (the kubeconfig's token passed
-// through) can hold watches open with nothing after their headers, stop lists mid-body, and rewrite list answers
-// (objects past Kubernetes' own validation); everything else goes to the real apiserver.
+// through) can hold watches open with nothing after their headers, end watches at once, stop lists mid-body, answer
+// list pages `410 Gone` (an expired continue token), and rewrite list answers (objects past Kubernetes' own
+// validation, a server that ignores `limit`); everything else goes to the real apiserver. It logs every request.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -17,6 +18,12 @@ export interface SilentProxy {
   silenceWatches(count: number): void;
   /** The next `count` lists send their headers and half their body, then nothing. */
   stallLists(count: number): void;
+  /** The watches open now end (normally), and the next `count` are answered 200 with an empty body that ends at once. */
+  endWatches(count: number): void;
+  /** The next `count` list requests with a `continue` token are answered `410 Gone` (a token etcd compacted). */
+  expireContinues(count: number): void;
+  /** Every request so far: its path and query, and when it came (`performance.now()`). */
+  readonly requests: readonly { readonly url: URL; readonly at: number }[];
   close(): Promise<void>;
 }
 
@@ -32,15 +39,36 @@ export async function startSilentProxy(
   const open = new Set<ServerResponse>();
   let silentWatches = 0;
   let stalledLists = 0;
+  let endedWatches = 0;
+  let expiredContinues = 0;
+  const requests: { url: URL; at: number }[] = [];
+  // the watches passed through to the apiserver and still open: each ends its answer normally
+  const liveWatches = new Set<() => void>();
   const server = createServer((request, response) => {
     open.add(response);
     response.on('close', () => open.delete(response));
     const path = request.url ?? '/';
-    const watch = /[?&]watch=true/.test(path);
+    const url = new URL(path, 'http://proxy');
+    requests.push({ url, at: performance.now() });
+    const watch = url.searchParams.get('watch') === 'true';
     if (watch && silentWatches > 0) {
       silentWatches--;
       response.writeHead(200, { 'content-type': 'application/json' });
       response.flushHeaders();
+      return;
+    }
+    if (watch && endedWatches > 0) {
+      endedWatches--;
+      response.writeHead(200, { 'content-type': 'application/json' }).end();
+      return;
+    }
+    const paged = !watch && url.searchParams.has('continue');
+    if (paged && expiredContinues > 0) {
+      expiredContinues--;
+      const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410 };
+      response
+        .writeHead(410, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ...status, message: 'The provided continue parameter is too old (proxy)' }));
       return;
     }
     const stall = !watch && stalledLists > 0;
@@ -64,6 +92,14 @@ export async function startSilentProxy(
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         response.flushHeaders();
         answer.pipe(response);
+        if (watch) {
+          const end = (): void => {
+            answer.unpipe(response);
+            response.end();
+          };
+          liveWatches.add(end);
+          response.on('close', () => liveWatches.delete(end));
+        }
         return;
       }
       const chunks: Buffer[] = [];
@@ -95,6 +131,14 @@ export async function startSilentProxy(
     stallLists: (count) => {
       stalledLists = count;
     },
+    endWatches: (count) => {
+      endedWatches = count;
+      if (count > 0) for (const end of [...liveWatches]) end();
+    },
+    expireContinues: (count) => {
+      expiredContinues = count;
+    },
+    requests,
     close: async () => {
       for (const response of open) response.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

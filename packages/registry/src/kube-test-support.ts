@@ -3,7 +3,13 @@
 // registry off by stopping the apiserver. kube-apiserver refuses loopback endpoint addresses, so tests use
 // 192.0.2.x (data only) and assert on EDS content.
 import { after, before } from 'node:test';
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  type V1EndpointSlice,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
 import type { KubernetesRegistry } from './kubernetes.js';
 import { until } from './test-support.js';
@@ -130,6 +136,14 @@ export async function setSliceEndpoints(
     namespace: 'default',
     body: { ...current, endpoints: sliceEndpoints(endpoints) },
   });
+}
+
+/** A Service `name` in `default` whose annotation makes its JSON about 150 KB (annotations may hold 256 KiB). */
+export function bigService(name: string): V1Service {
+  return {
+    metadata: { name, annotations: { 'example.com/padding': 'x'.repeat(150_000) } },
+    spec: { ports: [{ name: 'http-web', port: 8080, targetPort: 9080 }] },
+  };
 }
 
 /** Ready endpoints at `addresses`. */

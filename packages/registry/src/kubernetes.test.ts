@@ -6,10 +6,10 @@
 // again (a change made meanwhile through a second apiserver on the same etcd arrives).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Service } from '@kubernetes/client-node';
 import { TypeUrl } from '@xds/api';
 import { Etcd3 } from 'etcd3';
 import {
+  bigService,
   createService,
   cutOff,
   kubeClients,
@@ -26,14 +26,6 @@ const host = 'web.default.svc.cluster.local';
 
 /** The lowered maxRegistryResponseBytes of the limit tests: above every list but one with a {@link bigService}. */
 const limit = 100_000;
-
-/** A Service `name` in `default` whose annotation makes its JSON about 150 KB (annotations may hold 256 KiB). */
-function bigService(name: string): V1Service {
-  return {
-    metadata: { name, annotations: { 'example.com/padding': 'x'.repeat(150_000) } },
-    spec: { ports: [{ name: 'http-web', port: 8080, targetPort: 9080 }] },
-  };
-}
 
 /** The endpoints of Service web: Pods web-1 (ready, zone-a) and web-2 (`ready2`, zone-b). */
 function webEndpoints(ready2: boolean): SliceEndpoint[] {
@@ -229,7 +221,7 @@ describe('KubernetesRegistry (real kube-apiserver)', () => {
       assert.match(
         error?.message ?? '',
         new RegExp(
-          `GET /api/v1/services: the response body is .* over the limit of ${limit} \\(maxRegistryResponseBytes\\)`,
+          `GET /api/v1/services: a page of 1 object is .* bytes, over the limit of ${limit} \\(maxRegistryResponseBytes\\)`,
         ),
       );
       assert.equal(error?.kind, 'limit');

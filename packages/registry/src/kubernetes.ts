@@ -4,8 +4,11 @@
  * ends is resumed from the last version seen, and `410 Gone` (the version was compacted) lists again.
  * Mapping: hostname `<svc>.<ns>.svc.<domain>`; port protocol from `appProtocol`, else the port name's prefix;
  * endpoint `ready` → healthy (unset counts as ready, as Kubernetes says); `zone` → zone; the Pod's labels → labels.
- * Lists and watch events are read as JSON, bounded by `maxRegistryResponseBytes` (kube-http.ts): a list past it, or
- * one watch event line past it, is a registry error naming the limit, and the previous content stays.
+ * Lists are read in pages of `listPageSize` (kube-list.ts), each page and each watch event line bounded by
+ * `maxPageBytes` (and `maxRegistryResponseBytes`), so no answer is parsed whole on the event loop (probe4 F4): past
+ * it, a registry error naming the limit, and the previous content stays. A watch that ends early (sooner than
+ * `minWatchMs`, without an event) is opened again only after a backoff, and the registry is stale naming it meanwhile
+ * (probe4 F10: such watches were opened again at once, over a hundred a second).
  * Only what the mapping reads is kept of each object (names, ports, addresses, readiness, zone, the Pod's labels),
  * not specs, statuses and managedFields (rule L2: a cluster's Pods held whole took a gigabyte). Each kind holds at
  * most `maxRegistryObjects` objects: a list or a watch past it is a registry error naming the limit, the previous
@@ -22,7 +25,8 @@ import {
 } from '@kubernetes/client-node';
 import { Backoff, delay, messageOf } from './backoff.js';
 import { RegistryLimitError } from './http-body.js';
-import { listBounded, watchBounded } from './kube-http.js';
+import { type WatchEnd, watchBounded } from './kube-http.js';
+import { listPaged, type PageBounds } from './kube-list.js';
 import {
   type Built,
   compactPod,
@@ -55,8 +59,22 @@ export interface KubernetesRegistryOptions {
    * watches again from the last version. Default 120,000.
    */
   readonly watchIdleMs?: number;
-  /** The most time a list may take, headers and body, in milliseconds; then it lists again after a backoff. Default 60,000. */
+  /** The most time one list page may take, headers and body, in milliseconds; then it lists again after a backoff. Default 60,000. */
   readonly listTimeoutMs?: number;
+  /** The objects asked for in each list page (`limit`); default 500, as kubectl and client-go's pager. */
+  readonly listPageSize?: number;
+  /**
+   * The most bytes of one list page and of one watch event, each parsed at once on the event loop; default 4 MiB
+   * (and never more than `limits.maxRegistryResponseBytes`). A page past it is asked again with half the objects,
+   * down to one; one object past it is a registry error naming the limit.
+   */
+  readonly maxPageBytes?: number;
+  /**
+   * A watch that ends sooner than this after it began, in milliseconds, without an event (bookmarks count), ended
+   * early: the next one waits a backoff (with jitter, up to `maxBackoffMs`), the registry is stale and says so,
+   * until a watch lasts this long or brings an event. Default 1,000.
+   */
+  readonly minWatchMs?: number;
 }
 
 /** The time bounds of a kind's requests (see {@link KubernetesRegistryOptions}). */
@@ -64,16 +82,13 @@ interface KubeTimes {
   readonly watchTimeoutSeconds: number;
   readonly watchIdleMs: number;
   readonly listTimeoutMs: number;
-}
-
-interface Listed<T> {
-  readonly items: readonly T[];
-  readonly metadata?: { readonly resourceVersion?: string };
+  readonly minWatchMs: number;
 }
 
 /** One resource kind listed and watched; `T` is what is kept of each object. */
 class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
-  readonly items = new Map<string, T>();
+  /** The objects held, by `namespace/name`: a list replaces them whole, watch events one by one. */
+  items = new Map<string, T>();
   synced = false;
   /** A watch is established (not failed since); the registry is stale while any kind's is not. */
   connected = false;
@@ -83,19 +98,13 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
     readonly what: string,
     readonly path: string,
     readonly config: KubeConfig,
-    /** `maxRegistryResponseBytes`: the bound on a list body and on each watch event line. */
-    readonly maxBytes: number,
-    /** `maxRegistryObjects`: the most objects held. */
-    readonly maxObjects: number,
+    /** How lists are paged, and the bounds of a page, of a watch event (`maxPageBytes`) and of the objects held. */
+    readonly bounds: PageBounds,
     /** What is kept of an object. */
     readonly compact: (object: R) => T,
     /** The time bounds of its lists and watches. */
     readonly times: KubeTimes,
   ) {}
-
-  #tooMany(count: string): string {
-    return `${this.what}: ${count} objects, over the limit of ${this.maxObjects} (maxRegistryObjects)`;
-  }
 
   /** Lists, then watches until `signal` aborts; calls `changed` after each applied change. */
   async run(
@@ -106,86 +115,56 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
   ): Promise<void> {
     const backoff = new Backoff({ maxMs: maxBackoffMs });
     let relist = true;
+    // the watches in a row that ended early (sooner than minWatchMs, without an event)
+    let early = 0;
     while (!signal.aborted) {
       try {
-        let gone = false;
-        let watchError: string | undefined;
-        let overLimit = false;
         if (relist) {
-          const listed = (await listBounded(
-            this.config,
-            this.path,
-            this.maxBytes,
-            `GET ${this.path}`,
-            signal,
-            this.times.listTimeoutMs,
-          )) as Listed<R>;
-          if (!Array.isArray(listed?.items)) throw new Error(`GET ${this.path}: the answer is not a list`);
-          if (listed.items.length > this.maxObjects)
-            throw new RegistryLimitError(this.#tooMany(String(listed.items.length)));
-          this.items.clear();
-          for (const item of listed.items) this.items.set(keyOf(item.metadata), this.compact(item));
-          this.#version = listed.metadata?.resourceVersion ?? '';
+          const listed = await listPaged<R, T>(this.config, this.path, this.bounds, signal, (object) => [
+            keyOf(object.metadata),
+            this.compact(object),
+          ]);
+          this.items = listed.items;
+          // every page carries the version of the list's snapshot; the watch starts from the last page's
+          this.#version = listed.resourceVersion;
           this.synced = true;
           relist = false;
           changed();
         }
-        const ended = await watchBounded(
-          this.config,
-          this.path,
-          {
-            resourceVersion: this.#version,
-            allowWatchBookmarks: 'true',
-            timeoutSeconds: String(this.times.watchTimeoutSeconds),
-          },
-          this.maxBytes,
-          `GET ${this.path}?watch`,
-          signal,
-          {
-            opened: () => {
-              if (this.connected) return;
-              this.connected = true;
-              changed();
-            },
-            event: (type, value) => {
-              const object = value as (R & { code?: number; message?: string }) | undefined;
-              if (typeof object !== 'object' || object === null) return false;
-              if (type === 'ERROR') {
-                // the apiserver reports a compacted version (410) inside a 200 watch, which then ends
-                gone = object.code === 410;
-                watchError = object.message ?? `code ${object.code}`;
-                return true;
-              }
-              const version = object.metadata?.resourceVersion;
-              if (version !== undefined) this.#version = version;
-              if (type === 'BOOKMARK') return false;
-              const key = keyOf(object.metadata);
-              if (type === 'DELETED') this.items.delete(key);
-              else if (!this.items.has(key) && this.items.size >= this.maxObjects) {
-                // one more would pass the limit: the watch ends, and the registry lists again after a backoff
-                overLimit = true;
-                watchError = this.#tooMany(`more than ${this.maxObjects}`);
-                return true;
-              } else this.items.set(key, this.compact(object));
-              changed();
-              return false;
-            },
-          },
-          { deadlineMs: this.times.watchTimeoutSeconds * 1000 + 30_000, idleMs: this.times.watchIdleMs },
-        );
+        const watched = await this.#watch(signal, changed, early > 0);
         if (signal.aborted) return;
-        if (ended.gone || gone) relist = true;
-        else if ((watchError ?? ended.error) !== undefined) {
+        const { ended, gone, overLimit, lastedMs, events } = watched;
+        const watchError = watched.error ?? ended.error;
+        const lasted = events > 0 || lastedMs >= this.times.minWatchMs;
+        if (lasted) {
+          // a watch that lived (or brought something) ends a run of failures
+          backoff.reset();
+          early = 0;
+        }
+        if (ended.gone || gone) {
+          relist = true;
+          if (!lasted) await delay(backoff.next(), signal);
+        } else if (watchError !== undefined) {
           this.connected = false;
           const limited = ended.overLimit === true || overLimit;
-          problem(`${this.what} watch: ${watchError ?? ended.error}`, limited ? 'limit' : 'connection');
+          problem(`${this.what} watch: ${watchError}`, limited ? 'limit' : 'connection');
           // the watch cannot move past an event it could not read or hold: list again (the list is bounded too)
           if (limited) relist = true;
           await delay(backoff.next(), signal);
-        } else {
-          backoff.reset();
+        } else if (lasted) {
           // a watch the server ended normally resumes from the last version; content did not change
           changed();
+        } else {
+          // ended at once and brought nothing (a proxy that closes watches, an apiserver that ends them): not again
+          // at once, and the registry says so
+          early++;
+          this.connected = false;
+          const wait = backoff.next();
+          problem(
+            `${this.what} watch: ended ${Math.round(lastedMs)} ms after it began without an event, under ${this.times.minWatchMs} ms (minWatchMs), ${early} in a row; watching again in ${Math.round(wait)} ms`,
+            'connection',
+          );
+          await delay(wait, signal);
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -198,6 +177,85 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
         await delay(backoff.next(), signal);
       }
     }
+  }
+
+  /**
+   * One watch from the last version, applying its events. The kind counts as connected once the apiserver accepted
+   * it, or, after watches that ended early (`probation`), once it lasted `minWatchMs` or brought an event.
+   */
+  async #watch(
+    signal: AbortSignal,
+    changed: () => void,
+    probation: boolean,
+  ): Promise<{
+    ended: WatchEnd;
+    gone: boolean;
+    overLimit: boolean;
+    error?: string;
+    lastedMs: number;
+    events: number;
+  }> {
+    let gone = false;
+    let overLimit = false;
+    let error: string | undefined;
+    let events = 0;
+    let openedAt: number | undefined;
+    let proving: ReturnType<typeof setTimeout> | undefined;
+    const connect = (): void => {
+      clearTimeout(proving);
+      if (this.connected) return;
+      this.connected = true;
+      changed();
+    };
+    const ended = await watchBounded({
+      config: this.config,
+      path: this.path,
+      query: {
+        resourceVersion: this.#version,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(this.times.watchTimeoutSeconds),
+      },
+      maxLineBytes: this.bounds.maxPageBytes,
+      maxLineBytesName: this.bounds.maxPageBytesName,
+      what: `GET ${this.path}?watch`,
+      signal,
+      handlers: {
+        opened: () => {
+          openedAt = performance.now();
+          if (!probation) connect();
+          else proving = setTimeout(connect, this.times.minWatchMs);
+        },
+        event: (type, value) => {
+          const object = value as (R & { code?: number; message?: string }) | undefined;
+          if (typeof object !== 'object' || object === null) return false;
+          if (type === 'ERROR') {
+            // the apiserver reports a compacted version (410) inside a 200 watch, which then ends
+            gone = object.code === 410;
+            error = object.message ?? `code ${object.code}`;
+            return true;
+          }
+          events++;
+          if (probation) connect();
+          const version = object.metadata?.resourceVersion;
+          if (version !== undefined) this.#version = version;
+          if (type === 'BOOKMARK') return false;
+          const key = keyOf(object.metadata);
+          if (type === 'DELETED') this.items.delete(key);
+          else if (!this.items.has(key) && this.items.size >= this.bounds.maxObjects) {
+            // one more would pass the limit: the watch ends, and the registry lists again after a backoff
+            overLimit = true;
+            error = `${this.what}: more than ${this.bounds.maxObjects} objects, over the limit of ${this.bounds.maxObjects} (maxRegistryObjects)`;
+            return true;
+          } else this.items.set(key, this.compact(object));
+          changed();
+          return false;
+        },
+      },
+      times: { deadlineMs: this.times.watchTimeoutSeconds * 1000 + 30_000, idleMs: this.times.watchIdleMs },
+    });
+    clearTimeout(proving);
+    const lastedMs = openedAt === undefined ? 0 : performance.now() - openedAt;
+    return { ended, gone, overLimit, ...(error === undefined ? {} : { error }), lastedMs, events };
   }
 }
 
@@ -214,6 +272,8 @@ export class KubernetesRegistry extends RegistryBase {
   readonly #domain: string;
   readonly #maxBackoff: number;
   readonly #times: KubeTimes;
+  readonly #pageSize: number;
+  readonly #maxPageBytes: number;
   #abort = new AbortController();
   #kinds:
     | [ListWatch<V1Service, KubeService>, ListWatch<V1EndpointSlice, KubeSlice>, ListWatch<V1Pod, KubePod>]
@@ -231,7 +291,10 @@ export class KubernetesRegistry extends RegistryBase {
       watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
       watchIdleMs: options.watchIdleMs ?? 120_000,
       listTimeoutMs: options.listTimeoutMs ?? 60_000,
+      minWatchMs: options.minWatchMs ?? 1000,
     };
+    this.#pageSize = Math.max(1, Math.floor(options.listPageSize ?? 500));
+    this.#maxPageBytes = options.maxPageBytes ?? 4 * 1024 * 1024;
   }
 
   /** Loads the kubeconfig and starts the three list-watches. */
@@ -244,34 +307,31 @@ export class KubernetesRegistry extends RegistryBase {
       this.reportProblem(`kubeconfig ${this.location}: ${messageOf(error)}`);
       return;
     }
-    const max = this.limits.maxRegistryResponseBytes;
-    const objects = this.limits.maxRegistryObjects;
     const labels = this.limits.maxInstanceLabelBytes;
+    const responseBytes = this.limits.maxRegistryResponseBytes;
+    const bounds: PageBounds = {
+      pageSize: this.#pageSize,
+      maxPageBytes: Math.min(this.#maxPageBytes, responseBytes),
+      maxPageBytesName: this.#maxPageBytes <= responseBytes ? 'maxPageBytes' : 'maxRegistryResponseBytes',
+      maxObjects: this.limits.maxRegistryObjects,
+      timeoutMs: this.#times.listTimeoutMs,
+    };
     const times = this.#times;
     const kinds: [
       ListWatch<V1Service, KubeService>,
       ListWatch<V1EndpointSlice, KubeSlice>,
       ListWatch<V1Pod, KubePod>,
     ] = [
-      new ListWatch('services', '/api/v1/services', config, max, objects, compactService, times),
+      new ListWatch('services', '/api/v1/services', config, bounds, compactService, times),
       new ListWatch(
         'endpointslices',
         '/apis/discovery.k8s.io/v1/endpointslices',
         config,
-        max,
-        objects,
+        bounds,
         compactSlice,
         times,
       ),
-      new ListWatch(
-        'pods',
-        '/api/v1/pods',
-        config,
-        max,
-        objects,
-        (pod: V1Pod) => compactPod(pod, labels),
-        times,
-      ),
+      new ListWatch('pods', '/api/v1/pods', config, bounds, (pod: V1Pod) => compactPod(pod, labels), times),
     ];
     this.#built.clear();
     this.#kinds = kinds;
