@@ -88,6 +88,12 @@ export async function startSilentProxy(
         });
         return;
       }
+      if (watch && endedWatches > 0) {
+        // a watch asked before endWatches, answered after it
+        endedWatches--;
+        response.writeHead(200, { 'content-type': 'application/json' }).end();
+        return;
+      }
       if (!stall) {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         response.flushHeaders();

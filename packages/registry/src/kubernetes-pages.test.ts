@@ -50,9 +50,13 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
         metadata?: { resourceVersion?: string; continue?: string };
       };
       assert.equal(metadata?.continue ?? '', '', 'the last page ends the list');
-      const watch = proxy.requests.find(
-        (r) => r.url.pathname === '/api/v1/services' && r.url.searchParams.get('watch') === 'true',
-      );
+      const watchOf = () =>
+        proxy.requests.find(
+          (r) => r.url.pathname === '/api/v1/services' && r.url.searchParams.get('watch') === 'true',
+        );
+      // the watch is asked once the list is applied: it may reach the proxy after the services are out
+      await pollUntil(() => watchOf() !== undefined, 'the watch of services', 60_000);
+      const watch = watchOf();
       assert.ok(metadata?.resourceVersion, 'the last page has a version');
       assert.equal(watch?.url.searchParams.get('resourceVersion'), metadata.resourceVersion);
     } finally {
