@@ -73,6 +73,7 @@ export async function listPaged<R, T>(
     let limit = bounds.pageSize;
     let token = '';
     let pages = 0;
+    let received = 0;
     for (;;) {
       if (requests - before >= maxRequests)
         throw new RegistryLimitError(
@@ -116,13 +117,15 @@ export async function listPaged<R, T>(
       pages++;
       if (typeof page !== 'object' || page === null || !Array.isArray(page.items))
         throw new Error(`${what}: the answer is not a list`);
+      // counted as they come, before any is compacted (not by distinct name: a hostile page may repeat one)
+      received += page.items.length;
+      if (received > bounds.maxObjects)
+        throw new RegistryLimitError(
+          `${what}: more than ${bounds.maxObjects} objects, over the limit of ${bounds.maxObjects} (maxRegistryObjects)`,
+        );
       for (const object of page.items as R[]) {
         const [key, kept] = keep(object);
         items.set(key, kept);
-        if (items.size > bounds.maxObjects)
-          throw new RegistryLimitError(
-            `${what}: more than ${bounds.maxObjects} objects, over the limit of ${bounds.maxObjects} (maxRegistryObjects)`,
-          );
       }
       const next = page.metadata?.continue;
       token = typeof next === 'string' ? next : '';

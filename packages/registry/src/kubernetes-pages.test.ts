@@ -4,7 +4,8 @@
 // last page's version; a page past maxPageBytes is asked again with fewer objects, and one that cannot fit is a
 // registry error naming the limit, refused before it is parsed; an expired continue token (410 Gone) starts the
 // list again, a bounded number of times. A real kube-apiserver answers, through a loopback proxy that logs the
-// requests and can rewrite answers (a server that ignores `limit`) or expire continue tokens.
+// requests and can rewrite answers (a server that ignores `limit`, a page repeating one object: objects are counted
+// as they come) or expire continue tokens.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { maxListRestarts } from './kube-list.js';
@@ -171,6 +172,36 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
     } finally {
       await limited.stop();
       await expiring.close();
+    }
+  });
+
+  it('L2: objects are counted as they come, not by distinct name: 41 copies of one Service pass maxRegistryObjects 40', async () => {
+    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, (path, body) => {
+      if (!path.startsWith('/api/v1/services?')) return body;
+      const list = JSON.parse(body.toString('utf8')) as { items: unknown[] };
+      return Buffer.from(JSON.stringify({ ...list, items: Array.from({ length: 41 }, () => list.items[0]) }));
+    });
+    const registry = new KubernetesRegistry(proxy.kubeconfig, {
+      listPageSize: 100,
+      maxBackoffMs: 300,
+      limits: { maxRegistryObjects: 40 },
+    });
+    registry.start();
+    try {
+      await until(
+        registry,
+        () => /maxRegistryObjects/.test(registry.status().lastError?.message ?? ''),
+        'the object limit error',
+        60_000,
+      );
+      assert.match(
+        registry.status().lastError?.message ?? '',
+        /GET \/api\/v1\/services: more than 40 objects, over the limit of 40 \(maxRegistryObjects\)/,
+      );
+      assert.equal(registry.status().synced, false);
+    } finally {
+      await registry.stop();
+      await proxy.close();
     }
   });
 });
