@@ -36,8 +36,11 @@ function manySubsets(weights: readonly number[]): string {
   ].join('\n');
 }
 
+/** A model with thousands of subsets (for weights past uint32) needs maxSubsetsPerService raised. */
+const manySubsetsAllowed = { maxSubsetsPerService: 5_000 };
+
 function errorsOf(text: string): readonly ModelError[] {
-  const result = parseModel(text, { file: 'mesh.yaml' });
+  const result = parseModel(text, { file: 'mesh.yaml', limits: manySubsetsAllowed });
   assert.equal(result.ok, false, 'the model should not be valid');
   return result.ok ? [] : result.errors;
 }
@@ -70,7 +73,9 @@ describe('route checks', () => {
 
   it('weights that add up to exactly the uint32 maximum are accepted, and gRPC clients get that total_weight', () => {
     // 4,294 × 1,000,000 + 967,295 = 4,294,967,295.
-    const result = parseModel(manySubsets([...Array.from({ length: 4294 }, () => 1_000_000), 967_295]));
+    const result = parseModel(manySubsets([...Array.from({ length: 4294 }, () => 1_000_000), 967_295]), {
+      limits: manySubsetsAllowed,
+    });
     assert.ok(result.ok, JSON.stringify(result.ok ? [] : result.errors.slice(0, 3)));
     const route = generateGrpc(result.model, { memo: new ResourceMemo() }).find((m) =>
       isMessage(m, RouteConfigurationSchema),

@@ -4,7 +4,7 @@ import { checkRoutes } from './check-routes.js';
 import { isRecord } from './check-shape.js';
 import { didYouMean } from './closest.js';
 import type { Issue, PathSegment } from './model-error.js';
-import { formatCount } from './model-limits.js';
+import { defaultModelLimits, formatCount } from './model-limits.js';
 import { inferProtocol, isHttpProtocol, isTcpProtocol, type Protocol, protocols } from './protocol.js';
 
 const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -25,6 +25,7 @@ interface PortOwner {
 
 interface Context {
   readonly issues: Issue[];
+  readonly maxSubsetsPerService: number;
   readonly services: Map<string, number>;
   readonly vips: Map<string, string>;
   readonly ports: Map<number, PortOwner>;
@@ -164,16 +165,30 @@ function labelsOf(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};
 }
 
-function checkSubsets(subsets: unknown, endpoints: unknown, path: PathSegment[], issues: Issue[]): string[] {
+/**
+ * The names of a service's subsets, with an issue for each name listed twice and each subset that selects no
+ * endpoint. Past `maxSubsetsPerService`, one issue names the limit and no subset is walked against the endpoints
+ * (each walk is O(endpoints)).
+ */
+function checkSubsets(subsets: unknown, endpoints: unknown, path: PathSegment[], context: Context): string[] {
   if (!Array.isArray(subsets)) return [];
-  const all = Array.isArray(endpoints) ? endpoints.filter(isRecord).map((e) => labelsOf(e.labels)) : [];
-  const names: string[] = [];
+  const { issues, maxSubsetsPerService: max } = context;
+  const tooMany = subsets.length > max;
+  if (tooMany) {
+    issues.push({
+      path,
+      message: `${formatCount(subsets.length)} subsets, more than ${formatCount(max)}; the limit is maxSubsetsPerService`,
+    });
+  }
+  const all =
+    !tooMany && Array.isArray(endpoints) ? endpoints.filter(isRecord).map((e) => labelsOf(e.labels)) : [];
+  const names = new Set<string>();
   for (const [s, subset] of subsets.entries()) {
     if (!isRecord(subset) || typeof subset.name !== 'string') continue;
-    if (names.includes(subset.name)) {
+    if (names.has(subset.name)) {
       issues.push({ path: [...path, s, 'name'], message: `subset "${subset.name}" is defined twice` });
     }
-    names.push(subset.name);
+    names.add(subset.name);
     if (!isRecord(subset.labels)) continue;
     // A service that lists no endpoint takes them from a registry (or has none yet): its subsets are checked
     // against what arrives, not here.
@@ -197,7 +212,7 @@ function checkSubsets(subsets: unknown, endpoints: unknown, path: PathSegment[],
       message: `subset "${subset.name}" (${want}) selects no endpoint (${hint})`,
     });
   }
-  return names;
+  return [...names];
 }
 
 function checkService(service: Record<string, unknown>, i: number, context: Context): void {
@@ -240,7 +255,7 @@ function checkService(service: Record<string, unknown>, i: number, context: Cont
   const views = portViews(service.ports, [...at, 'ports'], issues);
   checkPortConflicts(id, views, [...at, 'ports'], context);
   checkEndpoints(service.endpoints, views, [...at, 'endpoints'], issues);
-  const subsets = checkSubsets(service.subsets, service.endpoints, [...at, 'subsets'], issues);
+  const subsets = checkSubsets(service.subsets, service.endpoints, [...at, 'subsets'], context);
   const hasHttpPort = views.some((v) => isHttpProtocol(v.protocol));
   checkRoutes(service.routes, [...at, 'routes'], { service: id, subsets, hasHttpPort }, issues);
 }
@@ -248,12 +263,23 @@ function checkService(service: Record<string, unknown>, i: number, context: Cont
 /**
  * Checks what the schema cannot express and appends an issue for each problem: names, IP addresses, duplicate
  * services, ports, VIPs, endpoints and subsets, port conflicts between services, subsets that select nothing,
- * and routes (see {@link checkRoutes}). Works on a value that may also have shape errors.
+ * and routes (see {@link checkRoutes}). Works on a value that may also have shape errors. A service's subsets past
+ * `maxSubsetsPerService` are one issue and are not walked against its endpoints.
  */
-export function checkSemantics(model: unknown, issues: Issue[]): void {
+export function checkSemantics(
+  model: unknown,
+  issues: Issue[],
+  maxSubsetsPerService: number = defaultModelLimits.maxSubsetsPerService,
+): void {
   if (!isRecord(model)) return;
   checkDomain(model.domain, issues);
-  const context: Context = { issues, services: new Map(), vips: new Map(), ports: new Map() };
+  const context: Context = {
+    issues,
+    maxSubsetsPerService,
+    services: new Map(),
+    vips: new Map(),
+    ports: new Map(),
+  };
   if (!Array.isArray(model.services)) return;
   for (const [i, service] of model.services.entries())
     if (isRecord(service)) checkService(service, i, context);

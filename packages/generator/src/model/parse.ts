@@ -184,7 +184,7 @@ export function parseModel(text: string, options: ParseModelOptions = {}): Model
   const converted = yamlToValue(doc.contents, limits.maxNodes);
   if (!converted.ok) return failed(placed(converted.problems, lines, file), limits, file);
   const value = converted.value;
-  const issues = modelIssues(value);
+  const issues = modelIssues(value, limits);
   if (issues.length > 0) {
     const errors = issues.map((issue) => locate(issue, doc.contents, lines, file));
     errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
