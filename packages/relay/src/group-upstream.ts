@@ -2,7 +2,11 @@
  * One group's upstream: one `@xds/client` stream carrying the union of the group's downstream subscriptions
  * (rule X4), whose accepted updates fill the group's snapshot in the relay cache with the bytes and versions received
  * (rules X1, X2). It outlives upstream failures: the client reconnects and presents what it holds (rule X3), and the
- * group's snapshot keeps serving meanwhile.
+ * group's snapshot keeps serving meanwhile. Every response of a type, accepted or NACKed, answers the requests sent
+ * before it: the cache then serves the watches it held back while the group's view did not cover their
+ * subscriptions (group-answers.ts). An origin need not answer a delta subscription that brings nothing new (a
+ * wildcard over resources the group holds already): after `answerWaitMs` on a connected stream the view counts as
+ * answered.
  */
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
@@ -27,7 +31,19 @@ export interface UpstreamOptions {
   readonly logger?: ClientLogger;
   /** The group's upstream channel options (its connection slot, see connection-slots.ts). */
   readonly channelOptions?: ChannelOptions;
+  /**
+   * How long a request that asks for more (the wildcard, new names) may stay unanswered on a connected stream
+   * before the group's view counts as covering it (ms); default {@link defaultAnswerWaitMs}.
+   */
+  readonly answerWaitMs?: number;
 }
+
+/**
+ * The default of {@link UpstreamOptions.answerWaitMs}: a delta origin need not answer a subscription that brings
+ * nothing new, and a watch held back for it waits this long at most on a connected stream (Envoy's initial fetch
+ * timeout is 15 s).
+ */
+export const defaultAnswerWaitMs = 10_000;
 
 /** The upstream stream of one group. */
 export class GroupUpstream {
@@ -39,10 +55,13 @@ export class GroupUpstream {
   readonly #handles = new Map<TypeUrl, WatchHandle>();
   readonly #dirty = new Set<TypeUrl>();
   #flush: NodeJS.Immediate | undefined;
+  readonly #answerWaitMs: number;
+  #answerTimer: NodeJS.Timeout | undefined;
 
   constructor(group: string, node: Node, cache: RelayCache, options: UpstreamOptions) {
     this.group = group;
     this.#cache = cache;
+    this.#answerWaitMs = options.answerWaitMs ?? defaultAnswerWaitMs;
     this.client = new XdsClient({
       servers: options.servers,
       node,
@@ -62,6 +81,11 @@ export class GroupUpstream {
       }
       this.#cache.apply(group, typeUrl, event.version, upserts, event.removed);
     });
+    // `ack` and `nack` come before the response's `update`: the cache hears of the answer once it is applied.
+    const answered = ({ typeUrl }: { readonly typeUrl: string }) =>
+      queueMicrotask(() => this.#cache.upstreamAnswered(group, typeUrl as TypeUrl));
+    this.client.on('ack', answered);
+    this.client.on('nack', answered);
   }
 
   /** The group's subscription of a type may have changed; the upstream is told once per turn of the event loop. */
@@ -74,6 +98,8 @@ export class GroupUpstream {
   close(): Promise<void> {
     if (this.#flush !== undefined) clearImmediate(this.#flush);
     this.#flush = undefined;
+    clearTimeout(this.#answerTimer);
+    this.#answerTimer = undefined;
     return this.client.close();
   }
 
@@ -87,31 +113,59 @@ export class GroupUpstream {
     this.#flush = undefined;
     if (this.client.closed) return;
     for (const typeUrl of this.#dirty) {
-      const change = this.#cache.takeInterestChange(this.group, typeUrl);
-      const handle = this.#handles.get(typeUrl);
-      if (handle === undefined) {
-        if (change.wildcard || change.added.length > 0) {
-          // The type's first watch: the change is the whole union.
-          const open = this.#cache.interest(this.group, typeUrl);
-          // Never an empty first request: a server reads it as a legacy wildcard (rules S9, D7).
-          const opened = this.client.watch(typeUrl, open.wildcard ? '*' : open.names, () => {});
-          if (open.wildcard && open.names.size > 0) opened.change(open.names, []);
-          this.#handles.set(typeUrl, opened);
-        }
-        continue;
-      }
-      const forgotten: string[] = [];
-      const names = change.added.length > 0 || change.removed.length > 0;
-      // Into wildcard first (names dropped meanwhile stay held), out of it last (it forgets them all at once).
-      if (change.wildcard && !handle.wildcard) handle.setWildcard(true);
-      if (names) forgotten.push(...handle.change(change.added, change.removed));
-      if (!change.wildcard && handle.wildcard) forgotten.push(...handle.setWildcard(false));
-      // Names no downstream client wants any more leave the group's snapshot too (memory follows interest).
-      if (forgotten.length === 0) continue;
-      const entries = this.#cache.getSnapshot(this.group)?.entries(typeUrl);
-      const gone = forgotten.filter((name) => entries?.has(name) === true);
-      if (gone.length > 0) this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], gone);
+      const sent = this.#send(typeUrl);
+      this.#cache.flushed(this.group, typeUrl, sent);
     }
     this.#dirty.clear();
+    // Each request that asks for more gets the whole wait.
+    clearTimeout(this.#answerTimer);
+    this.#answerTimer = undefined;
+    if (this.#cache.unansweredTypes(this.group).length > 0) this.#armAnswerTimer();
+  }
+
+  /** Sends what the group's subscription of a type gained and lost since the last flush; true when a request went. */
+  #send(typeUrl: TypeUrl): boolean {
+    const change = this.#cache.takeInterestChange(this.group, typeUrl);
+    const handle = this.#handles.get(typeUrl);
+    if (handle === undefined) {
+      if (!change.wildcard && change.added.length === 0) return false;
+      // The type's first watch: the change is the whole union.
+      const open = this.#cache.interest(this.group, typeUrl);
+      // Never an empty first request: a server reads it as a legacy wildcard (rules S9, D7).
+      const opened = this.client.watch(typeUrl, open.wildcard ? '*' : open.names, () => {});
+      if (open.wildcard && open.names.size > 0) opened.change(open.names, []);
+      this.#handles.set(typeUrl, opened);
+      return true;
+    }
+    const forgotten: string[] = [];
+    const names = change.added.length > 0 || change.removed.length > 0;
+    const sent = names || change.wildcard !== handle.wildcard;
+    // Into wildcard first (names dropped meanwhile stay held), out of it last (it forgets them all at once).
+    if (change.wildcard && !handle.wildcard) handle.setWildcard(true);
+    if (names) forgotten.push(...handle.change(change.added, change.removed));
+    if (!change.wildcard && handle.wildcard) forgotten.push(...handle.setWildcard(false));
+    // Names no downstream client wants any more leave the group's snapshot too (memory follows interest).
+    if (forgotten.length === 0) return sent;
+    const entries = this.#cache.getSnapshot(this.group)?.entries(typeUrl);
+    const gone = forgotten.filter((name) => entries?.has(name) === true);
+    if (gone.length > 0) this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], gone);
+    return sent;
+  }
+
+  /**
+   * After `answerWaitMs`, a request still unanswered on a connected stream counts as answered: the origin had
+   * nothing new to send (a delta origin need not answer then). On a stream that is not connected it waits on: the
+   * client presents its subscription again when it reconnects, and that is answered.
+   */
+  #armAnswerTimer(): void {
+    this.#answerTimer = setTimeout(() => {
+      this.#answerTimer = undefined;
+      if (this.client.closed) return;
+      const types = this.#cache.unansweredTypes(this.group);
+      if (types.length === 0) return;
+      if (this.client.connected) for (const typeUrl of types) this.#cache.upstreamAnswered(this.group, typeUrl);
+      else this.#armAnswerTimer();
+    }, this.#answerWaitMs);
+    this.#answerTimer.unref();
   }
 }

@@ -3,7 +3,11 @@
  * three things to SnapshotCache:
  * - entries are built from the upstream's bytes (`encodeResource(message, { bytes })`, rule X2) and carry the
  *   origin's type versions (rule X1), so downstream clients see what the origin would have sent them;
- * - a type is served only once the upstream answered it for the group (an empty view is not "no clusters");
+ * - a type is served only once the upstream answered it for the group (an empty view is not "no clusters"), and
+ *   only while the view covers what the group's watches subscribe to: when the group's union gains the wildcard or
+ *   a name, every watch of the type waits until the upstream answers the request asking for it (group-answers.ts;
+ *   a wildcard watch answered from a by-name or emptied view would be told that the other clusters are deleted,
+ *   under the origin's version of the full set: probe5 P1);
  * - it counts what the group's watches subscribe to and reports the union per type (rule X4), so the group's one
  *   upstream stream asks for exactly that;
  * - it bounds that union (rule L2): a downstream subscription that would take a group's names of one type past
@@ -24,6 +28,7 @@ import {
 } from '@xds/cache';
 import type { XdsResource } from '@xds/client';
 import { defaultMaxGroups } from './group-admission.js';
+import { GroupAnswers } from './group-answers.js';
 import type { GroupBy } from './group-by.js';
 import { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 
@@ -117,7 +122,10 @@ export class RelayCache extends SnapshotCache {
     string,
     { readonly watches: Set<Watch>; readonly counts: Map<TypeUrl, Counts> }
   >();
+  /** Per group, the types the upstream answered at least once. */
   readonly #ready = new Map<string, Set<TypeUrl>>();
+  /** Per group, the types whose view does not cover the group's subscriptions until the upstream answers. */
+  readonly #answers = new GroupAnswers();
   /** Per group and type, what its union gained and lost since its upstream last took it; kept until forget(). */
   readonly #pending = new Map<string, Map<TypeUrl, Pending>>();
 
@@ -146,16 +154,52 @@ export class RelayCache extends SnapshotCache {
     return { wildcard: (counts?.wildcard ?? 0) > 0, names: new Set(counts?.names.keys() ?? []) };
   }
 
-  /** True when the upstream answered, for the group, every type its watches subscribe to (nothing to wait for). */
+  /** True when the upstream answered, for the group, every type its watches subscribe to, at least once. */
   answersEveryType(group: string): boolean {
     for (const [typeUrl, counts] of this.#groups.get(group)?.counts ?? [])
-      if ((counts.wildcard > 0 || counts.names.size > 0) && !this.isReady(group, typeUrl)) return false;
+      if ((counts.wildcard > 0 || counts.names.size > 0) && !this.#answeredOnce(group, typeUrl)) return false;
     return true;
   }
 
-  /** True once the upstream answered the type for the group. */
+  /**
+   * True when the group's view of the type may be served: the upstream answered the type, and answered every
+   * request that asked for what the group's watches subscribe to now (no wildcard or name still awaited).
+   */
   isReady(group: string, typeUrl: TypeUrl): boolean {
-    return this.#ready.get(group)?.has(typeUrl) ?? false;
+    return this.#answeredOnce(group, typeUrl) && !this.#answers.awaiting(group, typeUrl);
+  }
+
+  /** True while the group's union of the type gained something its upstream did not answer yet. */
+  awaitingAnswer(group: string, typeUrl: TypeUrl): boolean {
+    return this.#answers.awaiting(group, typeUrl);
+  }
+
+  /** The types of a group with a request upstream that no response answered yet. */
+  unansweredTypes(group: string): TypeUrl[] {
+    return this.#answers.sentTypes(group);
+  }
+
+  /**
+   * The group's upstream took the type's interest change ({@link takeInterestChange}): `sent` when it sent a
+   * request upstream. A gain that came to nothing stops waiting at once.
+   */
+  flushed(group: string, typeUrl: TypeUrl, sent: boolean): void {
+    if (this.#answers.flushed(group, typeUrl, sent)) this.#release(group, typeUrl);
+  }
+
+  /**
+   * A response of the type came from the group's upstream (accepted or NACKed, and applied) after the requests it
+   * sent so far: the view covers them now, and the watches held back may answer, even with nothing (rule S7a).
+   */
+  upstreamAnswered(group: string, typeUrl: TypeUrl): void {
+    if (!this.#answers.answered(group, typeUrl)) return;
+    let ready = this.#ready.get(group);
+    if (ready === undefined) {
+      ready = new Set();
+      this.#ready.set(group, ready);
+    }
+    ready.add(typeUrl);
+    this.#release(group, typeUrl);
   }
 
   /**
@@ -184,15 +228,14 @@ export class RelayCache extends SnapshotCache {
     const first = !ready.has(typeUrl);
     ready.add(typeUrl);
     if (next !== current || this.getSnapshot(group) === undefined) this.setSnapshot(group, next);
-    if (!first) return;
-    // The type was held back until now: every watch of it may answer, even with nothing (rule S7a).
-    for (const watch of this.#groups.get(group)?.watches ?? [])
-      if (watch.typeUrl === typeUrl) watch.notify('all');
+    // While the view does not cover the subscriptions, upstreamAnswered() releases the watches.
+    if (first && !this.#answers.awaiting(group, typeUrl)) this.#release(group, typeUrl);
   }
 
   /** Forgets a group's snapshot and readiness (the group is gone). */
   forget(group: string): void {
     this.#ready.delete(group);
+    this.#answers.forget(group);
     this.#pending.delete(group);
     this.clearSnapshot(group);
   }
@@ -240,18 +283,24 @@ export class RelayCache extends SnapshotCache {
     const counts = this.#counts(indexed.group, watch.typeUrl);
     if (counts === undefined) return;
     this.#checkUnion(indexed.group, watch.typeUrl, counts, added, removed);
+    const covered = counts.wildcard > 0;
+    let gained = false;
     for (const name of removed) {
       indexed.names.delete(name);
       this.#countName(counts, name, -1);
     }
     for (const name of added) {
       indexed.names.add(name);
-      this.#countName(counts, name, 1);
+      if (this.#countName(counts, name, 1)) gained = true;
     }
     if (indexed.wildcard !== watch.wildcard) {
       counts.wildcard += watch.wildcard ? 1 : -1;
       indexed.wildcard = watch.wildcard;
     }
+    // The view covers a name already asked for, and every name while the group's upstream holds the wildcard. What
+    // else the union gains is not covered until the upstream answers (synchronously here: this watch's answer to the
+    // very request that gained it is computed next).
+    if (!covered && (gained || counts.wildcard > 0)) this.#answers.gained(indexed.group, watch.typeUrl);
     this.#hooks.interestChanged(indexed.group, watch.typeUrl);
   }
 
@@ -283,6 +332,18 @@ export class RelayCache extends SnapshotCache {
       this.#groups.delete(indexed.group);
       this.#hooks.groupIdle(indexed.group);
     }
+  }
+
+  /** True once the upstream answered the type for the group (what the view holds may still not cover a gain). */
+  #answeredOnce(group: string, typeUrl: TypeUrl): boolean {
+    return this.#ready.get(group)?.has(typeUrl) ?? false;
+  }
+
+  /** The type was held back until now: every watch of it may answer, even with nothing (rule S7a). */
+  #release(group: string, typeUrl: TypeUrl): void {
+    if (!this.#answeredOnce(group, typeUrl)) return;
+    for (const watch of this.#groups.get(group)?.watches ?? [])
+      if (watch.typeUrl === typeUrl) watch.notify('all');
   }
 
   /** Throws RESOURCE_EXHAUSTED when `added` and `removed` would take the group's union past its bound: O(the change). */
@@ -363,15 +424,19 @@ export class RelayCache extends SnapshotCache {
     return counts;
   }
 
-  /** Counts one watch's name in or out of its group's union, noting when the union gains or loses it. */
-  #countName(counts: Counts, name: string, delta: 1 | -1): void {
+  /**
+   * Counts one watch's name in or out of its group's union, noting when the union gains or loses it; true when the
+   * union gained it.
+   */
+  #countName(counts: Counts, name: string, delta: 1 | -1): boolean {
     const next = (counts.names.get(name) ?? 0) + delta;
     if (next > 0) {
       counts.names.set(name, next);
       if (next === 1 && !counts.pending.removed.delete(name)) counts.pending.added.add(name);
-      return;
+      return next === 1 && delta === 1;
     }
     counts.names.delete(name);
     if (!counts.pending.added.delete(name)) counts.pending.removed.add(name);
+    return false;
   }
 }

@@ -94,6 +94,14 @@ export interface RelayOptions {
    * resources (its subscription is dropped upstream and its snapshot emptied), then it is freed whole.
    */
   readonly groupIdleMs?: number;
+  /**
+   * How long a group's upstream request that asks for more (a wildcard or names no client of the group wanted
+   * before) may stay unanswered on a connected stream before the group's view counts as covering it (ms); default
+   * 10 s. Meanwhile the downstream watches of that type in the group wait: a view that does not cover a wildcard
+   * watch would tell it the missing clusters are deleted. A SotW origin answers such a request at once; a delta
+   * origin need not when it has nothing new to send.
+   */
+  readonly upstreamAnswerWaitMs?: number;
   /** The downstream XdsServer's options (its cache is the relay's). */
   readonly server?: Omit<XdsServerOptions, 'cache' | 'logger'>;
   /** A pino-compatible logger. */
@@ -171,6 +179,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       'maxGroupKeyBytes',
       'readyGraceMs',
       'groupIdleMs',
+      'upstreamAnswerWaitMs',
     ] as const)
       checkPositive(name, options[name]);
     checkPositive('maxNewGroupsPerSecond', options.maxNewGroupsPerSecond, false);
@@ -289,6 +298,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       ...(options.upstreamLimits === undefined ? {} : { limits: options.upstreamLimits }),
       logger: this.#logger,
       channelOptions: { [connectionSlotOption]: this.#slots.acquire(group) },
+      ...(options.upstreamAnswerWaitMs === undefined ? {} : { answerWaitMs: options.upstreamAnswerWaitMs }),
     });
     const client = upstream.client;
     client.on('connected', ({ address }) => {
