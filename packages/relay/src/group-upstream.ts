@@ -163,7 +163,8 @@ export class GroupUpstream {
       if (this.client.closed) return;
       const types = this.#cache.unansweredTypes(this.group);
       if (types.length === 0) return;
-      if (this.client.connected) for (const typeUrl of types) this.#cache.upstreamAnswered(this.group, typeUrl);
+      if (this.client.connected)
+        for (const typeUrl of types) this.#cache.upstreamAnswered(this.group, typeUrl);
       else this.#armAnswerTimer();
     }, this.#answerWaitMs);
     this.#answerTimer.unref();

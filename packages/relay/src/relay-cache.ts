@@ -169,11 +169,6 @@ export class RelayCache extends SnapshotCache {
     return this.#answeredOnce(group, typeUrl) && !this.#answers.awaiting(group, typeUrl);
   }
 
-  /** True while the group's union of the type gained something its upstream did not answer yet. */
-  awaitingAnswer(group: string, typeUrl: TypeUrl): boolean {
-    return this.#answers.awaiting(group, typeUrl);
-  }
-
   /** The types of a group with a request upstream that no response answered yet. */
   unansweredTypes(group: string): TypeUrl[] {
     return this.#answers.sentTypes(group);
