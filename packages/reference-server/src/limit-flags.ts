@@ -22,8 +22,9 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxNamesPerRequest: 'resource names in one request, or in a delta subscription of one type',
   maxRequestBytes: 'bytes of one request message or REST body (at most maxMessageBytes)',
   maxPartialRequestBytesTotal:
-    'bytes of request messages partly received, on all calls at once (their announced lengths)',
+    'bytes of request messages partly received, on all calls at once (received plus a look-ahead)',
   maxPartialRequestBytesPerConnection: 'bytes of request messages partly received on one HTTP/2 connection',
+  partialRequestTimeoutMs: 'ms one request message may stay partly received (its first bytes to its last)',
   maxGlobsPerRequest: 'glob names (prefix/*) in one request or delta subscription',
   maxNameBytes: 'bytes of one resource name',
   maxNodeIdBytes: 'bytes of a node id',

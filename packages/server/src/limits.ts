@@ -29,8 +29,10 @@ export interface Limits {
   readonly maxRequestBytes?: number;
   /**
    * Bytes of the request messages partly received on all of the server's calls at once: from the read that leaves a
-   * gRPC message unfinished to its last byte, or to its call's end by any path, the message counts the length its
-   * header announced; default 256 MiB. Messages announced over 64 KiB may hold three quarters of it (192 MiB: twelve
+   * gRPC message unfinished to its last byte, or to its call's end by any path, the message counts the bytes it has
+   * received plus a look-ahead (as much again, at most 1 MiB, plus 16 KiB; never more than the length its header
+   * announced: a header costs nothing to send, so a reservation of the announced length let 12 KB hold the budget);
+   * default 256 MiB. Messages announced over 64 KiB may hold three quarters of it (192 MiB: twelve
    * `maxRequestBytes` messages at once); the last quarter is kept for smaller ones (an Envoy's ACK or first request),
    * so that big unfinished messages cannot lock them out. A message that arrives in one read never counts. One that
    * does not fit ends its stream or call with RESOURCE_EXHAUSTED naming this limit. Without it, 64 streams announcing
@@ -44,6 +46,13 @@ export interface Limits {
    * message that does not fit ends its stream or call with RESOURCE_EXHAUSTED naming this limit.
    */
   readonly maxPartialRequestBytesPerConnection?: number;
+  /**
+   * How long one request message may stay partly received, from the read that brings its first bytes to its last
+   * byte (ms); default 30 s (a `maxRequestBytes` message of 16 MiB at a modest 1 MiB/s takes 16 s). Past it the
+   * stream or call ends with DEADLINE_EXCEEDED naming this limit, and the message's bytes and reservation are given
+   * back: without it, unfinished messages held `maxPartialRequestBytesTotal` for as long as their connections stayed.
+   */
+  readonly partialRequestTimeoutMs?: number;
   /** Glob (`prefix/*`) names in one request or delta subscription; default 1,000. More is RESOURCE_EXHAUSTED. */
   readonly maxGlobsPerRequest?: number;
   /**
@@ -175,6 +184,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxRequestBytes: 16 * 1024 * 1024,
   maxPartialRequestBytesTotal: 256 * 1024 * 1024,
   maxPartialRequestBytesPerConnection: 32 * 1024 * 1024,
+  partialRequestTimeoutMs: 30_000,
   maxGlobsPerRequest: 1_000,
   maxNameBytes: 16 * 1024,
   maxNodeIdBytes: 4 * 1024,

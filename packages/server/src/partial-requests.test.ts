@@ -11,7 +11,7 @@ import { discoveryMethods, TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { defaultLimits, resolveLimits } from './limits.js';
 import { PartialRequestBudget } from './partial-request-budget.js';
-import { coalesceBytes, limitDecoder } from './partial-requests.js';
+import { coalesceBytes, limitDecoder, reservationFor } from './partial-requests.js';
 import type { ServerCall } from './stream-context.js';
 import { type Harness, start } from './test-harness.js';
 import {
@@ -35,8 +35,11 @@ function header(length: number): Buffer {
   return out;
 }
 
-/** A message announcing `length` bytes, of which `sent` go out: it stays unfinished. */
-function unfinished(stream: RawStream, length: number, sent = 1000): void {
+/**
+ * A message announcing `length` bytes, of which `sent` go out (by default all but one, so that it reserves its whole
+ * length: a message reserves what it received plus a look-ahead): it stays unfinished.
+ */
+function unfinished(stream: RawStream, length: number, sent = length - 1): void {
   stream.write(Buffer.concat([header(length), Buffer.alloc(sent, 0x0a)]));
 }
 
@@ -161,11 +164,16 @@ describe('partly received requests (L2)', () => {
         {
           limitBytes: 4 * mib,
           perConnectionLimitBytes: 4 * mib,
+          timeoutMs: 30_000,
           reservedBytes: 0,
           messages: 0,
           connections: 0,
           peakBytes: 0,
-          refused: { maxPartialRequestBytesTotal: 0, maxPartialRequestBytesPerConnection: 0 },
+          refused: {
+            maxPartialRequestBytesTotal: 0,
+            maxPartialRequestBytesPerConnection: 0,
+            partialRequestTimeoutMs: 0,
+          },
         },
       );
       assert.equal(h.server.partialRequestStats().peakBytes, 3 * mib);
@@ -194,7 +202,7 @@ describe('partly received requests (L2)', () => {
       stream.on('trailers', (headers) => {
         grpcStatus = Number(headers['grpc-status']);
       });
-      stream.write(Buffer.concat([header(3 * mib), Buffer.alloc(1000)]));
+      stream.write(Buffer.concat([header(3 * mib), Buffer.alloc(3 * mib - 1)]));
       await reserved(h, 3 * mib, 'the first message');
       // Its first request never completes: the server ends it (DEADLINE_EXCEEDED) with the client's half open.
       await until(() => grpcStatus !== undefined, 'the first-request timeout', wait);
@@ -326,7 +334,12 @@ describe('partly received requests (L2)', () => {
     const calls: ServerCall[] = [];
     const h = await start({ hooks: { onStreamOpen: (c) => void (c.call && calls.push(c.call)) } });
     const connection = new RawConnection(portOf(h));
-    type Decoder = { readState: number; readMessageSize: number; write(data: Buffer): Buffer[] };
+    type Decoder = {
+      readState: number;
+      readMessageSize: number;
+      readMessageRemaining: number;
+      write(data: Buffer): Buffer[];
+    };
     let Decoder: new (max: number) => Decoder;
     try {
       const stream = connection.open(methodPathOf('sotw'));
@@ -371,7 +384,13 @@ describe('partly received requests (L2)', () => {
         want.push(...theirs.write(Buffer.from(chunk)));
         got.push(...ours.write(chunk));
         assert.equal(ours.readState, theirs.readState);
-        assert.equal(account.reserved, ours.readState === 2 ? ours.readMessageSize : 0);
+        if (ours.readState === 2) {
+          // What was received plus a look-ahead: at least 16 KiB ahead, at most reservationFor (rule L2, probe5 P3).
+          const received = ours.readMessageSize - ours.readMessageRemaining;
+          const least = Math.min(ours.readMessageSize, received + coalesceBytes);
+          assert.ok(account.reserved >= least, `${account.reserved} reserved, ${least} at least`);
+          assert.ok(account.reserved <= reservationFor(received, ours.readMessageSize));
+        } else assert.equal(account.reserved, 0);
         assert.equal(budget.stats().reservedBytes, account.reserved);
       }
       assert.deepEqual(got, want, `round ${round}: the same messages`);

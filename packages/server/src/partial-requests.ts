@@ -1,16 +1,24 @@
 // Rule L2: a request message the server has begun to receive holds its bytes until its last one arrives; this file
-// makes every call's unfinished messages reserve their announced length from the server's
-// {@link PartialRequestBudget} (`limits.maxPartialRequestBytesTotal`, `limits.maxPartialRequestBytesPerConnection`),
-// and keeps what an unfinished message pins close to its bytes.
+// makes every call's unfinished messages reserve from the server's {@link PartialRequestBudget}
+// (`limits.maxPartialRequestBytesTotal`, `limits.maxPartialRequestBytesPerConnection`), ends a message that stays
+// unfinished past `limits.partialRequestTimeoutMs`, and keeps what an unfinished message pins close to its bytes.
 //
 // grpc-js 1.14 decodes each call's messages with a `StreamDecoder` (`decoder` of its base server call) that reads the
 // 5-byte header (flag, 32-bit length), then collects the message's pieces as views of the socket reads that carried
 // them. Each call's decoder gets a `write` that runs the one it had (grpc-js's, or read-buffers.ts's on top of it),
 // then looks at where it stopped:
-// - mid-message (`READING_MESSAGE`), on a message that has not reserved: reserves `readMessageSize`, the length its
-//   header announced. One that cannot fit ends its call: the `write` throws, and grpc-js ends the call with
-//   RESOURCE_EXHAUSTED and the error's message, which names the limit (as past `maxRequestBytes`). A message that
-//   arrives whole within one write never reserves anything.
+// - mid-message (`READING_MESSAGE`): the message reserves what it has received plus a look-ahead
+//   ({@link reservationFor}: as much again as received, at most `maxLookAheadBytes`, plus `coalesceBytes`), never
+//   more than the length its header announced, and grows the reservation as its bytes arrive. A header alone is free
+//   to send, so reserving the announced length let 12 headers of 16 MiB and 12 KB of bytes hold the whole share of
+//   big messages forever and refuse every honest request over 64 KiB (probe5 P3); now holding N bytes of the budget
+//   costs the client about N/2 bytes really sent (and held by the server: the budget bounds memory). The share a
+//   message may use is still chosen by its announced length. A reservation that cannot grow ends its call: the
+//   `write` throws, and grpc-js ends the call with RESOURCE_EXHAUSTED and the error's message, which names the limit
+//   (as past `maxRequestBytes`). A message that arrives whole within one write never reserves anything.
+// - a message unfinished `limits.partialRequestTimeoutMs` after its first bytes arrived ends its call with
+//   DEADLINE_EXCEEDED naming the limit; its bytes are dropped and its reservation given back (a 16 MiB message at a
+//   modest 1 MiB/s takes 16 s; the default is 30 s).
 // - anywhere else (the message completed, or the next one's header is unfinished): gives the reservation back.
 // - the call ends by any path: a status sent (the server's own, a refusal, a deadline, a failed hook) or its HTTP/2
 //   stream closed (client cancel, RST_STREAM, the session or socket destroyed, the server closing): the reservation
@@ -29,6 +37,7 @@ import type {
   ServerInterceptingCallInterface,
   ServerInterceptor,
 } from '@grpc/grpc-js';
+import type { XdsError } from '@xds/api';
 import type { PartialRequestBudget } from './partial-request-budget.js';
 import { releaseReadBuffers } from './read-buffers.js';
 
@@ -36,6 +45,7 @@ import { releaseReadBuffers } from './read-buffers.js';
 interface DecoderLike {
   readState: number;
   readMessageSize: number;
+  readMessageRemaining: number;
   readCompressFlag: Buffer;
   readPartialMessage: Buffer[];
   write(data: Buffer): Buffer[];
@@ -56,8 +66,21 @@ const readingSize = 1;
 /** `ReadState` of grpc-js 1.14's decoder: the message is being read. */
 const readingMessage = 2;
 
-/** Pieces shorter than this are gathered into buffers of this size. */
+/** Pieces shorter than this are gathered into buffers of this size; also the least look-ahead a message reserves. */
 export const coalesceBytes = 16 * 1024;
+
+/** The most look-ahead an unfinished message reserves beyond the bytes it has received. */
+export const maxLookAheadBytes = 1024 * 1024;
+
+/**
+ * What an unfinished message that announced `announced` bytes reserves once `received` of them have arrived: the
+ * received bytes, as much again (at most {@link maxLookAheadBytes}) and {@link coalesceBytes}, never more than
+ * `announced`. A message reserves at least `min(announced, received + coalesceBytes)` and at most this: it grows
+ * to this whenever its bytes pass the first bound, so it asks the budget a few times per MiB, not per read.
+ */
+export function reservationFor(received: number, announced: number): number {
+  return Math.min(announced, received + Math.min(received, maxLookAheadBytes) + coalesceBytes);
+}
 
 /** Decoder classes checked, with the verdict. */
 const checked = new WeakMap<object, boolean>();
@@ -71,6 +94,7 @@ function looksLikeDecoder(value: unknown): value is DecoderLike {
     typeof d.write === 'function' &&
     typeof d.readState === 'number' &&
     typeof d.readMessageSize === 'number' &&
+    typeof d.readMessageRemaining === 'number' &&
     Buffer.isBuffer(d.readCompressFlag) &&
     Array.isArray(d.readPartialMessage)
   );
@@ -87,7 +111,7 @@ function behavesAsExpected(decoder: DecoderLike): boolean {
     if (!looksLikeDecoder(probe)) return false;
     if (probe.write(Buffer.from([0, 0, 0, 0, 3, 0x2a])).length !== 0) return false;
     if (probe.readState !== readingMessage || probe.readMessageSize !== 3) return false;
-    if (probe.readPartialMessage.length !== 1) return false;
+    if (probe.readPartialMessage.length !== 1 || probe.readMessageRemaining !== 2) return false;
     const done = probe.write(Buffer.from([0x01, 0x78]));
     return done.length === 1 && done[0]!.length === 8 && (probe.readState as number) === 0;
   } catch {
@@ -115,14 +139,16 @@ export interface DecoderAccount {
 }
 
 /**
- * Makes `decoder` (grpc-js 1.14's `StreamDecoder`) reserve each unfinished message's announced length from `budget`
- * for `connection`, and keep its pieces compact (see the file comment). Returns undefined, changing nothing, for a
- * decoder of another shape or one already limited.
+ * Makes `decoder` (grpc-js 1.14's `StreamDecoder`) reserve each unfinished message's bytes from `budget` for
+ * `connection` as they arrive, end a message unfinished past the budget's `partialRequestTimeoutMs` (calling
+ * `expired` with the DEADLINE_EXCEEDED error naming the limit: its caller ends the call), and keep its pieces compact
+ * (see the file comment). Returns undefined, changing nothing, for a decoder of another shape or one already limited.
  */
 export function limitDecoder(
   decoder: unknown,
   budget: PartialRequestBudget,
   connection: object,
+  expired: (error: XdsError) => void = () => {},
 ): DecoderAccount | undefined {
   if (!looksLikeDecoder(decoder) || limited.has(decoder)) return undefined;
   const prototype = Object.getPrototypeOf(decoder) as object | null;
@@ -134,11 +160,14 @@ export function limitDecoder(
   }
   if (!fits) return undefined;
   limited.add(decoder);
+  const limitedDecoder = decoder;
   const inner = decoder.write;
   /** The pieces array of the message holding the reservation (grpc-js makes a new one per message). */
   let heldFor: Buffer[] | undefined;
   let held = 0;
   let ended = false;
+  /** The deadline of the unfinished message (`limits.partialRequestTimeoutMs`). */
+  let deadline: NodeJS.Timeout | undefined;
   /** Our gathering buffer, how much of it is used, and where its view sits among the pieces. */
   let tail: Buffer | undefined;
   let tailUsed = 0;
@@ -146,11 +175,25 @@ export function limitDecoder(
   /** Pieces of the held message already looked at. */
   let settled = 0;
   const release = () => {
-    if (held > 0) budget.release(connection, held);
+    if (heldFor !== undefined) budget.release(connection, held, true);
+    if (deadline !== undefined) clearTimeout(deadline);
+    deadline = undefined;
     held = 0;
     heldFor = undefined;
     tail = undefined;
     settled = 0;
+  };
+  const expire = () => {
+    deadline = undefined;
+    if (ended || heldFor === undefined) return;
+    ended = true;
+    const error = budget.expired(
+      limitedDecoder.readMessageSize,
+      limitedDecoder.readMessageSize - limitedDecoder.readMessageRemaining,
+    );
+    limitedDecoder.readPartialMessage = [];
+    release();
+    expired(error);
   };
   /** Copies out or gathers the piece the last write added, if any (see the file comment). */
   const compact = (pieces: Buffer[]) => {
@@ -177,6 +220,13 @@ export function limitDecoder(
     tailAt = n - 1;
     pieces[n - 1] = tail.subarray(0, tailUsed);
   };
+  /** Ends the call's message with `refusal`: grpc-js ends the call with RESOURCE_EXHAUSTED and its message. */
+  const refuse = (self: DecoderLike, refusal: XdsError): never => {
+    ended = true;
+    self.readPartialMessage = [];
+    release();
+    throw refusal;
+  };
   decoder.write = function limitedWrite(this: DecoderLike, data: Buffer): Buffer[] {
     if (ended) return [];
     const messages = inner.call(this, data);
@@ -185,18 +235,22 @@ export function limitDecoder(
       if (this.readState === readingSize) this.readCompressFlag = ownFlag(this.readCompressFlag);
       return messages;
     }
+    const announced = this.readMessageSize;
     if (this.readPartialMessage !== heldFor) {
       release();
-      const refusal = budget.reserve(connection, this.readMessageSize);
-      if (refusal !== undefined) {
-        // grpc-js ends the call with RESOURCE_EXHAUSTED and this message; nothing of the message is kept.
-        ended = true;
-        this.readPartialMessage = [];
-        throw refusal;
-      }
-      held = this.readMessageSize;
+      const refusal = budget.reserve(connection, 0, announced, true);
+      if (refusal !== undefined) refuse(this, refusal);
       heldFor = this.readPartialMessage;
       this.readCompressFlag = ownFlag(this.readCompressFlag);
+      deadline = setTimeout(expire, budget.partialRequestTimeoutMs);
+      deadline.unref();
+    }
+    const received = announced - this.readMessageRemaining;
+    if (held < Math.min(announced, received + coalesceBytes)) {
+      const more = reservationFor(received, announced) - held;
+      const refusal = budget.reserve(connection, more, announced, false);
+      if (refusal !== undefined) refuse(this, refusal);
+      held += more;
     }
     compact(this.readPartialMessage);
     return messages;
@@ -230,7 +284,9 @@ export function limitPartialRequests(base: unknown, budget: PartialRequestBudget
   if (limited.has(base)) return true;
   // read-buffers.ts wraps grpc-js's own `write` only: it goes first, this on top of it.
   releaseReadBuffers({ call: base });
-  const account = limitDecoder(base.decoder, budget, base.stream.session ?? base.stream);
+  const account = limitDecoder(base.decoder, budget, base.stream.session ?? base.stream, (error) =>
+    base.sendStatus({ code: error.code, details: error.message }),
+  );
   if (account === undefined) return false;
   limited.add(base);
   const send = base.sendStatus;
