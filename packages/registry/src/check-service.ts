@@ -202,8 +202,8 @@ export function checkRegistryService(
 }
 
 /**
- * The counts of a whole update over the {@link RegistryLimits} (services, instances per service), or undefined when
- * they are within them.
+ * The counts of a whole update over the {@link RegistryLimits} (services, instances per service, instances over all
+ * services), or undefined when they are within them.
  */
 export function countProblem(
   services: readonly RegistryService[],
@@ -211,11 +211,21 @@ export function countProblem(
 ): string | undefined {
   if (services.length > limits.maxRegistryServices)
     return `${services.length} services is over the limit of ${limits.maxRegistryServices} (maxRegistryServices)`;
+  let total = 0;
   for (const service of services) {
     if (service.instances.length > limits.maxInstancesPerService)
       return `service ${JSON.stringify(service.hostname)} has ${service.instances.length} instances, over the limit of ${limits.maxInstancesPerService} (maxInstancesPerService)`;
+    total += service.instances.length;
   }
-  return undefined;
+  return total > limits.maxRegistryInstances ? registryInstancesProblem(total, limits) : undefined;
+}
+
+/**
+ * The problem of a registry whose services hold `total` instances together, over `maxRegistryInstances`. Adapters
+ * whose data expands (a Eureka instance per VIP) count first with it, and build nothing past the limit.
+ */
+export function registryInstancesProblem(total: number, limits: RegistryLimits): string {
+  return `${total} instances over all services is over the limit of ${limits.maxRegistryInstances} (maxRegistryInstances)`;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The etcd adapter against a real etcd (started on 127.0.0.1 free ports): documents in the model file's schema
-// become services; watch changes, bad documents, a restart (stale, nothing pushed) and a compacted revision.
+// become services; watch changes, bad documents, a restart (stale, nothing pushed) and a compacted revision; invalid
+// keys are counted, not kept one by one (probe4 F9: 10,000 keys of 8,000 characters cost 85 MiB).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -218,6 +219,56 @@ describe('EtcdRegistry (real etcd)', () => {
         () => registry.services().length === 40,
         '40 events (the 40 services)',
       );
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('L2: invalid keys are counted, not kept: 20 examples, each key cut to 256 characters; the count follows puts and deletes', async () => {
+    const long = 'k'.repeat(2_000);
+    const bad = (i: number) => `/t9/services/bad/${i}/${long}`;
+    const doc = (name: string) =>
+      JSON.stringify({
+        name,
+        namespace: 'default',
+        ports: [{ name: 'http', port: 8080 }],
+        endpoints: [{ address: '192.0.2.1', port: 9000 }],
+      });
+    const putAll = (keys: readonly string[]) => Promise.all(keys.map((k) => client.put(k).value('{}')));
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => bad(from + i));
+    await client.put('/t9/services/default/web').value(doc('web'));
+    await putAll(range(0, 10)); // listed
+    const registry = new EtcdRegistry(`${etcd.url}/t9`);
+    registry.start();
+    try {
+      await until(registry, () => registry.status().synced, 'etcd to sync');
+      await putAll(range(10, 40)); // watched
+      await until(registry, () => registry.status().dropped === 40, '40 invalid keys counted', 60_000);
+      const { itemErrors } = registry.status();
+      assert.equal(itemErrors.length, 20);
+      for (const error of itemErrors) {
+        assert.ok((error.item ?? '').length <= 270, `an item of ${error.item?.length} characters`);
+        assert.ok(error.message.length <= 400, `a message of ${error.message.length} characters`);
+        assert.match(error.item ?? '', /^\/t9\/services\/bad\/\d+\/k+… \(cut\)$/);
+      }
+      assert.deepEqual(
+        registry.services().map((s) => s.name),
+        ['web'],
+      );
+      // a key put again is not counted twice; the valid document after it shows the puts were applied
+      await putAll(range(0, 5));
+      await client.put('/t9/services/default/fix').value('{}');
+      await client.put('/t9/services/default/web2').value(doc('web2'));
+      await until(registry, () => registry.services().length === 2, 'web2', 60_000);
+      assert.equal(registry.status().dropped, 41);
+      // an invalid key made valid, and deleted invalid keys, leave the count
+      await client.put('/t9/services/default/fix').value(doc('fix'));
+      await Promise.all(range(0, 15).map((k) => client.delete().key(k)));
+      await until(registry, () => registry.status().dropped === 25, '25 invalid keys left', 60_000);
+      assert.equal(registry.services().length, 3);
+      await client.delete().prefix('/t9/services/bad/');
+      await until(registry, () => registry.status().dropped === 0, 'no invalid key left', 60_000);
+      assert.deepEqual(registry.status().itemErrors, []);
     } finally {
       await registry.stop();
     }

@@ -3,6 +3,13 @@
  * `PREFIX/services/<namespace>/<name>`. It lists the prefix, then watches it from the next revision; a lost
  * stream is resumed by the client from the last revision seen; a compacted revision ends the watch, and the
  * adapter lists again. A bad document is left out and reported as an item error; the others are served.
+ *
+ * Bounded (rule L2): anyone who can write under the prefix controls the keys, so what is kept per key is bounded.
+ * Valid documents: at most `maxServices`, each within `maxDocumentBytes`. Invalid keys are not kept at all: they are
+ * counted (every key under the prefix that is not a held document is invalid, and etcd says whether a put created
+ * its key, so the count needs no key), and the first {@link maxItemErrors} of them are kept as examples for the
+ * status, each message cut to {@link maxEtcdQuotedBytes} characters. 10,000 invalid keys of 8,000 characters used
+ * to cost 85 MiB of memory, kept for as long as the keys existed.
  */
 
 import { formatModelError, validateModel } from '@xds/generator';
@@ -10,9 +17,16 @@ import { ExponentialBackoff } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { Backoff, delay, messageOf } from './backoff.js';
 import { type EtcdLocation, parseEtcdLocation } from './locations.js';
-import { RegistryBase } from './registry-base.js';
+import { maxItemErrors, RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryProblem, RegistryService } from './types.js';
+
+/** The longest key or problem text an item error quotes; longer ones are cut, and say so. */
+export const maxEtcdQuotedBytes = 256;
+
+function cut(text: string): string {
+  return text.length > maxEtcdQuotedBytes ? `${text.slice(0, maxEtcdQuotedBytes)}… (cut)` : text;
+}
 
 /** Options of {@link EtcdRegistry}. */
 export interface EtcdRegistryOptions {
@@ -42,9 +56,12 @@ export class EtcdRegistry extends RegistryBase {
   #client: Etcd3 | undefined;
   #watcher: Watcher | undefined;
   #abort = new AbortController();
-  /** The documents by key (only the valid ones). */
+  /** The documents by key (only the valid ones, at most `maxServices`). */
   readonly #docs = new Map<string, RegistryService>();
-  readonly #bad = new Map<string, RegistryProblem>();
+  /** How many keys under the prefix are not in `#docs` (invalid ones). */
+  #badCount = 0;
+  /** The first invalid keys' problems, at most {@link maxItemErrors}, by key. */
+  readonly #badExamples = new Map<string, RegistryProblem>();
 
   /** @param location `http://HOST:PORT/PREFIX` */
   constructor(location: string, options: EtcdRegistryOptions = {}) {
@@ -101,8 +118,9 @@ export class EtcdRegistry extends RegistryBase {
           .exec();
         if (signal.aborted) return;
         this.#docs.clear();
-        this.#bad.clear();
-        for (const kv of listed.kvs) this.#apply(kv);
+        this.#badCount = 0;
+        this.#badExamples.clear();
+        for (const kv of listed.kvs) this.#apply(kv, false);
         this.scheduleUpdate(() => this.#publish());
         // watcher() rather than create(): the handlers are attached before the first connection, so a server
         // that goes away while the watch is being created is seen (as `disconnected`)
@@ -115,13 +133,15 @@ export class EtcdRegistry extends RegistryBase {
         backoff.reset();
         const ended = new Promise<string>((resolve) => {
           watcher.on('put', (kv) => {
-            this.#apply(kv);
+            // version 1: the put created the key; otherwise it existed, valid (held) or invalid (counted)
+            this.#apply(kv, kv.version !== '1');
             this.scheduleUpdate(() => this.#publish());
           });
           watcher.on('delete', (kv) => {
             const key = kv.key.toString();
-            this.#docs.delete(key);
-            this.#bad.delete(key);
+            // etcd reports the deletion of a key that existed: held, or one of the invalid ones counted
+            if (!this.#docs.delete(key)) this.#badCount = Math.max(0, this.#badCount - 1);
+            this.#badExamples.delete(key);
             this.scheduleUpdate(() => this.#publish());
           });
           watcher.on('disconnected', (error: Error) =>
@@ -150,15 +170,24 @@ export class EtcdRegistry extends RegistryBase {
     }
   }
 
-  #apply(kv: IKeyValue): void {
+  /**
+   * Applies one key's value: held when it is a valid document, else counted as invalid (and kept as an example while
+   * fewer than {@link maxItemErrors} are). `existed`: the key was there before this put (so, when it is not held, it
+   * is already counted).
+   */
+  #apply(kv: IKeyValue, existed: boolean): void {
     const key = kv.key.toString();
+    const wasBad = existed && !this.#docs.has(key);
     const problem = (message: string): void => {
       this.#docs.delete(key);
-      this.#bad.set(key, { message, at: new Date(), item: key });
+      if (!wasBad) this.#badCount++;
+      if (this.#badExamples.has(key) || this.#badExamples.size < maxItemErrors) {
+        this.#badExamples.set(key, { message: cut(message), at: new Date(), item: cut(key) });
+      }
     };
     const rest = key.slice(this.servicesPrefix.length).split('/');
     if (rest.length !== 2 || rest[0] === '' || rest[1] === '') {
-      problem(`key ${key} is not ${this.servicesPrefix}<namespace>/<name>`);
+      problem(`key ${cut(key)} is not ${this.servicesPrefix}<namespace>/<name>`);
       return;
     }
     const [namespace, name] = rest as [string, string];
@@ -187,7 +216,8 @@ export class EtcdRegistry extends RegistryBase {
       problem(`more than ${this.#maxServices} services (maxServices)`);
       return;
     }
-    this.#bad.delete(key);
+    if (wasBad) this.#badCount = Math.max(0, this.#badCount - 1);
+    this.#badExamples.delete(key);
     this.#docs.set(key, {
       hostname: `${name}.${namespace}.svc.${this.#domain}`,
       name,
@@ -208,6 +238,8 @@ export class EtcdRegistry extends RegistryBase {
   }
 
   #publish(): void {
-    this.replaceServices(this.#docs.values(), [...this.#bad.values()]);
+    this.replaceServices(this.#docs.values(), [...this.#badExamples.values()], {
+      leftOut: this.#badCount,
+    });
   }
 }

@@ -5,59 +5,15 @@
 // backwards: a second real Eureka (a peer that missed a deletion, its read-only cache caught before it) behind the
 // same address brings back no deleted instance. Each test registers its own apps and deletes them when it ends.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import type { ServiceModel } from '@xds/generator';
 import { type RunningServer, startEureka } from '../../../scripts/registries/servers.mjs';
 import { AggregateRegistry } from './aggregate.js';
 import { EurekaRegistry, eurekaHashcode } from './eureka.js';
+import { forwarder, readApps, register, send } from './eureka-test-support.js';
 import { parseEurekaLocation } from './locations.js';
 import { endpointLines, serveAggregate, until } from './test-support.js';
-
-async function send(url: string, method: string, body?: unknown): Promise<void> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  assert.ok(response.status < 300, `${method} ${url}: HTTP ${response.status} ${await response.text()}`);
-}
-
-function register(
-  base: string,
-  id: string,
-  port: number,
-  version: string,
-  app = 'WEB',
-  leaseSeconds = 90,
-): Promise<void> {
-  return send(`${base}/apps/${app}`, 'POST', {
-    instance: {
-      instanceId: id,
-      hostName: '192.0.2.1',
-      app,
-      leaseInfo: { renewalIntervalInSecs: 30, durationInSecs: leaseSeconds },
-      ipAddr: '192.0.2.1',
-      status: 'UP',
-      port: { $: port, '@enabled': 'true' },
-      securePort: { $: 443, '@enabled': 'false' },
-      vipAddress: `${app.toLowerCase()}.eureka`,
-      dataCenterInfo: {
-        '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo',
-        name: 'MyOwn',
-      },
-      metadata: { version, protocol: 'http', service_port: '8080', zone: `zone-${version}` },
-    },
-  });
-}
-
-/** `GET /apps` as the adapter asks for it (the same cache key on the server). */
-async function readApps(base: string): Promise<string> {
-  const response = await fetch(`${base}/apps`, { headers: { accept: 'application/json' } });
-  assert.equal(response.status, 200);
-  return response.text();
-}
 
 /** The hostnames a registry lists among `mine`, sorted and joined. */
 function hostnames(registry: EurekaRegistry, mine: readonly string[]): string {
@@ -67,45 +23,6 @@ function hostnames(registry: EurekaRegistry, mine: readonly string[]): string {
     .filter((h) => mine.includes(h))
     .sort()
     .join();
-}
-
-/** A loopback HTTP forwarder standing for a load balancer in front of Eureka peers: `target` can be changed. */
-async function forwarder(first: string): Promise<{
-  url: string;
-  target: string;
-  readonly forwarded: Map<string, number>;
-  close(): Promise<void>;
-}> {
-  const state = { target: first, forwarded: new Map<string, number>() };
-  const server = createServer((request, response) => {
-    const target = state.target;
-    state.forwarded.set(target, (state.forwarded.get(target) ?? 0) + 1);
-    const path = (request.url ?? '/').replace(/^\/eureka/, '');
-    fetch(`${target}${path}`, { method: request.method ?? 'GET', headers: { accept: 'application/json' } })
-      .then(async (upstream) => {
-        response.writeHead(upstream.status, { 'content-type': 'application/json' });
-        response.end(await upstream.text());
-      })
-      .catch(() => response.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/eureka`,
-    get target() {
-      return state.target;
-    },
-    set target(value: string) {
-      state.target = value;
-    },
-    forwarded: state.forwarded,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Polls `check` every 50 ms until it holds; fails after the deadline. */

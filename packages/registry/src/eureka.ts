@@ -13,16 +13,18 @@
  * changes the full answer missed (within the server's 3-minute delta window) are in the first push.
  *
  * Bounded: response bodies by `maxRegistryResponseBytes`; an instance serves only its own port (`onlyNamedPorts`), so
- * instances on distinct ports give a cluster per port with its own instances, not ports × instances.
+ * instances on distinct ports give a cluster per port with its own instances, not ports × instances; the VIPs of an
+ * instance and the expansion over all of them are bounded before anything is built (`eureka-services.ts`), and a
+ * poll that changes nothing publishes nothing (rule L2).
  */
-import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { type EurekaInstance, EurekaServiceBuilder } from './eureka-services.js';
 import { RegistryLimitError, readJsonBody } from './http-body.js';
 import { type EurekaLocation, parseEurekaLocation } from './locations.js';
-import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
-import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
+
+export type { EurekaInstance } from './eureka-services.js';
 
 /** Options of {@link EurekaRegistry}. */
 export interface EurekaRegistryOptions {
@@ -32,21 +34,6 @@ export interface EurekaRegistryOptions {
   readonly maxBackoffMs?: number;
   /** Bounds on its content and responses; unset ones take `defaultRegistryLimits`. */
   readonly limits?: Partial<RegistryLimits>;
-}
-
-/** A Eureka instance as JSON, the fields used. */
-export interface EurekaInstance {
-  readonly instanceId?: string;
-  readonly app?: string;
-  readonly ipAddr?: string;
-  readonly status?: string;
-  readonly vipAddress?: string;
-  readonly port?: { readonly $?: number | string; readonly '@enabled'?: string | boolean };
-  readonly securePort?: { readonly $?: number | string; readonly '@enabled'?: string | boolean };
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly actionType?: string;
-  /** When the server last changed this instance (ms since the epoch, a number or its text): its version. */
-  readonly lastUpdatedTimestamp?: string | number;
 }
 
 /** How long a deleted instance is remembered, to keep an older full answer from bringing it back: 10 minutes. */
@@ -67,17 +54,6 @@ interface Applications {
   };
 }
 
-function enabled(flag: string | boolean | undefined): boolean {
-  return flag === true || flag === 'true';
-}
-
-function instancePort(instance: EurekaInstance): number | undefined {
-  const plain = instance.port;
-  const secure = instance.securePort;
-  const chosen = enabled(plain?.['@enabled']) || !enabled(secure?.['@enabled']) ? plain : secure;
-  return portFromText(chosen?.$ === undefined ? undefined : String(chosen.$));
-}
-
 /** Eureka's reconcile hash of a set of instances: `STATUS_count_` for each status, in status order. */
 export function eurekaHashcode(instances: Iterable<EurekaInstance>): string {
   const counts = new Map<string, number>();
@@ -89,55 +65,6 @@ export function eurekaHashcode(instances: Iterable<EurekaInstance>): string {
     .sort()
     .map((status) => `${status}_${counts.get(status)}_`)
     .join('');
-}
-
-/** Eureka services from instances, one per VIP address. */
-export function eurekaServices(instances: Iterable<EurekaInstance>): RegistryService[] {
-  const byVip = new Map<string, { ports: Map<number, RegistryPort>; instances: RegistryInstance[] }>();
-  const sorted = [...instances].sort((a, b) => (a.instanceId ?? '').localeCompare(b.instanceId ?? ''));
-  for (const instance of sorted) {
-    const port = instancePort(instance);
-    if (instance.ipAddr === undefined || port === undefined) continue;
-    const labels: Record<string, string> = {};
-    for (const [key, value] of Object.entries(instance.metadata ?? {})) {
-      if (key !== '@class' && typeof value === 'string') labels[key] = value;
-    }
-    const servicePort = portFromText(labels['service_port']) ?? port;
-    const protocol: Protocol = protocolFromValue(labels['protocol']) ?? 'TCP';
-    for (const vip of (instance.vipAddress ?? '').split(',')) {
-      const hostname = vip.trim().toLowerCase();
-      if (hostname === '') continue;
-      let entry = byVip.get(hostname);
-      if (entry === undefined) {
-        entry = { ports: new Map(), instances: [] };
-        byVip.set(hostname, entry);
-      }
-      if (!entry.ports.has(servicePort)) {
-        entry.ports.set(servicePort, {
-          name: defaultPortName(protocol, servicePort),
-          port: servicePort,
-          protocol,
-        });
-      }
-      entry.instances.push({
-        address: instance.ipAddr,
-        port,
-        ports: { [entry.ports.get(servicePort)!.name]: port },
-        labels,
-        locality: { region: '', zone: labels['zone'] ?? '', subZone: '' },
-        weight: 1,
-        healthy: instance.status === 'UP',
-        onlyNamedPorts: true,
-      });
-    }
-  }
-  return [...byVip].map(([hostname, entry]) => ({
-    hostname,
-    name: hostname,
-    namespace: 'eureka',
-    ports: [...entry.ports.values()],
-    instances: entry.instances,
-  }));
 }
 
 /** A registry over a Eureka server's REST API. */
@@ -154,6 +81,13 @@ export class EurekaRegistry extends RegistryBase {
   #instances = new Map<string, EurekaInstance>();
   /** Deleted instances by `APP/instanceId`: the version of the deletion and when it was seen (local clock). */
   readonly #tombstones = new Map<string, { version: number; seenAt: number }>();
+  /** The services built from `#instances`, kept by object between polls. */
+  readonly #builder = new EurekaServiceBuilder();
+  /**
+   * Whether `#instances` changed since they were last published (true at start and after an error; a delta applied
+   * before a hash mismatch stays unpublished until the full fetch after it).
+   */
+  #dirty = true;
 
   /** @param location `http://HOST:PORT/eureka[?interval=1s]` */
   constructor(location: string, options: EurekaRegistryOptions = {}) {
@@ -167,6 +101,7 @@ export class EurekaRegistry extends RegistryBase {
   /** Starts polling. */
   start(): void {
     this.#abort = new AbortController();
+    this.#dirty = true;
     void this.#loop();
   }
 
@@ -201,11 +136,12 @@ export class EurekaRegistry extends RegistryBase {
           // what the full answer missed (it may be older than what was applied before): the delta, before any push
           const delta = await this.#fetch('/apps/delta', signal);
           this.#apply(delta, fresh, fresh);
+          if (!sameInstances(fresh, this.#instances)) this.#dirty = true;
           this.#instances = fresh;
           needFull = !this.#consistent(delta);
         } else {
           const delta = await this.#fetch('/apps/delta', signal);
-          this.#apply(delta, this.#instances, this.#instances);
+          if (this.#apply(delta, this.#instances, this.#instances)) this.#dirty = true;
           if (!this.#consistent(delta)) {
             // a delta was missed (or the server restarted): fetch everything at once
             needFull = true;
@@ -214,10 +150,12 @@ export class EurekaRegistry extends RegistryBase {
         }
         if (signal.aborted) return;
         backoff.reset();
-        this.#publish();
+        // a poll that changed nothing costs nothing (rule L2): the services built last time stand
+        if (this.#dirty) this.#publish();
         await delay(this.#where.intervalMs, signal);
       } catch (error) {
         if (signal.aborted) return;
+        this.#dirty = true;
         this.reportProblem(
           `eureka ${this.#where.base}: ${messageOf(error)}`,
           error instanceof RegistryLimitError ? 'limit' : 'connection',
@@ -236,13 +174,15 @@ export class EurekaRegistry extends RegistryBase {
 
   /**
    * Applies a full answer or a delta to `into`; `held` is what the adapter knew before (the same map for a delta).
-   * An entry older than the one held, or than a deletion seen, is ignored.
+   * An entry older than the one held, or than a deletion seen, is ignored; an entry equal to the one held keeps the
+   * held object (what was built from it is kept by object). Returns whether `into` changed.
    */
   #apply(
     body: Applications,
     into: Map<string, EurekaInstance>,
     held: ReadonlyMap<string, EurekaInstance>,
-  ): void {
+  ): boolean {
+    let changed = false;
     const now = Date.now();
     for (const [key, tomb] of this.#tombstones) {
       if (now - tomb.seenAt < eurekaTombstoneMs) break; // insertion order: the oldest first
@@ -260,7 +200,7 @@ export class EurekaRegistry extends RegistryBase {
         }
         const tomb = this.#tombstones.get(key);
         if (instance.actionType === 'DELETED') {
-          into.delete(key);
+          if (into.delete(key)) changed = true;
           if (version !== undefined && (tomb === undefined || tomb.version < version)) {
             this.#tombstones.delete(key);
             if (this.#tombstones.size < this.#maxInstances)
@@ -269,18 +209,52 @@ export class EurekaRegistry extends RegistryBase {
           continue;
         }
         if (version !== undefined && tomb !== undefined && version <= tomb.version) continue;
-        if (into.has(key) || into.size < this.#maxInstances) into.set(key, instance);
+        if (!into.has(key) && into.size >= this.#maxInstances) continue;
+        const next = known !== undefined && sameInstance(known, instance) ? known : instance;
+        if (into.get(key) !== next) {
+          into.set(key, next);
+          changed = true;
+        }
       }
     }
+    return changed;
   }
 
+  /**
+   * Builds the services and hands them to `replaceServices`; an expansion over `maxRegistryInstances` (counted
+   * before it is built) is a `limit` problem instead: the previous services stay, the registry is stale.
+   */
   #publish(): void {
-    const full = this.#instances.size >= this.#maxInstances;
-    this.replaceServices(
-      eurekaServices(this.#instances.values()),
-      full
-        ? [{ message: `at the limit of ${this.#maxInstances} instances (maxInstances)`, at: new Date() }]
-        : [],
-    );
+    this.#dirty = false;
+    const built = this.#builder.build(this.#instances, this.limits);
+    if (built.overLimit !== undefined) {
+      this.reportProblem(`eureka ${this.#where.base}: ${built.overLimit}`, 'limit');
+      return;
+    }
+    const problems = built.problems;
+    let leftOut = built.leftOut;
+    if (this.#instances.size >= this.#maxInstances) {
+      problems.unshift({
+        message: `at the limit of ${this.#maxInstances} instances (maxInstances)`,
+        at: new Date(),
+      });
+      leftOut++;
+    }
+    this.replaceServices(built.services, problems, { leftOut });
   }
+}
+
+/** Whether two instances are the same JSON (one server writes its fields in one order). */
+function sameInstance(a: EurekaInstance, b: EurekaInstance): boolean {
+  return a === b || (versionOf(a) === versionOf(b) && JSON.stringify(a) === JSON.stringify(b));
+}
+
+/** Whether two maps hold the same instance objects under the same keys. */
+function sameInstances(
+  a: ReadonlyMap<string, EurekaInstance>,
+  b: ReadonlyMap<string, EurekaInstance>,
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, instance] of a) if (b.get(key) !== instance) return false;
+  return true;
 }

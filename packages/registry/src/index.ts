@@ -18,6 +18,7 @@ export {
 export { ConsulRegistry, type ConsulRegistryOptions } from './consul.js';
 export { EtcdRegistry, type EtcdRegistryOptions } from './etcd.js';
 export { EurekaRegistry, type EurekaRegistryOptions, eurekaHashcode } from './eureka.js';
+export { eurekaVips, maxEurekaVipsPerInstance } from './eureka-services.js';
 export { type BudgetRead, ByteBudget, RegistryLimitError, readJsonBody } from './http-body.js';
 export { KubernetesRegistry, type KubernetesRegistryOptions } from './kubernetes.js';
 export {

@@ -177,12 +177,14 @@ export abstract class RegistryBase implements Registry {
    * content stays. Marks the registry synced and, unless `options.stale` (a part of its connection is still down),
    * not stale; emits `change` only when the content differs from what it held. Its cost is the number of services
    * plus the size of the service objects it has not seen before: service objects are taken as immutable (an adapter
-   * passes a new object for a service that changed).
+   * passes a new object for a service that changed). `itemErrors` are the adapter's own reasons for items it left
+   * out (the first {@link maxItemErrors} are kept); `options.leftOut` counts those items when the adapter keeps
+   * only examples of them (default `itemErrors.length`).
    */
   protected replaceServices(
     services: Iterable<RegistryService>,
     itemErrors: RegistryProblem[] = [],
-    options: { readonly stale?: boolean } = {},
+    options: { readonly stale?: boolean; readonly leftOut?: number } = {},
   ): void {
     const input = [...services];
     const counts = countProblem(input, this.limits);
@@ -192,7 +194,7 @@ export abstract class RegistryBase implements Registry {
     }
     const prepared: Prepared[] = [];
     const allProblems: RegistryProblem[] = [...itemErrors.slice(0, maxItemErrors)];
-    let dropped = itemErrors.length;
+    let dropped = Math.max(options.leftOut ?? 0, itemErrors.length);
     const at = new Date();
     for (const service of input) {
       const entry = this.#prepare(service, at);

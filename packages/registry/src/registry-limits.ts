@@ -13,6 +13,11 @@ export interface RegistryLimits {
   readonly maxRegistryServices: number;
   /** Instances one service of one registry may hold. Default 10,000. */
   readonly maxInstancesPerService: number;
+  /**
+   * Instances one registry may hold over all its services (what its server's data expands to: a Eureka instance
+   * with several VIPs counts once per VIP). Default 100,000.
+   */
+  readonly maxRegistryInstances: number;
   /** Endpoints one cluster may list: a hostname's instances over every registry. Default 10,000. */
   readonly maxEndpointsPerCluster: number;
   /** Bytes of one response body from a registry server (Consul, Eureka). Default 64 MiB. */
@@ -42,6 +47,7 @@ export interface RegistryLimits {
 export const defaultRegistryLimits: RegistryLimits = Object.freeze({
   maxRegistryServices: 10_000,
   maxInstancesPerService: 10_000,
+  maxRegistryInstances: 100_000,
   maxEndpointsPerCluster: 10_000,
   maxRegistryResponseBytes: 64 * 1024 * 1024,
   maxRegistryBytesInFlight: 128 * 1024 * 1024,
