@@ -12,6 +12,7 @@ import { maxLimitValue } from './limit-flags.js';
 export const registryLimitMeanings: { readonly [K in keyof RegistryLimits]-?: string } = Object.freeze({
   maxRegistryServices: 'services one registry may hold',
   maxInstancesPerService: 'instances of one service in one registry',
+  maxRegistryInstances: 'instances of one registry over all its services (a Eureka instance once per VIP)',
   maxEndpointsPerCluster: "endpoints of one cluster over every registry (a later registry's are left out)",
   maxRegistryResponseBytes: 'bytes of one response body from Consul or Eureka',
   maxRegistryBytesInFlight:
