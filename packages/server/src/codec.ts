@@ -10,7 +10,8 @@ import type { DeltaResponse, SotwResponse } from '@xds/cache';
 import { type EncodedResource, encodeAny } from '@xds/cache';
 import { messageHeaderBytes, type ResponseParts, wholeResponse } from './direct-write.js';
 import type { Limits, ResolvedLimits } from './limits.js';
-import { requestLayout, trimRequest } from './request-wire.js';
+import { keepWireNode } from './request-node.js';
+import { requestLayout, takeWireNode, trimRequest } from './request-wire.js';
 
 const resourceTypeUrl = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
@@ -29,18 +30,24 @@ export class UndecodableRequest {
 /**
  * A request deserializer for grpc-js that never throws: bad bytes become an {@link UndecodableRequest}. With
  * `limits`, the wire pass of request-wire.ts runs first (rule L2): it refuses a request over the limits and drops
- * what the server never reads before protobuf-es decodes the rest.
+ * what the server never reads before protobuf-es decodes the rest. With `deferNode` (a discovery stream's
+ * requests), the request's `node` is left undecoded but for its id, for the stream to decode from its first
+ * request only (request-node.ts, rule S2).
  */
 export function requestDecoder<T extends DescMessage>(
   schema: T,
   limits?: ResolvedLimits,
+  deferNode = false,
 ): (bytes: Buffer) => MessageShape<T> | UndecodableRequest {
   const layout = limits === undefined ? undefined : requestLayout(schema);
   return (input) => {
-    const bytes = layout === undefined ? input : trimRequest(input, layout, limits!);
+    const bytes = layout === undefined ? input : trimRequest(input, layout, limits!, deferNode);
     if (bytes instanceof UndecodableRequest) return bytes;
+    const node = deferNode ? takeWireNode() : undefined;
     try {
-      return fromBinary(schema, bytes);
+      const request = fromBinary(schema, bytes);
+      if (node !== undefined) keepWireNode(request, node);
+      return request;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return new UndecodableRequest(`${schema.typeName} does not parse: ${reason}`);

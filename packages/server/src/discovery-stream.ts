@@ -9,6 +9,7 @@ import type { UndecodableRequest } from './codec.js';
 import type { ResponseParts } from './direct-write.js';
 import { LazyResponseEvent, type RequestEvent, type ResponseNames } from './events.js';
 import { callHook, type HookContext, hookFailure } from './hooks.js';
+import { withFirstNode, withLaterNode } from './request-node.js';
 import { statusDetails, toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
 import type { StreamContext } from './stream-context.js';
@@ -47,6 +48,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   /** Types of this stream the server does not know (rule S15), served empty. */
   #unknown: Set<string> | undefined;
   #abort: AbortController | undefined;
+  /** Requests received so far (decoded or not). */
+  #received = 0;
 
   constructor(ctx: StreamContext, call: Call, method: ServedMethod) {
     this.ctx = ctx;
@@ -61,7 +64,13 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   /** Wires the call's events. */
   start(): void {
     const call = this.call;
-    call.on('data', (request: Req | UndecodableRequest) => this.#admission.receive(request));
+    // Rule S2: the node of the first request is the stream's, decoded (request-node.ts); a later request's is
+    // left on the wire but for its id.
+    call.on('data', (request: Req | UndecodableRequest) =>
+      this.#admission.receive(
+        this.#received++ === 0 ? withFirstNode(request, this.ctx.limits) : withLaterNode(request),
+      ),
+    );
     call.on('end', () => this.end(status.OK, 'client closed'));
     call.on('cancelled', () => this.#gone('client cancelled'));
     call.on('close', () => this.#gone('stream closed'));

@@ -26,6 +26,7 @@ import {
 } from './canonical-wire.js';
 import { UndecodableRequest } from './codec.js';
 import type { ResolvedLimits } from './limits.js';
+import type { WireNode } from './request-node.js';
 
 /** Repeated fields counted together against a limit, and how an error names them. */
 interface CountedFields {
@@ -168,17 +169,71 @@ export function trimRequest(
   bytes: Buffer,
   layout: RequestLayout,
   limits: ResolvedLimits,
+  deferNode = false,
 ): Buffer | UndecodableRequest {
+  wireNode = undefined;
   try {
-    return trim(bytes, layout, limits);
+    return trim(bytes, layout, limits, deferNode);
   } catch (error) {
-    if (!(error instanceof Refused)) throw error;
-    const message =
-      error.code === Code.InvalidArgument && error.limit === undefined
-        ? `${layout.typeName} does not parse: ${error.message}`
-        : error.message;
-    return new UndecodableRequest(message, error.code, error.limit);
+    return refusal(error, layout.typeName);
   }
+}
+
+/** The request a {@link Refused} error stands for (any other error is thrown on). */
+export function refusal(error: unknown, typeName: string): UndecodableRequest {
+  if (!(error instanceof Refused)) throw error;
+  const message =
+    error.code === Code.InvalidArgument && error.limit === undefined
+      ? `${typeName} does not parse: ${error.message}`
+      : error.message;
+  return new UndecodableRequest(message, error.code, error.limit);
+}
+
+/** The node the last {@link trimRequest} with `deferNode` left out of its output, if the request had one. */
+let wireNode: WireNode | undefined;
+
+/** Takes the node the last {@link trimRequest} with `deferNode` left undecoded (request-node.ts), if any. */
+export function takeWireNode(): WireNode | undefined {
+  const node = wireNode;
+  wireNode = undefined;
+  return node;
+}
+
+/** protobuf-es's reader of `string` fields: strict UTF-8, and a leading U+FEFF is text, not a byte-order mark. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Walks the top-level fields of a node body (`from`..`to`) without reading their values; returns where the value
+ * of its last `id` (field 1) starts and ends, or undefined when it has none.
+ */
+function lastIdAt(bytes: Uint8Array, from: number, to: number): [start: number, stop: number] | undefined {
+  let found: [number, number] | undefined;
+  let pos = from;
+  while (pos < to) {
+    const tag = tagAt(bytes, pos, to);
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    pos = skipValue(bytes, wire, end, to, no);
+    if (no !== 1) continue;
+    if (wire !== 2) throw new Refused(Code.InvalidArgument, `field 1 has wire type ${wire}`);
+    found = [end, pos];
+  }
+  return found;
+}
+
+/** The node's id as protobuf-es would decode it from the id field at `at` ('' when there is none). */
+function idText(bytes: Buffer, at: readonly [number, number] | undefined): string {
+  if (at === undefined) return '';
+  const [start, stop] = at;
+  for (let i = start; i < stop; i++) {
+    if (bytes[i]! < 0x80) continue;
+    try {
+      return strictUtf8.decode(bytes.subarray(start, stop));
+    } catch {
+      throw new Refused(Code.InvalidArgument, 'node.id is not UTF-8');
+    }
+  }
+  return bytes.toString('latin1', start, stop);
 }
 
 /** The message of a length-delimited field at `at` (after its tag): checks its wire type, returns where it ends. */
@@ -188,7 +243,7 @@ function messageEnd(bytes: Uint8Array, field: DescField, wire: number, at: numbe
 }
 
 /** The bounds of a request's node (rule L2): its entries and its metadata's nesting. */
-function nodeShape(limits: ResolvedLimits): Shape {
+export function nodeShape(limits: ResolvedLimits): Shape {
   return new Shape(
     'node',
     limits.maxNodeListEntries,
@@ -198,11 +253,16 @@ function nodeShape(limits: ResolvedLimits): Shape {
   );
 }
 
-function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buffer {
+function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits, deferNode: boolean): Buffer {
   const counts = layout.counted.map(() => 0);
   // The node's bytes and entries, every occurrence counted (protobuf-es merges them into one node).
   let nodeBytes = 0;
   let shape: Shape | undefined;
+  // With `deferNode`: where the node's occurrences are, and its last id.
+  let nodeStart = -1;
+  let nodeEnd = -1;
+  let nodeParts: Uint8Array[] | undefined;
+  let idAt: [number, number] | undefined;
   let matcher = 0;
   // What is kept is copied into `out` once something is dropped: never more bytes than the request's, and no
   // object per field.
@@ -236,6 +296,23 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
           `node is ${nodeBytes} bytes, more than limits.maxNodeBytes (${limits.maxNodeBytes})`,
           'maxNodeBytes',
         );
+      if (deferNode) {
+        // Left undecoded (request-node.ts): only its id is read, and the field is left out of the output.
+        const start = end;
+        idAt = lastIdAt(bytes, start, pos) ?? idAt;
+        if (nodeStart < 0) {
+          nodeStart = start;
+          nodeEnd = pos;
+        } else {
+          nodeParts ??= [bytes.subarray(nodeStart, nodeEnd)];
+          nodeParts.push(bytes.subarray(start, pos));
+        }
+        // What is kept is at most the request less this node (a node is most of a later request's bytes).
+        out ??= Buffer.allocUnsafe(length - (pos - at));
+        outPos += bytes.copy(out, outPos, from, at);
+        from = pos;
+        continue;
+      }
       shape ??= nodeShape(limits);
       checkMessage(bytes, end, pos, field.message, 1, false, shape);
       continue;
@@ -275,6 +352,12 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits): Buf
     if (counts[i]! > max)
       throw new Refused(code, `${what} has ${counts[i]} ${noun}, more than limits.${limit} (${max})`, limit);
   }
+  if (nodeStart >= 0)
+    wireNode = {
+      body: nodeParts === undefined ? bytes.subarray(nodeStart, nodeEnd) : Buffer.concat(nodeParts),
+      id: idText(bytes, idAt),
+      typeName: layout.typeName,
+    };
   if (out === undefined) return bytes;
   outPos += bytes.copy(out, outPos, from, length);
   return out.subarray(0, outPos);

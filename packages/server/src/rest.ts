@@ -16,7 +16,15 @@ import {
 } from '@xds/api';
 import type { EncodedResource } from '@xds/cache';
 import { fetchFor } from './fetch.js';
+import type { ResolvedLimits } from './limits.js';
 import { type RestBodies, restBodiesOf, restMemoryFactor } from './rest-bodies.js';
+import {
+  checkJsonDepth,
+  checkJsonNode,
+  checkNodeBytes,
+  maxRestJsonDepth,
+  RestLimitError,
+} from './rest-json.js';
 import type { StreamContext } from './stream-context.js';
 
 const httpStatus: Partial<Record<number, number>> = {
@@ -107,6 +115,7 @@ async function readBody(
   limit: number,
   bodies: RestBodies,
   held: { bytes: number },
+  maxDepth: number,
 ): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -151,25 +160,32 @@ async function readBody(
   const joined = Buffer.concat(chunks, size);
   // the chunks are garbage once joined: nothing refers to them while the string and the JSON are made
   chunks.length = 0;
+  // Rule L2: JSON.parse is slow on deep nesting; its depth is bounded before it runs (rest-json.ts).
+  checkJsonDepth(joined, maxDepth);
   return joined.toString('utf8');
 }
 
 /**
- * The DiscoveryRequest of a body's text. The text and its JSON live only in this call: the request (which shares the
- * JSON's strings) is what stays while the answer is made.
+ * The DiscoveryRequest of a body's text, its node held to the node limits (rule L2, rest-json.ts) before
+ * protobuf-es reads it. The text and its JSON live only in this call: the request (which shares the JSON's strings)
+ * is what stays while the answer is made.
  */
-function decodeRequest(text: string, registry: Registry): DiscoveryRequest {
+function decodeRequest(text: string, registry: Registry, limits: ResolvedLimits): DiscoveryRequest {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new XdsError(Code.InvalidArgument, `body is not JSON: ${(error as Error).message}`);
   }
+  if (typeof json === 'object' && json !== null) checkJsonNode((json as { node?: unknown }).node, limits);
+  let request: DiscoveryRequest;
   try {
-    return fromJson(DiscoveryRequestSchema, json as never, { registry });
+    request = fromJson(DiscoveryRequestSchema, json as never, { registry });
   } catch (error) {
     throw new XdsError(Code.InvalidArgument, `body is not a DiscoveryRequest: ${(error as Error).message}`);
   }
+  checkNodeBytes(request.node, limits);
+  return request;
 }
 
 /**
@@ -214,6 +230,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
   const registry = ctx.types.registry;
   // Rule L2: one tally per server, whichever of its handlers a body arrives on.
   const bodies = restBodiesOf(ctx, ctx.limits.maxRestBytesInFlight);
+  const maxDepth = maxRestJsonDepth(ctx.limits);
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = (request.url ?? '').split('?')[0] ?? '';
     const type = byPath.get(path);
@@ -233,7 +250,8 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
     const held = { bytes: 0 };
     void (async () => {
       try {
-        const discovery = decodeRequest(await readBody(request, maxBodyBytes, bodies, held), registry);
+        const text = await readBody(request, maxBodyBytes, bodies, held, maxDepth);
+        const discovery = decodeRequest(text, registry, ctx.limits);
         const origin = {
           kind: 'rest',
           where: `POST ${path}`,
@@ -254,6 +272,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
         });
         response.end(answer);
       } catch (error) {
+        if (error instanceof RestLimitError) ctx.limitReached(error.limit);
         const xds = XdsError.from(error);
         if (xds.code === Code.Internal) ctx.logger.error({ err: error, path }, 'REST xDS request failed');
         if (!response.headersSent && response.socket?.destroyed !== true)

@@ -47,10 +47,11 @@ function definition(method: ServedMethod, limits: ResolvedLimits) {
     requestStream: streaming,
     responseStream: streaming,
     requestSerialize: messageEncoder(input) as (value: unknown) => Buffer,
+    // A stream's node is decoded from its first request only (request-node.ts); Fetch has only a first request.
     requestDeserialize:
       method.kind === 'delta'
-        ? requestDecoder(input, limits)
-        : sotwRequestDecoder(DiscoveryRequestSchema, limits),
+        ? requestDecoder(input, limits, true)
+        : sotwRequestDecoder(DiscoveryRequestSchema, limits, streaming),
     responseSerialize: passThrough as (value: unknown) => Buffer,
     responseDeserialize: identity,
     originalName: method.localName,

@@ -5,7 +5,8 @@ import { type KnownRun, knownRunAt, sawRun } from './known-runs.js';
 import { type KeptNames, keepNames, keptNames, type NamesSummary } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
 import { decodeNames, namesAreUtf8, readVarint, varintEnd } from './names-run.js';
-import { requestLayout, trimRequest } from './request-wire.js';
+import { keepWireNode } from './request-node.js';
+import { requestLayout, takeWireNode, trimRequest } from './request-wire.js';
 
 // SotW requests. An Envoy repeats every subscribed name in every ACK (1,000 names on a large mesh, at every push
 // to every client). The decoder below leaves them encoded: it decodes the other fields of the request, decodes the
@@ -279,21 +280,27 @@ function build(bytes: Buffer, fields: Fields): DiscoveryRequest | undefined {
 
 /**
  * The deserializer of SotW DiscoveryRequests: like {@link requestDecoder} (with `limits`, after the wire pass of
- * request-wire.ts), but a long `resource_names` is decoded only when read, and its bytes are kept for
- * {@link resourceNamesBytes}.
+ * request-wire.ts; with `deferNode`, the node left undecoded but for its id, as request-node.ts says), but a long
+ * `resource_names` is decoded only when read, and its bytes are kept for {@link resourceNamesBytes}.
  */
 export function sotwRequestDecoder(
   schema: typeof DiscoveryRequestSchema,
   limits?: ResolvedLimits,
+  deferNode = false,
 ): (bytes: Buffer) => DiscoveryRequest | UndecodableRequest {
   const whole = requestDecoder(schema);
   const layout = limits === undefined ? undefined : requestLayout(schema);
   const fields = fieldsOf(schema);
   return (input) => {
     // The wire pass (rule L2) first: no request over the limits is decoded, and details are never decoded.
-    const bytes = layout === undefined ? input : trimRequest(input, layout, limits!);
+    const bytes = layout === undefined ? input : trimRequest(input, layout, limits!, deferNode);
     if (bytes instanceof UndecodableRequest) return bytes;
-    if (fields === undefined || !scan(bytes, fields.kinds)) return whole(bytes);
-    return build(bytes, fields) ?? whole(bytes);
+    const node = deferNode ? takeWireNode() : undefined;
+    const request =
+      fields === undefined || !scan(bytes, fields.kinds)
+        ? whole(bytes)
+        : (build(bytes, fields) ?? whole(bytes));
+    if (node !== undefined && !(request instanceof UndecodableRequest)) keepWireNode(request, node);
+    return request;
   };
 }
