@@ -65,7 +65,8 @@ export interface Limits {
   /**
    * Bytes of the `node` of one request (xDS, Fetch or CSDS; every occurrence of the field counted), checked on the
    * wire before any of it is decoded; default 1 MiB. More ends the stream or call with RESOURCE_EXHAUSTED. A stream
-   * keeps its first node, and an Envoy sends its node again in every request unless told otherwise. Real nodes:
+   * decodes the node of its first request only; an Envoy sends its node again in every request unless told
+   * otherwise, and a later request's node is skipped (its id read), its bytes still counted. Real nodes:
    * an Envoy's lists every extension it was built with (some 500 `extensions`, about 100 KB), an Istio sidecar's
    * metadata holds dozens of ISTIO_META keys and its pod's labels and annotations (some KB to tens of KB), a
    * gRPC client's a few hundred bytes.
@@ -74,7 +75,8 @@ export interface Limits {
   /**
    * Entries of one repeated field or map across a request's node (`client_features`, `extensions`,
    * `listening_addresses`, `dynamic_parameters`, a Struct's fields and a ListValue's values at every level of its
-   * metadata counted together, ...), counted on the wire; default 10,000 (an Envoy lists some 500 extensions).
+   * metadata counted together, ...), counted on the wire (of a stream's first request, and of Fetch, CSDS and
+   * REST requests: a later request's node is not decoded); default 10,000 (an Envoy lists some 500 extensions).
    * More ends the stream or call with RESOURCE_EXHAUSTED naming the field.
    */
   readonly maxNodeListEntries?: number;
@@ -84,6 +86,12 @@ export interface Limits {
    * call with INVALID_ARGUMENT.
    */
   readonly maxNodeMetadataDepth?: number;
+  /**
+   * Dynamic parameters of one request's resource locators (`resource_locators`, `resource_locators_subscribe` and
+   * `_unsubscribe`: every locator's `dynamic_parameters` counted together), counted on the wire before any is
+   * decoded; default 10,000. More ends the stream or call with RESOURCE_EXHAUSTED naming the field.
+   */
+  readonly maxLocatorParameters?: number;
   /** Bytes of a NACK's `error_detail.message` kept per stream and type for status, events and logs; default 4 KiB. */
   readonly maxErrorDetailBytes?: number;
   /** Time from a stream's opening to its first request (ms); default 30 s. Then it ends with DEADLINE_EXCEEDED. */
@@ -191,6 +199,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxNodeBytes: 1024 * 1024,
   maxNodeListEntries: 10_000,
   maxNodeMetadataDepth: 16,
+  maxLocatorParameters: 10_000,
   maxErrorDetailBytes: 4 * 1024,
   firstRequestTimeoutMs: 30_000,
   maxStreamsPerConnection: 100,

@@ -3,15 +3,17 @@
 // millions of objects, seconds of CPU on the event loop and hundreds of MB, before any limit is checked. This pass
 // walks the request's top-level fields without decoding them, counts the repeated fields that carry names (node
 // matchers for CSDS) and refuses more than their limit, holds the `node` to its limits (its bytes, the entries of
-// its repeated fields and maps, the nesting of its metadata: a stream keeps its first node, and an Envoy sends it
-// again in every request), and drops what the server never reads: the `details` of `error_detail` (its `code`
-// and `message` are kept) and unknown fields. It serves discovery requests (SotW, delta, Fetch) and CSDS requests.
+// its repeated fields and maps, the nesting of its metadata), bounds the dynamic parameters of its resource
+// locators (`maxLocatorParameters`), and drops what the server never reads: the `details` of `error_detail` (its
+// `code` and `message` are kept) and unknown fields. It serves discovery requests (SotW, delta, Fetch) and CSDS
+// requests. For a discovery stream (`deferNode`) it leaves the node out of what protobuf-es decodes, walked but
+// not decoded, its id read: the stream decodes the node of its first request only (request-node.ts, rule S2).
 //
 // Rule L1: on every request it passes on, protobuf-es's decode of its output equals protobuf-es's decode of the
-// input apart from the dropped details and unknown fields (`wire-readers.test.ts` holds it to that on random and
-// damaged requests). It reads only canonical protobuf: a request with a group, a known field of another wire
-// type than its own, or an `error_detail` field that runs past its message is refused as not parsing (protobuf-es
-// would read some of those leniently, and no encoder writes them).
+// input apart from the dropped details and unknown fields (`wire-readers.test.ts` and `wire-node-bounds.test.ts`
+// hold it to that on random and damaged requests). It reads only canonical protobuf: a request with a group, a
+// known field of another wire type than its own, or a field that runs past its message is refused as not parsing
+// (protobuf-es would read some of those leniently, and no encoder writes them).
 import type { DescField, DescMessage } from '@bufbuild/protobuf';
 import { Code } from '@xds/api';
 import {
@@ -49,6 +51,8 @@ export interface RequestLayout {
   readonly node: number;
   /** The field number of CSDS's `node_matchers`, each held to `limits.maxStatusMatcherBytes`, or -1. */
   readonly matchers: number;
+  /** Field numbers of the resource locator lists, whose dynamic parameters count toward `maxLocatorParameters`. */
+  readonly locators: readonly number[];
   readonly schema: DescMessage;
   readonly counted: readonly CountedFields[];
 }
@@ -87,6 +91,9 @@ export function requestLayout(schema: DescMessage): RequestLayout {
     errorDetail: has('error_detail') ? number('error_detail') : -1,
     node: number('node'),
     matchers: has('node_matchers') ? number('node_matchers') : -1,
+    locators: ['resource_locators', 'resource_locators_subscribe', 'resource_locators_unsubscribe']
+      .filter(has)
+      .map(number),
     counted,
   };
 }
@@ -263,6 +270,7 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits, defe
   let nodeEnd = -1;
   let nodeParts: Uint8Array[] | undefined;
   let idAt: [number, number] | undefined;
+  let locators: Shape | undefined;
   let matcher = 0;
   // What is kept is copied into `out` once something is dropped: never more bytes than the request's, and no
   // object per field.
@@ -299,6 +307,9 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits, defe
       if (deferNode) {
         // Left undecoded (request-node.ts): only its id is read, and the field is left out of the output.
         const start = end;
+        // Walked, not decoded: a node that is not canonical protobuf is refused as in any other request, so
+        // that the id read here is the one protobuf-es would read (rule L1).
+        checkMessage(bytes, start, pos, field.message, 1, false);
         idAt = lastIdAt(bytes, start, pos) ?? idAt;
         if (nodeStart < 0) {
           nodeStart = start;
@@ -327,6 +338,19 @@ function trim(bytes: Buffer, layout: RequestLayout, limits: ResolvedLimits, defe
         );
       checkMessage(bytes, end, pos, field.message, 1, false);
       matcher++;
+      continue;
+    }
+    if (layout.locators.includes(no) && field.fieldKind === 'list' && field.listKind === 'message') {
+      // Each locator's dynamic parameters (a map the server never reads), counted across the request.
+      pos = messageEnd(bytes, field, wire, body, length);
+      locators ??= new Shape(
+        'resource locators',
+        limits.maxLocatorParameters,
+        'maxLocatorParameters',
+        limits.maxNodeMetadataDepth,
+        'maxNodeMetadataDepth',
+      );
+      checkMessage(bytes, end, pos, field.message, 1, false, locators);
       continue;
     }
     if (no !== layout.errorDetail) {
