@@ -1,6 +1,7 @@
 // Rule L2: a request's `node` is held to its limits on the wire, before protobuf-es decodes any of it (its bytes,
-// the entries of its repeated fields and maps, the nesting of its metadata), on the first request of a stream and
-// on every later one, over a real grpc-js server; real nodes (an Envoy's, an Istio sidecar's, a gRPC client's) pass.
+// the entries of its repeated fields and maps, the nesting of its metadata), over a real grpc-js server; a later
+// request of a stream is held to its bytes (its node is not decoded: request-node.test.ts); real nodes (an
+// Envoy's, an Istio sidecar's, a gRPC client's) pass.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { create, type JsonObject, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
@@ -121,7 +122,7 @@ describe('L2: node limits on the wire', () => {
     await bystanderServed(h);
   });
 
-  it('L2: a later request of a stream is held to the node limits too (an Envoy sends its node in every request)', async () => {
+  it('L2: a later request of a stream is held to limits.maxNodeBytes too (an Envoy sends its node in every request)', async () => {
     const [h, connection] = await server({ maxNodeBytes: 4096 });
     const stream = connection.open(methodPathOf('sotw'));
     const first = nextEvent(h.server, 'request', (e) => e.nodeId === 'n1', 30_000);
