@@ -31,6 +31,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxNodeBytes: "bytes of a request's node",
   maxNodeListEntries: 'entries of one repeated field or map across a node (Struct entries together)',
   maxNodeMetadataDepth: "Struct and list levels in a node's metadata",
+  maxLocatorParameters: "dynamic parameters of a request's resource locators, all together",
   maxErrorDetailBytes: "bytes of a NACK's message kept for status, events and logs",
   firstRequestTimeoutMs: "ms from a stream's opening to its first request",
   maxStreamsPerConnection: 'concurrent xDS streams on one HTTP/2 connection',
