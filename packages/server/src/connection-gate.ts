@@ -7,13 +7,23 @@
 // a limit is destroyed there, before a TLS socket or an HTTP/2 session is made for it, so a refusal costs an
 // accept and a close. Refusals are counted by limit and logged at most once per limit per 10 s, with the peer and
 // how many were refused since the previous line.
+//
+// A connection admitted must open its first stream within `limits.connectionSetupTimeoutMs` (TLS handshake, HTTP/2
+// preface, SETTINGS and first HEADERS included), or the gate closes it (probe finding P5: idle sockets were held
+// until HTTP/2 keepalive ended them, ~180 s, and filled the gate, so every new client was refused). A connection
+// whose streams have all ended is left to keepalive and to the client's own idle timeout: it has proved it speaks
+// gRPC, and the per-peer cap bounds how many one address can hold.
 import { readFileSync } from 'node:fs';
+import type { ServerHttp2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
 
-/** The limits that refuse a connection. */
-export type ConnectionLimit = 'maxConnections' | 'maxConnectionsPerPeer';
+/** The limits that refuse a connection (at accept), or close it (`connectionSetupTimeoutMs`: no stream in time). */
+export type ConnectionLimit = 'maxConnections' | 'maxConnectionsPerPeer' | 'connectionSetupTimeoutMs';
+
+/** The limits the gate enforces, resolved. */
+export type GateLimits = Pick<ResolvedLimits, ConnectionLimit>;
 
 /** What {@link XdsServer.connectionStats} reports: connections held and refused (rule L2). */
 export interface ConnectionStats {
@@ -21,7 +31,10 @@ export interface ConnectionStats {
   readonly open: number;
   /** Distinct peer addresses among them. */
   readonly peers: number;
-  /** Connections closed as they were accepted because they went past a limit, since start, by the limit's name. */
+  /**
+   * Connections closed because they went past a limit, since start, by the limit's name: at accept
+   * (`maxConnections`, `maxConnectionsPerPeer`) or for opening no stream in time (`connectionSetupTimeoutMs`).
+   */
   readonly refused: Readonly<Partial<Record<ConnectionLimit, number>>>;
 }
 
@@ -69,6 +82,49 @@ export function defaultConnectionCap(defaultCap: number, filesLimit: number | un
   return Math.min(defaultCap, room);
 }
 
+/**
+ * The default of `limits.maxConnectionsPerPeer` under a cap of `maxConnections`: the default (1,024) or a quarter
+ * of the cap when that is smaller (at least 1), so that one address can never hold every slot.
+ */
+export function defaultPerPeerCap(defaultPerPeer: number, maxConnections: number): number {
+  return Math.max(1, Math.min(defaultPerPeer, Math.floor(maxConnections / 4)));
+}
+
+/**
+ * The limits a gate runs with: those set in `given` as given; unset, `maxConnections` stays below the open-file
+ * limit ({@link defaultConnectionCap}) and `maxConnectionsPerPeer` below a quarter of it ({@link defaultPerPeerCap}).
+ */
+export function gateLimits(
+  given: Partial<GateLimits> | undefined,
+  resolved: GateLimits,
+  filesLimit: number | undefined,
+): GateLimits {
+  const maxConnections =
+    given?.maxConnections === undefined
+      ? defaultConnectionCap(resolved.maxConnections, filesLimit)
+      : resolved.maxConnections;
+  return {
+    maxConnections,
+    maxConnectionsPerPeer:
+      given?.maxConnectionsPerPeer === undefined
+        ? defaultPerPeerCap(resolved.maxConnectionsPerPeer, maxConnections)
+        : resolved.maxConnectionsPerPeer,
+    connectionSetupTimeoutMs: resolved.connectionSetupTimeoutMs,
+  };
+}
+
+/** A connection's key, the same on the accepted socket and on the TLS socket or HTTP/2 session made over it. */
+function connectionKey(socket: Pick<Socket, 'remoteAddress' | 'remotePort' | 'localAddress' | 'localPort'>) {
+  if (socket.remoteAddress === undefined || socket.remotePort === undefined) return undefined;
+  return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
+}
+
+/** A connection that has not opened a stream yet: its set-up timer, and its HTTP/2 session once there is one. */
+interface SettingUp {
+  readonly timer: NodeJS.Timeout;
+  session?: ServerHttp2Session;
+}
+
 /** When a limit was last logged, and how many refusals since. */
 interface LogState {
   at: number;
@@ -77,15 +133,17 @@ interface LogState {
 
 /** Counts the connections of the listeners it gates and refuses those past the limits. */
 export class ConnectionGate {
-  readonly #limits: Pick<ResolvedLimits, ConnectionLimit>;
+  readonly #limits: GateLimits;
   readonly #logger: Logger;
   readonly #gated = new WeakSet<NetServer>();
   readonly #perPeer = new Map<string, number>();
   readonly #refused = new Map<ConnectionLimit, number>();
   readonly #logged = new Map<ConnectionLimit, LogState>();
+  /** The set-up timers of admitted connections that have not opened a stream yet, by {@link connectionKey}. */
+  readonly #settingUp = new Map<string, SettingUp>();
   #open = 0;
 
-  constructor(limits: Pick<ResolvedLimits, ConnectionLimit>, logger: Logger) {
+  constructor(limits: GateLimits, logger: Logger) {
     this.#limits = limits;
     this.#logger = logger;
   }
@@ -103,6 +161,20 @@ export class ConnectionGate {
       if (!this.#admit(socket)) return;
       for (const listener of inner) listener.call(server, socket);
     });
+    // An HTTP/2 server emits `session` once the TLS handshake (if any) is done; its first stream ends set-up.
+    server.on('session', (session: ServerHttp2Session) => {
+      const key = session.socket === undefined ? undefined : connectionKey(session.socket);
+      const settingUp = key === undefined ? undefined : this.#settingUp.get(key);
+      if (key === undefined || settingUp === undefined) return;
+      // A plaintext session owns the socket's handle: closing the connection then means destroying the session.
+      settingUp.session = session;
+      session.once('stream', () => this.#setUp(key));
+    });
+  }
+
+  /** The cap on connections from one peer address. */
+  get maxConnectionsPerPeer(): number {
+    return this.#limits.maxConnectionsPerPeer;
   }
 
   /** The cap on connections in all. */
@@ -136,7 +208,20 @@ export class ConnectionGate {
     }
     this.#open++;
     if (peer !== undefined) this.#perPeer.set(peer, fromPeer + 1);
+    const key = connectionKey(socket);
+    if (key !== undefined) {
+      const timer = setTimeout(() => {
+        const session = this.#settingUp.get(key)?.session;
+        this.#settingUp.delete(key);
+        session?.destroy();
+        socket.destroy();
+        this.#refuse('connectionSetupTimeoutMs', peer, this.#perPeer.get(peer ?? '') ?? 0);
+      }, this.#limits.connectionSetupTimeoutMs);
+      timer.unref();
+      this.#settingUp.set(key, { timer });
+    }
     socket.once('close', () => {
+      if (key !== undefined) this.#setUp(key);
       this.#open--;
       if (peer === undefined) return;
       const left = (this.#perPeer.get(peer) ?? 1) - 1;
@@ -144,6 +229,14 @@ export class ConnectionGate {
       else this.#perPeer.set(peer, left);
     });
     return true;
+  }
+
+  /** Ends `key`'s set-up bound: it opened a stream, or closed. */
+  #setUp(key: string): void {
+    const settingUp = this.#settingUp.get(key);
+    if (settingUp === undefined) return;
+    clearTimeout(settingUp.timer);
+    this.#settingUp.delete(key);
   }
 
   #refuse(limit: ConnectionLimit, peer: string | undefined, fromPeer: number): void {
@@ -164,7 +257,9 @@ export class ConnectionGate {
         fromPeer,
         refusedSincePreviousLine: (state?.since ?? 0) + 1,
       },
-      `connection refused: limits.${limit} (${this.#limits[limit]}) reached`,
+      limit === 'connectionSetupTimeoutMs'
+        ? `connection closed: no stream within limits.connectionSetupTimeoutMs (${this.#limits[limit]} ms)`
+        : `connection refused: limits.${limit} (${this.#limits[limit]}) reached`,
     );
   }
 }

@@ -19,6 +19,8 @@ import {
 import {
   ConnectionGate,
   defaultConnectionCap,
+  defaultPerPeerCap,
+  gateLimits,
   openFilesLimit,
   peerKey,
   reservedDescriptors,
@@ -31,6 +33,13 @@ import { XdsServer } from './xds-server.js';
 
 const { Cluster } = TypeUrl;
 const patience = 60_000;
+/** A set-up bound long enough that the idle sockets a test holds stay held for the whole test. */
+const idleHeld = 3_600_000;
+/**
+ * The set-up bound of the tests that prove it: long enough for a client on a loaded machine to open its stream,
+ * short enough for a test.
+ */
+const setupBound = 10_000;
 
 /** A snapshot whose clusters are `names`: setting it pushes a Cluster response to node n1's subscribers. */
 function clusters(...names: string[]): Snapshot {
@@ -60,6 +69,8 @@ function rawSocket(port: number, localAddress = '127.0.0.1'): RawSocket {
   const socket = connect({ host: '127.0.0.1', port, localAddress });
   const raw: RawSocket = { socket, closed: false };
   socket.on('error', () => {});
+  // Read (and drop) what the server sends, so that its close is seen after its SETTINGS.
+  socket.resume();
   socket.on('close', () => {
     raw.closed = true;
   });
@@ -99,7 +110,10 @@ async function http2Outcome(port: number, localAddress = '127.0.0.1'): Promise<'
 describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
   it('L2: maxConnectionsPerPeer: one peer is held to its share, a bystander connects and gets pushes, a freed connection lets a new one in', async () => {
     const logger = recordingLogger();
-    const h = await start({ logger, limits: { maxConnectionsPerPeer: 4 } });
+    const h = await start({
+      logger,
+      limits: { maxConnectionsPerPeer: 4, connectionSetupTimeoutMs: idleHeld },
+    });
     const port = Number(h.address.split(':')[1]);
     let attacker: RawSocket[] = [];
     try {
@@ -138,7 +152,7 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
   });
 
   it('L2: maxConnections: past it connections are closed at accept; clients already connected are served; one freed lets one in', async () => {
-    const h = await start({ limits: { maxConnections: 5 } });
+    const h = await start({ limits: { maxConnections: 5, maxConnectionsPerPeer: 5, connectionSetupTimeoutMs: idleHeld } });
     const port = Number(h.address.split(':')[1]);
     let flooded: RawSocket[] = [];
     try {
@@ -161,6 +175,49 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
       assert.equal(h.server.connectionStats().refused.maxConnections, 17);
     } finally {
       for (const s of flooded) s.socket.destroy();
+      await h.close();
+    }
+  });
+
+  it('L2: connectionSetupTimeoutMs: a connection that sends nothing, or only the HTTP/2 preface, is closed and counted; a client whose stream opened stays served', async () => {
+    const logger = recordingLogger();
+    const h = await start({ logger, limits: { connectionSetupTimeoutMs: setupBound } });
+    const port = Number(h.address.split(':')[1]);
+    let idle: RawSocket[] = [];
+    try {
+      const client = h.client();
+      client.subscribe(Cluster, []);
+      assert.deepEqual((await client.next(Cluster)).names, ['c1', 'c2']);
+      idle = await flood(port, 2, '127.0.0.2');
+      idle[1]!.socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      await until(() => idle.every((s) => s.closed), 'the idle connections closed', patience);
+      assert.deepEqual(h.server.connectionStats().refused, { connectionSetupTimeoutMs: 2 });
+      const line = logger.warnings.find((w) => /connectionSetupTimeoutMs/.test(w.message));
+      assert.ok(line, 'the close is logged');
+      assert.equal((line.object as { peer: string }).peer, '127.0.0.2');
+      // The client's connection is older than the bound, and it is still served.
+      h.cache.setSnapshot('n1', clusters('c1', 'c3'));
+      assert.deepEqual((await client.next(Cluster)).names, ['c1', 'c3']);
+      assert.equal(h.server.connectionStats().open, 1);
+    } finally {
+      for (const s of idle) s.socket.destroy();
+      await h.close();
+    }
+  });
+
+  it('L2: unset, maxConnectionsPerPeer is a quarter of maxConnections: one peer cannot fill the gate, another connects', async () => {
+    const h = await start({ limits: { maxConnections: 8, connectionSetupTimeoutMs: idleHeld } });
+    const port = Number(h.address.split(':')[1]);
+    let attacker: RawSocket[] = [];
+    try {
+      attacker = await flood(port, 8, '127.0.0.2');
+      await until(() => attacker.filter((s) => s.closed).length === 6, 'six refused', patience);
+      assert.deepEqual(h.server.connectionStats().refused, { maxConnectionsPerPeer: 6 });
+      const bystander = h.client();
+      bystander.subscribe(Cluster, []);
+      assert.deepEqual((await bystander.next(Cluster)).names, ['c1', 'c2']);
+    } finally {
+      for (const s of attacker) s.socket.destroy();
       await h.close();
     }
   });
@@ -198,7 +255,11 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
     it('L2: maxConnections holds on a TLS listener, before any handshake; a TLS client connected before is served', async () => {
       const cache = new SnapshotCache();
       cache.setSnapshot('n1', sample());
-      const server = new XdsServer({ cache, closeGraceMs: 1000, limits: { maxConnections: 3 } });
+      const server = new XdsServer({
+        cache,
+        closeGraceMs: 1000,
+        limits: { maxConnections: 3, maxConnectionsPerPeer: 3, connectionSetupTimeoutMs: idleHeld },
+      });
       const port = await server.listen('127.0.0.1:0', {
         tls: { cert: serverCert.cert, key: serverCert.key },
       });
@@ -229,6 +290,32 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
         cache.close();
       }
     });
+
+    it('L2: connectionSetupTimeoutMs bounds the TLS handshake: a half ClientHello is closed and counted, a full handshake succeeds meanwhile', async () => {
+      const cache = new SnapshotCache();
+      cache.setSnapshot('n1', sample());
+      const server = new XdsServer({
+        cache,
+        closeGraceMs: 1000,
+        limits: { connectionSetupTimeoutMs: setupBound },
+      });
+      const port = await server.listen('127.0.0.1:0', {
+        tls: { cert: serverCert.cert, key: serverCert.key },
+      });
+      let half: RawSocket[] = [];
+      try {
+        half = await flood(port, 1);
+        // A TLS record header announcing 512 bytes of handshake, and 4 of them.
+        half[0]!.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]));
+        assert.equal(await tlsOutcome(port), 'handshake');
+        await until(() => half[0]!.closed, 'the half handshake closed', patience);
+        assert.deepEqual(server.connectionStats().refused, { connectionSetupTimeoutMs: 1 });
+      } finally {
+        for (const s of half) s.socket.destroy();
+        await server.close();
+        cache.close();
+      }
+    });
   });
 });
 
@@ -240,9 +327,19 @@ describe('ConnectionGate', () => {
     assert.equal(peerKey(undefined), undefined);
   });
 
-  it('L2: the defaults keep a fleet behind one address in: maxConnectionsPerPeer is not below maxConnections', () => {
-    assert.ok(defaultLimits.maxConnectionsPerPeer >= defaultLimits.maxConnections);
+  it('L2: maxConnectionsPerPeer defaults to 1,024, or a quarter of maxConnections when that is smaller', () => {
+    assert.equal(defaultLimits.maxConnectionsPerPeer, 1_024);
     assert.ok(defaultLimits.maxConnections >= 10_000);
+    assert.equal(defaultPerPeerCap(1_024, 50_000), 1_024);
+    assert.equal(defaultPerPeerCap(1_024, 1_076), 269);
+    assert.equal(defaultPerPeerCap(1_024, 3), 1);
+    const resolved = { ...defaultLimits, maxConnections: 8 };
+    assert.equal(gateLimits({ maxConnections: 8 }, resolved, undefined).maxConnectionsPerPeer, 2);
+    const set = { ...resolved, maxConnectionsPerPeer: 8 };
+    assert.equal(
+      gateLimits({ maxConnections: 8, maxConnectionsPerPeer: 8 }, set, undefined).maxConnectionsPerPeer,
+      8,
+    );
   });
 
   it('L2: unset, the connection cap stays below the open-file limit; set, it is taken as given', () => {
@@ -281,7 +378,10 @@ describe('ConnectionGate', () => {
 
   it('L2: refusals are logged once per limit per interval, with the count since the previous line', async () => {
     const logger = recordingLogger();
-    const gate = new ConnectionGate({ maxConnections: 1, maxConnectionsPerPeer: 1 }, logger);
+    const gate = new ConnectionGate(
+      { maxConnections: 1, maxConnectionsPerPeer: 1, connectionSetupTimeoutMs: idleHeld },
+      logger,
+    );
     const server: NetServer = createServer();
     gate.gate(server);
     server.listen(0, '127.0.0.1');

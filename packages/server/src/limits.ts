@@ -175,12 +175,20 @@ export interface Limits {
    */
   readonly maxConnections?: number;
   /**
-   * TCP connections from one peer address (IPv4, or the whole IPv6 address) at once; default 50,000, as many as
-   * `maxConnections`, so off: a fleet behind a NAT or egress address, or a relay tier, shares one address. Set it
-   * below `maxConnections` when clients come from their own addresses, so that one peer cannot take every slot.
-   * Past it a connection is closed as it is accepted, like one past `maxConnections`.
+   * TCP connections from one peer address (IPv4, or the whole IPv6 address) at once; default 1,024, or a quarter of
+   * `maxConnections` when that is smaller, so that one address cannot take every slot and stall every new client
+   * (probe finding P5). A fleet behind one NAT or egress address, or a relay tier, shares one address: raise it for
+   * them (each Envoy holds one connection for ADS). Past it a connection is closed as it is accepted, like one past
+   * `maxConnections`.
    */
   readonly maxConnectionsPerPeer?: number;
+  /**
+   * How long a connection to the xDS listener may take to open its first stream (TLS handshake, HTTP/2 preface,
+   * SETTINGS and first HEADERS); default 15,000 ms. A connection that has not opened one by then is closed and
+   * counted in `connectionStats().refused.connectionSetupTimeoutMs`, so idle sockets cannot hold connection slots
+   * (probe finding P5). Once a stream has opened, HTTP/2 keepalive decides the connection's liveness.
+   */
+  readonly connectionSetupTimeoutMs?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -216,7 +224,8 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxRestBytesInFlight: 128 * 1024 * 1024,
   maxUnknownTypesPerStream: 20,
   maxConnections: 50_000,
-  maxConnectionsPerPeer: 50_000,
+  maxConnectionsPerPeer: 1_024,
+  connectionSetupTimeoutMs: 15_000,
 });
 
 /** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */

@@ -9,12 +9,7 @@ import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api
 import { EventEmitter } from 'eventemitter3';
 import { boundedAuthorization } from './authorization.js';
 import { type ClientInfo, describeClients } from './client-status.js';
-import {
-  ConnectionGate,
-  type ConnectionStats,
-  defaultConnectionCap,
-  openFilesLimit,
-} from './connection-gate.js';
+import { ConnectionGate, type ConnectionStats, gateLimits, openFilesLimit } from './connection-gate.js';
 import type { XdsServerEvents } from './events.js';
 import { http2ServersOf } from './grpc-http2-servers.js';
 import { composeAuthorize, nodeIdentityCheck } from './identity.js';
@@ -100,13 +95,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const filesLimit = openFilesLimit();
     this.#filesLimit = filesLimit;
     this.#connections = new ConnectionGate(
-      {
-        maxConnections:
-          options.limits?.maxConnections === undefined
-            ? defaultConnectionCap(limits.maxConnections, filesLimit)
-            : limits.maxConnections,
-        maxConnectionsPerPeer: limits.maxConnectionsPerPeer,
-      },
+      gateLimits(options.limits, limits, filesLimit),
       options.logger ?? silentLogger,
     );
     const server = this;
