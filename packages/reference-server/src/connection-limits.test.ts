@@ -12,10 +12,22 @@ import { get, getJson, memoryLog, poll } from './test-support.js';
 
 describe('xds-server connection limits', { timeout: 180_000 }, () => {
   it('L2: --limit maxConnectionsPerPeer holds on the xDS port; refusals show in /metrics, /debug/syncz, the status page and the log', async () => {
-    const parsed = parseCommandLine(['--limit', 'maxConnectionsPerPeer=3', '--limit', 'maxConnections=1000']);
+    // The held sockets stay idle for the whole test: the set-up bound (15 s by default) is lifted for them.
+    const parsed = parseCommandLine([
+      '--limit',
+      'maxConnectionsPerPeer=3',
+      '--limit',
+      'maxConnections=1000',
+      '--limit',
+      'connectionSetupTimeoutMs=3600000',
+    ]);
     assert.equal(parsed.kind, 'run');
     if (parsed.kind !== 'run') return;
-    assert.deepEqual(parsed.options.limits, { maxConnectionsPerPeer: 3, maxConnections: 1000 });
+    assert.deepEqual(parsed.options.limits, {
+      maxConnectionsPerPeer: 3,
+      maxConnections: 1000,
+      connectionSetupTimeoutMs: 3_600_000,
+    });
     const log = memoryLog();
     const server = await startReferenceServer({
       xds: '127.0.0.1:0',
