@@ -152,7 +152,9 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
   });
 
   it('L2: maxConnections: past it connections are closed at accept; clients already connected are served; one freed lets one in', async () => {
-    const h = await start({ limits: { maxConnections: 5, maxConnectionsPerPeer: 5, connectionSetupTimeoutMs: idleHeld } });
+    const h = await start({
+      limits: { maxConnections: 5, maxConnectionsPerPeer: 5, connectionSetupTimeoutMs: idleHeld },
+    });
     const port = Number(h.address.split(':')[1]);
     let flooded: RawSocket[] = [];
     try {
