@@ -49,7 +49,10 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxRestBytesInFlight: 'memory of REST request bodies held at once (3x their bytes), across requests',
   maxUnknownTypesPerStream: 'types an ADS stream may subscribe to that the server does not serve',
   maxConnections: 'TCP connections the xDS listener holds at once (past it: closed at accept)',
-  maxConnectionsPerPeer: 'TCP connections from one peer address at once (default: as many as maxConnections)',
+  maxConnectionsPerPeer:
+    'TCP connections from one peer address at once (default: 1,024 or a quarter of maxConnections; raise it behind a NAT)',
+  connectionSetupTimeoutMs:
+    "ms from accept to a connection's first stream (TLS handshake, preface); then closed",
 });
 
 /** The largest `--limits-file` read, in bytes: the file holds at most a few hundred. */
