@@ -2,6 +2,8 @@
  * The relay's Prometheus metrics: the xDS server's own (`pilot_xds`, `pilot_xds_pushes`, rejects, …, shared with
  * `xds-server` through `createMetrics`) plus the upstream side: groups, connected upstream streams, upstream updates
  * and NACKs. `xds_relay_upstream_connected` is 0 while a group has no upstream (rule X3: it serves what it holds).
+ * The downstream server's bounds show as `xds-server`'s do (rule L2): pending streams and streams ended by a limit,
+ * connections, and request messages partly received against `limits.maxPartialRequestBytesTotal`.
  */
 import { createMetrics, type Metrics } from '@xds/reference-server';
 import { Counter, Gauge } from 'prom-client';
@@ -23,7 +25,9 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     connectedClients: () => relay.server.clients().length,
     configErrors: () => 0,
     writeBudget: () => relay.server.writeBudget(),
+    streams: () => relay.server.streamStats(),
     connections: () => relay.server.connectionStats(),
+    partialRequests: () => relay.server.partialRequestStats(),
   });
   const registers = [base.registry];
   new Gauge({

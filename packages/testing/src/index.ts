@@ -29,6 +29,7 @@ export type {
   SendOptions,
   XdsTestClientOptions,
 } from './options.js';
+export { adsPath, holdPartialMessage, openGrpcStream } from './partial-message.js';
 export type {
   DeltaReceivedResponse,
   DeltaResource,

@@ -1,7 +1,8 @@
 /**
  * `/debug/syncz` of the relay: per downstream node and type what was sent, acked and rejected (rule X4: a NACK is
  * that client's status), against the group's current version (the origin's, rule X1), as `xds-server`'s syncz
- * builds it (`synczNodes`); and per group its upstream stream (rule X3).
+ * builds it (`synczNodes`); per group its upstream stream (rule X3); and, as `xds-server`'s, the downstream server's
+ * connections and request messages partly received against their limits (rule L2).
  */
 import {
   type StatusView,
@@ -40,7 +41,13 @@ export function relaySyncz(relay: Relay, version: string, startedAt: number): Re
   const now = Date.now();
   return {
     generatedAt: new Date(now).toISOString(),
-    server: synczServer(version, startedAt, now, relay.server.connectionStats()),
+    server: synczServer(
+      version,
+      startedAt,
+      now,
+      relay.server.connectionStats(),
+      relay.server.partialRequestStats(),
+    ),
     counts,
     upstream: relay.upstreamState(),
     groupCounts: relay.groupCounts(),
