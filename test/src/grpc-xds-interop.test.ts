@@ -7,6 +7,7 @@ import { TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
 import { until as poll } from '@xds/testing';
+import { type HeldPort, holdPort } from '../../scripts/registries/held-port.mjs';
 import {
   type Backend,
   channel,
@@ -24,7 +25,8 @@ const nodeId = 'interop-client';
 describe('@grpc/grpc-js-xds against @xds/server', () => {
   const cache = new SnapshotCache();
   let server: XdsServer;
-  let port: number;
+  /** The port the client's bootstrap names: held by this process, forwarding to the server's current port. */
+  let front: HeldPort;
   let v1: Backend;
   let v2: Backend;
   let client: Client;
@@ -52,14 +54,17 @@ describe('@grpc/grpc-js-xds against @xds/server', () => {
     ports = { v1: v1.port, v2: v2.port };
     cache.setSnapshot(nodeId, echoSnapshot(ports, { v1: 1, v2: 0 }));
     server = new XdsServer({ cache });
-    port = await server.listen('127.0.0.1:0');
-    await useXdsServer(port, nodeId);
+    // The server restarts in the last test on a fresh port behind this one, never on a port it gave back (another
+    // test process could take it meanwhile; held-port.mjs).
+    front = await holdPort(await server.listen('127.0.0.1:0'));
+    await useXdsServer(front.port, nodeId);
     client = channel(`xds:///${target}`);
   });
 
   after(async () => {
     client.close();
     await server.close();
+    await front.close();
     await v1.close();
     await v2.close();
   });
@@ -139,10 +144,11 @@ describe('@grpc/grpc-js-xds against @xds/server', () => {
 
   it('the client survives a server restart and converges again', async () => {
     await server.close();
+    front.forwardTo(undefined);
     cache.setSnapshot(nodeId, echoSnapshot(ports, { v1: 0, v2: 1 }));
     server = new XdsServer({ cache });
     const acked = nextEvent('ack', TypeUrl.Endpoint);
-    assert.equal(await server.listen(`127.0.0.1:${port}`), port);
+    front.forwardTo(await server.listen('127.0.0.1:0'));
     await acked;
     await until(client, (name) => name === 'v2');
     assert.equal(server.clients().find((c) => c.nodeId === nodeId)?.streams, 1);

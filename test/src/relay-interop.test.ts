@@ -7,6 +7,7 @@ import { TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { Relay } from '@xds/relay';
 import { type ResponseEvent, XdsServer } from '@xds/server';
+import { type HeldPort, holdPort } from '../../scripts/registries/held-port.mjs';
 import { type Backend, channel, startBackend, until, which } from './support/backend.js';
 import { useXdsServer } from './support/bootstrap.js';
 import { echoSnapshot, target } from './support/echo-config.js';
@@ -16,7 +17,8 @@ const nodeId = 'relayed-client';
 describe('@grpc/grpc-js-xds through @xds/relay', () => {
   const cache = new SnapshotCache({ nodeKey: () => 'all' });
   let origin: XdsServer;
-  let originPort: number;
+  /** The relay's upstream: a port this process holds, forwarding to the origin's current port. */
+  let front: HeldPort;
   let relay: Relay;
   let v1: Backend;
   let v2: Backend;
@@ -29,8 +31,10 @@ describe('@grpc/grpc-js-xds through @xds/relay', () => {
     ports = { v1: v1.port, v2: v2.port };
     cache.setSnapshot('all', echoSnapshot(ports, { v1: 1, v2: 0 }));
     origin = new XdsServer({ cache, closeGraceMs: 200 });
-    originPort = await origin.listen('127.0.0.1:0');
-    relay = new Relay({ upstreams: [`127.0.0.1:${originPort}`], backoff: { initialMs: 10, maxMs: 200 } });
+    // The origin restarts in a test on a fresh port behind this one, never on a port it gave back (another test
+    // process could take it meanwhile; held-port.mjs).
+    front = await holdPort(await origin.listen('127.0.0.1:0'));
+    relay = new Relay({ upstreams: [`127.0.0.1:${front.port}`], backoff: { initialMs: 10, maxMs: 200 } });
     const relayPort = await relay.listen('127.0.0.1:0');
     await useXdsServer(relayPort, nodeId);
     client = channel(`xds:///${target}`);
@@ -40,6 +44,7 @@ describe('@grpc/grpc-js-xds through @xds/relay', () => {
     client.close();
     await relay.close();
     await origin.close();
+    await front.close();
     await v1.close();
     await v2.close();
   });
@@ -98,6 +103,7 @@ describe('@grpc/grpc-js-xds through @xds/relay', () => {
     });
     const gone = new Promise((resolve) => relay.once('upstreamDisconnected', resolve));
     await origin.close();
+    front.forwardTo(undefined);
     await gone;
     assert.equal(relay.upstreamState(), 'disconnected');
     await both();
@@ -108,7 +114,7 @@ describe('@grpc/grpc-js-xds through @xds/relay', () => {
     const resent: ResponseEvent[] = [];
     origin.on('response', (e) => resent.push(e));
     const back = new Promise((resolve) => relay.once('upstreamConnected', resolve));
-    assert.equal(await origin.listen(`127.0.0.1:${originPort}`), originPort);
+    front.forwardTo(await origin.listen('127.0.0.1:0'));
     await back;
     // A route change after the reconnect: the only resource the origin sends, and the only push downstream.
     const next = echoSnapshot(ports, { v1: 1, v2: 2 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
+import { holdPort } from '../../../scripts/registries/held-port.mjs';
 import { Backoff, XdsClient } from './index.js';
-import { cluster, collect, deadPort, nextEvent, sampleCache, serve } from './test-support.js';
+import { cluster, collect, nextEvent, sampleCache, serve } from './test-support.js';
 
 describe('Backoff', () => {
   it('grows by the multiplier up to the cap, less a random part of up to jitter, and resets', () => {
@@ -25,8 +26,13 @@ for (const protocol of ['sotw', 'delta'] as const) {
     it('S13, D6: retries with growing delays while the server is away, and resumes when it comes back', async () => {
       const cache = sampleCache();
       const first = await serve(cache);
+      // The client's server address is a port this process holds, so the restarted server keeps it without taking
+      // back a port it gave up (another test process could have it by then; held-port.mjs).
+      const front = await holdPort(first.port);
+      closers.push(() => front.close());
+      const address = `127.0.0.1:${front.port}`;
       const c = new XdsClient({
-        servers: [first.address],
+        servers: [address],
         node: 'n1',
         protocol,
         backoff: { initialMs: 5, maxMs: 40, multiplier: 2, random: () => 0 },
@@ -38,6 +44,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
       const retries = collect(c, 'reconnecting');
       const thirdRetry = nextEvent(c, 'reconnecting', (e) => e.attempt === 3);
       await first.server.close();
+      front.forwardTo(undefined);
       await thirdRetry;
       assert.deepEqual(
         retries.slice(0, 4).map((r) => r.delayMs),
@@ -45,11 +52,12 @@ for (const protocol of ['sotw', 'delta'] as const) {
         'exponential, capped at maxMs',
       );
       const connected = nextEvent(c, 'connected');
-      const second = await serve(cache, first.port);
+      const second = await serve(cache);
       closers.push(() => second.server.close());
+      front.forwardTo(second.port);
       const responses = collect(second.server, 'response');
       const presented = await nextEvent(second.server, 'request', (e) => e.initial);
-      assert.equal((await connected).address, first.address);
+      assert.equal((await connected).address, address);
       assert.equal(presented.versionInfo, protocol === 'sotw' ? c.version(TypeUrl.Cluster) : '');
       // The client holds c1 and c2: the server restarted with the same content sends no resource again.
       const change = nextEvent(c, 'update', (e) => e.updated.includes('c3'));
@@ -73,7 +81,11 @@ for (const protocol of ['sotw', 'delta'] as const) {
       const cache = sampleCache();
       const live = await serve(cache);
       closers.push(() => live.server.close());
-      const dead = `127.0.0.1:${await deadPort()}`;
+      // A port this process holds with nothing behind it (each connection is reset): unlike a port given back, no
+      // other test process can start a server on it meanwhile (held-port.mjs).
+      const nothing = await holdPort();
+      closers.push(() => nothing.close());
+      const dead = `127.0.0.1:${nothing.port}`;
       const c = new XdsClient({
         servers: [dead, live.address],
         node: 'n1',

@@ -1,6 +1,5 @@
 // Helpers for the client's tests: a real XdsServer over a SnapshotCache on 127.0.0.1, and waiting for events with a
 // deadline (never sleeping; @xds/testing's, shared with the relay's tests).
-import { createServer } from 'node:net';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
 import { XdsServer, type XdsServerEvents } from '@xds/server';
@@ -22,13 +21,12 @@ export function sample(port = 8080): Snapshot {
   return Snapshot.create([cluster('c1'), cluster('c2'), assignment('c1', port), assignment('c2', port + 1)]);
 }
 
-/** A server on 127.0.0.1 (a given port, or any) over `cache`. */
+/** A server on any free 127.0.0.1 port over `cache`. */
 export async function serve(
   cache: SnapshotCache,
-  port = 0,
 ): Promise<{ server: XdsServer; address: string; port: number }> {
   const server = new XdsServer({ cache, closeGraceMs: 200 });
-  const bound = await server.listen(`127.0.0.1:${port}`);
+  const bound = await server.listen('127.0.0.1:0');
   return { server, address: `127.0.0.1:${bound}`, port: bound };
 }
 
@@ -37,16 +35,6 @@ export function sampleCache(): SnapshotCache {
   const cache = new SnapshotCache();
   cache.setSnapshot('n1', sample());
   return cache;
-}
-
-/** A 127.0.0.1 port nothing listens on (bound, then released). */
-export async function deadPort(): Promise<number> {
-  const socket = createServer();
-  await new Promise<void>((resolve) => socket.listen(0, '127.0.0.1', resolve));
-  const address = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 type Emitters = [[XdsClient, XdsClientEvents], [XdsServer, XdsServerEvents]];

@@ -33,7 +33,7 @@ function portOf(message: unknown): number | undefined {
 
 /** An origin refusing requests of more than `maxNames` names, holding originSnapshot(). */
 async function strictOrigin(maxNames: number) {
-  const origin = await startOrigin(undefined, 0, { limits: { maxNamesPerRequest: maxNames } });
+  const origin = await startOrigin(undefined, { limits: { maxNamesPerRequest: maxNames } });
   closers.push(() => origin.server.close());
   return origin;
 }

@@ -3,11 +3,11 @@
 // longer than readyGraceMs although the origin's port answers; ready as soon as a group's upstream is live. Clients
 // it has keep being served what it holds either way (rule X3). A real origin, the real relay, real clients.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { XdsServer } from '@xds/server';
+import { holdPort } from '../../../scripts/registries/held-port.mjs';
 import type { Readiness } from './readiness.js';
 import type { Relay } from './relay.js';
 import {
@@ -21,16 +21,6 @@ import {
 
 const closers = closeAfterAll();
 const { track } = closers;
-
-/** A 127.0.0.1 port nothing listens on (bound, then released). */
-async function deadPort(): Promise<number> {
-  const socket = createServer();
-  await new Promise<void>((resolve) => socket.listen(0, '127.0.0.1', resolve));
-  const address = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Polls the relay's readiness until `check` holds (30 s deadline); returns the last answer. */
 async function readinessUntil(
@@ -50,7 +40,11 @@ async function readinessUntil(
 
 describe('relay: readiness', () => {
   it('X3: not ready while no upstream is reachable, with or without groups; ready once a group is live', async () => {
-    const port = await deadPort();
+    // A port this process holds, with nothing behind it yet (each connection is reset), that the origin takes over
+    // later: a port given back could be taken by another test process meanwhile (held-port.mjs).
+    const front = await holdPort();
+    closers.push(() => front.close());
+    const port = front.port;
     const { relay, address } = await startRelay([`127.0.0.1:${port}`]);
     closers.push(() => relay.close());
     const none = await relay.readiness();
@@ -64,8 +58,9 @@ describe('relay: readiness', () => {
       (r) => !r.ready && relay.groups().length === 1,
     );
 
-    const origin = await startOrigin(undefined, port);
+    const origin = await startOrigin();
     closers.push(() => origin.server.close());
+    front.forwardTo(origin.port);
     await client.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.size === 2);
     const ready = await readinessUntil(
       relay,

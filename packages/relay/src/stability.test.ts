@@ -5,6 +5,7 @@ import { ClusterSchema, TypeUrl } from '@xds/api';
 import { encodeResource } from '@xds/cache';
 import { XdsClient } from '@xds/client';
 import { makeCluster } from '@xds/generator';
+import { holdPort } from '../../../scripts/registries/held-port.mjs';
 import {
   assignment,
   closeAfterAll,
@@ -25,7 +26,13 @@ for (const upstream of ['delta', 'sotw'] as const) {
   describe(`relay over a ${upstream} upstream: static stability`, () => {
     it('X3: without its origin it keeps serving, and a restarted origin resends nothing unchanged', async () => {
       const first = await startOrigin();
-      const { relay, address } = await startRelay([first.address], { upstreamProtocol: upstream });
+      // The relay's upstream is a port this process holds, so the restarted origin keeps its address without
+      // taking back a port it gave up (another test process could have it by then; held-port.mjs).
+      const front = await holdPort(first.port);
+      closers.push(() => front.close());
+      const { relay, address } = await startRelay([`127.0.0.1:${front.port}`], {
+        upstreamProtocol: upstream,
+      });
       closers.push(() => relay.close());
       const clients = [
         track(downstream(address, 's1')),
@@ -40,6 +47,7 @@ for (const upstream of ['delta', 'sotw'] as const) {
 
       const gone = nextEvent(relay, 'upstreamDisconnected');
       await first.server.close();
+      front.forwardTo(undefined);
       await gone;
       assert.equal(relay.upstreamState(), 'disconnected');
       // A client that arrives meanwhile is served what the relay holds.
@@ -50,8 +58,9 @@ for (const upstream of ['delta', 'sotw'] as const) {
       await late.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c1'));
 
       const responsesBefore = clients.map((c) => c.responses().length);
-      const second = await startOrigin(first.cache, first.port);
+      const second = await startOrigin(first.cache);
       closers.push(() => second.server.close());
+      front.forwardTo(second.port);
       const sent = collect(second.server, 'response');
       const back = nextEvent(relay, 'upstreamConnected');
       await back;

@@ -63,18 +63,18 @@ export interface Origin {
 }
 
 /**
- * An origin on 127.0.0.1 (a given port, or any) over `cache` (a new one holding originSnapshot() by default), with
- * `options` for its server (its `limits`, say).
+ * An origin on any free 127.0.0.1 port over `cache` (a new one holding originSnapshot() by default), with `options`
+ * for its server (its `limits`, say). An origin that restarts keeps its address behind a held port
+ * (scripts/registries/held-port.mjs), never by taking back the port it gave up.
  */
 export async function startOrigin(
   cache?: SnapshotCache,
-  port = 0,
   options: Omit<XdsServerOptions, 'cache'> = {},
 ): Promise<Origin> {
   const held = cache ?? new SnapshotCache({ nodeKey: () => originKey });
   if (cache === undefined) held.setSnapshot(originKey, originSnapshot());
   const server = new XdsServer({ closeGraceMs: 200, ...options, cache: held });
-  const bound = await server.listen(`127.0.0.1:${port}`);
+  const bound = await server.listen('127.0.0.1:0');
   return { server, cache: held, address: `127.0.0.1:${bound}`, port: bound };
 }
 

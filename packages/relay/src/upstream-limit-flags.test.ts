@@ -159,7 +159,7 @@ describe('xds-relay --upstream-limit and --ready-grace-ms', () => {
 
   it('X3: --ready-grace-ms reaches readiness: a relay whose groups fail upstream is not ready after that long', async () => {
     // The origin refuses every relay stream (its node ids are longer than it allows) but its port answers gRPC.
-    const origin = await startOrigin(undefined, 0, { limits: { maxNodeIdBytes: 5 } });
+    const origin = await startOrigin(undefined, { limits: { maxNodeIdBytes: 5 } });
     closers.push(() => origin.server.close());
     const options = run(localRelayArgs(origin.address, '--group-by', 'cluster', '--ready-grace-ms', '700'));
     const running = await startQuietRelayProcess(closers, options);
