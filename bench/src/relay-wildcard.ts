@@ -13,43 +13,16 @@ import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster } from '@xds/generator';
 import { GroupUpstream, parseGroupBy, RelayCache } from '@xds/relay';
 import { XdsServer } from '@xds/server';
+import { countWrites } from '@xds/testing';
 import { option } from './peer-control.js';
 
 const size = Number(option('names', '5000'));
 const toggles = Number(option('toggles', '100'));
 
-/** Runs `work`, returning its ms and the Map and Set writes it made. */
+/** Runs `work`, returning its ms and the Map and Set writes it made (counted by @xds/testing's countWrites). */
 function measure(work: () => void): { ms: number; writes: number } {
-  const mapSet = Map.prototype.set;
-  const mapDelete = Map.prototype.delete;
-  const setAdd = Set.prototype.add;
-  const setDelete = Set.prototype.delete;
-  let writes = 0;
-  Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
-    writes++;
-    return mapSet.call(this, key, value);
-  };
-  Map.prototype.delete = function (this: Map<unknown, unknown>, key: unknown) {
-    writes++;
-    return mapDelete.call(this, key);
-  };
-  Set.prototype.add = function (this: Set<unknown>, value: unknown) {
-    writes++;
-    return setAdd.call(this, value);
-  };
-  Set.prototype.delete = function (this: Set<unknown>, value: unknown) {
-    writes++;
-    return setDelete.call(this, value);
-  };
   const start = performance.now();
-  try {
-    work();
-  } finally {
-    Map.prototype.set = mapSet;
-    Map.prototype.delete = mapDelete;
-    Set.prototype.add = setAdd;
-    Set.prototype.delete = setDelete;
-  }
+  const writes = countWrites(work);
   return { ms: performance.now() - start, writes };
 }
 

@@ -7,7 +7,10 @@
  * Rule L1 holds for writers too: the test checks the bytes against protobuf-es's encoding of the same message.
  */
 
-/** Type URLs and names are few and repeat: their UTF-8 is kept (bounded: a cache, not a registry). */
+/**
+ * Type URLs are few and repeat: their UTF-8 is kept (bounded at 1,024 entries and cleared when full: a cache, not a
+ * registry). Names and versions are not: most are unique, so each is encoded where it is written.
+ */
 const utf8Of = new Map<string, Buffer>();
 const maxKeptStrings = 1024;
 

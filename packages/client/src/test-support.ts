@@ -43,39 +43,5 @@ export const nextEvent: NextEvent<Emitters> = waitForEvent;
 /** Every event of a client or server from now on. */
 export const collect: Collect<Emitters> = collectEvents;
 
-/**
- * The Map and Set writes (`set`, `delete`, `add`) made while `work` runs, synchronously: the work a change costs,
- * counted rather than timed (a busy machine changes the time, not the count).
- */
-export function countWrites(work: () => void): number {
-  const mapSet = Map.prototype.set;
-  const mapDelete = Map.prototype.delete;
-  const setAdd = Set.prototype.add;
-  const setDelete = Set.prototype.delete;
-  let writes = 0;
-  Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
-    writes++;
-    return mapSet.call(this, key, value);
-  };
-  Map.prototype.delete = function (this: Map<unknown, unknown>, key: unknown) {
-    writes++;
-    return mapDelete.call(this, key);
-  };
-  Set.prototype.add = function (this: Set<unknown>, value: unknown) {
-    writes++;
-    return setAdd.call(this, value);
-  };
-  Set.prototype.delete = function (this: Set<unknown>, value: unknown) {
-    writes++;
-    return setDelete.call(this, value);
-  };
-  try {
-    work();
-  } finally {
-    Map.prototype.set = mapSet;
-    Map.prototype.delete = mapDelete;
-    Set.prototype.add = setAdd;
-    Set.prototype.delete = setDelete;
-  }
-  return writes;
-}
+/** The Map and Set writes a synchronous piece of work makes: @xds/testing's, shared with the relay's tests. */
+export { countWrites } from '@xds/testing';

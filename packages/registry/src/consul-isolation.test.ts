@@ -27,36 +27,63 @@ function problemOf(registry: ConsulRegistry, name: string): string | undefined {
   return registry.status().itemErrors.find((p) => p.item === JSON.stringify(name))?.message;
 }
 
-describe('ConsulRegistry with one broken service (real Consul behind a breaking proxy)', () => {
-  let consul: RunningServer;
-  let proxy: ConsulStallProxy;
+/** A real Consul and the breaking proxy in front of it, started before the suite's tests and stopped after them. */
+interface ConsulBehindProxy {
+  readonly consul: RunningServer;
+  readonly proxy: ConsulStallProxy;
+}
 
+/** Starts a Consul and its proxy for the calling suite (call it in a `describe`); they exist once `before` ran. */
+function consulBehindProxy(): ConsulBehindProxy {
+  let started: ConsulBehindProxy | undefined;
   before(async () => {
-    consul = await startConsul();
-    proxy = await startConsulStallProxy(consul.url);
+    const consul = await startConsul();
+    started = { consul, proxy: await startConsulStallProxy(consul.url) };
   });
-
   after(async () => {
-    await proxy.close();
-    await consul.stop();
+    await started?.proxy.close();
+    await started?.consul.stop();
   });
+  const get = (): ConsulBehindProxy => {
+    if (started === undefined) throw new Error('Consul is not started yet (used outside a test)');
+    return started;
+  };
+  return {
+    get consul() {
+      return get().consul;
+    },
+    get proxy() {
+      return get().proxy;
+    },
+  };
+}
+
+/** A started ConsulRegistry reading through `proxy`, quick to give up on an answer, with a byte budget if given. */
+function startRegistry(proxy: ConsulStallProxy, maxRegistryBytesInFlight?: number): ConsulRegistry {
+  const registry = new ConsulRegistry(proxy.url, {
+    waitSeconds: 2,
+    maxBackoffMs: 300,
+    firstAnswerMs: 1000,
+    ...(maxRegistryBytesInFlight === undefined ? {} : { limits: { maxRegistryBytesInFlight } }),
+  });
+  registry.start();
+  return registry;
+}
+
+describe('ConsulRegistry with one broken service (real Consul behind a breaking proxy)', () => {
+  const env = consulBehindProxy();
 
   it('L2: a service whose health answer never ends is left out and reported; the others sync and follow', async () => {
-    await register(consul.url, 'alpha', 9001);
-    await register(consul.url, 'hang-1', 9100);
-    proxy.hang('hang-1');
-    const registry = new ConsulRegistry(proxy.url, {
-      waitSeconds: 2,
-      maxBackoffMs: 300,
-      firstAnswerMs: 1000,
-    });
-    registry.start();
+    await register(env.consul.url, 'alpha', 9001);
+    await register(env.consul.url, 'hang-1', 9100);
+    env.proxy.hang('hang-1');
+    const registry = startRegistry(env.proxy);
     try {
       await until(registry, () => registry.status().synced, 'the first sync without hang-1', 60_000);
       assert.equal(portOf(registry, 'alpha'), 9001);
       assert.equal(portOf(registry, 'hang-1'), undefined);
       assert.match(problemOf(registry, 'hang-1') ?? '', /service left out: .*(firstAnswerMs|abort|timeout)/);
-      await register(consul.url, 'alpha', 9002);
+      await register(env.consul.url, 'alpha', 9002);
       await until(
         registry,
         () => portOf(registry, 'alpha') === 9002,
@@ -64,15 +91,15 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
         60_000,
       );
       // a service that starts hanging after the first sync holds nothing back either
-      proxy.hang('hang-2');
-      await register(consul.url, 'hang-2', 9101);
+      env.proxy.hang('hang-2');
+      await register(env.consul.url, 'hang-2', 9101);
       await until(
         registry,
         () => problemOf(registry, 'hang-2') !== undefined,
         'hang-2 to be reported',
         60_000,
       );
-      await register(consul.url, 'alpha', 9003);
+      await register(env.consul.url, 'alpha', 9003);
       await until(registry, () => portOf(registry, 'alpha') === 9003, 'alpha to move while two hang', 60_000);
       assert.equal(portOf(registry, 'hang-2'), undefined);
     } finally {
@@ -82,18 +109,12 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
 
   it('L2: health answers being read at once share maxRegistryBytesInFlight; past it, a clear error', async () => {
     const limit = 2 * 1024 * 1024;
-    await register(consul.url, 'steady', 9200);
+    await register(env.consul.url, 'steady', 9200);
     for (let i = 0; i < 4; i++) {
-      proxy.stream(`big-${i}`, 1024 * 1024);
-      await register(consul.url, `big-${i}`, 9300 + i);
+      env.proxy.stream(`big-${i}`, 1024 * 1024);
+      await register(env.consul.url, `big-${i}`, 9300 + i);
     }
-    const registry = new ConsulRegistry(proxy.url, {
-      waitSeconds: 2,
-      maxBackoffMs: 300,
-      firstAnswerMs: 1000,
-      limits: { maxRegistryBytesInFlight: limit },
-    });
-    registry.start();
+    const registry = startRegistry(env.proxy, limit);
     const overBudget = (): boolean =>
       registry.status().itemErrors.some((p) => p.message.includes('(maxRegistryBytesInFlight)'));
     try {
@@ -108,7 +129,7 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
       );
       const bytes = registry.bodyBytes();
       assert.ok(bytes.peak > 0 && bytes.peak <= limit, `peak ${bytes.peak} bytes held, limit ${limit}`);
-      assert.ok(proxy.streamed() > limit, `the proxy offered ${proxy.streamed()} bytes`);
+      assert.ok(env.proxy.streamed() > limit, `the proxy offered ${env.proxy.streamed()} bytes`);
     } finally {
       await registry.stop();
     }
@@ -122,35 +143,18 @@ describe('ConsulRegistry with one broken service (real Consul behind a breaking 
 });
 
 describe('ConsulRegistry reading big answers and a small one (real Consul behind a breaking proxy)', () => {
-  let consul: RunningServer;
-  let proxy: ConsulStallProxy;
-
-  before(async () => {
-    consul = await startConsul();
-    proxy = await startConsulStallProxy(consul.url);
-  });
-
-  after(async () => {
-    await proxy.close();
-    await consul.stop();
-  });
+  const env = consulBehindProxy();
 
   it('L2: big answers holding maxRegistryBytesInFlight never refuse a small one: a quarter is kept for small reads', async () => {
     const limit = 2 * 1024 * 1024;
     // four answers of a quarter of the limit each, which then hang: together they could hold all of it
     for (let i = 0; i < 4; i++) {
-      proxy.stream(`large-${i}`, limit / 4 - Buffer.byteLength(brokenAnswerStart));
-      await register(consul.url, `large-${i}`, 9500 + i);
+      env.proxy.stream(`large-${i}`, limit / 4 - Buffer.byteLength(brokenAnswerStart));
+      await register(env.consul.url, `large-${i}`, 9500 + i);
     }
-    await register(consul.url, 'small', 9400);
-    proxy.hold('small');
-    const registry = new ConsulRegistry(proxy.url, {
-      waitSeconds: 2,
-      maxBackoffMs: 300,
-      firstAnswerMs: 1000,
-      limits: { maxRegistryBytesInFlight: limit },
-    });
-    registry.start();
+    await register(env.consul.url, 'small', 9400);
+    env.proxy.hold('small');
+    const registry = startRegistry(env.proxy, limit);
     const refused = (name: string): boolean =>
       (problemOf(registry, name) ?? '').includes('(maxRegistryBytesInFlight)');
     try {
@@ -159,7 +163,7 @@ describe('ConsulRegistry reading big answers and a small one (real Consul behind
         const { held, large } = registry.bodyBytes();
         return held === limit || large === limit - limit / 4;
       }, 'the big answers to hold the budget');
-      proxy.release('small');
+      env.proxy.release('small');
       await until(
         registry,
         () => portOf(registry, 'small') === 9400 || refused('small'),
@@ -176,7 +180,7 @@ describe('ConsulRegistry reading big answers and a small one (real Consul behind
       assert.ok(bytes.peak <= limit, `peak ${bytes.peak} bytes held, limit ${limit}`);
       assert.ok(bytes.large <= limit - limit / 4, `${bytes.large} bytes held by big answers`);
     } finally {
-      proxy.release('small');
+      env.proxy.release('small');
       await registry.stop();
     }
   });

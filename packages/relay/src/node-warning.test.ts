@@ -1,85 +1,18 @@
 // Rule L4 (no input takes the server down): on a Node that a client can abort over HTTP/2 (docs/security.md, "Known
-// issue"), xds-relay says so in one warning line once started, as xds-server does; on a Node with the fix, it says
-// nothing of it. The command is started on free ports (its upstream refuses connections) and stopped with SIGTERM.
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+// issue"), xds-relay says so in one warning line once started, as xds-server does (both use @xds/testing's
+// assertNodeWarning); on a Node with the fix, it says nothing of it. The command is started on free ports (its
+// upstream refuses connections) and stopped with SIGTERM.
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nodeHttp2Warning } from '@xds/server';
+import { assertNodeWarning } from '@xds/testing';
 
 /** xds-relay's built command (a package's tests run after its build). */
 const binPath = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
-/** One JSON line of the log. */
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly node?: string;
-  readonly xds?: string;
-  readonly admin?: string;
-}
-
-/** Resolves once `check` holds, polling every 20 ms; rejects naming `what` after `ms`. */
-async function poll(what: string, check: () => true | undefined, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (check() === undefined) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** The warning this Node gets, or undefined when it has the fix. */
-const expected = nodeHttp2Warning();
-
-/** A started command's log: its JSON lines, until the line that says it has started and the line after. */
-async function startLog(bin: string, args: string[]): Promise<LogLine[]> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  let tail = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    tail += chunk;
-    const parts = tail.split('\n');
-    tail = parts.pop() ?? '';
-    for (const part of parts) if (part.startsWith('{')) lines.push(JSON.parse(part) as LogLine);
-  });
-  child.stderr.resume();
-  try {
-    // Started: the line that names the listeners; the warning, when there is one, is the next line.
-    const started = () => lines.findIndex((l) => l.xds !== undefined && l.admin !== undefined);
-    await poll(
-      'the start',
-      () => (started() >= 0 && lines.length > started() + (expected ? 1 : 0) ? true : undefined),
-      120_000,
-    );
-  } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  return lines;
-}
-
 describe('the Node warning once started (rule L4)', () => {
   it('L4: xds-relay warns once on a Node without the HTTP/2 fix, and not on one with it', async () => {
-    const lines = await startLog(binPath, [
-      '--upstream',
-      '127.0.0.1:1',
-      '--xds',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
-    ]);
-    const warnings = lines.filter((l) => l.msg.includes('docs/security.md "Known issue"'));
-    if (expected === undefined) {
-      assert.equal(warnings.length, 0, `Node ${process.versions.node} has the fix: no warning`);
-      return;
-    }
-    assert.equal(warnings.length, 1, `one warning line on Node ${process.versions.node}`);
-    assert.equal(warnings[0]?.level, 40);
-    assert.equal(warnings[0]?.msg, expected);
-    assert.equal(warnings[0]?.node, process.versions.node);
+    const args = ['--upstream', '127.0.0.1:1', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
+    await assertNodeWarning(binPath, args, nodeHttp2Warning());
   });
 });

@@ -13,6 +13,7 @@ import { XdsServer, type XdsServerEvents, type XdsServerOptions } from '@xds/ser
 import {
   type Collect,
   collectEvents,
+  countWrites,
   type NextEvent,
   type StreamEnd,
   until as untilWithin,
@@ -222,44 +223,8 @@ export async function startRelayCommand(args: readonly string[]): Promise<RelayC
  * changes the time, not the count).
  */
 export function countWork(work: () => void): number {
-  const saved = {
-    mapSet: Map.prototype.set,
-    mapDelete: Map.prototype.delete,
-    setAdd: Set.prototype.add,
-    setDelete: Set.prototype.delete,
-    freeze: Object.freeze,
-  };
-  let writes = 0;
-  Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
-    writes++;
-    return saved.mapSet.call(this, key, value);
-  };
-  Map.prototype.delete = function (this: Map<unknown, unknown>, key: unknown) {
-    writes++;
-    return saved.mapDelete.call(this, key);
-  };
-  Set.prototype.add = function (this: Set<unknown>, value: unknown) {
-    writes++;
-    return saved.setAdd.call(this, value);
-  };
-  Set.prototype.delete = function (this: Set<unknown>, value: unknown) {
-    writes++;
-    return saved.setDelete.call(this, value);
-  };
-  Object.freeze = <T>(value: T): Readonly<T> => {
-    writes++;
-    return saved.freeze(value);
-  };
   const copies = persistentMapCopies();
-  try {
-    work();
-  } finally {
-    Map.prototype.set = saved.mapSet;
-    Map.prototype.delete = saved.mapDelete;
-    Set.prototype.add = saved.setAdd;
-    Set.prototype.delete = saved.setDelete;
-    Object.freeze = saved.freeze;
-  }
+  const writes = countWrites(work, { freezes: true });
   return writes + persistentMapCopies() - copies;
 }
 

@@ -8,6 +8,7 @@
 export { describeEnd, type StreamEnd } from './call.js';
 export { XdsTestClient } from './client.js';
 export { nackCode, type Protocol } from './codec.js';
+export { type CountWritesOptions, countWrites } from './count-writes.js';
 export type { SentRequest } from './discovery-stream.js';
 export {
   type Collect,
@@ -22,6 +23,7 @@ export {
   waitForEvent,
 } from './events.js';
 export { httpsGet } from './https-get.js';
+export { assertNodeWarning, type StartLogLine, startLog } from './node-warning.js';
 export type {
   DeltaDiscoveryRequestInit,
   DiscoveryRequestInit,

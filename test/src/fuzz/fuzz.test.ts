@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import { caseToJson } from './case.js';
 import { caseWeights, generateCase } from './cases.js';
 import { fuzzNames } from './fuzz-config.js';
-import { type FuzzReport, runFuzz } from './harness.js';
+import type { FuzzReport } from './fuzz-report.js';
+import { runFuzz } from './harness.js';
 import { vocabulary } from './messages.js';
 import { freshSeed } from './random.js';
 

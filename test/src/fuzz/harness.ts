@@ -3,101 +3,23 @@
 // baseline), throws cases at the target from a bounded pool, watches the properties (the process stays up and
 // answers, every call ends as it must, the bystander keeps converging, streams and memory return to the baseline),
 // and when one fails finds and shrinks the case that broke it.
-import type { BystanderStats } from './bystander.js';
 import { BystanderProcess } from './bystander-process.js';
 import { describeCase, type FuzzCase } from './case.js';
-import { type CaseKind, generateCase } from './cases.js';
+import { generateCase } from './cases.js';
 import { decoyIds } from './decoys.js';
 import { FlightLog, type FlightSnapshot } from './flight-log.js';
 import { fuzzNames } from './fuzz-config.js';
+import { defaultConcurrency, type FuzzFailure, type FuzzOptions, type FuzzReport } from './fuzz-report.js';
 import { culprit, flightGraceMs, saveCase } from './inflight-report.js';
 import { describeExit } from './ipc-child.js';
+import { memoryFailures } from './memory-property.js';
 import { vocabulary } from './messages.js';
 import { runPool } from './pool.js';
 import { Connections, type Deadlines, runCase } from './run-case.js';
-import { type RunCounts, RunFigures } from './run-figures.js';
+import { RunFigures } from './run-figures.js';
 import { startTarget, type TargetProcess } from './target-process.js';
 import type { TargetOptions, TargetStats } from './target-protocol.js';
 
-/** Options of a fuzz run. */
-export interface FuzzOptions {
-  /** The run's seed: case `i` is generated from (seed, i). */
-  readonly seed: number;
-  /** Cases to run. */
-  readonly cases: number;
-  /** The index of the first case (with `cases: 1`, replays one case). */
-  readonly first?: number;
-  /** A saved case to run instead of generated ones. */
-  readonly replay?: FuzzCase;
-  /**
-   * Exactly these cases, all at once at `concurrency`, instead of `first`.. (`cases` is ignored): a replay of the
-   * cases in flight when a target broke. A case without `c` is generated from (seed, index).
-   */
-  readonly only?: readonly { readonly index: number; readonly c?: FuzzCase }[];
-  /** Runs `only` this many times over (a race needs its timing again); default 1. */
-  readonly repeat?: number;
-  /** Cases in flight at once; default {@link defaultConcurrency}. */
-  readonly concurrency?: number;
-  /** Heavy cases (hundreds of answered streams) in flight at once; default 4. */
-  readonly heavyConcurrency?: number;
-  /** Only these kinds. */
-  readonly kinds?: ReadonlySet<CaseKind>;
-  /** A call still open this long is late: counted, not a failure (ms); default 20 s. */
-  readonly lateMs?: number;
-  /** A call still open this long is a hang: a failure (ms); default 120 s. */
-  readonly hangMs?: number;
-  /** How long to measure the bystander's push latency before the first case (ms); default 10 s. */
-  readonly baselineMs?: number;
-  /** Time allowed to find and shrink the case that broke a property (ms); 0 skips it. */
-  readonly minimiseMs?: number;
-  /** The target collects its young generation this often (ms); default never (V8's own collections only). */
-  readonly gcEveryMs?: number;
-  /** The Node executable that runs the target (node-binary.ts); default: the driver's own. */
-  readonly node?: string;
-  /** Allowed growth of the target's heap from the baseline to the end, as a fraction (plus 8 MiB). */
-  readonly heapGrowth?: number;
-  /** Allowed growth of the target's RSS, as a fraction (plus 64 MiB). */
-  readonly rssGrowth?: number;
-  /** Progress lines. */
-  readonly log?: (line: string) => void;
-}
-
-/** Cases in flight by default: measured on a shared 2-core machine (docs/fuzzing.md, "Choosing the concurrency"). */
-export const defaultConcurrency = 32;
-
-/** A property that failed, and the case that broke it when known. */
-export interface FuzzFailure {
-  readonly property: string;
-  readonly message: string;
-  readonly index?: number;
-  readonly case?: string;
-  /** The JSON file holding the (minimised) case, for `--replay`. */
-  readonly file?: string;
-  /** When the target broke: the command that replays the cases in flight together, and their file. */
-  readonly replay?: { readonly command: string; readonly file: string };
-}
-
-/** What a run did and found. */
-export interface FuzzReport extends RunCounts {
-  readonly seed: number;
-  /** The Node version the target ran on (`v20.20.2`). */
-  readonly node: string;
-  readonly casesRun: number;
-  readonly concurrency: number;
-  /** From the first case to the last case's end (ms). */
-  readonly casesMs: number;
-  /** The whole run, start-up and checks included (ms). */
-  readonly durationMs: number;
-  /** CPU time per case (ms) of the driver and of the target, over the cases. */
-  readonly cpuPerCase: { readonly driverMs: number; readonly targetMs: number };
-  /** The bystander's push latency with no fuzz cases running, then while they ran. */
-  readonly bystanderBaseline: BystanderStats;
-  readonly bystander: BystanderStats;
-  readonly memory?: { readonly baseline: TargetStats; readonly end: TargetStats };
-  readonly failures: readonly FuzzFailure[];
-}
-
-const MiB = 1024 * 1024;
 /**
  * How long the target may take to answer a stats request before its loop counts as blocked (the property "the
  * server keeps answering"): 30 s, well past what scheduling on a machine at load 60 adds (10 s was not), and far
@@ -377,26 +299,4 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     ...(memory === undefined ? {} : { memory }),
     failures,
   };
-}
-
-/** The memory property: heap and RSS after GC at the end against the baseline, within the allowed growth. */
-function memoryFailures(baseline: TargetStats, end: TargetStats, options: FuzzOptions): FuzzFailure[] {
-  const out: FuzzFailure[] = [];
-  const heapLimit = baseline.heapUsed * (1 + (options.heapGrowth ?? 0.25)) + 8 * MiB;
-  const rssLimit = baseline.rss * (1 + (options.rssGrowth ?? 0.5)) + 64 * MiB;
-  if (end.heapUsed > heapLimit)
-    out.push({
-      property: 'memory returns near the baseline',
-      message: `heap ${mib(baseline.heapUsed)} -> ${mib(end.heapUsed)} MiB (limit ${mib(heapLimit)})`,
-    });
-  if (end.rss > rssLimit)
-    out.push({
-      property: 'memory returns near the baseline',
-      message: `RSS ${mib(baseline.rss)} -> ${mib(end.rss)} MiB (limit ${mib(rssLimit)})`,
-    });
-  return out;
-}
-
-function mib(bytes: number): string {
-  return (bytes / MiB).toFixed(1);
 }

@@ -12,7 +12,7 @@ import {
   replayCommand,
   saveFlight,
 } from './flight-log.js';
-import type { FuzzFailure } from './harness.js';
+import type { FuzzFailure } from './fuzz-report.js';
 import { type Breakage, identify, minimise, Reproducer } from './reproduce.js';
 import type { Deadlines } from './run-case.js';
 import type { TargetOptions } from './target-protocol.js';

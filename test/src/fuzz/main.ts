@@ -5,7 +5,8 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { caseFromJson, type FuzzCase } from './case.js';
 import { type CaseKind, caseWeights } from './cases.js';
-import { defaultConcurrency, type FuzzReport, runFuzz } from './harness.js';
+import { defaultConcurrency, type FuzzReport } from './fuzz-report.js';
+import { runFuzz } from './harness.js';
 import { provisionNode } from './node-binary.js';
 import { freshSeed } from './random.js';
 
