@@ -31,7 +31,12 @@ export type {
   SendOptions,
   XdsTestClientOptions,
 } from './options.js';
-export { adsPath, holdPartialMessage, openGrpcStream } from './partial-message.js';
+export {
+  adsPath,
+  assertPartialRequestBudget,
+  holdPartialMessage,
+  openGrpcStream,
+} from './partial-message.js';
 export type {
   DeltaReceivedResponse,
   DeltaResource,
