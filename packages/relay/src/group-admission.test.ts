@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '@xds/api';
+import type { XdsTestClient } from '@xds/testing';
 import { relaySyncz } from './admin/relay-syncz.js';
 import { parseRelayCommandLine } from './cli.js';
 import { NewGroupRate } from './group-admission.js';
@@ -28,6 +29,24 @@ const { track } = closers;
 /** A downstream client of its own group `group` (under `--group-by cluster`). */
 function member(address: string, group: string, id = group) {
   return track(downstream(address, id, { node: { id, cluster: group } }));
+}
+
+/**
+ * A node of group a is served c1, then a node of group b asks for it and is refused with RESOURCE_EXHAUSTED (`what`
+ * names the wait); resolves a's client and the refusal's details.
+ */
+async function servedThenRefused(
+  address: string,
+  what: string,
+): Promise<{ a: XdsTestClient; refused: string }> {
+  const a = member(address, 'a');
+  a.subscribe(TypeUrl.Cluster, ['c1']);
+  await a.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.has('c1'));
+  const b = member(address, 'b');
+  b.subscribe(TypeUrl.Cluster, ['c1']);
+  const end = await endedWithin(b, what);
+  assert.equal(end.code, status.RESOURCE_EXHAUSTED, end.details);
+  return { a, refused: end.details };
 }
 
 describe('relay: how many groups, how fast', () => {
@@ -64,16 +83,10 @@ describe('relay: how many groups, how fast', () => {
       maxNewGroupsPerSecond: 0.001,
       groupIdleMs: 600_000,
     });
-    const a = member(address, 'a');
-    a.subscribe(TypeUrl.Cluster, ['c1']);
-    await a.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.has('c1'));
     const refusal = nextEvent(relay, 'groupRefused');
-    const b = member(address, 'b');
-    b.subscribe(TypeUrl.Cluster, ['c1']);
-    const end = await endedWithin(b, 'a node of one new group too many');
-    assert.equal(end.code, status.RESOURCE_EXHAUSTED, end.details);
+    const { a, refused } = await servedThenRefused(address, 'a node of one new group too many');
     assert.match(
-      end.details,
+      refused,
       /its limit maxNewGroupsPerSecond \(--max-new-groups-per-second 0\.001\); group "b" is refused/,
     );
     assert.equal((await refusal).limit, 'maxNewGroupsPerSecond');
@@ -107,15 +120,9 @@ describe('relay: how many groups, how fast', () => {
     const { relay, address } = await startOriginAndRelay(closers, { maxGroups: 1 });
     const metrics = createRelayMetrics(relay);
     relay.on('groupRefused', ({ limit }) => metrics.groupsRefused.inc({ limit }));
-    const a = member(address, 'a');
-    a.subscribe(TypeUrl.Cluster, ['c1']);
-    await a.waitFor(TypeUrl.Cluster, (_r, s) => s.resources.has('c1'));
-    const b = member(address, 'b');
-    b.subscribe(TypeUrl.Cluster, ['c1']);
-    const end = await endedWithin(b, 'a node of one group too many');
-    assert.equal(end.code, status.RESOURCE_EXHAUSTED, end.details);
+    const { refused } = await servedThenRefused(address, 'a node of one group too many');
     assert.match(
-      end.details,
+      refused,
       /the relay serves 1 groups, its limit maxGroups \(--max-groups 1\); group "b" is refused/,
     );
     const text = await metrics.registry.metrics();
