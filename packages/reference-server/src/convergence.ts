@@ -66,7 +66,8 @@ export class ConvergenceTracker {
     const snapshot = this.#cache.getSnapshot(key);
     if (snapshot === undefined) return;
     const at = Date.now();
-    for (const client of this.#server.clients()) {
+    // Versions only: no subscribed names are copied (a client may hold 100,000 per stream).
+    for (const client of this.#server.clients({ maxSubscribedNames: 0 })) {
       if (this.#cache.keyOf(client.node) !== key) continue;
       let types = this.#pending.get(client.nodeId);
       for (const typeUrl of Object.keys(client.types) as TypeUrl[]) {
@@ -104,7 +105,6 @@ export class ConvergenceTracker {
 
   #closed(event: StreamCloseEvent): void {
     if (event.nodeId === '' || !this.#pending.has(event.nodeId)) return;
-    if (!this.#server.clients().some((client) => client.nodeId === event.nodeId))
-      this.#pending.delete(event.nodeId);
+    if (!this.#server.hasClient(event.nodeId)) this.#pending.delete(event.nodeId);
   }
 }

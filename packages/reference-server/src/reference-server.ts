@@ -126,7 +126,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const metrics = createMetrics({
-    connectedClients: () => xds.clients().length,
+    connectedClients: () => xds.clientCount(),
     configErrors: () => model.state.error?.errors.length ?? 0,
     writeBudget: () => xds.writeBudget(),
     streams: () => xds.streamStats(),

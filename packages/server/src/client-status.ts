@@ -1,11 +1,19 @@
+/**
+ * What `XdsServer.clients()` and `clientOf()` report (rule S5): each connected node's streams and, per type, its
+ * subscription, versions, nonces and sync status. Copying subscribed names costs one string per name a client
+ * holds (a client may hold 100,000 per stream, rule L2), so callers that do not print them ask for fewer
+ * (`ClientsOptions.maxSubscribedNames`) and the count says how many there are.
+ */
 import type { Node, TypeUrl } from '@xds/api';
 import type { StreamHandle } from './stream-context.js';
 import type { SyncStatus } from './type-state.js';
 
 /** What one connected node holds of one type, as the server knows it. */
 export interface TypeStatus {
-  /** The names subscribed explicitly. */
+  /** The names subscribed explicitly (at most `ClientsOptions.maxSubscribedNames` of them). */
   readonly subscribed: readonly string[];
+  /** How many names are subscribed explicitly (more than `subscribed` holds when it was capped). */
+  readonly subscribedCount: number;
   /** True when the type is subscribed by wildcard. */
   readonly wildcard: boolean;
   /** The version of the latest response. */
@@ -41,8 +49,30 @@ export interface ClientInfo {
   readonly types: Partial<Record<TypeUrl, TypeStatus>>;
 }
 
+/** Options of `XdsServer.clients()` and `clientOf()`. */
+export interface ClientsOptions {
+  /**
+   * Subscribed names copied per node and type (`TypeStatus.subscribed`); default all. `subscribedCount` always
+   * counts them all: a view that only counts asks for 0, one that prints them caps them.
+   */
+  readonly maxSubscribedNames?: number;
+}
+
+/** The first `max` names of a subscription, copied. */
+function firstNames(names: ReadonlySet<string>, max: number): string[] {
+  if (max >= names.size) return [...names];
+  const out: string[] = [];
+  if (max <= 0) return out;
+  for (const name of names) {
+    out.push(name);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
 /** Groups open streams by node into {@link ClientInfo}s, sorted by node id. */
-export function describeClients(streams: Iterable<StreamHandle>): ClientInfo[] {
+export function describeClients(streams: Iterable<StreamHandle>, options: ClientsOptions = {}): ClientInfo[] {
+  const maxNames = options.maxSubscribedNames ?? Number.POSITIVE_INFINITY;
   const byNode = new Map<
     string,
     { node: Node; ids: number[]; types: Partial<Record<TypeUrl, TypeStatus>>; at: Map<TypeUrl, number> }
@@ -60,7 +90,8 @@ export function describeClients(streams: Iterable<StreamHandle>): ClientInfo[] {
       if ((entry.at.get(typeUrl) ?? -1) > at) continue;
       entry.at.set(typeUrl, at);
       entry.types[typeUrl] = {
-        subscribed: [...state.watch.subscribed],
+        subscribed: firstNames(state.watch.subscribed, maxNames),
+        subscribedCount: state.watch.subscribed.size,
         wildcard: state.watch.wildcard,
         sentVersion: state.sentVersion,
         sentNonce: state.sentNonce,

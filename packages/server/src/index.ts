@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export type { ClientInfo, TypeStatus } from './client-status.js';
+export type { ClientInfo, ClientsOptions, TypeStatus } from './client-status.js';
 export type { ConnectionLimit, ConnectionStats } from './connection-gate.js';
 export { clientStatus, type StatusLimits } from './csds.js';
 export type {

@@ -43,6 +43,8 @@ function connectionKey(peer: string): string | undefined {
 export class StreamRegistry {
   /** Streams past their first request, for clients(), CSDS and close(). */
   readonly open = new Set<StreamHandle>();
+  /** Open streams by node id, so that a per-node lookup and the node count cost nothing per stream or name. */
+  readonly #openByNode = new Map<string, Set<StreamHandle>>();
   readonly #limits: ResolvedLimits;
   readonly #entries = new Map<RegisteredStream, Entry>();
   /** Pending streams in the order they opened, which is the order of their deadlines. */
@@ -118,6 +120,23 @@ export class StreamRegistry {
     entry.pending = false;
     this.#pending.delete(stream);
     this.open.add(stream);
+    if (entry.node === undefined) return;
+    let streams = this.#openByNode.get(entry.node);
+    if (streams === undefined) {
+      streams = new Set();
+      this.#openByNode.set(entry.node, streams);
+    }
+    streams.add(stream);
+  }
+
+  /** The open streams of one node id (empty when it has none). */
+  openOf(nodeId: string): ReadonlySet<StreamHandle> {
+    return this.#openByNode.get(nodeId) ?? noStreams;
+  }
+
+  /** How many distinct node ids have an open stream. */
+  get openNodeCount(): number {
+    return this.#openByNode.size;
   }
 
   /** The stream ended: it counts no more. Idempotent. */
@@ -127,6 +146,10 @@ export class StreamRegistry {
     this.#entries.delete(stream);
     this.#pending.delete(stream);
     this.open.delete(stream);
+    if (entry.node !== undefined) {
+      const streams = this.#openByNode.get(entry.node);
+      if (streams?.delete(stream) === true && streams.size === 0) this.#openByNode.delete(entry.node);
+    }
     if (entry.connection !== undefined) decrement(this.#perConnection, entry.connection);
     if (entry.node !== undefined) decrement(this.#perNode, entry.node);
   }
@@ -189,6 +212,8 @@ export class StreamRegistry {
     this.#arm();
   }
 }
+
+const noStreams: ReadonlySet<StreamHandle> = new Set();
 
 function decrement(counts: Map<string, number>, key: string): void {
   const count = (counts.get(key) ?? 1) - 1;

@@ -1,3 +1,7 @@
+/**
+ * The XdsServer class: the public API that mounts the xDS services (ADS, per-type, CSDS, REST) over one shared
+ * context (server-context.ts), listens, reports status (rule S5) and closes gracefully.
+ */
 import {
   createServer,
   type Server as HttpServer,
@@ -5,20 +9,19 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { Server, ServerCredentials, type ServerInterceptor, status } from '@grpc/grpc-js';
-import { Code, type Node, ResourceTypes, type TypeUrl, XdsError } from '@xds/api';
+import { Code, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
-import { boundedAuthorization } from './authorization.js';
-import { type ClientInfo, describeClients } from './client-status.js';
+import { type ClientInfo, type ClientsOptions, describeClients } from './client-status.js';
 import { ConnectionGate, type ConnectionStats, gateLimits, openFilesLimit } from './connection-gate.js';
 import type { XdsServerEvents } from './events.js';
 import { http2ServersOf } from './grpc-http2-servers.js';
-import { composeAuthorize, nodeIdentityCheck } from './identity.js';
 import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
-import { defaultLegacyWildcard, grpcServerOptions, type XdsServerOptions } from './options.js';
+import { grpcServerOptions, type XdsServerOptions } from './options.js';
 import { PartialRequestBudget, type PartialRequestStats } from './partial-request-budget.js';
 import { partialRequestInterceptor } from './partial-requests.js';
 import { createRestHandler } from './rest.js';
+import { serverContext } from './server-context.js';
 import { registerServices, registerTypeService } from './services.js';
 import { guardGrpcServer } from './session-guard.js';
 import type { StreamContext } from './stream-context.js';
@@ -36,12 +39,6 @@ function bindFailure(error: Error): string {
   };
   const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(error.message)?.[1];
   return code === undefined ? error.message : (known[code] ?? error.message);
-}
-
-/** The types a cache serves, when it says (SnapshotCache, LinearCache), else the built-in ones. */
-function typesOf(cache: XdsServerOptions['cache']): ResourceTypes {
-  const types = (cache as { readonly types?: unknown }).types;
-  return types instanceof ResourceTypes ? types : ResourceTypes.builtIn;
 }
 
 /** Options of {@link XdsServer.listen}. */
@@ -84,9 +81,6 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.#options = options;
     const limits = resolveLimits(options.limits);
     this.#budget = new WriteBudget(options.writeBudget, limits.drainTimeoutMs);
-    const legacy = options.legacyWildcard ?? defaultLegacyWildcard;
-    // The types served on ADS and by addTypeService: the cache's (with the types registered there), rule S15.
-    const types = options.types ?? typesOf(options.cache);
     const registry = new StreamRegistry(limits);
     this.#registry = registry;
     this.#partialRequests = new PartialRequestBudget(limits, (limit) => registry.limitReached(limit));
@@ -98,42 +92,15 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       gateLimits(options.limits, limits, filesLimit),
       options.logger ?? silentLogger,
     );
-    const server = this;
-    this.#ctx = {
-      cache: options.cache,
+    this.#ctx = serverContext(options, {
       events: this,
-      logger: options.logger ?? silentLogger,
-      controlPlane: options.controlPlaneId ?? '',
-      authorize: boundedAuthorization(
-        composeAuthorize(
-          options.nodeIdentity === undefined ? undefined : nodeIdentityCheck(options.nodeIdentity),
-          options.authorize,
-        ),
-        'authorize',
-        limits.hookTimeoutMs,
-        () => registry.limitReached('hookTimeoutMs'),
-      ),
-      authorizeStatus: boundedAuthorization(
-        options.authorizeStatus,
-        'authorizeStatus',
-        limits.hookTimeoutMs,
-        () => registry.limitReached('hookTimeoutMs'),
-      ),
-      hooks: options.hooks ?? {},
       limits,
       budget: this.#budget,
       partialRequests: this.#partialRequests,
-      types,
-      servesType: (typeUrl: string) => types.has(typeUrl),
-      legacyWildcard: (node: Node, typeUrl: TypeUrl) =>
-        typeof legacy === 'function' ? legacy(node, typeUrl) : legacy,
-      nextStreamId: () => ++this.#streamIds,
-      get closing() {
-        return server.#closing;
-      },
       registry,
-      limitReached: (limit) => registry.limitReached(limit),
-    };
+      nextStreamId: () => ++this.#streamIds,
+      closing: () => this.#closing,
+    });
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -284,9 +251,29 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     });
   }
 
-  /** One entry per connected node: its streams and, per type, subscription, versions, nonces and status. */
-  clients(): ClientInfo[] {
-    return describeClients(this.#registry.open);
+  /**
+   * One entry per connected node: its streams and, per type, subscription, versions, nonces and status. It copies
+   * every subscribed name of every node unless `options.maxSubscribedNames` caps them: to count nodes use
+   * {@link clientCount}, to look at one node {@link clientOf}.
+   */
+  clients(options?: ClientsOptions): ClientInfo[] {
+    return describeClients(this.#registry.open, options);
+  }
+
+  /** How many nodes are connected (distinct node ids with an open stream); it reads a count, copies nothing. */
+  clientCount(): number {
+    return this.#registry.openNodeCount;
+  }
+
+  /** True when node `nodeId` has an open stream; a lookup, not a scan. */
+  hasClient(nodeId: string): boolean {
+    return this.#registry.openOf(nodeId).size > 0;
+  }
+
+  /** The entry of {@link clients} for one node, from its own streams only; undefined when it is not connected. */
+  clientOf(nodeId: string, options?: ClientsOptions): ClientInfo | undefined {
+    const streams = this.#registry.openOf(nodeId);
+    return streams.size === 0 ? undefined : describeClients(streams, options)[0];
   }
 
   /**

@@ -9,7 +9,7 @@ import type { AdminContext } from './admin-context.js';
  */
 export function cdsz(ctx: AdminContext): JsonValue {
   const nodesByKey = new Map<string, string[]>();
-  for (const client of ctx.xds.clients()) {
+  for (const client of ctx.xds.clients({ maxSubscribedNames: 0 })) {
     const key = ctx.cache.keyOf(client.node);
     const ids = nodesByKey.get(key) ?? [];
     ids.push(client.nodeId);

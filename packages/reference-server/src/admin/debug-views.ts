@@ -18,11 +18,11 @@ import {
 import { typeLabel } from '../type-labels.js';
 import type { AdminContext } from './admin-context.js';
 import { type Route, sendJson } from './http-admin.js';
-import { configSummary, userAgentOf } from './syncz.js';
+import { configSummary, maxNamesShown, userAgentOf } from './syncz.js';
 
 /** `/debug/adsz`: the connected clients, their node and their subscriptions. */
 export function adsz(ctx: AdminContext): JsonValue {
-  const clients = ctx.xds.clients().map((client) => ({
+  const clients = ctx.xds.clients({ maxSubscribedNames: maxNamesShown }).map((client) => ({
     nodeId: client.nodeId,
     key: ctx.cache.keyOf(client.node),
     userAgent: userAgentOf(client.node),
@@ -34,7 +34,10 @@ export function adsz(ctx: AdminContext): JsonValue {
         .filter(({ typeUrl }) => client.types[typeUrl] !== undefined)
         .map(({ typeUrl }) => {
           const state = client.types[typeUrl]!;
-          return [typeLabel(typeUrl), { wildcard: state.wildcard, names: [...state.subscribed] }];
+          return [
+            typeLabel(typeUrl),
+            { wildcard: state.wildcard, names: [...state.subscribed], count: state.subscribedCount },
+          ];
         }),
     ),
   }));
@@ -76,16 +79,17 @@ export function edsz(ctx: AdminContext): JsonValue {
  * Private keys and every other field marked sensitive read `[redacted]` (rule L6, `redactBytes` of `@xds/api`).
  */
 export function configDump(ctx: Pick<AdminContext, 'xds' | 'cache'>, id: string): JsonValue | undefined {
-  const client = ctx.xds.clients().find((c) => c.nodeId === id);
+  const client = ctx.xds.clientOf(id);
   const key = client === undefined ? id : ctx.cache.keyOf(client.node);
   const snapshot = ctx.cache.getSnapshot(key);
   if (snapshot === undefined) return undefined;
   const genericXdsConfigs = snapshot.typeUrls().flatMap((typeUrl) => {
     const version = snapshot.version(typeUrl);
     const state = client?.types[typeUrl];
+    const subscribed = new Set(state?.subscribed);
     return [...snapshot.entries(typeUrl).values()].map((entry) => {
       let clientStatus = ClientResourceStatus.UNKNOWN;
-      if (state !== undefined && (state.wildcard || state.subscribed.includes(entry.name))) {
+      if (state !== undefined && (state.wildcard || subscribed.has(entry.name))) {
         if (state.status === 'NACKED' && state.nack?.version === version)
           clientStatus = ClientResourceStatus.NACKED;
         else if (state.ackedVersion === version) clientStatus = ClientResourceStatus.ACKED;

@@ -26,8 +26,17 @@ export interface SynczType {
   readonly lastAckAt?: string;
   readonly responses: number;
   readonly wildcard: boolean;
+  /** The names subscribed explicitly: the first {@link maxNamesShown} of them. */
   readonly subscribed: readonly string[];
+  /** How many names are subscribed explicitly (more than `subscribed` shows when it was capped). */
+  readonly subscribedCount: number;
 }
+
+/**
+ * Subscribed names a debug view copies per node and type (`/debug/syncz`, `/debug/adsz`, the status page): a client
+ * may hold 100,000 names per stream (rule L2), and each view shows the count beside the names it kept.
+ */
+export const maxNamesShown = 1000;
 
 /** A node's status: NACKED when any type is, else STALE when any type waits for an answer, else SYNCED. */
 export type NodeStatus = 'NACKED' | 'STALE' | 'SYNCED';
@@ -158,7 +167,7 @@ export interface SynczSource {
  * `/debug/syncz` that `xds-server` and `xds-relay` share.
  */
 export function synczNodes(source: SynczSource): { nodes: SynczNode[]; counts: SynczCounts } {
-  const nodes = source.xds.clients().map((client): SynczNode => {
+  const nodes = source.xds.clients({ maxSubscribedNames: maxNamesShown }).map((client): SynczNode => {
     const key = source.keyOf(client.node);
     const types: SynczType[] = [];
     for (const { typeUrl } of resourceTypes) {
@@ -179,6 +188,7 @@ export function synczNodes(source: SynczSource): { nodes: SynczNode[]; counts: S
           responses: state.responses,
           wildcard: state.wildcard,
           subscribed: state.subscribed,
+          subscribedCount: state.subscribedCount,
         }),
       );
     }
