@@ -22,7 +22,7 @@ export interface RelayMetrics extends Metrics {
 /** Creates the metrics of a relay in a registry of their own. */
 export function createRelayMetrics(relay: Relay): RelayMetrics {
   const base = createMetrics({
-    connectedClients: () => relay.server.clients().length,
+    connectedClients: () => relay.server.clientCount(),
     configErrors: () => 0,
     writeBudget: () => relay.server.writeBudget(),
     streams: () => relay.server.streamStats(),
