@@ -71,11 +71,11 @@ describe('admin endpoints', () => {
   it('/debug/adsz lists the connected clients and their subscriptions', async () => {
     const view = await getJson<{
       totalClients: number;
-      clients: { nodeId: string; subscriptions: Record<string, { wildcard: boolean; names: string[] }> }[];
+      clients: { nodeId: string; subscriptions: Record<string, { wildcard: boolean; names: string[]; count: number }> }[];
     }>(server.adminAddress, '/debug/adsz');
     assert.equal(view.totalClients, 1);
     assert.equal(view.clients[0]?.nodeId, 'envoy-1');
-    assert.deepEqual(view.clients[0]?.subscriptions['rds'], { wildcard: false, names: ['9080'] });
+    assert.deepEqual(view.clients[0]?.subscriptions['rds'], { wildcard: false, names: ['9080'], count: 1 });
     assert.equal(view.clients[0]?.subscriptions['cds']?.wildcard, true);
   });
 
