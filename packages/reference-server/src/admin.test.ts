@@ -71,7 +71,10 @@ describe('admin endpoints', () => {
   it('/debug/adsz lists the connected clients and their subscriptions', async () => {
     const view = await getJson<{
       totalClients: number;
-      clients: { nodeId: string; subscriptions: Record<string, { wildcard: boolean; names: string[]; count: number }> }[];
+      clients: {
+        nodeId: string;
+        subscriptions: Record<string, { wildcard: boolean; names: string[]; count: number }>;
+      }[];
     }>(server.adminAddress, '/debug/adsz');
     assert.equal(view.totalClients, 1);
     assert.equal(view.clients[0]?.nodeId, 'envoy-1');

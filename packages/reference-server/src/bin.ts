@@ -54,6 +54,7 @@ runCommand({
       logger,
       tls: xdsTlsOptions(options),
       nodeIdentity: trustDomainIdentity(options.trustDomain),
+      csds: options.csds,
       adminTokenFile: options.adminTokenFile,
       registries: options.registries,
       registryLimits: options.registryLimits,

@@ -38,6 +38,8 @@ export interface CommandLine extends LimitFlags {
   readonly tlsClientCa: string | undefined;
   /** Node identity: SPIFFE IDs of this trust domain may claim the Istio node ids of their namespace. */
   readonly trustDomain: string | undefined;
+  /** Who may read client status (CSDS) without node identity: loopback peers, anyone, or no one. */
+  readonly csds: CsdsMode;
   /** A file holding the bearer token the admin pages ask for (all but /healthz and /readyz). */
   readonly adminTokenFile: string | undefined;
   /** HTTPS on the admin port: the certificate chain file (with {@link adminTlsKey}). */
@@ -49,6 +51,12 @@ export interface CommandLine extends LimitFlags {
   /** Bounds on what the registries control (`--registry-limit NAME=VALUE`); the others keep their defaults. */
   readonly registryLimits: Partial<RegistryLimits>;
 }
+
+/** The values of `--csds` (csds-access.ts makes each an `authorizeStatus`). */
+export const csdsModes = ['loopback', 'open', 'off'] as const;
+
+/** Who may read client status (CSDS): loopback peers, anyone, or no one. */
+export type CsdsMode = (typeof csdsModes)[number];
 
 /**
  * The outcome of {@link parseCommandLine}: run, print help or version, a usage error (exit 2 with the usage), or
@@ -85,6 +93,7 @@ export const defaults = Object.freeze({
   tlsKey: undefined,
   tlsClientCa: undefined,
   trustDomain: undefined,
+  csds: 'loopback' as CsdsMode,
   adminTokenFile: undefined,
   adminTlsCert: undefined,
   adminTlsKey: undefined,
@@ -126,7 +135,10 @@ Security (certificate and key files are reloaded when they change; new connectio
   --tls-cert FILE      serve xDS over TLS with this certificate chain (PEM), with --tls-key
   --tls-key FILE       the private key (PEM) of --tls-cert
   --tls-client-ca FILE mutual TLS: clients must present a certificate signed by this CA (PEM)
-${trustDomainUsage}  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
+${trustDomainUsage}  --csds MODE          who may read client status (CSDS) on the xDS port: ${csdsModes.join(', ')}
+                       (default ${defaults.csds}: peers on 127.0.0.0/8 or ::1); with --trust-domain CSDS
+                       is refused and --csds is not accepted
+  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
                        "Authorization: Bearer TOKEN", TOKEN being the file's content (16+ characters)
   --admin-tls-cert FILE  serve the admin pages over HTTPS with this certificate chain, with --admin-tls-key
   --admin-tls-key FILE   the private key of --admin-tls-cert
@@ -200,6 +212,7 @@ export function parseCommandLine(
         'tls-key': { type: 'string' },
         'tls-client-ca': { type: 'string' },
         ...trustDomainFlagSpec,
+        csds: { type: 'string' },
         'admin-token-file': { type: 'string' },
         'admin-tls-cert': { type: 'string' },
         'admin-tls-key': { type: 'string' },
@@ -242,6 +255,7 @@ export function parseCommandLine(
     adminTlsCert: flag('admin-tls-cert'),
     adminTlsKey: flag('admin-tls-key'),
   };
+  const csds = flag('csds');
   const registries = registrySpecs(values['registry']);
   const limitFlags = readLimitFlags(values);
   const problems = [
@@ -261,6 +275,12 @@ export function parseCommandLine(
     millisecondsProblem('keepalive-time-ms', keepaliveTime),
     millisecondsProblem('keepalive-timeout-ms', keepaliveTimeout),
     ...securityProblems(security),
+    csds === undefined || (csdsModes as readonly string[]).includes(csds)
+      ? undefined
+      : `--csds: "${csds}" is not one of ${csdsModes.join(', ')}`,
+    csds !== undefined && security.trustDomain !== undefined
+      ? '--csds: with --trust-domain, CSDS is refused (node identity); leave --csds out'
+      : undefined,
     ...registries.problems,
   ].filter((problem) => problem !== undefined);
   if (problems.length > 0) return { kind: 'usage-error', message: problems.join('\n') };
@@ -292,6 +312,7 @@ export function parseCommandLine(
       keepaliveTimeoutMs:
         keepaliveTimeout === undefined ? defaults.keepaliveTimeoutMs : Number(keepaliveTimeout),
       ...security,
+      csds: (csds ?? defaults.csds) as CsdsMode,
       registries: registries.specs,
       registryLimits,
       limits: limitFlags.limits,

@@ -41,6 +41,11 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxRegexProgramSize: 'instructions one CSDS regex may compile to (bounded before compiling)',
   maxStatusMatchers: 'node matchers in one CSDS request',
   maxStatusMatcherBytes: 'bytes of one CSDS node matcher',
+  maxStatusConfigs: 'resource entries in one CSDS answer',
+  maxStatusBytes: 'bytes of one CSDS answer (at most maxMessageBytes)',
+  maxStatusUnknownNames:
+    'subscribed names with no resource listed per stream and type in a CSDS answer (the rest counted)',
+  maxConcurrentStatusCalls: 'CSDS answers built at once, server-wide (more wait, 100 at most)',
   hookTimeoutMs:
     'ms an async server hook (onStreamOpen, onRequest, onResponse) or authorization verdict may take',
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',

@@ -3,6 +3,7 @@ import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
 import type { AggregateService, RegistryLimits, RegistrySpec } from '@xds/registry';
 import {
+  type AuthorizeStatus,
   defaultLimits,
   type KeepaliveOptions,
   type Limits,
@@ -13,6 +14,8 @@ import type { Logger } from 'pino';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
 import { ConvergenceTracker } from './convergence.js';
+import type { CsdsMode } from './cli.js';
+import { csdsAccess } from './csds-access.js';
 import { exampleModelPath } from './example-model.js';
 import { addHealthService } from './health.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -55,6 +58,11 @@ export interface ReferenceServerOptions extends ProcessSecurityOptions {
   readonly reloadHeapMiB?: number | undefined;
   /** How long close() lets xDS connections finish before forcing them (ms); default 5,000. */
   readonly closeGraceMs?: number;
+  /**
+   * Who may read client status (CSDS) when there is no `nodeIdentity`: loopback peers (the default), anyone, or no
+   * one (csds-access.ts). With `nodeIdentity`, CSDS is refused.
+   */
+  readonly csds?: CsdsMode | undefined;
   /** Bind client certificates to node ids (needs mutual TLS): see `XdsServerOptions.nodeIdentity`. */
   readonly nodeIdentity?: NodeIdentityOptions | undefined;
   /** Service registries whose services are merged into the model (`--registry KIND=LOCATION`). */
@@ -95,6 +103,12 @@ function effectiveLimits(limits: Limits | undefined): Record<string, number> {
   return { ...defaultLimits, ...Object.fromEntries(given) };
 }
 
+/** The `authorizeStatus` option of a `--csds` mode (none for `open`). */
+function csdsOption(mode: CsdsMode): { authorizeStatus?: AuthorizeStatus } {
+  const hook = csdsAccess(mode);
+  return hook === undefined ? {} : { authorizeStatus: hook };
+}
+
 /**
  * Starts `xds-server`: loads the model (throwing a ModelLoadError when it is invalid), publishes it for Envoy and
  * proxyless gRPC clients (one snapshot each), serves xDS with gRPC health and reflection, serves the admin pages
@@ -123,6 +137,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     writeBudget: { maxBytesInFlight: (options.maxInFlightMiB ?? 64) * 1024 * 1024 },
     ...(options.keepalive === undefined ? {} : { keepalive: options.keepalive }),
     ...(options.nodeIdentity === undefined ? {} : { nodeIdentity: options.nodeIdentity }),
+    // Rule L6: without node identity, CSDS goes to whom --csds says (loopback peers by default).
+    ...(options.nodeIdentity === undefined ? csdsOption(options.csds ?? 'loopback') : {}),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const metrics = createMetrics({

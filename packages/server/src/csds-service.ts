@@ -3,7 +3,9 @@
  * CSDS shows every matching node's config, so reading it is an operator's right, not a proxy's (rule L6): each
  * request goes through `authorizeStatus`, and a server that authorizes its xDS clients (`authorize`) but says
  * nothing about CSDS refuses it. Errors end the call with a status and never escape a handler (rule L4); a stream
- * answers one request at a time and reads the next only once the answer is flushed (backpressure).
+ * answers one request at a time and reads the next only once the answer is flushed (backpressure). Answers are
+ * built in slices, at most `limits.maxConcurrentStatusCalls` at once server-wide (csds-gate.ts, rule L2), and sent
+ * as they were encoded while built (csds.ts).
  */
 import type {
   Server,
@@ -16,19 +18,31 @@ import {
   ClientStatusDiscoveryService,
   type ClientStatusRequest,
   ClientStatusRequestSchema,
-  type ClientStatusResponse,
-  ClientStatusResponseSchema,
   Code,
   methodPath,
   XdsError,
 } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { messageEncoder, requestDecoder, UndecodableRequest } from './codec.js';
-import { clientStatus } from './csds.js';
+import { clientStatusBytes } from './csds.js';
+import { StatusGate } from './csds-gate.js';
 import { toStatus } from './status.js';
 import type { ServerCall, StreamContext, StreamHandle } from './stream-context.js';
 
 type Request = ClientStatusRequest | UndecodableRequest;
+/** An encoded ClientStatusResponse. */
+type ClientStatusResponse = Uint8Array;
+
+/** One gate per server (its context), whichever grpc-js servers its services are mounted on. */
+const gates = new WeakMap<StreamContext, StatusGate>();
+function gateOf(ctx: StreamContext): StatusGate {
+  let gate = gates.get(ctx);
+  if (gate === undefined) {
+    gate = new StatusGate(ctx.limits.maxConcurrentStatusCalls);
+    gates.set(ctx, gate);
+  }
+  return gate;
+}
 
 /** Refuses the call unless `authorizeStatus` grants it (or the server has no authorization at all). */
 async function authorizeStatus(ctx: StreamContext, request: ClientStatusRequest, call: ServerCall) {
@@ -66,7 +80,14 @@ async function answer(
     throw new XdsError(request.code, request.message);
   }
   await authorizeStatus(ctx, request, call);
-  return clientStatus(streams(), request, ctx.limits);
+  return gateOf(ctx).run(
+    () =>
+      clientStatusBytes(streams(), request, ctx.limits, {
+        abandoned: () => call.cancelled,
+        limitReached: (limit) => ctx.limitReached(limit),
+      }),
+    () => ctx.limitReached('maxConcurrentStatusCalls'),
+  );
 }
 
 /** Logs a failed request: a refusal or bad input at warn, anything else (a bug) at error. */
@@ -146,7 +167,8 @@ export function registerCsds(
 ): void {
   const definition: Record<string, unknown> = {};
   const implementation: UntypedServiceImplementation = {};
-  const encode = messageEncoder(ClientStatusResponseSchema);
+  // The answer is encoded while it is built (csds.ts): it goes out as it is.
+  const encode = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
   for (const method of ClientStatusDiscoveryService.methods) {
     const streaming = method.methodKind === 'bidi_streaming';
     definition[method.localName] = {

@@ -5,7 +5,13 @@
  */
 export type { ClientInfo, ClientsOptions, TypeStatus } from './client-status.js';
 export type { ConnectionLimit, ConnectionStats } from './connection-gate.js';
-export { clientStatus, type StatusLimits } from './csds.js';
+export {
+  clientStatus,
+  clientStatusBytes,
+  type StatusBuildOptions,
+  type StatusLimit,
+  type StatusLimits,
+} from './csds.js';
 export type {
   AckEvent,
   NackEvent,

@@ -132,6 +132,30 @@ export interface Limits {
    */
   readonly maxStatusMatcherBytes?: number;
   /**
+   * Per-resource entries (`GenericXdsConfig`s) in one CSDS answer, across every node it matches; default 100,000
+   * (each costs some microseconds to build). Counted while the answer is built, which stops at the first entry
+   * past it: the call ends with RESOURCE_EXHAUSTED naming this limit (ask for fewer nodes with node matchers).
+   */
+  readonly maxStatusConfigs?: number;
+  /**
+   * Bytes of one CSDS answer, counted while it is built (each entry is encoded as it is made); default 16 MiB, and
+   * never more than `XdsServerOptions.maxMessageBytes`. Past it the call ends with RESOURCE_EXHAUSTED naming this
+   * limit (ask for fewer nodes, or set `exclude_resource_contents`).
+   */
+  readonly maxStatusBytes?: number;
+  /**
+   * Subscribed names with no resource in the cache listed in a CSDS answer per stream and type; default 100. The
+   * others are counted in one entry that says how many there are: a client may subscribe to 100,000 names that do
+   * not exist (`maxNamesPerRequest`), each of which would otherwise cost an entry in every answer.
+   */
+  readonly maxStatusUnknownNames?: number;
+  /**
+   * CSDS answers built at once, server-wide; default 2. Each is built in slices of a few milliseconds that give
+   * way to the other clients; more calls wait their turn (at most 100 wait; past that, RESOURCE_EXHAUSTED naming
+   * this limit).
+   */
+  readonly maxConcurrentStatusCalls?: number;
+  /**
    * How long an async hook (`hooks.onStreamOpen`, `onRequest`, `onResponse`) may take (ms); default 10 s. Then its
    * stream or call ends with INTERNAL naming this limit; other streams never wait for it. It bounds an async
    * `authorize` or `authorizeStatus` verdict too: one that has not settled ends its call with UNAVAILABLE naming
@@ -217,6 +241,10 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxRegexProgramSize: 2_000,
   maxStatusMatchers: 100,
   maxStatusMatcherBytes: 16 * 1024,
+  maxStatusConfigs: 100_000,
+  maxStatusBytes: 16 * 1024 * 1024,
+  maxStatusUnknownNames: 100,
+  maxConcurrentStatusCalls: 2,
   hookTimeoutMs: 10_000,
   maxQueuedRequests: 100,
   maxQueuedRequestBytes: 16 * 1024 * 1024,

@@ -9,7 +9,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { boundedAuthorization } from './authorization.js';
 import type { XdsServerEvents } from './events.js';
 import { composeAuthorize, nodeIdentityCheck } from './identity.js';
-import type { ResolvedLimits } from './limits.js';
+import { type ResolvedLimits, resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { defaultLegacyWildcard, type XdsServerOptions } from './options.js';
 import type { PartialRequestBudget } from './partial-request-budget.js';
@@ -21,6 +21,17 @@ import type { WriteBudget } from './write-budget.js';
 function typesOf(cache: XdsServerOptions['cache']): ResourceTypes {
   const types = (cache as { readonly types?: unknown }).types;
   return types instanceof ResourceTypes ? types : ResourceTypes.builtIn;
+}
+
+/**
+ * The server's limits: `options.limits` with the defaults filled in, `maxStatusBytes` no more than
+ * `options.maxMessageBytes` (a CSDS answer is one message).
+ */
+export function serverLimits(options: XdsServerOptions): ResolvedLimits {
+  const limits = resolveLimits(options.limits);
+  const maxMessage = options.maxMessageBytes ?? 64 * 1024 * 1024;
+  if (limits.maxStatusBytes <= maxMessage) return limits;
+  return Object.freeze({ ...limits, maxStatusBytes: maxMessage });
 }
 
 /** What the server owns and hands to {@link serverContext}. */

@@ -15,13 +15,12 @@ import { type ClientInfo, type ClientsOptions, describeClients } from './client-
 import { ConnectionGate, type ConnectionStats, gateLimits, openFilesLimit } from './connection-gate.js';
 import type { XdsServerEvents } from './events.js';
 import { http2ServersOf } from './grpc-http2-servers.js';
-import { resolveLimits } from './limits.js';
 import { silentLogger } from './logger.js';
 import { grpcServerOptions, type XdsServerOptions } from './options.js';
 import { PartialRequestBudget, type PartialRequestStats } from './partial-request-budget.js';
 import { partialRequestInterceptor } from './partial-requests.js';
 import { createRestHandler } from './rest.js';
-import { serverContext } from './server-context.js';
+import { serverContext, serverLimits } from './server-context.js';
 import { registerServices, registerTypeService } from './services.js';
 import { guardGrpcServer } from './session-guard.js';
 import type { StreamContext } from './stream-context.js';
@@ -79,7 +78,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       );
     }
     this.#options = options;
-    const limits = resolveLimits(options.limits);
+    const limits = serverLimits(options);
     this.#budget = new WriteBudget(options.writeBudget, limits.drainTimeoutMs);
     const registry = new StreamRegistry(limits);
     this.#registry = registry;
