@@ -80,6 +80,7 @@ describe('command line', () => {
         adminTokenFile: 'token',
         adminTlsCert: 'admin.crt',
         adminTlsKey: 'admin.key',
+        csds: 'loopback',
         registries: [{ kind: 'etcd', location: 'http://127.0.0.1:2379/xds' }],
         registryLimits: { maxRegistryServices: 20 },
         limits: { maxStreamsPerNode: 1000, drainTimeoutMs: maxLimitValue },

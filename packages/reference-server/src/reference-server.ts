@@ -13,8 +13,8 @@ import {
 import type { Logger } from 'pino';
 import type { AdminContext } from './admin/admin-context.js';
 import { createAdminServer } from './admin/admin-server.js';
-import { ConvergenceTracker } from './convergence.js';
 import type { CsdsMode } from './cli.js';
+import { ConvergenceTracker } from './convergence.js';
 import { csdsAccess } from './csds-access.js';
 import { exampleModelPath } from './example-model.js';
 import { addHealthService } from './health.js';
