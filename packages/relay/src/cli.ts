@@ -27,6 +27,7 @@ import { defaultGroupsPerConnection } from './connection-slots.js';
 import { defaultMaxGroups, defaultMaxNewGroupsPerSecond } from './group-admission.js';
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
+import { defaultAnswerWaitMs } from './group-upstream.js';
 import { defaultMaxNamesPerGroup } from './relay-cache.js';
 import {
   defaultReadyGraceMs,
@@ -68,6 +69,11 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly upstreamLimits: ClientLimits;
   /** How long a group may be without a live upstream stream before readiness counts it as failing (ms). */
   readonly readyGraceMs: number;
+  /**
+   * How long a group's watches wait for the upstream to answer a request that asks for more (the wildcard or new
+   * names) on a connected stream before the view counts as covering it (ms; `RelayOptions.upstreamAnswerWaitMs`).
+   */
+  readonly upstreamAnswerWaitMs: number;
   /** Node identity (rule L6): SPIFFE IDs of this trust domain may claim the Istio node ids of their namespace. */
   readonly trustDomain: string | undefined;
   readonly logLevel: LogLevel;
@@ -92,6 +98,7 @@ export const relayDefaults = Object.freeze({
   maxGroupKeyBytes: defaultMaxGroupKeyBytes,
   groupsPerConnection: defaultGroupsPerConnection,
   readyGraceMs: defaultReadyGraceMs,
+  upstreamAnswerWaitMs: defaultAnswerWaitMs,
   logLevel: 'info' as LogLevel,
 });
 
@@ -113,6 +120,9 @@ Options:
                          worth; a node of one more new group is refused and retries (default ${relayDefaults.maxNewGroupsPerSecond})
   --group-idle-ms N      ms a group without downstream clients keeps its upstream stream (holding no resources)
                          before it is freed (default ${relayDefaults.groupIdleMs})
+  --upstream-answer-wait-ms N  ms a group's watches wait for the upstream to answer a request asking for more
+                         (the wildcard or new names) on a connected stream before its view counts as covering it
+                         (default ${relayDefaults.upstreamAnswerWaitMs})
   --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
   --max-group-key-bytes N  bytes of a node's group key (its node id, cluster or metadata value) at most; a node
@@ -161,6 +171,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'max-groups': { type: 'string' },
         'max-new-groups-per-second': { type: 'string' },
         'group-idle-ms': { type: 'string' },
+        'upstream-answer-wait-ms': { type: 'string' },
         'max-names-per-group': { type: 'string' },
         'max-group-key-bytes': { type: 'string' },
         'groups-per-connection': { type: 'string' },
@@ -194,6 +205,7 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const maxGroups = text('max-groups');
   const newGroups = text('max-new-groups-per-second');
   const idleMs = text('group-idle-ms');
+  const answerWaitMs = text('upstream-answer-wait-ms');
   const maxNames = text('max-names-per-group');
   const maxKey = text('max-group-key-bytes');
   const perConnection = text('groups-per-connection');
@@ -233,6 +245,10 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     (/^\d{1,10}$/.test(idleMs) && Number(idleMs) >= 1 && Number(idleMs) <= 2_147_483_647)
       ? undefined
       : `--group-idle-ms: "${idleMs}" is not a whole number from 1 to 2147483647`,
+    answerWaitMs === undefined ||
+    (/^\d{1,10}$/.test(answerWaitMs) && Number(answerWaitMs) >= 1 && Number(answerWaitMs) <= 2_147_483_647)
+      ? undefined
+      : `--upstream-answer-wait-ms: "${answerWaitMs}" is not a whole number from 1 to 2147483647`,
     maxNames === undefined || (/^\d{1,9}$/.test(maxNames) && Number(maxNames) >= 1)
       ? undefined
       : `--max-names-per-group: "${maxNames}" is not a whole number from 1`,
@@ -285,6 +301,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       ...upstreamTls,
       upstreamLimits,
       readyGraceMs: readyGrace === undefined ? relayDefaults.readyGraceMs : Number(readyGrace),
+      upstreamAnswerWaitMs:
+        answerWaitMs === undefined ? relayDefaults.upstreamAnswerWaitMs : Number(answerWaitMs),
       limits: limitFlags.limits,
       limitsFile: limitFlags.limitsFile,
     },

@@ -46,6 +46,7 @@ describe('xds-relay command line', () => {
         upstreamKey: undefined,
         upstreamLimits: {},
         readyGraceMs: 30_000,
+        upstreamAnswerWaitMs: 10_000,
         limits: {},
         limitsFile: undefined,
       },
@@ -60,6 +61,30 @@ describe('xds-relay command line', () => {
       '5',
     ]);
     assert.equal(parsed.kind === 'run' && parsed.options.groupBy, 'metadata:ROLE');
+    const wait = parseRelayCommandLine(['--upstream=a:1', '--upstream-answer-wait-ms', '2500']);
+    assert.equal(wait.kind === 'run' && wait.options.upstreamAnswerWaitMs, 2500);
+  });
+
+  it('L2: --upstream-answer-wait-ms is a whole number from 1 to 2147483647', () => {
+    for (const bad of ['0', '-1', '1.5', 'soon', '2147483648', '99999999999']) {
+      const parsed = parseRelayCommandLine(['--upstream', 'a:1', `--upstream-answer-wait-ms=${bad}`]);
+      assert.ok(
+        parsed.kind === 'usage-error' &&
+          parsed.message.includes(
+            `--upstream-answer-wait-ms: "${bad}" is not a whole number from 1 to 2147483647`,
+          ),
+        bad,
+      );
+    }
+    const top = parseRelayCommandLine(['--upstream', 'a:1', '--upstream-answer-wait-ms', '2147483647']);
+    assert.equal(top.kind === 'run' && top.options.upstreamAnswerWaitMs, 2_147_483_647);
+  });
+
+  it('L2: the xds-relay command stops on a bad --upstream-answer-wait-ms with exit 2 naming the flag', async () => {
+    await assert.rejects(
+      startRelayCommand(['--upstream', '127.0.0.1:1', '--upstream-answer-wait-ms', 'soon']),
+      /exited with 2 before starting:[\s\S]*--upstream-answer-wait-ms: "soon" is not a whole number/,
+    );
   });
 
   it('names every bad flag in one usage error', () => {

@@ -50,6 +50,8 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly upstreamLimits?: ClientLimits | undefined;
   /** How long a group may be without a live upstream stream before readiness counts it failing (ms); default 30 s. */
   readonly readyGraceMs?: number | undefined;
+  /** How long a group's watches wait for the upstream to answer a request asking for more (ms); default 10 s. */
+  readonly upstreamAnswerWaitMs?: number | undefined;
   readonly logger: Logger;
   /** Upstream channel credentials (TLS, see upstream-tls.ts); insecure by default. */
   readonly credentials?: ChannelCredentials | undefined;
@@ -103,6 +105,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     ...(credentials === undefined ? {} : { credentials }),
     ...(options.upstreamLimits === undefined ? {} : { upstreamLimits: options.upstreamLimits }),
     ...(options.readyGraceMs === undefined ? {} : { readyGraceMs: options.readyGraceMs }),
+    ...(options.upstreamAnswerWaitMs === undefined
+      ? {}
+      : { upstreamAnswerWaitMs: options.upstreamAnswerWaitMs }),
     logger,
     server: {
       ...relayIdentityOptions(options.trustDomain, xdsTls?.requireClientCert === true),
