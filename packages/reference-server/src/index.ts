@@ -49,6 +49,7 @@ export {
   type StartFailure,
 } from './command.js';
 export type { ConfigErrorState, ConfigState } from './config-state.js';
+export { csdsAccess, peerHost } from './csds-access.js';
 export { exampleModelPath } from './example-model.js';
 export { routeGrpcLogs } from './grpc-logs.js';
 export { addHealthService, type HealthService } from './health.js';

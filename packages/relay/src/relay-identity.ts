@@ -4,17 +4,19 @@
  * not a copy), and CSDS, which shows every downstream node's configuration, is an operator's right, not a proxy's.
  * The relay refuses CSDS whenever its xDS port requires client certificates, `--trust-domain` or not: a relay under
  * mutual TLS exists to tell its clients apart, and a relay has no operator identity on its xDS port (operators read
- * the same status on the admin port, which is loopback unless guarded by a token and HTTPS).
+ * the same status on the admin port, which is loopback unless guarded by a token and HTTPS). Without client
+ * certificates, CSDS is served to loopback peers only, as `xds-server --csds loopback` (its default) does: a relay
+ * on a plaintext port served every downstream node's id, metadata and configuration to anyone (probe5 P8).
  */
 import { Code, XdsError } from '@xds/api';
-import { trustDomainIdentity } from '@xds/reference-server';
+import { csdsAccess, trustDomainIdentity } from '@xds/reference-server';
 import type { AuthorizeStatus, NodeIdentityOptions } from '@xds/server';
 
 /** The downstream server options that decide a client's identity and its access to CSDS. */
 export interface RelayIdentityOptions {
   /** Node identity from client certificates; set by `--trust-domain`. */
   readonly nodeIdentity?: NodeIdentityOptions;
-  /** Who may read CSDS; set (to refuse everyone) when client certificates are required. */
+  /** Who may read CSDS: no one when client certificates are required, else loopback peers only. */
   readonly authorizeStatus?: AuthorizeStatus;
 }
 
@@ -22,6 +24,9 @@ export interface RelayIdentityOptions {
 export const relayStatusRefusal =
   'client status (CSDS) is refused: xds-relay requires client certificates (--tls-client-ca), and CSDS would show ' +
   "every downstream node's configuration to any of them; operators read it on the admin port (/debug/syncz)";
+
+/** CSDS for loopback peers only (`xds-server --csds loopback`); csds-access.ts of `@xds/reference-server`. */
+const loopbackOnly: AuthorizeStatus = csdsAccess('loopback') as AuthorizeStatus;
 
 /**
  * The identity options of a relay whose xDS port requires client certificates (`requireClientCert`) or not, with
@@ -34,12 +39,10 @@ export function relayIdentityOptions(
   const nodeIdentity = trustDomainIdentity(trustDomain);
   return {
     ...(nodeIdentity === undefined ? {} : { nodeIdentity }),
-    ...(requireClientCert
-      ? {
-          authorizeStatus: () => {
-            throw new XdsError(Code.PermissionDenied, relayStatusRefusal);
-          },
+    authorizeStatus: requireClientCert
+      ? () => {
+          throw new XdsError(Code.PermissionDenied, relayStatusRefusal);
         }
-      : {}),
+      : loopbackOnly,
   };
 }
