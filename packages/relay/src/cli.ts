@@ -28,7 +28,7 @@ import { defaultMaxGroups, defaultMaxNewGroupsPerSecond } from './group-admissio
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultAnswerWaitMs } from './group-upstream.js';
-import { defaultMaxNamesPerGroup } from './relay-cache.js';
+import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
 import {
   defaultReadyGraceMs,
   parseUpstreamLimitFlags,

@@ -19,11 +19,12 @@ export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
 export { OriginProbe, type OriginProbeOptions, type ProbeResult } from './origin-probe.js';
 export { type Readiness, type ReadinessOptions, UpstreamReadiness } from './readiness.js';
 export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';
+export { RelayCache } from './relay-cache.js';
 export {
   defaultMaxNamesPerGroup,
   type Interest,
-  RelayCache,
+  type InterestChange,
   type RelayCacheHooks,
   type RelayCacheLimits,
-} from './relay-cache.js';
+} from './relay-cache-types.js';
 export { relayGroupByKey, relayGroupKey, relayUserAgentName, upstreamNode } from './upstream-node.js';

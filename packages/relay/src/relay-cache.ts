@@ -39,14 +39,6 @@ import {
   type RelayCacheLimits,
 } from './relay-cache-types.js';
 
-export {
-  defaultMaxNamesPerGroup,
-  type Interest,
-  type InterestChange,
-  type RelayCacheHooks,
-  type RelayCacheLimits,
-} from './relay-cache-types.js';
-
 interface Counts {
   wildcard: number;
   readonly names: Map<string, number>;

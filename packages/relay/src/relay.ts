@@ -25,7 +25,8 @@ import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
 import { OriginProbe } from './origin-probe.js';
 import { type Readiness, UpstreamReadiness } from './readiness.js';
-import { defaultMaxNamesPerGroup, RelayCache } from './relay-cache.js';
+import { RelayCache } from './relay-cache.js';
+import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
 import { upstreamNode } from './upstream-node.js';
 
 let version: string | undefined;
