@@ -168,7 +168,9 @@ export class ConnectionGate {
       if (key === undefined || settingUp === undefined) return;
       // A plaintext session owns the socket's handle: closing the connection then means destroying the session.
       settingUp.session = session;
-      session.once('stream', () => this.#setUp(key));
+      session.once('stream', () => {
+        if (this.#settingUp.get(key) === settingUp) this.#setUp(key);
+      });
     });
   }
 
@@ -209,19 +211,26 @@ export class ConnectionGate {
     this.#open++;
     if (peer !== undefined) this.#perPeer.set(peer, fromPeer + 1);
     const key = connectionKey(socket);
+    // A key is a 4-tuple, which a new connection may take while the 'close' of the old one is still to come:
+    // each connection acts only on its own entry, never on one a later connection put under the same key.
+    let entry: SettingUp | undefined;
     if (key !== undefined) {
       const timer = setTimeout(() => {
-        const session = this.#settingUp.get(key)?.session;
+        if (this.#settingUp.get(key) !== entry) return;
         this.#settingUp.delete(key);
-        session?.destroy();
+        entry?.session?.destroy();
         socket.destroy();
         this.#refuse('connectionSetupTimeoutMs', peer, this.#perPeer.get(peer ?? '') ?? 0);
       }, this.#limits.connectionSetupTimeoutMs);
       timer.unref();
-      this.#settingUp.set(key, { timer });
+      const stale = this.#settingUp.get(key);
+      if (stale !== undefined) clearTimeout(stale.timer);
+      entry = { timer };
+      this.#settingUp.set(key, entry);
     }
     socket.once('close', () => {
-      if (key !== undefined) this.#setUp(key);
+      if (entry !== undefined) clearTimeout(entry.timer);
+      if (key !== undefined && this.#settingUp.get(key) === entry) this.#settingUp.delete(key);
       this.#open--;
       if (peer === undefined) return;
       const left = (this.#perPeer.get(peer) ?? 1) - 1;
