@@ -1,8 +1,7 @@
 // Rule L2: request messages partly received are bounded across the server (`limits.maxPartialRequestBytesTotal`)
-// and per connection (`limits.maxPartialRequestBytesPerConnection`): each unfinished message reserves its announced
-// length until its last byte or the end of its call by any path, a message that does not fit ends its stream or
-// call with RESOURCE_EXHAUSTED naming the limit, small messages keep a share big ones cannot take, and what an
-// unfinished message pins stays close to its bytes.
+// and per connection (`limits.maxPartialRequestBytesPerConnection`): an unfinished message reserves what it received
+// plus a look-ahead, up to its announced length, until its last byte or its call ends by any path; one that does not
+// fit ends its call with RESOURCE_EXHAUSTED naming the limit, and small messages keep a share big ones cannot take.
 import assert from 'node:assert/strict';
 import { constants } from 'node:http2';
 import { describe, it } from 'node:test';
