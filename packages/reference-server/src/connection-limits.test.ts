@@ -68,7 +68,9 @@ describe('xds-server connection limits', { timeout: 180_000 }, () => {
         open: 4,
         peers: 2,
         refused: { maxConnectionsPerPeer: 5 },
+        errors: { byCode: {}, recent: [] },
       });
+      assert.match(metrics, /^# TYPE xds_server_connection_errors_total counter$/m);
       const page = (await get(server.adminAddress, '/')).body;
       assert.match(
         page,

@@ -42,11 +42,12 @@ export interface MetricsSources {
   };
   /**
    * The xDS listener's connections (`XdsServer.connectionStats()`), for `xds_server_connections` and
-   * `xds_server_connections_refused_total{limit}` (rule L2).
+   * `xds_server_connections_refused_total{limit}` (rule L2), and `xds_server_connection_errors_total{code}`.
    */
   readonly connections?: () => {
     readonly open: number;
     readonly refused: Readonly<Partial<Record<string, number>>>;
+    readonly errors?: { readonly byCode: Readonly<Record<string, number>> };
   };
   /**
    * Request messages partly received (`XdsServer.partialRequestStats()`), for `xds_server_partial_request_bytes`
@@ -160,6 +161,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
         this.reset();
         for (const [limit, count] of Object.entries(connections().refused))
           if (count !== undefined) this.inc({ limit }, count);
+      },
+    });
+    new Counter({
+      name: 'xds_server_connection_errors_total',
+      help: 'xDS connections Node ended on an error (GOAWAY INTERNAL_ERROR: every stream on them ended without a status), by the error code.',
+      labelNames: ['code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [code, count] of Object.entries(connections().errors?.byCode ?? {}))
+          this.inc({ code }, count);
       },
     });
   }

@@ -18,6 +18,7 @@ import type { ServerHttp2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
+import { type SessionErrorStats, SessionErrors } from './session-errors.js';
 
 /** The limits that refuse a connection (at accept), or close it (`connectionSetupTimeoutMs`: no stream in time). */
 export type ConnectionLimit = 'maxConnections' | 'maxConnectionsPerPeer' | 'connectionSetupTimeoutMs';
@@ -36,6 +37,8 @@ export interface ConnectionStats {
    * (`maxConnections`, `maxConnectionsPerPeer`) or for opening no stream in time (`connectionSetupTimeoutMs`).
    */
   readonly refused: Readonly<Partial<Record<ConnectionLimit, number>>>;
+  /** Connections Node ended on an error (GOAWAY INTERNAL_ERROR; every stream on them ended without a status). */
+  readonly errors: SessionErrorStats;
 }
 
 /** The shortest time between two log lines about one limit (ms). */
@@ -141,11 +144,13 @@ export class ConnectionGate {
   readonly #logged = new Map<ConnectionLimit, LogState>();
   /** The set-up timers of admitted connections that have not opened a stream yet, by {@link connectionKey}. */
   readonly #settingUp = new Map<string, SettingUp>();
+  readonly #errors: SessionErrors;
   #open = 0;
 
   constructor(limits: GateLimits, logger: Logger) {
     this.#limits = limits;
     this.#logger = logger;
+    this.#errors = new SessionErrors(logger);
   }
 
   /**
@@ -163,6 +168,7 @@ export class ConnectionGate {
     });
     // An HTTP/2 server emits `session` once the TLS handshake (if any) is done; its first stream ends set-up.
     server.on('session', (session: ServerHttp2Session) => {
+      this.#errors.watch(session);
       const key = session.socket === undefined ? undefined : connectionKey(session.socket);
       const settingUp = key === undefined ? undefined : this.#settingUp.get(key);
       if (key === undefined || settingUp === undefined) return;
@@ -190,6 +196,7 @@ export class ConnectionGate {
       open: this.#open,
       peers: this.#perPeer.size,
       refused: Object.fromEntries(this.#refused) as ConnectionStats['refused'],
+      errors: this.#errors.stats(),
     };
   }
 

@@ -53,6 +53,7 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
         open: 4,
         peers: 1,
         refused: { maxConnectionsPerPeer: 6 },
+        errors: { byCode: {}, recent: [] },
       });
       const line = logger.warnings.find((w) => /maxConnectionsPerPeer/.test(w.message));
       assert.ok(line, 'a refusal is logged');
@@ -94,7 +95,12 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
 
       flooded = await flood(port, 20);
       await until(() => flooded.filter((s) => s.closed).length === 16, 'sixteen refused', patience);
-      assert.deepEqual(h.server.connectionStats(), { open: 5, peers: 1, refused: { maxConnections: 16 } });
+      assert.deepEqual(h.server.connectionStats(), {
+        open: 5,
+        peers: 1,
+        refused: { maxConnections: 16 },
+        errors: { byCode: {}, recent: [] },
+      });
       assert.equal(await http2Outcome(port), 'refused');
 
       // The client connected before the flood still gets pushes.

@@ -49,6 +49,7 @@ export { type Logger, silentLogger } from './logger.js';
 export { fixedNodeReleases, nodeHasHttp2Fix, nodeHttp2Warning } from './node-support.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { PartialRequestLimit, PartialRequestStats } from './partial-request-budget.js';
+export type { SessionErrorRecord, SessionErrorStats } from './session-errors.js';
 export { guardGrpcServer } from './session-guard.js';
 export type { Authorize, AuthorizeStatus, ServerCall } from './stream-context.js';
 export { compileRe2, compileStringMatcher, matchesString, type StringPredicate } from './string-matcher.js';

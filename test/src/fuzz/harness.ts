@@ -141,7 +141,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       targetFailure('the server keeps answering', 'the target stopped answering while cases were in flight');
       return;
     }
-    const state = `the target then had ${stats.streams} open streams, ${stats.bytesInFlight} response bytes unflushed`;
+    const errors = stats.connectionErrors.length === 0 ? 'none' : stats.connectionErrors.join('; ');
+    const state = `the target then had ${stats.streams} open streams, ${stats.bytesInFlight} response bytes unflushed; connections it ended on an error: ${errors}`;
     fail({
       property: 'every call ends with a status',
       message: `${result.failure}; ${state}`,

@@ -43,6 +43,11 @@ export interface TargetStats {
   readonly version: string;
   /** CPU time the process has used (user + system, ms). */
   readonly cpuMs: number;
+  /**
+   * The latest connections Node ended on an error (`connectionStats().errors.recent`: time, peer, code, message),
+   * which end every stream on them without a status (docs/fuzzing.md, finding 7).
+   */
+  readonly connectionErrors: readonly string[];
 }
 
 /** From the target to the driver. */

@@ -66,6 +66,9 @@ function stats(id: number, collect: boolean): TargetMessage {
     bytesInFlight: server.writeBudget().inFlightBytes,
     version,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    connectionErrors: server
+      .connectionStats()
+      .errors.recent.map((e) => `${e.at} ${e.peer} ${e.code}: ${e.message}`),
   };
 }
 
