@@ -1,6 +1,6 @@
 // The admin bearer token, read from a file (`--admin-token-file`): bounded in size, trimmed of the final
 // newline, and long enough to be worth guessing against.
-import { readFileSync, statSync } from 'node:fs';
+import { readBoundedFile } from '@xds/server';
 
 /** The largest token file read, in bytes. */
 export const maxAdminTokenFileBytes = 4096;
@@ -12,17 +12,14 @@ export const minAdminTokenLength = 16;
  * Throws an Error naming the file otherwise.
  */
 export function readAdminToken(file: string): string {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (error) {
-    throw new Error(`--admin-token-file ${file}: ${(error as Error).message}`);
-  }
-  if (size > maxAdminTokenFileBytes)
+  // Bounded and non-blocking: a FIFO or a device named here must not hang the start (probe Q4).
+  const read = readBoundedFile(file, maxAdminTokenFileBytes);
+  if (!read.ok) throw new Error(`--admin-token-file ${file}: ${read.message}`);
+  if (read.bytes.length > maxAdminTokenFileBytes)
     throw new Error(
-      `--admin-token-file ${file} is ${size} bytes; a token file may have ${maxAdminTokenFileBytes}`,
+      `--admin-token-file ${file} is more than the ${maxAdminTokenFileBytes} bytes a token file may have`,
     );
-  const token = readFileSync(file, 'utf8').trim();
+  const token = read.bytes.toString('utf8').trim();
   if (!/^[\x21-\x7e]*$/.test(token))
     throw new Error(`--admin-token-file ${file}: the token must be printable ASCII without spaces`);
   if (token.length < minAdminTokenLength)

@@ -67,10 +67,14 @@ describe('xds-server connection limits', { timeout: 180_000 }, () => {
       assert.deepEqual(syncz.server.connections, {
         open: 4,
         peers: 2,
+        idle: 0,
+        evicted: 0,
         refused: { maxConnectionsPerPeer: 5 },
         errors: { byCode: {}, recent: [] },
       });
       assert.match(metrics, /^# TYPE xds_server_connection_errors_total counter$/m);
+      assert.match(metrics, /^xds_server_connections_idle 0$/m);
+      assert.match(metrics, /^xds_server_connections_evicted_total 0$/m);
       const page = (await get(server.adminAddress, '/')).body;
       assert.match(
         page,

@@ -4,8 +4,7 @@
  * (`defaultLimits`), so the flags, `--help`, `docs/security.md` and the server agree; this file adds only a one-line
  * meaning per limit for `--help`, the range a flag or the file may give, and the merge of the two (flags win).
  */
-import { readFileSync, statSync } from 'node:fs';
-import { defaultLimits, type Limits } from '@xds/server';
+import { defaultLimits, type Limits, readBoundedFile } from '@xds/server';
 import type { ParsedCommand } from './command.js';
 
 /** The name of a limit: a key of `@xds/server`'s {@link Limits}. */
@@ -58,6 +57,8 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
     'TCP connections from one peer address at once (default: 1,024 or a quarter of maxConnections; raise it behind a NAT)',
   connectionSetupTimeoutMs:
     "ms from accept to a connection's first stream (TLS handshake, preface); then closed",
+  maxConnectionIdleMs:
+    'ms a connection may stay with no stream open once it has opened one; then closed (the longest-idle one also makes room when maxConnections is reached)',
 });
 
 /** The largest `--limits-file` read, in bytes: the file holds at most a few hundred. */
@@ -115,15 +116,12 @@ export function parseLimitFlags(values: string | boolean | string[] | undefined)
  */
 export function readLimitsFile(file: string): Limits | string {
   const where = `--limits-file ${file}`;
-  let text: string;
-  try {
-    const size = statSync(file).size;
-    if (size > maxLimitsFileBytes) return `${where}: ${size} bytes, more than ${maxLimitsFileBytes}`;
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return `${where}: cannot read the file${code === undefined ? '' : ` (${code})`}`;
-  }
+  // Bounded and non-blocking: a FIFO or a device named here must not hang the start (probe Q4).
+  const read = readBoundedFile(file, maxLimitsFileBytes);
+  if (!read.ok)
+    return `${where}: ${read.code === undefined ? read.message : `cannot read the file (${read.code})`}`;
+  if (read.bytes.length > maxLimitsFileBytes) return `${where}: more than ${maxLimitsFileBytes} bytes`;
+  const text = read.bytes.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

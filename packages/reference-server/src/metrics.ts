@@ -42,12 +42,15 @@ export interface MetricsSources {
   };
   /**
    * The xDS listener's connections (`XdsServer.connectionStats()`), for `xds_server_connections` and
-   * `xds_server_connections_refused_total{limit}` (rule L2), and `xds_server_connection_errors_total{code}`.
+   * `xds_server_connections_refused_total{limit}` (rule L2), `xds_server_connections_idle`,
+   * `xds_server_connections_evicted_total` and `xds_server_connection_errors_total{code}`.
    */
   readonly connections?: () => {
     readonly open: number;
     readonly refused: Readonly<Partial<Record<string, number>>>;
     readonly errors?: { readonly byCode: Readonly<Record<string, number>> };
+    readonly idle?: number;
+    readonly evicted?: number;
   };
   /**
    * Request messages partly received (`XdsServer.partialRequestStats()`), for `xds_server_partial_request_bytes`
@@ -161,6 +164,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
         this.reset();
         for (const [limit, count] of Object.entries(connections().refused))
           if (count !== undefined) this.inc({ limit }, count);
+      },
+    });
+    new Gauge({
+      name: 'xds_server_connections_idle',
+      help: 'Connections to the xDS listener that have opened a stream and have none open (closed after limits.maxConnectionIdleMs).',
+      registers,
+      collect() {
+        this.set(connections().idle ?? 0);
+      },
+    });
+    new Counter({
+      name: 'xds_server_connections_evicted_total',
+      help: 'Idle connections closed to make room for a new one when limits.maxConnections was reached.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(connections().evicted ?? 0);
       },
     });
     new Counter({

@@ -2,8 +2,8 @@
 // only regular files are opened (a FIFO or a device would block the reader or never end). Shared by the start-up
 // read and the reload worker, so both apply the same limits and give the same errors.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type ModelError, type ModelLimits, parseModel, type ServiceModel } from '@xds/generator/model';
+import { readBoundedFile } from '@xds/server/bounded-file';
 
 /** The outcome of reading a model file. */
 export type ReadResult =
@@ -29,41 +29,6 @@ export function digestOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Reads at most `limit + 1` bytes of a regular file, or says why it cannot. */
-function readBounded(
-  file: string,
-  limit: number,
-): { ok: true; bytes: Buffer } | { ok: false; message: string } {
-  let fd: number;
-  try {
-    // O_NONBLOCK: opening a FIFO without a writer returns at once (and is then refused) instead of hanging.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    return {
-      ok: false,
-      message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return { ok: false, message: 'cannot read the file: not a regular file' };
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const read = readSync(fd, buffer, length, buffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-    }
-    return { ok: true, bytes: buffer.subarray(0, length) };
-  } catch (error) {
-    return {
-      ok: false,
-      message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** The 1-based line of the byte at `offset`. */
 function lineAt(bytes: Uint8Array, offset: number): number {
   let line = 1;
@@ -77,7 +42,7 @@ function lineAt(bytes: Uint8Array, offset: number): number {
  */
 export function readModelFile(options: ReadModelOptions): ReadResult {
   const { file, limits } = options;
-  const read = readBounded(file, limits.maxBytes);
+  const read = readBoundedFile(file, limits.maxBytes);
   if (!read.ok)
     return { kind: 'errors', digest: undefined, errors: [{ file, path: '', message: read.message }] };
   const digest = digestOf(read.bytes);

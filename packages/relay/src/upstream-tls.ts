@@ -7,11 +7,11 @@
  * half-written rotation keeps the previous files; a new upstream connection uses the new files, open ones keep
  * theirs.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { type ChannelCredentials, experimental } from '@grpc/grpc-js';
 import { Code, XdsError } from '@xds/api';
-import { maxPemFileBytes } from '@xds/server';
+import { maxPemFileBytes, readBoundedFile } from '@xds/server';
 import { EventEmitter } from 'eventemitter3';
 
 /** The upstream TLS flags; each a file name, undefined when not given. */
@@ -42,23 +42,17 @@ export function upstreamTlsProblems(flags: UpstreamTlsFlags): (string | undefine
 }
 
 function readPem(flag: string, file: string): Buffer {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (error) {
-    throw new XdsError(Code.InvalidArgument, `--${flag} ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  if (size > maxPemFileBytes)
+  // Bounded and non-blocking: a FIFO or a device swapped in for the file must not hang the relay (probe Q4).
+  const read = readBoundedFile(file, maxPemFileBytes);
+  if (!read.ok) throw new XdsError(Code.InvalidArgument, `--${flag} ${file}: ${read.message}`);
+  if (read.bytes.length > maxPemFileBytes)
     throw new XdsError(
       Code.InvalidArgument,
-      `--${flag} ${file} is ${size} bytes, more than the ${maxPemFileBytes} a PEM file may have`,
+      `--${flag} ${file} is more than the ${maxPemFileBytes} bytes a PEM file may have`,
     );
-  const bytes = readFileSync(file);
-  if (!bytes.includes('-----BEGIN '))
+  if (!read.bytes.includes('-----BEGIN '))
     throw new XdsError(Code.InvalidArgument, `--${flag} ${file} holds no PEM block`);
-  return bytes;
+  return read.bytes;
 }
 
 /** One consistent set of upstream TLS files: the CA, and the relay's certificate and key for mutual TLS. */

@@ -24,8 +24,17 @@ describe('ConnectionGate', () => {
   it('L2: peers are keyed by address, an IPv4-mapped IPv6 address as its IPv4 form', () => {
     assert.equal(peerKey('::ffff:10.1.2.3'), '10.1.2.3');
     assert.equal(peerKey('10.1.2.3'), '10.1.2.3');
-    assert.equal(peerKey('FE80::1'), 'fe80::1');
     assert.equal(peerKey(undefined), undefined);
+  });
+
+  it('L2: an IPv6 peer is keyed by its /64, which one host holds whole (probe finding Q2)', () => {
+    assert.equal(peerKey('2001:db8:0:1::5'), '2001:db8:0:1::/64');
+    assert.equal(peerKey('2001:DB8:0:1:aaaa:bbbb:cccc:dddd'), '2001:db8:0:1::/64');
+    assert.equal(peerKey('2001:0db8:0000:0001:ffff::1%eth0'), '2001:db8:0:1::/64');
+    assert.equal(peerKey('::1'), '0:0:0:0::/64');
+    assert.equal(peerKey('fe80::1:2:3:4'), 'fe80:0:0:0::/64');
+    assert.equal(peerKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+    assert.notEqual(peerKey('2001:db8:0:1::5'), peerKey('2001:db8:0:2::5'));
   });
 
   it('L2: maxConnectionsPerPeer defaults to 1,024, or a quarter of maxConnections when that is smaller', () => {
@@ -80,7 +89,12 @@ describe('ConnectionGate', () => {
   it('L2: refusals are logged once per limit per interval, with the count since the previous line', async () => {
     const logger = recordingLogger();
     const gate = new ConnectionGate(
-      { maxConnections: 1, maxConnectionsPerPeer: 1, connectionSetupTimeoutMs: idleHeld },
+      {
+        maxConnections: 1,
+        maxConnectionsPerPeer: 1,
+        connectionSetupTimeoutMs: idleHeld,
+        maxConnectionIdleMs: idleHeld,
+      },
       logger,
     );
     const server: NetServer = createServer();
@@ -95,6 +109,8 @@ describe('ConnectionGate', () => {
       assert.deepEqual(gate.stats(), {
         open: 1,
         peers: 1,
+        idle: 0,
+        evicted: 0,
         refused: { maxConnections: 7 },
         errors: { byCode: {}, recent: [] },
       });

@@ -11,17 +11,24 @@
 // A connection admitted must open its first stream within `limits.connectionSetupTimeoutMs` (TLS handshake, HTTP/2
 // preface, SETTINGS and first HEADERS included), or the gate closes it (probe finding P5: idle sockets were held
 // until HTTP/2 keepalive ended them, ~180 s, and filled the gate, so every new client was refused). A connection
-// whose streams have all ended is left to keepalive and to the client's own idle timeout: it has proved it speaks
-// gRPC, and the per-peer cap bounds how many one address can hold.
+// that has opened a stream and then has none open may stay `limits.maxConnectionIdleMs` (5 min; gRPC's
+// MAX_CONNECTION_IDLE), and when `maxConnections` is reached a new connection takes the slot of the one idle the
+// longest (probe finding Q2: one stream to any path, then silence, held a slot for ever, since keepalive never ends
+// a peer that answers pings, and a few addresses filled the gate). An IPv6 peer is keyed by its /64, which one host
+// or one attacker holds whole.
 import { readFileSync } from 'node:fs';
-import type { ServerHttp2Session } from 'node:http2';
+import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { ResolvedLimits } from './limits.js';
 import type { Logger } from './logger.js';
 import { type SessionErrorStats, SessionErrors } from './session-errors.js';
 
 /** The limits that refuse a connection (at accept), or close it (`connectionSetupTimeoutMs`: no stream in time). */
-export type ConnectionLimit = 'maxConnections' | 'maxConnectionsPerPeer' | 'connectionSetupTimeoutMs';
+export type ConnectionLimit =
+  | 'maxConnections'
+  | 'maxConnectionsPerPeer'
+  | 'connectionSetupTimeoutMs'
+  | 'maxConnectionIdleMs';
 
 /** The limits the gate enforces, resolved. */
 export type GateLimits = Pick<ResolvedLimits, ConnectionLimit>;
@@ -30,11 +37,16 @@ export type GateLimits = Pick<ResolvedLimits, ConnectionLimit>;
 export interface ConnectionStats {
   /** Connections the gated listeners hold now (TLS handshakes under way included). */
   readonly open: number;
-  /** Distinct peer addresses among them. */
+  /** Distinct peers among them (IPv4 addresses, IPv6 /64s). */
   readonly peers: number;
+  /** Connections among them that have opened a stream and have none open now. */
+  readonly idle: number;
+  /** Idle connections closed to make room for a new one when `maxConnections` was reached, since start. */
+  readonly evicted: number;
   /**
    * Connections closed because they went past a limit, since start, by the limit's name: at accept
-   * (`maxConnections`, `maxConnectionsPerPeer`) or for opening no stream in time (`connectionSetupTimeoutMs`).
+   * (`maxConnections`, `maxConnectionsPerPeer`), for opening no stream in time (`connectionSetupTimeoutMs`), or
+   * for having no stream open for too long (`maxConnectionIdleMs`).
    */
   readonly refused: Readonly<Partial<Record<ConnectionLimit, number>>>;
   /** Connections Node ended on an error (GOAWAY INTERNAL_ERROR; every stream on them ended without a status). */
@@ -52,7 +64,30 @@ export const refusalLogIntervalMs = 10_000;
 export function peerKey(address: string | undefined): string | undefined {
   if (address === undefined || address === '') return undefined;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped?.[1] ?? address.toLowerCase();
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!address.includes(':')) return address;
+  return ipv6Prefix64(address) ?? address.toLowerCase();
+}
+
+/**
+ * The /64 an IPv6 address is in, as `2001:db8:0:1::/64`: one host (SLAAC, privacy addresses) or one attacker holds
+ * a whole /64, so counting its addresses apart would give it 2^64 shares (probe finding Q2). Undefined when the
+ * text is not an IPv6 address.
+ */
+function ipv6Prefix64(address: string): string | undefined {
+  const bare = address.split('%')[0]!.toLowerCase();
+  const halves = bare.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] === '' ? [] : halves[0]!.split(':');
+  const tail = halves.length === 1 || halves[1] === '' ? [] : halves[1]!.split(':');
+  // An embedded IPv4 tail (`::1.2.3.4`) is two groups; only the first four groups matter here.
+  const groupsOf = (parts: string[]) => parts.reduce((n, part) => n + (part.includes('.') ? 2 : 1), 0);
+  const missing = 8 - groupsOf(head) - groupsOf(tail);
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
+  const groups = [...head, ...Array<string>(missing).fill('0'), ...tail];
+  const prefix = groups.slice(0, 4);
+  if (prefix.some((group) => !/^[0-9a-f]{1,4}$/.test(group))) return undefined;
+  return `${prefix.map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
 /**
@@ -113,6 +148,7 @@ export function gateLimits(
         ? defaultPerPeerCap(resolved.maxConnectionsPerPeer, maxConnections)
         : resolved.maxConnectionsPerPeer,
     connectionSetupTimeoutMs: resolved.connectionSetupTimeoutMs,
+    maxConnectionIdleMs: resolved.maxConnectionIdleMs,
   };
 }
 
@@ -122,10 +158,20 @@ function connectionKey(socket: Pick<Socket, 'remoteAddress' | 'remotePort' | 'lo
   return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
 }
 
-/** A connection that has not opened a stream yet: its set-up timer, and its HTTP/2 session once there is one. */
-interface SettingUp {
-  readonly timer: NodeJS.Timeout;
+/** An admitted connection, from accept to close. */
+interface Connection {
+  readonly socket: Socket;
+  readonly peer: string | undefined;
+  /** Its HTTP/2 session, once there is one (after the TLS handshake, if any). */
   session?: ServerHttp2Session;
+  /** Set while it has not opened a stream: closes it at `connectionSetupTimeoutMs`. */
+  setupTimer?: NodeJS.Timeout | undefined;
+  /** Set while it has opened a stream and has none open: closes it at `maxConnectionIdleMs`. */
+  idleTimer?: NodeJS.Timeout | undefined;
+  /** Streams open now. */
+  streams: number;
+  /** Closed by the gate (counted out already) or by its peer. */
+  gone: boolean;
 }
 
 /** When a limit was last logged, and how many refusals since. */
@@ -141,11 +187,17 @@ export class ConnectionGate {
   readonly #gated = new WeakSet<NetServer>();
   readonly #perPeer = new Map<string, number>();
   readonly #refused = new Map<ConnectionLimit, number>();
-  readonly #logged = new Map<ConnectionLimit, LogState>();
-  /** The set-up timers of admitted connections that have not opened a stream yet, by {@link connectionKey}. */
-  readonly #settingUp = new Map<string, SettingUp>();
+  readonly #logged = new Map<ConnectionLimit | 'evicted', LogState>();
+  /**
+   * Admitted connections by {@link connectionKey}, to find a session's connection. A key is a 4-tuple, which a new
+   * connection may take while the 'close' of the old one is still to come: each acts only on its own record.
+   */
+  readonly #byKey = new Map<string, Connection>();
+  /** Connections that have opened a stream and have none open, the one idle the longest first. */
+  readonly #idle = new Set<Connection>();
   readonly #errors: SessionErrors;
   #open = 0;
+  #evicted = 0;
 
   constructor(limits: GateLimits, logger: Logger) {
     this.#limits = limits;
@@ -170,12 +222,22 @@ export class ConnectionGate {
     server.on('session', (session: ServerHttp2Session) => {
       this.#errors.watch(session);
       const key = session.socket === undefined ? undefined : connectionKey(session.socket);
-      const settingUp = key === undefined ? undefined : this.#settingUp.get(key);
-      if (key === undefined || settingUp === undefined) return;
+      const connection = key === undefined ? undefined : this.#byKey.get(key);
+      if (connection === undefined || connection.gone) return;
       // A plaintext session owns the socket's handle: closing the connection then means destroying the session.
-      settingUp.session = session;
-      session.once('stream', () => {
-        if (this.#settingUp.get(key) === settingUp) this.#setUp(key);
+      connection.session = session;
+      session.on('stream', (stream: ServerHttp2Stream) => {
+        if (connection.gone) return;
+        clearTimeout(connection.setupTimer);
+        connection.setupTimer = undefined;
+        clearTimeout(connection.idleTimer);
+        connection.idleTimer = undefined;
+        this.#idle.delete(connection);
+        connection.streams++;
+        stream.once('close', () => {
+          connection.streams--;
+          if (connection.streams === 0 && !connection.gone) this.#becomeIdle(connection);
+        });
       });
     });
   }
@@ -190,11 +252,13 @@ export class ConnectionGate {
     return this.#limits.maxConnections;
   }
 
-  /** Connections held and refused. */
+  /** Connections held, idle, evicted and refused. */
   stats(): ConnectionStats {
     return {
       open: this.#open,
       peers: this.#perPeer.size,
+      idle: this.#idle.size,
+      evicted: this.#evicted,
       refused: Object.fromEntries(this.#refused) as ConnectionStats['refused'],
       errors: this.#errors.stats(),
     };
@@ -203,7 +267,13 @@ export class ConnectionGate {
   /** Counts `socket` in, until it closes; or destroys it and returns false when it goes past a limit. */
   #admit(socket: Socket): boolean {
     const peer = peerKey(socket.remoteAddress);
-    const fromPeer = peer === undefined ? 0 : (this.#perPeer.get(peer) ?? 0);
+    let fromPeer = peer === undefined ? 0 : (this.#perPeer.get(peer) ?? 0);
+    if (this.#open >= this.#limits.maxConnections && this.#idle.size > 0) {
+      // Full: the connection idle the longest makes room, rather than a client that wants config being refused.
+      const [longest] = this.#idle;
+      this.#evict(longest!);
+      fromPeer = peer === undefined ? 0 : (this.#perPeer.get(peer) ?? 0);
+    }
     const refusal: ConnectionLimit | undefined =
       this.#open >= this.#limits.maxConnections
         ? 'maxConnections'
@@ -217,42 +287,71 @@ export class ConnectionGate {
     }
     this.#open++;
     if (peer !== undefined) this.#perPeer.set(peer, fromPeer + 1);
+    const connection: Connection = { socket, peer, streams: 0, gone: false };
     const key = connectionKey(socket);
-    // A key is a 4-tuple, which a new connection may take while the 'close' of the old one is still to come:
-    // each connection acts only on its own entry, never on one a later connection put under the same key.
-    let entry: SettingUp | undefined;
-    if (key !== undefined) {
-      const timer = setTimeout(() => {
-        if (this.#settingUp.get(key) !== entry) return;
-        this.#settingUp.delete(key);
-        entry?.session?.destroy();
-        socket.destroy();
-        this.#refuse('connectionSetupTimeoutMs', peer, this.#perPeer.get(peer ?? '') ?? 0);
-      }, this.#limits.connectionSetupTimeoutMs);
-      timer.unref();
-      const stale = this.#settingUp.get(key);
-      if (stale !== undefined) clearTimeout(stale.timer);
-      entry = { timer };
-      this.#settingUp.set(key, entry);
-    }
+    if (key !== undefined) this.#byKey.set(key, connection);
+    connection.setupTimer = setTimeout(() => {
+      this.#close(connection);
+      this.#refuse('connectionSetupTimeoutMs', peer, this.#perPeer.get(peer ?? '') ?? 0);
+    }, this.#limits.connectionSetupTimeoutMs);
+    connection.setupTimer.unref();
     socket.once('close', () => {
-      if (entry !== undefined) clearTimeout(entry.timer);
-      if (key !== undefined && this.#settingUp.get(key) === entry) this.#settingUp.delete(key);
-      this.#open--;
-      if (peer === undefined) return;
-      const left = (this.#perPeer.get(peer) ?? 1) - 1;
-      if (left <= 0) this.#perPeer.delete(peer);
-      else this.#perPeer.set(peer, left);
+      if (key !== undefined && this.#byKey.get(key) === connection) this.#byKey.delete(key);
+      this.#countOut(connection);
     });
     return true;
   }
 
-  /** Ends `key`'s set-up bound: it opened a stream, or closed. */
-  #setUp(key: string): void {
-    const settingUp = this.#settingUp.get(key);
-    if (settingUp === undefined) return;
-    clearTimeout(settingUp.timer);
-    this.#settingUp.delete(key);
+  /** Starts `connection`'s idle bound: it opened a stream and has none open now. */
+  #becomeIdle(connection: Connection): void {
+    this.#idle.delete(connection);
+    this.#idle.add(connection);
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => {
+      this.#close(connection);
+      this.#refuse('maxConnectionIdleMs', connection.peer, this.#perPeer.get(connection.peer ?? '') ?? 0);
+    }, this.#limits.maxConnectionIdleMs);
+    connection.idleTimer.unref();
+  }
+
+  /** Closes an idle connection to make room for a new one, counting it out at once. */
+  #evict(connection: Connection): void {
+    this.#evicted++;
+    this.#close(connection);
+    const now = Date.now();
+    const state = this.#logged.get('evicted');
+    if (state !== undefined && now - state.at < refusalLogIntervalMs) {
+      state.since++;
+      return;
+    }
+    this.#logged.set('evicted', { at: now, since: 0 });
+    this.#logger.warn(
+      { peer: connection.peer ?? 'unknown', evictedSincePreviousLine: (state?.since ?? 0) + 1 },
+      `limits.maxConnections (${this.#limits.maxConnections}) reached: the connection idle the longest was closed to make room`,
+    );
+  }
+
+  /** Closes `connection` (GOAWAY NO_ERROR when it has a session: it has no stream open, or has not opened one). */
+  #close(connection: Connection): void {
+    if (connection.gone) return;
+    connection.session?.destroy();
+    connection.socket.destroy();
+    this.#countOut(connection);
+  }
+
+  /** Counts `connection` out once, and stops its timers. */
+  #countOut(connection: Connection): void {
+    if (connection.gone) return;
+    connection.gone = true;
+    clearTimeout(connection.setupTimer);
+    clearTimeout(connection.idleTimer);
+    this.#idle.delete(connection);
+    this.#open--;
+    const peer = connection.peer;
+    if (peer === undefined) return;
+    const left = (this.#perPeer.get(peer) ?? 1) - 1;
+    if (left <= 0) this.#perPeer.delete(peer);
+    else this.#perPeer.set(peer, left);
   }
 
   #refuse(limit: ConnectionLimit, peer: string | undefined, fromPeer: number): void {
@@ -275,7 +374,9 @@ export class ConnectionGate {
       },
       limit === 'connectionSetupTimeoutMs'
         ? `connection closed: no stream within limits.connectionSetupTimeoutMs (${this.#limits[limit]} ms)`
-        : `connection refused: limits.${limit} (${this.#limits[limit]}) reached`,
+        : limit === 'maxConnectionIdleMs'
+          ? `connection closed: no stream open for limits.maxConnectionIdleMs (${this.#limits[limit]} ms)`
+          : `connection refused: limits.${limit} (${this.#limits[limit]}) reached`,
     );
   }
 }

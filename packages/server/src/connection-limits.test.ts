@@ -52,6 +52,8 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
       assert.deepEqual(h.server.connectionStats(), {
         open: 4,
         peers: 1,
+        idle: 0,
+        evicted: 0,
         refused: { maxConnectionsPerPeer: 6 },
         errors: { byCode: {}, recent: [] },
       });
@@ -98,6 +100,8 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
       assert.deepEqual(h.server.connectionStats(), {
         open: 5,
         peers: 1,
+        idle: 0,
+        evicted: 0,
         refused: { maxConnections: 16 },
         errors: { byCode: {}, recent: [] },
       });

@@ -3,6 +3,8 @@
  *
  * @packageDocumentation
  */
+
+export { type BoundedRead, readBoundedFile } from './bounded-file.js';
 export type { ClientInfo, ClientsOptions, TypeStatus } from './client-status.js';
 export type { ConnectionLimit, ConnectionStats } from './connection-gate.js';
 export {

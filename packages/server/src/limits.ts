@@ -199,7 +199,7 @@ export interface Limits {
    */
   readonly maxConnections?: number;
   /**
-   * TCP connections from one peer address (IPv4, or the whole IPv6 address) at once; default 1,024, or a quarter of
+   * TCP connections from one peer address (an IPv4 address, or an IPv6 /64) at once; default 1,024, or a quarter of
    * `maxConnections` when that is smaller, so that one address cannot take every slot and stall every new client
    * (probe finding P5). A fleet behind one NAT or egress address, or a relay tier, shares one address: raise it for
    * them (each Envoy holds one connection for ADS). Past it a connection is closed as it is accepted, like one past
@@ -213,6 +213,16 @@ export interface Limits {
    * (probe finding P5). Once a stream has opened, HTTP/2 keepalive decides the connection's liveness.
    */
   readonly connectionSetupTimeoutMs?: number;
+  /**
+   * How long a connection may stay open with no stream open, once it has opened one (gRPC's MAX_CONNECTION_IDLE);
+   * default 300,000 ms (5 min). Then it is closed (GOAWAY NO_ERROR) and counted in
+   * `connectionStats().refused.maxConnectionIdleMs`. An xDS client holds its stream open for as long as it wants
+   * config, so only a client that is done, or one that holds a slot for nothing, idles (probe finding Q2: one stream
+   * to any path, then nothing, held a slot for ever, since keepalive never ends a peer that answers pings). And when
+   * `maxConnections` is reached, a new connection takes the slot of the connection idle the longest instead of
+   * being refused (`connectionStats().evicted`).
+   */
+  readonly maxConnectionIdleMs?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -254,9 +264,16 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxConnections: 50_000,
   maxConnectionsPerPeer: 1_024,
   connectionSetupTimeoutMs: 15_000,
+  maxConnectionIdleMs: 300_000,
 });
 
-/** Fills in the defaults and refuses a limit that is not a positive integer, naming it. */
+/** The longest time a `…Ms` limit may give: Node's timers fire after 1 ms past it. */
+export const maxTimerMs = 2_147_483_647;
+
+/**
+ * Fills in the defaults and refuses a limit that is not a positive integer, or a `…Ms` limit past
+ * {@link maxTimerMs}, naming it.
+ */
 export function resolveLimits(limits: Limits | undefined): ResolvedLimits {
   const resolved: Record<string, number> = { ...defaultLimits };
   for (const [key, value] of Object.entries(limits ?? {})) {
@@ -272,6 +289,12 @@ export function resolveLimits(limits: Limits | undefined): ResolvedLimits {
         `limits.${key} must be a positive integer, got ${String(value)}`,
       );
     }
+    // Node turns a timer past 2^31-1 ms into 1 ms: a bound meant as "never" would then fire at once (review R8).
+    if (key.endsWith('Ms') && value > maxTimerMs)
+      throw new XdsError(
+        Code.InvalidArgument,
+        `limits.${key} must be at most ${maxTimerMs} ms (about 24.8 days, the longest timer Node keeps), got ${value}`,
+      );
     resolved[key] = value;
   }
   return Object.freeze(resolved) as ResolvedLimits;

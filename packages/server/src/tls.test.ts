@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
@@ -134,6 +135,36 @@ describe('TLS on the xDS port', () => {
     late.subscribe(TypeUrl.Cluster, []);
     assert.equal((await late.next(TypeUrl.Cluster)).resources.length, 2);
     assert.equal(servers.at(-1)?.streamCount, 2, 'the stream opened before the rotation is still open');
+  });
+
+  it('L4: a certificate swapped for a FIFO or /dev/zero is refused at reload, the loop runs and the old pair serves', async () => {
+    const dir = join(pki.dir, 'hostile');
+    mkdirSync(dir);
+    const certFile = join(dir, 'tls.crt');
+    const keyFile = join(dir, 'tls.key');
+    copyFileSync(serverCert.certFile, certFile);
+    copyFileSync(serverCert.keyFile, keyFile);
+    const tls = new ServerTls({ cert: certFile, key: keyFile, reloadIntervalMs: 50 });
+    const port = await serve(tls);
+    const failures: string[] = [];
+    tls.on('reloadFailed', (f) => failures.push(f.message));
+
+    // A FIFO nobody writes: before, the reload's readFileSync blocked the event loop until a writer came.
+    rmSync(certFile);
+    execFileSync('mkfifo', [certFile]);
+    const fifo = new Promise<string>((resolve) => tls.once('reloadFailed', (f) => resolve(f.message)));
+    assert.match(await fifo, /tls\.crt: cannot read the file: not a regular file/);
+    assert.equal(await servedFingerprint(port, pki.ca.cert), fingerprintOf(serverCert.cert));
+
+    // A character device, whose size says 0: before, it was read until the buffer limit.
+    rmSync(certFile);
+    symlinkSync('/dev/zero', certFile);
+    const device = new Promise<string>((resolve) => tls.once('reloadFailed', (f) => resolve(f.message)));
+    assert.match(await device, /tls\.crt: cannot read the file: not a regular file/);
+    const c = client(port, credentials.createSsl(pki.ca.cert));
+    c.subscribe(TypeUrl.Cluster, []);
+    assert.equal((await c.next(TypeUrl.Cluster)).resources.length, 2);
+    assert.ok(failures.length >= 2);
   });
 
   it('files that cannot be used are refused at listen, naming the file', async () => {

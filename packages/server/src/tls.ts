@@ -8,11 +8,12 @@
  * gRPC listeners take it through grpc-js's certificate-provider API ({@link ServerTls.serverCredentials});
  * HTTPS listeners through {@link ServerTls.secureContextOptions} and the `reloaded` event.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import { Code, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
+import { readBoundedFile } from './bounded-file.js';
 
 /** PEM bytes as they are (a Buffer), or the path of a PEM file (a string), watched and reloaded. */
 export type PemSource = Buffer | string;
@@ -72,23 +73,17 @@ function signature(file: string): string {
 
 function readPem(part: Part, source: PemSource): Buffer {
   if (Buffer.isBuffer(source)) return source;
-  let size: number;
-  try {
-    size = statSync(source).size;
-  } catch (error) {
-    throw new XdsError(Code.InvalidArgument, `TLS ${part} file ${source}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  if (size > maxPemFileBytes)
+  // Not statSync + readFileSync: a FIFO swapped in for the file would hang the loop at the next reload (Q4).
+  const read = readBoundedFile(source, maxPemFileBytes);
+  if (!read.ok) throw new XdsError(Code.InvalidArgument, `TLS ${part} file ${source}: ${read.message}`);
+  if (read.bytes.length > maxPemFileBytes)
     throw new XdsError(
       Code.InvalidArgument,
-      `TLS ${part} file ${source} is ${size} bytes, more than the ${maxPemFileBytes} a PEM file may have`,
+      `TLS ${part} file ${source} is more than the ${maxPemFileBytes} bytes a PEM file may have`,
     );
-  const bytes = readFileSync(source);
-  if (!bytes.includes('-----BEGIN '))
+  if (!read.bytes.includes('-----BEGIN '))
     throw new XdsError(Code.InvalidArgument, `TLS ${part} file ${source} holds no PEM block`);
-  return bytes;
+  return read.bytes;
 }
 
 function where(options: TlsOptions, part: Part): string {
