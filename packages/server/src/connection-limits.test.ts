@@ -233,7 +233,7 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
       }
     });
 
-    it('L2: connectionSetupTimeoutMs bounds the TLS handshake: a half ClientHello is closed and counted, a full handshake succeeds meanwhile', async () => {
+    it('L2: connectionSetupTimeoutMs bounds the TLS handshake: a half ClientHello is closed and counted, a full handshake succeeds meanwhile, a TLS client with a stream outlives the bound', async () => {
       const cache = new SnapshotCache();
       cache.setSnapshot('n1', sample());
       const server = new XdsServer({
@@ -245,14 +245,29 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
         tls: { cert: serverCert.cert, key: serverCert.key },
       });
       let half: RawSocket[] = [];
+      const client = new XdsTestClient({
+        address: `127.0.0.1:${port}`,
+        node: 'n1',
+        timeoutMs: patience,
+        credentials: tlsCredentials(pki.ca.cert),
+      });
       try {
+        // The bound is cleared through the TLS session's socket (review R10): a client whose stream opened keeps
+        // its connection past the bound, as a plaintext one does.
+        client.subscribe(Cluster, []);
+        assert.deepEqual((await client.next(Cluster)).names, ['c1', 'c2']);
         half = await flood(port, 1);
         // A TLS record header announcing 512 bytes of handshake, and 4 of them.
         half[0]!.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]));
         assert.equal(await tlsOutcome(port), 'handshake');
         await until(() => half[0]!.closed, 'the half handshake closed', patience);
         assert.deepEqual(server.connectionStats().refused, { connectionSetupTimeoutMs: 1 });
+        // The client connected before the half handshake, so its connection is older than the bound.
+        cache.setSnapshot('n1', clusters('c1', 'c3'));
+        assert.deepEqual((await client.next(Cluster)).names, ['c1', 'c3']);
+        assert.deepEqual(server.connectionStats().refused, { connectionSetupTimeoutMs: 1 });
       } finally {
+        await client.close();
         for (const s of half) s.socket.destroy();
         await server.close();
         cache.close();

@@ -35,7 +35,9 @@ export async function startLog(
   linesAfter = 0,
 ): Promise<StartLogLine[]> {
   const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
+  // 'close', not 'exit': every line the command wrote before it exited is read (its log is synchronous, and its
+  // SIGTERM drain waits for its start to end, which logs the warning), so lines after the start line count too.
+  const exited = once(child, 'close');
   const lines: StartLogLine[] = [];
   let tail = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -67,8 +69,15 @@ export async function assertNodeWarning(
   args: readonly string[],
   expected: string | undefined,
 ): Promise<void> {
-  // The warning, when there is one, is the line after the start line.
+  // The warning, when there is one, is the line after the start line. Without one, every line the command logged
+  // until it exited is read (startLog waits for 'close', and the drain begins only once the start has ended), so
+  // a warning anywhere in the start would be seen (review R10: the command was stopped at its start line, and
+  // a warning on the next line went unread).
   const lines = await startLog(bin, args, expected === undefined ? 0 : 1);
+  assert.ok(
+    lines.some((l) => l.msg === 'shutting down'),
+    'the command drained, so everything it logged while starting was read',
+  );
   const warnings = lines.filter((l) => l.msg.includes('docs/security.md "Known issue"'));
   if (expected === undefined) {
     assert.equal(warnings.length, 0, `Node ${process.versions.node} has the fix: no warning`);
