@@ -7,10 +7,25 @@ import { after, describe, it } from 'node:test';
 import { createHttpAdmin, type HttpAdmin, sendJson } from './http-admin.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+/** Releases of the `/hang` requests under way, in arrival order. */
+const hanging: (() => void)[] = [];
 const routes = {
   '/healthz': (_url: URL, response: import('node:http').ServerResponse) =>
     sendJson(response, 200, { ok: true }),
+  '/hang': async (_url: URL, response: import('node:http').ServerResponse) => {
+    await new Promise<void>((resolve) => hanging.push(resolve));
+    sendJson(response, 200, { ok: true });
+  },
 };
+
+/** Polls `condition` until it holds, or fails after a minute. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** A raw TCP connection, resolved once connected; `closed` resolves when the server closes it. */
 async function open(
@@ -63,23 +78,13 @@ describe('admin port limits', () => {
     return admin.listen('127.0.0.1:0');
   }
 
-  it('L2: past maxConnections a new connection is closed at once; the ones held stay open', async () => {
+  it('L2: past maxConnections, with every connection in the middle of a request, a new one is closed at once', async () => {
     const port = await start({ maxConnections: 4, idleTimeoutMs: 600_000 });
     const held = [];
     for (let i = 0; i < 4; i++) held.push(await open(port));
-    // the server counts a connection once it has accepted it: a request on each proves all four are accepted
-    for (const { socket } of held) socket.write('GET /healthz HTTP/1.1\r\nhost: a\r\n\r\n');
-    await within(
-      (async () => {
-        for (const { socket } of held)
-          await new Promise<void>((resolve) => {
-            if (socket.bytesRead > 0) resolve();
-            else socket.once('data', () => resolve());
-          });
-      })(),
-      60_000,
-      'the four held connections are answered',
-    );
+    // each held connection asks for a page that is not answered until the test releases it: all four are busy
+    for (const { socket } of held) socket.write('GET /hang HTTP/1.1\r\nhost: a\r\n\r\n');
+    await until(() => hanging.length === 4, 'the four held connections are in the middle of a request');
     const extra = await open(port);
     const data = await within(extra.closed, 60_000, 'the fifth connection is closed');
     assert.equal(data, '', 'the refused connection gets no bytes');
@@ -88,12 +93,37 @@ describe('admin port limits', () => {
       [false, false, false, false],
       'the four held connections are still open',
     );
+    for (const release of hanging.splice(0)) release();
     for (const { socket } of held) socket.destroy();
     // with the held ones gone, the port serves again
     const deadline = Date.now() + 60_000;
     let status = 0;
     while (Date.now() < deadline && status !== 200) status = await healthz(port).catch(() => 0);
     assert.equal(status, 200);
+  });
+
+  it('L2: past maxConnections, a new connection takes the slot of the one waiting longest between requests (probe Q8)', async () => {
+    const port = await start({ maxConnections: 4, idleTimeoutMs: 600_000 });
+    const held = [];
+    // four kept-alive connections that asked for /healthz and were answered: each waits for its next request
+    for (let i = 0; i < 4; i++) {
+      const connection = await open(port);
+      connection.socket.write('GET /healthz HTTP/1.1\r\nhost: a\r\n\r\n');
+      await within(
+        new Promise<void>((resolve) => connection.socket.once('data', () => resolve())),
+        60_000,
+        'the held connection answered',
+      );
+      held.push(connection);
+    }
+    assert.equal(await healthz(port), 200, 'a probe is served while the port is full');
+    await within(held[0]!.closed, 60_000, 'the connection waiting longest made room');
+    assert.deepEqual(
+      held.slice(1).map((h) => h.isClosed()),
+      [false, false, false],
+      'the others are still open',
+    );
+    for (const { socket } of held) socket.destroy();
   });
 
   it('L2: a connection that sends nothing is closed after idleTimeoutMs', async () => {
@@ -138,7 +168,7 @@ describe('admin port limits, answering', () => {
       // is the clock: no sleep)
       const deadline = Date.now() + 60_000;
       while (release === undefined && Date.now() < deadline)
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 10));
       const clock = await open(port);
       await within(clock.closed, 60_000, 'the idle clock connection is closed');
       release?.();

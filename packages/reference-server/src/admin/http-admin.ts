@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger, ServerTls } from '@xds/server';
 import { parseAddress } from '../address.js';
+import { AdminSlots } from './admin-slots.js';
 
 /** One page: answers a GET (or HEAD) of its path. */
 export type Route = (url: URL, response: ServerResponse) => void | Promise<void>;
@@ -25,9 +26,10 @@ export interface HttpAdminOptions {
   /** Serve HTTPS with these certificates (reloaded when their files change) instead of HTTP. */
   readonly tls?: ServerTls;
   /**
-   * Open connections at most (default {@link adminDefaults}.maxConnections); past it a new connection is closed
-   * at once. The port shares the process's file descriptors with the xDS port: without a cap, idle admin
-   * connections could take them all and refuse every new proxy.
+   * Open connections at most (default {@link adminDefaults}.maxConnections). Past it a new connection takes the
+   * slot of the connection waiting longest between requests (admin-slots.ts), or is closed at once when every
+   * connection is in the middle of a request. The port shares the process's file descriptors with the xDS port:
+   * without a cap, idle admin connections could take them all and refuse every new proxy.
    */
   readonly maxConnections?: number;
   /**
@@ -52,7 +54,7 @@ export const adminDefaults = Object.freeze({
 /** Inactivity allowed while a request is being answered (see `listen`). */
 const responseIdleMs = 120_000;
 
-/** Drops past `maxConnections` are logged at most this often (with their count), not once each. */
+/** Refusals past `maxConnections` are logged at most this often (with their count), not once each. */
 const dropLogEveryMs = 60_000;
 
 /** An admin HTTP(S) server. */
@@ -206,7 +208,20 @@ export function createHttpAdmin(
       }
       // Rule L2: connections are capped, and one that sends nothing is closed (the socket's inactivity timeout
       // also runs before the first request, where Node's headers timeout does not yet apply).
-      http.maxConnections = options.maxConnections ?? adminDefaults.maxConnections;
+      // Past maxConnections, a new connection takes the slot of one waiting between requests (probe Q8).
+      const maxConnections = options.maxConnections ?? adminDefaults.maxConnections;
+      let dropped = 0;
+      let droppedLoggedAt = -Infinity;
+      const slots = new AdminSlots(maxConnections, () => {
+        dropped++;
+        if (Date.now() - droppedLoggedAt < dropLogEveryMs) return;
+        droppedLoggedAt = Date.now();
+        logger.warn(
+          { dropped, maxConnections },
+          'admin connections refused: the admin port has maxConnections open, each in the middle of a request',
+        );
+      });
+      slots.attach(http);
       http.timeout = idleTimeoutMs;
       http.keepAliveTimeout = Math.min(idleTimeoutMs, 5_000);
       http.headersTimeout = requestTimeoutMs;
@@ -215,17 +230,6 @@ export function createHttpAdmin(
       // to read it: only a connection that neither side moves for responseIdleMs is closed. After the response,
       // Node's keep-alive timeout takes over.
       http.on('request', (request: IncomingMessage) => request.socket.setTimeout(responseIdleMs));
-      let dropped = 0;
-      let droppedLoggedAt = -Infinity;
-      http.on('drop', () => {
-        dropped++;
-        if (Date.now() - droppedLoggedAt < dropLogEveryMs) return;
-        droppedLoggedAt = Date.now();
-        logger.warn(
-          { dropped, maxConnections: http.maxConnections },
-          'admin connections refused: the admin port has maxConnections open',
-        );
-      });
       // Bytes that are not HTTP get a 400 from here, a request past requestTimeoutMs a 408; a socket error never
       // reaches the process.
       http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
