@@ -19,6 +19,7 @@ import { silentLogger } from './logger.js';
 import { grpcServerOptions, type XdsServerOptions } from './options.js';
 import { PartialRequestBudget, type PartialRequestStats } from './partial-request-budget.js';
 import { partialRequestInterceptor } from './partial-requests.js';
+import { refuseCompressedRequests } from './request-compression.js';
 import { createRestHandler } from './rest.js';
 import { serverContext, serverLimits } from './server-context.js';
 import { registerServices, registerTypeService } from './services.js';
@@ -83,7 +84,12 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const registry = new StreamRegistry(limits);
     this.#registry = registry;
     this.#partialRequests = new PartialRequestBudget(limits, (limit) => registry.limitReached(limit));
-    this.#partialRequestInterceptor = partialRequestInterceptor(this.#partialRequests);
+    const partial = partialRequestInterceptor(this.#partialRequests);
+    // Also refuses compressed request messages before grpc-js inflates them (request-compression.ts, probe Q12).
+    this.#partialRequestInterceptor = (method, call) => {
+      refuseCompressedRequests(call);
+      return partial(method, call);
+    };
     // Unset, the connection cap stays below the open-file limit; set, it is the operator's (warned in listen).
     const filesLimit = openFilesLimit();
     this.#filesLimit = filesLimit;
@@ -294,7 +300,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 
   /**
    * The grpc-js server interceptor that holds every call's unfinished request messages within the partial-request
-   * budget (rule L2). The server `listen` makes has it; an application that mounts the services on its own grpc-js
+   * budget (rule L2), and refuses request messages sent compressed before they are inflated (UNIMPLEMENTED). The server `listen` makes has it; an application that mounts the services on its own grpc-js
    * server (`addTo`) passes it first in that server's `interceptors`, so that unary calls (Fetch, CSDS) are bounded
    * too (its discovery streams are either way).
    */
