@@ -58,6 +58,15 @@ export const deltaProtocol: Protocol<DeltaDiscoveryRequest, DeltaDiscoveryRespon
       resourceNamesUnsubscribe: unsubscribe,
     });
   },
+  withdraw(type) {
+    const bounced = type.takeBounced();
+    if (bounced === undefined) return undefined;
+    // A subscription change only: no nonce, so that it is neither an ACK nor stale (rule D2).
+    return create(DeltaDiscoveryRequestSchema, {
+      typeUrl: type.typeUrl,
+      resourceNamesUnsubscribe: bounced.wildcard ? [...bounced.names, '*'] : [...bounced.names],
+    });
+  },
   head(response) {
     const offered = response.resources.flatMap((r) =>
       r.resource === undefined

@@ -27,6 +27,7 @@ export {
   type Validate,
   type XdsClientOptions,
 } from './options.js';
+export type { RequestBacklog } from './request-sender.js';
 export type { XdsResource } from './resource.js';
 export type { WatchUpdate } from './type-state.js';
 export type { WatchHandle } from './watch-handle.js';

@@ -87,6 +87,18 @@ export interface ClientLimits {
    * the client past it is NACKed as for `maxResourceBytesPerType`, naming this limit.
    */
   readonly maxResourceBytesTotal?: number;
+  /**
+   * Bytes of requests written to the stream and not yet taken by the connection; default 4 MiB. Past it (or when
+   * grpc-js asks to wait for `drain`) the client writes nothing more and keeps only what each type owes the server
+   * (the latest ACK or NACK, the net subscription change, or the latest SotW request), written as one request per
+   * kind when the stream drains: a server that stops reading does not make the client queue every change.
+   */
+  readonly maxQueuedRequestBytes?: number;
+  /**
+   * How long (ms) requests may wait for a stream that does not drain; default 60,000. Past it the stream is ended
+   * (the `disconnected` event names this limit) and the client reconnects and presents what it holds.
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /** The name of one client limit, as a NACK names it (`limits.<name>`). */
@@ -107,6 +119,8 @@ export const defaultClientLimits: ResolvedClientLimits = Object.freeze({
   maxResourceBytes: 4 * 1024 * 1024,
   maxResourceBytesPerType: 32 * 1024 * 1024,
   maxResourceBytesTotal: 128 * 1024 * 1024,
+  maxQueuedRequestBytes: 4 * 1024 * 1024,
+  drainTimeoutMs: 60_000,
 });
 
 /** Options of {@link XdsClient}. */
@@ -133,6 +147,9 @@ export interface XdsClientOptions {
   readonly logger?: ClientLogger;
 }
 
+/** The longest timer Node runs (ms): 2^31 - 1. */
+const maxTimerMs = 2_147_483_647;
+
 /**
  * Fills in the limit defaults; throws an XdsError (InvalidArgument) naming `field.NAME` and the value for a name that
  * is not a client limit or a value that is not a positive integer. `field` is where the caller took them from
@@ -154,6 +171,11 @@ export function resolveClientLimits(
       throw new XdsError(
         Code.InvalidArgument,
         `${field}.${key} must be a positive integer, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+      );
+    if (key === 'drainTimeoutMs' && value > maxTimerMs)
+      throw new XdsError(
+        Code.InvalidArgument,
+        `${field}.${key} must be at most ${maxTimerMs} (the longest timer Node runs), got ${value}`,
       );
     resolved[key] = value;
   }

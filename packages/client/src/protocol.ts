@@ -136,6 +136,12 @@ export interface Protocol<Req, Res> {
   initial(type: TypeState, node: Node | undefined): Req;
   /** The request that tells a changed subscription, or undefined when the server already has it. */
   resubscribe(type: TypeState): Req | undefined;
+  /**
+   * The request that withdraws what was dropped and asked again while the stream had no room for requests
+   * ({@link TypeState.takeBounced}), or undefined when nothing was; the next {@link resubscribe} asks it anew, so that
+   * the server sends those resources again (rules S7, D3).
+   */
+  withdraw(type: TypeState): Req | undefined;
   /** What a response says, without decoding its resources. */
   head(response: Res): ResponseHead;
   /** Reads a response; `limits` bound names, per-resource versions and the size of each resource. */

@@ -16,6 +16,7 @@ import {
   type Validate,
 } from './options.js';
 import type { Protocol, Received, ResponseHead } from './protocol.js';
+import type { RequestSender } from './request-sender.js';
 import { checkAccepted, checkHead, nonceRefusal } from './response-bounds.js';
 import type { Applied, TypeState, Watcher, WatchUpdate } from './type-state.js';
 
@@ -25,7 +26,9 @@ export interface ClientStream {
   /** True once the node was sent (on the stream's first request, rule S2). */
   nodeSent: boolean;
   readonly grpcClient: grpc.Client;
-  readonly call: grpc.ClientDuplexStream<unknown, unknown>;
+  readonly call: grpc.ClientDuplexStream<Buffer, unknown>;
+  /** Writes the stream's requests with backpressure (every request goes through it). */
+  readonly sender: RequestSender;
   readonly ended: Promise<void>;
   done: boolean;
   /** Why the client itself ended the stream (a response past a limit), reported instead of the cancel status. */
@@ -140,7 +143,7 @@ export class ResponseHandler {
     }
     const first = type.version === '' && read.version !== '';
     type.version = read.version;
-    stream.call.write(this.#ctx.wire.ack(type, read));
+    stream.sender.ack(type, read);
     this.#ctx.emit('ack', {
       typeUrl: type.typeUrl,
       version: read.version,
@@ -165,7 +168,7 @@ export class ResponseHandler {
     applied: Applied,
   ): void {
     const text = cutText(errors, this.#ctx.limits.maxErrorDetailBytes);
-    stream.call.write(this.#ctx.wire.nack(type, head, text));
+    stream.sender.nack(type, head.nonce, text);
     const limits = [...new Set(passed)];
     // The version is reported cut to its limit: a server does not choose the size of our logs.
     const version = cutText(head.version, this.#ctx.limits.maxVersionBytes);

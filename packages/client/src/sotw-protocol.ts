@@ -40,6 +40,20 @@ export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
     if (type.told && !type.changed) return undefined;
     return request(type, { versionInfo: type.version, responseNonce: type.nonce });
   },
+  withdraw(type: TypeState) {
+    const bounced = type.takeBounced();
+    if (bounced === undefined) return undefined;
+    // The whole subscription without them, answering the latest nonce (a stale one would be ignored, rule S4).
+    const sub = type.subscription();
+    const names = sub.wildcard && !bounced.wildcard ? ['*'] : [];
+    for (const name of sub.names) if (!bounced.names.has(name)) names.push(name);
+    return create(DiscoveryRequestSchema, {
+      typeUrl: type.typeUrl,
+      resourceNames: names,
+      versionInfo: type.version,
+      responseNonce: type.nonce,
+    });
+  },
   head(response: DiscoveryResponse): ResponseHead {
     return {
       typeUrl: response.typeUrl,

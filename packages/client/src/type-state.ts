@@ -88,6 +88,17 @@ export class TypeState {
   readonly #added = new Set<string>();
   readonly #removed = new Set<string>();
   /**
+   * Names dropped and asked again before the stream was told the drop (its requests were waiting for room, rule
+   * L2): the server still counts them subscribed, but their resources were forgotten when they were dropped, so
+   * they are withdrawn and asked anew for the server to send them again (rules S7, D3). See {@link takeBounced}.
+   */
+  readonly #bounced = new Set<string>();
+  /** The wildcard was left since the stream was told it (and #wildcardForgot: what it alone held was forgotten). */
+  #leftWildcard = false;
+  #wildcardForgot = false;
+  /** The wildcard was left, its resources forgotten, and taken again before the stream was told. */
+  #bouncedWildcard = false;
+  /**
    * The held names no watch names (held under a wildcard only): what leaving the wildcard forgets, found in
    * O(those names), not by a walk of every held resource.
    */
@@ -124,6 +135,8 @@ export class TypeState {
     this.#toldWildcard = this.#wildcards > 0;
     this.#added.clear();
     this.#removed.clear();
+    this.#leftWildcard = false;
+    this.#wildcardForgot = false;
   }
 
   /** A new stream: nothing is told yet. */
@@ -131,6 +144,27 @@ export class TypeState {
     this.#told = false;
     this.#added.clear();
     this.#removed.clear();
+    this.#bounced.clear();
+    this.#leftWildcard = false;
+    this.#wildcardForgot = false;
+    this.#bouncedWildcard = false;
+  }
+
+  /**
+   * What was dropped and asked again before the stream was told (names, and the wildcard), or undefined when
+   * nothing was. Taking them means the request that withdraws them is written next: the subscription the stream
+   * knows is then the one it was told without them, so the next request asks them anew (delta: in
+   * `resource_names_subscribe`; SotW: a changed whole).
+   */
+  takeBounced(): { readonly names: ReadonlySet<string>; readonly wildcard: boolean } | undefined {
+    if (this.#bounced.size === 0 && !this.#bouncedWildcard) return undefined;
+    const names = new Set(this.#bounced);
+    const wildcard = this.#bouncedWildcard;
+    this.#bounced.clear();
+    this.#bouncedWildcard = false;
+    for (const name of names) this.#added.add(name);
+    if (wildcard) this.#toldWildcard = false;
+    return { names, wildcard };
   }
 
   /** True when the subscription differs from what the current stream was told. */
@@ -157,7 +191,14 @@ export class TypeState {
 
   /** Counts a wildcard watch in (`+1`) or out (`-1`) of the subscription: O(1). */
   countWildcard(delta: 1 | -1): void {
+    const before = this.#wildcards > 0;
     this.#wildcards += delta;
+    const after = this.#wildcards > 0;
+    if (!this.#told || !this.#toldWildcard || before === after) return;
+    if (!after) {
+      this.#leftWildcard = true;
+      this.#bouncedWildcard = false;
+    } else if (this.#leftWildcard && this.#wildcardForgot) this.#bouncedWildcard = true;
   }
 
   #countName(name: string, delta: 1 | -1): void {
@@ -167,12 +208,16 @@ export class TypeState {
       if (delta === 1 && next === 1) {
         this.#names.add(name);
         this.#unnamed.delete(name);
+        // Dropped and asked again before the stream was told: if its resource was forgotten meanwhile, the server
+        // (which still counts it subscribed) must be made to send it again.
         if (!this.#removed.delete(name)) this.#added.add(name);
+        else if (this.#told && !this.#held.has(name)) this.#bounced.add(name);
       }
       return;
     }
     if (!this.#counts.delete(name)) return;
     this.#names.delete(name);
+    this.#bounced.delete(name);
     if (this.#held.has(name)) this.#unnamed.add(name);
     if (!this.#added.delete(name)) this.#removed.add(name);
   }
@@ -190,6 +235,7 @@ export class TypeState {
     if (this.#wildcards > 0) return [];
     const gone = [...this.#unnamed];
     for (const name of gone) this.#drop(name);
+    if (gone.length > 0 && this.#leftWildcard) this.#wildcardForgot = true;
     return gone;
   }
 

@@ -20,6 +20,7 @@ import {
   type XdsClientOptions,
 } from './options.js';
 import type { Protocol, Received } from './protocol.js';
+import { type RequestBacklog, RequestSender } from './request-sender.js';
 import { schemaOf, type XdsResource } from './resource.js';
 import { type ClientStream, ResponseHandler } from './response-handler.js';
 import { sotwProtocol } from './sotw-protocol.js';
@@ -120,6 +121,15 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return this.#connected;
   }
 
+  /**
+   * The current stream's requests (rule L2): bytes written and not yet taken by the connection, types whose request
+   * waits for room (at `limits.maxQueuedRequestBytes` the client writes nothing more and coalesces what it owes),
+   * requests written and requests coalesced. All 0 between streams.
+   */
+  requestBacklog(): RequestBacklog {
+    return this.#stream?.sender.backlog ?? { queuedBytes: 0, waitingTypes: 0, written: 0, coalesced: 0 };
+  }
+
   /** True once closed. */
   get closed(): boolean {
     return this.#closed;
@@ -210,8 +220,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       if (this.#timer === undefined && !this.#closed) this.#connect();
       return;
     }
-    const request = type.told ? this.#wire.resubscribe(type) : this.#wire.initial(type, undefined);
-    if (request !== undefined) stream.call.write(request);
+    // The sender builds the request when there is room for it (rule L2): changes made meanwhile are coalesced.
+    stream.sender.resubscribe(type);
   }
 
   #connect(): void {
@@ -221,14 +231,27 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const grpcClient = new grpc.Client(address, this.#credentials, this.#channelOptions);
     const call = grpcClient.makeBidiStreamRequest(
       this.#wire.method.path,
-      (r: unknown) => this.#wire.serialize(r),
+      // The sender serializes each request itself, to count the bytes the call holds.
+      (bytes: Buffer) => bytes,
       (b: Buffer) => this.#wire.deserialize(b, this.#limits),
     );
     let resolveEnded: () => void = () => {};
+    const sender = new RequestSender(call, {
+      wire: this.#wire,
+      limits: this.#limits,
+      nodeDue: () => this.#nodeDue(stream),
+      stalled: (reason) => {
+        if (stream.done || this.#stream !== stream) return;
+        stream.refusal = reason;
+        this.#logger.warn({ address, error: reason }, 'xds client: the server does not read its stream');
+        call.cancel();
+      },
+    });
     const stream: ClientStream = {
       address,
       grpcClient,
       call,
+      sender,
       ended: new Promise((resolve) => {
         resolveEnded = resolve;
       }),
@@ -245,7 +268,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     for (const type of this.#types.values()) {
       type.nonce = '';
       type.resetTold();
-      if (!isEmpty(type)) call.write(this.#wire.initial(type, this.#nodeDue(stream)));
+      if (!isEmpty(type)) sender.initial(type);
     }
     this.#logger.debug({ address, protocol: this.protocol }, 'xds client: stream opened');
     grpcClient.waitForReady(Number.POSITIVE_INFINITY, (error) => {
@@ -264,6 +287,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
 
   #onEnd(stream: ClientStream, status: grpc.StatusObject): void {
     stream.done = true;
+    stream.sender.close();
     stream.grpcClient.close();
     if (this.#stream !== stream) return;
     this.#stream = undefined;

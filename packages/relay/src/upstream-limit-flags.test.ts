@@ -50,6 +50,8 @@ describe('xds-relay --upstream-limit and --ready-grace-ms', () => {
       'maxResourceBytes',
       'maxResourceBytesPerType',
       'maxResourceBytesTotal',
+      'maxQueuedRequestBytes',
+      'drainTimeoutMs',
     ])
       assert.ok(names.includes(name as ClientLimitName), name);
     const alone = run(['--upstream', 'a:1', '--upstream-limit', 'maxNonceBytes=64']);

@@ -25,6 +25,8 @@ export const upstreamLimitMeanings: { readonly [K in ClientLimitName]-?: string 
   maxResourceBytes: 'bytes of one encoded resource (past it the response is NACKed)',
   maxResourceBytesPerType: 'encoded bytes a group holds of one type',
   maxResourceBytesTotal: 'encoded bytes a group holds across every type',
+  maxQueuedRequestBytes: 'bytes of requests written upstream and not yet read (then coalesced)',
+  drainTimeoutMs: 'ms upstream requests may wait for an origin that does not read (then reconnect)',
 });
 
 const names = Object.keys(defaultClientLimits) as ClientLimitName[];
