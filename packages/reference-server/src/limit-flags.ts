@@ -23,6 +23,8 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxPartialRequestBytesTotal:
     'bytes of request messages partly received, on all calls at once (received plus a look-ahead)',
   maxPartialRequestBytesPerConnection: 'bytes of request messages partly received on one HTTP/2 connection',
+  maxPartialRequestBytesPerPeer:
+    'bytes of request messages partly received from one peer address, across its connections',
   partialRequestTimeoutMs: 'ms one request message may stay partly received (its first bytes to its last)',
   maxGlobsPerRequest: 'glob names (prefix/*) in one request or delta subscription',
   maxNameBytes: 'bytes of one resource name',

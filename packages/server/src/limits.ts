@@ -47,6 +47,18 @@ export interface Limits {
    */
   readonly maxPartialRequestBytesPerConnection?: number;
   /**
+   * Bytes of the request messages partly received from one peer address (IPv4, or the whole IPv6 address, as for
+   * `maxConnectionsPerPeer`) at once, across its connections, small messages included (counted as for
+   * `maxPartialRequestBytesTotal`); default 64 MiB, four `maxRequestBytes` messages and a third of the share big
+   * messages may hold. Without it, one peer's 120 connections of 100 streams, each sending a header and nothing more
+   * (16 KiB reserved each), held that whole share for `partialRequestTimeoutMs` at a time and refused every other
+   * peer's requests over 64 KiB; now it takes three addresses. Keep it at least `maxRequestBytes` (or larger requests
+   * are refused), and with a `maxRequestBytes` message within three quarters of `maxPartialRequestBytesTotal` (or one
+   * peer can refuse another's big request). A fleet behind one NAT or egress address shares it: raise it for them. A
+   * message that does not fit ends its stream or call with RESOURCE_EXHAUSTED naming this limit and the peer.
+   */
+  readonly maxPartialRequestBytesPerPeer?: number;
+  /**
    * How long one request message may stay partly received, from the read that brings its first bytes to its last
    * byte (ms); default 30 s (a `maxRequestBytes` message of 16 MiB at a modest 1 MiB/s takes 16 s). Past it the
    * stream or call ends with DEADLINE_EXCEEDED naming this limit, and the message's bytes and reservation are given
@@ -234,6 +246,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxRequestBytes: 16 * 1024 * 1024,
   maxPartialRequestBytesTotal: 256 * 1024 * 1024,
   maxPartialRequestBytesPerConnection: 32 * 1024 * 1024,
+  maxPartialRequestBytesPerPeer: 64 * 1024 * 1024,
   partialRequestTimeoutMs: 30_000,
   maxGlobsPerRequest: 1_000,
   maxNameBytes: 16 * 1024,

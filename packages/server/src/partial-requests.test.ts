@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { discoveryMethods, TypeUrl } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
-import { defaultLimits, resolveLimits } from './limits.js';
+import { resolveLimits } from './limits.js';
 import { PartialRequestBudget } from './partial-request-budget.js';
 import { coalesceBytes, limitDecoder, reservationFor } from './partial-requests.js';
 import type { ServerCall } from './stream-context.js';
@@ -70,12 +70,6 @@ async function reserved(h: Harness, bytes: number, what: string): Promise<void> 
 const small = { maxPartialRequestBytesTotal: 4 * mib, maxPartialRequestBytesPerConnection: 4 * mib };
 
 describe('partly received requests (L2)', () => {
-  it('L2: the defaults are 256 MiB for the server and 32 MiB per connection, at least two maxRequestBytes each', () => {
-    assert.equal(defaultLimits.maxPartialRequestBytesTotal, 256 * mib);
-    assert.equal(defaultLimits.maxPartialRequestBytesPerConnection, 32 * mib);
-    assert.ok(defaultLimits.maxPartialRequestBytesPerConnection >= 2 * defaultLimits.maxRequestBytes);
-  });
-
   it('L2: a message that would pass limits.maxPartialRequestBytesTotal ends its stream with RESOURCE_EXHAUSTED naming the limit; the one that fits is held, then served and given back', async () => {
     const h = await start({ limits: small });
     const a = new RawConnection(portOf(h));
@@ -163,14 +157,17 @@ describe('partly received requests (L2)', () => {
         {
           limitBytes: 4 * mib,
           perConnectionLimitBytes: 4 * mib,
+          perPeerLimitBytes: 64 * mib,
           timeoutMs: 30_000,
           reservedBytes: 0,
           messages: 0,
           connections: 0,
+          peers: 0,
           peakBytes: 0,
           refused: {
             maxPartialRequestBytesTotal: 0,
             maxPartialRequestBytesPerConnection: 0,
+            maxPartialRequestBytesPerPeer: 0,
             partialRequestTimeoutMs: 0,
           },
         },
@@ -368,7 +365,7 @@ describe('partly received requests (L2)', () => {
       const budget = new PartialRequestBudget(resolveLimits(undefined));
       const theirs = new Decoder(-1);
       const ours = new Decoder(-1);
-      const account = limitDecoder(ours, budget, {});
+      const account = limitDecoder(ours, budget, { connection: {}, peer: undefined });
       assert.ok(account !== undefined, 'the decoder is taken');
       const got: Buffer[] = [];
       const want: Buffer[] = [];

@@ -1,6 +1,7 @@
 // Rule L2: a request message the server has begun to receive holds its bytes until its last one arrives; this file
 // makes every call's unfinished messages reserve from the server's {@link PartialRequestBudget}
-// (`limits.maxPartialRequestBytesTotal`, `limits.maxPartialRequestBytesPerConnection`), ends a message that stays
+// (`limits.maxPartialRequestBytesTotal`, `limits.maxPartialRequestBytesPerPeer` for its connection's peer address,
+// `limits.maxPartialRequestBytesPerConnection`), ends a message that stays
 // unfinished past `limits.partialRequestTimeoutMs`, and keeps what an unfinished message pins close to its bytes.
 //
 // grpc-js 1.14 decodes each call's messages with a `StreamDecoder` (`decoder` of its base server call) that reads the
@@ -38,7 +39,8 @@ import type {
   ServerInterceptor,
 } from '@grpc/grpc-js';
 import type { XdsError } from '@xds/api';
-import type { PartialRequestBudget } from './partial-request-budget.js';
+import { peerKey } from './connection-gate.js';
+import type { PartialRequestBudget, PartialRequestOwner } from './partial-request-budget.js';
 import { releaseReadBuffers } from './read-buffers.js';
 
 /** What is used of grpc-js 1.14's `StreamDecoder`. */
@@ -55,7 +57,7 @@ interface DecoderLike {
 interface BaseCallLike {
   readonly decoder: unknown;
   readonly stream: {
-    readonly session?: object | undefined;
+    readonly session?: { readonly socket?: { readonly remoteAddress?: string | undefined } } | undefined;
     once(event: 'close', listener: () => void): unknown;
   };
   sendStatus(status: unknown): void;
@@ -140,14 +142,14 @@ export interface DecoderAccount {
 
 /**
  * Makes `decoder` (grpc-js 1.14's `StreamDecoder`) reserve each unfinished message's bytes from `budget` for
- * `connection` as they arrive, end a message unfinished past the budget's `partialRequestTimeoutMs` (calling
- * `expired` with the DEADLINE_EXCEEDED error naming the limit: its caller ends the call), and keep its pieces compact
+ * `owner` (its connection and peer address) as they arrive, end a message unfinished past the budget's
+ * `partialRequestTimeoutMs` (calling `expired` with the DEADLINE_EXCEEDED error naming the limit: its caller ends the call), and keep its pieces compact
  * (see the file comment). Returns undefined, changing nothing, for a decoder of another shape or one already limited.
  */
 export function limitDecoder(
   decoder: unknown,
   budget: PartialRequestBudget,
-  connection: object,
+  owner: PartialRequestOwner,
   expired: (error: XdsError) => void = () => {},
 ): DecoderAccount | undefined {
   if (!looksLikeDecoder(decoder) || limited.has(decoder)) return undefined;
@@ -175,7 +177,7 @@ export function limitDecoder(
   /** Pieces of the held message already looked at. */
   let settled = 0;
   const release = () => {
-    if (heldFor !== undefined) budget.release(connection, held, true);
+    if (heldFor !== undefined) budget.release(owner, held, true);
     if (deadline !== undefined) clearTimeout(deadline);
     deadline = undefined;
     held = 0;
@@ -238,7 +240,7 @@ export function limitDecoder(
     const announced = this.readMessageSize;
     if (this.readPartialMessage !== heldFor) {
       release();
-      const refusal = budget.reserve(connection, 0, announced, true);
+      const refusal = budget.reserve(owner, 0, announced, true);
       if (refusal !== undefined) refuse(this, refusal);
       heldFor = this.readPartialMessage;
       this.readCompressFlag = ownFlag(this.readCompressFlag);
@@ -248,7 +250,7 @@ export function limitDecoder(
     const received = announced - this.readMessageRemaining;
     if (held < Math.min(announced, received + coalesceBytes)) {
       const more = reservationFor(received, announced) - held;
-      const refusal = budget.reserve(connection, more, announced, false);
+      const refusal = budget.reserve(owner, more, announced, false);
       if (refusal !== undefined) refuse(this, refusal);
       held += more;
     }
@@ -264,6 +266,27 @@ export function limitDecoder(
       release();
     },
   };
+}
+
+/** Connections' owners, read once per HTTP/2 session (the socket's address is gone once it closes). */
+const owners = new WeakMap<object, PartialRequestOwner>();
+
+/** The call's HTTP/2 session (its stream, if it has none) and the session's peer address. */
+function ownerOf(base: BaseCallLike): PartialRequestOwner {
+  const session = base.stream.session;
+  if (session === undefined) return { connection: base.stream, peer: undefined };
+  let owner = owners.get(session);
+  if (owner === undefined) {
+    let address: string | undefined;
+    try {
+      address = session.socket?.remoteAddress;
+    } catch {
+      // A destroyed session's socket proxy may throw: the connection then counts without a peer.
+    }
+    owner = { connection: session, peer: peerKey(address) };
+    owners.set(session, owner);
+  }
+  return owner;
 }
 
 function looksLikeBaseCall(value: unknown): value is BaseCallLike {
@@ -284,7 +307,7 @@ export function limitPartialRequests(base: unknown, budget: PartialRequestBudget
   if (limited.has(base)) return true;
   // read-buffers.ts wraps grpc-js's own `write` only: it goes first, this on top of it.
   releaseReadBuffers({ call: base });
-  const account = limitDecoder(base.decoder, budget, base.stream.session ?? base.stream, (error) =>
+  const account = limitDecoder(base.decoder, budget, ownerOf(base), (error) =>
     base.sendStatus({ code: error.code, details: error.message }),
   );
   if (account === undefined) return false;

@@ -47,10 +47,14 @@ export interface RawEnd {
 export class RawConnection {
   readonly session: ClientHttp2Session;
 
-  /** `window`: the initial flow-control window of every stream (0: the server can send no data at all). */
-  constructor(port: number, options: { window?: number } = {}) {
+  /**
+   * `window`: the initial flow-control window of every stream (0: the server can send no data at all);
+   * `localAddress`: the loopback address to connect from (127.0.0.2 and friends are distinct peers).
+   */
+  constructor(port: number, options: { window?: number; localAddress?: string } = {}) {
     this.session = connect(`http://127.0.0.1:${port}`, {
       settings: { initialWindowSize: options.window ?? 65_535 },
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     });
     this.session.on('error', () => {});
   }

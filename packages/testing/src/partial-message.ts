@@ -66,7 +66,8 @@ async function getPage(adminAddress: string, path: string): Promise<string> {
 
 /**
  * The rule L2 test that `xds-server` and `xds-relay` share, against a running command whose
- * `limits.maxPartialRequestBytesTotal` is `limitBytes` (`maxPartialRequestBytesPerConnection` left at its 32 MiB):
+ * `limits.maxPartialRequestBytesTotal` is `limitBytes` (`maxPartialRequestBytesPerConnection` and
+ * `maxPartialRequestBytesPerPeer` left at their 32 and 64 MiB):
  * a message announcing half the budget is held (polled in `/debug/syncz` for up to `waitMs`), one more is refused with
  * RESOURCE_EXHAUSTED, and the bytes held, the budget and the refusal show in `/metrics`, `/debug/syncz` and the status
  * page (admin over plain HTTP on loopback).
@@ -108,14 +109,17 @@ export async function assertPartialRequestBudget(
       {
         limitBytes,
         perConnectionLimitBytes: 32 * MiB,
+        perPeerLimitBytes: 64 * MiB,
         timeoutMs: 30_000,
         reservedBytes: half,
         messages: 1,
         connections: 1,
+        peers: 1,
         peakBytes: 0,
         refused: {
           maxPartialRequestBytesTotal: 1,
           maxPartialRequestBytesPerConnection: 0,
+          maxPartialRequestBytesPerPeer: 0,
           partialRequestTimeoutMs: 0,
         },
       },
