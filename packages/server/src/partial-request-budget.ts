@@ -1,10 +1,11 @@
 // Rule L2: the bytes of request messages the server has begun to receive and not yet received whole, bounded across
 // the server (`limits.maxPartialRequestBytesTotal`), per peer address (`limits.maxPartialRequestBytesPerPeer`) and
-// per HTTP/2 connection (`limits.maxPartialRequestBytesPerConnection`), and in time (`limits.partialRequestTimeoutMs`). `limits.maxRequestBytes`
-// bounds one message, and grpc-js holds a message's bytes until its last one arrives, so without a bound across
-// streams 64 streams of 16 MiB messages hold 1 GiB, and more streams more. This file keeps the accounts;
-// partial-requests.ts reserves from them as each call's messages arrive (what a message has received plus a bounded
-// look-ahead, not the length its header announces: a header is free to send) and ends the ones past the deadline.
+// per HTTP/2 connection (`limits.maxPartialRequestBytesPerConnection`), and in time
+// (`limits.partialRequestTimeoutMs`). `limits.maxRequestBytes` bounds one message, and grpc-js holds a message's
+// bytes until its last one arrives, so without a bound across streams 64 streams of 16 MiB messages hold 1 GiB,
+// and more streams more. This file keeps the accounts; partial-requests.ts reserves from them as each call's
+// messages arrive (what a message has received plus a bounded look-ahead, not the length its header announces: a
+// header is free to send) and ends the ones past the deadline.
 //
 // Fairness: a message announced over `smallRequestBytes` (64 KiB) may use only `bigShareOf(total)` of the total
 // (three quarters), so the last quarter is left to small messages: an Envoy's ACK or first request is admitted while

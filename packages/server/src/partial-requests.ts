@@ -1,8 +1,8 @@
 // Rule L2: a request message the server has begun to receive holds its bytes until its last one arrives; this file
 // makes every call's unfinished messages reserve from the server's {@link PartialRequestBudget}
 // (`limits.maxPartialRequestBytesTotal`, `limits.maxPartialRequestBytesPerPeer` for its connection's peer address,
-// `limits.maxPartialRequestBytesPerConnection`), ends a message that stays
-// unfinished past `limits.partialRequestTimeoutMs`, and keeps what an unfinished message pins close to its bytes.
+// `limits.maxPartialRequestBytesPerConnection`), ends a message that stays unfinished past
+// `limits.partialRequestTimeoutMs`, and keeps what an unfinished message pins close to its bytes.
 //
 // grpc-js 1.14 decodes each call's messages with a `StreamDecoder` (`decoder` of its base server call) that reads the
 // 5-byte header (flag, 32-bit length), then collects the message's pieces as views of the socket reads that carried
@@ -143,8 +143,9 @@ export interface DecoderAccount {
 /**
  * Makes `decoder` (grpc-js 1.14's `StreamDecoder`) reserve each unfinished message's bytes from `budget` for
  * `owner` (its connection and peer address) as they arrive, end a message unfinished past the budget's
- * `partialRequestTimeoutMs` (calling `expired` with the DEADLINE_EXCEEDED error naming the limit: its caller ends the call), and keep its pieces compact
- * (see the file comment). Returns undefined, changing nothing, for a decoder of another shape or one already limited.
+ * `partialRequestTimeoutMs` (calling `expired` with the DEADLINE_EXCEEDED error naming the limit: its caller ends
+ * the call), and keep its pieces compact (see the file comment). Returns undefined, changing nothing, for a decoder
+ * of another shape or one already limited.
  */
 export function limitDecoder(
   decoder: unknown,
