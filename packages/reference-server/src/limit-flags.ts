@@ -47,6 +47,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxStatusUnknownNames:
     'subscribed names with no resource listed per stream and type in a CSDS answer (the rest counted)',
   maxConcurrentStatusCalls: 'CSDS answers built at once, server-wide (more wait, 100 at most)',
+  maxStatusCallsPerCaller: 'CSDS calls of one caller (identity or peer address) in flight at once',
   hookTimeoutMs:
     'ms an async server hook (onStreamOpen, onRequest, onResponse) or authorization verdict may take',
   maxQueuedRequests: 'requests a stream may send while an earlier one waits for a hook',

@@ -28,6 +28,26 @@ async function holder(h: Harness, missing: number): Promise<void> {
   }
 }
 
+/**
+ * A server started with `options`, node n1 holding `missing` names with no resource (see {@link holder}), and a CSDS
+ * client: runs `body`, then closes both.
+ */
+async function withHolder(
+  options: Parameters<typeof start>[0],
+  missing: number,
+  body: (h: Harness, csds: ReturnType<typeof csdsClient>) => Promise<void>,
+): Promise<void> {
+  const h = await start(options);
+  const csds = csdsClient(h.address, 30_000);
+  try {
+    await holder(h, missing);
+    await body(h, csds);
+  } finally {
+    csds.close();
+    await h.close();
+  }
+}
+
 const exhausted = (limit: RegExp) => (e: ServiceError) => {
   assert.equal(e.code, status.RESOURCE_EXHAUSTED, e.details);
   assert.match(e.details, limit);
@@ -36,10 +56,7 @@ const exhausted = (limit: RegExp) => (e: ServiceError) => {
 
 describe('L2: CSDS answers are bounded while they are built (probe4 F6)', () => {
   it('L2: subscribed names with no resource are listed up to maxStatusUnknownNames and counted past it', async () => {
-    const h = await start({ limits: { maxStatusUnknownNames: 10 } });
-    const csds = csdsClient(h.address, 30_000);
-    try {
-      await holder(h, 1000);
+    await withHolder({ limits: { maxStatusUnknownNames: 10 } }, 1000, async (_h, csds) => {
       for (const answer of [await csds.fetch(forNodes('n1')), ...(await csds.stream([forNodes('n1')]))]) {
         const configs = answer.config[0]!.genericXdsConfigs.filter((c) => c.typeUrl === Endpoint);
         assert.equal(configs.length, 1 + 10 + 1);
@@ -56,17 +73,11 @@ describe('L2: CSDS answers are bounded while they are built (probe4 F6)', () => 
         );
         assert.equal(note.clientStatus, ClientResourceStatus.DOES_NOT_EXIST);
       }
-    } finally {
-      csds.close();
-      await h.close();
-    }
+    });
   });
 
   it('L2: an answer past limits.maxStatusConfigs ends the call with RESOURCE_EXHAUSTED naming it; other answers go on', async () => {
-    const h = await start({ limits: { maxStatusConfigs: 50 } });
-    const csds = csdsClient(h.address, 30_000);
-    try {
-      await holder(h, 1000);
+    await withHolder({ limits: { maxStatusConfigs: 50 } }, 1000, async (h, csds) => {
       const other = h.client({ node: 'other' });
       h.cache.setSnapshot('other', h.cache.getSnapshot('n1')!);
       other.subscribe(TypeUrl.Cluster, []);
@@ -80,47 +91,34 @@ describe('L2: CSDS answers are bounded while they are built (probe4 F6)', () => 
         answer.config.map((c) => c.node?.id),
         ['other'],
       );
-    } finally {
-      csds.close();
-      await h.close();
-    }
+    });
   });
 
   it('L2: an answer past limits.maxStatusBytes, or past maxMessageBytes, ends the call with RESOURCE_EXHAUSTED naming maxStatusBytes', async () => {
     for (const options of [{ limits: { maxStatusBytes: 2000 } }, { maxMessageBytes: 2000 }]) {
-      const h = await start(options);
-      const csds = csdsClient(h.address, 30_000);
-      try {
-        await holder(h, 100);
+      await withHolder(options, 100, async (h, csds) => {
         await assert.rejects(csds.fetch({}), exhausted(/limits\.maxStatusBytes \(2000 bytes\)/));
         assert.equal(h.server.streamStats().endedByLimit.maxStatusBytes, 1);
         // The same node with a few names fits.
         const small = await csds.fetch({ ...forNodes('nobody') });
         assert.deepEqual(small.config, []);
-      } finally {
-        csds.close();
-        await h.close();
-      }
+      });
     }
   });
 
   it('L2: concurrent calls past maxConcurrentStatusCalls wait their turn and are all answered', async () => {
-    const h = await start({ limits: { maxConcurrentStatusCalls: 1 } });
-    const csds = csdsClient(h.address, 30_000);
-    try {
-      await holder(h, 500);
+    // One caller (127.0.0.1) with six calls in flight: its share is raised to six.
+    const limits = { maxConcurrentStatusCalls: 1, maxStatusCallsPerCaller: 6 };
+    await withHolder({ limits }, 500, async (_h, csds) => {
       const answers = await Promise.all(Array.from({ length: 6 }, () => csds.fetch(forNodes('n1'))));
       for (const answer of answers) assert.equal(answer.config[0]?.genericXdsConfigs.length, 102);
-    } finally {
-      csds.close();
-      await h.close();
-    }
+    });
   });
 });
 
 describe('L2: the pieces that keep a CSDS build from stalling others', () => {
   it('L2: StatusGate runs at most max at once, queues up to maxWaiting, refuses past that naming the limit', async () => {
-    const gate = new StatusGate(1, 1);
+    const gate = new StatusGate({ max: 1, maxPerCaller: 10, maxWaiting: 1 });
     let release!: () => void;
     const first = gate.run(() => new Promise<string>((resolve) => (release = () => resolve('first'))));
     const order: string[] = [];
@@ -140,11 +138,44 @@ describe('L2: the pieces that keep a CSDS build from stalling others', () => {
         /limits\.maxConcurrentStatusCalls \(1\)/.test(e.message),
     );
     assert.equal(refused, 1);
-    assert.deepEqual(gate.stats, { running: 1, waiting: 1 });
+    assert.deepEqual(gate.stats, { running: 1, waiting: 1, callers: 0 });
     assert.deepEqual(order, []);
     release();
     assert.deepEqual(await Promise.all([first, second]), ['first', 'second']);
-    assert.deepEqual(gate.stats, { running: 0, waiting: 0 });
+    assert.deepEqual(gate.stats, { running: 0, waiting: 0, callers: 0 });
+  });
+
+  it('L2: StatusGate gives a caller at most maxPerCaller calls in flight, refusing the next naming the limit and the caller, so another caller still gets a place in the queue and its turn', async () => {
+    const gate = new StatusGate({ max: 1, maxPerCaller: 2, maxWaiting: 2 });
+    const hostile = 'peer 127.0.0.2';
+    const letGo: (() => void)[] = [];
+    const call = (caller: string, label: string) => {
+      const done = gate.admit(caller);
+      return gate.run(() => new Promise<string>((resolve) => letGo.push(() => resolve(label)))).finally(done);
+    };
+    const held = [call(hostile, 'a'), call(hostile, 'b')];
+    const refused: string[] = [];
+    assert.throws(
+      () => gate.admit(hostile, (limit) => refused.push(limit)),
+      (e: XdsError) =>
+        e.code === Code.ResourceExhausted &&
+        /^peer 127\.0\.0\.2 has 2 CSDS calls in flight, limits\.maxStatusCallsPerCaller \(2\)/.test(
+          e.message,
+        ),
+    );
+    assert.deepEqual(refused, ['maxStatusCallsPerCaller']);
+    assert.deepEqual(gate.stats, { running: 1, waiting: 1, callers: 1 });
+    // The operator's call is queued, not refused, and runs in its turn.
+    const operator = call('identity spiffe://example.org/ns/ops/sa/admin', 'operator');
+    assert.deepEqual(gate.stats, { running: 1, waiting: 2, callers: 2 });
+    for (let turn = 0; turn < 3; turn++) {
+      for (let i = 0; letGo.length <= turn && i < 1000; i++) await new Promise(setImmediate);
+      letGo[turn]!();
+    }
+    assert.deepEqual(await Promise.all([...held, operator]), ['a', 'b', 'operator']);
+    assert.deepEqual(gate.stats, { running: 0, waiting: 0, callers: 0 });
+    // Its calls answered, the caller has its share again.
+    gate.admit(hostile)();
   });
 
   it('L2: a slice gives way to work queued before its pause, and stops when the caller left', async () => {

@@ -4,8 +4,8 @@
  * request goes through `authorizeStatus`, and a server that authorizes its xDS clients (`authorize`) but says
  * nothing about CSDS refuses it. Errors end the call with a status and never escape a handler (rule L4); a stream
  * answers one request at a time and reads the next only once the answer is flushed (backpressure). Answers are
- * built in slices, at most `limits.maxConcurrentStatusCalls` at once server-wide (csds-gate.ts, rule L2), and sent
- * as they were encoded while built (csds.ts).
+ * built in slices, at most `limits.maxConcurrentStatusCalls` at once server-wide and `limits.maxStatusCallsPerCaller`
+ * in flight per caller (csds-gate.ts, rule L2), and sent as they were encoded while built (csds.ts).
  */
 import type {
   Server,
@@ -24,8 +24,9 @@ import {
 } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { messageEncoder, requestDecoder, UndecodableRequest } from './codec.js';
+import { refusalLogIntervalMs } from './connection-gate.js';
 import { clientStatusBytes } from './csds.js';
-import { StatusGate } from './csds-gate.js';
+import { StatusGate, type StatusGateLimit, StatusGateRefusal, statusCallerOf } from './csds-gate.js';
 import { toStatus } from './status.js';
 import type { ServerCall, StreamContext, StreamHandle } from './stream-context.js';
 
@@ -38,7 +39,10 @@ const gates = new WeakMap<StreamContext, StatusGate>();
 function gateOf(ctx: StreamContext): StatusGate {
   let gate = gates.get(ctx);
   if (gate === undefined) {
-    gate = new StatusGate(ctx.limits.maxConcurrentStatusCalls);
+    gate = new StatusGate({
+      max: ctx.limits.maxConcurrentStatusCalls,
+      maxPerCaller: ctx.limits.maxStatusCallsPerCaller,
+    });
     gates.set(ctx, gate);
   }
   return gate;
@@ -79,21 +83,53 @@ async function answer(
     if (request.limit !== undefined) ctx.limitReached(request.limit);
     throw new XdsError(request.code, request.message);
   }
-  await authorizeStatus(ctx, request, call);
-  return gateOf(ctx).run(
-    () =>
-      clientStatusBytes(streams(), request, ctx.limits, {
-        abandoned: () => call.cancelled,
-        limitReached: (limit) => ctx.limitReached(limit),
-      }),
-    () => ctx.limitReached('maxConcurrentStatusCalls'),
-  );
+  const gate = gateOf(ctx);
+  const refused = (limit: StatusGateLimit) => ctx.limitReached(limit);
+  const release = gate.admit(statusCallerOf(call), refused);
+  try {
+    await authorizeStatus(ctx, request, call);
+    return await gate.run(
+      () =>
+        clientStatusBytes(streams(), request, ctx.limits, {
+          abandoned: () => call.cancelled,
+          limitReached: (limit) => ctx.limitReached(limit),
+        }),
+      refused,
+    );
+  } finally {
+    release();
+  }
 }
 
-/** Logs a failed request: a refusal or bad input at warn, anything else (a bug) at error. */
+/** When each gate limit was last logged, and the refusals since (per server context). */
+const gateLogs = new WeakMap<StreamContext, Map<StatusGateLimit, { at: number; since: number }>>();
+
+/**
+ * Logs a failed request: a refusal or bad input at warn, anything else (a bug) at error. The gate's refusals are
+ * logged at most once per limit per `refusalLogIntervalMs`, with the count since the last line: a caller looping
+ * refused calls must not flood the log.
+ */
 function logFailure(ctx: StreamContext, error: unknown, call: ServerCall): void {
   const { code, details } = toStatus(error);
-  if (error instanceof XdsError)
+  if (error instanceof StatusGateRefusal) {
+    let logs = gateLogs.get(ctx);
+    if (logs === undefined) {
+      logs = new Map();
+      gateLogs.set(ctx, logs);
+    }
+    const now = Date.now();
+    const last = logs.get(error.limit);
+    if (last !== undefined && now - last.at < refusalLogIntervalMs) {
+      last.since++;
+      return;
+    }
+    logs.set(error.limit, { at: now, since: 0 });
+    const refusedSincePreviousLine = (last?.since ?? 0) + 1;
+    ctx.logger.warn(
+      { peer: call.getPeer(), code, details, refusedSincePreviousLine },
+      'CSDS request refused',
+    );
+  } else if (error instanceof XdsError)
     ctx.logger.warn({ peer: call.getPeer(), code, details }, 'CSDS request refused');
   else ctx.logger.error({ peer: call.getPeer(), err: error }, 'CSDS request failed');
 }

@@ -168,6 +168,15 @@ export interface Limits {
    */
   readonly maxConcurrentStatusCalls?: number;
   /**
+   * CSDS calls of one caller in flight at once, from arrival to answer (being authorized, waiting for a turn or
+   * being built; a caller is its verified client certificate's identity under mutual TLS, else its peer address:
+   * IPv4, or the whole IPv6 address); default 4. One more is
+   * refused with RESOURCE_EXHAUSTED naming this limit and the caller: without it one caller could keep all
+   * `maxConcurrentStatusCalls` turns and the 100 places in the queue, and every operator's call waited behind its
+   * calls or was refused. Callers behind one address (CSDS served to loopback peers only) share it.
+   */
+  readonly maxStatusCallsPerCaller?: number;
+  /**
    * How long an async hook (`hooks.onStreamOpen`, `onRequest`, `onResponse`) may take (ms); default 10 s. Then its
    * stream or call ends with INTERNAL naming this limit; other streams never wait for it. It bounds an async
    * `authorize` or `authorizeStatus` verdict too: one that has not settled ends its call with UNAVAILABLE naming
@@ -268,6 +277,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxStatusBytes: 16 * 1024 * 1024,
   maxStatusUnknownNames: 100,
   maxConcurrentStatusCalls: 2,
+  maxStatusCallsPerCaller: 4,
   hookTimeoutMs: 10_000,
   maxQueuedRequests: 100,
   maxQueuedRequestBytes: 16 * 1024 * 1024,
