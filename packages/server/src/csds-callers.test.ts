@@ -76,8 +76,9 @@ describe('L2: CSDS calls have a share per caller', () => {
     assert.equal(defaultLimits.maxStatusCallsPerCaller, 4);
     assert.equal(peerAddressOf('127.0.0.2:5000'), '127.0.0.2');
     assert.equal(peerAddressOf('::ffff:127.0.0.3:80'), '127.0.0.3');
-    assert.equal(peerAddressOf('[2001:DB8::1]:443'), '2001:db8::1');
-    assert.equal(peerAddressOf('::1:5'), '::1');
+    // An IPv6 peer is its /64, as connection-gate.ts counts it.
+    assert.equal(peerAddressOf('[2001:DB8::1]:443'), '2001:db8:0:0::/64');
+    assert.equal(peerAddressOf('2001:db8::2:443'), '2001:db8:0:0::/64');
     assert.equal(peerAddressOf('unknown'), 'unknown');
   });
 

@@ -47,7 +47,7 @@ export interface Limits {
    */
   readonly maxPartialRequestBytesPerConnection?: number;
   /**
-   * Bytes of the request messages partly received from one peer address (IPv4, or the whole IPv6 address, as for
+   * Bytes of the request messages partly received from one peer address (an IPv4 address, or an IPv6 /64, as for
    * `maxConnectionsPerPeer`) at once, across its connections, small messages included (counted as for
    * `maxPartialRequestBytesTotal`); default 64 MiB, four `maxRequestBytes` messages and a third of the share big
    * messages may hold. Without it, one peer's 120 connections of 100 streams, each sending a header and nothing more
@@ -170,10 +170,9 @@ export interface Limits {
   /**
    * CSDS calls of one caller in flight at once, from arrival to answer (being authorized, waiting for a turn or
    * being built; a caller is its verified client certificate's identity under mutual TLS, else its peer address:
-   * IPv4, or the whole IPv6 address); default 4. One more is
-   * refused with RESOURCE_EXHAUSTED naming this limit and the caller: without it one caller could keep all
-   * `maxConcurrentStatusCalls` turns and the 100 places in the queue, and every operator's call waited behind its
-   * calls or was refused. Callers behind one address (CSDS served to loopback peers only) share it.
+   * an IPv4 address, or an IPv6 /64); default 4. One more is refused with RESOURCE_EXHAUSTED naming this limit and
+   * the caller: without it one caller could keep all `maxConcurrentStatusCalls` turns and the 100 places in the
+   * queue, and every operator's call waited behind its calls or was refused. Callers behind one address (CSDS served to loopback peers only) share it.
    */
   readonly maxStatusCallsPerCaller?: number;
   /**
