@@ -28,6 +28,7 @@ import { defaultMaxGroups, defaultMaxNewGroupsPerSecond } from './group-admissio
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultAnswerWaitMs } from './group-upstream.js';
+import { defaultMaxNamesAllGroups, defaultMaxResourceBytesAllGroups } from './relay-budget.js';
 import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
 import {
   defaultReadyGraceMs,
@@ -61,6 +62,10 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly groupIdleMs: number;
   /** The most names of one type a group's downstream watches subscribe to together (its upstream request). */
   readonly maxNamesPerGroup: number;
+  /** The most names of every group's subscriptions of every type together. */
+  readonly maxNamesAllGroups: number;
+  /** The most encoded bytes of resources every group's upstream client holds together. */
+  readonly maxResourceBytesAllGroups: number;
   /** The most bytes of a group key (the upstream node id is `relay~KEY`). */
   readonly maxGroupKeyBytes: number;
   /** The most groups whose upstream streams share one HTTP/2 connection. */
@@ -95,6 +100,8 @@ export const relayDefaults = Object.freeze({
   maxNewGroupsPerSecond: defaultMaxNewGroupsPerSecond,
   groupIdleMs: 60_000,
   maxNamesPerGroup: defaultMaxNamesPerGroup,
+  maxNamesAllGroups: defaultMaxNamesAllGroups,
+  maxResourceBytesAllGroups: defaultMaxResourceBytesAllGroups,
   maxGroupKeyBytes: defaultMaxGroupKeyBytes,
   groupsPerConnection: defaultGroupsPerConnection,
   readyGraceMs: defaultReadyGraceMs,
@@ -125,6 +132,11 @@ Options:
                          (default ${relayDefaults.upstreamAnswerWaitMs})
   --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
+  --max-names-all-groups N  names of every group's subscriptions together at most (~700 B of memory each); a
+                         downstream stream that would pass it is refused (default ${relayDefaults.maxNamesAllGroups})
+  --max-resource-bytes-all-groups N  encoded bytes of resources every group holds together at most (~4x in memory);
+                         an upstream resource past it is NACKed naming it, and a node of a new group is refused
+                         while the relay holds that much (default ${relayDefaults.maxResourceBytesAllGroups})
   --max-group-key-bytes N  bytes of a node's group key (its node id, cluster or metadata value) at most; a node
                          with a longer key, or one holding a control character, is refused
                          (default ${relayDefaults.maxGroupKeyBytes})
@@ -173,6 +185,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'group-idle-ms': { type: 'string' },
         'upstream-answer-wait-ms': { type: 'string' },
         'max-names-per-group': { type: 'string' },
+        'max-names-all-groups': { type: 'string' },
+        'max-resource-bytes-all-groups': { type: 'string' },
         'max-group-key-bytes': { type: 'string' },
         'groups-per-connection': { type: 'string' },
         'log-level': { type: 'string' },
@@ -207,6 +221,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const idleMs = text('group-idle-ms');
   const answerWaitMs = text('upstream-answer-wait-ms');
   const maxNames = text('max-names-per-group');
+  const maxNamesAll = text('max-names-all-groups');
+  const maxBytesAll = text('max-resource-bytes-all-groups');
   const maxKey = text('max-group-key-bytes');
   const perConnection = text('groups-per-connection');
   const level = text('log-level') ?? relayDefaults.logLevel;
@@ -252,6 +268,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     maxNames === undefined || (/^\d{1,9}$/.test(maxNames) && Number(maxNames) >= 1)
       ? undefined
       : `--max-names-per-group: "${maxNames}" is not a whole number from 1`,
+    maxNamesAll === undefined || (/^\d{1,10}$/.test(maxNamesAll) && Number(maxNamesAll) >= 1)
+      ? undefined
+      : `--max-names-all-groups: "${maxNamesAll}" is not a whole number from 1`,
+    maxBytesAll === undefined || (/^\d{1,15}$/.test(maxBytesAll) && Number(maxBytesAll) >= 1)
+      ? undefined
+      : `--max-resource-bytes-all-groups: "${maxBytesAll}" is not a whole number from 1`,
     maxKey === undefined || (/^\d{1,7}$/.test(maxKey) && Number(maxKey) >= 1)
       ? undefined
       : `--max-group-key-bytes: "${maxKey}" is not a whole number from 1`,
@@ -292,6 +314,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         newGroups === undefined ? relayDefaults.maxNewGroupsPerSecond : Number(newGroups),
       groupIdleMs: idleMs === undefined ? relayDefaults.groupIdleMs : Number(idleMs),
       maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
+      maxNamesAllGroups: maxNamesAll === undefined ? relayDefaults.maxNamesAllGroups : Number(maxNamesAll),
+      maxResourceBytesAllGroups:
+        maxBytesAll === undefined ? relayDefaults.maxResourceBytesAllGroups : Number(maxBytesAll),
       maxGroupKeyBytes: maxKey === undefined ? relayDefaults.maxGroupKeyBytes : Number(maxKey),
       groupsPerConnection:
         perConnection === undefined ? relayDefaults.groupsPerConnection : Number(perConnection),

@@ -19,8 +19,11 @@ export const defaultMaxGroups = 10_000;
  */
 export const defaultMaxNewGroupsPerSecond = 200;
 
-/** A limit a new group can be refused by. */
-export type GroupLimitName = 'maxGroups' | 'maxNewGroupsPerSecond';
+/**
+ * A limit a new group can be refused by: `maxResourceBytesAllGroups` while the relay holds that many bytes of
+ * resources across its groups (relay-budget.ts).
+ */
+export type GroupLimitName = 'maxGroups' | 'maxNewGroupsPerSecond' | 'maxResourceBytesAllGroups';
 
 /** The relay's groups and their limits, as metrics, `/debug/syncz` and the status page show them. */
 export interface GroupCounts {

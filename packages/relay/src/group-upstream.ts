@@ -6,7 +6,8 @@
  * before it: the cache then serves the watches it held back while the group's view did not cover their
  * subscriptions (group-answers.ts). An origin need not answer a delta subscription that brings nothing new (a
  * wildcard over resources the group holds already): after `answerWaitMs` on a connected stream the view counts as
- * answered.
+ * answered. The resources the group's client takes count against the relay-wide `maxResourceBytesAllGroups`
+ * (relay-budget.ts): one that would pass it is rejected, and the response NACKed naming the limit.
  */
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import type { Node, TypeUrl } from '@xds/api';
@@ -19,6 +20,7 @@ import {
   XdsClient,
   type XdsResource,
 } from '@xds/client';
+import type { HeldResources, ResourceBytesBudget } from './relay-budget.js';
 import type { RelayCache } from './relay-cache.js';
 
 /** How a group's upstream client is made. */
@@ -36,6 +38,8 @@ export interface UpstreamOptions {
    * before the group's view counts as covering it (ms); default {@link defaultAnswerWaitMs}.
    */
   readonly answerWaitMs?: number;
+  /** The relay-wide budget of resource bytes the group's client takes from (none: only the client's own limits). */
+  readonly bytes?: ResourceBytesBudget;
 }
 
 /**
@@ -57,6 +61,12 @@ export class GroupUpstream {
   #flush: NodeJS.Immediate | undefined;
   readonly #answerWaitMs: number;
   #answerTimer: NodeJS.Timeout | undefined;
+  readonly #bytes: ResourceBytesBudget | undefined;
+  /** The group's client as the budget reads it. */
+  readonly #held: HeldResources = {
+    heldBytes: () => this.client.heldBytes(),
+    heldSize: (typeUrl, name) => this.client.resource(typeUrl, name)?.bytes.length ?? 0,
+  };
 
   constructor(group: string, node: Node, cache: RelayCache, options: UpstreamOptions) {
     this.group = group;
@@ -71,7 +81,11 @@ export class GroupUpstream {
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.channelOptions === undefined ? {} : { channelOptions: options.channelOptions }),
+      ...(options.bytes === undefined
+        ? {}
+        : { validate: (typeUrl, resource) => this.#admit(typeUrl, resource) }),
     });
+    this.#bytes = options.bytes;
     this.client.on('update', (event) => {
       const typeUrl = event.typeUrl as TypeUrl;
       const upserts: XdsResource[] = [];
@@ -82,8 +96,11 @@ export class GroupUpstream {
       this.#cache.apply(group, typeUrl, event.version, upserts, event.removed);
     });
     // `ack` and `nack` come before the response's `update`: the cache hears of the answer once it is applied.
-    const answered = ({ typeUrl }: { readonly typeUrl: string }) =>
+    const answered = ({ typeUrl }: { readonly typeUrl: string }) => {
+      // What the response left the client holding counts now (the response was applied before its ACK or NACK).
+      this.#bytes?.settle(group, this.#held);
       queueMicrotask(() => this.#cache.upstreamAnswered(group, typeUrl as TypeUrl));
+    };
     this.client.on('ack', answered);
     this.client.on('nack', answered);
   }
@@ -94,7 +111,7 @@ export class GroupUpstream {
     this.#flush ??= setImmediate(() => this.flush());
   }
 
-  /** Closes the upstream stream. */
+  /** Closes the upstream stream (the relay counts what its client held off the budget: Relay's closeGroup). */
   close(): Promise<void> {
     if (this.#flush !== undefined) clearImmediate(this.#flush);
     this.#flush = undefined;
@@ -150,6 +167,11 @@ export class GroupUpstream {
     const gone = forgotten.filter((name) => entries?.has(name) === true);
     if (gone.length > 0) this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], gone);
     return sent;
+  }
+
+  /** The validation hook: a resource that would take the relay past `maxResourceBytesAllGroups` is rejected. */
+  #admit(typeUrl: string, resource: XdsResource): string | undefined {
+    return this.#bytes?.admit(this.group, this.#held, typeUrl, resource.name, resource.bytes.length);
   }
 
   /**

@@ -18,7 +18,16 @@ export { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 export { GroupUpstream, type UpstreamOptions } from './group-upstream.js';
 export { OriginProbe, type OriginProbeOptions, type ProbeResult } from './origin-probe.js';
 export { type Readiness, type ReadinessOptions, UpstreamReadiness } from './readiness.js';
-export { type GroupStatus, Relay, type RelayEvents, type RelayOptions } from './relay.js';
+export { Relay } from './relay.js';
+export {
+  defaultMaxNamesAllGroups,
+  defaultMaxResourceBytesAllGroups,
+  type HeldResources,
+  NameBudget,
+  type RelayBoundName,
+  type RelayBounds,
+  ResourceBytesBudget,
+} from './relay-budget.js';
 export { RelayCache } from './relay-cache.js';
 export {
   defaultMaxNamesPerGroup,
@@ -27,4 +36,5 @@ export {
   type RelayCacheHooks,
   type RelayCacheLimits,
 } from './relay-cache-types.js';
+export type { GroupStatus, RelayEvents, RelayOptions } from './relay-options.js';
 export { relayGroupByKey, relayGroupKey, relayUserAgentName, upstreamNode } from './upstream-node.js';

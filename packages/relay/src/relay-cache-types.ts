@@ -16,6 +16,10 @@ export interface RelayCacheLimits {
   readonly maxGroups?: number;
   /** The most names (and globs) of one type a group's watches may subscribe to together. Default 50,000. */
   readonly maxNamesPerGroup?: number;
+  /**
+   * The most names (and globs) of every group's unions of every type together (relay-budget.ts). Default 500,000.
+   */
+  readonly maxNamesAllGroups?: number;
   /** The most bytes of a group key; a node with a longer one is refused (INVALID_ARGUMENT). Default 1 KiB. */
   readonly maxGroupKeyBytes?: number;
   /**

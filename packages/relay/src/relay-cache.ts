@@ -11,8 +11,9 @@
  * - it counts what the group's watches subscribe to and reports the union per type (rule X4), so the group's one
  *   upstream stream asks for exactly that;
  * - it bounds that union (rule L2): a downstream subscription that would take a group's names of one type past
- *   `maxNamesPerGroup` ends THAT stream with RESOURCE_EXHAUSTED naming the limit; the group's upstream never asks
- *   the origin for more (an origin refuses a request past its own maxNamesPerRequest, which would stop the group).
+ *   `maxNamesPerGroup`, or every group's names together past `maxNamesAllGroups` (relay-budget.ts), ends THAT
+ *   stream with RESOURCE_EXHAUSTED naming the limit; the group's upstream never asks the origin for more (an origin
+ *   refuses a request past its own maxNamesPerRequest, which would stop the group).
  */
 import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import {
@@ -31,6 +32,7 @@ import { defaultMaxGroups } from './group-admission.js';
 import { GroupAnswers } from './group-answers.js';
 import type { GroupBy } from './group-by.js';
 import { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
+import { defaultMaxNamesAllGroups, NameBudget } from './relay-budget.js';
 import {
   defaultMaxNamesPerGroup,
   type Interest,
@@ -61,7 +63,8 @@ interface Indexed {
 export class RelayCache extends SnapshotCache {
   readonly #hooks: RelayCacheHooks;
   readonly #maxGroups: number;
-  readonly #maxNamesPerGroup: number;
+  /** The names of every group's union against `maxNamesPerGroup` and `maxNamesAllGroups`. */
+  readonly names: NameBudget;
   readonly #maxGroupKeyBytes: number;
   readonly #groupValueRequired: boolean;
   readonly #groupBy: GroupBy;
@@ -86,7 +89,10 @@ export class RelayCache extends SnapshotCache {
     this.#groupBy = groupBy;
     this.#hooks = hooks;
     this.#maxGroups = limits.maxGroups ?? defaultMaxGroups;
-    this.#maxNamesPerGroup = limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup;
+    this.names = new NameBudget(
+      limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
+      limits.maxNamesAllGroups ?? defaultMaxNamesAllGroups,
+    );
     this.#maxGroupKeyBytes = limits.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes;
     this.#groupValueRequired = limits.groupValueRequired ?? false;
   }
@@ -289,7 +295,10 @@ export class RelayCache extends SnapshotCache {
       if (watch.typeUrl === typeUrl) watch.notify('all');
   }
 
-  /** Throws RESOURCE_EXHAUSTED when `added` and `removed` would take the group's union past its bound: O(the change). */
+  /**
+   * Throws RESOURCE_EXHAUSTED when `added` and `removed` would take the group's union past `maxNamesPerGroup`, or
+   * every group's unions together past `maxNamesAllGroups`: O(the change).
+   */
   #checkUnion(
     group: string,
     typeUrl: TypeUrl,
@@ -297,16 +306,12 @@ export class RelayCache extends SnapshotCache {
     added: readonly string[],
     removed: readonly string[],
   ): void {
-    let size = counts.names.size;
-    if (size + added.length <= this.#maxNamesPerGroup) return;
-    for (const name of added) if (!counts.names.has(name)) size++;
-    for (const name of removed) if (counts.names.get(name) === 1) size--;
-    if (size <= this.#maxNamesPerGroup) return;
-    throw new XdsError(
-      Code.ResourceExhausted,
-      `this subscription would take group "${group}" to ${size} names of ${typeUrl}, past the relay's limit ` +
-        `maxNamesPerGroup (--max-names-per-group ${this.#maxNamesPerGroup}); the stream is refused, the group is not`,
-    );
+    const size = counts.names.size;
+    if (this.names.surelyFits(size, added.length)) return;
+    let next = size;
+    for (const name of added) if (!counts.names.has(name)) next++;
+    for (const name of removed) if (counts.names.get(name) === 1) next--;
+    this.names.check(group, typeUrl, size, next);
   }
 
   #admit(node: Node): void {
@@ -375,10 +380,13 @@ export class RelayCache extends SnapshotCache {
     const next = (counts.names.get(name) ?? 0) + delta;
     if (next > 0) {
       counts.names.set(name, next);
-      if (next === 1 && !counts.pending.removed.delete(name)) counts.pending.added.add(name);
-      return next === 1 && delta === 1;
+      if (next !== 1 || delta !== 1) return false;
+      this.names.count(1);
+      if (!counts.pending.removed.delete(name)) counts.pending.added.add(name);
+      return true;
     }
     counts.names.delete(name);
+    this.names.count(-1);
     if (!counts.pending.added.delete(name)) counts.pending.removed.add(name);
     return false;
   }

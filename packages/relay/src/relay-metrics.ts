@@ -3,7 +3,8 @@
  * `xds-server` through `createMetrics`) plus the upstream side: groups, connected upstream streams, upstream updates
  * and NACKs. `xds_relay_upstream_connected` is 0 while a group has no upstream (rule X3: it serves what it holds).
  * The downstream server's bounds show as `xds-server`'s do (rule L2): pending streams and streams ended by a limit,
- * connections, and request messages partly received against `limits.maxPartialRequestBytesTotal`.
+ * connections, and request messages partly received against `limits.maxPartialRequestBytesTotal`. The relay-wide
+ * bounds show as names and resource bytes across groups beside their limits, and refusals by limit (relay-budget.ts).
  */
 import { createMetrics, type Metrics } from '@xds/reference-server';
 import { Counter, Gauge } from 'prom-client';
@@ -78,6 +79,46 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
       this.set(relay.upstreamState() === 'disconnected' ? 0 : 1);
     },
   });
+  const bound = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  bound(
+    'xds_relay_names',
+    "Names in every group's subscriptions of every type, together.",
+    () => relay.bounds().names,
+  );
+  bound(
+    'xds_relay_names_limit',
+    'The most names across groups (--max-names-all-groups); a downstream stream that would pass it is refused.',
+    () => relay.bounds().maxNamesAllGroups,
+  );
+  bound(
+    'xds_relay_resource_bytes',
+    "Encoded bytes of the resources every group's upstream client holds, together.",
+    () => relay.bounds().resourceBytes,
+  );
+  bound(
+    'xds_relay_resource_bytes_limit',
+    'The most resource bytes across groups (--max-resource-bytes-all-groups); past it resources are NACKed upstream.',
+    () => relay.bounds().maxResourceBytesAllGroups,
+  );
+  new Gauge({
+    name: 'xds_relay_bound_refusals',
+    help:
+      'Refusals since start by relay bound: downstream streams (maxNamesPerGroup, maxNamesAllGroups), upstream ' +
+      'resources and new groups (maxResourceBytesAllGroups).',
+    labelNames: ['limit'],
+    registers,
+    collect() {
+      for (const [limit, count] of Object.entries(relay.bounds().refused)) this.set({ limit }, count);
+    },
+  });
   return {
     ...base,
     upstreamUpdates: new Counter({
@@ -94,7 +135,7 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     }),
     groupsRefused: new Counter({
       name: 'xds_relay_groups_refused_total',
-      help: 'Downstream streams refused because they would open a group past a limit (maxGroups, maxNewGroupsPerSecond).',
+      help: 'Downstream streams refused because they would open a group past a limit (maxGroups, maxNewGroupsPerSecond, maxResourceBytesAllGroups).',
       labelNames: ['limit'],
       registers,
     }),

@@ -39,6 +39,10 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly groupIdleMs?: number;
   /** The most names of one type a group subscribes to upstream; default 50,000. */
   readonly maxNamesPerGroup?: number;
+  /** The most names of every group's subscriptions together; default 500,000. */
+  readonly maxNamesAllGroups?: number;
+  /** The most encoded resource bytes every group's upstream client holds together; default 256 MiB. */
+  readonly maxResourceBytesAllGroups?: number;
   /** The most bytes of a group key; default 1,024. */
   readonly maxGroupKeyBytes?: number;
   /** The most groups sharing one upstream HTTP/2 connection; default 50. */
@@ -98,6 +102,10 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       : { maxNewGroupsPerSecond: options.maxNewGroupsPerSecond }),
     ...(options.groupIdleMs === undefined ? {} : { groupIdleMs: options.groupIdleMs }),
     ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
+    ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
+    ...(options.maxResourceBytesAllGroups === undefined
+      ? {}
+      : { maxResourceBytesAllGroups: options.maxResourceBytesAllGroups }),
     ...(options.maxGroupKeyBytes === undefined ? {} : { maxGroupKeyBytes: options.maxGroupKeyBytes }),
     ...(options.groupsPerConnection === undefined
       ? {}

@@ -6,10 +6,8 @@
  * decode a resource itself (X4).
  */
 import { readFileSync } from 'node:fs';
-import type { ChannelCredentials } from '@grpc/grpc-js';
-import type { TypeUrl } from '@xds/api';
-import { type BackoffOptions, type ClientLimits, type Protocol, resolveClientLimits } from '@xds/client';
-import { type ListenOptions, type Logger, silentLogger, XdsServer, type XdsServerOptions } from '@xds/server';
+import { resolveClientLimits } from '@xds/client';
+import { type ListenOptions, type Logger, silentLogger, XdsServer } from '@xds/server';
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionSlots, connectionSlotOption, defaultGroupsPerConnection } from './connection-slots.js';
 import {
@@ -25,8 +23,10 @@ import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
 import { OriginProbe } from './origin-probe.js';
 import { type Readiness, UpstreamReadiness } from './readiness.js';
+import { defaultMaxResourceBytesAllGroups, type RelayBounds, ResourceBytesBudget } from './relay-budget.js';
 import { RelayCache } from './relay-cache.js';
 import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
+import type { GroupStatus, RelayEvents, RelayOptions } from './relay-options.js';
 import { upstreamNode } from './upstream-node.js';
 
 let version: string | undefined;
@@ -36,116 +36,6 @@ function relayVersion(): string {
     JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
   ).version;
   return version;
-}
-
-/** Options of {@link Relay}. */
-export interface RelayOptions {
-  /** The upstream servers, `host:port`; each group's stream fails over between them in order. */
-  readonly upstreams: readonly string[];
-  /** The protocol of the upstream streams; default `delta` (resume by per-resource versions, rule D6). */
-  readonly upstreamProtocol?: Protocol;
-  /** How downstream nodes are grouped: `node-id` (default), `cluster` or `metadata:KEY`. */
-  readonly groupBy?: string;
-  /** Upstream channel credentials (TLS); insecure by default. */
-  readonly credentials?: ChannelCredentials;
-  /** Upstream reconnect backoff. */
-  readonly backoff?: BackoffOptions;
-  /**
-   * Bounds on what an upstream server can make a group's client keep (`@xds/client`'s limits); checked here, so a
-   * bad one is an error naming it at construction, not at the first group.
-   */
-  readonly upstreamLimits?: ClientLimits;
-  /**
-   * The most groups (upstream streams) at once, idle ones included (the oldest idle one gives way to a new group);
-   * default 10,000. A node of one more group is refused with RESOURCE_EXHAUSTED naming the limit.
-   */
-  readonly maxGroups?: number;
-  /**
-   * The most new groups (new upstream streams) a second, in bursts of up to one second's worth; default 200. A
-   * group whose upstream stream is still open (idle, coming back) is not new. A node of one more new group is
-   * refused with RESOURCE_EXHAUSTED naming the limit; a fraction is allowed (0.1: one new group every 10 s).
-   */
-  readonly maxNewGroupsPerSecond?: number;
-  /**
-   * The most names (and globs) of one type a group's downstream watches subscribe to together, which is what the
-   * group's upstream stream asks for; default 50,000, below an origin's default maxNamesPerRequest (100,000). A
-   * downstream subscription that would pass it ends that stream with RESOURCE_EXHAUSTED; the group is untouched.
-   */
-  readonly maxNamesPerGroup?: number;
-  /**
-   * The most bytes of a group key (the node field `groupBy` reads); default 1,024. The key becomes the upstream node
-   * id `relay~KEY`: a node whose key is longer, or holds a control character (rule L5), is refused with
-   * INVALID_ARGUMENT naming the field, and nothing is opened upstream. Keep it below the origin's `maxNodeIdBytes`
-   * minus 6.
-   */
-  readonly maxGroupKeyBytes?: number;
-  /**
-   * The most groups whose upstream streams share one HTTP/2 connection; default 50. Origins cap the streams of a
-   * connection (`maxStreamsPerConnection`, 100 by default) and grpc-js would put every group on one connection:
-   * keep this below the origin's cap.
-   */
-  readonly groupsPerConnection?: number;
-  /**
-   * How long a group may be without a live upstream stream before it counts as failing for readiness (ms); default
-   * 30 s. See {@link Relay.readiness}.
-   */
-  readonly readyGraceMs?: number;
-  /**
-   * How long a group without downstream watches keeps its upstream stream (ms); default 60 s. An idle group holds no
-   * resources (its subscription is dropped upstream and its snapshot emptied), then it is freed whole.
-   */
-  readonly groupIdleMs?: number;
-  /**
-   * How long a group's upstream request that asks for more (a wildcard or names no client of the group wanted
-   * before) may stay unanswered on a connected stream before the group's view counts as covering it (ms); default
-   * 10 s. Meanwhile the downstream watches of that type in the group wait: a view that does not cover a wildcard
-   * watch would tell it the missing clusters are deleted. A SotW origin answers such a request at once; a delta
-   * origin need not when it has nothing new to send.
-   */
-  readonly upstreamAnswerWaitMs?: number;
-  /** The downstream XdsServer's options (its cache is the relay's). */
-  readonly server?: Omit<XdsServerOptions, 'cache' | 'logger'>;
-  /** A pino-compatible logger. */
-  readonly logger?: Logger;
-}
-
-/** One group as `/debug/syncz` and `/readyz` show it. */
-export interface GroupStatus {
-  readonly group: string;
-  /** The upstream node id, `relay~GROUP`. */
-  readonly upstreamNodeId: string;
-  /** The upstream server of the current stream, when there is one. */
-  readonly upstream: string | undefined;
-  readonly connected: boolean;
-  /** The origin's version of each type the group holds. */
-  readonly versions: Partial<Record<TypeUrl, string>>;
-  /** How many downstream watches the group serves. */
-  readonly watches: number;
-}
-
-/** The events of {@link Relay}. */
-export interface RelayEvents {
-  /** A group's upstream stream connected. */
-  upstreamConnected: [{ readonly group: string; readonly address: string }];
-  /** A group's upstream stream ended; the relay keeps serving what it holds (rule X3). */
-  upstreamDisconnected: [{ readonly group: string; readonly address: string; readonly details: string }];
-  /** A group's upstream response was accepted and applied. */
-  upstreamUpdate: [
-    {
-      readonly group: string;
-      readonly typeUrl: string;
-      readonly version: string;
-      readonly updated: readonly string[];
-      readonly removed: readonly string[];
-    },
-  ];
-  /**
-   * The relay NACKed an upstream response: it could not decode a resource, or the response went past an upstream
-   * limit (`upstreamLimits`: a version past `maxVersionBytes`, more resources than `maxResourcesPerType`).
-   */
-  upstreamNack: [{ readonly group: string; readonly typeUrl: string; readonly message: string }];
-  /** A downstream stream was refused because it would open a group past a limit (rule L2). */
-  groupRefused: [{ readonly group: string; readonly limit: GroupLimitName; readonly message: string }];
 }
 
 /** The relay: an XdsServer downstream, one upstream client per group. */
@@ -165,7 +55,12 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #readiness: UpstreamReadiness;
   readonly #maxGroups: number;
   readonly #rate: NewGroupRate;
-  readonly #refused: Record<GroupLimitName, number> = { maxGroups: 0, maxNewGroupsPerSecond: 0 };
+  readonly #refused: Record<GroupLimitName, number> = {
+    maxGroups: 0,
+    maxNewGroupsPerSecond: 0,
+    maxResourceBytesAllGroups: 0,
+  };
+  readonly #bytes: ResourceBytesBudget;
   #closing: Promise<void> | undefined;
 
   /** Creates the relay; nothing listens until {@link listen}. */
@@ -177,6 +72,8 @@ export class Relay extends EventEmitter<RelayEvents> {
     for (const name of [
       'maxGroups',
       'maxNamesPerGroup',
+      'maxNamesAllGroups',
+      'maxResourceBytesAllGroups',
       'maxGroupKeyBytes',
       'readyGraceMs',
       'groupIdleMs',
@@ -187,6 +84,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#options = options;
     this.#maxGroups = options.maxGroups ?? defaultMaxGroups;
     this.#rate = new NewGroupRate(options.maxNewGroupsPerSecond ?? defaultMaxNewGroupsPerSecond);
+    this.#bytes = new ResourceBytesBudget(
+      options.maxResourceBytesAllGroups ?? defaultMaxResourceBytesAllGroups,
+    );
     this.#logger = options.logger ?? silentLogger;
     this.#slots = new ConnectionSlots(options.groupsPerConnection ?? defaultGroupsPerConnection);
     this.groupBy = parseGroupBy(options.groupBy ?? 'node-id');
@@ -202,6 +102,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       {
         maxGroups: this.#maxGroups,
         maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
+        ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
         maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
         groupValueRequired: options.server?.nodeIdentity !== undefined,
       },
@@ -257,6 +158,18 @@ export class Relay extends EventEmitter<RelayEvents> {
     };
   }
 
+  /** What the relay holds across its groups against its relay-wide bounds, and their refusals (rule L2). */
+  bounds(): RelayBounds {
+    const names = this.cache.names;
+    return {
+      names: names.names,
+      maxNamesAllGroups: names.maxAllGroups,
+      resourceBytes: this.#bytes.total,
+      maxResourceBytesAllGroups: this.#bytes.max,
+      refused: { ...names.refused, maxResourceBytesAllGroups: this.#bytes.refused },
+    };
+  }
+
   /** `connected` when every group's upstream is connected, `disconnected` when one is not, `idle` with no group. */
   upstreamState(): 'connected' | 'disconnected' | 'idle' {
     if (this.#upstreams.size === 0) return 'idle';
@@ -300,6 +213,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       logger: this.#logger,
       channelOptions: { [connectionSlotOption]: this.#slots.acquire(group) },
       ...(options.upstreamAnswerWaitMs === undefined ? {} : { answerWaitMs: options.upstreamAnswerWaitMs }),
+      bytes: this.#bytes,
     });
     const client = upstream.client;
     client.on('connected', ({ address }) => {
@@ -331,6 +245,16 @@ export class Relay extends EventEmitter<RelayEvents> {
    */
   #admitGroup(group: string): void {
     if (this.#upstreams.has(group)) return;
+    try {
+      this.#bytes.checkNewGroup(group);
+    } catch (error) {
+      this.#groupRefused(
+        group,
+        'maxResourceBytesAllGroups',
+        error instanceof Error ? error.message : String(error),
+      );
+      throw error;
+    }
     try {
       this.#rate.take(group);
     } catch (error) {
@@ -366,6 +290,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#upstreams.delete(group);
     this.#readiness.forget(group);
     this.#slots.release(group);
+    this.#bytes.forget(group);
     this.cache.forget(group);
     void upstream?.close();
     this.#logger.info({ group }, 'relay: group idle, upstream closed');

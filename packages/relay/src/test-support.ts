@@ -21,7 +21,8 @@ import {
   XdsTestClient,
   type XdsTestClientOptions,
 } from '@xds/testing';
-import { Relay, type RelayEvents, type RelayOptions } from './relay.js';
+import { Relay } from './relay.js';
+import type { RelayEvents, RelayOptions } from './relay-options.js';
 import { type RelayProcess, type RelayProcessOptions, startRelayProcess } from './relay-process.js';
 
 export function assignment(name: string, port: number) {

@@ -8,7 +8,8 @@
 import type { TypeUrl } from '@xds/api';
 import { escapeHtml as e, renderStatusFrame, typeLabel } from '@xds/reference-server';
 import type { GroupCounts } from '../group-admission.js';
-import type { GroupStatus } from '../relay.js';
+import type { RelayBounds } from '../relay-budget.js';
+import type { GroupStatus } from '../relay-options.js';
 import type { RelaySyncz } from './relay-syncz.js';
 
 /** The pages the relay's navigation links to. */
@@ -29,18 +30,30 @@ function renderGroup(group: GroupStatus): string {
 
 /** One line: the groups held against the limit, idle ones, and refusals (rule L2). */
 function renderCounts(counts: GroupCounts): string {
-  const refused = counts.refused.maxGroups + counts.refused.maxNewGroupsPerSecond;
+  const { maxGroups, maxNewGroupsPerSecond, maxResourceBytesAllGroups } = counts.refused;
   return (
     `<p id="group-counts">${counts.groups} of at most ${counts.maxGroups} groups (${counts.idle} idle) on ` +
     `${counts.upstreamConnections} upstream connections; new groups at most ${counts.maxNewGroupsPerSecond} a second; ` +
-    `${refused} refused (maxGroups ${counts.refused.maxGroups}, maxNewGroupsPerSecond ` +
-    `${counts.refused.maxNewGroupsPerSecond})</p>`
+    `${maxGroups + maxNewGroupsPerSecond + maxResourceBytesAllGroups} refused (maxGroups ${maxGroups}, ` +
+    `maxNewGroupsPerSecond ${maxNewGroupsPerSecond}, maxResourceBytesAllGroups ${maxResourceBytesAllGroups})</p>`
+  );
+}
+
+/** One line: names and resource bytes across groups against the relay-wide bounds, and their refusals (rule L2). */
+function renderBounds(bounds: RelayBounds): string {
+  return (
+    `<p id="relay-bounds">${bounds.names} of at most ${bounds.maxNamesAllGroups} names and ${bounds.resourceBytes} ` +
+    `of at most ${bounds.maxResourceBytesAllGroups} resource bytes across groups; refused: maxNamesPerGroup ` +
+    `${bounds.refused.maxNamesPerGroup}, maxNamesAllGroups ${bounds.refused.maxNamesAllGroups}, ` +
+    `maxResourceBytesAllGroups ${bounds.refused.maxResourceBytesAllGroups}</p>`
   );
 }
 
 /** The upstream section: the relay's upstream state, its group counts and its groups. */
-export function renderUpstream(view: Pick<RelaySyncz, 'upstream' | 'groups' | 'groupCounts'>): string {
-  const head = `<h2>Upstream: <span id="upstream-state" class="status ${stateClass[view.upstream]}">${view.upstream}</span></h2>${renderCounts(view.groupCounts)}`;
+export function renderUpstream(
+  view: Pick<RelaySyncz, 'upstream' | 'groups' | 'groupCounts' | 'bounds'>,
+): string {
+  const head = `<h2>Upstream: <span id="upstream-state" class="status ${stateClass[view.upstream]}">${view.upstream}</span></h2>${renderCounts(view.groupCounts)}${renderBounds(view.bounds)}`;
   if (view.groups.length === 0)
     return `${head}<p class="muted">No group yet: the first downstream client opens its group's upstream stream.</p>`;
   const rows = view.groups.slice(0, groupsListed).map(renderGroup).join('');

@@ -1,7 +1,8 @@
 /**
  * `/debug/syncz` of the relay: per downstream node and type what was sent, acked and rejected (rule X4: a NACK is
  * that client's status), against the group's current version (the origin's, rule X1), as `xds-server`'s syncz
- * builds it (`synczNodes`); per group its upstream stream (rule X3); and, as `xds-server`'s, the downstream server's
+ * builds it (`synczNodes`); per group its upstream stream (rule X3); the relay-wide bounds (names and resource
+ * bytes across groups, relay-budget.ts); and, as `xds-server`'s, the downstream server's
  * connections and request messages partly received against their limits (rule L2).
  */
 import {
@@ -13,7 +14,9 @@ import {
   synczServer,
 } from '@xds/reference-server';
 import type { GroupCounts } from '../group-admission.js';
-import type { GroupStatus, Relay } from '../relay.js';
+import type { Relay } from '../relay.js';
+import type { RelayBounds } from '../relay-budget.js';
+import type { GroupStatus } from '../relay-options.js';
 
 /** The body of the relay's `/debug/syncz`. */
 export interface RelaySyncz extends StatusView {
@@ -24,6 +27,8 @@ export interface RelaySyncz extends StatusView {
   readonly upstream: 'connected' | 'disconnected' | 'idle';
   /** How many groups the relay holds (idle ones included), against `maxGroups`, and the refusals (rule L2). */
   readonly groupCounts: GroupCounts;
+  /** Names and resource bytes across every group against `maxNamesAllGroups` and `maxResourceBytesAllGroups`. */
+  readonly bounds: RelayBounds;
   readonly groups: readonly GroupStatus[];
   /** Each downstream node; its `key` is its group. NACKED first. */
   readonly nodes: readonly SynczNode[];
@@ -51,6 +56,7 @@ export function relaySyncz(relay: Relay, version: string, startedAt: number): Re
     counts,
     upstream: relay.upstreamState(),
     groupCounts: relay.groupCounts(),
+    bounds: relay.bounds(),
     groups: relay.groups(),
     nodes,
   };
