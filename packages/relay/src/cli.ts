@@ -134,7 +134,7 @@ Options:
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
   --max-names-all-groups N  names of every group's subscriptions together at most (~700 B of memory each); a
                          downstream stream that would pass it is refused (default ${relayDefaults.maxNamesAllGroups})
-  --max-resource-bytes-all-groups N  encoded bytes of resources every group holds together at most (~4x in memory);
+  --max-resource-bytes-all-groups N  encoded bytes of resources every group holds together at most (4-8x in memory);
                          an upstream resource past it is NACKed naming it, and a node of a new group is refused
                          while the relay holds that much (default ${relayDefaults.maxResourceBytesAllGroups})
   --max-group-key-bytes N  bytes of a node's group key (its node id, cluster or metadata value) at most; a node

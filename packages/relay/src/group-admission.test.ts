@@ -110,7 +110,7 @@ describe('relay: how many groups, how fast', () => {
       upstreamConnections: 1,
       maxGroups: 10_000,
       maxNewGroupsPerSecond: 0.001,
-      refused: { maxGroups: 0, maxNewGroupsPerSecond: 1 },
+      refused: { maxGroups: 0, maxNewGroupsPerSecond: 1, maxResourceBytesAllGroups: 0 },
     });
     const syncz = relaySyncz(relay, 'test', Date.now());
     assert.deepEqual(syncz.groupCounts, relay.groupCounts());

@@ -31,6 +31,8 @@ describe('xds-relay command line', () => {
         maxNewGroupsPerSecond: 200,
         groupIdleMs: 60_000,
         maxNamesPerGroup: 50_000,
+        maxNamesAllGroups: 500_000,
+        maxResourceBytesAllGroups: 128 * 1024 * 1024,
         maxGroupKeyBytes: 1024,
         groupsPerConnection: 50,
         logLevel: 'info',

@@ -130,6 +130,12 @@ describe('relay: bounds across every group', () => {
     assert.equal(relay.bounds().resourceBytes, sizeOf(small), 'the refused resource is not held');
     assert.ok(relay.bounds().refused.maxResourceBytesAllGroups >= 1);
     assert.equal(relay.cache.getSnapshot('b')?.entries(TypeUrl.Endpoint)?.has('big') ?? false, false);
+    // Just under the bound after a refusal, the relay is as full as it gets: a new group is refused, naming it.
+    const c = member(address, 'c-1', 'c');
+    c.subscribe(TypeUrl.Endpoint, ['small']);
+    const end = await c.ended();
+    assert.equal(end.code, 8, `RESOURCE_EXHAUSTED: ${end.details}`);
+    assert.match(end.details, /maxResourceBytesAllGroups/);
 
     // Group a still gets what fits: its own resource, changed at the origin.
     cache.setSnapshot(originKey, Snapshot.create([wide('small', 3), big]));

@@ -51,7 +51,7 @@ export interface RelayOptions {
   readonly maxNamesAllGroups?: number;
   /**
    * The most encoded bytes of resources every group's upstream client holds together (each group is also bound by
-   * `upstreamLimits.maxResourceBytesTotal`); default 256 MiB, about 1 GiB of relay memory. An upstream resource that
+   * `upstreamLimits.maxResourceBytesTotal`); default 128 MiB, 0.5 to 1 GiB of relay memory. An upstream resource that
    * would pass it is rejected (the response NACKed upstream naming the limit; what the group held of that name
    * stays), and while the relay holds that much a node of a new group is refused with RESOURCE_EXHAUSTED naming it.
    */

@@ -41,7 +41,7 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly maxNamesPerGroup?: number;
   /** The most names of every group's subscriptions together; default 500,000. */
   readonly maxNamesAllGroups?: number;
-  /** The most encoded resource bytes every group's upstream client holds together; default 256 MiB. */
+  /** The most encoded resource bytes every group's upstream client holds together; default 128 MiB. */
   readonly maxResourceBytesAllGroups?: number;
   /** The most bytes of a group key; default 1,024. */
   readonly maxGroupKeyBytes?: number;
