@@ -20,15 +20,18 @@
  * Bodies being read at once share one budget, `maxRegistryBytesInFlight` (one 64 MiB bound per service is not a
  * bound on 10,000 services).
  */
-import type { Protocol } from '@xds/generator';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { BodyParser, type ParseCounts, type RegistryParseOptions } from './body-parser.js';
 import { nameProblem } from './check-service.js';
-import { ByteBudget, RegistryLimitError, readErrorText, readJsonBody } from './http-body.js';
+import { consulHostname } from './consul-service.js';
+import { ByteBudget, RegistryLimitError, readBody, readErrorText } from './http-body.js';
 import { parseConsulLocation } from './locations.js';
-import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
+import type { OutputOf, ParseJob } from './parse-jobs.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
-import type { RegistryInstance, RegistryPort, RegistryProblem, RegistryService } from './types.js';
+import type { RegistryProblem, RegistryService } from './types.js';
+
+export { consulHostname, consulService } from './consul-service.js';
 
 /** Options of {@link ConsulRegistry}. */
 export interface ConsulRegistryOptions {
@@ -45,84 +48,13 @@ export interface ConsulRegistryOptions {
    * without it (a failed query does not wait); default 10,000.
    */
   readonly firstAnswerMs?: number;
-}
-
-/** One entry of `/v1/health/service/NAME`, the fields used. */
-interface HealthEntry {
-  readonly Node?: { readonly Address?: string; readonly Datacenter?: string };
-  readonly Service?: {
-    readonly ID?: string;
-    readonly Address?: string;
-    readonly Port?: number;
-    readonly Tags?: readonly string[] | null;
-    readonly Meta?: Readonly<Record<string, string>> | null;
-    readonly Weights?: { readonly Passing?: number };
-  };
-  readonly Checks?: readonly { readonly Status?: string }[];
+  /** How answers are parsed off the event loop (`BodyParser`); unset ones take `defaultParseOptions`. */
+  readonly parse?: Partial<RegistryParseOptions>;
 }
 
 interface Blocking<T> {
-  readonly body: T;
+  readonly out: T;
   readonly index: number;
-}
-
-/** The Consul host name of a service. */
-export function consulHostname(service: string): string {
-  return `${service}.service.consul`;
-}
-
-/** The entries of `value` whose values are strings (an object's own keys); empty for anything else. */
-function stringEntries(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
-  for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') out[key] = entry;
-  return out;
-}
-
-/** A Consul service from its health entries. */
-export function consulService(name: string, entries: readonly HealthEntry[]): RegistryService {
-  const ports = new Map<number, RegistryPort>();
-  const instances: RegistryInstance[] = [];
-  const sorted = [...entries].sort((a, b) => (a.Service?.ID ?? '').localeCompare(b.Service?.ID ?? ''));
-  for (const entry of sorted) {
-    const s = entry.Service;
-    const address = s?.Address || entry.Node?.Address;
-    if (s === undefined || address === undefined || s.Port === undefined) continue;
-    // Consul keeps Meta as strings and Tags as a list of strings; an agent (or anything on its plain-HTTP path) that
-    // sends other values sends data no client can use: only strings become labels (a nested value would reach
-    // every client in EDS metadata, and its depth is unbounded)
-    const meta = stringEntries(s.Meta);
-    const labels: Record<string, string> = {};
-    for (const tag of Array.isArray(s.Tags) ? s.Tags : []) {
-      if (typeof tag !== 'string') continue;
-      const eq = tag.indexOf('=');
-      if (eq > 0) labels[tag.slice(0, eq)] = tag.slice(eq + 1);
-    }
-    Object.assign(labels, meta);
-    const servicePort = portFromText(meta['service_port']) ?? s.Port;
-    const protocol: Protocol = protocolFromValue(meta['protocol']) ?? 'TCP';
-    if (!ports.has(servicePort)) {
-      ports.set(servicePort, { name: defaultPortName(protocol, servicePort), port: servicePort, protocol });
-    }
-    const portName = ports.get(servicePort)!.name;
-    instances.push({
-      address,
-      port: s.Port,
-      ports: { [portName]: s.Port },
-      labels,
-      locality: { region: entry.Node?.Datacenter ?? '', zone: meta['zone'] ?? '', subZone: '' },
-      weight: Math.max(1, s.Weights?.Passing ?? 1),
-      healthy: (entry.Checks ?? []).every((c) => c.Status === 'passing'),
-      onlyNamedPorts: true,
-    });
-  }
-  return {
-    hostname: consulHostname(name),
-    name,
-    namespace: 'consul',
-    ports: [...ports.values()],
-    instances,
-  };
 }
 
 /** A registry over a Consul agent's catalog and health API. */
@@ -136,6 +68,8 @@ export class ConsulRegistry extends RegistryBase {
   readonly #maxBackoff: number;
   readonly #firstAnswerMs: number;
   readonly #budget: ByteBudget;
+  readonly #parseOptions: Partial<RegistryParseOptions>;
+  #parser: BodyParser;
   #abort = new AbortController();
   #catalogLoaded = false;
   /** The services by name, converted on arrival (an empty one is undefined); a name with no answer yet is pending. */
@@ -163,6 +97,13 @@ export class ConsulRegistry extends RegistryBase {
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
     this.#firstAnswerMs = options.firstAnswerMs ?? 10_000;
     this.#budget = new ByteBudget(this.limits.maxRegistryBytesInFlight);
+    this.#parseOptions = options.parse ?? {};
+    this.#parser = new BodyParser(this.#parseOptions);
+  }
+
+  /** What its parser has done (answers parsed on the event loop and by the worker). */
+  parseCounts(): ParseCounts {
+    return this.#parser.counts();
   }
 
   /**
@@ -176,6 +117,7 @@ export class ConsulRegistry extends RegistryBase {
   /** Starts the catalog query loop. */
   start(): void {
     this.#abort = new AbortController();
+    this.#parser = new BodyParser(this.#parseOptions);
     void this.#catalogLoop();
   }
 
@@ -187,9 +129,16 @@ export class ConsulRegistry extends RegistryBase {
     this.#deadline = undefined;
     for (const watcher of this.#watchers.values()) watcher.abort();
     this.#watchers.clear();
+    await this.#parser.close();
   }
 
-  async #get<T>(path: string, index: number, signal: AbortSignal): Promise<Blocking<T>> {
+  /** A blocking query's answer, parsed and reduced by `job` (off the event loop when it is large). */
+  async #get<J extends ParseJob>(
+    path: string,
+    index: number,
+    signal: AbortSignal,
+    job: J,
+  ): Promise<Blocking<OutputOf<J>>> {
     const separator = path.includes('?') ? '&' : '?';
     // from index 0 nothing tells a restored state from one being restored: only a consistent read does (Consul
     // refuses it until the leader has applied its log); later blocking queries read the leader's state as usual
@@ -205,14 +154,16 @@ export class ConsulRegistry extends RegistryBase {
       await response.body?.cancel();
       throw new Error(`GET ${path}: the agent knows no leader (X-Consul-KnownLeader: false); asking again`);
     }
-    const body = (await readJsonBody(
+    const parser = this.#parser;
+    const out = await readBody(
       response,
       this.limits.maxRegistryResponseBytes,
       `GET ${path}`,
       this.#budget,
-    )) as T;
+      (bytes) => parser.parse(bytes, job, `GET ${path}`),
+    );
     const header = Number(response.headers.get('x-consul-index') ?? '0');
-    return { body, index: Number.isFinite(header) && header > 0 ? header : 0 };
+    return { out, index: Number.isFinite(header) && header > 0 ? header : 0 };
   }
 
   async #catalogLoop(): Promise<void> {
@@ -221,11 +172,11 @@ export class ConsulRegistry extends RegistryBase {
     let index = 0;
     while (!signal.aborted) {
       try {
-        const { body, index: next } = await this.#get<Record<string, unknown>>(
-          '/v1/catalog/services',
-          index,
-          signal,
-        );
+        const max = this.limits.maxRegistryServices;
+        const { out, index: next } = await this.#get('/v1/catalog/services', index, signal, {
+          kind: 'consul-catalog',
+          maxNames: max,
+        });
         // an index that goes backwards (a restarted server) starts over, as Consul's docs say; its answer is not
         // used: a restarting server answers from its state before the restore (index 1, no services)
         if (next < index) {
@@ -234,14 +185,12 @@ export class ConsulRegistry extends RegistryBase {
         }
         index = next;
         backoff.reset();
-        const names = Object.keys(body)
-          .filter((n) => n !== 'consul')
-          .sort();
-        const max = this.limits.maxRegistryServices;
-        if (names.length > max) {
+        // sorted, without `consul`; past the limit only their count comes back
+        const names = out.items;
+        if (out.meta.count > max) {
           // over the limit: nothing is watched for the new list; the previous content stays
           this.reportProblem(
-            `consul ${this.#base}: ${names.length} services is over the limit of ${max} (maxRegistryServices)`,
+            `consul ${this.#base}: ${out.meta.count} services is over the limit of ${max} (maxRegistryServices)`,
             'limit',
           );
           continue;
@@ -288,10 +237,11 @@ export class ConsulRegistry extends RegistryBase {
       let index = 0;
       while (!signal.aborted) {
         try {
-          const { body, index: next } = await this.#get<HealthEntry[]>(
+          const { out, index: next } = await this.#get(
             `/v1/health/service/${encodeURIComponent(name)}`,
             index,
             signal,
+            { kind: 'consul-health', name, maxInstances: this.limits.maxInstancesPerService },
           );
           if (signal.aborted) return;
           if (next < index) {
@@ -300,8 +250,19 @@ export class ConsulRegistry extends RegistryBase {
           }
           index = next;
           backoff.reset();
-          const entries = Array.isArray(body) ? body : [];
-          this.#entries.set(name, entries.length === 0 ? undefined : consulService(name, entries));
+          // built where it was parsed: the service's ports and instances (at most one past maxInstancesPerService)
+          this.#entries.set(
+            name,
+            out.meta.entries === 0
+              ? undefined
+              : {
+                  hostname: consulHostname(name),
+                  name,
+                  namespace: 'consul',
+                  ports: out.meta.ports,
+                  instances: out.items,
+                },
+          );
           this.#failures.delete(name);
           this.scheduleUpdate(() => this.#publish());
         } catch (error) {

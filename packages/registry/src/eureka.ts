@@ -18,8 +18,10 @@
  * poll that changes nothing publishes nothing (rule L2).
  */
 import { Backoff, delay, messageOf } from './backoff.js';
+import { BodyParser, type ParseCounts, type RegistryParseOptions } from './body-parser.js';
+import type { EurekaEntry } from './eureka-answer.js';
 import { type EurekaInstance, EurekaServiceBuilder } from './eureka-services.js';
-import { RegistryLimitError, readJsonBody } from './http-body.js';
+import { RegistryLimitError, readBody } from './http-body.js';
 import { type EurekaLocation, parseEurekaLocation } from './locations.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
@@ -34,6 +36,8 @@ export interface EurekaRegistryOptions {
   readonly maxBackoffMs?: number;
   /** Bounds on its content and responses; unset ones take `defaultRegistryLimits`. */
   readonly limits?: Partial<RegistryLimits>;
+  /** How answers are parsed off the event loop (`BodyParser`); unset ones take `defaultParseOptions`. */
+  readonly parse?: Partial<RegistryParseOptions>;
 }
 
 /** How long a deleted instance is remembered, to keep an older full answer from bringing it back: 10 minutes. */
@@ -44,14 +48,10 @@ function versionOf(instance: EurekaInstance): number | undefined {
   return instance.lastUpdatedTimestamp === undefined || !Number.isFinite(value) ? undefined : value;
 }
 
+/** An answer (`/apps` or `/apps/delta`) as kept: its entries and the server's reconcile hash. */
 interface Applications {
-  readonly applications?: {
-    readonly apps__hashcode?: string;
-    readonly application?: readonly {
-      readonly name?: string;
-      readonly instance?: readonly EurekaInstance[];
-    }[];
-  };
+  readonly hashcode: string | undefined;
+  readonly entries: readonly EurekaEntry[];
 }
 
 /** Eureka's reconcile hash of a set of instances: `STATUS_count_` for each status, in status order. */
@@ -76,6 +76,8 @@ export class EurekaRegistry extends RegistryBase {
   readonly #where: EurekaLocation;
   readonly #maxInstances: number;
   readonly #maxBackoff: number;
+  readonly #parseOptions: Partial<RegistryParseOptions>;
+  #parser: BodyParser;
   #abort = new AbortController();
   /** Instances by `APP/instanceId`. */
   #instances = new Map<string, EurekaInstance>();
@@ -96,11 +98,19 @@ export class EurekaRegistry extends RegistryBase {
     this.#where = parseEurekaLocation(location);
     this.#maxInstances = options.maxInstances ?? 100_000;
     this.#maxBackoff = options.maxBackoffMs ?? Math.max(this.#where.intervalMs, 1_000);
+    this.#parseOptions = options.parse ?? {};
+    this.#parser = new BodyParser(this.#parseOptions);
+  }
+
+  /** What its parser has done (answers parsed on the event loop and by the worker). */
+  parseCounts(): ParseCounts {
+    return this.#parser.counts();
   }
 
   /** Starts polling. */
   start(): void {
     this.#abort = new AbortController();
+    this.#parser = new BodyParser(this.#parseOptions);
     this.#dirty = true;
     void this.#loop();
   }
@@ -108,6 +118,7 @@ export class EurekaRegistry extends RegistryBase {
   /** Stops polling. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    await this.#parser.close();
   }
 
   async #fetch(path: string, signal: AbortSignal): Promise<Applications> {
@@ -116,11 +127,17 @@ export class EurekaRegistry extends RegistryBase {
       signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]),
     });
     if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
-    return (await readJsonBody(
+    const parser = this.#parser;
+    // parsed and reduced to the kept fields off the event loop when it is large (rule L4)
+    const out = await readBody(
       response,
       this.limits.maxRegistryResponseBytes,
       `GET ${path}`,
-    )) as Applications;
+      undefined,
+      (bytes) =>
+        parser.parse(bytes, { kind: 'eureka-apps', maxInstances: this.#maxInstances }, `GET ${path}`),
+    );
+    return { hashcode: out.meta.hashcode, entries: out.items };
   }
 
   async #loop(): Promise<void> {
@@ -168,7 +185,7 @@ export class EurekaRegistry extends RegistryBase {
 
   /** Whether the instances held agree with the server's reconcile hash (a delta without one is taken as agreeing). */
   #consistent(delta: Applications): boolean {
-    const expected = delta.applications?.apps__hashcode;
+    const expected = delta.hashcode;
     return expected === undefined || expected === eurekaHashcode(this.#instances.values());
   }
 
@@ -188,34 +205,30 @@ export class EurekaRegistry extends RegistryBase {
       if (now - tomb.seenAt < eurekaTombstoneMs) break; // insertion order: the oldest first
       this.#tombstones.delete(key);
     }
-    for (const app of body.applications?.application ?? []) {
-      for (const instance of app.instance ?? []) {
-        const key = `${instance.app ?? app.name ?? ''}/${instance.instanceId ?? instance.ipAddr ?? ''}`;
-        const version = versionOf(instance);
-        const known = held.get(key);
-        const knownVersion = known === undefined ? undefined : versionOf(known);
-        if (version !== undefined && knownVersion !== undefined && version < knownVersion) {
-          if (known !== undefined && !into.has(key)) into.set(key, known); // keep the newer one held
-          continue;
+    for (const { key, deleted, instance } of body.entries) {
+      const version = versionOf(instance);
+      const known = held.get(key);
+      const knownVersion = known === undefined ? undefined : versionOf(known);
+      if (version !== undefined && knownVersion !== undefined && version < knownVersion) {
+        if (known !== undefined && !into.has(key)) into.set(key, known); // keep the newer one held
+        continue;
+      }
+      const tomb = this.#tombstones.get(key);
+      if (deleted) {
+        if (into.delete(key)) changed = true;
+        if (version !== undefined && (tomb === undefined || tomb.version < version)) {
+          this.#tombstones.delete(key);
+          if (this.#tombstones.size < this.#maxInstances) this.#tombstones.set(key, { version, seenAt: now });
         }
-        const tomb = this.#tombstones.get(key);
-        if (instance.actionType === 'DELETED') {
-          if (into.delete(key)) changed = true;
-          if (version !== undefined && (tomb === undefined || tomb.version < version)) {
-            this.#tombstones.delete(key);
-            if (this.#tombstones.size < this.#maxInstances)
-              this.#tombstones.set(key, { version, seenAt: now });
-          }
-          continue;
-        }
-        if (version !== undefined && tomb !== undefined && version <= tomb.version) continue;
-        if (!into.has(key) && into.size >= this.#maxInstances) continue;
-        const kept = keptOf(instance);
-        const next = known !== undefined && sameInstance(known, kept) ? known : kept;
-        if (into.get(key) !== next) {
-          into.set(key, next);
-          changed = true;
-        }
+        continue;
+      }
+      if (version !== undefined && tomb !== undefined && version <= tomb.version) continue;
+      if (!into.has(key) && into.size >= this.#maxInstances) continue;
+      // the kept fields only (eureka-answer.ts), made where the answer was parsed
+      const next = known !== undefined && sameInstance(known, instance) ? known : instance;
+      if (into.get(key) !== next) {
+        into.set(key, next);
+        changed = true;
       }
     }
     return changed;
@@ -246,39 +259,6 @@ export class EurekaRegistry extends RegistryBase {
 }
 
 /** Whether two instances are the same JSON (one server writes its fields in one order). */
-/**
- * What is kept of an instance: the fields the services are built from, and nothing else (probe5 P6). Eureka's
- * instances carry many fields we do not read (dataCenterInfo, leaseInfo, URLs), and a hostile or broken server can
- * add any: kept whole, 2 instances of 10 MB of unused text per delta took RSS 280 → 491 MiB in 20 s, under every
- * count limit. Metadata is kept: it becomes labels, bounded there by `maxInstanceLabelBytes`.
- */
-function keptOf(instance: EurekaInstance): EurekaInstance {
-  const { instanceId, app, ipAddr, status, vipAddress, port, securePort, metadata, lastUpdatedTimestamp } =
-    instance;
-  return {
-    ...(instanceId === undefined ? {} : { instanceId }),
-    ...(app === undefined ? {} : { app }),
-    ...(ipAddr === undefined ? {} : { ipAddr }),
-    ...(status === undefined ? {} : { status }),
-    ...(vipAddress === undefined ? {} : { vipAddress }),
-    ...(isObject(port) ? { port: portKept(port) } : {}),
-    ...(isObject(securePort) ? { securePort: portKept(securePort) } : {}),
-    ...(metadata === undefined ? {} : { metadata }),
-    ...(lastUpdatedTimestamp === undefined ? {} : { lastUpdatedTimestamp }),
-  };
-}
-
-type EurekaPort = NonNullable<EurekaInstance['port']>;
-
-function isObject(value: unknown): value is EurekaPort {
-  return typeof value === 'object' && value !== null;
-}
-
-function portKept(port: EurekaPort): EurekaPort {
-  const { $, '@enabled': enabled } = port;
-  return { ...($ === undefined ? {} : { $ }), ...(enabled === undefined ? {} : { '@enabled': enabled }) };
-}
-
 function sameInstance(a: EurekaInstance, b: EurekaInstance): boolean {
   return a === b || (versionOf(a) === versionOf(b) && JSON.stringify(a) === JSON.stringify(b));
 }

@@ -102,17 +102,36 @@ export interface BudgetRead {
 }
 
 /**
- * The JSON value of `response`'s body, read up to `maxBytes` (by `Content-Length` first, then as it streams), each
- * chunk taken from `budget` (when given) while the body is held.
+ * The JSON value of `response`'s body, read up to `maxBytes` (see {@link readBody}), parsed on the event loop: for
+ * small answers; an adapter parses large ones with its `BodyParser`, off the event loop.
  * @throws RegistryLimitError naming `what` and the limit when the body is larger, or when the budget has no room
  *   for it; a SyntaxError when it is not JSON
  */
-export async function readJsonBody(
+export function readJsonBody(
   response: Response,
   maxBytes: number,
   what: string,
   budget?: ByteBudget,
 ): Promise<unknown> {
+  return readBody(response, maxBytes, what, budget, async (bytes) =>
+    JSON.parse(new TextDecoder().decode(bytes)),
+  );
+}
+
+/**
+ * Reads `response`'s body up to `maxBytes` (by `Content-Length` first, then as it streams), each chunk taken from
+ * `budget` (when given), and hands it to `use` (in a buffer of its own, which `use` may transfer); the budget holds
+ * the body's bytes until `use` settles.
+ * @throws RegistryLimitError naming `what` and the limit when the body is larger, or when the budget has no room
+ *   for it; what `use` throws
+ */
+export async function readBody<T>(
+  response: Response,
+  maxBytes: number,
+  what: string,
+  budget: ByteBudget | undefined,
+  use: (bytes: Uint8Array) => Promise<T>,
+): Promise<T> {
   const tooLarge = (bytes: number | string): RegistryLimitError =>
     new RegistryLimitError(
       `${what}: the response body is ${bytes} bytes, over the limit of ${maxBytes} (maxRegistryResponseBytes)`,
@@ -144,10 +163,21 @@ export async function readJsonBody(
         chunks.push(value);
       }
     }
-    return JSON.parse(new TextDecoder().decode(Buffer.concat(chunks, total)));
+    return await use(joined(chunks, total));
   } finally {
     share?.release();
   }
+}
+
+/** The chunks in one buffer of its own (never a slice of Node's shared pool: it may be transferred). */
+export function joined(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 /**

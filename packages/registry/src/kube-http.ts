@@ -9,7 +9,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { RegistryLimitError } from './http-body.js';
+import { joined, RegistryLimitError } from './http-body.js';
 
 /**
  * What a watch request ended with: `gone` for 410 (list again), `error` for anything but a normal end, `overLimit`
@@ -71,8 +71,8 @@ async function get(
   });
 }
 
-/** Reads a whole body up to `maxBytes`; past it, destroys the response and throws `tooLarge()`. */
-function readBody(response: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+/** Reads a whole body up to `maxBytes` (in a buffer of its own); past it, destroys the response and throws `tooLarge()`. */
+function readBody(response: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -85,7 +85,7 @@ function readBody(response: IncomingMessage, maxBytes: number, tooLarge: () => E
       }
       chunks.push(chunk);
     });
-    response.once('end', () => resolve(Buffer.concat(chunks, total)));
+    response.once('end', () => resolve(joined(chunks, total)));
     response.once('error', reject);
     response.once('close', () => reject(new Error('the connection closed before the body ended')));
   });
@@ -97,7 +97,7 @@ async function statusError(response: IncomingMessage): Promise<KubeStatusError> 
   let message = `HTTP ${code}`;
   try {
     const body = await readBody(response, maxErrorBodyBytes, () => new Error('too large'));
-    const status = JSON.parse(body.toString('utf8')) as { message?: unknown };
+    const status = JSON.parse(new TextDecoder().decode(body)) as { message?: unknown };
     if (typeof status.message === 'string') message = `HTTP ${code}: ${status.message}`;
   } catch {
     response.destroy();
@@ -117,8 +117,9 @@ export class PageTooLargeError extends RegistryLimitError {
 }
 
 /**
- * Reads one list page, `GET path?query`: the parsed body, read up to `maxBytes` and within `timeoutMs` (headers and
- * body; a page that stalls is abandoned). Past `maxBytes` the read is cancelled before any of it is parsed.
+ * Reads one list page, `GET path?query`: the body's bytes (unparsed: the adapter's parse worker parses them), read up
+ * to `maxBytes` and within `timeoutMs` (headers and body; a page that stalls is abandoned). Past `maxBytes` the read
+ * is cancelled.
  * @throws PageTooLargeError (its message from `tooLarge`) when the body is larger; a KubeStatusError for a status
  *   other than 200; an error naming `listTimeoutMs` when the time runs out
  */
@@ -133,7 +134,7 @@ export async function getPage(
   },
   what: string,
   signal: AbortSignal,
-): Promise<unknown> {
+): Promise<Uint8Array> {
   const deadline = AbortSignal.timeout(page.timeoutMs);
   try {
     const response = await get(config, path, query, AbortSignal.any([signal, deadline]));
@@ -144,8 +145,7 @@ export async function getPage(
       response.destroy();
       throw tooLarge(String(declared));
     }
-    const body = await readBody(response, page.maxBytes, () => tooLarge(`more than ${page.maxBytes}`));
-    return JSON.parse(body.toString('utf8'));
+    return await readBody(response, page.maxBytes, () => tooLarge(`more than ${page.maxBytes}`));
   } catch (error) {
     if (deadline.aborted && !signal.aborted)
       throw new Error(`${what}: no full answer within ${page.timeoutMs} ms (listTimeoutMs)`);

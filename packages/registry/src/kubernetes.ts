@@ -24,9 +24,10 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { BodyParser, type ParseCounts, type RegistryParseOptions } from './body-parser.js';
 import { RegistryLimitError } from './http-body.js';
 import { type WatchEnd, watchBounded } from './kube-http.js';
-import { listPaged, type PageBounds } from './kube-list.js';
+import { type KeepSpec, listPaged, type PageBounds } from './kube-list.js';
 import {
   type Built,
   compactPod,
@@ -75,6 +76,8 @@ export interface KubernetesRegistryOptions {
    * until a watch lasts this long or brings an event. Default 1,000.
    */
   readonly minWatchMs?: number;
+  /** How list pages are parsed off the event loop (`BodyParser`); unset ones take `defaultParseOptions`. */
+  readonly parse?: Partial<RegistryParseOptions>;
 }
 
 /** The time bounds of a kind's requests (see {@link KubernetesRegistryOptions}). */
@@ -100,10 +103,13 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
     readonly config: KubeConfig,
     /** How lists are paged, and the bounds of a page, of a watch event (`maxPageBytes`) and of the objects held. */
     readonly bounds: PageBounds,
-    /** What is kept of an object. */
+    /** What is kept of an object: by the parse worker for list pages (the same code), here for watch events. */
+    readonly keep: KeepSpec,
     readonly compact: (object: R) => T,
     /** The time bounds of its lists and watches. */
     readonly times: KubeTimes,
+    /** Parses list pages off the event loop. */
+    readonly parser: BodyParser,
   ) {}
 
   /** Lists, then watches until `signal` aborts; calls `changed` after each applied change. */
@@ -120,10 +126,14 @@ class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
     while (!signal.aborted) {
       try {
         if (relist) {
-          const listed = await listPaged<R, T>(this.config, this.path, this.bounds, signal, (object) => [
-            keyOf(object.metadata),
-            this.compact(object),
-          ]);
+          const listed = await listPaged<T>(
+            this.config,
+            this.path,
+            this.bounds,
+            signal,
+            this.parser,
+            this.keep,
+          );
           this.items = listed.items;
           // every page carries the version of the list's snapshot; the watch starts from the last page's
           this.#version = listed.resourceVersion;
@@ -274,6 +284,8 @@ export class KubernetesRegistry extends RegistryBase {
   readonly #times: KubeTimes;
   readonly #pageSize: number;
   readonly #maxPageBytes: number;
+  readonly #parseOptions: Partial<RegistryParseOptions>;
+  #parser: BodyParser | undefined;
   #abort = new AbortController();
   #kinds:
     | [ListWatch<V1Service, KubeService>, ListWatch<V1EndpointSlice, KubeSlice>, ListWatch<V1Pod, KubePod>]
@@ -295,6 +307,12 @@ export class KubernetesRegistry extends RegistryBase {
     };
     this.#pageSize = Math.max(1, Math.floor(options.listPageSize ?? 500));
     this.#maxPageBytes = options.maxPageBytes ?? 4 * 1024 * 1024;
+    this.#parseOptions = options.parse ?? {};
+  }
+
+  /** What its parser has done (answers parsed on the event loop and by the worker), or undefined before start. */
+  parseCounts(): ParseCounts | undefined {
+    return this.#parser?.counts();
   }
 
   /** Loads the kubeconfig and starts the three list-watches. */
@@ -317,21 +335,44 @@ export class KubernetesRegistry extends RegistryBase {
       timeoutMs: this.#times.listTimeoutMs,
     };
     const times = this.#times;
+    const parser = new BodyParser(this.#parseOptions);
+    this.#parser = parser;
+    const keep = (objects: KeepSpec['objects']): KeepSpec => ({ objects, maxLabelBytes: labels });
     const kinds: [
       ListWatch<V1Service, KubeService>,
       ListWatch<V1EndpointSlice, KubeSlice>,
       ListWatch<V1Pod, KubePod>,
     ] = [
-      new ListWatch('services', '/api/v1/services', config, bounds, compactService, times),
+      new ListWatch(
+        'services',
+        '/api/v1/services',
+        config,
+        bounds,
+        keep('services'),
+        compactService,
+        times,
+        parser,
+      ),
       new ListWatch(
         'endpointslices',
         '/apis/discovery.k8s.io/v1/endpointslices',
         config,
         bounds,
+        keep('endpointslices'),
         compactSlice,
         times,
+        parser,
       ),
-      new ListWatch('pods', '/api/v1/pods', config, bounds, (pod: V1Pod) => compactPod(pod, labels), times),
+      new ListWatch(
+        'pods',
+        '/api/v1/pods',
+        config,
+        bounds,
+        keep('pods'),
+        (pod: V1Pod) => compactPod(pod, labels),
+        times,
+        parser,
+      ),
     ];
     this.#built.clear();
     this.#kinds = kinds;
@@ -349,6 +390,7 @@ export class KubernetesRegistry extends RegistryBase {
   async stop(): Promise<void> {
     this.#abort.abort();
     this.cancelUpdate();
+    await this.#parser?.close();
   }
 
   #publish(): void {

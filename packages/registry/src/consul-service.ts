@@ -1,0 +1,84 @@
+/**
+ * A Consul service from the entries of its `/v1/health/service/NAME` answer. Apart from the adapter (consul.ts) so
+ * that the registry's parse worker (parse-worker.ts) can build it where the answer is parsed, off the event loop, and
+ * hand back only the service (rule L4: a 64 MiB health answer parsed on the event loop held every xDS client).
+ * Mapping: hostname `<service>.service.consul`; service meta and `key=value` tags → labels; meta `protocol` → the
+ * port's protocol; meta `service_port` → the port clients use (else the instance's port); node datacenter → region;
+ * every check passing → healthy; an instance serves only its own port (`onlyNamedPorts`).
+ */
+import type { Protocol } from '@xds/generator';
+import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
+import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
+
+/** One entry of `/v1/health/service/NAME`, the fields used. */
+export interface HealthEntry {
+  readonly Node?: { readonly Address?: string; readonly Datacenter?: string };
+  readonly Service?: {
+    readonly ID?: string;
+    readonly Address?: string;
+    readonly Port?: number;
+    readonly Tags?: readonly string[] | null;
+    readonly Meta?: Readonly<Record<string, string>> | null;
+    readonly Weights?: { readonly Passing?: number };
+  };
+  readonly Checks?: readonly { readonly Status?: string }[];
+}
+
+/** The Consul host name of a service. */
+export function consulHostname(service: string): string {
+  return `${service}.service.consul`;
+}
+
+/** The entries of `value` whose values are strings (an object's own keys); empty for anything else. */
+function stringEntries(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
+  for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') out[key] = entry;
+  return out;
+}
+
+/** A Consul service from its health entries. */
+export function consulService(name: string, entries: readonly HealthEntry[]): RegistryService {
+  const ports = new Map<number, RegistryPort>();
+  const instances: RegistryInstance[] = [];
+  const sorted = [...entries].sort((a, b) => (a.Service?.ID ?? '').localeCompare(b.Service?.ID ?? ''));
+  for (const entry of sorted) {
+    const s = entry.Service;
+    const address = s?.Address || entry.Node?.Address;
+    if (s === undefined || address === undefined || s.Port === undefined) continue;
+    // Consul keeps Meta as strings and Tags as a list of strings; an agent (or anything on its plain-HTTP path) that
+    // sends other values sends data no client can use: only strings become labels (a nested value would reach
+    // every client in EDS metadata, and its depth is unbounded)
+    const meta = stringEntries(s.Meta);
+    const labels: Record<string, string> = {};
+    for (const tag of Array.isArray(s.Tags) ? s.Tags : []) {
+      if (typeof tag !== 'string') continue;
+      const eq = tag.indexOf('=');
+      if (eq > 0) labels[tag.slice(0, eq)] = tag.slice(eq + 1);
+    }
+    Object.assign(labels, meta);
+    const servicePort = portFromText(meta['service_port']) ?? s.Port;
+    const protocol: Protocol = protocolFromValue(meta['protocol']) ?? 'TCP';
+    if (!ports.has(servicePort)) {
+      ports.set(servicePort, { name: defaultPortName(protocol, servicePort), port: servicePort, protocol });
+    }
+    const portName = ports.get(servicePort)!.name;
+    instances.push({
+      address,
+      port: s.Port,
+      ports: { [portName]: s.Port },
+      labels,
+      locality: { region: entry.Node?.Datacenter ?? '', zone: meta['zone'] ?? '', subZone: '' },
+      weight: Math.max(1, s.Weights?.Passing ?? 1),
+      healthy: (entry.Checks ?? []).every((c) => c.Status === 'passing'),
+      onlyNamedPorts: true,
+    });
+  }
+  return {
+    hostname: consulHostname(name),
+    name,
+    namespace: 'consul',
+    ports: [...ports.values()],
+    instances,
+  };
+}
