@@ -20,6 +20,15 @@ export interface ConsulStallProxy {
   hold(name: string): void;
   /** Passes the held health queries of `name` on to Consul, and every later one. */
   release(name: string): void;
+  /**
+   * The next health query of `name` is answered with `body` (status 200, index 7), and the later ones are held open
+   * unanswered (a blocking query that sees no change).
+   */
+  answer(name: string, body: Buffer): void;
+  /** `listener` is called with the service's name of each health query as it comes. */
+  onQuery(listener: (name: string) => void): void;
+  /** `listener` is called with the service's name once all of an `answer` body was written. */
+  onAnswered(listener: (name: string) => void): void;
   /** The bytes streamed so far by every `stream` answer. */
   streamed(): number;
   /** Ends every open answer and closes the proxy. */
@@ -33,6 +42,10 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
   const held = new Map<string, (() => void)[]>();
   const open = new Set<ServerResponse>();
   let streamed = 0;
+  /** The bodies to answer, by service; a service answered once holds its later queries (undefined). */
+  const answers = new Map<string, Buffer | undefined>();
+  const queryListeners: ((name: string) => void)[] = [];
+  const answeredListeners: ((name: string) => void)[] = [];
   const head = { 'content-type': 'application/json', 'x-consul-index': '7', 'x-consul-knownleader': 'true' };
   const server = createServer((request, response) => {
     open.add(response);
@@ -40,6 +53,16 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
     const path = request.url ?? '/';
     const match = /^\/v1\/health\/service\/([^?]+)/.exec(path);
     const name = match === null ? undefined : decodeURIComponent(match[1]!);
+    if (name !== undefined) for (const listener of queryListeners) listener(name);
+    if (name !== undefined && answers.has(name)) {
+      const body = answers.get(name);
+      if (body === undefined) return; // held open: no change
+      answers.set(name, undefined);
+      response.writeHead(200, head).end(body, () => {
+        for (const listener of answeredListeners) listener(name);
+      });
+      return;
+    }
     const bytes = name === undefined ? undefined : broken.get(name);
     if (bytes !== undefined) {
       response.writeHead(200, head);
@@ -96,6 +119,9 @@ export async function startConsulStallProxy(consulUrl: string): Promise<ConsulSt
       held.delete(name);
       for (const go of waiting) go();
     },
+    answer: (name, body) => answers.set(name, body),
+    onQuery: (listener) => queryListeners.push(listener),
+    onAnswered: (listener) => answeredListeners.push(listener),
     streamed: () => streamed,
     close: async () => {
       for (const response of open) response.destroy();

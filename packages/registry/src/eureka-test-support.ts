@@ -59,11 +59,24 @@ export async function readApps(base: string): Promise<string> {
   return response.text();
 }
 
+/** What a {@link forwarder} may do besides forwarding. */
+export interface ForwarderHooks {
+  /** Called with the path of each request as it comes. */
+  readonly request?: (path: string) => void;
+  /** May change an answer's body: returns the new body, or undefined to keep it. */
+  readonly rewrite?: (path: string, body: string) => string | undefined;
+  /** Called with the path of each rewritten answer once all of it was written. */
+  readonly rewritten?: (path: string) => void;
+}
+
 /**
  * A loopback HTTP forwarder standing for a load balancer in front of Eureka peers: `target` can be changed;
  * `forwarded` counts the requests by target, `paths` by path (`/apps`, `/apps/delta`).
  */
-export async function forwarder(first: string): Promise<{
+export async function forwarder(
+  first: string,
+  hooks: ForwarderHooks = {},
+): Promise<{
   url: string;
   target: string;
   readonly forwarded: Map<string, number>;
@@ -76,10 +89,15 @@ export async function forwarder(first: string): Promise<{
     state.forwarded.set(target, (state.forwarded.get(target) ?? 0) + 1);
     const path = (request.url ?? '/').replace(/^\/eureka/, '');
     state.paths.set(path, (state.paths.get(path) ?? 0) + 1);
+    hooks.request?.(path);
     fetch(`${target}${path}`, { method: request.method ?? 'GET', headers: { accept: 'application/json' } })
       .then(async (upstream) => {
+        const text = await upstream.text();
+        const body = hooks.rewrite?.(path, text) ?? text;
         response.writeHead(upstream.status, { 'content-type': 'application/json' });
-        response.end(await upstream.text());
+        response.end(body, () => {
+          if (body !== text) hooks.rewritten?.(path);
+        });
       })
       .catch(() => response.destroy());
   });

@@ -24,6 +24,10 @@ export interface SilentProxy {
   expireContinues(count: number): void;
   /** Every request so far: its path and query, and when it came (`performance.now()`). */
   readonly requests: readonly { readonly url: URL; readonly at: number }[];
+  /** `listener` is called with the path and query of each request as it comes. */
+  onRequest(listener: (path: string) => void): void;
+  /** `listener` is called with the path and query of each rewritten list answer once all of it was written. */
+  onRewritten(listener: (path: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +46,8 @@ export async function startSilentProxy(
   let endedWatches = 0;
   let expiredContinues = 0;
   const requests: { url: URL; at: number }[] = [];
+  const requestListeners: ((path: string) => void)[] = [];
+  const rewrittenListeners: ((path: string) => void)[] = [];
   // the watches passed through to the apiserver and still open: each ends its answer normally
   const liveWatches = new Set<() => void>();
   const server = createServer((request, response) => {
@@ -50,6 +56,7 @@ export async function startSilentProxy(
     const path = request.url ?? '/';
     const url = new URL(path, 'http://proxy');
     requests.push({ url, at: performance.now() });
+    for (const listener of requestListeners) listener(path);
     const watch = url.searchParams.get('watch') === 'true';
     if (watch && silentWatches > 0) {
       silentWatches--;
@@ -84,7 +91,11 @@ export async function startSilentProxy(
         answer.on('data', (chunk: Buffer) => parts.push(chunk));
         answer.on('end', () => {
           const body = edit(path, Buffer.concat(parts));
-          response.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json' }).end(body);
+          response
+            .writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json' })
+            .end(body, () => {
+              for (const listener of rewrittenListeners) listener(path);
+            });
         });
         return;
       }
@@ -145,6 +156,8 @@ export async function startSilentProxy(
       expiredContinues = count;
     },
     requests,
+    onRequest: (listener) => requestListeners.push(listener),
+    onRewritten: (listener) => rewrittenListeners.push(listener),
     close: async () => {
       for (const response of open) response.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,7 +12,7 @@ import { maxListRestarts } from './kube-list.js';
 import { type SilentProxy, startSilentProxy } from './kube-proxy.js';
 import { bigService, createService, ready, useKubeApiserver } from './kube-test-support.js';
 import { KubernetesRegistry } from './kubernetes.js';
-import { pollUntil, until } from './test-support.js';
+import { loopTurns, pollUntil, until } from './test-support.js';
 
 /** The list requests (not watches) of `path` the proxy saw. */
 function lists(proxy: SilentProxy, path: string): URL[] {
@@ -199,6 +199,55 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
         /GET \/api\/v1\/services: more than 40 objects, over the limit of 40 \(maxRegistryObjects\)/,
       );
       assert.equal(registry.status().synced, false);
+    } finally {
+      await registry.stop();
+      await proxy.close();
+    }
+  });
+
+  it('L4: a page of 20,000 Pods is parsed off the event loop: the loop turns at least once per chunk of 10 until it is applied', async () => {
+    const count = 20_000;
+    // the real first page of Pods, its objects replaced by 20,000 valid ones (about 3 MB), and no continue token
+    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, (path, body) => {
+      if (!path.startsWith('/api/v1/pods?')) return body;
+      const list = JSON.parse(body.toString('utf8')) as { metadata: Record<string, unknown> };
+      const items = Array.from({ length: count }, (_, i) => ({
+        metadata: { name: `pod-${i}`, namespace: 'parse', labels: { app: 'parse', index: String(i) } },
+        spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+        status: { phase: 'Running', podIP: '192.0.2.1' },
+      }));
+      return Buffer.from(JSON.stringify({ ...list, metadata: { ...list.metadata, continue: '' }, items }));
+    });
+    // from the moment the page was written to the moment the Pods' watch is asked (right after the list is applied)
+    const loop = loopTurns();
+    proxy.onRewritten((path) => {
+      if (path.startsWith('/api/v1/pods?')) loop.start();
+    });
+    proxy.onRequest((path) => {
+      if (path.startsWith('/api/v1/pods?') && path.includes('watch=true')) loop.stop();
+    });
+    const registry = new KubernetesRegistry(proxy.kubeconfig, {
+      maxBackoffMs: 300,
+      maxPageBytes: 16 * 1024 * 1024,
+      parse: { chunkItems: 10 },
+    });
+    registry.start();
+    try {
+      await until(registry, () => registry.status().synced, 'the registry synced', 60_000);
+      await pollUntil(
+        () =>
+          proxy.requests.some(
+            (r) => r.url.pathname === '/api/v1/pods' && r.url.search.includes('watch=true'),
+          ),
+        'the watch of Pods',
+      );
+      assert.equal(registry.status().lastError, undefined);
+      // parsed on the event loop, the page took one turn: the count was the few reads of its last bytes
+      assert.ok(
+        loop.turns() >= count / 10 - 1,
+        `${loop.turns()} turns of the event loop between the page written and applied; at least ${count / 10 - 1}`,
+      );
+      assert.ok((registry.parseCounts()?.worker ?? 0) >= 1, 'the page went to the parse worker');
     } finally {
       await registry.stop();
       await proxy.close();

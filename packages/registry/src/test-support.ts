@@ -56,6 +56,32 @@ export async function pollUntil(check: () => boolean, what: string, timeoutMs = 
 }
 
 /**
+ * Counts the event loop's turns (a chain of setImmediate) from `start()` to `stop()`, for rule L4: an answer parsed
+ * on the event loop holds it for one turn whatever its size; parsed by the parse worker, the loop goes on turning
+ * meanwhile, and takes the result in chunks, one turn each. A count, not a time.
+ */
+export function loopTurns(): { start(): void; stop(): void; turns(): number } {
+  let turns = 0;
+  let on = false;
+  const spin = (): void => {
+    if (!on) return;
+    turns++;
+    setImmediate(spin);
+  };
+  return {
+    start: () => {
+      if (on) return;
+      on = true;
+      setImmediate(spin);
+    },
+    stop: () => {
+      on = false;
+    },
+    turns: () => turns,
+  };
+}
+
+/**
  * Records each change of `registry`'s state from now on (stale, last error, service count), for a failure message
  * that shows how it got where it is; `text()` gives the lines, `stop()` removes the listeners.
  */
