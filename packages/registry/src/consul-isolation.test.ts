@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startConsul } from '../../../scripts/registries/servers.mjs';
 import { ConsulRegistry } from './consul.js';
 import { brokenAnswerStart, type ConsulStallProxy, startConsulStallProxy } from './consul-stall-proxy.js';
-import { pollUntil, until } from './test-support.js';
+import { loopTurns, pollUntil, until } from './test-support.js';
 
 async function register(base: string, name: string, port: number): Promise<void> {
   const response = await fetch(`${base}/v1/agent/service/register`, {
@@ -181,6 +181,99 @@ describe('ConsulRegistry reading big answers and a small one (real Consul behind
       assert.ok(bytes.large <= limit - limit / 4, `${bytes.large} bytes held by big answers`);
     } finally {
       env.proxy.release('small');
+      await registry.stop();
+    }
+  });
+});
+
+/** A health answer of `count` instances of `name` on 192.0.2.x (valid, with tags and meta: about 200 bytes each). */
+function healthAnswer(name: string, count: number): Buffer {
+  const entries = Array.from({ length: count }, (_, i) => ({
+    Node: { Node: 'node', Address: '192.0.2.200', Datacenter: 'dc1' },
+    Service: {
+      ID: `${name}-${i}`,
+      Service: name,
+      Address: `192.0.2.${(i % 250) + 1}`,
+      Port: 10_000 + (i % 50_000),
+      Tags: ['tier=web'],
+      Meta: { protocol: 'http', zone: 'a' },
+      Weights: { Passing: 1 },
+    },
+    Checks: [{ Status: 'passing' }],
+  }));
+  return Buffer.from(JSON.stringify(entries));
+}
+
+describe('ConsulRegistry parsing large answers off the event loop (real Consul behind a breaking proxy)', () => {
+  const env = consulBehindProxy();
+
+  it('L4: a health answer of 20,000 instances is parsed off the event loop: the loop turns once per chunk of 10 until it is applied', async () => {
+    const count = 20_000;
+    await register(env.consul.url, 'parsed', 9600);
+    env.proxy.answer('parsed', healthAnswer('parsed', count));
+    // from the moment the answer was written to the next query of the service (asked once the answer is applied)
+    const loop = loopTurns();
+    let answered = false;
+    env.proxy.onAnswered((name) => {
+      if (name !== 'parsed') return;
+      answered = true;
+      loop.start();
+    });
+    env.proxy.onQuery((name) => {
+      if (name === 'parsed' && answered) loop.stop();
+    });
+    const registry = new ConsulRegistry(env.proxy.url, {
+      maxBackoffMs: 300,
+      limits: { maxInstancesPerService: count },
+      parse: { chunkItems: 10 },
+    });
+    registry.start();
+    try {
+      await until(
+        registry,
+        () => registry.services().find((s) => s.name === 'parsed')?.instances.length === count,
+        'the 20,000 instances',
+        60_000,
+      );
+      assert.ok(
+        loop.turns() >= count / 10 - 1,
+        `${loop.turns()} turns of the event loop between the answer written and applied; at least ${count / 10 - 1} (${loop.order.join(', ')})`,
+      );
+      assert.ok(registry.parseCounts().worker >= 1, 'the answer went to the parse worker');
+    } finally {
+      loop.stop();
+      await registry.stop();
+      await fetch(`${env.consul.url}/v1/agent/service/deregister/parsed`, { method: 'PUT' });
+    }
+  });
+
+  it('L4: an answer the parse worker cannot hold (parseHeapMiB) is a registry error naming the limit; the others are served', async () => {
+    await register(env.consul.url, 'heavy', 9601);
+    await register(env.consul.url, 'calm', 9602);
+    // 12 MB of empty objects: four million of them do not fit in a 16 MiB heap
+    env.proxy.answer('heavy', Buffer.from(`[${'{},'.repeat(4_000_000)}{}]`));
+    const registry = new ConsulRegistry(env.proxy.url, {
+      maxBackoffMs: 300,
+      firstAnswerMs: 1000,
+      parse: { parseHeapMiB: 16 },
+    });
+    registry.start();
+    try {
+      await until(
+        registry,
+        () => portOf(registry, 'calm') === 9602 && /parseHeapMiB/.test(problemOf(registry, 'heavy') ?? ''),
+        'calm served and heavy reported',
+        60_000,
+      );
+      assert.match(
+        problemOf(registry, 'heavy') ?? '',
+        /GET \/v1\/health\/service\/heavy: parsing the answer needed more than 16 MiB, the limit \(parseHeapMiB\)/,
+      );
+      assert.equal(registry.status().stale, true, 'stale while the query fails');
+      assert.equal(registry.status().lastError?.kind, 'limit');
+      assert.equal(portOf(registry, 'heavy'), undefined);
+      assert.ok(registry.parseCounts().failed >= 1);
+    } finally {
       await registry.stop();
     }
   });

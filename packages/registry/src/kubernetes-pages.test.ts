@@ -245,10 +245,11 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
       // parsed on the event loop, the page took one turn: the count was the few reads of its last bytes
       assert.ok(
         loop.turns() >= count / 10 - 1,
-        `${loop.turns()} turns of the event loop between the page written and applied; at least ${count / 10 - 1}`,
+        `${loop.turns()} turns of the event loop between the page written and applied; at least ${count / 10 - 1} (${loop.order.join(', ')})`,
       );
       assert.ok((registry.parseCounts()?.worker ?? 0) >= 1, 'the page went to the parse worker');
     } finally {
+      loop.stop();
       await registry.stop();
       await proxy.close();
     }

@@ -60,9 +60,11 @@ export async function pollUntil(check: () => boolean, what: string, timeoutMs = 
  * on the event loop holds it for one turn whatever its size; parsed by the parse worker, the loop goes on turning
  * meanwhile, and takes the result in chunks, one turn each. A count, not a time.
  */
-export function loopTurns(): { start(): void; stop(): void; turns(): number } {
+export function loopTurns(): { start(): void; stop(): void; turns(): number; readonly order: string[] } {
   let turns = 0;
   let on = false;
+  let stopped = false;
+  const order: string[] = [];
   const spin = (): void => {
     if (!on) return;
     turns++;
@@ -70,14 +72,18 @@ export function loopTurns(): { start(): void; stop(): void; turns(): number } {
   };
   return {
     start: () => {
-      if (on) return;
+      order.push('start');
+      if (on || stopped) return;
       on = true;
       setImmediate(spin);
     },
     stop: () => {
+      order.push('stop');
+      stopped = true;
       on = false;
     },
     turns: () => turns,
+    order,
   };
 }
 
