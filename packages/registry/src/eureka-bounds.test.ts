@@ -10,7 +10,7 @@ import { type RunningServer, startEureka } from '../../../scripts/registries/ser
 import { EurekaRegistry } from './eureka.js';
 import { eurekaVips, maxEurekaVipsPerInstance } from './eureka-services.js';
 import { forwarder, register, send } from './eureka-test-support.js';
-import { pollUntil, statusHistory, until } from './test-support.js';
+import { loopTurns, pollUntil, statusHistory, until } from './test-support.js';
 
 /** `count` VIPs `<prefix>0.eureka,<prefix>1.eureka,…`. */
 function vips(prefix: string, count: number): string {
@@ -136,6 +136,60 @@ describe('EurekaRegistry bounds (real Eureka)', () => {
       await proxy.close();
       await send(`${eureka.url}/apps/QUIET/quiet-1`, 'DELETE');
       await send(`${eureka.url}/apps/QUIET/quiet-bad`, 'DELETE');
+    }
+  });
+  it('L4: an /apps answer of 20,000 instances is parsed off the event loop: the loop turns once per chunk of 10 until it is applied', async () => {
+    const count = 20_000;
+    await register(eureka.url, 'parsed-1', 9231, 'v1', 'PARSED', 3600);
+    // the real answer with 20,000 more instances of PARSED (about 6 MB), each on its own port
+    const proxy = await forwarder(eureka.url, {
+      rewrite: (path, body) => {
+        if (path !== '/apps') return undefined;
+        const apps = JSON.parse(body) as {
+          applications: { application: { name: string; instance: unknown[] }[] };
+        };
+        const app = apps.applications.application.find((a) => a.name === 'PARSED');
+        if (app === undefined) return undefined;
+        const model = app.instance[0] as Record<string, unknown>;
+        for (let i = 0; i < count; i++)
+          app.instance.push({
+            ...model,
+            instanceId: `parsed-extra-${i}`,
+            port: { $: 20_000 + i, '@enabled': 'true' },
+          });
+        return JSON.stringify(apps);
+      },
+      rewritten: (path) => {
+        if (path === '/apps') loop.start();
+      },
+      request: (path) => {
+        // asked right after the full answer is applied
+        if (path === '/apps/delta') loop.stop();
+      },
+    });
+    const loop = loopTurns();
+    const registry = new EurekaRegistry(`${proxy.url}?interval=1s`, {
+      limits: { maxInstancesPerService: count + 1 },
+      parse: { chunkItems: 10 },
+    });
+    registry.start();
+    try {
+      await until(
+        registry,
+        () => registry.services().find((s) => s.hostname === 'parsed.eureka')?.instances.length === count + 1,
+        'the 20,001 instances',
+        60_000,
+      );
+      assert.ok(
+        loop.turns() >= count / 10 - 1,
+        `${loop.turns()} turns of the event loop between the answer written and applied; at least ${count / 10 - 1} (${loop.order.join(', ')})`,
+      );
+      assert.ok(registry.parseCounts().worker >= 1, 'the answer went to the parse worker');
+    } finally {
+      loop.stop();
+      await registry.stop();
+      await proxy.close();
+      await send(`${eureka.url}/apps/PARSED/parsed-1`, 'DELETE');
     }
   });
 });
