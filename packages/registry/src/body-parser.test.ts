@@ -29,7 +29,7 @@ const podJob: KubePageJob = { kind: 'kube-page', objects: 'pods', maxLabelBytes:
 describe('BodyParser', () => {
   it('L4: a page past inlineParseBytes is parsed by the worker, in chunks, the same as on the event loop', async () => {
     const text = podPage(1_234);
-    const inline = new BodyParser();
+    const inline = new BodyParser({ inlineParseBytes: 1024 * 1024 });
     const worker = new BodyParser({ inlineParseBytes: 1024, chunkItems: 100 });
     try {
       const a = await inline.parse(encode(text), podJob, 'GET /api/v1/pods');
@@ -38,7 +38,7 @@ describe('BodyParser', () => {
       assert.equal(bytes.byteLength, 0, 'the bytes were transferred, not copied');
       assert.deepEqual(b, a);
       assert.deepEqual(a.meta, { list: true, count: 1_234, resourceVersion: '42', continue: 'next' });
-      assert.deepEqual(a.items[0], ['ns/pod-0', { labels: {}, tooLarge: 110 }]);
+      assert.deepEqual(a.items[0], ['ns/pod-0', { labels: {}, tooLarge: 103 }]);
       assert.deepEqual(a.items[1], ['ns/pod-1', { labels: { app: 'web', index: '1' } }]);
       assert.deepEqual(inline.counts(), { inline: 1, worker: 0, chunks: 0, started: 0, failed: 0 });
       assert.deepEqual(worker.counts(), { inline: 0, worker: 1, chunks: 13, started: 1, failed: 0 });
@@ -47,20 +47,25 @@ describe('BodyParser', () => {
       assert.equal(over.meta.count, 1_234);
       assert.equal(over.items.length, 0);
     } finally {
+      await inline.close();
       await worker.close();
     }
   });
 
   it('L4: past parseHeapMiB or parseTimeoutMs, or not JSON: an error naming it; the next answer gets a new worker', async () => {
-    const parser = new BodyParser({ inlineParseBytes: 16, parseHeapMiB: 16 });
-    const flood = (): Uint8Array => encode(`[${'{},'.repeat(4_000_000)}{}]`);
+    const parser = new BodyParser({ inlineParseBytes: 16, parseHeapMiB: 64 });
+    const flood = (): Uint8Array => encode(`[${'{},'.repeat(6_000_000)}{}]`);
     const small = (): Uint8Array => encode(JSON.stringify({ web: [], consul: [], api: [] }));
     try {
       await assert.rejects(
-        parser.parse(flood(), { kind: 'consul-health', name: 'h', maxInstances: 10 }, 'GET /v1/health/service/h'),
+        parser.parse(
+          flood(),
+          { kind: 'consul-health', name: 'h', maxInstances: 10 },
+          'GET /v1/health/service/h',
+        ),
         (error: Error) =>
           error instanceof RegistryLimitError &&
-          /GET \/v1\/health\/service\/h: parsing the answer needed more than 16 MiB, the limit \(parseHeapMiB\)/.test(
+          /GET \/v1\/health\/service\/h: parsing the answer needed more than 64 MiB, the limit \(parseHeapMiB\)/.test(
             error.message,
           ),
       );
@@ -82,7 +87,9 @@ describe('BodyParser', () => {
         slow.parse(small(), { kind: 'consul-catalog', maxNames: 5 }, 'GET /c'),
         (error: Error) =>
           error instanceof RegistryLimitError &&
-          /GET \/c: parsing the answer took longer than 1 ms, the limit \(parseTimeoutMs\)/.test(error.message),
+          /GET \/c: parsing the answer took longer than 1 ms, the limit \(parseTimeoutMs\)/.test(
+            error.message,
+          ),
       );
     } finally {
       await slow.close();

@@ -250,12 +250,12 @@ describe('ConsulRegistry parsing large answers off the event loop (real Consul b
   it('L4: an answer the parse worker cannot hold (parseHeapMiB) is a registry error naming the limit; the others are served', async () => {
     await register(env.consul.url, 'heavy', 9601);
     await register(env.consul.url, 'calm', 9602);
-    // 12 MB of empty objects: four million of them do not fit in a 16 MiB heap
+    // 12 MB of empty objects: four million of them do not fit in a 64 MiB heap
     env.proxy.answer('heavy', Buffer.from(`[${'{},'.repeat(4_000_000)}{}]`));
     const registry = new ConsulRegistry(env.proxy.url, {
       maxBackoffMs: 300,
       firstAnswerMs: 1000,
-      parse: { parseHeapMiB: 16 },
+      parse: { parseHeapMiB: 64 },
     });
     registry.start();
     try {
@@ -267,7 +267,7 @@ describe('ConsulRegistry parsing large answers off the event loop (real Consul b
       );
       assert.match(
         problemOf(registry, 'heavy') ?? '',
-        /GET \/v1\/health\/service\/heavy: parsing the answer needed more than 16 MiB, the limit \(parseHeapMiB\)/,
+        /GET \/v1\/health\/service\/heavy: parsing the answer needed more than 64 MiB, the limit \(parseHeapMiB\)/,
       );
       assert.equal(registry.status().stale, true, 'stale while the query fails');
       assert.equal(registry.status().lastError?.kind, 'limit');
