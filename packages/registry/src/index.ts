@@ -7,6 +7,12 @@
 export { AggregateRegistry, type AggregateService, type PortConflict } from './aggregate.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export {
+  BodyParser,
+  defaultParseOptions,
+  type ParseCounts,
+  type RegistryParseOptions,
+} from './body-parser.js';
+export {
   type CheckedServices,
   checkRegistryServices,
   instanceProblem,
