@@ -13,9 +13,10 @@
  */
 
 import { formatModelError, validateModel } from '@xds/generator';
-import { ExponentialBackoff } from 'cockatiel';
-import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { Etcd3, GRPCResourceExhastedError, type IKeyValue, isRecoverableError, type Watcher } from 'etcd3';
 import { Backoff, delay, messageOf } from './backoff.js';
+import { listEtcdPaged } from './etcd-list.js';
 import { type EtcdLocation, parseEtcdLocation } from './locations.js';
 import { maxItemErrors, RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
@@ -26,6 +27,11 @@ export const maxEtcdQuotedBytes = 256;
 
 function cut(text: string): string {
   return text.length > maxEtcdQuotedBytes ? `${text.slice(0, maxEtcdQuotedBytes)}… (cut)` : text;
+}
+
+/** A recoverable error of the etcd client, other than a message past the receive bound. */
+function recoverable(error: Error): boolean {
+  return isRecoverableError(error) && !(error instanceof GRPCResourceExhastedError);
 }
 
 /** Options of {@link EtcdRegistry}. */
@@ -40,6 +46,27 @@ export interface EtcdRegistryOptions {
   readonly maxDocumentBytes?: number;
   /** The largest delay between reconnection attempts, in milliseconds; default 5,000. */
   readonly maxBackoffMs?: number;
+  /** The keys asked for in each range of a list; default 500. */
+  readonly listPageSize?: number;
+  /**
+   * The most bytes of one gRPC message from etcd (a list's range, a watch response); default 4 MiB (gRPC's own
+   * default), never more than `limits.maxRegistryResponseBytes`. A range past it is asked again with half the keys.
+   */
+  readonly maxPageBytes?: number;
+}
+
+/** The documents held and the invalid keys counted (one list fills a new one; the watch changes it). */
+interface EtcdState {
+  /** The documents by key (only the valid ones, at most `maxServices`). */
+  readonly docs: Map<string, RegistryService>;
+  /** How many keys under the prefix are not in `docs` (invalid ones). */
+  bad: number;
+  /** The first invalid keys' problems, at most {@link maxItemErrors}, by key. */
+  readonly examples: Map<string, RegistryProblem>;
+}
+
+function emptyState(): EtcdState {
+  return { docs: new Map(), bad: 0, examples: new Map() };
 }
 
 /** A registry over etcd documents. */
@@ -56,12 +83,10 @@ export class EtcdRegistry extends RegistryBase {
   #client: Etcd3 | undefined;
   #watcher: Watcher | undefined;
   #abort = new AbortController();
-  /** The documents by key (only the valid ones, at most `maxServices`). */
-  readonly #docs = new Map<string, RegistryService>();
-  /** How many keys under the prefix are not in `#docs` (invalid ones). */
-  #badCount = 0;
-  /** The first invalid keys' problems, at most {@link maxItemErrors}, by key. */
-  readonly #badExamples = new Map<string, RegistryProblem>();
+  readonly #pageSize: number;
+  readonly #maxPageBytes: number;
+  /** What is held: replaced whole by a list, changed by the watch. */
+  #state: EtcdState = emptyState();
 
   /** @param location `http://HOST:PORT/PREFIX` */
   constructor(location: string, options: EtcdRegistryOptions = {}) {
@@ -72,6 +97,11 @@ export class EtcdRegistry extends RegistryBase {
     this.#maxServices = options.maxServices ?? this.limits.maxRegistryServices;
     this.#maxBytes = options.maxDocumentBytes ?? 1024 * 1024;
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
+    this.#pageSize = Math.max(1, Math.floor(options.listPageSize ?? 500));
+    this.#maxPageBytes = Math.min(
+      options.maxPageBytes ?? 4 * 1024 * 1024,
+      this.limits.maxRegistryResponseBytes,
+    );
   }
 
   /** The key prefix of the service documents: `PREFIX/services/`. */
@@ -85,7 +115,17 @@ export class EtcdRegistry extends RegistryBase {
     this.#client = new Etcd3({
       hosts: `http://${this.#where.host}`,
       dialTimeout: 2_000,
+      // each message from etcd (a list's range, a watch response) is bounded: a range past it is asked again smaller
+      grpcOptions: { 'grpc.max_receive_message_length': this.#maxPageBytes },
       faultHandling: {
+        // etcd3's own policies (a breaker that opens after 3 recoverable errors, 3 attempts), except that a range
+        // past maxPageBytes (RESOURCE_EXHAUSTED) is not a sick server: the list asks again with fewer keys at once
+        host: () =>
+          circuitBreaker(handleWhen(recoverable), {
+            halfOpenAfter: 5_000,
+            breaker: new ConsecutiveBreaker(3),
+          }),
+        global: retry(handleWhen(recoverable), { maxAttempts: 3 }),
         // etcd3 takes a started backoff (with a duration), not a factory
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: this.#maxBackoff }).next(),
       },
@@ -111,23 +151,27 @@ export class EtcdRegistry extends RegistryBase {
       const client = this.#client;
       if (client === undefined) return;
       try {
-        const listed = await client
-          .getAll()
-          .prefix(this.servicesPrefix)
-          .options({ deadline: Date.now() + 10_000 })
-          .exec();
+        // in ranges at one revision (etcd-list.ts), into a new state: what is held stays until the list is whole
+        let state = emptyState();
+        const listed = await listEtcdPaged(
+          client,
+          this.servicesPrefix,
+          { pageSize: this.#pageSize, maxPageBytes: this.#maxPageBytes, timeoutMs: 10_000 },
+          signal,
+          (kv) => this.#apply(kv, false, state),
+          () => {
+            state = emptyState();
+          },
+        );
         if (signal.aborted) return;
-        this.#docs.clear();
-        this.#badCount = 0;
-        this.#badExamples.clear();
-        for (const kv of listed.kvs) this.#apply(kv, false);
+        this.#state = state;
         this.scheduleUpdate(() => this.#publish());
         // watcher() rather than create(): the handlers are attached before the first connection, so a server
         // that goes away while the watch is being created is seen (as `disconnected`)
         const watcher = client
           .watch()
           .prefix(this.servicesPrefix)
-          .startRevision(String(BigInt(listed.header.revision) + 1n))
+          .startRevision(String(BigInt(listed.revision) + 1n))
           .watcher();
         this.#watcher = watcher;
         backoff.reset();
@@ -140,8 +184,9 @@ export class EtcdRegistry extends RegistryBase {
           watcher.on('delete', (kv) => {
             const key = kv.key.toString();
             // etcd reports the deletion of a key that existed: held, or one of the invalid ones counted
-            if (!this.#docs.delete(key)) this.#badCount = Math.max(0, this.#badCount - 1);
-            this.#badExamples.delete(key);
+            const state = this.#state;
+            if (!state.docs.delete(key)) state.bad = Math.max(0, state.bad - 1);
+            state.examples.delete(key);
             this.scheduleUpdate(() => this.#publish());
           });
           watcher.on('disconnected', (error: Error) =>
@@ -175,14 +220,15 @@ export class EtcdRegistry extends RegistryBase {
    * fewer than {@link maxItemErrors} are). `existed`: the key was there before this put (so, when it is not held, it
    * is already counted).
    */
-  #apply(kv: IKeyValue, existed: boolean): void {
+  #apply(kv: IKeyValue, existed: boolean, state: EtcdState = this.#state): void {
     const key = kv.key.toString();
-    const wasBad = existed && !this.#docs.has(key);
+    const { docs, examples } = state;
+    const wasBad = existed && !docs.has(key);
     const problem = (message: string): void => {
-      this.#docs.delete(key);
-      if (!wasBad) this.#badCount++;
-      if (this.#badExamples.has(key) || this.#badExamples.size < maxItemErrors) {
-        this.#badExamples.set(key, { message: cut(message), at: new Date(), item: cut(key) });
+      docs.delete(key);
+      if (!wasBad) state.bad++;
+      if (examples.has(key) || examples.size < maxItemErrors) {
+        examples.set(key, { message: cut(message), at: new Date(), item: cut(key) });
       }
     };
     const rest = key.slice(this.servicesPrefix.length).split('/');
@@ -212,13 +258,13 @@ export class EtcdRegistry extends RegistryBase {
       problem(`the document names ${service.namespace}/${service.name}, the key ${namespace}/${name}`);
       return;
     }
-    if (!this.#docs.has(key) && this.#docs.size >= this.#maxServices) {
+    if (!docs.has(key) && docs.size >= this.#maxServices) {
       problem(`more than ${this.#maxServices} services (maxServices)`);
       return;
     }
-    if (wasBad) this.#badCount = Math.max(0, this.#badCount - 1);
-    this.#badExamples.delete(key);
-    this.#docs.set(key, {
+    if (wasBad) state.bad = Math.max(0, state.bad - 1);
+    examples.delete(key);
+    docs.set(key, {
       hostname: `${name}.${namespace}.svc.${this.#domain}`,
       name,
       namespace,
@@ -238,8 +284,9 @@ export class EtcdRegistry extends RegistryBase {
   }
 
   #publish(): void {
-    this.replaceServices(this.#docs.values(), [...this.#badExamples.values()], {
-      leftOut: this.#badCount,
+    const { docs, bad, examples } = this.#state;
+    this.replaceServices(docs.values(), [...examples.values()], {
+      leftOut: bad,
     });
   }
 }
