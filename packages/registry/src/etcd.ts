@@ -1,6 +1,7 @@
 /**
  * The etcd adapter (v3 API, `etcd3` client): services are JSON documents in the model file's schema under
- * `PREFIX/services/<namespace>/<name>`. It lists the prefix, then watches it from the next revision; a lost
+ * `PREFIX/services/<namespace>/<name>`. It lists the prefix in ranges at one revision (etcd-list.ts: each range
+ * bounded in keys and bytes, the event loop free between them), then watches it from the next revision; a lost
  * stream is resumed by the client from the last revision seen; a compacted revision ends the watch, and the
  * adapter lists again. A bad document is left out and reported as an item error; the others are served.
  *
