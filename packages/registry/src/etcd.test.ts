@@ -1,6 +1,8 @@
 // The etcd adapter against a real etcd (started on 127.0.0.1 free ports): documents in the model file's schema
 // become services; watch changes, bad documents, a restart (stale, nothing pushed) and a compacted revision; invalid
-// keys are counted, not kept one by one (probe4 F9: 10,000 keys of 8,000 characters cost 85 MiB).
+// keys are counted, not kept one by one (probe4 F9: 10,000 keys of 8,000 characters cost 85 MiB); the first list
+// is read in ranges at one revision, each bounded in keys and bytes (it was one response: six values of 900 KB,
+// past gRPC's 4 MiB, kept the registry from ever syncing).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import { Etcd3 } from 'etcd3';
 import { holdPort } from '../../../scripts/registries/held-port.mjs';
 import { type RunningEtcd, startEtcd } from '../../../scripts/registries/servers.mjs';
 import { EtcdRegistry } from './etcd.js';
-import { assertBurstCoalesced, endpointLines, serveRegistry, until } from './test-support.js';
+import { listEtcdPaged } from './etcd-list.js';
+import { assertBurstCoalesced, endpointLines, serveRegistry, until, untilError } from './test-support.js';
 
 const host = 'web.default.svc.cluster.local';
 
@@ -30,6 +33,16 @@ function webDoc(addresses: readonly [string, string][]) {
       { name: 'v1', labels: { version: 'v1' } },
       { name: 'v2', labels: { version: 'v2' } },
     ],
+  });
+}
+
+/** A service `name` in namespace `default` with one endpoint. */
+function doc(name: string): string {
+  return JSON.stringify({
+    name,
+    namespace: 'default',
+    ports: [{ name: 'http', port: 8080 }],
+    endpoints: [{ address: '192.0.2.1', port: 9000 }],
   });
 }
 
@@ -227,13 +240,6 @@ describe('EtcdRegistry (real etcd)', () => {
   it('L2: invalid keys are counted, not kept: 20 examples, each key cut to 256 characters; the count follows puts and deletes', async () => {
     const long = 'k'.repeat(2_000);
     const bad = (i: number) => `/t9/services/bad/${i}/${long}`;
-    const doc = (name: string) =>
-      JSON.stringify({
-        name,
-        namespace: 'default',
-        ports: [{ name: 'http', port: 8080 }],
-        endpoints: [{ address: '192.0.2.1', port: 9000 }],
-      });
     const putAll = (keys: readonly string[]) => Promise.all(keys.map((k) => client.put(k).value('{}')));
     const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => bad(from + i));
     await client.put('/t9/services/default/web').value(doc('web'));
@@ -269,6 +275,60 @@ describe('EtcdRegistry (real etcd)', () => {
       await client.delete().prefix('/t9/services/bad/');
       await until(registry, () => registry.status().dropped === 0, 'no invalid key left', 60_000);
       assert.deepEqual(registry.status().itemErrors, []);
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('L2: a prefix of 5.4 MB (six values of 900 KB, past gRPC 4 MiB) is listed in ranges; every key counted, the services served', async () => {
+    for (let i = 0; i < 6; i++) await client.put(`/big/services/default/fat-${i}`).value('x'.repeat(900_000));
+    for (const name of ['a', 'b', 'c']) await client.put(`/big/services/default/${name}`).value(doc(name));
+    const registry = new EtcdRegistry(`${etcd.url}/big`, { maxBackoffMs: 300 });
+    registry.start();
+    try {
+      await until(registry, () => registry.status().synced, 'the registry synced', 60_000);
+      assert.deepEqual(
+        registry
+          .services()
+          .map((s) => s.name)
+          .sort(),
+        ['a', 'b', 'c'],
+      );
+      assert.equal(registry.status().dropped, 6, 'the six values that are not JSON, counted');
+    } finally {
+      await registry.stop();
+    }
+  });
+
+  it('L2: ranges of listPageSize keys at one revision, in key order; a key past maxPageBytes is an error naming it', async () => {
+    for (let i = 0; i < 7; i++) await client.put(`/paged/services/default/s-${i}`).value(doc(`s-${i}`));
+    const seen: string[] = [];
+    const listed = await listEtcdPaged(
+      client,
+      '/paged/services/',
+      { pageSize: 2, maxPageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 },
+      new AbortController().signal,
+      (kv) => seen.push(kv.key.toString()),
+      () => seen.splice(0),
+    );
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 7 }, (_, i) => `/paged/services/default/s-${i}`),
+    );
+    assert.equal(listed.pages, 4, 'four ranges of at most 2 keys');
+    assert.equal(listed.requests, 4);
+
+    await client.put('/one/services/default/huge').value('x'.repeat(900_000));
+    const registry = new EtcdRegistry(`${etcd.url}/one`, { maxBackoffMs: 300, maxPageBytes: 512 * 1024 });
+    registry.start();
+    try {
+      const status = await untilError(
+        registry,
+        /maxPageBytes/,
+        'the page limit error',
+        /etcd list of \/one\/services\/: one key's range is over the limit of 524288 bytes \(maxPageBytes\)/,
+      );
+      assert.equal(status.synced, false);
     } finally {
       await registry.stop();
     }

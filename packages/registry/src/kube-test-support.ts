@@ -11,7 +11,8 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { type RunningKube, startKubeApiserver } from '../../../scripts/registries/kube-apiserver.mjs';
-import type { KubernetesRegistry } from './kubernetes.js';
+import { type SilentProxy, startSilentProxy } from './kube-proxy.js';
+import { KubernetesRegistry, type KubernetesRegistryOptions } from './kubernetes.js';
 import { until } from './test-support.js';
 
 /** The API clients the tests write objects with. */
@@ -163,4 +164,36 @@ export async function cutOff(
     'the registry to notice kube-apiserver is gone',
     60_000,
   );
+}
+
+/** A {@link KubernetesRegistry} started behind its own {@link SilentProxy}, and how to stop both. */
+export interface ProxiedRegistry {
+  readonly proxy: SilentProxy;
+  readonly registry: KubernetesRegistry;
+  /** Stops the registry, then the proxy. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a proxy in front of the fixture's apiserver (`rewrite` may change list answers, see kube-proxy.ts), calls
+ * `setup` with it, and starts a registry with `options` through it.
+ */
+export async function proxiedRegistry(
+  k8s: KubeFixture,
+  options: KubernetesRegistryOptions,
+  rewrite?: (path: string, body: Buffer) => Buffer,
+  setup?: (proxy: SilentProxy) => void,
+): Promise<ProxiedRegistry> {
+  const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, rewrite);
+  setup?.(proxy);
+  const registry = new KubernetesRegistry(proxy.kubeconfig, options);
+  registry.start();
+  return {
+    proxy,
+    registry,
+    stop: async () => {
+      await registry.stop();
+      await proxy.close();
+    },
+  };
 }

@@ -8,10 +8,15 @@
 // was opened again at once, about 120 times a second).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startSilentProxy } from './kube-proxy.js';
-import { createService, ready, setSliceEndpoints, useKubeApiserver } from './kube-test-support.js';
-import { KubernetesRegistry } from './kubernetes.js';
-import { statusHistory, until } from './test-support.js';
+import {
+  createService,
+  proxiedRegistry,
+  ready,
+  setSliceEndpoints,
+  useKubeApiserver,
+} from './kube-test-support.js';
+import type { KubernetesRegistry } from './kubernetes.js';
+import { statusHistory, until, untilError } from './test-support.js';
 
 function addressOf(registry: KubernetesRegistry, name: string): string | undefined {
   return registry.services().find((s) => s.name === name)?.instances[0]?.address;
@@ -22,10 +27,12 @@ describe('KubernetesRegistry time bounds (real kube-apiserver behind a silent pr
 
   it('L2: a watch silent after its headers is abandoned after watchIdleMs (stale meanwhile) and resumed', async () => {
     await createService(k8s, 'quiet', ready(['192.0.2.1']));
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig);
-    proxy.silenceWatches(3);
-    const registry = new KubernetesRegistry(proxy.kubeconfig, { maxBackoffMs: 300, watchIdleMs: 2000 });
-    registry.start();
+    const { registry, stop } = await proxiedRegistry(
+      k8s,
+      { maxBackoffMs: 300, watchIdleMs: 2000 },
+      undefined,
+      (proxy) => proxy.silenceWatches(3),
+    );
     try {
       await until(registry, () => addressOf(registry, 'quiet') === '192.0.2.1', 'the first sync', 60_000);
       // a change made while every watch is silent
@@ -40,24 +47,20 @@ describe('KubernetesRegistry time bounds (real kube-apiserver behind a silent pr
       // kube-apiserver's bookmarks, so staleness is not asserted again here; the default is 120 s)
       await until(registry, () => addressOf(registry, 'quiet') === '192.0.2.3', 'the change', 60_000);
     } finally {
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
   });
 
   it('L2: a list that stops mid-body is abandoned after listTimeoutMs, named, and listed again', async () => {
     await createService(k8s, 'stalled', ready(['192.0.2.5']));
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig);
-    proxy.stallLists(1);
-    const registry = new KubernetesRegistry(proxy.kubeconfig, { maxBackoffMs: 300, listTimeoutMs: 2000 });
-    registry.start();
+    const { registry, stop } = await proxiedRegistry(
+      k8s,
+      { maxBackoffMs: 300, listTimeoutMs: 2000 },
+      undefined,
+      (proxy) => proxy.stallLists(1),
+    );
     try {
-      await until(
-        registry,
-        () => /listTimeoutMs/.test(registry.status().lastError?.message ?? ''),
-        'the stalled list to be named',
-        60_000,
-      );
+      await untilError(registry, /listTimeoutMs/, 'the stalled list to be named');
       await until(
         registry,
         () => addressOf(registry, 'stalled') === '192.0.2.5',
@@ -65,17 +68,14 @@ describe('KubernetesRegistry time bounds (real kube-apiserver behind a silent pr
         60_000,
       );
     } finally {
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
   });
 
   it('L2: a watch that ends at once without an event is opened again after a backoff; stale, named, and it recovers', async () => {
     await createService(k8s, 'flapping', ready(['192.0.2.7']));
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig);
-    const registry = new KubernetesRegistry(proxy.kubeconfig, { maxBackoffMs: 400 });
+    const { proxy, registry, stop } = await proxiedRegistry(k8s, { maxBackoffMs: 400 });
     const history = statusHistory(registry);
-    registry.start();
     const watches = () =>
       proxy.requests.filter(
         (r) => r.url.pathname === '/api/v1/services' && r.url.searchParams.get('watch') === 'true',
@@ -119,8 +119,7 @@ describe('KubernetesRegistry time bounds (real kube-apiserver behind a silent pr
       );
     } finally {
       history.stop();
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
   });
 });

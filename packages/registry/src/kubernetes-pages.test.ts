@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { maxListRestarts } from './kube-list.js';
-import { type SilentProxy, startSilentProxy } from './kube-proxy.js';
-import { bigService, createService, ready, useKubeApiserver } from './kube-test-support.js';
-import { KubernetesRegistry } from './kubernetes.js';
-import { loopTurns, pollUntil, until } from './test-support.js';
+import type { SilentProxy } from './kube-proxy.js';
+import { bigService, createService, proxiedRegistry, ready, useKubeApiserver } from './kube-test-support.js';
+import type { KubernetesRegistry } from './kubernetes.js';
+import { assertTurnsPerChunk, loopTurns, pollUntil, until, untilError } from './test-support.js';
 
 /** The list requests (not watches) of `path` the proxy saw. */
 function lists(proxy: SilentProxy, path: string): URL[] {
@@ -33,12 +33,14 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
     const names = Array.from({ length: 7 }, (_, i) => `paged-${i}`);
     for (const name of names) await createService(k8s, name, ready(['192.0.2.1']));
     const answers: { path: string; body: string }[] = [];
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, (path, body) => {
-      answers.push({ path, body: body.toString('utf8') });
-      return body;
-    });
-    const registry = new KubernetesRegistry(proxy.kubeconfig, { listPageSize: 2, maxBackoffMs: 300 });
-    registry.start();
+    const { proxy, registry, stop } = await proxiedRegistry(
+      k8s,
+      { listPageSize: 2, maxBackoffMs: 300 },
+      (path, body) => {
+        answers.push({ path, body: body.toString('utf8') });
+        return body;
+      },
+    );
     try {
       await until(registry, () => hasAll(registry, names), 'the 7 services', 60_000);
       const pages = lists(proxy, '/api/v1/services');
@@ -61,8 +63,7 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
       assert.ok(metadata?.resourceVersion, 'the last page has a version');
       assert.equal(watch?.url.searchParams.get('resourceVersion'), metadata.resourceVersion);
     } finally {
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
   });
 
@@ -70,14 +71,16 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
     const big = ['big-0', 'big-1', 'big-2'];
     for (const name of big)
       await k8s.core.createNamespacedService({ namespace: 'default', body: bigService(name) });
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig);
     // 3 services of 150 KB do not fit in one page of 400,000 bytes; 2 do
-    const fat = new KubernetesRegistry(proxy.kubeconfig, {
+    const {
+      proxy,
+      registry: fat,
+      stop,
+    } = await proxiedRegistry(k8s, {
       listPageSize: 20,
       maxPageBytes: 400_000,
       maxBackoffMs: 300,
     });
-    fat.start();
     try {
       await until(fat, () => hasAll(fat, big), 'the 3 big services', 60_000);
       const limits = lists(proxy, '/api/v1/services').map((url) => url.searchParams.get('limit'));
@@ -87,32 +90,25 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
         'the same page asked with half the objects',
       );
     } finally {
-      await fat.stop();
-      await proxy.close();
+      await stop();
     }
 
     // a server that ignores `limit` and answers every Pod list with 8 MiB of `{}` (2.8 million objects, well
     // under the 64 MiB maxRegistryResponseBytes): refused at its length, never parsed
     const flood = Buffer.from(`{"kind":"PodList","metadata":{},"items":[${'{},'.repeat(2_796_202)}{}]}`);
-    const hostile = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, (path, body) =>
+    const hostile = await proxiedRegistry(k8s, { maxBackoffMs: 300 }, (path, body) =>
       path.startsWith('/api/v1/pods?') ? flood : body,
     );
-    const registry = new KubernetesRegistry(hostile.kubeconfig, { maxBackoffMs: 300 });
-    registry.start();
     try {
-      await until(
-        registry,
-        () => /maxPageBytes/.test(registry.status().lastError?.message ?? ''),
+      const status = await untilError(
+        hostile.registry,
+        /maxPageBytes/,
         'the page limit error',
-        60_000,
-      );
-      assert.match(
-        registry.status().lastError?.message ?? '',
         /GET \/api\/v1\/pods: a page of 1 object is (more than )?\d+ bytes, over the limit of 4194304 \(maxPageBytes\)/,
       );
-      assert.equal(registry.status().lastError?.kind, 'limit');
-      assert.equal(registry.status().synced, false);
-      const limits = () => lists(hostile, '/api/v1/pods').map((url) => url.searchParams.get('limit'));
+      assert.equal(status.lastError?.kind, 'limit');
+      assert.equal(status.synced, false);
+      const limits = () => lists(hostile.proxy, '/api/v1/pods').map((url) => url.searchParams.get('limit'));
       await pollUntil(() => limits().length >= 10, 'the list after the backoff', 60_000);
       assert.deepEqual(
         limits().slice(0, 10),
@@ -120,8 +116,7 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
         'halved down to one object, then the list starts again after a backoff',
       );
     } finally {
-      await registry.stop();
-      await hostile.close();
+      await hostile.stop();
     }
   });
 
@@ -130,10 +125,12 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
     for (const name of names) await createService(k8s, name, ready(['192.0.2.2']));
     // (kube-apiserver serves a list's later pages from its cache's snapshot, so a compaction in etcd does not
     // expire a token there at once: the proxy answers for it, as an apiserver reading etcd does)
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig);
-    proxy.expireContinues(1);
-    const registry = new KubernetesRegistry(proxy.kubeconfig, { listPageSize: 2, maxBackoffMs: 300 });
-    registry.start();
+    const { proxy, registry, stop } = await proxiedRegistry(
+      k8s,
+      { listPageSize: 2, maxBackoffMs: 300 },
+      undefined,
+      (proxy) => proxy.expireContinues(1),
+    );
     try {
       await until(registry, () => hasAll(registry, names), 'every service', 60_000);
       const expired = proxy.requests.find((r) => r.url.searchParams.has('continue'))?.url.pathname;
@@ -142,27 +139,22 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
       assert.equal(firstPages.length, 2, `the list of ${expired} started again once`);
       assert.equal(registry.status().lastError, undefined, 'one expired token is no error');
     } finally {
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
 
     // every continue token expires: the list gives up after maxListRestarts, says so, and lists again later
-    const expiring = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig);
-    expiring.expireContinues(1_000_000);
-    const limited = new KubernetesRegistry(expiring.kubeconfig, { listPageSize: 2, maxBackoffMs: 300 });
-    limited.start();
+    const expiring = await proxiedRegistry(k8s, { listPageSize: 2, maxBackoffMs: 300 }, undefined, (proxy) =>
+      proxy.expireContinues(1_000_000),
+    );
+    const limited = expiring.registry;
     try {
-      await until(
+      await untilError(
         limited,
-        () => /continue token expired/.test(limited.status().lastError?.message ?? ''),
+        /continue token expired/,
         'the restart bound error',
-        60_000,
-      );
-      assert.match(
-        limited.status().lastError?.message ?? '',
         new RegExp(`continue token expired ${maxListRestarts + 1} times in a row \\(410 Gone\\)`),
       );
-      expiring.expireContinues(0);
+      expiring.proxy.expireContinues(0);
       await until(
         limited,
         () => hasAll(limited, names) && limited.status().lastError === undefined,
@@ -170,45 +162,39 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
         60_000,
       );
     } finally {
-      await limited.stop();
-      await expiring.close();
+      await expiring.stop();
     }
   });
 
   it('L2: objects are counted as they come, not by distinct name: 41 copies of one Service pass maxRegistryObjects 40', async () => {
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, (path, body) => {
-      if (!path.startsWith('/api/v1/services?')) return body;
-      const list = JSON.parse(body.toString('utf8')) as { items: unknown[] };
-      return Buffer.from(JSON.stringify({ ...list, items: Array.from({ length: 41 }, () => list.items[0]) }));
-    });
-    const registry = new KubernetesRegistry(proxy.kubeconfig, {
-      listPageSize: 100,
-      maxBackoffMs: 300,
-      limits: { maxRegistryObjects: 40 },
-    });
-    registry.start();
+    const { registry, stop } = await proxiedRegistry(
+      k8s,
+      { listPageSize: 100, maxBackoffMs: 300, limits: { maxRegistryObjects: 40 } },
+      (path, body) => {
+        if (!path.startsWith('/api/v1/services?')) return body;
+        const list = JSON.parse(body.toString('utf8')) as { items: unknown[] };
+        return Buffer.from(
+          JSON.stringify({ ...list, items: Array.from({ length: 41 }, () => list.items[0]) }),
+        );
+      },
+    );
     try {
-      await until(
+      const status = await untilError(
         registry,
-        () => /maxRegistryObjects/.test(registry.status().lastError?.message ?? ''),
+        /maxRegistryObjects/,
         'the object limit error',
-        60_000,
-      );
-      assert.match(
-        registry.status().lastError?.message ?? '',
         /GET \/api\/v1\/services: more than 40 objects, over the limit of 40 \(maxRegistryObjects\)/,
       );
-      assert.equal(registry.status().synced, false);
+      assert.equal(status.synced, false);
     } finally {
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
   });
 
   it('L4: a page of 20,000 Pods is parsed off the event loop: the loop turns at least once per chunk of 10 until it is applied', async () => {
     const count = 20_000;
     // the real first page of Pods, its objects replaced by 20,000 valid ones (about 3 MB), and no continue token
-    const proxy = await startSilentProxy(k8s.kube.url, k8s.kube.kubeconfig, (path, body) => {
+    const rewrite = (path: string, body: Buffer): Buffer => {
       if (!path.startsWith('/api/v1/pods?')) return body;
       const list = JSON.parse(body.toString('utf8')) as { metadata: Record<string, unknown> };
       const items = Array.from({ length: count }, (_, i) => ({
@@ -217,21 +203,22 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
         status: { phase: 'Running', podIP: '192.0.2.1' },
       }));
       return Buffer.from(JSON.stringify({ ...list, metadata: { ...list.metadata, continue: '' }, items }));
-    });
+    };
     // from the moment the page was written to the moment the Pods' watch is asked (right after the list is applied)
     const loop = loopTurns();
-    proxy.onRewritten((path) => {
-      if (path.startsWith('/api/v1/pods?')) loop.start();
-    });
-    proxy.onRequest((path) => {
-      if (path.startsWith('/api/v1/pods?') && path.includes('watch=true')) loop.stop();
-    });
-    const registry = new KubernetesRegistry(proxy.kubeconfig, {
-      maxBackoffMs: 300,
-      maxPageBytes: 16 * 1024 * 1024,
-      parse: { chunkItems: 10 },
-    });
-    registry.start();
+    const { proxy, registry, stop } = await proxiedRegistry(
+      k8s,
+      { maxBackoffMs: 300, maxPageBytes: 16 * 1024 * 1024, parse: { chunkItems: 10 } },
+      rewrite,
+      (proxy) => {
+        proxy.onRewritten((path) => {
+          if (path.startsWith('/api/v1/pods?')) loop.start();
+        });
+        proxy.onRequest((path) => {
+          if (path.startsWith('/api/v1/pods?') && path.includes('watch=true')) loop.stop();
+        });
+      },
+    );
     try {
       await until(registry, () => registry.status().synced, 'the registry synced', 60_000);
       await pollUntil(
@@ -243,15 +230,11 @@ describe('KubernetesRegistry paged lists (real kube-apiserver)', () => {
       );
       assert.equal(registry.status().lastError, undefined);
       // parsed on the event loop, the page took one turn: the count was the few reads of its last bytes
-      assert.ok(
-        loop.turns() >= count / 10 - 1,
-        `${loop.turns()} turns of the event loop between the page written and applied; at least ${count / 10 - 1} (${loop.order.join(', ')})`,
-      );
+      assertTurnsPerChunk(loop, count, 10, 'the page written and applied');
       assert.ok((registry.parseCounts()?.worker ?? 0) >= 1, 'the page went to the parse worker');
     } finally {
       loop.stop();
-      await registry.stop();
-      await proxy.close();
+      await stop();
     }
   });
 });

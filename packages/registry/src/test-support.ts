@@ -9,7 +9,7 @@ import { XdsServer } from '@xds/server';
 import { XdsTestClient } from '@xds/testing';
 import { AggregateRegistry } from './aggregate.js';
 import { serviceModelOf } from './service-model.js';
-import type { Registry, RegistryEvents } from './types.js';
+import type { Registry, RegistryEvents, RegistryStatus } from './types.js';
 
 interface Observable {
   on<E extends keyof RegistryEvents>(event: E, listener: RegistryEvents[E]): () => void;
@@ -85,6 +85,56 @@ export function loopTurns(): { start(): void; stop(): void; turns(): number; rea
     turns: () => turns,
     order,
   };
+}
+
+/**
+ * Rule L4's count for an answer of `items` items taken in chunks of `chunkItems`: `loop` (see {@link loopTurns})
+ * turned at least once per chunk between `what`.
+ */
+export function assertTurnsPerChunk(
+  loop: ReturnType<typeof loopTurns>,
+  items: number,
+  chunkItems: number,
+  what: string,
+): void {
+  const least = Math.ceil(items / chunkItems) - 1;
+  assert.ok(
+    loop.turns() >= least,
+    `${loop.turns()} turns of the event loop between ${what}; at least ${least} (${loop.order.join(', ')})`,
+  );
+}
+
+/**
+ * Rule L4's check of an answer of `items` items that `registry` takes in chunks of `chunkItems`: waits (on its
+ * events, 60 s at most) until `arrived()`, then checks that `loop` turned once per chunk meanwhile and that the
+ * answer went to the parse worker.
+ */
+export async function assertParsedOffLoop(
+  registry: Registry & { parseCounts(): { readonly worker: number } | undefined },
+  loop: ReturnType<typeof loopTurns>,
+  arrived: () => boolean,
+  items: number,
+  chunkItems: number,
+): Promise<void> {
+  await until(registry, arrived, `the ${items} items`, 60_000);
+  assertTurnsPerChunk(loop, items, chunkItems, 'the answer written and applied');
+  assert.ok((registry.parseCounts()?.worker ?? 0) >= 1, 'the answer went to the parse worker');
+}
+
+/**
+ * Waits (on its events, 60 s at most) until `registry`'s last error matches `named`, then checks the whole message
+ * against `message` when given; returns the status then.
+ */
+export async function untilError(
+  registry: Registry,
+  named: RegExp,
+  what: string,
+  message?: RegExp,
+): Promise<RegistryStatus> {
+  await until(registry, () => named.test(registry.status().lastError?.message ?? ''), what, 60_000);
+  const status = registry.status();
+  if (message !== undefined) assert.match(status.lastError?.message ?? '', message);
+  return status;
 }
 
 /**
