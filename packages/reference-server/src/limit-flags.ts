@@ -62,6 +62,13 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
     "ms from accept to a connection's first stream (TLS handshake, preface); then closed",
   maxConnectionIdleMs:
     'ms a connection may stay with no stream open once it has opened one; then closed (the longest-idle one also makes room when maxConnections is reached)',
+  maxNamesPerStream: 'names (and globs) one stream holds subscribed, over all of its types',
+  maxNamesPerUnknownType: 'names one stream subscribes to of a type the server does not serve',
+  maxSubscriptionBytesTotal:
+    'heap of subscribed names on all streams (2 x bytes + 40 per name; default 2 GB)',
+  maxSubscriptionBytesPerConnection: 'heap of subscribed names on the streams of one HTTP/2 connection',
+  maxSubscriptionBytesPerPeer:
+    'heap of subscribed names on the streams of one peer address (raise it behind a NAT)',
 });
 
 /** The largest `--limits-file` read, in bytes: the file holds at most a few hundred. */

@@ -11,12 +11,15 @@ export class DeltaStream extends DiscoveryStream<DeltaDiscoveryRequest> {
   readonly kind = 'delta' as const;
 
   protected handle(request: DeltaDiscoveryRequest, typeUrl: TypeUrl): void {
-    checkDeltaRequest(this.ctx.limits, request, this.types.get(typeUrl)?.watch);
     let state = this.types.get(typeUrl);
+    const size = checkDeltaRequest(this.ctx.limits, request, state?.watch, state?.subscribedBytes);
     const initial = state === undefined;
     if (state === undefined) {
       state = this.openType(typeUrl, (options) => this.watcher(typeUrl).watchDelta(options));
     }
+    // Rule L2: a change past a limit ends the stream before it applies (D2: changes apply even with a stale nonce).
+    if (size.count !== state.subscribedNames || size.bytes !== state.subscribedBytes)
+      this.resubscribe(state, size.count, size.bytes);
     const nonce = request.responseNonce;
     const stale = !initial && nonce !== '' && nonce !== state.sentNonce;
     // Fields, not `...ids`: V8 builds a literal that spreads an object before more properties 30–40× slower (12–16 µs

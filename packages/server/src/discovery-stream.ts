@@ -14,6 +14,7 @@ import { statusDetails, toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
 import type { StreamContext } from './stream-context.js';
 import { StreamWriter, type WriterHost } from './stream-writer.js';
+import { nameCost } from './subscription-budget.js';
 import type { ServedMethod } from './type-service.js';
 import { TypeState } from './type-state.js';
 import { maxUnknownTypeUrlLength, plausibleTypeUrl, unknownTypes } from './unknown-type.js';
@@ -50,6 +51,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   #abort: AbortController | undefined;
   /** Requests received so far (decoded or not). */
   #received = 0;
+  /** Names and globs subscribed over all of the stream's types (rule L2, `limits.maxNamesPerStream`). */
+  #subscribedNames = 0;
 
   constructor(ctx: StreamContext, call: Call, method: ServedMethod) {
     this.ctx = ctx;
@@ -232,6 +235,47 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     const state = new TypeState(watch.typeUrl, watch);
     this.types.set(watch.typeUrl, state);
     return state;
+  }
+
+  /**
+   * Rule L2: the subscription of `state`'s type is about to hold `count` names and globs of `bytes` bytes. Checks
+   * the bound of a type the server does not serve (`limits.maxNamesPerUnknownType`), the stream's bound over its
+   * types (`limits.maxNamesPerStream`) and the budget of subscribed names of the server, the connection and the
+   * peer (`limits.maxSubscriptionBytes…`); throws the RESOURCE_EXHAUSTED error naming the limit that it would pass
+   * (the stream then ends, and its charge is given back), else records the new size. The subscription itself is
+   * changed by the caller afterwards.
+   */
+  protected resubscribe(state: TypeState, count: number, bytes: number): void {
+    const limits = this.ctx.limits;
+    const typeUrl = state.typeUrl;
+    if (count > limits.maxNamesPerUnknownType && this.#unknown?.has(typeUrl) === true) {
+      this.ctx.limitReached('maxNamesPerUnknownType');
+      throw new XdsError(
+        Code.ResourceExhausted,
+        `the subscription of ${typeUrl}, a type this server does not serve (rule S15), would hold ${count} names, more than limits.maxNamesPerUnknownType (${limits.maxNamesPerUnknownType})`,
+      );
+    }
+    const names = this.#subscribedNames - state.subscribedNames + count;
+    if (names > limits.maxNamesPerStream) {
+      this.ctx.limitReached('maxNamesPerStream');
+      throw new XdsError(
+        Code.ResourceExhausted,
+        `the stream's subscriptions would hold ${names} names over its types (${count} of ${typeUrl}), more than limits.maxNamesPerStream (${limits.maxNamesPerStream})`,
+      );
+    }
+    const charge = nameCost(count, bytes) - nameCost(state.subscribedNames, state.subscribedBytes);
+    if (charge !== 0) {
+      const refused = this.ctx.registry.resubscribe(
+        this,
+        charge,
+        count - state.subscribedNames,
+        `the subscription of ${typeUrl} (${count} names of ${bytes} bytes)`,
+      );
+      if (refused !== undefined) throw refused;
+    }
+    this.#subscribedNames = names;
+    state.subscribedNames = count;
+    state.subscribedBytes = bytes;
   }
 
   /** A nonce unique on this stream (rule S3). */

@@ -243,6 +243,40 @@ export interface Limits {
    * being refused (`connectionStats().evicted`).
    */
   readonly maxConnectionIdleMs?: number;
+
+  // Subscribed names across types, streams, connections and peers (probe5 P2): see subscription-budget.ts.
+  /**
+   * Names (and globs) one stream may hold subscribed, over all of its types (`*` not counted); default 200,000: an
+   * Envoy's 100,000 EDS names and as many of other types. Without it, each type of an ADS stream (and each of its
+   * `maxUnknownTypesPerStream` unknown types) could hold `maxNamesPerRequest`. More ends the stream with
+   * RESOURCE_EXHAUSTED naming this limit.
+   */
+  readonly maxNamesPerStream?: number;
+  /**
+   * Names (and globs) one stream may subscribe to of a type the server does not serve (rule S15: it will never have
+   * a resource of it); default 1,000. More ends the stream with RESOURCE_EXHAUSTED naming this limit.
+   */
+  readonly maxNamesPerUnknownType?: number;
+  /**
+   * Heap the names subscribed on all of the server's streams may hold, estimated per name as 2 × its bytes + 40
+   * (measured: a name of 60 bytes held 155); default 2,000,000,000 (2 GB), room for 10,000 clients of 1,000 names of
+   * 80 bytes (Istio's EDS names are about 50), each stream counted even when streams share one set of names. A
+   * subscription change that would pass it ends its stream with RESOURCE_EXHAUSTED naming this limit; the other
+   * streams are not touched. Size it to the process's memory.
+   */
+  readonly maxSubscriptionBytesTotal?: number;
+  /**
+   * The part of `maxSubscriptionBytesTotal` the streams of one HTTP/2 connection may hold; default 128 MiB: an
+   * Envoy's 100,000 EDS names of 200 bytes (44 MB) twice over, or a relay's 50 groups of 10,000 names of 100 bytes
+   * on one upstream connection (120 MB). Past it, as for the total.
+   */
+  readonly maxSubscriptionBytesPerConnection?: number;
+  /**
+   * The part of `maxSubscriptionBytesTotal` the streams of one peer address may hold over all of its connections;
+   * default 1 GiB (about half the total). A fleet behind one NAT or egress address, or a relay tier, shares one
+   * address: raise it for them, as `maxConnectionsPerPeer`. Past it, as for the total.
+   */
+  readonly maxSubscriptionBytesPerPeer?: number;
 }
 
 /** {@link Limits} with every default filled in. */
@@ -287,6 +321,12 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxConnectionsPerPeer: 1_024,
   connectionSetupTimeoutMs: 15_000,
   maxConnectionIdleMs: 300_000,
+  // Subscribed names (probe5 P2).
+  maxNamesPerStream: 200_000,
+  maxNamesPerUnknownType: 1_000,
+  maxSubscriptionBytesTotal: 2_000_000_000,
+  maxSubscriptionBytesPerConnection: 128 * 1024 * 1024,
+  maxSubscriptionBytesPerPeer: 1024 * 1024 * 1024,
 });
 
 /** The longest time a `…Ms` limit may give: Node's timers fire after 1 ms past it. */

@@ -92,16 +92,39 @@ export function checkSotwRequest(limits: ResolvedLimits, request: DiscoveryReque
   if (bad >= 0) throw badCharacter(field, bad, request.resourceNames[bad]!);
 }
 
+/** What a subscription of one type holds after a request: its names and globs, and their bytes (rule L2). */
+export interface SubscriptionSize {
+  /** Names and globs (`*` not counted). */
+  readonly count: number;
+  /** Their bytes (UTF-16 units of the strings; a SotW request's encoded run). */
+  readonly bytes: number;
+}
+
+/**
+ * The size of a SotW request's subscription: its names (as the request lists them; `*` and duplicates counted)
+ * and their bytes, read from the encoded run when the decoder left them encoded (no name decoded).
+ */
+export function sotwSubscriptionSize(request: DiscoveryRequest): SubscriptionSize {
+  const kept = keptNames(request);
+  if (kept !== undefined) return { count: kept.summary.count, bytes: kept.bytes.length };
+  const names = request.resourceNames;
+  let bytes = 0;
+  for (const name of names) bytes += name.length;
+  return { count: names.length, bytes };
+}
+
 /**
  * Checks a delta request's `resource_names_subscribe` and `resource_names_unsubscribe`, and what the stream's
- * subscription of the type (`watch`, when the type is open) would hold after it: a delta subscription grows by
- * requests, so it is held to the same limits as one request.
+ * subscription of the type (`watch`, when the type is open; it holds `heldBytes` of names) would hold after it: a
+ * delta subscription grows by requests, so it is held to the same limits as one request. Returns that size,
+ * counted as the watch applies the request (subscriptions first, then unsubscriptions; a name listed twice once).
  */
 export function checkDeltaRequest(
   limits: ResolvedLimits,
   request: DeltaDiscoveryRequest,
   watch: Watch | undefined,
-): void {
+  heldBytes = 0,
+): SubscriptionSize {
   const subscribe = request.resourceNamesSubscribe;
   const unsubscribe = request.resourceNamesUnsubscribe;
   const count = subscribe.length + unsubscribe.length;
@@ -110,22 +133,31 @@ export function checkDeltaRequest(
   const globs = checkNames('resource_names_subscribe', subscribe, limits);
   if (globs > limits.maxGlobsPerRequest) throw tooMany('resource_names_subscribe', globs, 'globs', limits);
   checkNames('resource_names_unsubscribe', unsubscribe, limits);
-  if (watch === undefined) return;
-  const size = watch.subscriptionSize;
+  const size = watch?.subscriptionSize ?? { names: 0, globs: 0 };
   let names = size.names;
   let globsAfter = size.globs;
+  let bytes = heldBytes;
+  if (count === 0) return { count: names + globsAfter, bytes };
+  const held = (name: string) => watch?.subscribes(name) === true;
+  const added = new Set<string>();
   for (const name of subscribe) {
-    if (name === '*' || watch.subscribes(name)) continue;
+    if (name === '*' || held(name) || added.has(name)) continue;
+    added.add(name);
+    bytes += name.length;
     if (isGlob(name)) globsAfter++;
     else names++;
   }
+  const removed = new Set<string>();
   for (const name of unsubscribe) {
-    if (name === '*' || !watch.subscribes(name)) continue;
+    if (name === '*' || removed.has(name) || !(held(name) || added.has(name))) continue;
+    removed.add(name);
+    bytes -= name.length;
     if (isGlob(name)) globsAfter--;
     else names--;
   }
-  const what = `the delta subscription of ${watch.typeUrl}`;
+  const what = `the delta subscription of ${watch?.typeUrl ?? request.typeUrl}`;
   if (names + globsAfter > limits.maxNamesPerRequest)
     throw tooMany(what, names + globsAfter, 'names', limits);
   if (globsAfter > limits.maxGlobsPerRequest) throw tooMany(what, globsAfter, 'globs', limits);
+  return { count: names + globsAfter, bytes };
 }

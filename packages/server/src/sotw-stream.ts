@@ -12,7 +12,7 @@ import { DiscoveryStream } from './discovery-stream.js';
 import { SotwRequestEvent } from './events.js';
 import { keptNames } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
-import { checkSotwRequest } from './request-limits.js';
+import { checkSotwRequest, sotwSubscriptionSize } from './request-limits.js';
 import type { TypeState } from './type-state.js';
 
 /** The EDS service name of an encoded Cluster, computed once per resource for all streams. */
@@ -72,6 +72,7 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     let state = this.types.get(typeUrl);
     if (state === undefined) {
       state = this.openType(typeUrl, (options) => this.watcher(typeUrl).watchSotw(options));
+      this.#resubscribe(state, request);
       this.#emitRequest(request, typeUrl, false, true);
       // Rule S4: the first request of a type is initial whatever nonce it carries.
       (state.watch as SotwWatch).request(new RequestInfo(request, true, namesBytes));
@@ -82,8 +83,17 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     this.#emitRequest(request, typeUrl, stale, false);
     // Rule S4: a stale request changes nothing and gets no answer.
     if (stale) return;
+    // Rule L2: the request replaces the type's subscription; a change past a limit ends the stream first.
+    this.#resubscribe(state, request);
     if (nonce !== '') this.answer(state, nonce, request.errorDetail, request.versionInfo);
     (state.watch as SotwWatch).request(new RequestInfo(request, false, namesBytes));
+  }
+
+  /** Charges the subscription a request states (rule L2); an ACK repeating it costs nothing more. */
+  #resubscribe(state: TypeState, request: DiscoveryRequest): void {
+    const size = sotwSubscriptionSize(request);
+    if (size.count !== state.subscribedNames || size.bytes !== state.subscribedBytes)
+      this.resubscribe(state, size.count, size.bytes);
   }
 
   protected respondFor(state: TypeState): void {

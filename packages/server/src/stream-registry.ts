@@ -3,9 +3,12 @@
 // `limits.firstRequestTimeoutMs`; one HTTP/2 connection may hold `limits.maxStreamsPerConnection` streams and one
 // node id `limits.maxStreamsPerNode`. Pending streams show in the counts, so that a client holding thousands of
 // header-only streams is visible, bounded and cut, not silently held. Streams ended by a limit are counted by limit.
+// The names streams hold subscribed are charged here too (subscription-budget.ts), per connection and peer address,
+// and a stream's whole charge is given back when it leaves, whichever way it ended.
 import { Code, XdsError } from '@xds/api';
 import { cutForDisplay, type Limits, type ResolvedLimits } from './limits.js';
 import type { StreamHandle } from './stream-context.js';
+import { peerOf, SubscriptionBudget, type SubscriptionStats } from './subscription-budget.js';
 
 /** A stream as the registry sees it. */
 export interface RegisteredStream extends StreamHandle {
@@ -16,6 +19,12 @@ export interface RegisteredStream extends StreamHandle {
 interface Entry {
   /** The connection's key (the peer address), or undefined when it has none. */
   readonly connection: string | undefined;
+  /** The peer address (without its port), or undefined when it has none. */
+  readonly peer: string | undefined;
+  /** Bytes of subscribed names charged to the stream now (subscription-budget.ts). */
+  subscriptionBytes: number;
+  /** Names (and globs) subscribed on the stream now. */
+  subscribedNames: number;
   /** When the stream opened (ms since the epoch). */
   readonly at: number;
   /** The node id it counts against, once its first request named it. */
@@ -33,6 +42,8 @@ export interface StreamCounts {
   readonly endedByLimit: Readonly<Partial<Record<keyof Limits, number>>>;
   /** Subscriptions to types the server does not serve, answered as types with no resources (rule S15), since start. */
   readonly unknownTypes: number;
+  /** The names the streams hold subscribed, against their limits (rule L2). */
+  readonly subscriptions: SubscriptionStats;
 }
 
 /** The peer address grpc-js reports identifies a TCP connection (`ip:port`); anything else is not a key. */
@@ -53,11 +64,13 @@ export class StreamRegistry {
   readonly #perNode = new Map<string, number>();
   readonly #endedByLimit = new Map<keyof Limits, number>();
   #unknownTypes = 0;
+  readonly #subscriptions: SubscriptionBudget;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(limits: ResolvedLimits) {
     this.#limits = limits;
+    this.#subscriptions = new SubscriptionBudget(limits);
   }
 
   /**
@@ -78,7 +91,15 @@ export class StreamRegistry {
       }
       this.#perConnection.set(connection, count + 1);
     }
-    this.#entries.set(stream, { connection, at: Date.now(), node: undefined, pending: true });
+    this.#entries.set(stream, {
+      connection,
+      peer: peerOf(peer),
+      at: Date.now(),
+      node: undefined,
+      pending: true,
+      subscriptionBytes: 0,
+      subscribedNames: 0,
+    });
     this.#pending.add(stream);
     this.#arm();
     return undefined;
@@ -139,11 +160,32 @@ export class StreamRegistry {
     return this.#openByNode.size;
   }
 
-  /** The stream ended: it counts no more. Idempotent. */
+  /**
+   * The stream's subscribed names change by `bytes` (their charge, see subscription-budget.ts `nameCost`) and
+   * `names`: returns the RESOURCE_EXHAUSTED error naming the limit that a growth would pass (and charges nothing),
+   * counting the stream as ended by it; `what` names the subscription in the error. A stream that is not
+   * registered (it ended) is not charged.
+   */
+  resubscribe(stream: RegisteredStream, bytes: number, names: number, what: string): XdsError | undefined {
+    const entry = this.#entries.get(stream);
+    if (entry === undefined) return undefined;
+    const refused = this.#subscriptions.change(entry, bytes, names, what);
+    if (refused !== undefined) {
+      this.limitReached(refused.limit);
+      return refused.error;
+    }
+    entry.subscriptionBytes += bytes;
+    entry.subscribedNames += names;
+    return undefined;
+  }
+
+  /** The stream ended: it counts no more, and its subscribed names are given back. Idempotent. */
   leave(stream: RegisteredStream): void {
     const entry = this.#entries.get(stream);
     if (entry === undefined) return;
     this.#entries.delete(stream);
+    if (entry.subscriptionBytes !== 0 || entry.subscribedNames !== 0)
+      this.#subscriptions.change(entry, -entry.subscriptionBytes, -entry.subscribedNames, '');
     this.#pending.delete(stream);
     this.open.delete(stream);
     if (entry.node !== undefined) {
@@ -179,6 +221,7 @@ export class StreamRegistry {
       pending: this.#pending.size,
       endedByLimit: Object.fromEntries(this.#endedByLimit) as StreamCounts['endedByLimit'],
       unknownTypes: this.#unknownTypes,
+      subscriptions: this.#subscriptions.stats(),
     };
   }
 

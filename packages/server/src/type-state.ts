@@ -33,6 +33,10 @@ export class TypeState {
   answeredNonce: string | undefined;
   /** Responses written. */
   responses = 0;
+  /** Names and globs the subscription holds, as charged against the stream's limits (rule L2). */
+  subscribedNames = 0;
+  /** Their bytes, as charged (see subscription-budget.ts). */
+  subscribedBytes = 0;
 
   constructor(typeUrl: TypeUrl, watch: SotwWatch | DeltaWatch) {
     this.typeUrl = typeUrl;
