@@ -23,6 +23,24 @@ async function poll(what: string, check: () => Promise<boolean>): Promise<void> 
   }
 }
 
+/** An XdsServer on 127.0.0.1 with the stream metrics of /metrics over it. */
+async function serverWithMetrics(options: { limits?: Record<string, number> } = {}) {
+  const cache = new SnapshotCache();
+  const xds = new XdsServer({ cache, closeGraceMs: 200, ...options });
+  const metrics = createMetrics({
+    connectedClients: () => xds.clients().length,
+    configErrors: () => 0,
+    writeBudget: () => xds.writeBudget(),
+    streams: () => xds.streamStats(),
+  });
+  const port = await xds.listen('127.0.0.1:0');
+  const close = async () => {
+    await xds.close();
+    cache.close();
+  };
+  return { xds, metrics, address: `127.0.0.1:${port}`, close };
+}
+
 describe('stream metrics', () => {
   it('L2: xds_server_pending_streams counts header-only streams; xds_server_streams_ended_by_limit_total counts their end', async () => {
     const cache = new SnapshotCache();
@@ -75,16 +93,8 @@ describe('stream metrics', () => {
   });
 
   it('S15: xds_server_unknown_type_subscriptions_total counts ADS subscriptions to types the server does not serve', async () => {
-    const cache = new SnapshotCache();
-    const xds = new XdsServer({ cache, closeGraceMs: 200 });
-    const metrics = createMetrics({
-      connectedClients: () => xds.clients().length,
-      configErrors: () => 0,
-      writeBudget: () => xds.writeBudget(),
-      streams: () => xds.streamStats(),
-    });
-    const port = await xds.listen('127.0.0.1:0');
-    const client = new XdsTestClient({ address: `127.0.0.1:${port}`, node: 'metrics-s15' });
+    const { metrics, address, close } = await serverWithMetrics();
+    const client = new XdsTestClient({ address, node: 'metrics-s15' });
     try {
       assert.equal(
         sample(await metrics.registry.metrics(), 'xds_server_unknown_type_subscriptions_total'),
@@ -99,8 +109,30 @@ describe('stream metrics', () => {
       );
     } finally {
       await client.close();
-      await xds.close();
-      cache.close();
+      await close();
+    }
+  });
+
+  it('L2: xds_server_subscription_bytes and xds_server_subscribed_names show the subscribed names against limits.maxSubscriptionBytesTotal', async () => {
+    const { metrics, address, close } = await serverWithMetrics({
+      limits: { maxSubscriptionBytesTotal: 1_000_000 },
+    });
+    const client = new XdsTestClient({ address, node: 'metrics-names', protocol: 'delta' });
+    try {
+      // Ten names of 10 bytes: 10 x (2 x 10 + 40).
+      client.subscribe(
+        TypeUrl.Endpoint,
+        Array.from({ length: 10 }, (_, i) => `endpoint-${i}`),
+      );
+      await poll('ten subscribed names in /metrics', async () => {
+        return sample(await metrics.registry.metrics(), 'xds_server_subscribed_names') === 10;
+      });
+      const text = await metrics.registry.metrics();
+      assert.equal(sample(text, 'xds_server_subscription_bytes'), 600);
+      assert.equal(sample(text, 'xds_server_subscription_budget_bytes'), 1_000_000);
+    } finally {
+      await client.close();
+      await close();
     }
   });
 

@@ -33,12 +33,14 @@ export interface MetricsSources {
   };
   /**
    * The server's streams (`XdsServer.streamStats()`), for `xds_server_pending_streams`,
-   * `xds_server_streams_ended_by_limit_total{limit}` and `xds_server_unknown_type_subscriptions_total`.
+   * `xds_server_streams_ended_by_limit_total{limit}`, `xds_server_unknown_type_subscriptions_total`, and the
+   * subscribed names' budget (`xds_server_subscription_bytes`, `_budget_bytes`, `xds_server_subscribed_names`).
    */
   readonly streams?: () => {
     readonly pending: number;
     readonly endedByLimit: Readonly<Partial<Record<string, number>>>;
     readonly unknownTypes?: number;
+    readonly subscriptions?: { readonly bytes: number; readonly names: number; readonly limitBytes: number };
   };
   /**
    * The xDS listener's connections (`XdsServer.connectionStats()`), for `xds_server_connections` and
@@ -142,6 +144,30 @@ export function createMetrics(sources: MetricsSources): Metrics {
       collect() {
         this.reset();
         this.inc(streams().unknownTypes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'xds_server_subscription_bytes',
+      help: 'Heap held by the names xDS streams subscribe to (2 x bytes + 40 per name), bounded by limits.maxSubscriptionBytesTotal.',
+      registers,
+      collect() {
+        this.set(streams().subscriptions?.bytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'xds_server_subscription_budget_bytes',
+      help: 'limits.maxSubscriptionBytesTotal: the most heap the names subscribed on all streams may hold.',
+      registers,
+      collect() {
+        this.set(streams().subscriptions?.limitBytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'xds_server_subscribed_names',
+      help: 'Names (and globs) subscribed over every xDS stream and type (the wildcard not counted).',
+      registers,
+      collect() {
+        this.set(streams().subscriptions?.names ?? 0);
       },
     });
   }

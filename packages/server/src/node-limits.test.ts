@@ -4,7 +4,7 @@
 // Envoy's, an Istio sidecar's, a gRPC client's) pass.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { create, type JsonObject, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import {
   DeltaDiscoveryRequestSchema,
@@ -15,6 +15,7 @@ import {
 } from '@xds/api';
 import { type Harness, nextEvent } from './test-harness.js';
 import { limitServers, onlyRequest as refused } from './test-limit-servers.js';
+import { nodeWithFeatures, twoLevelMetadata } from './test-node-cases.js';
 import { envoyNode, grpcNode, istioNode, nestedMetadata } from './test-nodes.js';
 import { grpcFrame, methodPathOf, type RawConnection } from './test-raw-client.js';
 
@@ -85,7 +86,7 @@ describe('L2: node limits on the wire', () => {
 
   it('L2: entries of a node field past limits.maxNodeListEntries end the stream, named, counted across nested Structs', async () => {
     const [h, connection] = await server({ maxNodeListEntries: 100 });
-    const features = { id: 'n1', clientFeatures: Array.from({ length: 101 }, (_, i) => `f${i}`) };
+    const features = nodeWithFeatures(101);
     let end = await refused(connection, methodPathOf('sotw'), sotw(features));
     assert.equal(end.grpcStatus, status.RESOURCE_EXHAUSTED);
     assert.match(
@@ -93,12 +94,7 @@ describe('L2: node limits on the wire', () => {
       /node has more than limits\.maxNodeListEntries \(100\) entries of envoy\.config\.core\.v3\.Node\.client_features/,
     );
     // 60 keys at the top of the metadata and 60 one level down: 120 Struct entries in all.
-    const inner: JsonObject = {};
-    const metadata: JsonObject = { inner };
-    for (let i = 0; i < 60; i++) {
-      metadata[`k${i}`] = i;
-      inner[`k${i}`] = i;
-    }
+    const metadata = twoLevelMetadata(60);
     end = await refused(connection, methodPathOf('delta'), delta({ id: 'n1', metadata }));
     assert.equal(end.grpcStatus, status.RESOURCE_EXHAUSTED);
     assert.match(end.grpcMessage ?? '', /\(100\) entries of google\.protobuf\.Struct\.fields/);

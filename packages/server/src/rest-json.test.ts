@@ -3,9 +3,10 @@
 // parsed; each refusal is a 400 naming the limit, and the listener serves on. Over a real REST listener.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { create, type JsonObject, type JsonValue, toJson } from '@bufbuild/protobuf';
+import { create, type JsonValue, toJson } from '@bufbuild/protobuf';
 import { NodeSchema } from '@xds/api';
 import { type Harness, start } from './test-harness.js';
+import { nodeWithFeatures, twoLevelMetadata } from './test-node-cases.js';
 import { envoyNode, istioNode, nestedMetadata } from './test-nodes.js';
 
 const clusters = '/v3/discovery:clusters';
@@ -62,7 +63,7 @@ describe('L2: REST node limits', () => {
 
   it('L2: entries of a JSON node field past limits.maxNodeListEntries are a 400 naming it, Struct entries counted across levels', async () => {
     const port = await server({ maxNodeListEntries: 100 });
-    const features = { id: 'n1', clientFeatures: Array.from({ length: 101 }, (_, i) => `f${i}`) };
+    const features = nodeWithFeatures(101);
     let answer = await post(port, features);
     assert.equal(answer.status, 400);
     assert.match(
@@ -70,12 +71,7 @@ describe('L2: REST node limits', () => {
       /node has more than limits\.maxNodeListEntries \(100\) entries of envoy\.config\.core\.v3\.Node\.client_features/,
     );
     // 60 keys at the top of the metadata and 60 one level down: 120 Struct entries in all.
-    const inner: JsonObject = {};
-    const metadata: JsonObject = { inner };
-    for (let i = 0; i < 60; i++) {
-      metadata[`k${i}`] = i;
-      inner[`k${i}`] = i;
-    }
+    const metadata = twoLevelMetadata(60);
     answer = await post(port, { id: 'n1', metadata });
     assert.equal(answer.status, 400);
     assert.match(answer.message, /\(100\) entries of google\.protobuf\.Struct\.fields/);
