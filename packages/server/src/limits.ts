@@ -272,9 +272,10 @@ export interface Limits {
    */
   readonly maxSubscriptionBytesPerConnection?: number;
   /**
-   * The part of `maxSubscriptionBytesTotal` the streams of one peer address may hold over all of its connections;
-   * default 1 GiB (about half the total). A fleet behind one NAT or egress address, or a relay tier, shares one
-   * address: raise it for them, as `maxConnectionsPerPeer`. Past it, as for the total.
+   * The part of `maxSubscriptionBytesTotal` the streams of one peer address (an IPv6 /64) may hold over all of its
+   * connections; default 512 MiB (a quarter of the total): room for `maxConnectionsPerPeer` (1,024) Envoys of 2,000
+   * names of 100 bytes (490 MB). A fleet behind one NAT or egress address, or a relay tier, shares one address:
+   * raise it for them, with `maxConnectionsPerPeer`. Past it, as for the total.
    */
   readonly maxSubscriptionBytesPerPeer?: number;
 }
@@ -326,7 +327,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxNamesPerUnknownType: 1_000,
   maxSubscriptionBytesTotal: 2_000_000_000,
   maxSubscriptionBytesPerConnection: 128 * 1024 * 1024,
-  maxSubscriptionBytesPerPeer: 1024 * 1024 * 1024,
+  maxSubscriptionBytesPerPeer: 512 * 1024 * 1024,
 });
 
 /** The longest time a `…Ms` limit may give: Node's timers fire after 1 ms past it. */
