@@ -20,7 +20,12 @@ const relay = new Relay({
   upstreamProtocol: option('upstream-protocol', 'delta') === 'sotw' ? 'sotw' : 'delta',
   server: {
     closeGraceMs: 500,
-    limits: { maxStreamsPerNode: 1_000_000, maxStreamsPerConnection: 10_000 },
+    limits: {
+      maxStreamsPerNode: 1_000_000,
+      maxStreamsPerConnection: 10_000,
+      // Every bench client comes from 127.0.0.1 (see ours-peer.ts).
+      maxSubscriptionBytesPerPeer: 2_000_000_000,
+    },
     keepalive: { timeMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },
   },
 });
