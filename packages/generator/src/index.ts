@@ -27,7 +27,13 @@ export {
   serviceHost,
   shortNames,
 } from './generate/names.js';
-export { type BuildSnapshotOptions, buildSnapshot, generate } from './generate/snapshot.js';
+export {
+  type BuildSnapshotOptions,
+  buildSnapshot,
+  generate,
+  generateAsync,
+} from './generate/snapshot.js';
+export { defaultSliceMs, type SliceOptions } from './generate/steps.js';
 export { parseDuration } from './model/duration.js';
 export { type JsonSchema, modelJsonSchema } from './model/json-schema.js';
 export {
@@ -86,3 +92,4 @@ export {
   type PublishModelOptions,
   publishModel,
 } from './push/publish.js';
+export { type PublishModelAsyncOptions, publishModelAsync } from './push/publish-async.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { Code, XdsError } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
-import { type ModelLimits, nodeKeyByFlavour, publishModel, type ServiceModel } from '@xds/generator';
+import { type ModelLimits, nodeKeyByFlavour, publishModelAsync, type ServiceModel } from '@xds/generator';
 import type { AggregateService, RegistryLimits, RegistrySpec } from '@xds/registry';
 import {
   type AuthorizeStatus,
@@ -170,8 +171,19 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     generationError = error;
     registries.setGenerationError(error);
   };
-  const setSnapshots = (served: ServiceModel, services: readonly AggregateService[], generation: number) => {
-    const published = publishModel(cache, registries.model(served, services));
+  // Generation runs in slices (rule L4): xDS and /healthz are answered meanwhile. A newer model or registry change
+  // supersedes a publish under way (it sets nothing); close() stops it.
+  const stopping = new AbortController();
+  const publishing = new Set<Promise<void>>();
+  const superseded = (error: unknown): boolean => error instanceof XdsError && error.code === Code.Cancelled;
+  const setSnapshots = async (
+    served: ServiceModel,
+    services: readonly AggregateService[],
+    generation: number,
+  ) => {
+    const published = await publishModelAsync(cache, registries.model(served, services), {
+      signal: stopping.signal,
+    });
     const changes: Record<string, Record<string, number>> = {};
     for (const [flavour, result] of Object.entries(published)) {
       if (result === undefined) continue;
@@ -181,27 +193,30 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     }
     logger.info({ generation, changes }, 'snapshots set');
   };
-  const publish = (served: ServiceModel, generation: number) => {
+  const generate = async (served: ServiceModel, generation: number): Promise<void> => {
     // never push a hole: nothing is published before every registry has synced once
     if (!registries.synced()) return;
-    published = true;
     const services = registries.aggregate.services();
     try {
-      setSnapshots(served, services, generation);
+      await setSnapshots(served, services, generation);
+      published = true;
       lastGood = services;
       setGenerationError(undefined);
     } catch (error) {
+      if (superseded(error)) return;
+      published = true;
       const reason = error instanceof Error ? error.message : String(error);
       logger.error({ err: error, generation }, 'generating the snapshots failed');
       if (lastGood !== services) {
         try {
-          setSnapshots(served, lastGood, generation);
+          await setSnapshots(served, lastGood, generation);
           setGenerationError({
             message: `generating the snapshots failed (${reason}); serving the model file with the registries' last good services`,
             at: new Date(),
           });
           return;
-        } catch {
+        } catch (fallbackError) {
+          if (superseded(fallbackError)) return;
           // the model file alone fails too: keep the previous snapshots
         }
       }
@@ -211,10 +226,17 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       });
     }
   };
-  publish(model.state.model, model.state.generation);
+  const publish = (served: ServiceModel, generation: number): Promise<void> => {
+    const run = generate(served, generation);
+    publishing.add(run);
+    const done = () => publishing.delete(run);
+    run.then(done, done);
+    return run;
+  };
+  await publish(model.state.model, model.state.generation);
   model.on('applied', ({ model: next, state }) => {
     metrics.configReloads.inc({ result: 'applied' });
-    publish(next, state.generation);
+    void publish(next, state.generation);
   });
   model.on('rejected', () => metrics.configReloads.inc({ result: 'rejected' }));
   registries.onChange(() => publish(model.state.model, model.state.generation));
@@ -287,6 +309,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       closing = (async () => {
         await model.close();
         await registries.stop();
+        stopping.abort(new XdsError(Code.Cancelled, 'the server is closing'));
+        await Promise.allSettled(publishing);
         await xds.close();
         await admin.close();
         tracker.close();

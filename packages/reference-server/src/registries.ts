@@ -42,9 +42,10 @@ export interface ServerRegistries {
   /**
    * Calls `listener` when the registries' services change (after the first full sync), coalesced: a burst of changes
    * is one call, `debounceMs` after the first of them, and calls are at least `debounceMs` apart and at least as far
-   * apart as the previous call took.
+   * apart as the previous call took. A listener that returns a promise (a sliced publish) is not called again until
+   * it settles; changes meanwhile make one more call after it.
    */
-  onChange(listener: () => void): () => void;
+  onChange(listener: () => void | Promise<void>): () => void;
   /** Starts the registries. */
   start(): void;
   /** Stops them. */
@@ -238,25 +239,42 @@ export function createServerRegistries(
       let timer: NodeJS.Timeout | undefined;
       let lastEnd = Number.NEGATIVE_INFINITY;
       let lastTook = 0;
+      // a run under way (an async listener: a sliced publish); changes meanwhile wait for its end
+      let running = false;
+      let dirty = false;
+      let stopped = false;
+      const ended = (began: number): void => {
+        running = false;
+        lastTook = performance.now() - began;
+        lastEnd = performance.now();
+        if (dirty) changed();
+      };
       const run = (): void => {
         timer = undefined;
+        dirty = false;
         const began = performance.now();
+        running = true;
+        let result: void | Promise<void>;
         try {
-          listener();
-        } finally {
-          lastTook = performance.now() - began;
-          lastEnd = performance.now();
+          result = listener();
+        } catch (error) {
+          ended(began);
+          throw error;
         }
+        if (result instanceof Promise) void result.finally(() => ended(began));
+        else ended(began);
       };
       // a change marks the model dirty; the listener runs once for every change since its last run
-      const changed = (): void => {
-        if (timer !== undefined) return;
+      function changed(): void {
+        dirty = true;
+        if (timer !== undefined || running || stopped) return;
         const now = performance.now();
         const at = Math.max(now + debounceMs, lastEnd + lastTook);
         timer = setTimeout(run, at - now);
-      };
+      }
       let announced = aggregate.synced();
       const cancel = (): void => {
+        stopped = true;
         if (timer !== undefined) clearTimeout(timer);
         timer = undefined;
       };

@@ -5,6 +5,7 @@ import { isHttp2Protocol } from '../model/protocol.js';
 import type { Service, ServiceEndpoint, ServicePort, Subset } from '../model/types.js';
 import type { ResourceMemo } from './memo.js';
 import { clusterName, serviceHost } from './names.js';
+import { runSteps, type Steps } from './steps.js';
 
 /** The clusters and ClusterLoadAssignments of one service: per port, the whole service and each subset. */
 export interface ClusterParts {
@@ -63,24 +64,29 @@ export function localitiesOf(endpoints: readonly ServiceEndpoint[], port: Servic
   });
 }
 
+/** A built part and the memo key it is held under. */
+type Keyed<T> = readonly [key: string, value: T];
+
 function assignment(
   name: string,
   endpoints: readonly ServiceEndpoint[],
   port: ServicePort,
   memo: ResourceMemo,
-) {
+): Keyed<ClusterLoadAssignment> {
   const localities = localitiesOf(endpoints, port);
-  return memo.get('cla', { name, localities }, () => makeClusterLoadAssignment(name, localities));
+  const key = memo.key('cla', { name, localities });
+  return [key, memo.getByKey(key, () => makeClusterLoadAssignment(name, localities))];
 }
 
-function cluster(name: string, port: ServicePort, memo: ResourceMemo): Cluster {
+function cluster(name: string, port: ServicePort, memo: ResourceMemo): Keyed<Cluster> {
   const spec = {
     name,
     serviceName: name,
     lbPolicy: 'ROUND_ROBIN' as const,
     http2: isHttp2Protocol(port.protocol),
   };
-  return memo.get('cluster', spec, () => makeCluster(spec));
+  const key = memo.key('cluster', spec);
+  return [key, memo.getByKey(key, () => makeCluster(spec))];
 }
 
 /**
@@ -88,27 +94,38 @@ function cluster(name: string, port: ServicePort, memo: ResourceMemo): Cluster {
  * `outbound|<port>|<subset>|<host>` per port. Memoized by the service's JSON; each resource also by its input.
  */
 export function clusterParts(service: Service, domain: string, memo: ResourceMemo): ClusterParts {
-  return memo.get('service-clusters', { domain, service }, () => {
-    const host = serviceHost(service, domain);
-    const clusters: Cluster[] = [];
-    const assignments: ClusterLoadAssignment[] = [];
-    for (const port of service.ports) {
-      const whole = clusterName(port.port, '', host);
-      clusters.push(cluster(whole, port, memo));
-      assignments.push(assignment(whole, service.endpoints, port, memo));
-      for (const subset of service.subsets) {
-        const name = clusterName(port.port, subset.name, host);
-        clusters.push(cluster(name, port, memo));
-        assignments.push(
-          assignment(
-            name,
-            service.endpoints.filter((e) => inSubset(e, subset)),
-            port,
-            memo,
-          ),
-        );
-      }
+  return runSteps(clusterPartsSteps(service, domain, memo));
+}
+
+/**
+ * {@link clusterParts} in steps: one per cluster and its assignment (a subset of 1,000 endpoints is a few
+ * milliseconds of work), so that a service at the model limits (100 clusters of 1,000 endpoints) is built in
+ * slices. The service's entry is made last, from the parts, so that it holds them as a built entry does.
+ */
+export function* clusterPartsSteps(
+  service: Service,
+  domain: string,
+  memo: ResourceMemo,
+): Steps<ClusterParts> {
+  const key = memo.key('service-clusters', { domain, service });
+  if (memo.has(key)) return memo.getByKey(key, () => runSteps(clusterPartsSteps(service, domain, memo)));
+  const host = serviceHost(service, domain);
+  const clusters: Keyed<Cluster>[] = [];
+  const assignments: Keyed<ClusterLoadAssignment>[] = [];
+  for (const port of service.ports) {
+    const whole = clusterName(port.port, '', host);
+    clusters.push(cluster(whole, port, memo));
+    assignments.push(assignment(whole, service.endpoints, port, memo));
+    yield;
+    for (const subset of service.subsets) {
+      const name = clusterName(port.port, subset.name, host);
+      clusters.push(cluster(name, port, memo));
+      const endpoints = service.endpoints.filter((e) => inSubset(e, subset));
+      assignments.push(assignment(name, endpoints, port, memo));
+      yield;
     }
-    return { clusters, assignments };
-  });
+  }
+  // looked up again inside the service's entry, so that the memo records them as its parts
+  const again = <T>([partKey, value]: Keyed<T>): T => memo.getByKey(partKey, () => value);
+  return memo.getByKey(key, () => ({ clusters: clusters.map(again), assignments: assignments.map(again) }));
 }

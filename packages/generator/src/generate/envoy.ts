@@ -5,7 +5,7 @@ import { makeRouteConfiguration, makeVirtualHost } from '../builders/route-confi
 import type { RouteFields } from '../builders/route-fields.js';
 import { isHttpProtocol, isTcpProtocol } from '../model/protocol.js';
 import type { Service, ServiceModel } from '../model/types.js';
-import { clusterParts } from './assignments.js';
+import { clusterPartsSteps } from './assignments.js';
 import { type GenerateOptions, memoOwner, routeFieldsFor } from './generate-options.js';
 import { defaultMemo, type ResourceMemo } from './memo.js';
 import {
@@ -18,6 +18,7 @@ import {
   serviceHost,
 } from './names.js';
 import { routeSpecs } from './routes.js';
+import { runSteps, type Steps } from './steps.js';
 
 /** A virtual host with the memo key of what it was built from. */
 interface KeyedVirtualHost {
@@ -96,17 +97,18 @@ function hiddenFor(service: Service, ambiguous: Map<number, Set<string>>): Recor
 export function generateEnvoy(model: ServiceModel, options: GenerateOptions = {}): Message[] {
   const memo = options.memo ?? defaultMemo;
   const fields = routeFieldsFor(options, 'envoy');
-  return memo.generation(memoOwner(options), () => envoyResources(model, fields, memo));
+  return memo.generation(memoOwner(options), () => runSteps(envoySteps(model, fields, memo)));
 }
 
-function envoyResources(model: ServiceModel, fields: RouteFields, memo: ResourceMemo): Message[] {
+/** {@link generateEnvoy}'s work in steps: one per cluster (see `clusterPartsSteps`), per service, per port. */
+export function* envoySteps(model: ServiceModel, fields: RouteFields, memo: ResourceMemo): Steps<Message[]> {
   const ambiguous = ambiguousShortNames(model, httpPorts);
   const clusters: Message[] = [];
   const assignments: Message[] = [];
   const listeners: Listener[] = [];
   const byPort = new Map<number, KeyedVirtualHost[]>();
   for (const service of model.services) {
-    const base = clusterParts(service, model.domain, memo);
+    const base = yield* clusterPartsSteps(service, model.domain, memo);
     clusters.push(...base.clusters);
     assignments.push(...base.assignments);
     const parts = envoyParts(service, model.domain, hiddenFor(service, ambiguous), fields, memo);
@@ -116,6 +118,7 @@ function envoyResources(model: ServiceModel, fields: RouteFields, memo: Resource
       list.push(vh);
       byPort.set(vh.port, list);
     }
+    yield;
   }
   const routes: RouteConfiguration[] = [];
   for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
@@ -136,6 +139,7 @@ function envoyResources(model: ServiceModel, fields: RouteFields, memo: Resource
       statPrefix: `outbound_0.0.0.0_${port}`,
     };
     listeners.push(memo.get('http-listener', listener, () => makeHttpListener(listener)));
+    yield;
   }
   return [...clusters, ...assignments, ...listeners, ...routes];
 }

@@ -4,11 +4,12 @@ import { makeApiListener } from '../builders/listener.js';
 import { makeRouteConfiguration } from '../builders/route-configuration.js';
 import type { RouteFields } from '../builders/route-fields.js';
 import type { Service, ServiceModel } from '../model/types.js';
-import { clusterParts } from './assignments.js';
+import { clusterPartsSteps } from './assignments.js';
 import { type GenerateOptions, memoOwner, routeFieldsFor } from './generate-options.js';
 import { defaultMemo, type ResourceMemo } from './memo.js';
 import { clusterName, grpcDomains, hostPort, serviceHost } from './names.js';
 import { routeSpecs } from './routes.js';
+import { runSteps, type Steps } from './steps.js';
 
 interface GrpcParts {
   readonly listeners: readonly Listener[];
@@ -54,21 +55,23 @@ function grpcParts(service: Service, domain: string, fields: RouteFields, memo: 
 export function generateGrpc(model: ServiceModel, options: GenerateOptions = {}): Message[] {
   const memo = options.memo ?? defaultMemo;
   const fields = routeFieldsFor(options, 'grpc');
-  return memo.generation(memoOwner(options), () => grpcResources(model, fields, memo));
+  return memo.generation(memoOwner(options), () => runSteps(grpcSteps(model, fields, memo)));
 }
 
-function grpcResources(model: ServiceModel, fields: RouteFields, memo: ResourceMemo): Message[] {
+/** {@link generateGrpc}'s work in steps: one per cluster (see `clusterPartsSteps`) and per service. */
+export function* grpcSteps(model: ServiceModel, fields: RouteFields, memo: ResourceMemo): Steps<Message[]> {
   const clusters: Message[] = [];
   const assignments: Message[] = [];
   const listeners: Message[] = [];
   const routes: Message[] = [];
   for (const service of model.services) {
-    const base = clusterParts(service, model.domain, memo);
+    const base = yield* clusterPartsSteps(service, model.domain, memo);
     clusters.push(...base.clusters);
     assignments.push(...base.assignments);
     const parts = grpcParts(service, model.domain, fields, memo);
     listeners.push(...parts.listeners);
     routes.push(...parts.routes);
+    yield;
   }
   return [...clusters, ...assignments, ...listeners, ...routes];
 }

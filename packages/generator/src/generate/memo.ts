@@ -169,8 +169,7 @@ export class ResourceMemo {
    * generation used becomes spare when it ends. If `build` throws, the slot keeps its previous generation.
    */
   generation<T>(owner: MemoOwner | undefined, build: () => T): T {
-    const slot = owner === undefined ? undefined : this.#slotOf(owner.owner, owner.slot ?? '');
-    const generation: Generation = { used: new Set(), slot };
+    const generation = this.#begin(owner);
     this.#open.push(generation);
     let done = false;
     try {
@@ -179,15 +178,62 @@ export class ResourceMemo {
       return result;
     } finally {
       this.#open.splice(this.#open.lastIndexOf(generation), 1);
-      if (done && slot !== undefined && this.#slots.has(slot)) {
-        const previous = slot.current;
-        slot.current = generation.used;
-        this.#release(previous);
-      } else {
-        this.#release(generation.used);
-      }
-      this.#trim();
+      this.#end(generation, done);
     }
+  }
+
+  /**
+   * Like {@link generation}, for a build that runs in slices with other work between them (rule L4: generation
+   * gives the event loop a turn): `run` does its memo work inside `slice(work)`, which runs `work` at once as part
+   * of this generation, and awaits what it likes between slices. Other generations (sync or async) may run in
+   * between; each slice counts for its own generation only. The slot moves to this generation when `run`
+   * resolves; if it rejects (an error, or superseded), the slot keeps its previous generation and what this one
+   * built becomes spare.
+   */
+  async generationAsync<T>(
+    owner: MemoOwner | undefined,
+    run: (slice: <R>(work: () => R) => R) => Promise<T>,
+  ): Promise<T> {
+    const generation = this.#begin(owner);
+    const slice = <R>(work: () => R): R => {
+      this.#open.push(generation);
+      try {
+        return work();
+      } finally {
+        this.#open.splice(this.#open.lastIndexOf(generation), 1);
+      }
+    };
+    let done = false;
+    try {
+      const result = await run(slice);
+      done = true;
+      return result;
+    } finally {
+      this.#end(generation, done);
+    }
+  }
+
+  /** True when an entry is held under `key` (no lookup is counted, nothing is marked used). */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  #begin(owner: MemoOwner | undefined): Generation {
+    const slot = owner === undefined ? undefined : this.#slotOf(owner.owner, owner.slot ?? '');
+    return { used: new Set(), slot };
+  }
+
+  /** A finished generation: its slot now keeps what it used (when `done`), else what it used becomes spare. */
+  #end(generation: Generation, done: boolean): void {
+    const slot = generation.slot;
+    if (done && slot !== undefined && this.#slots.has(slot)) {
+      const previous = slot.current;
+      slot.current = generation.used;
+      this.#release(previous);
+    } else {
+      this.#release(generation.used);
+    }
+    this.#trim();
   }
 
   /** Forgets what `owner`'s generations (or only its `slot`'s) use: those entries become spare. */

@@ -5,6 +5,7 @@ import { type Flavour, flavours } from '../generate/flavour.js';
 import type { GenerateOptions } from '../generate/generate-options.js';
 import { generate } from '../generate/snapshot.js';
 import type { ServiceModel } from '../model/types.js';
+import { supersede, supersededError } from './in-flight.js';
 
 /** What {@link publishModel} did for one flavour. */
 export interface PublishedSnapshot {
@@ -61,12 +62,15 @@ export function nextSnapshot(previous: Snapshot | undefined, resources: readonly
  * the previous snapshot, so after an endpoint-only change only ClusterLoadAssignments change: the Cluster,
  * Listener and Route versions stay equal and only EDS watches are woken. Each flavour's generation is owned by
  * `cache` (slot: the flavour), so the memo keeps what the cache's latest snapshots use and lets go of the rest.
+ * Runs on the caller's stack in one piece: a server should use {@link publishModelAsync}, which gives the event
+ * loop turns. A `publishModelAsync` under way to the same cache is superseded (it sets nothing).
  */
 export function publishModel(
   cache: SnapshotCache,
   model: ServiceModel,
   options: PublishModelOptions = {},
 ): Record<Flavour, PublishedSnapshot | undefined> {
+  supersede(cache);
   const out: Record<Flavour, PublishedSnapshot | undefined> = { envoy: undefined, grpc: undefined };
   for (const flavour of options.flavours ?? flavours) {
     const previous = cache.getSnapshot(flavour);
@@ -76,6 +80,30 @@ export function publishModel(
     );
     if (snapshot !== previous) cache.setSnapshot(flavour, snapshot);
     out[flavour] = { snapshot, previous, changes: snapshot.changesSince(previous) };
+  }
+  return out;
+}
+
+/**
+ * Sets the snapshots of every flavour in `generated` at once (after computing them all: one that fails sets none),
+ * each the next after the snapshot `previous` says the cache held when the publish began. Throws the superseded
+ * error when the cache holds another by now: someone set a newer one meanwhile.
+ */
+export function setSnapshots(
+  cache: SnapshotCache,
+  generated: ReadonlyMap<Flavour, readonly Message[]>,
+  previous: ReadonlyMap<Flavour, Snapshot | undefined>,
+): Record<Flavour, PublishedSnapshot | undefined> {
+  const out: Record<Flavour, PublishedSnapshot | undefined> = { envoy: undefined, grpc: undefined };
+  for (const [flavour, resources] of generated) {
+    const before = previous.get(flavour);
+    if (cache.getSnapshot(flavour) !== before) throw supersededError();
+    const snapshot = nextSnapshot(before, resources);
+    out[flavour] = { snapshot, previous: before, changes: snapshot.changesSince(before) };
+  }
+  for (const flavour of generated.keys()) {
+    const result = out[flavour]!;
+    if (result.snapshot !== result.previous) cache.setSnapshot(flavour, result.snapshot);
   }
   return out;
 }
