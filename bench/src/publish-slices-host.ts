@@ -3,11 +3,18 @@
  * at the generation limits into (1,000 endpoints x 99 subsets: 100,000 generated endpoints), `--mode sync` with
  * `publishModel` (how xds-server published before rule L4's fix), `--mode async` with `publishModelAsync` (after).
  * Over IPC: sends `{ port }` when listening; on `{ publish: shift }` publishes the model with endpoint 0 on
- * 8080 + shift (every assignment changes) and replies `{ ms, pauses }` when the snapshots are set.
+ * 8080 + shift (every assignment changes) and replies `{ ms, cpuMs, pauses }` when the snapshots are set (cpuMs:
+ * the process's CPU time meanwhile, answering /healthz included).
  */
 import { createServer } from 'node:http';
 import { SnapshotCache } from '@xds/cache';
-import { nodeKeyByFlavour, publishModel, publishModelAsync, type ServiceModel, validateModel } from '@xds/generator';
+import {
+  nodeKeyByFlavour,
+  publishModel,
+  publishModelAsync,
+  type ServiceModel,
+  validateModel,
+} from '@xds/generator';
 
 const mode = process.argv[2] === 'sync' ? 'sync' : 'async';
 
@@ -49,7 +56,9 @@ process.on('message', async (message: { publish?: number; exit?: boolean }) => {
   const model = limitsModel(message.publish ?? 0);
   let pauses = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   if (mode === 'sync') publishModel(cache, model);
   else await publishModelAsync(cache, model, { onPause: () => pauses++ });
-  process.send?.({ ms: performance.now() - started, pauses });
+  const used = process.cpuUsage(cpu);
+  process.send?.({ ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, pauses });
 });

@@ -15,7 +15,8 @@ import { get, save, startInProcess, tempDir } from './test-support.js';
 function limitsModel(port: number): string {
   const endpoints = Array.from(
     { length: 1000 },
-    (_, i) => `      - { address: 10.0.${i >> 8}.${i & 255}, port: ${i === 0 ? port : 8080}, labels: { app: wide } }`,
+    (_, i) =>
+      `      - { address: 10.0.${i >> 8}.${i & 255}, port: ${i === 0 ? port : 8080}, labels: { app: wide } }`,
   );
   const subsets = Array.from({ length: 99 }, (_, i) => `      - { name: v${i}, labels: { app: wide } }`);
   return [
@@ -92,7 +93,11 @@ describe('publishing a model at the limits (rule L4)', () => {
     assert.deepEqual(sets, ['envoy', 'grpc'], 'both flavours set once, together');
     const envoy = cache.getSnapshot('envoy')!;
     assert.notEqual(envoy.version(TypeUrl.Endpoint), before.envoy?.version(TypeUrl.Endpoint));
-    assert.equal(envoy.version(TypeUrl.Cluster), before.envoy?.version(TypeUrl.Cluster), 'clusters unchanged');
+    assert.equal(
+      envoy.version(TypeUrl.Cluster),
+      before.envoy?.version(TypeUrl.Cluster),
+      'clusters unchanged',
+    );
     const whole = envoy.resources(TypeUrl.Endpoint).get('outbound|80||wide.default.svc.cluster.local');
     assert.match(JSON.stringify(whole?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier.value), /9090/);
   });

@@ -59,7 +59,11 @@ describe('publishModelAsync', () => {
     // 100 assignments of 1,000 endpoints are at least dozens of slices however fast the machine is
     assert.ok(pauses >= 10, `${pauses} pauses`);
     assert.ok(turns >= pauses, `the event loop turned ${turns} times in ${pauses} pauses`);
-    assert.deepEqual(new Set(setAtPause), new Set([0]), 'no snapshot was set before every flavour was complete');
+    assert.deepEqual(
+      new Set(setAtPause),
+      new Set([0]),
+      'no snapshot was set before every flavour was complete',
+    );
     assert.deepEqual(sets, ['envoy', 'grpc']);
     const envoy = cache.getSnapshot('envoy');
     assert.equal(result.envoy?.snapshot, envoy);
@@ -98,10 +102,14 @@ describe('publishModelAsync', () => {
         assert.equal(message, before.resources(typeUrl).get(name), `${name} is the same object`);
     }
     // publishing the same model again (sync or async) finds every resource and sets nothing
-    const again = await publishModelAsync(cache, structuredClone(withEndpointPort(model, 'reviews', 2, 9285)), {
-      memo,
-      sliceMs: 0,
-    });
+    const again = await publishModelAsync(
+      cache,
+      structuredClone(withEndpointPort(model, 'reviews', 2, 9285)),
+      {
+        memo,
+        sliceMs: 0,
+      },
+    );
     assert.equal(again.envoy?.changes.size, 0);
     assert.equal(woken.length, 2);
   });
@@ -119,17 +127,24 @@ describe('publishModelAsync', () => {
     const older = publishModelAsync(cache, limitsModel(1), {
       memo,
       onPause: () => {
-        newer ??= publishModelAsync(cache, withEndpointPort(bookinfo(), 'reviews', 0, 9301), { memo, sliceMs: 0 });
+        newer ??= publishModelAsync(cache, withEndpointPort(bookinfo(), 'reviews', 0, 9301), {
+          memo,
+          sliceMs: 0,
+        });
       },
     });
     await superseded(older);
     await newer;
     assert.deepEqual(sets, ['envoy:7', 'grpc:7'], 'only the newer model was set');
-    const reviews = cache.getSnapshot('envoy')!.resources(TypeUrl.Endpoint).get(
-      'outbound|9080||reviews.default.svc.cluster.local',
-    );
+    const reviews = cache
+      .getSnapshot('envoy')!
+      .resources(TypeUrl.Endpoint)
+      .get('outbound|9080||reviews.default.svc.cluster.local');
     assert.equal(reviews?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier.case, 'endpoint');
-    assert.match(JSON.stringify(reviews?.endpoints[0]?.lbEndpoints.map((e) => e.hostIdentifier.value)), /9301/);
+    assert.match(
+      JSON.stringify(reviews?.endpoints[0]?.lbEndpoints.map((e) => e.hostIdentifier.value)),
+      /9301/,
+    );
 
     // publishModel (sync) supersedes too, and so does a snapshot set by someone else
     sets.length = 0;
@@ -150,7 +165,10 @@ describe('publishModelAsync', () => {
       flavours: ['grpc'],
       onPause: () => {
         if (cache.getSnapshot('grpc') === held)
-          cache.setSnapshot('grpc', held!.update(() => {}, { version: { [TypeUrl.Cluster]: 'by-hand' } }));
+          cache.setSnapshot(
+            'grpc',
+            held!.update(() => {}, { version: { [TypeUrl.Cluster]: 'by-hand' } }),
+          );
       },
     });
     await superseded(replaced);
