@@ -49,7 +49,8 @@ function healthOf(healthy: boolean | undefined): HealthStatus {
   return healthy ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY;
 }
 
-function lbEndpoint(spec: EndpointSpec): LbEndpoint {
+/** One endpoint of a ClusterLoadAssignment (what {@link makeClusterLoadAssignment} builds for each). */
+export function lbEndpoint(spec: EndpointSpec): LbEndpoint {
   const labels = spec.labels ?? {};
   return create(LbEndpointSchema, {
     hostIdentifier: { case: 'endpoint', value: { address: socketAddress(spec.address, spec.port) } },

@@ -1,8 +1,9 @@
 import type { Cluster, ClusterLoadAssignment } from '@xds/api';
 import { makeCluster } from '../builders/cluster.js';
-import { type LocalitySpec, makeClusterLoadAssignment } from '../builders/cluster-load-assignment.js';
+import type { LocalitySpec } from '../builders/cluster-load-assignment.js';
 import { isHttp2Protocol } from '../model/protocol.js';
 import type { Service, ServiceEndpoint, ServicePort, Subset } from '../model/types.js';
+import { assignmentEntrySteps, endpointsPerStep, hashSteps } from './assignment-steps.js';
 import type { ResourceMemo } from './memo.js';
 import { clusterName, serviceHost } from './names.js';
 import { runSteps, type Steps } from './steps.js';
@@ -30,12 +31,24 @@ export function inSubset(endpoint: ServiceEndpoint, subset: Subset): boolean {
  * weight that is the sum of its endpoints' weights (at least 1), priorities renumbered 0, 1, 2… without gaps.
  */
 export function localitiesOf(endpoints: readonly ServiceEndpoint[], port: ServicePort): LocalitySpec[] {
-  const priorities = [...new Set(endpoints.map((e) => e.priority))].sort((a, b) => a - b);
+  return runSteps(localitySteps(endpoints, port));
+}
+
+/** {@link localitiesOf} in steps of `endpointsPerStep` endpoints. */
+export function* localitySteps(
+  endpoints: readonly ServiceEndpoint[],
+  port: ServicePort,
+): Steps<LocalitySpec[]> {
+  const seen = new Set<number>();
+  for (const endpoint of endpoints) seen.add(endpoint.priority);
+  const priorities = new Map([...seen].sort((a, b) => a - b).map((p, index) => [p, index]));
   const groups = new Map<string, { spec: LocalitySpec; endpoints: LocalitySpec['endpoints'][number][] }>();
   const order: string[] = [];
-  for (const endpoint of endpoints) {
+  for (let i = 0; i < endpoints.length; i++) {
+    if (i > 0 && i % endpointsPerStep === 0) yield;
+    const endpoint = endpoints[i]!;
     const { region, zone, subZone } = endpoint.locality;
-    const priority = priorities.indexOf(endpoint.priority);
+    const priority = priorities.get(endpoint.priority)!;
     const key = JSON.stringify([priority, region, zone, subZone]);
     let group = groups.get(key);
     if (group === undefined) {
@@ -56,11 +69,9 @@ export function localitiesOf(endpoints: readonly ServiceEndpoint[], port: Servic
   }
   return order.map((key) => {
     const group = groups.get(key)!;
-    const weight = Math.max(
-      1,
-      group.endpoints.reduce((sum, e) => sum + (e.weight ?? 1), 0),
-    );
-    return { ...group.spec, weight, endpoints: group.endpoints };
+    let weight = 0;
+    for (const e of group.endpoints) weight += e.weight ?? 1;
+    return { ...group.spec, weight: Math.max(1, weight), endpoints: group.endpoints };
   });
 }
 
@@ -68,8 +79,8 @@ export function localitiesOf(endpoints: readonly ServiceEndpoint[], port: Servic
 type Keyed<T> = readonly [key: string, value: T];
 
 /**
- * One ClusterLoadAssignment in three steps (each a third of the work for 1,000 endpoints): its key (the hash of
- * its localities), then, when the memo does not hold it, building it, then freezing and remembering it.
+ * One ClusterLoadAssignment in steps of `endpointsPerStep` endpoints (assignment-steps.ts): grouping by locality,
+ * hashing its key, and (when the memo does not hold it) building it.
  */
 function* assignmentSteps(
   name: string,
@@ -77,15 +88,8 @@ function* assignmentSteps(
   port: ServicePort,
   memo: ResourceMemo,
 ): Steps<Keyed<ClusterLoadAssignment>> {
-  const localities = localitiesOf(endpoints, port);
-  const key = memo.key('cla', { name, localities });
-  if (!memo.has(key)) {
-    yield;
-    const built = makeClusterLoadAssignment(name, localities);
-    yield;
-    return [key, memo.getByKey(key, () => built)];
-  }
-  return [key, memo.getByKey(key, () => makeClusterLoadAssignment(name, localities))];
+  const localities = yield* localitySteps(endpoints, port);
+  return yield* assignmentEntrySteps(name, localities, memo);
 }
 
 function cluster(name: string, port: ServicePort, memo: ResourceMemo): Keyed<Cluster> {
@@ -97,6 +101,12 @@ function cluster(name: string, port: ServicePort, memo: ResourceMemo): Keyed<Clu
   };
   const key = memo.key('cluster', spec);
   return [key, memo.getByKey(key, () => makeCluster(spec))];
+}
+
+/** The memo key of a service's clusters and assignments, its endpoints hashed `endpointsPerStep` a step. */
+function serviceKeySteps(domain: string, service: Service): Steps<string> {
+  const { endpoints, ...rest } = service;
+  return hashSteps('service-clusters', { domain, service: rest }, endpoints);
 }
 
 /**
@@ -117,7 +127,7 @@ export function* clusterPartsSteps(
   domain: string,
   memo: ResourceMemo,
 ): Steps<ClusterParts> {
-  const key = memo.key('service-clusters', { domain, service });
+  const key = yield* serviceKeySteps(domain, service);
   if (memo.has(key)) return memo.getByKey(key, () => runSteps(clusterPartsSteps(service, domain, memo)));
   const host = serviceHost(service, domain);
   const clusters: Keyed<Cluster>[] = [];
@@ -130,7 +140,12 @@ export function* clusterPartsSteps(
     for (const subset of service.subsets) {
       const name = clusterName(port.port, subset.name, host);
       clusters.push(cluster(name, port, memo));
-      const endpoints = service.endpoints.filter((e) => inSubset(e, subset));
+      const endpoints: ServiceEndpoint[] = [];
+      for (let i = 0; i < service.endpoints.length; i++) {
+        if (i > 0 && i % endpointsPerStep === 0) yield;
+        const endpoint = service.endpoints[i]!;
+        if (inSubset(endpoint, subset)) endpoints.push(endpoint);
+      }
       assignments.push(yield* assignmentSteps(name, endpoints, port, memo));
       yield;
     }

@@ -68,7 +68,7 @@ interface Generation {
  * Deep-freezes what was built and estimates its size: 32 bytes an object, 8 a property or number, strings by
  * length, binary by byte length. Objects already frozen (parts memoized before) count as a pointer.
  */
-function freezeAndMeasure(value: unknown): number {
+export function freezeAndMeasure(value: unknown): number {
   if (typeof value === 'string') return 16 + value.length;
   if (typeof value !== 'object' || value === null) return 8;
   if (ArrayBuffer.isView(value)) return 64 + value.byteLength;
@@ -128,8 +128,12 @@ export class ResourceMemo {
     return this.getByKey(this.key(kind, input), build);
   }
 
-  /** Like {@link get} with a key made by {@link key} (or any string that names the input's content). */
-  getByKey<T>(key: string, build: () => T): T {
+  /**
+   * Like {@link get} with a key made by {@link key} (or any string that names the input's content). `measured`: the
+   * estimated bytes of parts of the value that the caller froze already with {@link freezeAndMeasure} (built in
+   * steps); they count as a pointer when the value is measured, so they are added here.
+   */
+  getByKey<T>(key: string, build: () => T, measured = 0): T {
     this.#building.at(-1)?.push(key);
     const generation = this.#open.at(-1);
     const found = this.#entries.get(key);
@@ -151,7 +155,12 @@ export class ResourceMemo {
     } finally {
       this.#building.pop();
     }
-    const entry: Entry = { value, bytes: freezeAndMeasure(value), children: [...new Set(children)], refs: 0 };
+    const entry: Entry = {
+      value,
+      bytes: freezeAndMeasure(value) + measured,
+      children: [...new Set(children)],
+      refs: 0,
+    };
     this.#entries.set(key, entry);
     this.#bytes += entry.bytes;
     if (generation !== undefined) this.#use(generation, key);

@@ -1,13 +1,16 @@
 // publishModel in time slices (rule L4: nothing a file or a registry holds may stall the server). A model at the
 // limits (1,000 endpoints x 99 subsets: 100,000 generated endpoints) took the event loop for 4.2 s per change at
-// load 48, in one piece: half of it building and hashing ClusterLoadAssignments in the generator, a third encoding
-// them in Snapshot.create/update, the rest garbage collection. Here the same work runs in slices of a few
-// milliseconds: generation step by step (steps.ts), then each new resource's encoding, then the snapshot update,
-// which finds every resource encoded and only swaps entries. The memo keeps unchanged resources the very same
+// load 48, in one piece: half of it building and hashing ClusterLoadAssignments in the generator, a fifth encoding
+// them in Snapshot.create/update, most of the rest garbage collection. Here the same work runs in slices of a few
+// milliseconds: generation step by step (steps.ts; an assignment 250 endpoints a step, assignment-steps.ts), then
+// each new resource's encoding (an assignment's by parts), then the snapshot update, which finds every resource
+// encoded and only swaps entries. The memo keeps unchanged resources the very same
 // objects (so an endpoint-only change still wakes only EDS watches), snapshots are set only once every flavour is
 // complete, and a newer publish to the same cache supersedes this one (in-flight.ts).
 import type { Message } from '@bufbuild/protobuf';
-import { encodeResource, type SnapshotCache } from '@xds/cache';
+import { TypeUrl } from '@xds/api';
+import { encodeResource, type Snapshot, type SnapshotCache } from '@xds/cache';
+import { encodeAssignmentSteps, isAssignment } from '../generate/assignment-steps.js';
 import { type Flavour, flavours } from '../generate/flavour.js';
 import { defaultMemo } from '../generate/memo.js';
 import { generateSteps } from '../generate/snapshot.js';
@@ -19,10 +22,23 @@ import { type PublishedSnapshot, type PublishModelOptions, setSnapshots } from '
 /** Options of {@link publishModelAsync}: those of `publishModel`, and how the work is sliced. */
 export interface PublishModelAsyncOptions extends PublishModelOptions, SliceOptions {}
 
-/** Encodes each resource (once per message object: unchanged ones are found, not encoded again), one step each. */
-function* encodeSteps(resources: readonly Message[]): Steps<void> {
+/** Assignments encoded here in steps (the flavours share them: the second finds them encoded). */
+const encodedInSteps = new WeakSet<Message>();
+
+/**
+ * Encodes each resource, one step each, before the snapshot update needs it (once per message object: one the
+ * cache holds already is found, not encoded again). A new ClusterLoadAssignment is encoded `endpointsPerStep`
+ * endpoints a step (assignment-steps.ts): one may hold 100,000 endpoints.
+ */
+function* encodeSteps(resources: readonly Message[], previous: Snapshot | undefined): Steps<void> {
+  const held = previous?.entries(TypeUrl.Endpoint);
   for (const message of resources) {
-    encodeResource(message);
+    if (!isAssignment(message)) encodeResource(message);
+    else if (!encodedInSteps.has(message) && held?.get(message.clusterName)?.decoded !== message) {
+      const bytes = yield* encodeAssignmentSteps(message);
+      encodeResource(message, { bytes });
+      encodedInSteps.add(message);
+    }
     yield;
   }
 }
@@ -70,7 +86,7 @@ export async function publishModelAsync(
     const steps = generateSteps(model, flavour, options);
     await memo.generationAsync({ owner: cache, slot: flavour }, async (slice) => {
       const resources = await runSliced(steps, slices, slice);
-      await runSliced(encodeSteps(resources), slices);
+      await runSliced(encodeSteps(resources, previous.get(flavour)), slices);
       generated.set(flavour, resources);
       await generateFrom(index + 1);
     });
