@@ -42,6 +42,11 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxRegexProgramSize: 'instructions one CSDS regex may compile to (bounded before compiling)',
   maxStatusMatchers: 'node matchers in one CSDS request',
   maxStatusMatcherBytes: 'bytes of one CSDS node matcher',
+  maxStatusMatcherNodes:
+    'value and string matchers compiled for one CSDS request, all node matchers together',
+  maxStatusRegexProgramTotal: 'instructions all the regexes of one CSDS request may compile to together',
+  maxStatusMatchSteps:
+    'steps of matching one CSDS request may take across every node (RESOURCE_EXHAUSTED past it)',
   maxStatusConfigs: 'resource entries in one CSDS answer',
   maxStatusBytes: 'bytes of one CSDS answer (at most maxMessageBytes)',
   maxStatusUnknownNames:

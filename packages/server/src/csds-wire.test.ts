@@ -72,7 +72,7 @@ describe('L2: CSDS requests on the wire', () => {
       assert.equal(end.grpcStatus, status.INVALID_ARGUMENT, path);
       assert.match(
         end.grpcMessage ?? '',
-        /node_matchers\[0\]\.node_id\.safe_regex: the regex may compile to \d+ instructions, more than limits\.maxRegexProgramSize \(2000\)/,
+        /node_matchers\[0\]\.node_id\.safe_regex: the regex may compile to \d+ instructions, more than limits\.maxRegexProgramSize \(200\)/,
       );
     }
   });

@@ -48,6 +48,7 @@ export {
 } from './identity.js';
 export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
+export type { MatcherBudget, MatcherLimits, RequestMatchers } from './matcher-budget.js';
 export { fixedNodeReleases, nodeHasHttp2Fix, nodeHttp2Warning } from './node-support.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { PartialRequestLimit, PartialRequestStats } from './partial-request-budget.js';

@@ -29,6 +29,7 @@ const open: ResolvedLimits = {
   maxNodeMetadataDepth: 2 ** 30,
   maxStatusMatchers: 2 ** 30,
   maxStatusMatcherBytes: 2 ** 30,
+  maxStatusMatcherNodes: 2 ** 30,
 };
 /** Limits random requests often pass. */
 const tight: ResolvedLimits = {
@@ -113,7 +114,12 @@ function agreeWithin<T extends DescMessage>(
       assert.match(got.message, notCanonical, where);
       return;
     }
-    assert.ok([...nodeLimits, 'maxStatusMatchers', 'maxStatusMatcherBytes'].includes(got.limit), where);
+    assert.ok(
+      [...nodeLimits, 'maxStatusMatchers', 'maxStatusMatcherBytes', 'maxStatusMatcherNodes'].includes(
+        got.limit,
+      ),
+      where,
+    );
     limited.refusedByLimit++;
     return;
   }
