@@ -242,7 +242,7 @@ describe('start-up refusals of security files', () => {
     const spaced = join(temp.dir, 'spaced');
     writeFileSync(spaced, 'a token with spaces in it\n');
     assert.throws(() => readAdminToken(spaced), /printable ASCII without spaces/);
-    assert.throws(() => readAdminToken(join(temp.dir, 'none')), /none: ENOENT/);
+    assert.throws(() => readAdminToken(join(temp.dir, 'none')), /none: cannot read the file: ENOENT/);
     const good = join(temp.dir, 'good');
     writeFileSync(good, '  0123456789abcdef\n');
     assert.equal(readAdminToken(good), '0123456789abcdef');
@@ -262,7 +262,7 @@ describe('start-up refusals of security files', () => {
       missing,
     ]);
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /TLS cert file .*missing\.crt: ENOENT/);
+    assert.match(run.stderr, /TLS cert file .*missing\.crt: cannot read the file: ENOENT/);
   });
 });
 
