@@ -59,6 +59,18 @@ describe('TLS on the xDS port', () => {
     return server.listen('127.0.0.1:0', { tls });
   }
 
+  /** Serves with copies of the server's files in a directory of their own, reloaded every 50 ms. */
+  async function serveFromFiles(name: string) {
+    const dir = join(pki.dir, name);
+    mkdirSync(dir);
+    const certFile = join(dir, 'tls.crt');
+    const keyFile = join(dir, 'tls.key');
+    copyFileSync(serverCert.certFile, certFile);
+    copyFileSync(serverCert.keyFile, keyFile);
+    const tls = new ServerTls({ cert: certFile, key: keyFile, reloadIntervalMs: 50 });
+    return { certFile, keyFile, tls, port: await serve(tls) };
+  }
+
   function client(port: number, creds: ReturnType<typeof credentials.createSsl>) {
     const c = new XdsTestClient({
       address: `127.0.0.1:${port}`,
@@ -106,14 +118,7 @@ describe('TLS on the xDS port', () => {
   });
 
   it('rotation: after the files are rewritten, a new connection sees the new certificate; the old stream stays', async () => {
-    const dir = join(pki.dir, 'rotating');
-    mkdirSync(dir);
-    const certFile = join(dir, 'tls.crt');
-    const keyFile = join(dir, 'tls.key');
-    copyFileSync(serverCert.certFile, certFile);
-    copyFileSync(serverCert.keyFile, keyFile);
-    const tls = new ServerTls({ cert: certFile, key: keyFile, reloadIntervalMs: 50 });
-    const port = await serve(tls);
+    const { certFile, keyFile, tls, port } = await serveFromFiles('rotating');
     assert.equal(await servedFingerprint(port, pki.ca.cert), fingerprintOf(serverCert.cert));
     const early = client(port, credentials.createSsl(pki.ca.cert));
     early.subscribe(TypeUrl.Cluster, []);
@@ -138,14 +143,7 @@ describe('TLS on the xDS port', () => {
   });
 
   it('L4: a certificate swapped for a FIFO or /dev/zero is refused at reload, the loop runs and the old pair serves', async () => {
-    const dir = join(pki.dir, 'hostile');
-    mkdirSync(dir);
-    const certFile = join(dir, 'tls.crt');
-    const keyFile = join(dir, 'tls.key');
-    copyFileSync(serverCert.certFile, certFile);
-    copyFileSync(serverCert.keyFile, keyFile);
-    const tls = new ServerTls({ cert: certFile, key: keyFile, reloadIntervalMs: 50 });
-    const port = await serve(tls);
+    const { certFile, tls, port } = await serveFromFiles('hostile');
     const failures: string[] = [];
     tls.on('reloadFailed', (f) => failures.push(f.message));
 
