@@ -13,6 +13,7 @@ import {
   tlsCredentials,
   XdsTestClient,
 } from '@xds/testing';
+import type { Limits } from './limits.js';
 import {
   flood,
   http2Outcome,
@@ -194,24 +195,30 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
       });
     }
 
-    it('L2: maxConnections holds on a TLS listener, before any handshake; a TLS client connected before is served', async () => {
+    /** A server on a TLS listener with `limits`, and a TLS client of node n1 for it (not yet connected). */
+    async function serveTls(limits: Limits) {
       const cache = new SnapshotCache();
       cache.setSnapshot('n1', sample());
-      const server = new XdsServer({
-        cache,
-        closeGraceMs: 1000,
-        limits: { maxConnections: 3, maxConnectionsPerPeer: 3, connectionSetupTimeoutMs: idleHeld },
-      });
+      const server = new XdsServer({ cache, closeGraceMs: 1000, limits });
       const port = await server.listen('127.0.0.1:0', {
         tls: { cert: serverCert.cert, key: serverCert.key },
       });
-      let held: RawSocket[] = [];
       const client = new XdsTestClient({
         address: `127.0.0.1:${port}`,
         node: 'n1',
         timeoutMs: patience,
         credentials: tlsCredentials(pki.ca.cert),
       });
+      return { cache, server, port, client };
+    }
+
+    it('L2: maxConnections holds on a TLS listener, before any handshake; a TLS client connected before is served', async () => {
+      const { cache, server, port, client } = await serveTls({
+        maxConnections: 3,
+        maxConnectionsPerPeer: 3,
+        connectionSetupTimeoutMs: idleHeld,
+      });
+      let held: RawSocket[] = [];
       try {
         client.subscribe(Cluster, []);
         assert.deepEqual((await client.next(Cluster)).names, ['c1', 'c2']);
@@ -234,23 +241,8 @@ describe('connection limits (rule L2)', { timeout: 300_000 }, () => {
     });
 
     it('L2: connectionSetupTimeoutMs bounds the TLS handshake: a half ClientHello is closed and counted, a full handshake succeeds meanwhile, a TLS client with a stream outlives the bound', async () => {
-      const cache = new SnapshotCache();
-      cache.setSnapshot('n1', sample());
-      const server = new XdsServer({
-        cache,
-        closeGraceMs: 1000,
-        limits: { connectionSetupTimeoutMs: setupBound },
-      });
-      const port = await server.listen('127.0.0.1:0', {
-        tls: { cert: serverCert.cert, key: serverCert.key },
-      });
+      const { cache, server, port, client } = await serveTls({ connectionSetupTimeoutMs: setupBound });
       let half: RawSocket[] = [];
-      const client = new XdsTestClient({
-        address: `127.0.0.1:${port}`,
-        node: 'n1',
-        timeoutMs: patience,
-        credentials: tlsCredentials(pki.ca.cert),
-      });
       try {
         // The bound is cleared through the TLS session's socket (review R10): a client whose stream opened keeps
         // its connection past the bound, as a plaintext one does.

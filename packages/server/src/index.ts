@@ -14,6 +14,7 @@ export {
   type StatusLimit,
   type StatusLimits,
 } from './csds.js';
+export { cutForDisplay } from './display-cut.js';
 export type {
   AckEvent,
   NackEvent,
@@ -46,7 +47,7 @@ export {
   peerIdentityOf,
   type SpiffeId,
 } from './identity.js';
-export { cutForDisplay, defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
+export { defaultLimits, type Limits, type ResolvedLimits } from './limits.js';
 export { type Logger, silentLogger } from './logger.js';
 export type { MatcherBudget, MatcherLimits, RequestMatchers } from './matcher-budget.js';
 export { fixedNodeReleases, nodeHasHttp2Fix, nodeHttp2Warning } from './node-support.js';

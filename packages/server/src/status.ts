@@ -4,7 +4,7 @@
 // connection: every call on it hangs, not only the one that asked.
 import type { status as GrpcStatus, StatusObject } from '@grpc/grpc-js';
 import { Code, XdsError } from '@xds/api';
-import { cutForDisplay } from './limits.js';
+import { cutForDisplay } from './display-cut.js';
 
 /**
  * Bytes of UTF-8 a status message keeps; longer text is cut with {@link cutForDisplay} (`… [cut: n bytes, kept

@@ -6,7 +6,8 @@
 // The names streams hold subscribed are charged here too (subscription-budget.ts), per connection and peer address,
 // and a stream's whole charge is given back when it leaves, whichever way it ended.
 import { Code, XdsError } from '@xds/api';
-import { cutForDisplay, type Limits, type ResolvedLimits } from './limits.js';
+import { cutForDisplay } from './display-cut.js';
+import type { Limits, ResolvedLimits } from './limits.js';
 import type { StreamHandle } from './stream-context.js';
 import { peerOf, SubscriptionBudget, type SubscriptionStats } from './subscription-budget.js';
 

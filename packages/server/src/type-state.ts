@@ -1,6 +1,6 @@
 import type { TypeUrl } from '@xds/api';
 import type { DeltaWatch, SotwWatch } from '@xds/cache';
-import { cutForDisplay } from './limits.js';
+import { cutForDisplay } from './display-cut.js';
 
 /** Where one type of one stream stands: see {@link TypeState.status}. */
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
