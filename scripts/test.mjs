@@ -24,7 +24,8 @@ function find(dir) {
 const args = process.argv.slice(2);
 const forceExit = args.includes('--force-exit');
 const dirs = args.filter((a) => a !== '--force-exit');
-const files = (dirs.length > 0 ? dirs : ['src']).flatMap(find);
+// A path ending in .test.ts is one test file; anything else is a folder to search.
+const files = (dirs.length > 0 ? dirs : ['src']).flatMap((p) => (p.endsWith('.test.ts') ? [p] : find(p)));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { internNames } from './name-set.js';
+import { internKey, internNames } from './name-set.js';
 
 describe('interned subscriptions', () => {
   it('L5: lists whose names join alike are not one subscription', () => {
@@ -20,5 +20,19 @@ describe('interned subscriptions', () => {
     const first = internNames(new Set(['w', 'x', 'y', 'z']));
     const second = internNames(new Set(['w', 'x', 'y', 'z']));
     assert.equal(second, first);
+  });
+
+  it('L5: the key of a large subscription is a fixed-size digest, not a second copy of its names', () => {
+    const names = Array.from(
+      { length: 20_000 },
+      (_, i) => `outbound|8080||service-${i}.namespace.svc.cluster.local`,
+    );
+    const key = internKey(names);
+    assert.equal(key.length, 43, 'a SHA-256 digest in base64url');
+    assert.notEqual(internKey(names.slice(1)), key);
+    const first = internNames(new Set(names));
+    assert.equal(internNames(new Set(names)), first, 'an equal large list shares the set');
+    const reordered = internNames(new Set([...names.slice(1), names[0] as string]));
+    assert.notEqual(reordered, first, 'order is part of the key');
   });
 });
