@@ -90,7 +90,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
       const event: NackSentEvent = await nack;
       assert.match(
         event.message,
-        /^type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster: resource "c1" is \d+ bytes, over limits\.maxResourceBytes=4194304$/,
+        /^type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster: a resource is \d+ bytes, over limits\.maxResourceBytes=4194304 \(resource "c1"\)$/,
       );
       assert.deepEqual(event.limits, ['maxResourceBytes']);
       assert.deepEqual(names(c, TypeUrl.Cluster), ['c1', 'c2', 'c3'], 'c3 applied, c1 kept');

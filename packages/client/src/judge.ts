@@ -23,7 +23,10 @@ export interface Verdict {
   readonly limits: ClientLimitName[];
 }
 
-/** Judges the resources of a response with the validation hook; errors are kept up to `maxErrorBytes` of text. */
+/**
+ * Judges the resources of a response with the validation hook; errors are kept up to `maxErrorBytes` of text, each
+ * its reason first and the resource's name after it, shortened (see `error-list.ts`).
+ */
 export function judge(read: ReadResponse, validate: Validate | undefined, maxErrorBytes: number): Verdict {
   const accepted: XdsResource[] = [];
   const errors = new ErrorList(maxErrorBytes);
@@ -32,7 +35,7 @@ export function judge(read: ReadResponse, validate: Validate | undefined, maxErr
   let unnamed = false;
   for (const decoded of read.resources) {
     if (!decoded.ok) {
-      errors.push(decoded.error);
+      errors.push(decoded.error, decoded.about);
       if (decoded.limit !== undefined) limits.add(decoded.limit);
       // A resource refused by name is present: SotW keeps what is held of it instead of removing it.
       if (decoded.name === undefined) unnamed = true;
@@ -41,12 +44,12 @@ export function judge(read: ReadResponse, validate: Validate | undefined, maxErr
     }
     const resource = decoded.resource;
     if (present.has(resource.name)) {
-      errors.push(`"${resource.name}" twice in one response`);
+      errors.push('the same name twice in one response', resource.name);
       continue;
     }
     present.add(resource.name);
     const verdict = judgeOne(validate, read.typeUrl, resource);
-    if (verdict !== undefined) errors.push(`${resource.name}: ${verdict}`);
+    if (verdict !== undefined) errors.push(verdict, resource.name);
     else accepted.push(resource);
   }
   return { accepted, errors, present, unnamed, limits: [...limits] };

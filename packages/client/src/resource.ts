@@ -5,6 +5,7 @@
 import { type DescMessage, fromBinary, type Message } from '@bufbuild/protobuf';
 import { resourceName, resourceType, typeNameOf, xdsRegistry } from '@xds/api';
 import { contentHash } from '@xds/cache';
+import { shownName } from './error-list.js';
 import type { ClientLimitName } from './options.js';
 import type { ResourceLimits } from './protocol.js';
 
@@ -27,7 +28,8 @@ export interface XdsResource {
 
 /**
  * A resource decoded, or the reason it could not be: then `name` is its name when it could still be read (a resource
- * refused for its size), and `limit` the client limit it passed, if that was the reason.
+ * refused for its size), `about` the name the error shows after the reason (shortened, see `error-list.ts`), and
+ * `limit` the client limit it passed, if that was the reason.
  */
 export type Decoded =
   | { readonly ok: true; readonly resource: XdsResource }
@@ -35,6 +37,7 @@ export type Decoded =
       readonly ok: false;
       readonly error: string;
       readonly name?: string;
+      readonly about?: string;
       readonly limit?: ClientLimitName;
     };
 
@@ -62,12 +65,11 @@ export function decodeResource(
   // Refused before it is copied or decoded (rule L2): its name, when it can be read, keeps what is held of it.
   if (value.length > maxResourceBytes) {
     const name = nameWithoutDecoding(typeUrl, value, given.name);
-    const what = name === undefined ? 'a resource' : `resource "${name}"`;
     return {
       ok: false,
-      error: `${typeUrl}: ${what} is ${value.length} bytes, over limits.maxResourceBytes=${maxResourceBytes}`,
+      error: `${typeUrl}: a resource is ${value.length} bytes, over limits.maxResourceBytes=${maxResourceBytes}`,
       limit: 'maxResourceBytes',
-      ...(name === undefined ? {} : { name }),
+      ...(name === undefined ? {} : { name, about: name }),
     };
   }
   const bytes = value.slice();
@@ -75,16 +77,20 @@ export function decodeResource(
   try {
     message = fromBinary(schema, bytes);
   } catch (e) {
-    const what = given.name === undefined ? '' : ` "${given.name}"`;
     return {
       ok: false,
-      error: `cannot decode ${typeNameOf(typeUrl)}${what}: ${e instanceof Error ? e.message : String(e)}`,
+      error: `cannot decode ${typeNameOf(typeUrl)}: ${e instanceof Error ? e.message : String(e)}`,
+      ...(given.name === undefined || given.name === '' ? {} : { about: given.name }),
     };
   }
   const name = resourceType(typeUrl) === undefined ? (given.name ?? '') : resourceName(message);
   if (name === '') return { ok: false, error: `a ${typeNameOf(typeUrl)} without a name` };
   if (given.name !== undefined && given.name !== '' && given.name !== name)
-    return { ok: false, error: `resource "${given.name}" holds a ${typeNameOf(typeUrl)} named "${name}"` };
+    return {
+      ok: false,
+      error: `the ${typeNameOf(typeUrl)} inside is named ${shownName(name)}`,
+      about: given.name,
+    };
   if (Buffer.byteLength(name, 'utf8') > maxNameBytes)
     return {
       ok: false,
@@ -96,7 +102,8 @@ export function decodeResource(
     if (versionBytes > maxVersionBytes)
       return {
         ok: false,
-        error: `resource "${name}" has a version of ${versionBytes} bytes, over limits.maxVersionBytes=${maxVersionBytes}`,
+        error: `a version of ${versionBytes} bytes, over limits.maxVersionBytes=${maxVersionBytes}`,
+        about: name,
         limit: 'maxVersionBytes',
       };
   }

@@ -1,10 +1,11 @@
 // Helpers for the client's tests: a real XdsServer over a SnapshotCache on 127.0.0.1, and waiting for events with a
 // deadline (never sleeping; @xds/testing's, shared with the relay's tests).
+import { TypeUrl } from '@xds/api';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
 import { XdsServer, type XdsServerEvents } from '@xds/server';
 import { type Collect, collectEvents, type NextEvent, waitForEvent } from '@xds/testing';
-import type { XdsClient, XdsClientEvents } from './index.js';
+import { XdsClient, type XdsClientEvents, type XdsClientOptions } from './index.js';
 
 export function cluster(name: string, serviceName?: string) {
   return makeCluster(serviceName === undefined ? { name } : { name, serviceName });
@@ -45,3 +46,20 @@ export const collect: Collect<Emitters> = collectEvents;
 
 /** The Map and Set writes a synchronous piece of work makes: @xds/testing's, shared with the relay's tests. */
 export { countWrites } from '@xds/testing';
+
+/**
+ * A client of node `n1` on `address` (closed by `closers`) watching every Cluster, once it holds its first ones.
+ * `options` adds to or replaces the defaults.
+ */
+export async function clusterClient(
+  address: string,
+  options: Partial<XdsClientOptions>,
+  closers: (() => Promise<void>)[],
+): Promise<XdsClient> {
+  const client = new XdsClient({ servers: [address], node: 'n1', ...options });
+  closers.push(() => client.close());
+  const first = nextEvent(client, 'update', (e) => e.typeUrl === TypeUrl.Cluster);
+  client.watch(TypeUrl.Cluster, '*', () => {});
+  await first;
+  return client;
+}

@@ -88,7 +88,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
         draft[TypeUrl.Cluster]['c3'] = cluster('c3');
       });
       const [atServer, atClient] = await Promise.all([serverNack, clientNack]);
-      assert.match(atServer.message, /bad: bad is not allowed here/);
+      assert.equal(atServer.message, 'bad is not allowed here (resource "bad")');
       assert.equal(atClient.message, atServer.message);
       assert.deepEqual([...c.resources(TypeUrl.Cluster).keys()].sort(), ['c1', 'c2', 'c3']);
       if (protocol === 'sotw')
