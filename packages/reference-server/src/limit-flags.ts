@@ -36,7 +36,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxErrorDetailBytes: "bytes of a NACK's message kept for status, events and logs",
   firstRequestTimeoutMs: "ms from a stream's opening to its first request",
   maxStreamsPerConnection: 'concurrent xDS streams on one HTTP/2 connection',
-  maxStreamsPerNode: 'concurrent xDS streams of one node id, across connections',
+  maxStreamsPerNode: 'concurrent xDS streams of one node id from one peer (across peers with --trust-domain)',
   drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
   maxRegexBytes: 'bytes of one CSDS node-matcher regex',
   maxRegexProgramSize: 'instructions one CSDS regex may compile to (bounded before compiling)',

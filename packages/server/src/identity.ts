@@ -297,8 +297,20 @@ export function nodeIdentityCheck(options: NodeIdentityOptions): Authorize {
         Code.PermissionDenied,
         `certificate identity ${display(describeIdentity(identity))} may not claim node "${display(node.id)}": ${why}`,
       );
+    if (call !== undefined) verifiedNodes.set(call, node.id);
     return true;
   };
+}
+
+/** The node id each call's verified certificate was found to hold (by {@link nodeIdentityCheck}). */
+const verifiedNodes = new WeakMap<object, string>();
+
+/**
+ * True when {@link nodeIdentityCheck} found `call`'s verified client certificate allowed to claim `nodeId`: the
+ * node id is then bound to who the caller is, and limits may count it by node id alone (finding Q10).
+ */
+export function nodeIdVerified(call: ServerCall | undefined, nodeId: string): boolean {
+  return call !== undefined && verifiedNodes.get(call) === nodeId;
 }
 
 /** Runs authorization steps in order: the first that refuses (false, or a thrown error) decides. */

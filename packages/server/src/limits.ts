@@ -113,7 +113,11 @@ export interface Limits {
    * SETTINGS_MAX_CONCURRENT_STREAMS is this plus 16 (other calls), and the extra xDS streams end with RESOURCE_EXHAUSTED.
    */
   readonly maxStreamsPerConnection?: number;
-  /** Concurrent xDS streams of one node id, across connections; default 100. */
+  /**
+   * Concurrent xDS streams of one node, counted once a stream is authorized; default 100. A node id any client may
+   * claim counts per node id and peer address (an IPv4 address, an IPv6 /64), so that claiming another's node id
+   * cannot lock it out; a node id `nodeIdentity` verified counts across connections and peers.
+   */
   readonly maxStreamsPerNode?: number;
   /**
    * How long a stream may leave a written response unflushed (the client does not read) before it is ended with

@@ -1,8 +1,9 @@
 // What a discovery stream checks before a request reaches its type's watch: the server is not closing, the request
-// decoded, the first request names a node (rule S2) within the node limits (rule L2) and the node is authorized
-// (rule L6), later requests keep that node (S2) and ask for a type the service serves (S1, S15), and the
-// application's hooks (`onStreamOpen`, `onRequest`) let it through. Requests are handled one at a time and in
-// order: while authorization or a hook runs, the requests that follow wait for it, at most
+// decoded, the first request names a node (rule S2) within the node limits (rule L2), the node is authorized (rule
+// L6) and has room under `limits.maxStreamsPerNode` (counted per node id and peer unless the node id is verified:
+// stream-registry.ts, finding Q10), later requests keep that node (S2) and ask for a type the service serves (S1,
+// S15), and the application's hooks (`onStreamOpen`, `onRequest`) let it through. Requests are handled one at a time
+// and in order: while authorization or a hook runs, the requests that follow wait for it, at most
 // `limits.maxQueuedRequests` of them and `limits.maxQueuedRequestBytes` of their bytes, within the server's
 // `limits.maxQueuedRequestBytesTotal` (rule L2). A step that settles synchronously costs no promise. Before any of
 // that, a request still arriving reserves its announced length from the server's partial-request budget
@@ -12,6 +13,7 @@ import { Code, type Node, XdsError } from '@xds/api';
 import { authorizationFailure } from './authorization.js';
 import { UndecodableRequest } from './codec.js';
 import { callHook, type HookContext, type HookName, hookFailure } from './hooks.js';
+import { nodeIdVerified } from './identity.js';
 import { limitPartialRequests } from './partial-requests.js';
 import { estimateRequestBytes, type QueuedBytesTally, queuedBytesTally } from './queued-bytes.js';
 import { releaseReadBuffers } from './read-buffers.js';
@@ -282,8 +284,9 @@ export class StreamAdmission<Req extends AnyRequest> {
       host.fail(new XdsError(Code.InvalidArgument, 'the first request of a stream must carry node.id'));
       return;
     }
-    // Rule L2: a node id within its limit, and within the node's stream limit.
-    const refused = this.#ctx.registry.claimNode(host, node.id);
+    // Rule L2: a node id within its limit.
+    const registry = this.#ctx.registry;
+    const refused = registry.claimNode(host, node.id);
     if (refused !== undefined) {
       host.fail(refused);
       return;
@@ -291,6 +294,12 @@ export class StreamAdmission<Req extends AnyRequest> {
     host.identify(node);
     const authorize = this.#ctx.authorize;
     const admitted = () => {
+      // Rule L2: within the node's stream limit, counted once authorization said who may claim the node (Q10).
+      const full = registry.countNode(host, nodeIdVerified(this.#call, node.id));
+      if (full !== undefined) {
+        host.fail(full);
+        return;
+      }
       this.#authorized = true;
       host.opened();
       this.#admit(request);

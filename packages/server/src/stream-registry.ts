@@ -1,8 +1,12 @@
 // Every xDS stream the server holds, from its headers to its end, and the limits that apply across streams (rule
 // L2): a stream that sent headers and nothing else is "pending" and must send its first request within
 // `limits.firstRequestTimeoutMs`; one HTTP/2 connection may hold `limits.maxStreamsPerConnection` streams and one
-// node id `limits.maxStreamsPerNode`. Pending streams show in the counts, so that a client holding thousands of
+// node `limits.maxStreamsPerNode`. Pending streams show in the counts, so that a client holding thousands of
 // header-only streams is visible, bounded and cut, not silently held. Streams ended by a limit are counted by limit.
+// The per-node count is keyed by what the server knows of the node (finding Q10): a node id any client may claim
+// counts per peer address as well (an IPv4 address, an IPv6 /64), so that a client that claims another's node id
+// uses up its own share, not the node's; a node id bound to the stream's verified certificate (identity.ts) counts
+// alone, across peers.
 // The names streams hold subscribed are charged here too (subscription-budget.ts), per connection and peer address,
 // and a stream's whole charge is given back when it leaves, whichever way it ended.
 import { Code, XdsError } from '@xds/api';
@@ -28,8 +32,10 @@ interface Entry {
   subscribedNames: number;
   /** When the stream opened (ms since the epoch). */
   readonly at: number;
-  /** The node id it counts against, once its first request named it. */
+  /** The node id its first request named. */
   node: string | undefined;
+  /** The key of the per-node count it counts against (node id, and peer unless verified), once counted. */
+  nodeKey?: string;
   pending: boolean;
 }
 
@@ -62,6 +68,7 @@ export class StreamRegistry {
   /** Pending streams in the order they opened, which is the order of their deadlines. */
   readonly #pending = new Set<RegisteredStream>();
   readonly #perConnection = new Map<string, number>();
+  /** Streams per node, keyed as {@link countNode} says. */
   readonly #perNode = new Map<string, number>();
   readonly #endedByLimit = new Map<keyof Limits, number>();
   #unknownTypes = 0;
@@ -108,7 +115,7 @@ export class StreamRegistry {
 
   /**
    * The stream's first request names `nodeId`: refuses a node id longer than `limits.maxNodeIdBytes`
-   * (INVALID_ARGUMENT) and a node that already has `limits.maxStreamsPerNode` streams (RESOURCE_EXHAUSTED).
+   * (INVALID_ARGUMENT). The node's stream count is checked once the stream is authorized ({@link countNode}).
    */
   claimNode(stream: RegisteredStream, nodeId: string): XdsError | undefined {
     const entry = this.#entries.get(stream);
@@ -121,17 +128,34 @@ export class StreamRegistry {
         `node.id is ${bytes} bytes, over limits.maxNodeIdBytes (${this.#limits.maxNodeIdBytes})`,
       );
     }
-    const count = this.#perNode.get(nodeId) ?? 0;
+    entry.node = nodeId;
+    return undefined;
+  }
+
+  /**
+   * The stream of the node {@link claimNode} named was authorized: refuses it (RESOURCE_EXHAUSTED) when the node
+   * already has `limits.maxStreamsPerNode` streams, counted by node id alone when `verified` (the node id is bound to
+   * the call's verified certificate), else by node id and peer address (finding Q10: a claimant of another's node id
+   * cannot lock that node out).
+   */
+  countNode(stream: RegisteredStream, verified: boolean): XdsError | undefined {
+    const entry = this.#entries.get(stream);
+    if (entry?.node === undefined || entry.nodeKey !== undefined) return undefined;
+    const nodeId = entry.node;
+    // Unambiguous (rule L5): a node id cannot pass for a node id and a peer.
+    const key = JSON.stringify(verified ? [nodeId] : [nodeId, entry.peer ?? null]);
+    const count = this.#perNode.get(key) ?? 0;
     const max = this.#limits.maxStreamsPerNode;
     if (count >= max) {
       this.limitReached('maxStreamsPerNode');
+      const from = verified || entry.peer === undefined ? '' : ` from peer ${entry.peer}`;
       return new XdsError(
         Code.ResourceExhausted,
-        `node "${cutForDisplay(nodeId, 256)}" already has limits.maxStreamsPerNode (${max}) xDS streams open`,
+        `node "${cutForDisplay(nodeId, 256)}" already has limits.maxStreamsPerNode (${max}) xDS streams open${from}`,
       );
     }
-    this.#perNode.set(nodeId, count + 1);
-    entry.node = nodeId;
+    this.#perNode.set(key, count + 1);
+    entry.nodeKey = key;
     return undefined;
   }
 
@@ -194,7 +218,7 @@ export class StreamRegistry {
       if (streams?.delete(stream) === true && streams.size === 0) this.#openByNode.delete(entry.node);
     }
     if (entry.connection !== undefined) decrement(this.#perConnection, entry.connection);
-    if (entry.node !== undefined) decrement(this.#perNode, entry.node);
+    if (entry.nodeKey !== undefined) decrement(this.#perNode, entry.nodeKey);
   }
 
   /** A stream was ended because it went past `limit`. */
