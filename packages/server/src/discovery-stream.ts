@@ -1,7 +1,8 @@
 // The base of SotW and delta streams: what both share lives here once, and the subclasses hold only what differs.
 // Requests pass through admission (stream-admission.ts: node rules S2, types S1, limits L2, authorization L6) in
-// order; responses go out through the writer (stream-writer.ts: push order S11, one unflushed response S12); this
-// file ties them to the call, the watches, the ACK/NACK rules (S3–S5) and ending with a clear status.
+// order; a request's type and the types the server does not serve are stream-types.ts's (S1, S15); responses go out
+// through the writer (stream-writer.ts: push order S11, one unflushed response S12); this file ties them to the
+// call, the watches, the ACK/NACK rules (S3–S5) and ending with a clear status.
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import type { ConfigWatcher, DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
@@ -13,11 +14,11 @@ import { withFirstNode, withLaterNode } from './request-node.js';
 import { statusDetails, toStatus } from './status.js';
 import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-admission.js';
 import type { StreamContext } from './stream-context.js';
+import { StreamTypes } from './stream-types.js';
 import { StreamWriter, type WriterHost } from './stream-writer.js';
 import { nameCost } from './subscription-budget.js';
 import type { ServedMethod } from './type-service.js';
 import { TypeState } from './type-state.js';
-import { maxUnknownTypeUrlLength, plausibleTypeUrl, unknownTypes } from './unknown-type.js';
 
 export type { AnyRequest } from './stream-admission.js';
 
@@ -46,8 +47,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   #ended = false;
   #nonce = 0;
   #hookContext: HookContext | undefined;
-  /** Types of this stream the server does not know (rule S15), served empty. */
-  #unknown: Set<string> | undefined;
+  /** The stream's types: what a request is about (S1), and the ones the server does not serve (S15). */
+  readonly #types: StreamTypes;
   #abort: AbortController | undefined;
   /** Requests received so far (decoded or not). */
   #received = 0;
@@ -62,6 +63,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     this.ads = method.typeUrl === undefined;
     this.#admission = new StreamAdmission(ctx, this, method, call);
     this.#writer = new StreamWriter(ctx, call, this);
+    this.#types = new StreamTypes(ctx, method);
   }
 
   /** Wires the call's events. */
@@ -152,60 +154,19 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
 
   /** Admission's call: an accepted request of a type the service serves. */
   process(request: Req, typeUrl: string): void {
-    if (!this.ctx.servesType(typeUrl) && !this.types.has(typeUrl as TypeUrl)) this.#unknownType(typeUrl);
+    if (!this.ctx.servesType(typeUrl) && !this.types.has(typeUrl as TypeUrl))
+      this.#types.addUnknown(typeUrl, this);
     this.handle(request, typeUrl as TypeUrl);
-  }
-
-  /**
-   * Rule S15: an ADS subscription to a type the server does not know is served as a type with no resources. The
-   * first such type is logged (once per stream), each is counted, and a stream holds at most
-   * `limits.maxUnknownTypesPerStream` of them (rule L2).
-   */
-  #unknownType(typeUrl: string): void {
-    this.#unknown ??= new Set();
-    const unknown = this.#unknown;
-    const max = this.ctx.limits.maxUnknownTypesPerStream;
-    if (unknown.size >= max) {
-      this.ctx.limitReached('maxUnknownTypesPerStream');
-      throw new XdsError(
-        Code.ResourceExhausted,
-        `type_url ${typeUrl} would be the stream's type number ${max + 1} that this server does not serve, over limits.maxUnknownTypesPerStream (${max})`,
-      );
-    }
-    if (unknown.size === 0)
-      this.ctx.logger.warn(
-        { streamId: this.id, nodeId: this.nodeId, typeUrl },
-        'xDS stream subscribed to a type this server does not serve; it is answered as a type with no resources (rule S15)',
-      );
-    unknown.add(typeUrl);
-    this.ctx.registry.unknownType();
   }
 
   /** Where the watch of a type comes from: the cache, or, for a type the server does not know, nowhere (S15). */
   protected watcher(typeUrl: TypeUrl): ConfigWatcher {
-    return this.#unknown?.has(typeUrl) === true ? unknownTypes : this.ctx.cache;
+    return this.#types.watcher(typeUrl);
   }
 
   /** Admission's call, rule S1: which type a request is about. */
   typeOf(request: Req): string {
-    const typeUrl = request.typeUrl;
-    const fixed = this.#method.typeUrl;
-    if (fixed !== undefined) {
-      if (typeUrl === '' || typeUrl === fixed) return fixed;
-      throw new XdsError(
-        Code.InvalidArgument,
-        `type_url ${typeUrl} cannot be requested on ${this.#method.path}`,
-      );
-    }
-    if (typeUrl === '')
-      throw new XdsError(Code.InvalidArgument, 'type_url is required on an aggregated (ADS) stream');
-    // Rule S15: on ADS, a type the server does not serve is a subscription to nothing, if it looks like a type URL.
-    if (!this.ctx.servesType(typeUrl) && !plausibleTypeUrl(typeUrl))
-      throw new XdsError(
-        Code.InvalidArgument,
-        `type_url ${JSON.stringify(typeUrl.slice(0, 128))} is not a type URL (host/package.Type, at most ${maxUnknownTypeUrlLength} characters)`,
-      );
-    return typeUrl;
+    return this.#types.typeOf(request.typeUrl);
   }
 
   /** The writer's call: take and write the response of a type, if its watch has one. */
@@ -248,7 +209,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   protected resubscribe(state: TypeState, count: number, bytes: number): void {
     const limits = this.ctx.limits;
     const typeUrl = state.typeUrl;
-    if (count > limits.maxNamesPerUnknownType && this.#unknown?.has(typeUrl) === true) {
+    if (count > limits.maxNamesPerUnknownType && this.#types.isUnknown(typeUrl)) {
       this.ctx.limitReached('maxNamesPerUnknownType');
       throw new XdsError(
         Code.ResourceExhausted,
