@@ -61,6 +61,10 @@ export class GroupUpstream {
   #flush: NodeJS.Immediate | undefined;
   readonly #answerWaitMs: number;
   #answerTimer: NodeJS.Timeout | undefined;
+  /** When {@link #answerTimer} fires (ms, performance.now). */
+  #answerDue = 0;
+  /** Types whose stream was opened again and has not answered them since (its first request is answered first). */
+  readonly #resumed = new Set<TypeUrl>();
   readonly #bytes: ResourceBytesBudget | undefined;
   /** The group's client as the budget reads it. */
   readonly #held: HeldResources = {
@@ -103,6 +107,17 @@ export class GroupUpstream {
     };
     this.client.on('ack', answered);
     this.client.on('nack', answered);
+    this.client.on('ack', ({ typeUrl }) => this.#resumed.delete(typeUrl as TypeUrl));
+    this.client.on('nack', ({ typeUrl }) => this.#resumed.delete(typeUrl as TypeUrl));
+    this.client.on('disconnected', () => {
+      // The next stream's first request carries every type the group holds (rule X3).
+      for (const typeUrl of this.#handles.keys()) this.#resumed.add(typeUrl);
+      this.#cache.answers.disconnected(group);
+    });
+    this.client.on('connected', () => {
+      this.#cache.answers.connected(group);
+      this.#armAnswerTimer();
+    });
   }
 
   /** The group's subscription of a type may have changed; the upstream is told once per turn of the event loop. */
@@ -131,13 +146,11 @@ export class GroupUpstream {
     if (this.client.closed) return;
     for (const typeUrl of this.#dirty) {
       const sent = this.#send(typeUrl);
-      this.#cache.flushed(this.group, typeUrl, sent);
+      this.#cache.flushed(this.group, typeUrl, sent, this.#resumed.has(typeUrl));
     }
     this.#dirty.clear();
-    // Each request that asks for more gets the whole wait.
-    clearTimeout(this.#answerTimer);
-    this.#answerTimer = undefined;
-    if (this.#cache.unansweredTypes(this.group).length > 0) this.#armAnswerTimer();
+    // The wait runs from each type's oldest unanswered request: a later flush does not restart it (review R2).
+    this.#armAnswerTimer();
   }
 
   /** Sends what the group's subscription of a type gained and lost since the last flush; true when a request went. */
@@ -175,20 +188,38 @@ export class GroupUpstream {
   }
 
   /**
-   * After `answerWaitMs`, a request still unanswered on a connected stream counts as answered: the origin had
-   * nothing new to send (a delta origin need not answer then). On a stream that is not connected it waits on: the
-   * client presents its subscription again when it reconnects, and that is answered.
+   * After `answerWaitMs` from a type's oldest unanswered request, on a connected stream, the request counts as
+   * answered: the origin had nothing new to send (a delta origin need not answer then). On a stream that is not
+   * connected it waits on: the client presents its subscription again when it reconnects, and the wait starts
+   * again then. One timer per group, set for the earliest deadline; requests sent later do not move it (review R2).
    */
   #armAnswerTimer(): void {
-    this.#answerTimer = setTimeout(() => {
-      this.#answerTimer = undefined;
-      if (this.client.closed) return;
-      const types = this.#cache.unansweredTypes(this.group);
-      if (types.length === 0) return;
-      if (this.client.connected)
-        for (const typeUrl of types) this.#cache.upstreamAnswered(this.group, typeUrl);
-      else this.#armAnswerTimer();
-    }, this.#answerWaitMs);
+    if (this.client.closed) return;
+    let due: number | undefined;
+    for (const typeUrl of this.#cache.answers.sentTypes(this.group)) {
+      const since = this.#cache.answers.sentSince(this.group, typeUrl);
+      if (since !== undefined && (due === undefined || since < due)) due = since;
+    }
+    if (due === undefined || (this.#answerTimer !== undefined && this.#answerDue <= due + this.#answerWaitMs))
+      return;
+    clearTimeout(this.#answerTimer);
+    this.#answerDue = due + this.#answerWaitMs;
+    this.#answerTimer = setTimeout(
+      () => this.#answerWaitOver(),
+      Math.max(0, this.#answerDue - performance.now()),
+    );
     this.#answerTimer.unref();
+  }
+
+  #answerWaitOver(): void {
+    this.#answerTimer = undefined;
+    if (this.client.closed || !this.client.connected) return;
+    const now = performance.now();
+    for (const typeUrl of this.#cache.answers.sentTypes(this.group)) {
+      const since = this.#cache.answers.sentSince(this.group, typeUrl);
+      if (since !== undefined && since + this.#answerWaitMs <= now)
+        this.#cache.upstreamAnswered(this.group, typeUrl, true);
+    }
+    this.#armAnswerTimer();
   }
 }

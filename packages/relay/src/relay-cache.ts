@@ -75,8 +75,11 @@ export class RelayCache extends SnapshotCache {
   >();
   /** Per group, the types the upstream answered at least once. */
   readonly #ready = new Map<string, Set<TypeUrl>>();
-  /** Per group, the types whose view does not cover the group's subscriptions until the upstream answers. */
-  readonly #answers = new GroupAnswers();
+  /**
+   * Per group, the types whose view does not cover the group's subscriptions until the upstream answers, and which
+   * requests are unanswered (the group's upstream tells it of its stream; the cache of answers and waits over).
+   */
+  readonly answers = new GroupAnswers();
   /** Per group and type, what its union gained and lost since its upstream last took it; kept until forget(). */
   readonly #pending = new Map<string, Map<TypeUrl, Pending>>();
 
@@ -120,34 +123,28 @@ export class RelayCache extends SnapshotCache {
    * request that asked for what the group's watches subscribe to now (no wildcard or name still awaited).
    */
   isReady(group: string, typeUrl: TypeUrl): boolean {
-    return this.#answeredOnce(group, typeUrl) && !this.#answers.awaiting(group, typeUrl);
-  }
-
-  /** The types of a group with a request upstream that no response answered yet. */
-  unansweredTypes(group: string): TypeUrl[] {
-    return this.#answers.sentTypes(group);
+    return this.#answeredOnce(group, typeUrl) && !this.answers.awaiting(group, typeUrl);
   }
 
   /**
    * The group's upstream took the type's interest change ({@link takeInterestChange}): `sent` when it sent a
-   * request upstream. A gain that came to nothing stops waiting at once.
+   * request upstream; `afterFirst` when its stream was opened again and has not answered the type since (the
+   * stream's first request is answered first). A gain that came to nothing stops waiting at once.
    */
-  flushed(group: string, typeUrl: TypeUrl, sent: boolean): void {
-    if (this.#answers.flushed(group, typeUrl, sent)) this.#release(group, typeUrl);
+  flushed(group: string, typeUrl: TypeUrl, sent: boolean, afterFirst = false): void {
+    if (this.answers.flushed(group, typeUrl, sent, afterFirst)) this.#release(group, typeUrl);
   }
 
   /**
    * A response of the type came from the group's upstream (accepted or NACKed, and applied) after the requests it
-   * sent so far: the view covers them now, and the watches held back may answer, even with nothing (rule S7a).
+   * sent before it (group-answers.ts says which), or `answerWaitMs` passed since the oldest of them on a connected
+   * stream (`waitOver`: a delta origin need not answer a subscription that brings nothing new). When they are all
+   * answered, the view covers them, and the watches held back may answer, even with nothing (rule S7a).
    */
-  upstreamAnswered(group: string, typeUrl: TypeUrl): void {
-    if (!this.#answers.answered(group, typeUrl)) return;
-    let ready = this.#ready.get(group);
-    if (ready === undefined) {
-      ready = new Set();
-      this.#ready.set(group, ready);
-    }
-    ready.add(typeUrl);
+  upstreamAnswered(group: string, typeUrl: TypeUrl, waitOver = false): void {
+    const answers = this.answers;
+    if (!(waitOver ? answers.waitOver(group, typeUrl) : answers.answered(group, typeUrl))) return;
+    this.#readyOf(group).add(typeUrl);
     this.#release(group, typeUrl);
   }
 
@@ -169,22 +166,18 @@ export class RelayCache extends SnapshotCache {
     );
     const current = this.getSnapshot(group) ?? Snapshot.create([]);
     const next = current.change(typeUrl, entries, removed, version === '' ? undefined : version);
-    let ready = this.#ready.get(group);
-    if (ready === undefined) {
-      ready = new Set();
-      this.#ready.set(group, ready);
-    }
+    const ready = this.#readyOf(group);
     const first = !ready.has(typeUrl);
     ready.add(typeUrl);
     if (next !== current || this.getSnapshot(group) === undefined) this.setSnapshot(group, next);
     // While the view does not cover the subscriptions, upstreamAnswered() releases the watches.
-    if (first && !this.#answers.awaiting(group, typeUrl)) this.#release(group, typeUrl);
+    if (first && !this.answers.awaiting(group, typeUrl)) this.#release(group, typeUrl);
   }
 
   /** Forgets a group's snapshot and readiness (the group is gone). */
   forget(group: string): void {
     this.#ready.delete(group);
-    this.#answers.forget(group);
+    this.answers.forget(group);
     this.#pending.delete(group);
     this.clearSnapshot(group);
   }
@@ -249,7 +242,7 @@ export class RelayCache extends SnapshotCache {
     // The view covers a name already asked for, and every name while the group's upstream holds the wildcard. What
     // else the union gains is not covered until the upstream answers (synchronously here: this watch's answer to the
     // very request that gained it is computed next).
-    if (!covered && (gained || counts.wildcard > 0)) this.#answers.gained(indexed.group, watch.typeUrl);
+    if (!covered && (gained || counts.wildcard > 0)) this.answers.gained(indexed.group, watch.typeUrl);
     this.#hooks.interestChanged(indexed.group, watch.typeUrl);
   }
 
@@ -281,6 +274,16 @@ export class RelayCache extends SnapshotCache {
       this.#groups.delete(indexed.group);
       this.#hooks.groupIdle(indexed.group);
     }
+  }
+
+  /** The types the upstream answered for a group, made on first use. */
+  #readyOf(group: string): Set<TypeUrl> {
+    let ready = this.#ready.get(group);
+    if (ready === undefined) {
+      ready = new Set();
+      this.#ready.set(group, ready);
+    }
+    return ready;
   }
 
   /** True once the upstream answered the type for the group (what the view holds may still not cover a gain). */

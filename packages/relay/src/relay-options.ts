@@ -81,8 +81,8 @@ export interface RelayOptions {
   readonly groupIdleMs?: number;
   /**
    * How long a group's upstream request that asks for more (a wildcard or names no client of the group wanted
-   * before) may stay unanswered on a connected stream before the group's view counts as covering it (ms); default
-   * 10 s. Meanwhile the downstream watches of that type in the group wait: a view that does not cover a wildcard
+   * before) may stay unanswered on a connected stream before the group's view counts as covering it (ms), measured
+   * from that request (the group's later requests do not restart it); default 10 s. Meanwhile the downstream watches of that type in the group wait: a view that does not cover a wildcard
    * watch would tell it the missing clusters are deleted. A SotW origin answers such a request at once; a delta
    * origin need not when it has nothing new to send.
    */
