@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { DiscoveryRequestSchema, discoveryMethods, TypeUrl } from '@xds/api';
 import { Snapshot } from '@xds/cache';
 import { assignment, type Harness, nextEvent, start } from './test-harness.js';
-import { grpcFrame, RawConnection } from './test-raw-client.js';
+import { grpcFrame, RawConnection, until } from './test-raw-client.js';
 
 const { Cluster, Endpoint } = TypeUrl;
 const fetchEndpoints = discoveryMethods.find((m) => m.typeUrl === Endpoint && m.kind === 'fetch')!.path;
@@ -38,6 +38,42 @@ describe('request limits', () => {
       assert.equal(info?.types[Cluster]?.nack?.message, event.message);
     });
   }
+
+  it('L2: a SotW version_info of 1 MiB that is not the version sent is kept cut to 256 bytes (ack, nack, clients())', async () => {
+    const node = 'long-version';
+    h.cache.setSnapshot(node, h.cache.getSnapshot('n1')!);
+    const connection = new RawConnection(Number(h.address.split(':')[1]));
+    try {
+      const stream = connection.open();
+      stream.send({ node: { id: node }, typeUrl: Cluster });
+      await until(() => stream.responses.length === 1, 'the first Cluster response');
+      const first = stream.responses[0]!;
+      const huge = `${'é'.repeat(10)}${'v'.repeat(mib - 20)}`;
+      const acked = nextEvent(h.server, 'ack', (e) => e.nodeId === node);
+      stream.send({ typeUrl: Cluster, versionInfo: huge, responseNonce: first.nonce });
+      const ack = await acked;
+      const cut = `… [cut: ${mib} bytes, kept 256]`;
+      assert.ok(ack.version.startsWith('é'.repeat(10)) && ack.version.endsWith(cut), ack.version.slice(-60));
+      const info = h.server.clients().find((c) => c.nodeId === node);
+      assert.equal(info?.types[Cluster]?.ackedVersion, ack.version, 'clients() keeps the cut version');
+      // The version the server sent is kept as it is, however long the client's was before.
+      h.cache.setSnapshot(node, Snapshot.create([assignment('long-version-change', 9100)]));
+      await until(() => stream.responses.length === 2, 'the pushed response');
+      const second = stream.responses[1]!;
+      const nacked = nextEvent(h.server, 'nack', (e) => e.nodeId === node);
+      stream.send({
+        typeUrl: Cluster,
+        versionInfo: huge,
+        responseNonce: second.nonce,
+        errorDetail: { message: 'no' },
+      });
+      const nack = await nacked;
+      assert.ok(nack.acceptedVersion.endsWith(cut), 'the nack event carries the cut version');
+      assert.equal(nack.version, second.versionInfo);
+    } finally {
+      connection.close();
+    }
+  });
 });
 
 describe('names at the door', () => {

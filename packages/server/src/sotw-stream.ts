@@ -13,7 +13,7 @@ import { SotwRequestEvent } from './events.js';
 import { keptNames } from './lazy-names.js';
 import type { ResolvedLimits } from './limits.js';
 import { checkSotwRequest, sotwSubscriptionSize } from './request-limits.js';
-import type { TypeState } from './type-state.js';
+import { keptVersion, type TypeState } from './type-state.js';
 
 /** The EDS service name of an encoded Cluster, computed once per resource for all streams. */
 const serviceNames = new WeakMap<EncodedResource, string | undefined>();
@@ -85,7 +85,9 @@ export class SotwStream extends DiscoveryStream<DiscoveryRequest> {
     if (stale) return;
     // Rule L2: the request replaces the type's subscription; a change past a limit ends the stream first.
     this.#resubscribe(state, request);
-    if (nonce !== '') this.answer(state, nonce, request.errorDetail, request.versionInfo);
+    // Rule L2: the version the client states is kept and shown cut (it is never compared).
+    if (nonce !== '')
+      this.answer(state, nonce, request.errorDetail, keptVersion(request.versionInfo, state.sentVersion));
     (state.watch as SotwWatch).request(new RequestInfo(request, false, namesBytes));
   }
 

@@ -15,6 +15,18 @@ export interface NackInfo {
   readonly at: number;
 }
 
+/**
+ * Bytes kept of a `version_info` a client sends that is not the version the server sent (rule L2): such a version
+ * is only shown (status pages, CSDS, the `ack` and `nack` events), never compared, and a client could otherwise
+ * have 16 MiB kept per type for the stream's life and dumped whole on every status page.
+ */
+export const maxKeptVersionBytes = 256;
+
+/** The client's `version_info` as kept: the server's own string when equal, else cut to {@link maxKeptVersionBytes}. */
+export function keptVersion(version: string, sent: string | undefined): string {
+  return version === sent ? sent : cutForDisplay(version, maxKeptVersionBytes);
+}
+
 /** The per-stream, per-type bookkeeping of rules S3–S5: what was sent, what was acked, what was rejected. */
 export class TypeState {
   readonly typeUrl: TypeUrl;
@@ -63,7 +75,8 @@ export class TypeState {
 
   /**
    * Records an ACK of the latest nonce. The strings sent are kept when the client's equal them (the usual ACK), not
-   * the request's copies: an idle stream holds one string of each per type, not two (bench scenario 4).
+   * the request's copies: an idle stream holds one string of each per type, not two (bench scenario 4). `version`
+   * is the client's as {@link keptVersion} keeps it.
    */
   acked(version: string, nonce: string): void {
     this.ackedVersion = version === this.sentVersion ? this.sentVersion : version;
