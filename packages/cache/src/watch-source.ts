@@ -76,4 +76,9 @@ export interface WatchOptions {
   readonly legacyWildcard?: boolean;
   /** True when the client advertises `xds.config.supports-resource-ttl` (rule R4). */
   readonly supportsTtl?: boolean;
+  /**
+   * The stream's peer as the server's per-peer limits count it: an IPv4 address, or an IPv6 address's /64 (rule L2);
+   * undefined when unknown. A cache may give each peer a share of what it holds (the relay's groups).
+   */
+  readonly peer?: string | undefined;
 }

@@ -16,7 +16,7 @@ import { type AdmissionHost, type AnyRequest, StreamAdmission } from './stream-a
 import type { StreamContext } from './stream-context.js';
 import { StreamTypes } from './stream-types.js';
 import { StreamWriter, type WriterHost } from './stream-writer.js';
-import { nameCost } from './subscription-budget.js';
+import { nameCost, peerOf } from './subscription-budget.js';
 import type { ServedMethod } from './type-service.js';
 import { TypeState } from './type-state.js';
 
@@ -191,6 +191,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
       onReady: this.#writer.due,
       legacyWildcard: this.ctx.legacyWildcard(node, typeUrl),
       supportsTtl: node.clientFeatures.includes(ttlFeature),
+      peer: peerOf(this.call.getPeer()),
     });
     // The watch's type URL is the registered type's string, not this request's copy (one per type, not per stream).
     const state = new TypeState(watch.typeUrl, watch);
