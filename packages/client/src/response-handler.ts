@@ -142,7 +142,7 @@ export class ResponseHandler {
       return;
     }
     const first = type.version === '' && read.version !== '';
-    type.version = read.version;
+    type.accepted(read.version);
     stream.sender.ack(type, read);
     this.#ctx.emit('ack', {
       typeUrl: type.typeUrl,
@@ -169,6 +169,8 @@ export class ResponseHandler {
   ): void {
     const text = cutText(errors, this.#ctx.limits.maxErrorDetailBytes);
     stream.sender.nack(type, head.nonce, text);
+    const changesOnly = this.#ctx.protocol === 'delta' || !type.fullState;
+    type.rejected(applied.updated.length > 0 || applied.removed.length > 0, changesOnly);
     const limits = [...new Set(passed)];
     // The version is reported cut to its limit: a server does not choose the size of our logs.
     const version = cutText(head.version, this.#ctx.limits.maxVersionBytes);

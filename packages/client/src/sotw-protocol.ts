@@ -1,7 +1,8 @@
 /**
  * State-of-the-world ADS: every request carries the type's whole subscription; an ACK repeats the response's
  * version and nonce, a NACK the version last accepted. On a new stream the first request presents the version held
- * (rule S13), so that a server with the same content may leave it unanswered.
+ * (rule S13), so that a server with the same content may leave it unanswered: only when what the client holds is the
+ * whole state at that version for the subscription it asks (see `resume-coverage.ts`), else `''`.
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
@@ -34,7 +35,8 @@ export const sotwProtocol: Protocol<DiscoveryRequest, DiscoveryResponse> = {
   serialize: (request) => toBuffer(toBinary(DiscoveryRequestSchema, request)),
   deserialize: (bytes, limits) => receive(bytes, limits, DiscoveryResponseSchema, AnySchema),
   initial(type: TypeState, node: Node | undefined) {
-    return request(type, { versionInfo: type.version, responseNonce: '' }, node);
+    // The version only when what the client holds is complete at it for what it asks now (rule S13).
+    return request(type, { versionInfo: type.resumeVersion(), responseNonce: '' }, node);
   },
   resubscribe(type: TypeState) {
     if (type.told && !type.changed) return undefined;

@@ -18,7 +18,10 @@ export type AnyRequest = DiscoveryRequest | DeltaDiscoveryRequest;
 export interface HostileServer {
   readonly address: string;
   readonly requests: AnyRequest[];
+  /** Stops taking streams and waits for the open ones to end. */
   close(): Promise<void>;
+  /** Ends every open stream at once (the client sees the server go away) and stops. */
+  kill(): void;
 }
 
 /**
@@ -67,5 +70,6 @@ export async function hostileServer(
     address: `127.0.0.1:${port}`,
     requests,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    kill: () => server.forceShutdown(),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { resourceType } from '@xds/api';
 import type { XdsResource } from './resource.js';
+import { ResumeCoverage } from './resume-coverage.js';
 
 /** What a watch is told: the resources it wants that changed, and the names it wants that were removed. */
 export interface WatchUpdate {
@@ -73,8 +74,13 @@ export class TypeState {
   readonly #held = new Map<string, XdsResource>();
   /** The encoded bytes of #held, summed (rule L2: `limits.maxResourceBytesPerType`). */
   #bytes = 0;
-  /** The version of the latest accepted response (`''` before any). */
+  /**
+   * The version of the latest accepted response (`''` before any): what an ACK or a NACK repeats. On a new stream
+   * SotW presents {@link resumeVersion} instead.
+   */
   version = '';
+  /** What the held state is complete for at {@link version} (rule S13). */
+  readonly #coverage = new ResumeCoverage();
   /** The nonce of the latest response on the current stream (`''` on a new stream). */
   nonce = '';
   /** How many watches want each name. */
@@ -142,6 +148,7 @@ export class TypeState {
   /** A new stream: nothing is told yet. */
   resetTold(): void {
     this.#told = false;
+    this.#coverage.reset();
     this.#added.clear();
     this.#removed.clear();
     this.#bounced.clear();
@@ -165,6 +172,33 @@ export class TypeState {
     for (const name of names) this.#added.add(name);
     if (wildcard) this.#toldWildcard = false;
     return { names, wildcard };
+  }
+
+  /**
+   * The `version_info` a SotW stream's first request presents (rule S13), and that request tells the subscription:
+   * {@link version} when the held state is complete at it for the subscription asked now, else `''` (after a NACK
+   * that applied part of a response, or when the subscription gained a name or the wildcard since the version was
+   * accepted; see `resume-coverage.ts`). O(names), as the request itself is.
+   */
+  resumeVersion(): string {
+    const sub = this.subscription();
+    const version = this.version !== '' && this.#coverage.covers(sub, this.#held) ? this.version : '';
+    this.#coverage.told(sub);
+    return version;
+  }
+
+  /** A response was accepted at `version`: the held state is complete at it for what the stream answers. */
+  accepted(version: string): void {
+    this.version = version;
+    this.#coverage.accepted();
+  }
+
+  /**
+   * A response was NACKed; `applied`: part of it was applied all the same. `changesOnly`: a server sends the type
+   * only what changed (delta, and SotW types but Listener and Cluster), and counts the rejected resources as sent.
+   */
+  rejected(applied: boolean, changesOnly: boolean): void {
+    this.#coverage.rejected(applied, changesOnly);
   }
 
   /** True when the subscription differs from what the current stream was told. */
@@ -194,6 +228,7 @@ export class TypeState {
     const before = this.#wildcards > 0;
     this.#wildcards += delta;
     const after = this.#wildcards > 0;
+    if (before && !after) this.#coverage.leftWildcard();
     if (!this.#told || !this.#toldWildcard || before === after) return;
     if (!after) {
       this.#leftWildcard = true;
@@ -217,6 +252,7 @@ export class TypeState {
     }
     if (!this.#counts.delete(name)) return;
     this.#names.delete(name);
+    this.#coverage.dropped(name);
     this.#bounced.delete(name);
     if (this.#held.has(name)) this.#unnamed.add(name);
     if (!this.#added.delete(name)) this.#removed.add(name);

@@ -1,0 +1,171 @@
+// Rule S13 from the client's side: on a new SotW stream the client presents a `version_info` only when what it holds
+// is the whole state at that version for the subscription it asks, since a server (ours, for a wildcard) may then
+// leave the request unanswered. Each case reconnects to a real XdsServer whose Cluster version equals the one the
+// client last accepted, so presenting it would leave the client without the server's current resources.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { ClusterSchema, type DiscoveryRequest, DiscoveryResponseSchema, TypeUrl } from '@xds/api';
+import { Snapshot, SnapshotCache } from '@xds/cache';
+import type { XdsServer } from '@xds/server';
+import { until } from '@xds/testing';
+import { XdsClient } from './index.js';
+import { hostileServer } from './test-hostile-server.js';
+import { cluster, nextEvent, sample, serve } from './test-support.js';
+
+const closers: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+/** A real server holding `snapshot` for node n1. */
+async function origin(snapshot: Snapshot) {
+  const cache = new SnapshotCache();
+  cache.setSnapshot('n1', snapshot);
+  const served = await serve(cache);
+  closers.push(() => served.server.close());
+  return { ...served, cache };
+}
+
+/** A SotW client of node n1 that goes to the next of `servers` when a stream ends. */
+function client(servers: string[], validate?: (name: string) => string | null): XdsClient {
+  const c = new XdsClient({
+    servers,
+    node: 'n1',
+    backoff: { initialMs: 5, maxMs: 20 },
+    ...(validate === undefined ? {} : { validate: (_typeUrl, resource) => validate(resource.name) }),
+  });
+  closers.push(() => c.close());
+  return c;
+}
+
+/** Two servers holding `snapshot`, and a client of both that holds what it watches (`names`) of the first. */
+async function twoOrigins(
+  snapshot: Snapshot,
+  names: string[] | '*',
+  validate?: (name: string) => string | null,
+) {
+  const first = await origin(snapshot);
+  const second = await origin(snapshot);
+  const c = client([first.address, second.address], validate);
+  const got = nextEvent(c, 'update', (e) => e.typeUrl === TypeUrl.Cluster);
+  const watch = c.watch(TypeUrl.Cluster, names, () => {});
+  await got;
+  return { first, second, c, watch };
+}
+
+/** The Clusters the client holds, as `name@version`, sorted. */
+const held = (c: XdsClient) =>
+  [...c.resources(TypeUrl.Cluster).values()].map((r) => `${r.name}@${r.version}`).sort();
+
+/** The Clusters of `snapshot`, as {@link held} says them. */
+const current = (snapshot: Snapshot) =>
+  [...snapshot.entries(TypeUrl.Cluster).entries()].map(([name, r]) => `${name}@${r.version}`).sort();
+
+/** The first Cluster request of `server`'s next stream. */
+const firstRequest = (server: XdsServer) =>
+  nextEvent(server, 'request', (e) => e.initial && e.typeUrl === TypeUrl.Cluster);
+
+/** Polls, with a deadline, until the client holds `snapshot`'s Clusters. */
+const holds = (c: XdsClient, snapshot: Snapshot) =>
+  until("the client to hold the server's Clusters", () => held(c).join() === current(snapshot).join());
+
+describe('XdsClient presents a version on reconnect only for a complete state (SotW)', () => {
+  it('S13: names changed to the wildcard while disconnected present no version, and the client gets the whole type', async () => {
+    const snapshot = sample();
+    const { first, second, c, watch } = await twoOrigins(snapshot, ['c1']);
+    assert.equal(c.version(TypeUrl.Cluster), snapshot.version(TypeUrl.Cluster));
+    // Changed between the streams: the next stream's first request asks ['*'], which the server may leave
+    // unanswered when the version presented is its own.
+    c.once('disconnected', () => watch.setNames('*'));
+    const presented = firstRequest(second.server);
+    await first.server.close();
+    const request = await presented;
+    assert.deepEqual(request.names, ['*']);
+    assert.equal(request.versionInfo, '', 'the version held was accepted for c1 alone');
+    await holds(c, snapshot);
+  });
+
+  it('S13, S5: after a NACK that applied part of a response, a reconnect presents no version', async () => {
+    const before = sample();
+    const refuse = (name: string) => (name === 'bad' ? 'bad is refused' : null);
+    const { first, second, c } = await twoOrigins(before, '*', refuse);
+    const version = c.version(TypeUrl.Cluster);
+    // c2 changes and comes with a bad cluster: the new c2 is applied, the response NACKed and the version kept, so
+    // the client holds a state no version describes.
+    const nacked = nextEvent(c, 'nack');
+    first.cache.setSnapshot('n1', Snapshot.create([cluster('c1'), cluster('c2', 'other'), cluster('bad')]));
+    await nacked;
+    assert.equal(c.version(TypeUrl.Cluster), version);
+    assert.notDeepEqual(held(c), current(before), 'the new c2 was applied');
+    // The second server holds the state of that version.
+    assert.equal(before.version(TypeUrl.Cluster), version);
+    const presented = firstRequest(second.server);
+    await first.server.close();
+    assert.equal((await presented).versionInfo, '', 'no version describes what the client holds');
+    await holds(c, before);
+  });
+
+  it('S13: a response that answered the subscription before the wildcard covers only that subscription', async () => {
+    const snapshot = sample();
+    const version = snapshot.version(TypeUrl.Cluster);
+    // Answers the first request, and then the first one that asks the wildcard, with c1 alone: a push that crossed
+    // the request, answering the subscription the server knew (the client cannot tell the two apart).
+    const c1 = toBinary(
+      DiscoveryResponseSchema,
+      create(DiscoveryResponseSchema, {
+        typeUrl: TypeUrl.Cluster,
+        versionInfo: version,
+        resources: [anyPack(ClusterSchema, cluster('c1'))],
+      }),
+    );
+    let crossed = false;
+    const first = await hostileServer('sotw', (request, index, write) => {
+      const names = (request as DiscoveryRequest).resourceNames;
+      if (index === 0) write(withNonce(c1, 'n1'));
+      else if (names.includes('*') && !crossed) {
+        crossed = true;
+        write(withNonce(c1, 'n2'));
+      }
+    });
+    closers.push(() => first.close());
+    const second = await origin(snapshot);
+    const c = client([first.address, second.address]);
+    const acked = nextEvent(c, 'ack', (e) => e.nonce === 'n1');
+    const named = c.watch(TypeUrl.Cluster, ['c1'], () => {});
+    await acked;
+    const ackedCrossed = nextEvent(c, 'ack', (e) => e.nonce === 'n2');
+    c.watch(TypeUrl.Cluster, '*', () => {});
+    await ackedCrossed;
+    assert.equal(c.version(TypeUrl.Cluster), version);
+    // Now the subscription is the wildcard alone, which the server may leave unanswered at its own version.
+    named();
+    const presented = firstRequest(second.server);
+    first.kill();
+    assert.equal(
+      (await presented).versionInfo,
+      '',
+      'what the client holds was never answered for the wildcard',
+    );
+    await holds(c, snapshot);
+  });
+
+  it('S13: an unchanged wildcard subscription still presents the version it holds', async () => {
+    const snapshot = sample();
+    const { first, second, c } = await twoOrigins(snapshot, '*');
+    const presented = firstRequest(second.server);
+    await first.server.close();
+    assert.equal((await presented).versionInfo, snapshot.version(TypeUrl.Cluster));
+    assert.deepEqual(held(c), current(snapshot));
+  });
+});
+
+/** `bytes` of a DiscoveryResponse with its nonce set. */
+function withNonce(bytes: Uint8Array, nonce: string): Uint8Array {
+  const tail = toBinary(DiscoveryResponseSchema, create(DiscoveryResponseSchema, { nonce }));
+  const out = new Uint8Array(bytes.length + tail.length);
+  out.set(bytes);
+  out.set(tail, bytes.length);
+  return out;
+}
