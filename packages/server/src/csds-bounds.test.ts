@@ -2,7 +2,8 @@
 // resource are listed up to limits.maxStatusUnknownNames per stream and type and counted past it; an answer past
 // limits.maxStatusConfigs or maxStatusBytes (never more than maxMessageBytes) ends the call with RESOURCE_EXHAUSTED
 // naming the limit; answers are built in slices that give way to other work, at most
-// limits.maxConcurrentStatusCalls at once. Over a real grpc-js server and real xDS clients.
+// limits.maxConcurrentStatusCalls at once (counted in csds-gate.test.ts). Over a real grpc-js server and real xDS
+// clients.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -104,15 +105,6 @@ describe('L2: CSDS answers are bounded while they are built (probe4 F6)', () => 
         assert.deepEqual(small.config, []);
       });
     }
-  });
-
-  it('L2: concurrent calls past maxConcurrentStatusCalls wait their turn and are all answered', async () => {
-    // One caller (127.0.0.1) with six calls in flight: its share is raised to six.
-    const limits = { maxConcurrentStatusCalls: 1, maxStatusCallsPerCaller: 6 };
-    await withHolder({ limits }, 500, async (_h, csds) => {
-      const answers = await Promise.all(Array.from({ length: 6 }, () => csds.fetch(forNodes('n1'))));
-      for (const answer of answers) assert.equal(answer.config[0]?.genericXdsConfigs.length, 102);
-    });
   });
 });
 

@@ -2,9 +2,10 @@
  * The bounds on CSDS answers being built (rule L2): server-wide, at most `limits.maxConcurrentStatusCalls` are built
  * at once, each in slices that give way to other work; more calls wait in order, and past `maxWaiting` waiting calls
  * one more is refused with RESOURCE_EXHAUSTED naming the limit. Per caller, at most
- * `limits.maxStatusCallsPerCaller` calls are in flight at once (from arrival: being authorized, waiting or built):
- * without it one caller could keep the whole queue full (100 calls) so that every operator's call waited behind
- * its calls, or was refused, and hold as many `authorizeStatus` verdicts open. A caller is its verified
+ * `limits.maxStatusCallsPerCaller` calls are in flight at once (from arrival: being authorized, waiting, built, and
+ * sent until the answer is flushed or the call ends): without it one caller could keep the whole queue full (100
+ * calls) so that every operator's call waited behind its calls, or was refused, and hold as many `authorizeStatus`
+ * verdicts open; and a caller that never reads could have answer after answer queued for it (probe Q5). A caller is its verified
  * client certificate's identity under mutual TLS, else its peer address (connection-gate.ts's key: 127.0.0.2 and
  * 127.0.0.3 are two callers).
  */
@@ -15,6 +16,9 @@ import type { ServerCall } from './stream-context.js';
 
 /** Calls that may wait for a turn, beyond those running. */
 export const maxWaitingStatusCalls = 100;
+
+/** A waiting call whose caller left (review R9). */
+const leftQueue = () => new XdsError(Code.Cancelled, 'the call ended while it waited for its turn');
 
 /** The limits that refuse a CSDS call before its answer is built. */
 export type StatusGateLimit = 'maxConcurrentStatusCalls' | 'maxStatusCallsPerCaller';
@@ -70,7 +74,8 @@ export class StatusGate {
   readonly #max: number;
   readonly #maxPerCaller: number;
   readonly #maxWaiting: number;
-  readonly #waiting: (() => void)[] = [];
+  /** Calls waiting for a turn, in arrival order. */
+  readonly #waiting = new Set<() => void>();
   readonly #callers = new Map<string, number>();
   #running = 0;
 
@@ -81,8 +86,8 @@ export class StatusGate {
   }
 
   /**
-   * Counts a call of `caller` from its arrival (authorization, waiting and building included) until the returned
-   * function is called; throws RESOURCE_EXHAUSTED naming `limits.maxStatusCallsPerCaller` and the caller (after
+   * Counts a call of `caller` from its arrival (authorization, waiting, building and sending included) until the
+   * returned function is called; throws RESOURCE_EXHAUSTED naming `limits.maxStatusCallsPerCaller` and the caller (after
    * calling `refused`) when the caller has that many in flight already.
    */
   admit(caller: string, refused?: (limit: StatusGateLimit) => void): () => void {
@@ -107,11 +112,18 @@ export class StatusGate {
 
   /**
    * Runs `work` when a turn is free; rejects with RESOURCE_EXHAUSTED naming `limits.maxConcurrentStatusCalls`
-   * (after calling `refused` with it) when too many calls wait already.
+   * (after calling `refused` with it) when too many calls wait already. A call whose `signal` aborts while it waits
+   * leaves the queue at once (review R9) and rejects with CANCELLED: a caller that cancels its calls cannot keep
+   * places in the queue, nor turns that nobody would use.
    */
-  async run<T>(work: () => Promise<T>, refused?: (limit: StatusGateLimit) => void): Promise<T> {
+  async run<T>(
+    work: () => Promise<T>,
+    refused?: (limit: StatusGateLimit) => void,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (signal?.aborted === true) throw leftQueue();
     if (this.#running >= this.#max) {
-      if (this.#waiting.length >= this.#maxWaiting) {
+      if (this.#waiting.size >= this.#maxWaiting) {
         refused?.('maxConcurrentStatusCalls');
         throw new StatusGateRefusal(
           'maxConcurrentStatusCalls',
@@ -119,21 +131,35 @@ export class StatusGate {
         );
       }
       // The turn is handed over by the call that finishes (running stays the same).
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await new Promise<void>((resolve, reject) => {
+        const go = () => {
+          signal?.removeEventListener('abort', left);
+          resolve();
+        };
+        const left = () => {
+          this.#waiting.delete(go);
+          reject(leftQueue());
+        };
+        signal?.addEventListener('abort', left, { once: true });
+        this.#waiting.add(go);
+      });
     } else {
       this.#running++;
     }
     try {
       return await work();
     } finally {
-      const next = this.#waiting.shift();
-      if (next !== undefined) next();
-      else this.#running--;
+      const next = this.#waiting.values().next().value;
+      if (next === undefined) this.#running--;
+      else {
+        this.#waiting.delete(next);
+        next();
+      }
     }
   }
 
   /** Answers being built now, calls waiting for a turn, and the callers with calls in flight. */
   get stats(): { readonly running: number; readonly waiting: number; readonly callers: number } {
-    return { running: this.#running, waiting: this.#waiting.length, callers: this.#callers.size };
+    return { running: this.#running, waiting: this.#waiting.size, callers: this.#callers.size };
   }
 }

@@ -5,14 +5,18 @@
  * nothing about CSDS refuses it. Errors end the call with a status and never escape a handler (rule L4); a stream
  * answers one request at a time and reads the next only once the answer is flushed (backpressure). Answers are
  * built in slices, at most `limits.maxConcurrentStatusCalls` at once server-wide and `limits.maxStatusCallsPerCaller`
- * in flight per caller (csds-gate.ts, rule L2), and sent as they were encoded while built (csds.ts).
+ * in flight per caller (csds-gate.ts, rule L2), and sent as they were encoded while built (csds.ts), within the
+ * server's write budget: a call keeps its caller's share until its answer is flushed or the call ends, and an
+ * answer not flushed within `limits.drainTimeoutMs` has its call reset (answer-write.ts, rule S12; probe Q5).
  */
-import type {
-  Server,
-  ServerDuplexStream,
-  ServerUnaryCall,
-  ServiceDefinition,
-  UntypedServiceImplementation,
+import {
+  type Server,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  status,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
   ClientStatusDiscoveryService,
@@ -22,6 +26,7 @@ import {
   methodPath,
   XdsError,
 } from '@xds/api';
+import { BudgetedAnswer } from './answer-write.js';
 import { authorizationFailure } from './authorization.js';
 import { messageEncoder, requestDecoder, UndecodableRequest } from './codec.js';
 import { refusalLogIntervalMs } from './connection-gate.js';
@@ -34,18 +39,51 @@ type Request = ClientStatusRequest | UndecodableRequest;
 /** An encoded ClientStatusResponse. */
 type ClientStatusResponse = Uint8Array;
 
-/** One gate per server (its context), whichever grpc-js servers its services are mounted on. */
-const gates = new WeakMap<StreamContext, StatusGate>();
-function gateOf(ctx: StreamContext): StatusGate {
-  let gate = gates.get(ctx);
-  if (gate === undefined) {
-    gate = new StatusGate({
+/** What `XdsServer.statusCalls()` reports: CSDS calls now, and since the server started. */
+export interface StatusCallStats {
+  /** Answers being built now (at most `limits.maxConcurrentStatusCalls`). */
+  readonly building: number;
+  /** The most answers built at once since the server started. */
+  readonly peakBuilding: number;
+  /** Calls waiting for a turn to be built (at most 100). */
+  readonly waiting: number;
+  /** Callers with calls in flight (each has at most `limits.maxStatusCallsPerCaller`). */
+  readonly callers: number;
+  /** Answers built since the server started. */
+  readonly built: number;
+  /** Answers sent and not flushed yet: each holds its caller's share until it is flushed or its call ends. */
+  readonly unflushed: number;
+}
+
+/** One server's CSDS bookkeeping: its gate and counts. */
+interface StatusCalls {
+  readonly gate: StatusGate;
+  building: number;
+  peakBuilding: number;
+  built: number;
+  unflushed: number;
+}
+
+/** One per server (its context), whichever grpc-js servers its services are mounted on. */
+const servers = new WeakMap<StreamContext, StatusCalls>();
+function statusCallsOf(ctx: StreamContext): StatusCalls {
+  let calls = servers.get(ctx);
+  if (calls === undefined) {
+    const gate = new StatusGate({
       max: ctx.limits.maxConcurrentStatusCalls,
       maxPerCaller: ctx.limits.maxStatusCallsPerCaller,
     });
-    gates.set(ctx, gate);
+    calls = { gate, building: 0, peakBuilding: 0, built: 0, unflushed: 0 };
+    servers.set(ctx, calls);
   }
-  return gate;
+  return calls;
+}
+
+/** The CSDS calls of the server of `ctx` (see {@link StatusCallStats}). */
+export function statusCallStats(ctx: StreamContext): StatusCallStats {
+  const { gate, building, peakBuilding, built, unflushed } = statusCallsOf(ctx);
+  const { waiting, callers } = gate.stats;
+  return { building, peakBuilding, waiting, callers, built, unflushed };
 }
 
 /** Refuses the call unless `authorizeStatus` grants it (or the server has no authorization at all). */
@@ -72,31 +110,74 @@ async function authorizeStatus(ctx: StreamContext, request: ClientStatusRequest,
     throw new XdsError(Code.PermissionDenied, 'client status (CSDS) refused by authorizeStatus');
 }
 
-/** Authorizes and answers one request; rejects with an XdsError for a refused or bad request. */
+/** Builds one answer, counted in {@link StatusCalls} (its concurrency is what the gate bounds). */
+async function build(
+  ctx: StreamContext,
+  calls: StatusCalls,
+  streams: () => Iterable<StreamHandle>,
+  request: ClientStatusRequest,
+  call: ServerCall,
+): Promise<Uint8Array> {
+  calls.building++;
+  calls.peakBuilding = Math.max(calls.peakBuilding, calls.building);
+  try {
+    const bytes = await clientStatusBytes(streams(), request, ctx.limits, {
+      abandoned: () => call.cancelled,
+      limitReached: (limit) => ctx.limitReached(limit),
+    });
+    calls.built++;
+    return bytes;
+  } finally {
+    calls.building--;
+  }
+}
+
+/**
+ * Authorizes, builds and sends one answer (`send`, after its turn in the write budget: answer-write.ts); rejects
+ * with an XdsError for a refused or bad request, or CANCELLED when the call ended first. Resolves once the answer
+ * was flushed (true) or its call ended (false): until then the call keeps its caller's share (probe Q5).
+ */
 async function answer(
   ctx: StreamContext,
   streams: () => Iterable<StreamHandle>,
   request: Request,
   call: ServerCall,
-): Promise<ClientStatusResponse> {
+  send: (answer: BudgetedAnswer, bytes: ClientStatusResponse) => void,
+): Promise<boolean> {
   if (request instanceof UndecodableRequest) {
     if (request.limit !== undefined) ctx.limitReached(request.limit);
     throw new XdsError(request.code, request.message);
   }
-  const gate = gateOf(ctx);
+  const calls = statusCallsOf(ctx);
   const refused = (limit: StatusGateLimit) => ctx.limitReached(limit);
-  const release = gate.admit(statusCallerOf(call), refused);
+  const release = calls.gate.admit(statusCallerOf(call), refused);
+  // Review R9: a call cancelled while it waits for a turn leaves the queue at once.
+  const left = new AbortController();
+  const onCancelled = () => left.abort();
+  call.once('cancelled', onCancelled);
   try {
     await authorizeStatus(ctx, request, call);
-    return await gate.run(
-      () =>
-        clientStatusBytes(streams(), request, ctx.limits, {
-          abandoned: () => call.cancelled,
-          limitReached: (limit) => ctx.limitReached(limit),
-        }),
+    // The turn is held until the answer has its place in the write budget: answers wait there built, at most
+    // limits.maxConcurrentStatusCalls of them.
+    const [out, bytes] = await calls.gate.run(
+      async () => {
+        const bytes = await build(ctx, calls, streams, request, call);
+        const out = new BudgetedAnswer(ctx, call, bytes.length, 'CSDS');
+        await out.charged();
+        return [out, bytes] as const;
+      },
       refused,
+      left.signal,
     );
+    calls.unflushed++;
+    try {
+      send(out, bytes);
+      return await out.done;
+    } finally {
+      calls.unflushed--;
+    }
   } finally {
+    call.off('cancelled', onCancelled);
     release();
   }
 }
@@ -111,6 +192,8 @@ const gateLogs = new WeakMap<StreamContext, Map<StatusGateLimit, { at: number; s
  */
 function logFailure(ctx: StreamContext, error: unknown, call: ServerCall): void {
   const { code, details } = toStatus(error);
+  // The caller left: nobody to tell, nothing wrong.
+  if (code === status.CANCELLED) return;
   if (error instanceof StatusGateRefusal) {
     let logs = gateLogs.get(ctx);
     if (logs === undefined) {
@@ -137,15 +220,13 @@ function logFailure(ctx: StreamContext, error: unknown, call: ServerCall): void 
 function fetchHandler(ctx: StreamContext, streams: () => Iterable<StreamHandle>) {
   return (
     call: ServerUnaryCall<Request, ClientStatusResponse>,
-    callback: (error: unknown, value?: ClientStatusResponse) => void,
+    callback: sendUnaryData<ClientStatusResponse>,
   ) => {
-    answer(ctx, streams, call.request, call as ServerCall).then(
-      (response) => callback(null, response),
-      (error: unknown) => {
-        logFailure(ctx, error, call as ServerCall);
-        callback(toStatus(error));
-      },
-    );
+    const send = (out: BudgetedAnswer, bytes: ClientStatusResponse) => out.sendUnary(bytes, callback);
+    answer(ctx, streams, call.request, call as ServerCall, send).catch((error: unknown) => {
+      logFailure(ctx, error, call as ServerCall);
+      callback(toStatus(error));
+    });
   };
 }
 
@@ -160,21 +241,21 @@ function streamHandler(ctx: StreamContext, streams: () => Iterable<StreamHandle>
       if (error === undefined) call.end();
       else call.emit('error', toStatus(error));
     };
+    const send = (out: BudgetedAnswer, bytes: ClientStatusResponse) => out.writeTo(call, bytes);
     call.on('data', (request: Request) => {
       if (ended) return;
-      // One request at a time: stop reading until this answer is flushed.
+      // One request at a time: stop reading until this answer is flushed (not only taken by grpc-js, whose
+      // object-mode stream takes 16 before saying wait: probe Q5).
       busy = true;
       call.pause();
-      answer(ctx, streams, request, call as ServerCall).then(
-        (response) => {
+      answer(ctx, streams, request, call as ServerCall, send).then(
+        (flushed) => {
+          // Not flushed: the call ended (cancelled, or reset past limits.drainTimeoutMs).
+          if (!flushed) ended = true;
           if (ended) return;
-          const resume = () => {
-            busy = false;
-            if (clientDone) finish();
-            else call.resume();
-          };
-          if (call.write(response)) resume();
-          else call.once('drain', resume);
+          busy = false;
+          if (clientDone) finish();
+          else call.resume();
         },
         (error: unknown) => {
           logFailure(ctx, error, call as ServerCall);

@@ -14,6 +14,7 @@ export {
   type StatusLimit,
   type StatusLimits,
 } from './csds.js';
+export type { StatusCallStats } from './csds-service.js';
 export { cutForDisplay } from './display-cut.js';
 export type {
   AckEvent,

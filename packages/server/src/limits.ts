@@ -122,7 +122,8 @@ export interface Limits {
   /**
    * How long a stream may leave a written response unflushed (the client does not read) before it is ended with
    * RESOURCE_EXHAUSTED (ms); default 30 s. A stream holds at most one unflushed response (rule S12), which stops
-   * counting against the write budget once the budget sees it stalled, so it delays no one.
+   * counting against the write budget once the budget sees it stalled, so it delays no one. The same holds for the
+   * answer of a unary call (Fetch, CSDS) and of a CSDS stream: past it unread, the call is reset.
    */
   readonly drainTimeoutMs?: number;
   /**
@@ -198,8 +199,9 @@ export interface Limits {
    */
   readonly maxConcurrentStatusCalls?: number;
   /**
-   * CSDS calls of one caller in flight at once, from arrival to answer (being authorized, waiting for a turn or
-   * being built; a caller is its verified client certificate's identity under mutual TLS, else its peer address:
+   * CSDS calls of one caller in flight at once, from arrival until the answer is flushed (being authorized,
+   * waiting for a turn, being built or sent; a caller that does not read keeps its calls in flight until
+   * `drainTimeoutMs` resets them; a caller is its verified client certificate's identity under mutual TLS, else its peer address:
    * an IPv4 address, or an IPv6 /64); default 4. One more is refused with RESOURCE_EXHAUSTED naming this limit and
    * the caller: without it one caller could keep all `maxConcurrentStatusCalls` turns and the 100 places in the
    * queue, and every operator's call waited behind its calls or was refused. Callers behind one address (CSDS served to loopback peers only) share it.

@@ -19,6 +19,7 @@ import {
   type TypeUrl,
   XdsError,
 } from '@xds/api';
+import { sendUnaryAnswer } from './answer-write.js';
 import {
   encodeSotwResponse,
   messageEncoder,
@@ -91,7 +92,8 @@ function fetchHandler(
           : encodeSotwResponse(outcome.response, '', ctx.controlPlane);
       return { body, bytes: body.length };
     }).then(
-      (body) => callback(null, body),
+      // Within the write budget, reset past limits.drainTimeoutMs unread (answer-write.ts, rule S12; probe Q5).
+      (body) => sendUnaryAnswer(ctx, call, body, callback, 'Fetch'),
       (error: unknown) => callback(toStatus(error)),
     );
   };

@@ -13,6 +13,7 @@ import { Code, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
 import { type ClientInfo, type ClientsOptions, describeClients } from './client-status.js';
 import { ConnectionGate, type ConnectionStats, gateLimits, openFilesLimit } from './connection-gate.js';
+import { type StatusCallStats, statusCallStats } from './csds-service.js';
 import type { XdsServerEvents } from './events.js';
 import { http2ServersOf } from './grpc-http2-servers.js';
 import { silentLogger } from './logger.js';
@@ -287,6 +288,14 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
    */
   writeBudget(): WriteBudgetStats {
     return this.#budget.stats();
+  }
+
+  /**
+   * CSDS calls: answers being built (and the peak), calls waiting for a turn, callers with calls in flight, answers
+   * built since start, and answers sent but not flushed (each holds its caller's share until it is; probe Q5).
+   */
+  statusCalls(): StatusCallStats {
+    return statusCallStats(this.#ctx);
   }
 
   /**
