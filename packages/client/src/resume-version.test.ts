@@ -1,7 +1,8 @@
 // Rule S13 from the client's side: on a new SotW stream the client presents a `version_info` only when what it holds
-// is the whole state at that version for the subscription it asks, since a server (ours, for a wildcard) may then
-// leave the request unanswered. Each case reconnects to a real XdsServer whose Cluster version equals the one the
-// client last accepted, so presenting it would leave the client without the server's current resources.
+// is the whole state at that version for the subscription it asks, since a server may then leave the request
+// unanswered (ours does for a wildcard; Envoy's xds_protocol.rst allows it whenever the client subscribes to nothing
+// new). Each case reconnects to a real XdsServer whose version of the type equals the one the client last accepted,
+// and ends with the client holding that server's resources.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -12,7 +13,7 @@ import type { XdsServer } from '@xds/server';
 import { until } from '@xds/testing';
 import { XdsClient } from './index.js';
 import { hostileServer } from './test-hostile-server.js';
-import { cluster, nextEvent, sample, serve } from './test-support.js';
+import { assignment, cluster, nextEvent, sample, serve } from './test-support.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -55,21 +56,24 @@ async function twoOrigins(
   return { first, second, c, watch };
 }
 
-/** The Clusters the client holds, as `name@version`, sorted. */
-const held = (c: XdsClient) =>
-  [...c.resources(TypeUrl.Cluster).values()].map((r) => `${r.name}@${r.version}`).sort();
+/** The resources of a type (Cluster unless said) the client holds, as `name@version`, sorted. */
+const held = (c: XdsClient, typeUrl: TypeUrl = TypeUrl.Cluster) =>
+  [...c.resources(typeUrl).values()].map((r) => `${r.name}@${r.version}`).sort();
 
-/** The Clusters of `snapshot`, as {@link held} says them. */
-const current = (snapshot: Snapshot) =>
-  [...snapshot.entries(TypeUrl.Cluster).entries()].map(([name, r]) => `${name}@${r.version}`).sort();
+/** The resources of a type of `snapshot`, as {@link held} says them. */
+const current = (snapshot: Snapshot, typeUrl: TypeUrl = TypeUrl.Cluster) =>
+  [...snapshot.entries(typeUrl).entries()].map(([name, r]) => `${name}@${r.version}`).sort();
 
-/** The first Cluster request of `server`'s next stream. */
-const firstRequest = (server: XdsServer) =>
-  nextEvent(server, 'request', (e) => e.initial && e.typeUrl === TypeUrl.Cluster);
+/** The first request of a type of `server`'s next stream. */
+const firstRequest = (server: XdsServer, typeUrl: TypeUrl = TypeUrl.Cluster) =>
+  nextEvent(server, 'request', (e) => e.initial && e.typeUrl === typeUrl);
 
-/** Polls, with a deadline, until the client holds `snapshot`'s Clusters. */
-const holds = (c: XdsClient, snapshot: Snapshot) =>
-  until("the client to hold the server's Clusters", () => held(c).join() === current(snapshot).join());
+/** Polls, with a deadline, until the client holds `snapshot`'s resources of a type. */
+const holds = (c: XdsClient, snapshot: Snapshot, typeUrl: TypeUrl = TypeUrl.Cluster) =>
+  until(
+    `the client to hold the server's ${typeUrl}`,
+    () => held(c, typeUrl).join() === current(snapshot, typeUrl).join(),
+  );
 
 describe('XdsClient presents a version on reconnect only for a complete state (SotW)', () => {
   it('S13: names changed to the wildcard while disconnected present no version, and the client gets the whole type', async () => {
@@ -149,6 +153,40 @@ describe('XdsClient presents a version on reconnect only for a complete state (S
       'what the client holds was never answered for the wildcard',
     );
     await holds(c, snapshot);
+  });
+
+  it('S13, S6: after a NACK of endpoints (responses carry only changes), a later ACK on that stream presents no version', async () => {
+    const endpoints = (c1: number, c2: number) =>
+      Snapshot.create([cluster('c1'), cluster('c2'), assignment('c1', c1), assignment('c2', c2)]);
+    const last = endpoints(7777, 9999);
+    const first = await origin(endpoints(8080, 8081));
+    const second = await origin(last);
+    let refuse = false;
+    const c = client([first.address, second.address], (name) =>
+      refuse && name === 'c2' ? 'c2 is refused' : null,
+    );
+    const got = nextEvent(c, 'update', (e) => e.typeUrl === TypeUrl.Endpoint);
+    c.watch(TypeUrl.Endpoint, ['c1', 'c2'], () => {});
+    await got;
+    // c2 changes and is refused; then c1 changes and is accepted. The server sends c1 alone, counting the refused c2
+    // as sent (rule S6), so the version accepted does not describe the c2 the client holds.
+    refuse = true;
+    const nacked = nextEvent(c, 'nack');
+    first.cache.setSnapshot('n1', endpoints(8080, 9999));
+    await nacked;
+    const acked = nextEvent(c, 'ack', (e) => e.typeUrl === TypeUrl.Endpoint);
+    first.cache.setSnapshot('n1', last);
+    assert.equal((await acked).version, last.version(TypeUrl.Endpoint));
+    assert.notDeepEqual(
+      held(c, TypeUrl.Endpoint),
+      current(last, TypeUrl.Endpoint),
+      'the refused c2 is not held',
+    );
+    refuse = false;
+    const presented = firstRequest(second.server, TypeUrl.Endpoint);
+    await first.server.close();
+    assert.equal((await presented).versionInfo, '', 'what the client holds of c2 is older than the version');
+    await holds(c, last, TypeUrl.Endpoint);
   });
 
   it('S13: an unchanged wildcard subscription still presents the version it holds', async () => {
