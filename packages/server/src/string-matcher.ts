@@ -10,6 +10,7 @@
  */
 import { Code, type StringMatcher, XdsError } from '@xds/api';
 import type { RE2JS } from 're2js';
+import { defaultLimits } from './limits.js';
 import { type RequestMatchers, spendNode, spendProgram, stepper, takePending } from './matcher-budget.js';
 import { cachedRe2 } from './regex-cache.js';
 import { regexSizeBound } from './regex-size.js';
@@ -17,13 +18,14 @@ import { regexSizeBound } from './regex-size.js';
 /** A compiled matcher: true when the whole string matches. */
 export type StringPredicate = (value: string) => boolean;
 
-/** The default bound on a regex's UTF-8 bytes when no limit is given (the same as `defaultLimits.maxRegexBytes`). */
-const defaultMaxRegexBytes = 1024;
+/** The bound on a regex's UTF-8 bytes when no limit is given: the server's, `defaultLimits.maxRegexBytes`. */
+const defaultMaxRegexBytes = defaultLimits.maxRegexBytes;
 /**
- * The default bound on a regex's program when no limit is given: RE2's own default, as before requests were held to
- * `defaultLimits.maxRegexProgramSize` (200).
+ * The bound on a regex's program when no limit is given: the server's, `defaultLimits.maxRegexProgramSize` (200), so
+ * that an application matching request text with these functions gets the bound CSDS has (review11 F13: it was
+ * RE2's own 2,000, under which probe Q7's `([ab]?){300}[ab]{300}|xN`, about 1,820 instructions, took 240-290 ms).
  */
-const defaultMaxProgramSize = 2_000;
+const defaultMaxProgramSize = defaultLimits.maxRegexProgramSize;
 
 /** Characters a string matcher reads per step (`limits.maxStatusMatchSteps`); a regex reads 16 per step. */
 const charsPerStep = 64;
@@ -49,7 +51,8 @@ function foldOnce(value: string, step: ((steps: number) => void) | undefined): s
  * for a pattern RE2 rejects (lookaround, backreferences, bad syntax), one longer than `maxBytes`, or one whose
  * program may be larger than `maxProgramSize` instructions (bounded from its text, before compiling: rule L3), or,
  * with a `request`, one that takes the request's regexes past `limits.maxStatusRegexProgramTotal`; its matches then
- * count against `limits.maxStatusMatchSteps` (RESOURCE_EXHAUSTED past it).
+ * count against `limits.maxStatusMatchSteps` (RESOURCE_EXHAUSTED past it). `maxBytes` and `maxProgramSize` default
+ * to the server's `defaultLimits.maxRegexBytes` (1,024) and `defaultLimits.maxRegexProgramSize` (200).
  */
 export function compileRe2(
   pattern: string,
@@ -94,7 +97,8 @@ export function compileRe2(
 /**
  * Compiles an Envoy StringMatcher (exact, prefix, suffix, contains, safe_regex; `ignore_case` applies to all but
  * the regex, as in Envoy). An absent matcher, or one without a pattern, matches everything. Throws an XdsError
- * (INVALID_ARGUMENT) for a regex RE2 rejects or one longer than `maxRegexBytes`. With a `request` (or when
+ * (INVALID_ARGUMENT) for a regex RE2 rejects, one longer than `maxRegexBytes` or one whose program may pass
+ * `maxRegexProgramSize` (both default to the server's `defaultLimits`, as in CSDS). With a `request` (or when
  * `spendRegex` counted this matcher's regex under the same `what` just before), the matcher counts against the
  * request's limits as `compileRe2` says, and against `limits.maxStatusMatcherNodes`.
  */
