@@ -1,8 +1,9 @@
-// Rule L2: REST bodies are bounded one by one (`maxMessageBytes`) and, here, all together: the memory of the REST
-// request bodies a server holds at once (read, parsed, answered) stays within `limits.maxRestBytesInFlight`, so that
-// many concurrent large bodies cannot take the server's memory. A body holds more than its bytes while it is
-// decoded: it is counted as {@link restMemoryFactor} times its bytes. A request that does not fit now is answered
-// 503 with Retry-After; one that could never fit, 413; the others go on.
+// Rule L2: REST bodies are bounded one by one (`limits.maxRequestBytes`, at most
+// `XdsServerOptions.maxMessageBytes`) and, here, all together: the memory of the REST request bodies a server
+// holds at once (read, parsed, answered) stays within `limits.maxRestBytesInFlight`, so that many concurrent
+// large bodies cannot take the server's memory. A body holds more than its bytes while it is decoded: it is
+// counted as {@link restMemoryFactor} times its bytes. A request that does not fit now is answered 503 with
+// Retry-After; one that could never fit, 413; the others go on.
 
 /**
  * The memory a REST body holds while it is decoded, per byte of body: its chunks, the joined buffer, the string and
