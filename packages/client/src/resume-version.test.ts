@@ -29,11 +29,18 @@ async function origin(snapshot: Snapshot) {
   return { ...served, cache };
 }
 
-/** A SotW client of node n1 that goes to the next of `servers` when a stream ends. */
-function client(servers: string[], validate?: (name: string) => string | null): XdsClient {
+/** What a test's client is made with: a validation by name, and the protocol (SotW unless said). */
+interface ClientChoice {
+  readonly validate?: (name: string) => string | null;
+  readonly protocol?: 'sotw' | 'delta';
+}
+
+/** A client of node n1 that goes to the next of `servers` when a stream ends. */
+function client(servers: string[], { validate, protocol = 'sotw' }: ClientChoice = {}): XdsClient {
   const c = new XdsClient({
     servers,
     node: 'n1',
+    protocol,
     backoff: { initialMs: 5, maxMs: 20 },
     ...(validate === undefined ? {} : { validate: (_typeUrl, resource) => validate(resource.name) }),
   });
@@ -42,14 +49,10 @@ function client(servers: string[], validate?: (name: string) => string | null): 
 }
 
 /** Two servers holding `snapshot`, and a client of both that holds what it watches (`names`) of the first. */
-async function twoOrigins(
-  snapshot: Snapshot,
-  names: string[] | '*',
-  validate?: (name: string) => string | null,
-) {
+async function twoOrigins(snapshot: Snapshot, names: string[] | '*', choice: ClientChoice = {}) {
   const first = await origin(snapshot);
   const second = await origin(snapshot);
-  const c = client([first.address, second.address], validate);
+  const c = client([first.address, second.address], choice);
   const got = nextEvent(c, 'update', (e) => e.typeUrl === TypeUrl.Cluster);
   const watch = c.watch(TypeUrl.Cluster, names, () => {});
   await got;
@@ -75,42 +78,47 @@ const holds = (c: XdsClient, snapshot: Snapshot, typeUrl: TypeUrl = TypeUrl.Clus
     () => held(c, typeUrl).join() === current(snapshot, typeUrl).join(),
   );
 
+for (const protocol of ['sotw', 'delta'] as const) {
+  describe(`XdsClient resumes a changed or NACKed state over ${protocol}`, () => {
+    it('S13, D6: names changed to the wildcard while disconnected present no version, and the client gets the whole type', async () => {
+      const snapshot = sample();
+      const { first, second, c, watch } = await twoOrigins(snapshot, ['c1'], { protocol });
+      if (protocol === 'sotw') assert.equal(c.version(TypeUrl.Cluster), snapshot.version(TypeUrl.Cluster));
+      // Changed between the streams: the next stream's first request asks ['*'], which the server may leave
+      // unanswered when the version presented is its own.
+      c.once('disconnected', () => watch.setNames('*'));
+      const presented = firstRequest(second.server);
+      await first.server.close();
+      const request = await presented;
+      assert.deepEqual(request.names, ['*']);
+      // Delta presents the version of each resource held instead (rule D6), and never a version_info.
+      assert.equal(request.versionInfo, '', 'the version held was accepted for c1 alone');
+      await holds(c, snapshot);
+    });
+
+    it('S13, D6, S5: after a NACK that applied part of a response, a reconnect presents no version', async () => {
+      const before = sample();
+      const validate = (name: string) => (name === 'bad' ? 'bad is refused' : null);
+      const { first, second, c } = await twoOrigins(before, '*', { validate, protocol });
+      const version = c.version(TypeUrl.Cluster);
+      // c2 changes and comes with a bad cluster: the new c2 is applied, the response NACKed and the version kept, so
+      // the client holds a state no version describes.
+      const nacked = nextEvent(c, 'nack');
+      first.cache.setSnapshot('n1', Snapshot.create([cluster('c1'), cluster('c2', 'other'), cluster('bad')]));
+      await nacked;
+      assert.equal(c.version(TypeUrl.Cluster), version);
+      assert.notDeepEqual(held(c), current(before), 'the new c2 was applied');
+      // The second server holds the state of that version.
+      if (protocol === 'sotw') assert.equal(before.version(TypeUrl.Cluster), version);
+      const presented = firstRequest(second.server);
+      await first.server.close();
+      assert.equal((await presented).versionInfo, '', 'no version describes what the client holds');
+      await holds(c, before);
+    });
+  });
+}
+
 describe('XdsClient presents a version on reconnect only for a complete state (SotW)', () => {
-  it('S13: names changed to the wildcard while disconnected present no version, and the client gets the whole type', async () => {
-    const snapshot = sample();
-    const { first, second, c, watch } = await twoOrigins(snapshot, ['c1']);
-    assert.equal(c.version(TypeUrl.Cluster), snapshot.version(TypeUrl.Cluster));
-    // Changed between the streams: the next stream's first request asks ['*'], which the server may leave
-    // unanswered when the version presented is its own.
-    c.once('disconnected', () => watch.setNames('*'));
-    const presented = firstRequest(second.server);
-    await first.server.close();
-    const request = await presented;
-    assert.deepEqual(request.names, ['*']);
-    assert.equal(request.versionInfo, '', 'the version held was accepted for c1 alone');
-    await holds(c, snapshot);
-  });
-
-  it('S13, S5: after a NACK that applied part of a response, a reconnect presents no version', async () => {
-    const before = sample();
-    const refuse = (name: string) => (name === 'bad' ? 'bad is refused' : null);
-    const { first, second, c } = await twoOrigins(before, '*', refuse);
-    const version = c.version(TypeUrl.Cluster);
-    // c2 changes and comes with a bad cluster: the new c2 is applied, the response NACKed and the version kept, so
-    // the client holds a state no version describes.
-    const nacked = nextEvent(c, 'nack');
-    first.cache.setSnapshot('n1', Snapshot.create([cluster('c1'), cluster('c2', 'other'), cluster('bad')]));
-    await nacked;
-    assert.equal(c.version(TypeUrl.Cluster), version);
-    assert.notDeepEqual(held(c), current(before), 'the new c2 was applied');
-    // The second server holds the state of that version.
-    assert.equal(before.version(TypeUrl.Cluster), version);
-    const presented = firstRequest(second.server);
-    await first.server.close();
-    assert.equal((await presented).versionInfo, '', 'no version describes what the client holds');
-    await holds(c, before);
-  });
-
   it('S13: a response that answered the subscription before the wildcard covers only that subscription', async () => {
     const snapshot = sample();
     const version = snapshot.version(TypeUrl.Cluster);
@@ -162,9 +170,9 @@ describe('XdsClient presents a version on reconnect only for a complete state (S
     const first = await origin(endpoints(8080, 8081));
     const second = await origin(last);
     let refuse = false;
-    const c = client([first.address, second.address], (name) =>
-      refuse && name === 'c2' ? 'c2 is refused' : null,
-    );
+    const c = client([first.address, second.address], {
+      validate: (name) => (refuse && name === 'c2' ? 'c2 is refused' : null),
+    });
     const got = nextEvent(c, 'update', (e) => e.typeUrl === TypeUrl.Endpoint);
     c.watch(TypeUrl.Endpoint, ['c1', 'c2'], () => {});
     await got;
