@@ -3,9 +3,13 @@
 // the reasons out of the limits.maxErrorDetailBytes kept. Against a real XdsServer.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { TypeUrl } from '@xds/api';
 import { Snapshot, SnapshotCache } from '@xds/cache';
 import { maxShownNameBytes, shownName } from './error-list.js';
-import type { XdsResource } from './index.js';
+import { XdsClient, type XdsResource } from './index.js';
+import { clusterResponse, hostileServer } from './test-hostile-server.js';
 import { cluster, clusterClient, nextEvent, serve } from './test-support.js';
 
 describe('shownName', () => {
@@ -53,6 +57,24 @@ for (const protocol of ['sotw', 'delta'] as const) {
       for (const error of errors)
         assert.match(error, /^cluster ([abc]) has no endpoints \(resource "\1-x+…x+-\1" \(12004 bytes\)\)$/);
       assert.ok(Buffer.byteLength(sent.message) < 1024, `${Buffer.byteLength(sent.message)} bytes`);
+    });
+
+    it('S5, L2: a resource whose Any names another type of 50 KB is refused saying so first, its type URL shortened', async () => {
+      const url = `type.googleapis.com/${'x'.repeat(50_000)}`;
+      const origin = await hostileServer(protocol, (_request, index, write) => {
+        if (index === 0)
+          write(clusterResponse(protocol, 'n1', [create(AnySchema, { typeUrl: url })], ['r0']));
+      });
+      closers.push(() => origin.close());
+      const client = new XdsClient({ servers: [origin.address], node: 'n1', protocol });
+      closers.push(() => client.close());
+      const nack = nextEvent(client, 'nack');
+      client.watch(TypeUrl.Cluster, '*', () => {});
+      const { message } = await nack;
+      assert.match(
+        message,
+        /^a resource of another type in a response of type type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster: "type\.googleapis\.com\/x+…x+" \(50020 bytes\)$/,
+      );
     });
   });
 }

@@ -59,7 +59,11 @@ export function decodeResource(
 ): Decoded {
   const { maxNameBytes, maxVersionBytes, maxResourceBytes } = limits;
   if (anyTypeUrl !== typeUrl)
-    return { ok: false, error: `a resource of type ${anyTypeUrl} in a response of type ${typeUrl}` };
+    // The server chooses the Any's type URL and its length: it is shown shortened, after the reason.
+    return {
+      ok: false,
+      error: `a resource of another type in a response of type ${typeUrl}: ${shownName(anyTypeUrl)}`,
+    };
   const schema = schemaOf(typeUrl);
   if (schema === undefined) return { ok: false, error: `cannot decode resources of type ${typeUrl}` };
   // Refused before it is copied or decoded (rule L2): its name, when it can be read, keeps what is held of it.

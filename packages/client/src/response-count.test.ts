@@ -7,43 +7,15 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { AnySchema, anyPack } from '@bufbuild/protobuf/wkt';
-import { ClusterSchema, DeltaDiscoveryResponseSchema, DiscoveryResponseSchema, TypeUrl } from '@xds/api';
+import { ClusterSchema, DeltaDiscoveryResponseSchema, TypeUrl } from '@xds/api';
 import { XdsClient } from './index.js';
-import { hostileServer } from './test-hostile-server.js';
+import { hostileServer, clusterResponse as response } from './test-hostile-server.js';
 import { nextEvent } from './test-support.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
   for (const close of closers.reverse()) await close();
 });
-
-/** A response of `protocol` offering `anys` (in delta each wrapped in a Resource named by its index). */
-function response(
-  protocol: 'sotw' | 'delta',
-  nonce: string,
-  anys: ReturnType<typeof create<typeof AnySchema>>[],
-  names: readonly string[] = [],
-): Uint8Array {
-  if (protocol === 'sotw')
-    return toBinary(
-      DiscoveryResponseSchema,
-      create(DiscoveryResponseSchema, {
-        typeUrl: TypeUrl.Cluster,
-        versionInfo: nonce,
-        nonce,
-        resources: anys,
-      }),
-    );
-  return toBinary(
-    DeltaDiscoveryResponseSchema,
-    create(DeltaDiscoveryResponseSchema, {
-      typeUrl: TypeUrl.Cluster,
-      systemVersionInfo: nonce,
-      nonce,
-      resources: anys.map((resource, i) => ({ name: names[i] ?? '', version: `${nonce}-${i}`, resource })),
-    }),
-  );
-}
 
 function clusters(count: number, prefix: string) {
   const names = Array.from({ length: count }, (_, i) => `${prefix}${i}`);

@@ -1,14 +1,18 @@
 // Test support: a real gRPC server on 127.0.0.1 that speaks ADS (SotW or delta) the way a broken or hostile origin
 // does, sending whatever bytes a test makes, so the client's bounds (rule L2) and containment (rule L4) are proven
 // against the wire, not a mock.
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { AnySchema } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import {
   type DeltaDiscoveryRequest,
   DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
   type DiscoveryRequest,
   DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
   discoveryMethods,
+  TypeUrl,
 } from '@xds/api';
 
 /** A request as the hostile server got it. */
@@ -72,4 +76,32 @@ export async function hostileServer(
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
     kill: () => server.forceShutdown(),
   };
+}
+
+/** A Cluster response of `protocol` offering `anys` (in delta each wrapped in a Resource named by its index). */
+export function clusterResponse(
+  protocol: 'sotw' | 'delta',
+  nonce: string,
+  anys: ReturnType<typeof create<typeof AnySchema>>[],
+  names: readonly string[] = [],
+): Uint8Array {
+  if (protocol === 'sotw')
+    return toBinary(
+      DiscoveryResponseSchema,
+      create(DiscoveryResponseSchema, {
+        typeUrl: TypeUrl.Cluster,
+        versionInfo: nonce,
+        nonce,
+        resources: anys,
+      }),
+    );
+  return toBinary(
+    DeltaDiscoveryResponseSchema,
+    create(DeltaDiscoveryResponseSchema, {
+      typeUrl: TypeUrl.Cluster,
+      systemVersionInfo: nonce,
+      nonce,
+      resources: anys.map((resource, i) => ({ name: names[i] ?? '', version: `${nonce}-${i}`, resource })),
+    }),
+  );
 }
