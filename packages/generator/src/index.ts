@@ -34,6 +34,7 @@ export {
   generateAsync,
 } from './generate/snapshot.js';
 export { defaultSliceMs, type SliceOptions } from './generate/steps.js';
+export { modelLimitIssues, modelLimitIssuesAsync } from './model/check-model-limits.js';
 export { parseDuration } from './model/duration.js';
 export { type JsonSchema, modelJsonSchema } from './model/json-schema.js';
 export {

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { modelLimitIssues } from './check-model-limits.js';
 export {
   formatModelError,
   formatPath,
