@@ -15,6 +15,11 @@ export interface Metrics {
   readonly expiredNonces: Counter<'type'>;
   /** `xds_server_config_reloads_total{result}`: config file changes, `applied` or `rejected`. */
   readonly configReloads: Counter<'result'>;
+  /**
+   * `xds_server_model_merges_total{result}`: merges of the model file and the registries, `applied` or `refused`
+   * (past a model limit; the last good snapshots stay).
+   */
+  readonly modelMerges: Counter<'result'>;
 }
 
 /** What the gauges read when scraped. */
@@ -23,6 +28,8 @@ export interface MetricsSources {
   readonly connectedClients: () => number;
   /** The number of errors in the config file's latest change (0 when it is valid), for `xds_server_config_errors`. */
   readonly configErrors: () => number;
+  /** 1 while the latest merge of the model file and the registries is refused, else 0: `xds_server_merge_errors`. */
+  readonly mergeErrors?: () => number;
   /** The server's write budget, for `xds_server_write_bytes_in_flight` and `xds_server_write_waiting_streams`. */
   readonly writeBudget: () => {
     readonly limitBytes: number;
@@ -83,6 +90,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
       this.set(sources.configErrors());
     },
   });
+  const mergeErrors = sources.mergeErrors;
+  if (mergeErrors !== undefined) {
+    new Gauge({
+      name: 'xds_server_merge_errors',
+      help: 'With --registry: 1 while the latest merge of the config file and the registries is refused (past a model limit), else 0. The last good snapshots are served meanwhile.',
+      registers,
+      collect() {
+        this.set(mergeErrors());
+      },
+    });
+  }
   new Gauge({
     name: 'xds_server_write_bytes_in_flight',
     help: 'Response bytes written and not yet flushed to the socket, across all streams (bounded by the write budget).',
@@ -276,6 +294,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     configReloads: new Counter({
       name: 'xds_server_config_reloads_total',
       help: 'Changes of the config file, by result: applied or rejected.',
+      labelNames: ['result'],
+      registers,
+    }),
+    modelMerges: new Counter({
+      name: 'xds_server_model_merges_total',
+      help: 'With --registry: merges of the config file and the registries, by result: applied, or refused (past a model limit).',
       labelNames: ['result'],
       registers,
     }),

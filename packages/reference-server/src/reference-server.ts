@@ -19,6 +19,7 @@ import { ConvergenceTracker } from './convergence.js';
 import { csdsAccess } from './csds-access.js';
 import { exampleModelPath } from './example-model.js';
 import { addHealthService } from './health.js';
+import { checkMergedModel, MergedModelRefusal } from './merged-model.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ModelFile } from './model-file.js';
 import { boundAddress, type ProcessSecurityOptions, readProcessSecurity } from './process-security.js';
@@ -51,7 +52,10 @@ export interface ReferenceServerOptions extends ProcessSecurityOptions {
   readonly keepalive?: KeepaliveOptions | undefined;
   /** How often the config file's stat is polled besides change notifications (ms); default 1,000. */
   readonly pollMs?: number;
-  /** Bounds on the model file's size, nesting, expanded size and errors; unset ones take `defaultModelLimits`. */
+  /**
+   * Bounds on the model file's size, nesting, expanded size and errors, and (with `registries`) on the model merged
+   * from the file and the registries (`--model-limit NAME=VALUE`); unset ones take `defaultModelLimits`.
+   */
   readonly modelLimits?: Partial<ModelLimits> | undefined;
   /** How long reading and checking one change may take (ms); default 60,000 (`defaultReloadTimeoutMs`). */
   readonly reloadTimeoutMs?: number | undefined;
@@ -142,9 +146,12 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     ...(options.nodeIdentity === undefined ? csdsOption(options.csds ?? 'loopback') : {}),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
+  // the latest merge of the model file and the registries was past a model limit (merged-model.ts)
+  let refusal: { readonly message: string; readonly at: Date } | undefined;
   const metrics = createMetrics({
     connectedClients: () => xds.clientCount(),
     configErrors: () => model.state.error?.errors.length ?? 0,
+    mergeErrors: () => (refusal === undefined ? 0 : 1),
     writeBudget: () => xds.writeBudget(),
     streams: () => xds.streamStats(),
     connections: () => xds.connectionStats(),
@@ -166,11 +173,20 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   let lastGood: readonly AggregateService[] = [];
   // the registries' content since their first sync has been published (or failed to be): readiness waits for it
   let published = false;
+  // a merge of the file and the registries has been served: a refused merge then keeps the server ready (the last
+  // good snapshots are served, as for a refused file); before, it serves the file alone, a hole, and is not ready
+  let merged = false;
   let generationError: { message: string; at: Date } | undefined;
-  const setGenerationError = (error: { message: string; at: Date } | undefined): void => {
+  // What failed is shown on the status page and /debug/configz: a failed generation, else a refused merge.
+  const setGenerationError = (
+    error: { message: string; at: Date } | undefined,
+    refused: { message: string; at: Date } | undefined = undefined,
+  ): void => {
     generationError = error;
-    registries.setGenerationError(error);
+    refusal = refused;
+    registries.setGenerationError(error ?? refused);
   };
+  const withRegistries = registries.aggregate.registries.length > 0;
   // Generation runs in slices (rule L4): xDS and /healthz are answered meanwhile. A newer model or registry change
   // supersedes a publish under way (it sets nothing); close() stops it.
   const stopping = new AbortController();
@@ -181,9 +197,13 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     services: readonly AggregateService[],
     generation: number,
   ) => {
-    const published = await publishModelAsync(cache, registries.model(served, services), {
-      signal: stopping.signal,
-    });
+    const merge = registries.model(served, services);
+    // The file alone was checked by its reader; a merge is checked here, before anything is generated (R5).
+    if (withRegistries) {
+      const file = { path: model.state.file, model: served };
+      await checkMergedModel(merge, file, services, options.modelLimits ?? {}, stopping.signal);
+    }
+    const published = await publishModelAsync(cache, merge, { signal: stopping.signal });
     const changes: Record<string, Record<string, number>> = {};
     for (const [flavour, result] of Object.entries(published)) {
       if (result === undefined) continue;
@@ -201,29 +221,40 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       await setSnapshots(served, services, generation);
       published = true;
       lastGood = services;
+      if (withRegistries) {
+        merged = true;
+        metrics.modelMerges.inc({ result: 'applied' });
+      }
       setGenerationError(undefined);
     } catch (error) {
       if (superseded(error)) return;
       published = true;
       const reason = error instanceof Error ? error.message : String(error);
-      logger.error({ err: error, generation }, 'generating the snapshots failed');
+      const refused = error instanceof MergedModelRefusal;
+      if (refused) {
+        metrics.modelMerges.inc({ result: 'refused' });
+        logger.error(
+          { generation, limit: error.limit, error: reason },
+          'merged model refused (past a model limit)',
+        );
+      } else logger.error({ err: error, generation }, 'generating the snapshots failed');
+      const what = refused ? 'the merged model was refused' : 'generating the snapshots failed';
+      const fail = (message: string): void => {
+        const failure = { message, at: new Date() };
+        if (refused) setGenerationError(undefined, failure);
+        else setGenerationError(failure);
+      };
       if (lastGood !== services) {
         try {
           await setSnapshots(served, lastGood, generation);
-          setGenerationError({
-            message: `generating the snapshots failed (${reason}); serving the model file with the registries' last good services`,
-            at: new Date(),
-          });
+          fail(`${what} (${reason}); serving the model file with the registries' last good services`);
           return;
         } catch (fallbackError) {
           if (superseded(fallbackError)) return;
           // the model file alone fails too: keep the previous snapshots
         }
       }
-      setGenerationError({
-        message: `generating the snapshots failed (${reason}); the previous ones stay`,
-        at: new Date(),
-      });
+      fail(`${what} (${reason}); the previous ones stay`);
     }
   };
   const publish = (served: ServiceModel, generation: number): Promise<void> => {
@@ -250,10 +281,16 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     xds,
     cache,
     config: () => model.state,
-    ready: () => ready && registries.synced() && published && generationError === undefined,
+    ready: () =>
+      ready &&
+      registries.synced() &&
+      published &&
+      generationError === undefined &&
+      (refusal === undefined || merged),
     notReady: () =>
       registries.pendingText() ??
       generationError?.message ??
+      (refusal === undefined || merged ? undefined : refusal.message) ??
       (published ? undefined : 'the registries have synced; their first snapshots are being made'),
     registries: () => registries.summary(),
     registry: metrics.registry,
