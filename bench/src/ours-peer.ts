@@ -78,6 +78,8 @@ async function profile(action: string, file: string): Promise<void> {
 
 runPeer({
   server,
+  // Streams the server ended for not reading within limits.drainTimeoutMs (rule S12), since start (soak).
+  extraStats: () => ({ drainTimeouts: server.streamStats().endedByLimit.drainTimeoutMs ?? 0 }),
   routes(route, url, request, response) {
     if (route === 'POST /snapshot') {
       handleSnapshot(url, request, response).catch((error: unknown) =>

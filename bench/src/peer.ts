@@ -32,6 +32,8 @@ export interface PeerStats {
   readonly streams?: number;
   /** Ours: response bytes written and not yet flushed (`XdsServer.writeBudget().unflushedBytes`). */
   readonly unflushedBytes?: number;
+  /** Ours: streams ended for not reading within `limits.drainTimeoutMs` (rule S12), since start. */
+  readonly drainTimeouts?: number;
 }
 
 /** The answer to POST /snapshot. */

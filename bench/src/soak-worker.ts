@@ -2,7 +2,9 @@
  * The soak scenario's difficult clients, in a process of their own (forked by scenarios/soak.ts): the same
  * Envoy-like SotW clients as the load workers (load-client.ts), but some read slowly (their call is paused and
  * read in short bursts, so that the server meets flow control all the time) and some reconnect again and again
- * (cancel the stream, sometimes the whole connection, and open a new one that asks for everything again).
+ * (cancel the stream, sometimes the whole connection, and open a new one that asks for everything again), and some
+ * stop reading at times for longer than the server's drain timeout (rule S12: the server ends them; they open their
+ * stream again, as Envoy would).
  */
 import { Client, type ClientDuplexStream, credentials } from '@grpc/grpc-js';
 import { nowMs, sleep } from './clock.js';
@@ -27,6 +29,10 @@ export type SoakCommand =
       readonly burstMs: number;
       /** A reconnecting client reconnects every `reconnectMs` (± half). */
       readonly reconnectMs: number;
+      /** Clients that read at full speed but stop reading for `stallMs` every `stallEveryMs` (± half). */
+      readonly stalling: number;
+      readonly stallEveryMs: number;
+      readonly stallMs: number;
     }
   | { readonly cmd: 'calm'; readonly id: number }
   | { readonly cmd: 'converged'; readonly id: number; readonly version: number; readonly timeoutMs: number }
@@ -42,6 +48,11 @@ export interface SoakCounters {
   readonly reconnects: number;
   /** Streams opened again after the server ended them. */
   readonly reopened: number;
+  /** Streams the server ended for not reading (RESOURCE_EXHAUSTED, rule S12), by the client's class. */
+  readonly drainEnded: Readonly<Record<ClientClass, number>>;
+  /** Stalls the stalling clients began. */
+  readonly stalls: number;
+  /** Errors other than those drain-timeout ends. */
   readonly errors: number;
   readonly lastError: string;
 }
@@ -52,6 +63,12 @@ export interface SoakAckLog {
   readonly at: number[];
 }
 
+/** What a difficult client does. */
+export type ClientClass = 'slow' | 'reconnecting' | 'stalling';
+
+/** gRPC's RESOURCE_EXHAUSTED: how a client reads the server's RST_STREAM ENHANCE_YOUR_CALM of a drain timeout. */
+const resourceExhausted = 8;
+
 let pool = new ClientPool(0, nowMs);
 let target = '';
 let node: Uint8Array = new Uint8Array();
@@ -60,9 +77,14 @@ const calls: (ClientDuplexStream<Buffer, Buffer> | undefined)[] = [];
 /** The read-burst timers of slow clients, and the next-reconnect timer of each reconnecting one. */
 const slowTimers: NodeJS.Timeout[] = [];
 const reconnectTimers = new Map<number, NodeJS.Timeout>();
+/** The next-stall (or end-of-stall) timer of each stalling client. */
+const stallTimers = new Map<number, NodeJS.Timeout>();
+const classes: ClientClass[] = [];
 let reconnects = 0;
 /** Streams opened again after the server ended them. */
 let reopened = 0;
+const drainEnded: Record<ClientClass, number> = { slow: 0, reconnecting: 0, stalling: 0 };
+let stalls = 0;
 let closing = false;
 
 /** Opens (or reopens) client `index`'s stream on `channel`, reading slowly when `slow`. */
@@ -77,10 +99,13 @@ function open(index: number, channel: Client, slow: { periodMs: number; burstMs:
       pool.lastError = error instanceof Error ? error.message : String(error);
     }
   });
-  call.on('error', (error: Error) => {
+  call.on('error', (error: Error & { code?: number }) => {
     if (closing || calls[index] !== call) return;
-    pool.errors++;
-    pool.lastError = error.message;
+    if (error.code === resourceExhausted) drainEnded[classes[index]!]++;
+    else {
+      pool.errors++;
+      pool.lastError = error.message;
+    }
     // As Envoy does: a stream the server ended (a slow reader past the drain timeout) is opened again.
     calls[index] = undefined;
     setTimeout(() => {
@@ -107,15 +132,20 @@ function start(command: Extract<SoakCommand, { cmd: 'start' }>): void {
   closing = false;
   target = command.target;
   node = encodeNode(command.node);
-  const total = command.slow + command.reconnecting;
+  const total = command.slow + command.reconnecting + command.stalling;
   pool = new ClientPool(total, nowMs);
   const connect = () => new Client(target, credentials.createInsecure(), channelOptions);
   for (let index = 0; index < total; index++) {
     // Every client has its own connection: a slow reader's window is its own, a reconnect can drop it.
     channels[index] = connect();
     const slow = index < command.slow;
+    classes[index] = slow ? 'slow' : index < command.slow + command.stalling ? 'stalling' : 'reconnecting';
     open(index, channels[index]!, slow ? command : undefined);
     if (slow) continue;
+    if (classes[index] === 'stalling') {
+      stallAtTimes(index, command, true);
+      continue;
+    }
     let times = 0;
     const again = () => {
       const timer = setTimeout(
@@ -142,11 +172,38 @@ function start(command: Extract<SoakCommand, { cmd: 'start' }>): void {
   }
 }
 
-/** Stops reconnecting and reads every slow client at full speed: the state the end figures are taken in. */
+/**
+ * Client `index` stops reading for `stallMs` every `stallEveryMs` (± half; the `first` time within 5-60 s), then
+ * reads on; when the server ended
+ * its stream meanwhile (drain timeout), the error handler has opened a new one.
+ */
+function stallAtTimes(index: number, command: Extract<SoakCommand, { cmd: 'start' }>, first = false): void {
+  const next = setTimeout(
+    () => {
+      if (closing) return;
+      stalls++;
+      calls[index]?.pause();
+      const resume = setTimeout(() => {
+        calls[index]?.resume();
+        stallAtTimes(index, command);
+      }, command.stallMs);
+      stallTimers.set(index, resume);
+    },
+    first ? 5000 + Math.random() * 55_000 : command.stallEveryMs * (0.5 + Math.random()),
+  );
+  stallTimers.set(index, next);
+}
+
+/**
+ * Stops reconnecting and stalling and reads every slow client at full speed: the state the end figures are taken
+ * in.
+ */
 function calm(): void {
   for (const timer of slowTimers.splice(0)) clearInterval(timer);
   for (const timer of reconnectTimers.values()) clearTimeout(timer);
   reconnectTimers.clear();
+  for (const timer of stallTimers.values()) clearTimeout(timer);
+  stallTimers.clear();
   for (const call of calls) call?.resume();
 }
 
@@ -198,6 +255,8 @@ async function run(command: SoakCommand): Promise<unknown> {
         bytes: pool.bytes,
         reconnects,
         reopened,
+        drainEnded: { ...drainEnded },
+        stalls,
         errors: pool.errors,
         lastError: pool.lastError,
       } satisfies SoakCounters;
