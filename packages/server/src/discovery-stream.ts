@@ -6,7 +6,7 @@
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { Code, type Node, type TypeUrl, XdsError } from '@xds/api';
 import type { ConfigWatcher, DeltaWatch, SotwWatch, WatchOptions } from '@xds/cache';
-import type { UndecodableRequest } from './codec.js';
+import { UndecodableRequest } from './codec.js';
 import type { ResponseParts } from './direct-write.js';
 import { LazyResponseEvent, type RequestEvent, type ResponseNames } from './events.js';
 import { callHook, type HookContext, hookFailure } from './hooks.js';
@@ -50,6 +50,8 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   /** The stream's types: what a request is about (S1), and the ones the server does not serve (S15). */
   readonly #types: StreamTypes;
   #abort: AbortController | undefined;
+  /** The shared node this stream holds (shared-nodes.ts), given back when it ends. */
+  #held: Node | undefined;
   /** Requests received so far (decoded or not). */
   #received = 0;
   /** Names and globs subscribed over all of the stream's types (rule L2, `limits.maxNamesPerStream`). */
@@ -69,13 +71,12 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
   /** Wires the call's events. */
   start(): void {
     const call = this.call;
-    // Rule S2: the node of the first request is the stream's, decoded (request-node.ts); a later request's is
-    // left on the wire but for its id.
-    call.on('data', (request: Req | UndecodableRequest) =>
-      this.#admission.receive(
-        this.#received++ === 0 ? withFirstNode(request, this.ctx.limits) : withLaterNode(request),
-      ),
-    );
+    // Rule S2: the node of the first request is the stream's, decoded (request-node.ts) or shared with streams of
+    // the same node bytes (Q11); a later request's is left on the wire but for its id.
+    call.on('data', (request: Req | UndecodableRequest) => {
+      if (this.#ended) return;
+      this.#admission.receive(this.#received++ === 0 ? this.#first(request) : withLaterNode(request));
+    });
     call.on('end', () => this.end(status.OK, 'client closed'));
     call.on('cancelled', () => this.#gone('client cancelled'));
     call.on('close', () => this.#gone('stream closed'));
@@ -88,6 +89,15 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     const refused = this.ctx.registry.arrive(this, call.getPeer());
     if (refused !== undefined) this.fail(refused);
     else this.#admission.open();
+  }
+
+  /** The first request, its node decoded or shared; a shared node is held until the stream ends. */
+  #first(request: Req | UndecodableRequest): Req | UndecodableRequest {
+    const nodes = this.ctx.registry.nodes;
+    const first = withFirstNode(request, this.ctx.limits, nodes);
+    const node = first instanceof UndecodableRequest ? undefined : first.node;
+    if (node !== undefined && nodes.holds(node)) this.#held = node;
+    return first;
   }
 
   /** What hooks see of the stream (made on first use). */
@@ -371,6 +381,7 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
     this.#admission.close();
     this.#writer.close();
     for (const state of this.types.values()) state.watch.cancel();
+    if (this.#held !== undefined) this.ctx.registry.nodes.release(this.#held);
     this.ctx.registry.leave(this);
     this.ctx.events.emit('streamClose', { streamId: this.id, nodeId: this.nodeId, code, reason });
   }

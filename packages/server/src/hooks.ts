@@ -22,7 +22,7 @@ export interface HookContext {
   readonly method: string;
   /** The peer address, as grpc-js reports it (the remote address for REST). */
   readonly peer: string;
-  /** The node, once the first request named it; undefined in `onStreamOpen`. */
+  /** The node, once the first request named it (read-only: streams of the same node bytes share it); undefined in `onStreamOpen`. */
   readonly node: Node | undefined;
   /** The node id; empty in `onStreamOpen`. */
   readonly nodeId: string;

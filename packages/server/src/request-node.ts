@@ -5,13 +5,15 @@
 // `node` undecoded (the wire pass of request-wire.ts bounds its bytes and reads only its `id`, which a later
 // request is checked by), and the stream decodes it once, from its first request, held to the node limits
 // (`maxNodeListEntries`, `maxNodeMetadataDepth`) as the wire pass holds every other request's node. A later
-// request carries a `node` with its id only; its other fields are skipped unread.
+// request carries a `node` with its id only; its other fields are skipped unread. Streams whose first requests carry
+// the same node bytes keep one decoded node between them (shared-nodes.ts, finding Q11).
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { NodeSchema } from '@xds/api';
 import { checkMessage } from './canonical-wire.js';
 import { UndecodableRequest } from './codec.js';
 import type { ResolvedLimits } from './limits.js';
 import { nodeShape, refusal } from './request-wire.js';
+import type { SharedNodes } from './shared-nodes.js';
 
 /** The undecoded node of a request: its bytes (every occurrence, in order, as one body) and its id. */
 export interface WireNode {
@@ -38,11 +40,13 @@ const nested = { recursionLimit: 99 };
 /**
  * The first request of a stream with its node decoded whole, held to the node limits (RESOURCE_EXHAUSTED or
  * INVALID_ARGUMENT naming the limit, INVALID_ARGUMENT when it does not parse). A request without a node on the
- * wire, or an undecodable one, is returned as it is.
+ * wire, or an undecodable one, is returned as it is. With `nodes`, the node is the one held there for the same
+ * bytes (shared-nodes.ts, finding Q11): the stream holds it, and gives it back when it ends.
  */
 export function withFirstNode<R extends object>(
   request: R | UndecodableRequest,
   limits: ResolvedLimits,
+  nodes?: SharedNodes,
 ): R | UndecodableRequest {
   if (request instanceof UndecodableRequest) return request;
   const wire = wireNodes.get(request);
@@ -55,7 +59,8 @@ export function withFirstNode<R extends object>(
     return refusal(error, wire.typeName);
   }
   try {
-    (request as { node?: unknown }).node = fromBinary(NodeSchema, body, nested);
+    const node = fromBinary(NodeSchema, body, nested);
+    (request as { node?: unknown }).node = nodes === undefined ? node : nodes.take(body, node);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return new UndecodableRequest(`${wire.typeName} does not parse: ${reason}`);

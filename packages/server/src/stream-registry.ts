@@ -12,6 +12,7 @@
 import { Code, XdsError } from '@xds/api';
 import { cutForDisplay } from './display-cut.js';
 import type { Limits, ResolvedLimits } from './limits.js';
+import { SharedNodes } from './shared-nodes.js';
 import type { StreamHandle } from './stream-context.js';
 import { peerOf, SubscriptionBudget, type SubscriptionStats } from './subscription-budget.js';
 
@@ -61,6 +62,8 @@ function connectionKey(peer: string): string | undefined {
 export class StreamRegistry {
   /** Streams past their first request, for clients(), CSDS and close(). */
   readonly open = new Set<StreamHandle>();
+  /** The decoded nodes the streams hold, one per distinct node bytes (finding Q11). */
+  readonly nodes = new SharedNodes();
   /** Open streams by node id, so that a per-node lookup and the node count cost nothing per stream or name. */
   readonly #openByNode = new Map<string, Set<StreamHandle>>();
   readonly #limits: ResolvedLimits;
