@@ -54,6 +54,7 @@ export type { MatcherBudget, MatcherLimits, RequestMatchers } from './matcher-bu
 export { fixedNodeReleases, nodeHasHttp2Fix, nodeHttp2Warning } from './node-support.js';
 export type { KeepaliveOptions, XdsServerOptions } from './options.js';
 export type { PartialRequestLimit, PartialRequestStats } from './partial-request-budget.js';
+export type { RestConnectionStats } from './rest-listener.js';
 export type { SessionErrorRecord, SessionErrorStats } from './session-errors.js';
 export { guardGrpcServer } from './session-guard.js';
 export type { Authorize, AuthorizeStatus, ServerCall } from './stream-context.js';

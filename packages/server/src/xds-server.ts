@@ -2,12 +2,7 @@
  * The XdsServer class: the public API that mounts the xDS services (ADS, per-type, CSDS, REST) over one shared
  * context (server-context.ts), listens, reports status (rule S5) and closes gracefully.
  */
-import {
-  createServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server, ServerCredentials, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { Code, XdsError } from '@xds/api';
 import { EventEmitter } from 'eventemitter3';
@@ -22,6 +17,7 @@ import { PartialRequestBudget, type PartialRequestStats } from './partial-reques
 import { partialRequestInterceptor } from './partial-requests.js';
 import { refuseCompressedRequests } from './request-compression.js';
 import { createRestHandler } from './rest.js';
+import { listenRestAt, type RestConnectionStats, sumRestStats } from './rest-listener.js';
 import { serverContext, serverLimits } from './server-context.js';
 import { registerServices, registerTypeService } from './services.js';
 import { guardGrpcServer } from './session-guard.js';
@@ -65,6 +61,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   readonly #connections: ConnectionGate;
   readonly #filesLimit: number | undefined;
   readonly #http: HttpServer[] = [];
+  readonly #rest: (() => RestConnectionStats)[] = [];
   #grpc: Server | undefined;
   #streamIds = 0;
   #filesWarned = false;
@@ -239,22 +236,25 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     };
   }
 
-  /** Serves REST xDS on its own HTTP listener at `host:port`; resolves the bound port. */
-  listenRest(address: string): Promise<number> {
-    const at = address.lastIndexOf(':');
-    const host = address.slice(0, at);
-    const port = Number(address.slice(at + 1));
-    const server = createServer(this.restHandler());
+  /**
+   * Serves REST xDS on its own HTTP listener at `host:port`; resolves the bound port. The listener has the xDS
+   * port's connection limits (`maxConnections`, `maxConnectionsPerPeer`, `connectionSetupTimeoutMs` for headers,
+   * `partialRequestTimeoutMs` for a request; rule L2): see {@link restConnectionStats}.
+   */
+  async listenRest(address: string): Promise<number> {
+    const { maxConnections, maxConnectionsPerPeer } = this.#connections;
+    const limits = { ...this.#ctx.limits, maxConnections, maxConnectionsPerPeer };
+    const logger = this.#options.logger ?? silentLogger;
+    const { server, listening } = listenRestAt(address, this.restHandler(), limits, logger);
     this.#http.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', (error) =>
-        reject(new XdsError(Code.Unavailable, `cannot listen on ${address}: ${error.message}`)),
-      );
-      server.listen(port, host.replace(/^\[|\]$/g, ''), () => {
-        const bound = server.address();
-        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
-      });
-    });
+    const listener = await listening;
+    this.#rest.push(listener.stats);
+    return listener.port;
+  }
+
+  /** Sockets the REST listeners hold, and those they refused by limit, over every `listenRest` call. */
+  restConnectionStats(): RestConnectionStats {
+    return sumRestStats(this.#rest);
   }
 
   /**
