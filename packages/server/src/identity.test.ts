@@ -25,6 +25,7 @@ import {
   parseSpiffeId,
   parseSubjectAltNames,
 } from './identity.js';
+import { csdsClient, forNodes } from './test-csds-client.js';
 import { cluster } from './test-harness.js';
 import { XdsServer } from './xds-server.js';
 
@@ -263,6 +264,24 @@ describe('node identity over mutual TLS', () => {
     assert.equal(end.code, status.PERMISSION_DENIED);
     assert.match(end.details, /subject alternative names are \d+ characters, over 16384/);
     assert.match(end.details, /grants nothing/);
+  });
+
+  it('L6: CSDS is refused to a certificate that may claim a node: nodeIdentity grants no one the status of all', async () => {
+    // A node's certificate is a proxy's credential; reading every node's status is an operator's right, which only
+    // XdsServerOptions.authorizeStatus grants (audit F9).
+    const a = client(nodeA, teamA);
+    await a.next(TypeUrl.Cluster);
+    const csds = csdsClient(`127.0.0.1:${port}`, 10_000, creds(teamA));
+    try {
+      await assert.rejects(csds.fetch(forNodes(nodeA, nodeB)), (error: ServiceError) => {
+        assert.equal(error.code, status.PERMISSION_DENIED);
+        assert.match(error.details, /client status \(CSDS\) is refused/);
+        assert.match(error.details, /authorizeStatus/);
+        return true;
+      });
+    } finally {
+      csds.close();
+    }
   });
 
   it('L6: REST (no client certificate on plain HTTP) is refused with 403', async () => {

@@ -45,8 +45,9 @@ export interface XdsServerOptions {
   /**
    * Bind client certificates to nodes (rule L6): a node id is accepted only from a client whose verified
    * certificate (mutual TLS, see `listen(address, { tls })`) may claim it, by Istio's namespace rule or by grants.
-   * Runs before `authorize`, on every service (streams, Fetch, REST, CSDS); a refusal is PERMISSION_DENIED naming
-   * the certificate identity and the node.
+   * Runs before `authorize`, on every discovery service (streams, Fetch, REST); a refusal is PERMISSION_DENIED
+   * naming the certificate identity and the node. It does not open CSDS: with it set, CSDS is refused to every
+   * caller unless {@link authorizeStatus} grants it, and a grant shows every matching node (an operator's view).
    */
   readonly nodeIdentity?: NodeIdentityOptions;
   /**

@@ -1,6 +1,7 @@
 // A CSDS client for the server's tests: FetchClientStatus and StreamClientStatus over a real grpc-js channel.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
+  type ChannelCredentials,
   type ClientDuplexStream,
   credentials,
   makeGenericClientConstructor,
@@ -27,10 +28,10 @@ export function forNodes(...ids: string[]): RequestInit {
   return { nodeMatchers: ids.map((id) => ({ nodeId: { matchPattern: { case: 'exact', value: id } } })) };
 }
 
-/** A CSDS client on `address`, deadline `timeoutMs` per call. */
-export function csdsClient(address: string, timeoutMs = 10_000) {
+/** A CSDS client on `address`, deadline `timeoutMs` per call; plaintext unless `channel` credentials are given. */
+export function csdsClient(address: string, timeoutMs = 10_000, channel?: ChannelCredentials) {
   const Client = makeGenericClientConstructor({}, 'Csds');
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channel ?? credentials.createInsecure());
   const deadline = () => Date.now() + timeoutMs;
   return {
     /** FetchClientStatus; rejects with the call's ServiceError. */
