@@ -28,6 +28,7 @@ import { defaultMaxGroups, defaultMaxNewGroupsPerSecond } from './group-admissio
 import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultAnswerWaitMs } from './group-upstream.js';
+import { defaultMaxGroupsPerPeer, defaultMaxNewGroupsPerSecondPerPeer } from './peer-share.js';
 import { defaultMaxNamesAllGroups, defaultMaxResourceBytesAllGroups } from './relay-budget.js';
 import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
 import {
@@ -58,6 +59,10 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly maxGroups: number;
   /** The most new groups (new upstream streams) a second. */
   readonly maxNewGroupsPerSecond: number;
+  /** Each downstream peer's share: groups its clients are in at once. */
+  readonly maxGroupsPerPeer: number;
+  /** Each downstream peer's share: new groups a second. */
+  readonly maxNewGroupsPerSecondPerPeer: number;
   /** How long a group without downstream clients keeps its upstream stream before it is freed (ms). */
   readonly groupIdleMs: number;
   /** The most names of one type a group's downstream watches subscribe to together (its upstream request). */
@@ -98,6 +103,8 @@ export const relayDefaults = Object.freeze({
   upstreamProtocol: 'delta' as const,
   maxGroups: defaultMaxGroups,
   maxNewGroupsPerSecond: defaultMaxNewGroupsPerSecond,
+  maxGroupsPerPeer: defaultMaxGroupsPerPeer,
+  maxNewGroupsPerSecondPerPeer: defaultMaxNewGroupsPerSecondPerPeer,
   groupIdleMs: 60_000,
   maxNamesPerGroup: defaultMaxNamesPerGroup,
   maxNamesAllGroups: defaultMaxNamesAllGroups,
@@ -125,6 +132,10 @@ Options:
                          gives way; a node of one more group is refused (default ${relayDefaults.maxGroups})
   --max-new-groups-per-second N  new groups (new upstream streams) a second at most, in bursts of one second's
                          worth; a node of one more new group is refused and retries (default ${relayDefaults.maxNewGroupsPerSecond})
+  --max-groups-per-peer N  each downstream peer's share (an IPv4 address, an IPv6 /64): groups its clients are in at
+                         once; a node of one more group from it is refused (default ${relayDefaults.maxGroupsPerPeer})
+  --max-new-groups-per-second-per-peer N  each downstream peer's share of the new groups a second; past it that
+                         peer's new group is refused, the others' are not (default ${relayDefaults.maxNewGroupsPerSecondPerPeer})
   --group-idle-ms N      ms a group without downstream clients keeps its upstream stream (holding no resources)
                          before it is freed (default ${relayDefaults.groupIdleMs})
   --upstream-answer-wait-ms N  ms a group's watches wait for the upstream to answer a request asking for more
@@ -182,6 +193,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-protocol': { type: 'string' },
         'max-groups': { type: 'string' },
         'max-new-groups-per-second': { type: 'string' },
+        'max-groups-per-peer': { type: 'string' },
+        'max-new-groups-per-second-per-peer': { type: 'string' },
         'group-idle-ms': { type: 'string' },
         'upstream-answer-wait-ms': { type: 'string' },
         'max-names-per-group': { type: 'string' },
@@ -218,6 +231,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const protocol = text('upstream-protocol') ?? relayDefaults.upstreamProtocol;
   const maxGroups = text('max-groups');
   const newGroups = text('max-new-groups-per-second');
+  const peerGroups = text('max-groups-per-peer');
+  const peerNewGroups = text('max-new-groups-per-second-per-peer');
   const idleMs = text('group-idle-ms');
   const answerWaitMs = text('upstream-answer-wait-ms');
   const maxNames = text('max-names-per-group');
@@ -257,6 +272,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     newGroups === undefined || (/^\d{1,7}$/.test(newGroups) && Number(newGroups) >= 1)
       ? undefined
       : `--max-new-groups-per-second: "${newGroups}" is not a whole number from 1 to 9999999`,
+    peerGroups === undefined || (/^\d{1,7}$/.test(peerGroups) && Number(peerGroups) >= 1)
+      ? undefined
+      : `--max-groups-per-peer: "${peerGroups}" is not a whole number from 1`,
+    peerNewGroups === undefined || (/^\d{1,7}$/.test(peerNewGroups) && Number(peerNewGroups) >= 1)
+      ? undefined
+      : `--max-new-groups-per-second-per-peer: "${peerNewGroups}" is not a whole number from 1 to 9999999`,
     idleMs === undefined ||
     (/^\d{1,10}$/.test(idleMs) && Number(idleMs) >= 1 && Number(idleMs) <= 2_147_483_647)
       ? undefined
@@ -312,6 +333,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       maxGroups: maxGroups === undefined ? relayDefaults.maxGroups : Number(maxGroups),
       maxNewGroupsPerSecond:
         newGroups === undefined ? relayDefaults.maxNewGroupsPerSecond : Number(newGroups),
+      maxGroupsPerPeer: peerGroups === undefined ? relayDefaults.maxGroupsPerPeer : Number(peerGroups),
+      maxNewGroupsPerSecondPerPeer:
+        peerNewGroups === undefined ? relayDefaults.maxNewGroupsPerSecondPerPeer : Number(peerNewGroups),
       groupIdleMs: idleMs === undefined ? relayDefaults.groupIdleMs : Number(idleMs),
       maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
       maxNamesAllGroups: maxNamesAll === undefined ? relayDefaults.maxNamesAllGroups : Number(maxNamesAll),

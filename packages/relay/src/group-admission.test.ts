@@ -110,7 +110,15 @@ describe('relay: how many groups, how fast', () => {
       upstreamConnections: 1,
       maxGroups: 10_000,
       maxNewGroupsPerSecond: 0.001,
-      refused: { maxGroups: 0, maxNewGroupsPerSecond: 1, maxResourceBytesAllGroups: 0 },
+      maxGroupsPerPeer: 1_024,
+      maxNewGroupsPerSecondPerPeer: 50,
+      refused: {
+        maxGroups: 0,
+        maxNewGroupsPerSecond: 1,
+        maxResourceBytesAllGroups: 0,
+        maxGroupsPerPeer: 0,
+        maxNewGroupsPerSecondPerPeer: 0,
+      },
     });
     const syncz = relaySyncz(relay, 'test', Date.now());
     assert.deepEqual(syncz.groupCounts, relay.groupCounts());

@@ -21,9 +21,14 @@ export const defaultMaxNewGroupsPerSecond = 200;
 
 /**
  * A limit a new group can be refused by: `maxResourceBytesAllGroups` while the relay holds that many bytes of
- * resources across its groups (relay-budget.ts).
+ * resources across its groups (relay-budget.ts); the per-peer shares of groups (peer-share.ts).
  */
-export type GroupLimitName = 'maxGroups' | 'maxNewGroupsPerSecond' | 'maxResourceBytesAllGroups';
+export type GroupLimitName =
+  | 'maxGroups'
+  | 'maxNewGroupsPerSecond'
+  | 'maxResourceBytesAllGroups'
+  | 'maxGroupsPerPeer'
+  | 'maxNewGroupsPerSecondPerPeer';
 
 /** The relay's groups and their limits, as metrics, `/debug/syncz` and the status page show them. */
 export interface GroupCounts {
@@ -37,6 +42,10 @@ export interface GroupCounts {
   readonly maxGroups: number;
   /** The limit on new groups a second. */
   readonly maxNewGroupsPerSecond: number;
+  /** Each downstream peer's share of the groups: groups it may have clients in (peer-share.ts). */
+  readonly maxGroupsPerPeer: number;
+  /** Each downstream peer's share of the new groups a second. */
+  readonly maxNewGroupsPerSecondPerPeer: number;
   /** Downstream streams refused for a new group, by the limit that refused them, since the relay started. */
   readonly refused: { readonly [K in GroupLimitName]: number };
 }
@@ -64,21 +73,40 @@ export class NewGroupRate {
 
   /** Takes a token for `group`, or throws an XdsError (RESOURCE_EXHAUSTED) naming the limit. */
   take(group: string): void {
+    if (this.tryTake()) return;
+    throw new XdsError(
+      Code.ResourceExhausted,
+      `the relay opens at most ${this.perSecond} new groups a second, its limit maxNewGroupsPerSecond ` +
+        `(--max-new-groups-per-second ${this.perSecond}); group "${group}" is refused, try again later`,
+    );
+  }
+
+  /** Takes a token: true, or false when there is none. */
+  tryTake(): boolean {
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Gives back a token taken (the group was refused after all). */
+  giveBack(): void {
+    this.#tokens = Math.min(this.#capacity, this.#tokens + 1);
+  }
+
+  /** True when the bucket holds all it can: a new one would be the same. */
+  full(): boolean {
+    this.#refill();
+    return this.#tokens >= this.#capacity;
+  }
+
+  #refill(): void {
     const now = this.#now();
     this.#tokens = Math.min(
       this.#capacity,
       this.#tokens + (Math.max(0, now - this.#at) / 1000) * this.perSecond,
     );
     this.#at = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return;
-    }
-    throw new XdsError(
-      Code.ResourceExhausted,
-      `the relay opens at most ${this.perSecond} new groups a second, its limit maxNewGroupsPerSecond ` +
-        `(--max-new-groups-per-second ${this.perSecond}); group "${group}" is refused, try again later`,
-    );
   }
 }
 

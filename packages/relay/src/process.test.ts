@@ -29,6 +29,8 @@ describe('xds-relay command line', () => {
         upstreamProtocol: 'delta',
         maxGroups: 10_000,
         maxNewGroupsPerSecond: 200,
+        maxGroupsPerPeer: 1_024,
+        maxNewGroupsPerSecondPerPeer: 50,
         groupIdleMs: 60_000,
         maxNamesPerGroup: 50_000,
         maxNamesAllGroups: 500_000,

@@ -14,6 +14,11 @@ export const defaultMaxNamesPerGroup = 50_000;
 export interface RelayCacheLimits {
   /** The most groups with watches; a node of one more group is refused (RESOURCE_EXHAUSTED). Default 10,000. */
   readonly maxGroups?: number;
+  /**
+   * The most groups one downstream peer (an IPv4 address, an IPv6 /64) may have watches in; a watch of one more is
+   * refused (RESOURCE_EXHAUSTED). Default 1,024.
+   */
+  readonly maxGroupsPerPeer?: number;
   /** The most names (and globs) of one type a group's watches may subscribe to together. Default 50,000. */
   readonly maxNamesPerGroup?: number;
   /**
@@ -49,12 +54,16 @@ export interface RelayCacheHooks {
   /** A group has no watch left. */
   groupIdle(group: string): void;
   /**
-   * A node of a group without watches asks for a first one, past the key and `maxGroups` checks: throw an XdsError
-   * to refuse it (the relay's `maxNewGroupsPerSecond`). Optional.
+   * A node of a group without watches asks for a first one, past the key, `maxGroupsPerPeer` and `maxGroups`
+   * checks, from `peer` (undefined when unknown): throw an XdsError to refuse it (the relay's
+   * `maxNewGroupsPerSecond`, per peer and in all). Optional.
    */
-  admitGroup?(group: string): void;
-  /** A node was refused because its group would pass `maxGroups`; `message` is the refusal. Optional. */
-  groupRefused?(group: string, message: string): void;
+  admitGroup?(group: string, peer: string | undefined): void;
+  /**
+   * A node was refused because its group would pass `maxGroups`, or its peer's `maxGroupsPerPeer`; `message` is the
+   * refusal. Optional.
+   */
+  groupRefused?(group: string, limit: 'maxGroups' | 'maxGroupsPerPeer', message: string): void;
 }
 
 /** What changed in a group's union of subscriptions of one type since its upstream last took it. */

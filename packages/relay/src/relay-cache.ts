@@ -32,6 +32,7 @@ import { defaultMaxGroups } from './group-admission.js';
 import { GroupAnswers } from './group-answers.js';
 import type { GroupBy } from './group-by.js';
 import { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
+import { defaultMaxGroupsPerPeer, PeerGroups } from './peer-share.js';
 import { defaultMaxNamesAllGroups, NameBudget } from './relay-budget.js';
 import {
   defaultMaxNamesPerGroup,
@@ -40,21 +41,12 @@ import {
   type RelayCacheHooks,
   type RelayCacheLimits,
 } from './relay-cache-types.js';
-
-interface Counts {
-  wildcard: number;
-  readonly names: Map<string, number>;
-  /** What the union gained and lost since the upstream last took it (outlives the group's idle spells). */
-  readonly pending: Pending;
-}
-
-interface Pending {
-  readonly added: Set<string>;
-  readonly removed: Set<string>;
-}
+import { type Counts, countName, type Pending } from './union-counts.js';
 
 interface Indexed {
   readonly group: string;
+  /** The watch's stream's peer, whose share of groups it counts in (peer-share.ts). */
+  readonly peer: string | undefined;
   wildcard: boolean;
   readonly names: Set<string>;
 }
@@ -65,6 +57,8 @@ export class RelayCache extends SnapshotCache {
   readonly #maxGroups: number;
   /** The names of every group's union against `maxNamesPerGroup` and `maxNamesAllGroups`. */
   readonly names: NameBudget;
+  /** The groups each downstream peer has watches in, against `maxGroupsPerPeer` (rule L2, review Q6). */
+  readonly peers: PeerGroups;
   readonly #maxGroupKeyBytes: number;
   readonly #groupValueRequired: boolean;
   readonly #groupBy: GroupBy;
@@ -96,6 +90,7 @@ export class RelayCache extends SnapshotCache {
       limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
       limits.maxNamesAllGroups ?? defaultMaxNamesAllGroups,
     );
+    this.peers = new PeerGroups(limits.maxGroupsPerPeer ?? defaultMaxGroupsPerPeer);
     this.#maxGroupKeyBytes = limits.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes;
     this.#groupValueRequired = limits.groupValueRequired ?? false;
   }
@@ -183,13 +178,13 @@ export class RelayCache extends SnapshotCache {
   }
 
   override watchSotw(options: WatchOptions): SotwWatch {
-    this.#admit(options.node);
-    return this.#track(super.watchSotw(options), options.node);
+    this.#admit(options.node, options.peer);
+    return this.#track(super.watchSotw(options), options);
   }
 
   override watchDelta(options: WatchOptions): DeltaWatch {
-    this.#admit(options.node);
-    return this.#track(super.watchDelta(options), options.node);
+    this.#admit(options.node, options.peer);
+    return this.#track(super.watchDelta(options), options);
   }
 
   /** A type the upstream has not answered for the group yet has no view: its watches wait. */
@@ -229,11 +224,11 @@ export class RelayCache extends SnapshotCache {
     let gained = false;
     for (const name of removed) {
       indexed.names.delete(name);
-      this.#countName(counts, name, -1);
+      countName(this.names, counts, name, -1);
     }
     for (const name of added) {
       indexed.names.add(name);
-      if (this.#countName(counts, name, 1)) gained = true;
+      if (countName(this.names, counts, name, 1)) gained = true;
     }
     if (indexed.wildcard !== watch.wildcard) {
       counts.wildcard += watch.wildcard ? 1 : -1;
@@ -265,8 +260,9 @@ export class RelayCache extends SnapshotCache {
     const counts = this.#counts(indexed.group, watch.typeUrl);
     if (counts !== undefined) {
       if (indexed.wildcard) counts.wildcard--;
-      for (const name of indexed.names) this.#countName(counts, name, -1);
+      for (const name of indexed.names) countName(this.names, counts, name, -1);
     }
+    this.peers.count(indexed.peer, indexed.group, -1);
     const group = this.#groups.get(indexed.group);
     group?.watches.delete(watch);
     if (indexed.wildcard || indexed.names.size > 0) this.#hooks.interestChanged(indexed.group, watch.typeUrl);
@@ -317,7 +313,7 @@ export class RelayCache extends SnapshotCache {
     this.names.check(group, typeUrl, size, next);
   }
 
-  #admit(node: Node): void {
+  #admit(node: Node, peer: string | undefined): void {
     // Under node identity the group must come from a field the identity check compared with the certificate:
     // metadata NAMESPACE is checked only when present, and nodes of every namespace without it would share the
     // group "" (probe4 F8).
@@ -328,20 +324,34 @@ export class RelayCache extends SnapshotCache {
           '(--group-by), which is checked against its certificate',
       );
     const group = this.keyOf(node);
-    if (this.#groups.has(group)) return;
+    const known = this.#groups.has(group);
     // Rules L5, L2: the key names the group upstream; checked before the group exists.
-    checkGroupKey(group, this.#groupBy.field, this.#maxGroupKeyBytes);
-    if (this.#groups.size >= this.#maxGroups) {
-      const message =
+    if (!known) checkGroupKey(group, this.#groupBy.field, this.#maxGroupKeyBytes);
+    // Rule L2 (review Q6): the peer's share first, so that one peer cannot take the relay's whole maxGroups.
+    this.#refuseIf(group, 'maxGroupsPerPeer', () => this.peers.check(peer, group));
+    if (known) return;
+    this.#refuseIf(group, 'maxGroups', () => {
+      if (this.#groups.size < this.#maxGroups) return;
+      throw new XdsError(
+        Code.ResourceExhausted,
         `the relay serves ${this.#groups.size} groups, its limit maxGroups (--max-groups ${this.#maxGroups}); ` +
-        `group "${group}" is refused`;
-      this.#hooks.groupRefused?.(group, message);
-      throw new XdsError(Code.ResourceExhausted, message);
-    }
-    this.#hooks.admitGroup?.(group);
+          `group "${group}" is refused`,
+      );
+    });
+    this.#hooks.admitGroup?.(group, peer);
   }
 
-  #track<W extends Watch>(watch: W, node: Node): W {
+  /** Runs a check that throws an XdsError to refuse a group; a refusal is told to the hooks, then thrown. */
+  #refuseIf(group: string, limit: 'maxGroups' | 'maxGroupsPerPeer', check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      this.#hooks.groupRefused?.(group, limit, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  #track<W extends Watch>(watch: W, { node, peer }: WatchOptions): W {
     let group = this.#groups.get(watch.key);
     if (group === undefined) {
       group = { watches: new Set(), counts: new Map() };
@@ -349,7 +359,8 @@ export class RelayCache extends SnapshotCache {
       this.#hooks.groupOpened(watch.key, node);
     }
     group.watches.add(watch);
-    this.#indexed.set(watch, { group: watch.key, wildcard: false, names: new Set() });
+    this.peers.count(peer, watch.key, 1);
+    this.#indexed.set(watch, { group: watch.key, peer, wildcard: false, names: new Set() });
     return watch;
   }
 
@@ -373,24 +384,5 @@ export class RelayCache extends SnapshotCache {
       state.counts.set(typeUrl, counts);
     }
     return counts;
-  }
-
-  /**
-   * Counts one watch's name in or out of its group's union, noting when the union gains or loses it; true when the
-   * union gained it.
-   */
-  #countName(counts: Counts, name: string, delta: 1 | -1): boolean {
-    const next = (counts.names.get(name) ?? 0) + delta;
-    if (next > 0) {
-      counts.names.set(name, next);
-      if (next !== 1 || delta !== 1) return false;
-      this.names.count(1);
-      if (!counts.pending.removed.delete(name)) counts.pending.added.add(name);
-      return true;
-    }
-    counts.names.delete(name);
-    this.names.count(-1);
-    if (!counts.pending.added.delete(name)) counts.pending.removed.add(name);
-    return false;
   }
 }

@@ -135,7 +135,7 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     }),
     groupsRefused: new Counter({
       name: 'xds_relay_groups_refused_total',
-      help: 'Downstream streams refused because they would open a group past a limit (maxGroups, maxNewGroupsPerSecond, maxResourceBytesAllGroups).',
+      help: 'Downstream streams refused because they would open a group past a limit (maxGroups, maxNewGroupsPerSecond, maxResourceBytesAllGroups, maxGroupsPerPeer, maxNewGroupsPerSecondPerPeer).',
       labelNames: ['limit'],
       registers,
     }),

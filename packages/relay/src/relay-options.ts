@@ -38,6 +38,21 @@ export interface RelayOptions {
    */
   readonly maxNewGroupsPerSecond?: number;
   /**
+   * Each downstream peer's share of the groups (rule L2, review Q6): the most groups the clients of one peer address
+   * (an IPv4 address, or an IPv6 /64, as the downstream server's per-peer limits count peers) have watches in at
+   * once; default 1,024 (a peer's default `maxConnectionsPerPeer`). A group counts for each peer with a client in it
+   * while that client is there; an idle group (its clients left) counts for none. A node of one more group from that
+   * peer is refused with RESOURCE_EXHAUSTED naming the limit; other peers are untouched, so one peer minting node
+   * ids cannot take `maxGroups` from the rest.
+   */
+  readonly maxGroupsPerPeer?: number;
+  /**
+   * Each downstream peer's share of `maxNewGroupsPerSecond` (rule L2, review Q6): the most new groups a second one
+   * peer address opens, in bursts of up to one second's worth; default 50 (a quarter of the relay-wide default). Past
+   * it, RESOURCE_EXHAUSTED naming the limit; the relay-wide bucket is not touched, so other peers still open groups.
+   */
+  readonly maxNewGroupsPerSecondPerPeer?: number;
+  /**
    * The most names (and globs) of one type a group's downstream watches subscribe to together, which is what the
    * group's upstream stream asks for; default 50,000, below an origin's default maxNamesPerRequest (100,000). A
    * downstream subscription that would pass it ends that stream with RESOURCE_EXHAUSTED; the group is untouched.

@@ -35,6 +35,10 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly maxGroups: number;
   /** The most new groups (new upstream streams) a second; default 200. */
   readonly maxNewGroupsPerSecond?: number;
+  /** Each downstream peer's share: groups its clients are in at once; default 1,024. */
+  readonly maxGroupsPerPeer?: number;
+  /** Each downstream peer's share of the new groups a second; default 50. */
+  readonly maxNewGroupsPerSecondPerPeer?: number;
   /** How long a group without downstream clients keeps its upstream stream (ms); default 60 s. */
   readonly groupIdleMs?: number;
   /** The most names of one type a group subscribes to upstream; default 50,000. */
@@ -100,6 +104,10 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     ...(options.maxNewGroupsPerSecond === undefined
       ? {}
       : { maxNewGroupsPerSecond: options.maxNewGroupsPerSecond }),
+    ...(options.maxGroupsPerPeer === undefined ? {} : { maxGroupsPerPeer: options.maxGroupsPerPeer }),
+    ...(options.maxNewGroupsPerSecondPerPeer === undefined
+      ? {}
+      : { maxNewGroupsPerSecondPerPeer: options.maxNewGroupsPerSecondPerPeer }),
     ...(options.groupIdleMs === undefined ? {} : { groupIdleMs: options.groupIdleMs }),
     ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
     ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
@@ -174,6 +182,8 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       readyGraceMs: options.readyGraceMs ?? defaultReadyGraceMs,
       maxGroups: options.maxGroups,
       maxNewGroupsPerSecond: relay.groupCounts().maxNewGroupsPerSecond,
+      maxGroupsPerPeer: relay.groupCounts().maxGroupsPerPeer,
+      maxNewGroupsPerSecondPerPeer: relay.groupCounts().maxNewGroupsPerSecondPerPeer,
       groupIdleMs: options.groupIdleMs ?? 60_000,
     },
     `xds-relay started: xDS (${xdsSecurity}) on ${xdsAddress}, admin on ${security.adminScheme}://${adminAddress}/, upstream ${options.upstreams.join(',')}`,

@@ -22,6 +22,7 @@ import { type GroupBy, parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { GroupUpstream } from './group-upstream.js';
 import { OriginProbe } from './origin-probe.js';
+import { defaultMaxGroupsPerPeer, defaultMaxNewGroupsPerSecondPerPeer, PeerRates } from './peer-share.js';
 import { type Readiness, UpstreamReadiness } from './readiness.js';
 import { defaultMaxResourceBytesAllGroups, type RelayBounds, ResourceBytesBudget } from './relay-budget.js';
 import { RelayCache } from './relay-cache.js';
@@ -59,7 +60,10 @@ export class Relay extends EventEmitter<RelayEvents> {
     maxGroups: 0,
     maxNewGroupsPerSecond: 0,
     maxResourceBytesAllGroups: 0,
+    maxGroupsPerPeer: 0,
+    maxNewGroupsPerSecondPerPeer: 0,
   };
+  readonly #peerRates: PeerRates;
   readonly #bytes: ResourceBytesBudget;
   #closing: Promise<void> | undefined;
 
@@ -71,6 +75,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     resolveClientLimits(options.upstreamLimits, 'Relay: options.upstreamLimits');
     for (const name of [
       'maxGroups',
+      'maxGroupsPerPeer',
       'maxNamesPerGroup',
       'maxNamesAllGroups',
       'maxResourceBytesAllGroups',
@@ -81,9 +86,13 @@ export class Relay extends EventEmitter<RelayEvents> {
     ] as const)
       checkPositive(name, options[name]);
     checkPositive('maxNewGroupsPerSecond', options.maxNewGroupsPerSecond, false);
+    checkPositive('maxNewGroupsPerSecondPerPeer', options.maxNewGroupsPerSecondPerPeer, false);
     this.#options = options;
     this.#maxGroups = options.maxGroups ?? defaultMaxGroups;
     this.#rate = new NewGroupRate(options.maxNewGroupsPerSecond ?? defaultMaxNewGroupsPerSecond);
+    this.#peerRates = new PeerRates(
+      options.maxNewGroupsPerSecondPerPeer ?? defaultMaxNewGroupsPerSecondPerPeer,
+    );
     this.#bytes = new ResourceBytesBudget(
       options.maxResourceBytesAllGroups ?? defaultMaxResourceBytesAllGroups,
     );
@@ -96,11 +105,12 @@ export class Relay extends EventEmitter<RelayEvents> {
         groupOpened: (group) => this.#open(group),
         interestChanged: (group, typeUrl) => this.#upstreams.get(group)?.interestChanged(typeUrl),
         groupIdle: (group) => this.#idleGroup(group),
-        admitGroup: (group) => this.#admitGroup(group),
-        groupRefused: (group, message) => this.#groupRefused(group, 'maxGroups', message),
+        admitGroup: (group, peer) => this.#admitGroup(group, peer),
+        groupRefused: (group, limit, message) => this.#groupRefused(group, limit, message),
       },
       {
         maxGroups: this.#maxGroups,
+        maxGroupsPerPeer: options.maxGroupsPerPeer ?? defaultMaxGroupsPerPeer,
         maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
         ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
         maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
@@ -154,6 +164,8 @@ export class Relay extends EventEmitter<RelayEvents> {
       upstreamConnections: this.#slots.connections(),
       maxGroups: this.#maxGroups,
       maxNewGroupsPerSecond: this.#rate.perSecond,
+      maxGroupsPerPeer: this.cache.peers.max,
+      maxNewGroupsPerSecondPerPeer: this.#peerRates.perSecond,
       refused: { ...this.#refused },
     };
   }
@@ -240,29 +252,30 @@ export class Relay extends EventEmitter<RelayEvents> {
   }
 
   /**
-   * A group the cache has no watch of asks to open (after its key and `maxGroups` checks): a group whose upstream
-   * stream is still open (idle) comes back free; a new one takes a token of `maxNewGroupsPerSecond` or is refused.
+   * A group the cache has no watch of asks to open (after its key, `maxGroupsPerPeer` and `maxGroups` checks): a
+   * group whose upstream stream is still open (idle) comes back free; a new one takes a token of its peer's
+   * `maxNewGroupsPerSecondPerPeer`, then of `maxNewGroupsPerSecond`, or is refused (the peer's token given back).
    */
-  #admitGroup(group: string): void {
+  #admitGroup(group: string, peer: string | undefined): void {
     if (this.#upstreams.has(group)) return;
+    this.#refuseIf(group, 'maxResourceBytesAllGroups', () => this.#bytes.checkNewGroup(group));
+    this.#refuseIf(group, 'maxNewGroupsPerSecondPerPeer', () => this.#peerRates.take(peer, group));
+    this.#refuseIf(group, 'maxNewGroupsPerSecond', () => {
+      try {
+        this.#rate.take(group);
+      } catch (error) {
+        this.#peerRates.giveBack(peer);
+        throw error;
+      }
+    });
+  }
+
+  /** Runs a check that throws to refuse a group: a refusal is counted and logged, then thrown. */
+  #refuseIf(group: string, limit: GroupLimitName, check: () => void): void {
     try {
-      this.#bytes.checkNewGroup(group);
+      check();
     } catch (error) {
-      this.#groupRefused(
-        group,
-        'maxResourceBytesAllGroups',
-        error instanceof Error ? error.message : String(error),
-      );
-      throw error;
-    }
-    try {
-      this.#rate.take(group);
-    } catch (error) {
-      this.#groupRefused(
-        group,
-        'maxNewGroupsPerSecond',
-        error instanceof Error ? error.message : String(error),
-      );
+      this.#groupRefused(group, limit, error instanceof Error ? error.message : String(error));
       throw error;
     }
   }

@@ -30,12 +30,13 @@ function renderGroup(group: GroupStatus): string {
 
 /** One line: the groups held against the limit, idle ones, and refusals (rule L2). */
 function renderCounts(counts: GroupCounts): string {
-  const { maxGroups, maxNewGroupsPerSecond, maxResourceBytesAllGroups } = counts.refused;
+  const refused = Object.entries(counts.refused);
+  const total = refused.reduce((sum, [, count]) => sum + count, 0);
   return (
     `<p id="group-counts">${counts.groups} of at most ${counts.maxGroups} groups (${counts.idle} idle) on ` +
     `${counts.upstreamConnections} upstream connections; new groups at most ${counts.maxNewGroupsPerSecond} a second; ` +
-    `${maxGroups + maxNewGroupsPerSecond + maxResourceBytesAllGroups} refused (maxGroups ${maxGroups}, ` +
-    `maxNewGroupsPerSecond ${maxNewGroupsPerSecond}, maxResourceBytesAllGroups ${maxResourceBytesAllGroups})</p>`
+    `a peer's share ${counts.maxGroupsPerPeer} groups and ${counts.maxNewGroupsPerSecondPerPeer} new a second; ` +
+    `${total} refused (${refused.map(([limit, count]) => `${limit} ${count}`).join(', ')})</p>`
   );
 }
 
