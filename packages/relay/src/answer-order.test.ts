@@ -20,6 +20,7 @@ import {
   startOrigin,
   startOriginAndRelay,
   startRelay,
+  until,
 } from './test-support.js';
 
 const closers = closeAfterAll();
@@ -72,6 +73,36 @@ describe('relay: which response answers which request (review R2, R3)', () => {
       // covers every cluster.
       assert.deepEqual([...(await wild.next(TypeUrl.Cluster)).names].sort(), ['c1', 'c2', 'c3']);
       assert.deepEqual([...(await second.next(TypeUrl.Cluster)).names], ['c2']);
+    });
+
+  for (const upstreamProtocol of protocols)
+    it(`X3, S7a: a gain made while the upstream is down is answered by the next stream's first response (upstream ${upstreamProtocol})`, async () => {
+      const cache = new SnapshotCache({ nodeKey: () => originKey });
+      cache.setSnapshot(originKey, Snapshot.create(['c1', 'c2', 'c3'].map((name) => makeCluster({ name }))));
+      const origin = await startOrigin(cache);
+      closers.push(() => origin.server.close());
+      const hop = await forwarder(origin.address);
+      closers.push(() => hop.close());
+      // A wait that never runs out in a test: the answer must come from the origin.
+      const { relay, address } = await startRelay([hop.address], {
+        upstreamProtocol,
+        upstreamAnswerWaitMs: 600_000,
+      });
+      closers.push(() => relay.close());
+      const named = client(address, 'named');
+      named.subscribe(TypeUrl.Cluster, ['c1']);
+      assert.deepEqual([...(await named.next(TypeUrl.Cluster)).names], ['c1']);
+      const down = nextEvent(relay, 'upstreamDisconnected');
+      hop.cut();
+      await down;
+      const wild = client(address, 'wild');
+      wild.subscribe(TypeUrl.Cluster, []);
+      await until(
+        'the wildcard to reach the group',
+        () => relay.cache.interest('web', TypeUrl.Cluster).wildcard,
+      );
+      hop.mend();
+      assert.deepEqual([...(await wild.next(TypeUrl.Cluster)).names].sort(), ['c1', 'c2', 'c3']);
     });
 
   it('S7a, D3, L2: requests of another type do not postpone the answer wait (upstream delta)', async () => {

@@ -73,23 +73,25 @@ export class GroupAnswers {
 
   /**
    * The group's upstream took the change of the type: `sent` when it sent a request (which asks for every gain so
-   * far), false when the change came to nothing (a name added and dropped in one turn). `afterFirst`: the stream
-   * was opened again and has not answered the type since, so its first request (sent before this one) is answered
-   * first. True when the type no longer waits.
+   * far), false when the change came to nothing (a name added and dropped in one turn). `where` the request went
+   * after the stream was opened again, before the type's first response on it: `first` (no stream yet: the next
+   * stream's first request carries it, and its first response answers it) or `afterFirst` (after that first request,
+   * which the first response answers: this one waits for the next). True when the type no longer waits.
    */
-  flushed(group: string, typeUrl: TypeUrl, sent: boolean, afterFirst = false): boolean {
+  flushed(group: string, typeUrl: TypeUrl, sent: boolean, where?: 'first' | 'afterFirst'): boolean {
     const awaited = this.#groups.get(group)?.get(typeUrl);
     if (awaited === undefined || !awaited.unsent) return false;
     awaited.unsent = false;
     if (sent) {
       const now = this.#now();
-      if (afterFirst && !awaited.older) {
-        // The stream's first request of the type is the one its next response answers.
+      if (where !== undefined && !awaited.older) {
         awaited.older = true;
         awaited.olderSince = now;
       }
-      if (awaited.latest === 0) awaited.latestSince = now;
-      awaited.latest++;
+      if (where !== 'first') {
+        if (awaited.latest === 0) awaited.latestSince = now;
+        awaited.latest++;
+      }
     }
     return this.#settle(group, typeUrl, awaited);
   }

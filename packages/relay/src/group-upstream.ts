@@ -144,9 +144,11 @@ export class GroupUpstream {
     if (this.#flush !== undefined) clearImmediate(this.#flush);
     this.#flush = undefined;
     if (this.client.closed) return;
+    // Between streams (nothing written yet) a request rides on the next stream's first request.
+    const where = this.client.requestBacklog().written === 0 ? 'first' : 'afterFirst';
     for (const typeUrl of this.#dirty) {
       const sent = this.#send(typeUrl);
-      this.#cache.flushed(this.group, typeUrl, sent, this.#resumed.has(typeUrl));
+      this.#cache.flushed(this.group, typeUrl, sent, this.#resumed.has(typeUrl) ? where : undefined);
     }
     this.#dirty.clear();
     // The wait runs from each type's oldest unanswered request: a later flush does not restart it (review R2).

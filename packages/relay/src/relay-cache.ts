@@ -123,11 +123,11 @@ export class RelayCache extends SnapshotCache {
 
   /**
    * The group's upstream took the type's interest change ({@link takeInterestChange}): `sent` when it sent a
-   * request upstream; `afterFirst` when its stream was opened again and has not answered the type since (the
-   * stream's first request is answered first). A gain that came to nothing stops waiting at once.
+   * request upstream; `where` it went while the stream, opened again, has not answered the type (GroupAnswers). A
+   * gain that came to nothing stops waiting at once.
    */
-  flushed(group: string, typeUrl: TypeUrl, sent: boolean, afterFirst = false): void {
-    if (this.answers.flushed(group, typeUrl, sent, afterFirst)) this.#release(group, typeUrl);
+  flushed(group: string, typeUrl: TypeUrl, sent: boolean, where?: 'first' | 'afterFirst'): void {
+    if (this.answers.flushed(group, typeUrl, sent, where)) this.#release(group, typeUrl);
   }
 
   /**

@@ -1,7 +1,8 @@
 // Test support: a TCP forwarder on 127.0.0.1 in front of a relay or an origin. It connects onward from a chosen
 // loopback address, so that grpc-js clients (which cannot pick their source address) reach the relay as another peer
 // (127.0.0.2 is another peer than 127.0.0.1: rule L2's per-peer shares); and it can hold what the server sends back,
-// so that a test makes a response cross a request in flight (review R3) deterministically, without timing.
+// so that a test makes a response cross a request in flight (review R3) deterministically, without timing; and it can
+// cut the server off (connections ended and refused) and mend it.
 import net from 'node:net';
 
 /** A forwarder: its address and its controls. */
@@ -12,6 +13,10 @@ export interface Forwarder {
   hold(): void;
   /** Passes on what was held, in order, and everything after it. */
   release(): void;
+  /** Ends every open connection, and ends each new one at once until {@link mend} (the server is unreachable). */
+  cut(): void;
+  /** Forwards new connections again. */
+  mend(): void;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -25,7 +30,12 @@ export async function forwarder(target: string, localAddress = '127.0.0.1'): Pro
   /** Per client socket, what the server sent while held (undefined while not held). */
   const held = new Map<net.Socket, Buffer[]>();
   let holding = false;
+  let cut = false;
   const server = net.createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect({ port, host, localAddress });
     open.add(client);
     open.add(upstream);
@@ -58,6 +68,13 @@ export async function forwarder(target: string, localAddress = '127.0.0.1'): Pro
       for (const [client, queue] of held) {
         for (const chunk of queue.splice(0)) client.write(chunk);
       }
+    },
+    cut: () => {
+      cut = true;
+      for (const socket of open) socket.destroy();
+    },
+    mend: () => {
+      cut = false;
     },
     close: async () => {
       for (const socket of open) socket.destroy();
