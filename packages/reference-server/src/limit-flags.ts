@@ -37,6 +37,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   firstRequestTimeoutMs: "ms from a stream's opening to its first request",
   maxStreamsPerConnection: 'concurrent xDS streams on one HTTP/2 connection',
   maxStreamsPerNode: 'concurrent xDS streams of one node id from one peer (across peers with --trust-domain)',
+  maxPendingStreamsPerPeer: 'xDS streams of one peer address with no first request accepted yet',
   drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
   maxRegexBytes: 'bytes of one CSDS node-matcher regex',
   maxRegexProgramSize: 'instructions one CSDS regex may compile to (bounded before compiling)',

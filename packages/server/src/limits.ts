@@ -1,4 +1,5 @@
 import { Code, XdsError } from '@xds/api';
+import { defaultStreamLimits, type StreamLimits } from './stream-limits.js';
 
 /**
  * Limits on what a client controls (rule L2 of the protocol notes): every size, count and time that a request, a
@@ -6,12 +7,12 @@ import { Code, XdsError } from '@xds/api';
  * Going past a limit ends that stream (or call) with RESOURCE_EXHAUSTED or INVALID_ARGUMENT naming the limit; what is
  * only kept for display (NACK messages, node ids in logs and status) is cut to its limit and says so.
  *
- * One file holds them all so that `docs/security.md`, the reference server's flags and the tests agree on the
- * names and defaults.
+ * One type holds them all (the limits across streams come from stream-limits.ts) so that `docs/security.md`, the
+ * reference server's flags and the tests agree on the names and defaults.
  */
 
 /** The limits of an {@link XdsServer}; each field has a default (see {@link defaultLimits}). */
-export interface Limits {
+export interface Limits extends StreamLimits {
   /**
    * Resource names in one request (SotW `resource_names`, delta subscribe + unsubscribe, Fetch, REST), and in a
    * delta stream's subscription of one type; default 100,000. More ends the stream or call with RESOURCE_EXHAUSTED.
@@ -106,19 +107,6 @@ export interface Limits {
   readonly maxLocatorParameters?: number;
   /** Bytes of a NACK's `error_detail.message` kept per stream and type for status, events and logs; default 4 KiB. */
   readonly maxErrorDetailBytes?: number;
-  /** Time from a stream's opening to its first request (ms); default 30 s. Then it ends with DEADLINE_EXCEEDED. */
-  readonly firstRequestTimeoutMs?: number;
-  /**
-   * Concurrent xDS streams on one HTTP/2 connection, pending ones included; default 100. The server's HTTP/2
-   * SETTINGS_MAX_CONCURRENT_STREAMS is this plus 16 (other calls), and the extra xDS streams end with RESOURCE_EXHAUSTED.
-   */
-  readonly maxStreamsPerConnection?: number;
-  /**
-   * Concurrent xDS streams of one node, counted once a stream is authorized; default 100. A node id any client may
-   * claim counts per node id and peer address (an IPv4 address, an IPv6 /64), so that claiming another's node id
-   * cannot lock it out; a node id `nodeIdentity` verified counts across connections and peers.
-   */
-  readonly maxStreamsPerNode?: number;
   /**
    * How long a stream may leave a written response unflushed (the client does not read) before it is ended with
    * RESOURCE_EXHAUSTED (ms); default 30 s. A stream holds at most one unflushed response (rule S12), which stops
@@ -331,9 +319,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxNodeMetadataDepth: 16,
   maxLocatorParameters: 10_000,
   maxErrorDetailBytes: 4 * 1024,
-  firstRequestTimeoutMs: 30_000,
-  maxStreamsPerConnection: 100,
-  maxStreamsPerNode: 100,
+  ...defaultStreamLimits,
   drainTimeoutMs: 30_000,
   maxRegexBytes: 1024,
   maxRegexProgramSize: 200,

@@ -1,7 +1,7 @@
 // Rule L2, finding Q10: `limits.maxStreamsPerNode` must not let one client lock a node out by claiming its node id.
 // A node id nothing binds to the caller counts per node id and peer address (127.0.0.2 and 127.0.0.3 are distinct
 // peers on loopback); a node id bound to the call's verified certificate (nodeIdentity over mutual TLS) counts per
-// node id across peers.
+// node id across peers. Review R6: one peer's header-only streams are bounded across its connections.
 import assert from 'node:assert/strict';
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
@@ -66,6 +66,41 @@ describe('L2: streams per node cannot be used up by another peer (finding Q10)',
     } finally {
       attacker.close();
       node.close();
+      await h.close();
+    }
+  });
+});
+
+describe('L2: pending streams per peer address (review R6)', () => {
+  it('L2: header-only streams of one peer past limits.maxPendingStreamsPerPeer end with RESOURCE_EXHAUSTED naming it and the peer, across its connections; other peers go on', async () => {
+    const h = await start({ limits: { maxPendingStreamsPerPeer: 3, firstRequestTimeoutMs: 600_000 } });
+    const port = Number(h.address.split(':')[1]);
+    const [a, b] = [0, 1].map(() => new RawConnection(port, { localAddress: '127.0.0.2' }));
+    const other = new RawConnection(port, { localAddress: '127.0.0.3' });
+    try {
+      const held = [a!.open(), a!.open()];
+      await until(() => h.server.pendingStreams === 2, 'two pending streams', wait);
+      held.push(b!.open());
+      const refused = b!.open();
+      const end = await refused.end(wait);
+      assert.equal(end.grpcStatus, status.RESOURCE_EXHAUSTED);
+      assert.match(
+        end.grpcMessage ?? '',
+        /peer 127\.0\.0\.2 already has limits\.maxPendingStreamsPerPeer \(3\) xDS streams waiting for their first request/,
+      );
+      assert.equal(h.server.pendingStreams, 3);
+      assert.equal(h.server.streamStats().endedByLimit.maxPendingStreamsPerPeer, 1);
+      // Another peer's header-only stream is held.
+      other.open();
+      await until(() => h.server.pendingStreams === 4, "the other peer's pending stream", wait);
+      // A stream whose first request is accepted stops counting: the peer may open another.
+      held[0]!.send({ node: { id: 'n1' }, typeUrl: Cluster });
+      await served(held[0]!, 'the first request of a held stream');
+      b!.open();
+      await until(() => h.server.pendingStreams === 4, 'a new pending stream of the peer', wait);
+      assert.equal(h.server.streamStats().endedByLimit.maxPendingStreamsPerPeer, 1);
+    } finally {
+      for (const c of [a!, b!, other]) c.close();
       await h.close();
     }
   });

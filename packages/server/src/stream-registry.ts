@@ -1,7 +1,7 @@
 // Every xDS stream the server holds, from its headers to its end, and the limits that apply across streams (rule
 // L2): a stream that sent headers and nothing else is "pending" and must send its first request within
-// `limits.firstRequestTimeoutMs`; one HTTP/2 connection may hold `limits.maxStreamsPerConnection` streams and one
-// node `limits.maxStreamsPerNode`. Pending streams show in the counts, so that a client holding thousands of
+// `limits.firstRequestTimeoutMs`; one HTTP/2 connection may hold `limits.maxStreamsPerConnection` streams, one peer
+// address `limits.maxPendingStreamsPerPeer` pending ones (review R6), and one node `limits.maxStreamsPerNode`. Pending streams show in the counts, so that a client holding thousands of
 // header-only streams is visible, bounded and cut, not silently held. Streams ended by a limit are counted by limit.
 // The per-node count is keyed by what the server knows of the node (finding Q10): a node id any client may claim
 // counts per peer address as well (an IPv4 address, an IPv6 /64), so that a client that claims another's node id
@@ -71,6 +71,8 @@ export class StreamRegistry {
   /** Pending streams in the order they opened, which is the order of their deadlines. */
   readonly #pending = new Set<RegisteredStream>();
   readonly #perConnection = new Map<string, number>();
+  /** Pending streams per peer address (`limits.maxPendingStreamsPerPeer`, review R6). */
+  readonly #pendingPerPeer = new Map<string, number>();
   /** Streams per node, keyed as {@link countNode} says. */
   readonly #perNode = new Map<string, number>();
   readonly #endedByLimit = new Map<keyof Limits, number>();
@@ -86,25 +88,35 @@ export class StreamRegistry {
 
   /**
    * A stream's headers arrived (from `peer`): it is pending until its first request is accepted. Refuses it with
-   * RESOURCE_EXHAUSTED when its connection already holds `limits.maxStreamsPerConnection` streams.
+   * RESOURCE_EXHAUSTED when its connection already holds `limits.maxStreamsPerConnection` streams, or its peer
+   * address `limits.maxPendingStreamsPerPeer` pending ones.
    */
   arrive(stream: RegisteredStream, peer: string): XdsError | undefined {
     const connection = connectionKey(peer);
-    if (connection !== undefined) {
-      const count = this.#perConnection.get(connection) ?? 0;
-      const max = this.#limits.maxStreamsPerConnection;
-      if (count >= max) {
-        this.limitReached('maxStreamsPerConnection');
-        return new XdsError(
-          Code.ResourceExhausted,
-          `this connection already has limits.maxStreamsPerConnection (${max}) xDS streams open`,
-        );
-      }
-      this.#perConnection.set(connection, count + 1);
+    const address = peerOf(peer);
+    const count = connection === undefined ? 0 : (this.#perConnection.get(connection) ?? 0);
+    const max = this.#limits.maxStreamsPerConnection;
+    if (count >= max) {
+      this.limitReached('maxStreamsPerConnection');
+      return new XdsError(
+        Code.ResourceExhausted,
+        `this connection already has limits.maxStreamsPerConnection (${max}) xDS streams open`,
+      );
     }
+    const pending = address === undefined ? 0 : (this.#pendingPerPeer.get(address) ?? 0);
+    const maxPending = this.#limits.maxPendingStreamsPerPeer;
+    if (pending >= maxPending) {
+      this.limitReached('maxPendingStreamsPerPeer');
+      return new XdsError(
+        Code.ResourceExhausted,
+        `peer ${address} already has limits.maxPendingStreamsPerPeer (${maxPending}) xDS streams waiting for their first request`,
+      );
+    }
+    if (connection !== undefined) this.#perConnection.set(connection, count + 1);
+    if (address !== undefined) this.#pendingPerPeer.set(address, pending + 1);
     this.#entries.set(stream, {
       connection,
-      peer: peerOf(peer),
+      peer: address,
       at: Date.now(),
       node: undefined,
       pending: true,
@@ -165,8 +177,9 @@ export class StreamRegistry {
   /** The stream's first request was accepted: it is open. */
   admit(stream: RegisteredStream): void {
     const entry = this.#entries.get(stream);
-    if (entry === undefined) return;
+    if (entry === undefined || !entry.pending) return;
     entry.pending = false;
+    if (entry.peer !== undefined) decrement(this.#pendingPerPeer, entry.peer);
     this.#pending.delete(stream);
     this.open.add(stream);
     if (entry.node === undefined) return;
@@ -212,6 +225,7 @@ export class StreamRegistry {
     const entry = this.#entries.get(stream);
     if (entry === undefined) return;
     this.#entries.delete(stream);
+    if (entry.pending && entry.peer !== undefined) decrement(this.#pendingPerPeer, entry.peer);
     if (entry.subscriptionBytes !== 0 || entry.subscribedNames !== 0)
       this.#subscriptions.change(entry, -entry.subscriptionBytes, -entry.subscribedNames, '');
     this.#pending.delete(stream);
