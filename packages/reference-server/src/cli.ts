@@ -138,7 +138,7 @@ Security (certificate and key files are reloaded when they change; new connectio
 ${trustDomainUsage}  --csds MODE          who may read client status (CSDS) on the xDS port: ${csdsModes.join(', ')}
                        (default ${defaults.csds}: peers on 127.0.0.0/8 or ::1); with --trust-domain CSDS
                        is refused and --csds is not accepted
-  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
+  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) and CSDS need
                        "Authorization: Bearer TOKEN", TOKEN being the file's content (16+ characters)
   --admin-tls-cert FILE  serve the admin pages over HTTPS with this certificate chain, with --admin-tls-key
   --admin-tls-key FILE   the private key of --admin-tls-cert

@@ -2,9 +2,18 @@
 // default, anyone with `open`, no one with `off`; with --trust-domain the node identity rule refuses it and --csds is
 // not accepted. Over the in-process reference server and a real grpc-js client on 127.0.0.1.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { credentials, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  makeGenericClientConstructor,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
 import {
   ClientStatusDiscoveryService,
   type ClientStatusRequest,
@@ -25,15 +34,18 @@ import { memoryLog } from './test-support.js';
 const fetchPath = methodPath(ClientStatusDiscoveryService.methods.find((m) => m.methodKind === 'unary')!);
 
 /** One FetchClientStatus for every node; resolves with the answer or the call's error. */
-function fetchStatus(address: string): Promise<ClientStatusResponse | ServiceError> {
+function fetchStatus(address: string, authorization?: string): Promise<ClientStatusResponse | ServiceError> {
   const Client = makeGenericClientConstructor({}, 'Csds');
   const client = new Client(address, credentials.createInsecure());
+  const metadata = new Metadata();
+  if (authorization !== undefined) metadata.set('authorization', authorization);
   return new Promise<ClientStatusResponse | ServiceError>((resolve) => {
     client.makeUnaryRequest(
       fetchPath,
       (r: ClientStatusRequest) => Buffer.from(toBinary(ClientStatusRequestSchema, r)),
       (b: Buffer) => fromBinary(ClientStatusResponseSchema, b),
       create(ClientStatusRequestSchema, {}),
+      metadata,
       { deadline: Date.now() + 30_000 },
       (error: ServiceError | null, value?: ClientStatusResponse) => resolve(error ?? value!),
     );
@@ -43,6 +55,7 @@ function fetchStatus(address: string): Promise<ClientStatusResponse | ServiceErr
 async function withServer(
   csds: 'loopback' | 'open' | 'off' | undefined,
   body: (server: ReferenceServer) => Promise<void>,
+  adminTokenFile?: string,
 ) {
   const server = await startReferenceServer({
     xds: '127.0.0.1:0',
@@ -50,6 +63,7 @@ async function withServer(
     logger: createLogger('warn', memoryLog().stream),
     closeGraceMs: 1000,
     ...(csds === undefined ? {} : { csds }),
+    ...(adminTokenFile === undefined ? {} : { adminTokenFile }),
   });
   try {
     await body(server);
@@ -97,6 +111,33 @@ describe('xds-server --csds (rule L6)', () => {
       assert.equal((answer as ServiceError).code, status.PERMISSION_DENIED);
       assert.match((answer as ServiceError).details, /CSDS\) is off on this server \(--csds off\)/);
     });
+  });
+
+  it('L6: with --admin-token-file, CSDS needs the token too (UNAUTHENTICATED without it), in loopback and open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csds-token-'));
+    const token = 'a-token-of-24-characters';
+    const file = join(dir, 'token');
+    writeFileSync(file, `${token}\n`);
+    try {
+      for (const mode of ['loopback', 'open'] as const) {
+        await withServer(
+          mode,
+          async (server) => {
+            for (const header of [undefined, 'Bearer not-the-token-at-all', `Basic ${token}`]) {
+              const refused = await fetchStatus(server.xdsAddress, header);
+              assert.ok(refused instanceof Error, `${mode}, ${header}: refused`);
+              assert.equal((refused as ServiceError).code, status.UNAUTHENTICATED);
+              assert.match((refused as ServiceError).details, /needs the admin token \(--admin-token-file\)/);
+            }
+            const answer = await fetchStatus(server.xdsAddress, `Bearer ${token}`);
+            assert.ok(!(answer instanceof Error), `${mode}: ${String(answer)}`);
+          },
+          file,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('L6: --csds loopback grants 127.0.0.0/8 and ::1 peers only; open has no hook', () => {

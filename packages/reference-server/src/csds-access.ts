@@ -8,6 +8,7 @@
 import { Code, XdsError } from '@xds/api';
 import type { AuthorizeStatus } from '@xds/server';
 import { isLoopbackHost } from './address.js';
+import { bearerMatches, tokenDigest } from './bearer-token.js';
 import type { CsdsMode } from './cli.js';
 
 /** The host of a grpc-js peer (`1.2.3.4:5`, `[::1]:5` or `::1:5`), without its port and brackets. */
@@ -17,8 +18,28 @@ export function peerHost(peer: string): string {
   return host.replace(/^\[|\]$/g, '');
 }
 
-/** The `authorizeStatus` of a mode: undefined for `open` (no hook: CSDS open, as on any server without one). */
-export function csdsAccess(mode: CsdsMode): AuthorizeStatus | undefined {
+/**
+ * The `authorizeStatus` of a mode: undefined for `open` without an admin token (no hook: CSDS open, as on any server
+ * without one). With `adminToken` (`--admin-token-file`), CSDS is an operator's view like the admin pages: a call
+ * must also carry gRPC metadata `authorization: Bearer TOKEN`, or it ends UNAUTHENTICATED (audit F8: under the
+ * default loopback mode any local process read every node's configuration, whatever the admin token).
+ */
+export function csdsAccess(mode: CsdsMode, adminToken?: string): AuthorizeStatus | undefined {
+  const byMode = modeAccess(mode);
+  if (adminToken === undefined || mode === 'off') return byMode;
+  const expected = tokenDigest(adminToken);
+  return (request, call) => {
+    if (byMode !== undefined) byMode(request, call);
+    const [header] = call.metadata.get('authorization');
+    if (typeof header === 'string' && bearerMatches(expected, header)) return true;
+    throw new XdsError(
+      Code.Unauthenticated,
+      'client status (CSDS) needs the admin token (--admin-token-file): send metadata "authorization: Bearer TOKEN"',
+    );
+  };
+}
+
+function modeAccess(mode: CsdsMode): AuthorizeStatus | undefined {
   switch (mode) {
     case 'open':
       return undefined;

@@ -109,8 +109,8 @@ function effectiveLimits(limits: Limits | undefined): Record<string, number> {
 }
 
 /** The `authorizeStatus` option of a `--csds` mode (none for `open`). */
-function csdsOption(mode: CsdsMode): { authorizeStatus?: AuthorizeStatus } {
-  const hook = csdsAccess(mode);
+function csdsOption(mode: CsdsMode, adminToken: string | undefined): { authorizeStatus?: AuthorizeStatus } {
+  const hook = csdsAccess(mode, adminToken);
   return hook === undefined ? {} : { authorizeStatus: hook };
 }
 
@@ -142,8 +142,11 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     writeBudget: { maxBytesInFlight: (options.maxInFlightMiB ?? 64) * 1024 * 1024 },
     ...(options.keepalive === undefined ? {} : { keepalive: options.keepalive }),
     ...(options.nodeIdentity === undefined ? {} : { nodeIdentity: options.nodeIdentity }),
-    // Rule L6: without node identity, CSDS goes to whom --csds says (loopback peers by default).
-    ...(options.nodeIdentity === undefined ? csdsOption(options.csds ?? 'loopback') : {}),
+    // Rule L6: without node identity, CSDS goes to whom --csds says (loopback peers by default), and with an admin
+    // token only to calls that carry it.
+    ...(options.nodeIdentity === undefined
+      ? csdsOption(options.csds ?? 'loopback', security.adminToken)
+      : {}),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   // the latest merge of the model file and the registries was past a model limit (merged-model.ts)

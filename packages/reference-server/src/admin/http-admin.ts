@@ -4,11 +4,12 @@
  * HTTPS with certificates reloaded on change, and rule L4: no request, however malformed (`GET http://[`), escapes
  * its handler; each ends with a status and the process carries on.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger, ServerTls } from '@xds/server';
 import { parseAddress } from '../address.js';
+import { bearerMatches, tokenDigest } from '../bearer-token.js';
 import { AdminSlots } from './admin-slots.js';
 
 /** One page: answers a GET (or HEAD) of its path. */
@@ -95,16 +96,6 @@ export function sendJson(response: ServerResponse, status: number, value: unknow
 /** Plain text. */
 export const textType = 'text/plain; charset=utf-8';
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** Compares a presented bearer token with the expected one in constant time (over their SHA-256 digests). */
-function tokenMatches(expected: Buffer, header: string | undefined): boolean {
-  const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header ?? '');
-  return timingSafeEqual(expected, digest(match?.[1] ?? '')) && match !== null;
-}
-
 /** The URL of an origin-form request target (`/debug/syncz?x=1`), or undefined for anything else. */
 function requestUrl(target: string | undefined): URL | undefined {
   if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return undefined;
@@ -121,7 +112,7 @@ export function createHttpAdmin(
   logger: Logger,
   options: HttpAdminOptions = {},
 ): HttpAdmin {
-  const expected = options.token === undefined ? undefined : digest(options.token);
+  const expected = options.token === undefined ? undefined : tokenDigest(options.token);
   const open = new Set(options.openPaths ?? ['/healthz', '/readyz']);
 
   const fail = (response: ServerResponse, error: unknown, path: string) => {
@@ -140,7 +131,7 @@ export function createHttpAdmin(
     if (
       expected !== undefined &&
       !open.has(url.pathname) &&
-      !tokenMatches(expected, request.headers.authorization)
+      !bearerMatches(expected, request.headers.authorization)
     ) {
       response.setHeader('www-authenticate', 'Bearer realm="admin"');
       sendJson(response, 401, { error: 'a bearer token is needed' });
