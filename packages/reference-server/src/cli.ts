@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import type { RegistryLimits } from '@xds/registry/limits';
 import { parseRegistrySpec, type RegistrySpec } from '@xds/registry/spec';
 import type { Limits } from '@xds/server';
-import { isLoopbackHost, parseAddress } from './address.js';
+import { parseAddress } from './address.js';
 import { type LimitFlags, limitFlagSpecs, limitsUsage, readLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
 import { parseRegistryLimitFlags, registryLimitsUsage } from './registry-limit-flags.js';
 import {
+  adminExposureRefusal,
   securityFlagProblems,
   trustDomainFlagSpec,
   trustDomainProblems,
@@ -288,17 +289,8 @@ export function parseCommandLine(
   const registryLimits = parseRegistryLimitFlags(values['registry-limit']);
   if (typeof registryLimits === 'string') return { kind: 'refused', message: registryLimits };
   if ('usage' in limitFlags) return { kind: 'usage-error', message: limitFlags.usage };
-  const adminHost = parseAddress(admin);
-  if (
-    typeof adminHost !== 'string' &&
-    !isLoopbackHost(adminHost.host) &&
-    (security.adminTokenFile === undefined || security.adminTlsCert === undefined)
-  ) {
-    return {
-      kind: 'refused',
-      message: `--admin ${admin} is not a loopback address: beyond this host the admin pages need both --admin-token-file and --admin-tls-cert/--admin-tls-key`,
-    };
-  }
+  const exposed = adminExposureRefusal(admin, security);
+  if (exposed !== undefined) return { kind: 'refused', message: exposed };
   return {
     kind: 'run',
     options: {
