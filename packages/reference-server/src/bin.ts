@@ -58,6 +58,8 @@ runCommand({
       adminTokenFile: options.adminTokenFile,
       registries: options.registries,
       registryLimits: options.registryLimits,
+      registryParse: options.registryParse,
+      modelLimits: options.modelLimits,
       limits: options.limits,
       adminTls: adminTlsOptions(options),
     });

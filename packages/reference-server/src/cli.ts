@@ -1,11 +1,17 @@
 import { parseArgs } from 'node:util';
+import type { ModelLimits } from '@xds/generator/limits';
 import type { RegistryLimits } from '@xds/registry/limits';
 import { parseRegistrySpec, type RegistrySpec } from '@xds/registry/spec';
 import type { Limits } from '@xds/server';
 import { parseAddress } from './address.js';
 import { type LimitFlags, limitFlagSpecs, limitsUsage, readLimitFlags } from './limit-flags.js';
 import { type LogLevel, logLevels } from './logger.js';
-import { parseRegistryLimitFlags, registryLimitsUsage } from './registry-limit-flags.js';
+import { modelLimitsUsage, parseModelLimitFlags } from './model-limit-flags.js';
+import {
+  parseRegistryLimitFlags,
+  type RegistryParseFlags,
+  registryLimitsUsage,
+} from './registry-limit-flags.js';
 import {
   adminExposureRefusal,
   securityFlagProblems,
@@ -51,6 +57,10 @@ export interface CommandLine extends LimitFlags {
   readonly registries: readonly RegistrySpec[];
   /** Bounds on what the registries control (`--registry-limit NAME=VALUE`); the others keep their defaults. */
   readonly registryLimits: Partial<RegistryLimits>;
+  /** How the registries parse their answers off the event loop (`--registry-limit parseHeapMiB=…` and the like). */
+  readonly registryParse: Partial<RegistryParseFlags>;
+  /** Bounds on the model file and its merge with the registries (`--model-limit NAME=VALUE`). */
+  readonly modelLimits: Partial<ModelLimits>;
 }
 
 /** The values of `--csds` (csds-access.ts makes each an `authorizeStatus`). */
@@ -100,6 +110,8 @@ export const defaults = Object.freeze({
   adminTlsKey: undefined,
   registries: [] as readonly RegistrySpec[],
   registryLimits: {},
+  registryParse: {},
+  modelLimits: {},
   limits: {} as Limits,
   limitsFile: undefined,
 });
@@ -131,6 +143,7 @@ Options:
   --keepalive-timeout-ms MS  close a connection whose ping is not answered within MS (default
                        ${defaults.keepaliveTimeoutMs}); keep it above the drain time (--limit drainTimeoutMs): a
                        ping waits behind the bytes already queued for a slow reader
+${modelLimitsUsage()}
 
 Security (certificate and key files are reloaded when they change; new connections use the new ones):
   --tls-cert FILE      serve xDS over TLS with this certificate chain (PEM), with --tls-key
@@ -219,6 +232,7 @@ export function parseCommandLine(
         'admin-tls-key': { type: 'string' },
         registry: { type: 'string', multiple: true },
         'registry-limit': { type: 'string', multiple: true },
+        'model-limit': { type: 'string', multiple: true },
         ...limitFlagSpecs,
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -288,6 +302,8 @@ export function parseCommandLine(
   if ('refused' in limitFlags) return { kind: 'refused', message: limitFlags.refused };
   const registryLimits = parseRegistryLimitFlags(values['registry-limit']);
   if (typeof registryLimits === 'string') return { kind: 'refused', message: registryLimits };
+  const modelLimits = parseModelLimitFlags(values['model-limit']);
+  if (typeof modelLimits === 'string') return { kind: 'refused', message: modelLimits };
   if ('usage' in limitFlags) return { kind: 'usage-error', message: limitFlags.usage };
   const exposed = adminExposureRefusal(admin, security);
   if (exposed !== undefined) return { kind: 'refused', message: exposed };
@@ -306,7 +322,9 @@ export function parseCommandLine(
       ...security,
       csds: (csds ?? defaults.csds) as CsdsMode,
       registries: registries.specs,
-      registryLimits,
+      registryLimits: registryLimits.limits,
+      registryParse: registryLimits.parse,
+      modelLimits,
       limits: limitFlags.limits,
       limitsFile: limitFlags.limitsFile,
     },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Code, XdsError } from '@xds/api';
 import { SnapshotCache } from '@xds/cache';
 import { type ModelLimits, nodeKeyByFlavour, publishModelAsync, type ServiceModel } from '@xds/generator';
-import type { AggregateService, RegistryLimits, RegistrySpec } from '@xds/registry';
+import type { AggregateService, RegistryLimits, RegistryParseOptions, RegistrySpec } from '@xds/registry';
 import {
   type AuthorizeStatus,
   defaultLimits,
@@ -76,6 +76,11 @@ export interface ReferenceServerOptions extends ProcessSecurityOptions {
   readonly limits?: Limits | undefined;
   /** Bounds on the registries' content and responses (`--registry-limit NAME=VALUE`); unset ones take the defaults. */
   readonly registryLimits?: Partial<RegistryLimits> | undefined;
+  /**
+   * How the registries parse their servers' answers off the event loop (`--registry-limit parseHeapMiB=…`,
+   * `parseTimeoutMs`, `inlineParseBytes`); unset ones take `defaultParseOptions`. Etcd's answers are not parsed so.
+   */
+  readonly registryParse?: Partial<RegistryParseOptions> | undefined;
 }
 
 /** A running reference server. */
@@ -166,6 +171,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     metrics: metrics.registry,
     domain: model.state.model.domain,
     ...(options.registryLimits === undefined ? {} : { limits: options.registryLimits }),
+    ...(options.registryParse === undefined ? {} : { parse: options.registryParse }),
     ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
   });
   const tracker = new ConvergenceTracker(xds, cache, metrics);

@@ -15,6 +15,7 @@ import {
   type PortConflict,
   type Registry,
   type RegistryLimits,
+  type RegistryParseOptions,
   type RegistrySpec,
   type RegistryStatus,
   registryFromSpec,
@@ -126,6 +127,8 @@ export function createServerRegistries(
     readonly domain?: string;
     /** Bounds on the registries' content (`--registry-limit`); unset ones take `defaultRegistryLimits`. */
     readonly limits?: Partial<RegistryLimits>;
+    /** How Kubernetes, Consul and Eureka parse their answers (`--registry-limit parseHeapMiB=…`); default `defaultParseOptions`. */
+    readonly parse?: Partial<RegistryParseOptions>;
     /** The shortest time between two calls of an `onChange` listener (`--debounce-ms`); default 100. */
     readonly debounceMs?: number;
   },
@@ -133,7 +136,11 @@ export function createServerRegistries(
   const { logger } = options;
   const limits = options.limits ?? {};
   const registries: Registry[] = specs.map((spec) =>
-    registryFromSpec(spec, { ...(options.domain === undefined ? {} : { domain: options.domain }), limits }),
+    registryFromSpec(spec, {
+      ...(options.domain === undefined ? {} : { domain: options.domain }),
+      limits,
+      ...(options.parse === undefined ? {} : { parse: options.parse }),
+    }),
   );
   const aggregate = new AggregateRegistry(registries, limits);
   const debounceMs = Math.max(0, options.debounceMs ?? 100);
