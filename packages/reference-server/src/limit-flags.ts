@@ -38,6 +38,7 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxStreamsPerConnection: 'concurrent xDS streams on one HTTP/2 connection',
   maxStreamsPerNode: 'concurrent xDS streams of one node id from one peer (across peers with --trust-domain)',
   maxPendingStreamsPerPeer: 'xDS streams of one peer address with no first request accepted yet',
+  maxNodeBytesPerPeer: "bytes of the distinct nodes one peer address's streams keep",
   drainTimeoutMs: 'ms a stream may leave a response unflushed (its client does not read)',
   maxRegexBytes: 'bytes of one CSDS node-matcher regex',
   maxRegexProgramSize: 'instructions one CSDS regex may compile to (bounded before compiling)',

@@ -93,11 +93,16 @@ export abstract class DiscoveryStream<Req extends AnyRequest> implements Admissi
 
   /** The first request, its node decoded or shared; a shared node is held until the stream ends. */
   #first(request: Req | UndecodableRequest): Req | UndecodableRequest {
-    const nodes = this.ctx.registry.nodes;
+    const registry = this.ctx.registry;
+    const nodes = registry.nodes;
     const first = withFirstNode(request, this.ctx.limits, nodes);
     const node = first instanceof UndecodableRequest ? undefined : first.node;
-    if (node !== undefined && nodes.holds(node)) this.#held = node;
-    return first;
+    if (node === undefined || !nodes.holds(node)) return first;
+    this.#held = node;
+    // Rule L2: the nodes one peer's streams keep are bounded (limits.maxNodeBytesPerPeer, Q11).
+    const refused = registry.holdNode(this, node, nodes.bytesOf(node));
+    if (refused === undefined) return first;
+    return new UndecodableRequest(refused.message, refused.code, 'maxNodeBytesPerPeer');
   }
 
   /** What hooks see of the stream (made on first use). */

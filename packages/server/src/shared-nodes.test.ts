@@ -1,8 +1,10 @@
 // Rule L2, finding Q11: streams whose first requests carry the same node bytes keep one decoded node between them,
-// and let it go when the last of them ends; a node is never taken for another (rule L5).
+// and let it go when the last of them ends; a node is never taken for another (rule L5); the nodes one peer's streams
+// keep are bounded (limits.maxNodeBytesPerPeer).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
 import { type Node, NodeSchema, TypeUrl } from '@xds/api';
 import { SharedNodes } from './shared-nodes.js';
 import { start } from './test-harness.js';
@@ -49,6 +51,43 @@ describe('L2: streams of the same node share its decoded node (finding Q11)', ()
       assert.deepEqual(toBinary(NodeSchema, seen[5]!), toBinary(NodeSchema, seen[0]!));
     } finally {
       connection.close();
+      await h.close();
+    }
+  });
+
+  it("L2: the nodes one peer's streams keep are bounded by limits.maxNodeBytesPerPeer, a shared node counted once; other peers go on", async () => {
+    const h = await start({ limits: { maxNodeBytesPerPeer: 100_000 } });
+    const port = Number(h.address.split(':')[1]);
+    const peer = new RawConnection(port, { localAddress: '127.0.0.2' });
+    const other = new RawConnection(port, { localAddress: '127.0.0.3' });
+    // About 40 KB on the wire each.
+    const node = (blob: string) => ({ id: 'n1', metadata: { blob: blob.repeat(40_000) } });
+    const open = (connection: RawConnection, blob: string): RawStream => {
+      const stream = connection.open();
+      stream.send({ node: node(blob), typeUrl: Cluster });
+      return stream;
+    };
+    try {
+      const a = [open(peer, 'a'), open(peer, 'a'), open(peer, 'b')];
+      await until(() => a.every((s) => s.responses.length === 1), 'three responses (80 KB of nodes)', wait);
+      const end = await open(peer, 'c').end(wait);
+      assert.equal(end.grpcStatus, status.RESOURCE_EXHAUSTED);
+      assert.match(
+        end.grpcMessage ?? '',
+        /the nodes of peer 127\.0\.0\.2's streams would hold 1200\d\d bytes with this stream's \(400\d\d\), more than limits\.maxNodeBytesPerPeer \(100000\)/,
+      );
+      assert.equal(h.server.streamStats().endedByLimit.maxNodeBytesPerPeer, 1);
+      const elsewhere = open(other, 'c');
+      await until(() => elsewhere.responses.length === 1, "the other peer's response", wait);
+      // Once the streams sharing node a end, its bytes are given back.
+      a[0]!.cancel();
+      a[1]!.cancel();
+      await until(() => h.server.streamCount === 2, 'two streams left', wait);
+      const again = open(peer, 'c');
+      await until(() => again.responses.length === 1, 'the peer’s stream with node c', wait);
+    } finally {
+      peer.close();
+      other.close();
       await h.close();
     }
   });

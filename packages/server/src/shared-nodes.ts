@@ -13,6 +13,8 @@ import { type Node, NodeSchema } from '@xds/api';
 interface Shared {
   readonly node: Node;
   readonly key: string;
+  /** Its bytes on the wire. */
+  readonly bytes: number;
   /** Streams holding it. */
   refs: number;
 }
@@ -35,7 +37,7 @@ export class SharedNodes {
     }
     // A digest collision (never seen) keeps its node unshared.
     if (found !== undefined) return decoded;
-    const shared: Shared = { node: decoded, key, refs: 1 };
+    const shared: Shared = { node: decoded, key, bytes: body.length, refs: 1 };
     this.#byKey.set(key, shared);
     this.#byNode.set(decoded, shared);
     return decoded;
@@ -44,6 +46,11 @@ export class SharedNodes {
   /** True when `node` is held here (a stream that holds it took it with {@link take}). */
   holds(node: Node): boolean {
     return this.#byNode.has(node);
+  }
+
+  /** The bytes on the wire of a node held here (0 for another). */
+  bytesOf(node: Node): number {
+    return this.#byNode.get(node)?.bytes ?? 0;
   }
 
   /** A stream that took `node` ended; the last one lets it go. A node not held here is ignored. */

@@ -1,7 +1,7 @@
 // The limits across a server's xDS streams (rule L2), part of `Limits` (limits.ts): how long a stream may wait for
 // its first request, how many streams one connection and one node may hold, and how many streams one peer address
-// may hold pending (headers and no first request accepted yet). The stream registry (stream-registry.ts) applies
-// them. A pending stream costs the server about 9 KiB of heap (grpc-js's call and decoder, Node's HTTP/2 stream, the
+// may hold pending (headers and no first request accepted yet), and how many bytes of nodes one peer's streams
+// keep. The stream registry (stream-registry.ts) applies them. A pending stream costs the server about 9 KiB of heap (grpc-js's call and decoder, Node's HTTP/2 stream, the
 // stream's own state; bench/src/stream-memory.ts --header-only) until `firstRequestTimeoutMs`: one connection holds
 // at most `maxStreamsPerConnection` of them and one peer at most `maxPendingStreamsPerPeer` across its connections
 // (review R6), so that the 1,024 connections a peer may open cannot hold 100 each.
@@ -27,6 +27,13 @@ export interface StreamLimits {
    * RESOURCE_EXHAUSTED naming the limit and the peer; a stream stops counting once its first request is accepted.
    */
   readonly maxPendingStreamsPerPeer?: number;
+  /**
+   * Bytes (on the wire) of the nodes that the streams of one peer address (as `maxPendingStreamsPerPeer` counts)
+   * keep, each distinct node counted once however many of its streams share it; default 128 MiB (1,024 Envoys of
+   * 100 KB). A stream keeps its node decoded for its whole life, at about 1.2 to 7 times its wire size. A stream
+   * whose node does not fit ends with RESOURCE_EXHAUSTED naming the limit and the peer (finding Q11).
+   */
+  readonly maxNodeBytesPerPeer?: number;
 }
 
 /** The defaults of {@link StreamLimits}. */
@@ -35,4 +42,5 @@ export const defaultStreamLimits = {
   maxStreamsPerConnection: 100,
   maxStreamsPerNode: 100,
   maxPendingStreamsPerPeer: 1_024,
+  maxNodeBytesPerPeer: 128 * 1024 * 1024,
 } as const satisfies { readonly [K in keyof StreamLimits]-?: number };

@@ -9,7 +9,7 @@
 // alone, across peers.
 // The names streams hold subscribed are charged here too (subscription-budget.ts), per connection and peer address,
 // and a stream's whole charge is given back when it leaves, whichever way it ended.
-import { Code, XdsError } from '@xds/api';
+import { Code, type Node, XdsError } from '@xds/api';
 import { cutForDisplay } from './display-cut.js';
 import type { Limits, ResolvedLimits } from './limits.js';
 import { SharedNodes } from './shared-nodes.js';
@@ -33,6 +33,10 @@ interface Entry {
   subscribedNames: number;
   /** When the stream opened (ms since the epoch). */
   readonly at: number;
+  /** The node its first request carried, as shared-nodes.ts holds it, once charged to its peer (Q11). */
+  heldNode?: Node;
+  /** Its bytes on the wire, charged to the peer while the node is kept. */
+  heldBytes?: number;
   /** The node id its first request named. */
   node: string | undefined;
   /** The key of the per-node count it counts against (node id, and peer unless verified), once counted. */
@@ -71,6 +75,8 @@ export class StreamRegistry {
   /** Pending streams in the order they opened, which is the order of their deadlines. */
   readonly #pending = new Set<RegisteredStream>();
   readonly #perConnection = new Map<string, number>();
+  /** Bytes of the distinct nodes each peer address's streams keep, and how many of its streams keep each (Q11). */
+  readonly #peerNodes = new Map<string, { bytes: number; readonly held: Map<Node, number> }>();
   /** Pending streams per peer address (`limits.maxPendingStreamsPerPeer`, review R6). */
   readonly #pendingPerPeer = new Map<string, number>();
   /** Streams per node, keyed as {@link countNode} says. */
@@ -174,6 +180,51 @@ export class StreamRegistry {
     return undefined;
   }
 
+  /**
+   * The stream keeps `node` (shared-nodes.ts), of `bytes` on the wire: charges it to the stream's peer address, once
+   * per distinct node however many of the peer's streams keep it. Returns the refusal (RESOURCE_EXHAUSTED) when the
+   * peer's nodes would pass `limits.maxNodeBytesPerPeer`, charging nothing; the caller counts the limit.
+   */
+  holdNode(stream: RegisteredStream, node: Node, bytes: number): XdsError | undefined {
+    const entry = this.#entries.get(stream);
+    if (entry === undefined || entry.peer === undefined || entry.heldNode !== undefined) return undefined;
+    let account = this.#peerNodes.get(entry.peer);
+    const refs = account?.held.get(node) ?? 0;
+    if (refs === 0) {
+      const max = this.#limits.maxNodeBytesPerPeer;
+      const held = account?.bytes ?? 0;
+      if (held + bytes > max)
+        return new XdsError(
+          Code.ResourceExhausted,
+          `the nodes of peer ${entry.peer}'s streams would hold ${held + bytes} bytes with this stream's (${bytes}), more than limits.maxNodeBytesPerPeer (${max})`,
+        );
+      if (account === undefined) {
+        account = { bytes: 0, held: new Map() };
+        this.#peerNodes.set(entry.peer, account);
+      }
+      account.bytes += bytes;
+    }
+    account!.held.set(node, refs + 1);
+    entry.heldNode = node;
+    entry.heldBytes = bytes;
+    return undefined;
+  }
+
+  /** Gives back a stream's charge for its node (see {@link holdNode}). */
+  #releaseNode(entry: Entry): void {
+    const node = entry.heldNode;
+    const account = entry.peer === undefined ? undefined : this.#peerNodes.get(entry.peer);
+    if (node === undefined || account === undefined) return;
+    const refs = (account.held.get(node) ?? 1) - 1;
+    if (refs > 0) {
+      account.held.set(node, refs);
+      return;
+    }
+    account.held.delete(node);
+    account.bytes -= entry.heldBytes ?? 0;
+    if (account.held.size === 0) this.#peerNodes.delete(entry.peer!);
+  }
+
   /** The stream's first request was accepted: it is open. */
   admit(stream: RegisteredStream): void {
     const entry = this.#entries.get(stream);
@@ -226,6 +277,7 @@ export class StreamRegistry {
     if (entry === undefined) return;
     this.#entries.delete(stream);
     if (entry.pending && entry.peer !== undefined) decrement(this.#pendingPerPeer, entry.peer);
+    this.#releaseNode(entry);
     if (entry.subscriptionBytes !== 0 || entry.subscribedNames !== 0)
       this.#subscriptions.change(entry, -entry.subscriptionBytes, -entry.subscribedNames, '');
     this.#pending.delete(stream);
