@@ -35,6 +35,8 @@ const server = new XdsServer({
     // Every bench client comes from 127.0.0.1: 10,000 clients of 1,000 EDS names hold about 900 MB (rule L2's
     // per-peer share of subscribed names is 512 MiB by default, for a fleet behind one address).
     maxSubscriptionBytesPerPeer: 2_000_000_000,
+    // A load worker opens thousands of streams at once, all from that one address.
+    maxPendingStreamsPerPeer: 1_000_000,
     ...(drainTimeout === '' ? {} : { drainTimeoutMs: Number(drainTimeout) }),
   },
   keepalive: { timeMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },

@@ -25,6 +25,7 @@ const relay = new Relay({
       maxStreamsPerConnection: 10_000,
       // Every bench client comes from 127.0.0.1 (see ours-peer.ts).
       maxSubscriptionBytesPerPeer: 2_000_000_000,
+      maxPendingStreamsPerPeer: 1_000_000,
     },
     keepalive: { timeMs: 2 * 60 * 60 * 1000, timeoutMs: 20_000 },
   },
