@@ -29,7 +29,12 @@ import { parseGroupBy } from './group-by.js';
 import { defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultAnswerWaitMs } from './group-upstream.js';
 import { defaultMaxGroupsPerPeer, defaultMaxNewGroupsPerSecondPerPeer } from './peer-share.js';
-import { defaultMaxNamesAllGroups, defaultMaxResourceBytesAllGroups } from './relay-budget.js';
+import {
+  defaultMaxNameBytesAllGroups,
+  defaultMaxNameBytesPerGroup,
+  defaultMaxNamesAllGroups,
+  defaultMaxResourceBytesAllGroups,
+} from './relay-budget.js';
 import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
 import {
   defaultReadyGraceMs,
@@ -69,6 +74,10 @@ export interface RelayCommandLine extends SecurityFlags, UpstreamTlsFlags, Limit
   readonly maxNamesPerGroup: number;
   /** The most names of every group's subscriptions of every type together. */
   readonly maxNamesAllGroups: number;
+  /** Bytes of the names of one type a group subscribes to upstream. */
+  readonly maxNameBytesPerGroup: number;
+  /** Bytes of the names of every group's subscriptions together. */
+  readonly maxNameBytesAllGroups: number;
   /** The most encoded bytes of resources every group's upstream client holds together. */
   readonly maxResourceBytesAllGroups: number;
   /** The most bytes of a group key (the upstream node id is `relay~KEY`). */
@@ -108,6 +117,8 @@ export const relayDefaults = Object.freeze({
   groupIdleMs: 60_000,
   maxNamesPerGroup: defaultMaxNamesPerGroup,
   maxNamesAllGroups: defaultMaxNamesAllGroups,
+  maxNameBytesPerGroup: defaultMaxNameBytesPerGroup,
+  maxNameBytesAllGroups: defaultMaxNameBytesAllGroups,
   maxResourceBytesAllGroups: defaultMaxResourceBytesAllGroups,
   maxGroupKeyBytes: defaultMaxGroupKeyBytes,
   groupsPerConnection: defaultGroupsPerConnection,
@@ -145,6 +156,10 @@ Options:
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
   --max-names-all-groups N  names of every group's subscriptions together at most (~700 B of memory each); a
                          downstream stream that would pass it is refused (default ${relayDefaults.maxNamesAllGroups})
+  --max-name-bytes-per-group N  bytes of the names of one type a group subscribes to upstream at most (below the
+                         origin's maxRequestBytes); past it that stream is refused (default ${relayDefaults.maxNameBytesPerGroup})
+  --max-name-bytes-all-groups N  bytes of the names of every group's subscriptions together at most; past it that
+                         stream is refused (default ${relayDefaults.maxNameBytesAllGroups})
   --max-resource-bytes-all-groups N  encoded bytes of resources every group holds together at most (4-8x in memory);
                          an upstream resource past it is NACKed naming it, and a node of a new group is refused
                          while the relay holds that much (default ${relayDefaults.maxResourceBytesAllGroups})
@@ -199,6 +214,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
         'upstream-answer-wait-ms': { type: 'string' },
         'max-names-per-group': { type: 'string' },
         'max-names-all-groups': { type: 'string' },
+        'max-name-bytes-per-group': { type: 'string' },
+        'max-name-bytes-all-groups': { type: 'string' },
         'max-resource-bytes-all-groups': { type: 'string' },
         'max-group-key-bytes': { type: 'string' },
         'groups-per-connection': { type: 'string' },
@@ -237,6 +254,8 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
   const answerWaitMs = text('upstream-answer-wait-ms');
   const maxNames = text('max-names-per-group');
   const maxNamesAll = text('max-names-all-groups');
+  const nameBytes = text('max-name-bytes-per-group');
+  const nameBytesAll = text('max-name-bytes-all-groups');
   const maxBytesAll = text('max-resource-bytes-all-groups');
   const maxKey = text('max-group-key-bytes');
   const perConnection = text('groups-per-connection');
@@ -292,6 +311,12 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
     maxNamesAll === undefined || (/^\d{1,10}$/.test(maxNamesAll) && Number(maxNamesAll) >= 1)
       ? undefined
       : `--max-names-all-groups: "${maxNamesAll}" is not a whole number from 1`,
+    nameBytes === undefined || (/^\d{1,15}$/.test(nameBytes) && Number(nameBytes) >= 1)
+      ? undefined
+      : `--max-name-bytes-per-group: "${nameBytes}" is not a whole number from 1`,
+    nameBytesAll === undefined || (/^\d{1,15}$/.test(nameBytesAll) && Number(nameBytesAll) >= 1)
+      ? undefined
+      : `--max-name-bytes-all-groups: "${nameBytesAll}" is not a whole number from 1`,
     maxBytesAll === undefined || (/^\d{1,15}$/.test(maxBytesAll) && Number(maxBytesAll) >= 1)
       ? undefined
       : `--max-resource-bytes-all-groups: "${maxBytesAll}" is not a whole number from 1`,
@@ -339,6 +364,9 @@ export function parseRelayCommandLine(args: readonly string[]): ParsedRelayComma
       groupIdleMs: idleMs === undefined ? relayDefaults.groupIdleMs : Number(idleMs),
       maxNamesPerGroup: maxNames === undefined ? relayDefaults.maxNamesPerGroup : Number(maxNames),
       maxNamesAllGroups: maxNamesAll === undefined ? relayDefaults.maxNamesAllGroups : Number(maxNamesAll),
+      maxNameBytesPerGroup: nameBytes === undefined ? relayDefaults.maxNameBytesPerGroup : Number(nameBytes),
+      maxNameBytesAllGroups:
+        nameBytesAll === undefined ? relayDefaults.maxNameBytesAllGroups : Number(nameBytesAll),
       maxResourceBytesAllGroups:
         maxBytesAll === undefined ? relayDefaults.maxResourceBytesAllGroups : Number(maxBytesAll),
       maxGroupKeyBytes: maxKey === undefined ? relayDefaults.maxGroupKeyBytes : Number(maxKey),

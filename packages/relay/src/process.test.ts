@@ -34,6 +34,8 @@ describe('xds-relay command line', () => {
         groupIdleMs: 60_000,
         maxNamesPerGroup: 50_000,
         maxNamesAllGroups: 500_000,
+        maxNameBytesPerGroup: 8 * 1024 * 1024,
+        maxNameBytesAllGroups: 64 * 1024 * 1024,
         maxResourceBytesAllGroups: 128 * 1024 * 1024,
         maxGroupKeyBytes: 1024,
         groupsPerConnection: 50,

@@ -31,8 +31,28 @@ export const defaultMaxNamesAllGroups = 500_000;
  */
 export const defaultMaxResourceBytesAllGroups = 128 * 1024 * 1024;
 
+/**
+ * The default of `maxNameBytesPerGroup` (`--max-name-bytes-per-group`): 8 MiB of names in one group's union of one
+ * type, half an origin's default `maxRequestBytes` (16 MiB), so that the group's requests carrying the whole union
+ * (SotW ones, every stream's first one) are never refused for their size.
+ */
+export const defaultMaxNameBytesPerGroup = 8 * 1024 * 1024;
+
+/**
+ * The default of `maxNameBytesAllGroups` (`--max-name-bytes-all-groups`): 64 MiB of names across every group's
+ * unions. The downstream stream's subscription, the group's union, its pending change and the upstream client's
+ * subscription share each name's string, so the bound is about that much memory beside the ~700 bytes a name
+ * `maxNamesAllGroups` is sized by (an estimate: not measured separately).
+ */
+export const defaultMaxNameBytesAllGroups = 64 * 1024 * 1024;
+
 /** A relay-wide limit a downstream stream or an upstream resource can be refused by. */
-export type RelayBoundName = 'maxNamesPerGroup' | 'maxNamesAllGroups' | 'maxResourceBytesAllGroups';
+export type RelayBoundName =
+  | 'maxNamesPerGroup'
+  | 'maxNamesAllGroups'
+  | 'maxNameBytesPerGroup'
+  | 'maxNameBytesAllGroups'
+  | 'maxResourceBytesAllGroups';
 
 /** What the relay holds across groups against its relay-wide bounds, as `/debug/syncz` and `/metrics` show it. */
 export interface RelayBounds {
@@ -40,29 +60,64 @@ export interface RelayBounds {
   readonly names: number;
   /** The limit on {@link names}. */
   readonly maxNamesAllGroups: number;
+  /** Bytes of the names in every group's union of every type, together. */
+  readonly nameBytes: number;
+  /** The limit on {@link nameBytes}. */
+  readonly maxNameBytesAllGroups: number;
   /** Encoded bytes of the resources every group's upstream client holds, together. */
   readonly resourceBytes: number;
   /** The limit on {@link resourceBytes}. */
   readonly maxResourceBytesAllGroups: number;
   /**
-   * Refusals since the relay started, by limit: downstream streams (`maxNamesPerGroup`, `maxNamesAllGroups`) and
-   * upstream resources and new groups (`maxResourceBytesAllGroups`).
+   * Refusals since the relay started, by limit: downstream streams (`maxNamesPerGroup`, `maxNamesAllGroups`,
+   * `maxNameBytesPerGroup`, `maxNameBytesAllGroups`) and upstream resources and new groups
+   * (`maxResourceBytesAllGroups`).
    */
   readonly refused: { readonly [K in RelayBoundName]: number };
 }
 
-/** Counts the names of every group's union together, and refuses a union that would pass either name bound. */
+/** The bounds of a {@link NameBudget}. */
+export interface NameBounds {
+  /** Names of one group's union of one type. */
+  readonly maxPerGroup: number;
+  /** Names of every union together. */
+  readonly maxAllGroups: number;
+  /** Bytes of the names of one group's union of one type. */
+  readonly maxBytesPerGroup: number;
+  /** Bytes of the names of every union together. */
+  readonly maxBytesAllGroups: number;
+}
+
+/**
+ * Counts the names of every group's union together, in names and in bytes, and refuses a union that would pass a
+ * bound. Bytes matter as much as names (review R1): a name may be up to the downstream server's `maxNameBytes` (16
+ * KiB), so 50,000 names of a group were up to 800 MB, the whole union goes upstream in the group's requests (a SotW
+ * request, and every stream's first request), and an origin refuses a request past its `maxRequestBytes` (16 MiB by
+ * default): a group whose union grew past it, while its upstream was down or not, never got a stream again.
+ */
 export class NameBudget {
   /** The bound on one group's union of one type. */
   readonly maxPerGroup: number;
   /** The bound on every union together. */
   readonly maxAllGroups: number;
-  readonly refused = { maxNamesPerGroup: 0, maxNamesAllGroups: 0 };
+  /** The bound on the bytes of one group's union of one type. */
+  readonly maxBytesPerGroup: number;
+  /** The bound on the bytes of every union together. */
+  readonly maxBytesAllGroups: number;
+  readonly refused = {
+    maxNamesPerGroup: 0,
+    maxNamesAllGroups: 0,
+    maxNameBytesPerGroup: 0,
+    maxNameBytesAllGroups: 0,
+  };
   #names = 0;
+  #bytes = 0;
 
-  constructor(maxPerGroup: number, maxAllGroups: number) {
-    this.maxPerGroup = maxPerGroup;
-    this.maxAllGroups = maxAllGroups;
+  constructor(bounds: NameBounds) {
+    this.maxPerGroup = bounds.maxPerGroup;
+    this.maxAllGroups = bounds.maxAllGroups;
+    this.maxBytesPerGroup = bounds.maxBytesPerGroup;
+    this.maxBytesAllGroups = bounds.maxBytesAllGroups;
   }
 
   /** Names in every union together. */
@@ -70,39 +125,74 @@ export class NameBudget {
     return this.#names;
   }
 
-  /** A union gained (1) or lost (-1) a name. */
-  count(delta: 1 | -1): void {
-    this.#names += delta;
+  /** Bytes of the names in every union together. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
-  /** True when a union of `size` names that may gain `gain` more stays within both bounds, without counting. */
-  surelyFits(size: number, gain: number): boolean {
-    return size + gain <= this.maxPerGroup && this.#names + gain <= this.maxAllGroups;
+  /** A union gained (1) or lost (-1) a name of `bytes` bytes. */
+  count(delta: 1 | -1, bytes: number): void {
+    this.#names += delta;
+    this.#bytes += delta * bytes;
   }
 
   /**
-   * Throws RESOURCE_EXHAUSTED naming the bound when group's union of a type would go from `size` to `next` names
-   * past one: `maxNamesPerGroup` first, then `maxNamesAllGroups`.
+   * True when a union of `size` names of `bytes` bytes that may gain `gain` more names of `gainBytes` bytes stays
+   * within every bound, without counting.
    */
-  check(group: string, typeUrl: TypeUrl, size: number, next: number): void {
-    if (next > this.maxPerGroup) {
-      this.refused.maxNamesPerGroup++;
+  surelyFits(size: number, gain: number, bytes: number, gainBytes: number): boolean {
+    return (
+      size + gain <= this.maxPerGroup &&
+      this.#names + gain <= this.maxAllGroups &&
+      bytes + gainBytes <= this.maxBytesPerGroup &&
+      this.#bytes + gainBytes <= this.maxBytesAllGroups
+    );
+  }
+
+  /**
+   * Throws RESOURCE_EXHAUSTED naming the bound when group's union of a type would go from `size` names of `bytes`
+   * bytes to `next` names of `nextBytes` bytes past one: per group first, then across groups; names, then bytes.
+   */
+  check(group: string, typeUrl: TypeUrl, size: number, next: number, bytes: number, nextBytes: number): void {
+    const refuse = (limit: keyof NameBudget['refused'], flag: string, max: number, what: string): never => {
+      this.refused[limit]++;
       throw new XdsError(
         Code.ResourceExhausted,
-        `this subscription would take group "${group}" to ${next} names of ${typeUrl}, past the relay's limit ` +
-          `maxNamesPerGroup (--max-names-per-group ${this.maxPerGroup}); the stream is refused, the group is not`,
+        `this subscription would take ${what}, past the relay's limit ${limit} (--${flag} ${max}); the stream is ` +
+          'refused, the group is not',
       );
-    }
+    };
+    const union = `group "${group}" to`;
+    if (next > this.maxPerGroup)
+      refuse(
+        'maxNamesPerGroup',
+        'max-names-per-group',
+        this.maxPerGroup,
+        `${union} ${next} names of ${typeUrl}`,
+      );
     const total = this.#names + (next - size);
-    if (next > size && total > this.maxAllGroups) {
-      this.refused.maxNamesAllGroups++;
-      throw new XdsError(
-        Code.ResourceExhausted,
-        `this subscription would take the relay to ${total} names across its groups (group "${group}", ` +
-          `${typeUrl}), past its limit maxNamesAllGroups (--max-names-all-groups ${this.maxAllGroups}); the ` +
-          'stream is refused, the group is not',
+    if (next > size && total > this.maxAllGroups)
+      refuse(
+        'maxNamesAllGroups',
+        'max-names-all-groups',
+        this.maxAllGroups,
+        `the relay to ${total} names across its groups (group "${group}", ${typeUrl})`,
       );
-    }
+    if (nextBytes > this.maxBytesPerGroup && nextBytes > bytes)
+      refuse(
+        'maxNameBytesPerGroup',
+        'max-name-bytes-per-group',
+        this.maxBytesPerGroup,
+        `${union} ${nextBytes} bytes of names of ${typeUrl}`,
+      );
+    const totalBytes = this.#bytes + (nextBytes - bytes);
+    if (nextBytes > bytes && totalBytes > this.maxBytesAllGroups)
+      refuse(
+        'maxNameBytesAllGroups',
+        'max-name-bytes-all-groups',
+        this.maxBytesAllGroups,
+        `the relay to ${totalBytes} bytes of names across its groups (group "${group}", ${typeUrl})`,
+      );
   }
 }
 

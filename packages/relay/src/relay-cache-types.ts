@@ -25,6 +25,10 @@ export interface RelayCacheLimits {
    * The most names (and globs) of every group's unions of every type together (relay-budget.ts). Default 500,000.
    */
   readonly maxNamesAllGroups?: number;
+  /** The most bytes of the names of one type a group's watches subscribe to together. Default 8 MiB. */
+  readonly maxNameBytesPerGroup?: number;
+  /** The most bytes of the names of every group's unions together. Default 64 MiB. */
+  readonly maxNameBytesAllGroups?: number;
   /** The most bytes of a group key; a node with a longer one is refused (INVALID_ARGUMENT). Default 1 KiB. */
   readonly maxGroupKeyBytes?: number;
   /**

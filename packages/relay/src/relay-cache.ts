@@ -11,7 +11,8 @@
  * - it counts what the group's watches subscribe to and reports the union per type (rule X4), so the group's one
  *   upstream stream asks for exactly that;
  * - it bounds that union (rule L2): a downstream subscription that would take a group's names of one type past
- *   `maxNamesPerGroup`, or every group's names together past `maxNamesAllGroups` (relay-budget.ts), ends THAT
+ *   `maxNamesPerGroup` (or its names' bytes past `maxNameBytesPerGroup`), or every group's names together past
+ *   `maxNamesAllGroups` (or `maxNameBytesAllGroups`; relay-budget.ts, review R1), ends THAT
  *   stream with RESOURCE_EXHAUSTED naming the limit; the group's upstream never asks the origin for more (an origin
  *   refuses a request past its own maxNamesPerRequest, which would stop the group).
  */
@@ -33,7 +34,12 @@ import { GroupAnswers } from './group-answers.js';
 import type { GroupBy } from './group-by.js';
 import { checkGroupKey, defaultMaxGroupKeyBytes } from './group-key.js';
 import { defaultMaxGroupsPerPeer, PeerGroups } from './peer-share.js';
-import { defaultMaxNamesAllGroups, NameBudget } from './relay-budget.js';
+import {
+  defaultMaxNameBytesAllGroups,
+  defaultMaxNameBytesPerGroup,
+  defaultMaxNamesAllGroups,
+  NameBudget,
+} from './relay-budget.js';
 import {
   defaultMaxNamesPerGroup,
   type Interest,
@@ -41,7 +47,7 @@ import {
   type RelayCacheHooks,
   type RelayCacheLimits,
 } from './relay-cache-types.js';
-import { type Counts, countName, type Pending } from './union-counts.js';
+import { type Counts, checkUnion, countName, type Pending } from './union-counts.js';
 
 interface Indexed {
   readonly group: string;
@@ -86,10 +92,12 @@ export class RelayCache extends SnapshotCache {
     this.#groupBy = groupBy;
     this.#hooks = hooks;
     this.#maxGroups = limits.maxGroups ?? defaultMaxGroups;
-    this.names = new NameBudget(
-      limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
-      limits.maxNamesAllGroups ?? defaultMaxNamesAllGroups,
-    );
+    this.names = new NameBudget({
+      maxPerGroup: limits.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
+      maxAllGroups: limits.maxNamesAllGroups ?? defaultMaxNamesAllGroups,
+      maxBytesPerGroup: limits.maxNameBytesPerGroup ?? defaultMaxNameBytesPerGroup,
+      maxBytesAllGroups: limits.maxNameBytesAllGroups ?? defaultMaxNameBytesAllGroups,
+    });
     this.peers = new PeerGroups(limits.maxGroupsPerPeer ?? defaultMaxGroupsPerPeer);
     this.#maxGroupKeyBytes = limits.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes;
     this.#groupValueRequired = limits.groupValueRequired ?? false;
@@ -219,7 +227,7 @@ export class RelayCache extends SnapshotCache {
     // uncounts what was counted for it before (indexed is unchanged), so the group is untouched.
     const counts = this.#counts(indexed.group, watch.typeUrl);
     if (counts === undefined) return;
-    this.#checkUnion(indexed.group, watch.typeUrl, counts, added, removed);
+    checkUnion(this.names, indexed.group, watch.typeUrl, counts, added, removed);
     const covered = counts.wildcard > 0;
     let gained = false;
     for (const name of removed) {
@@ -294,25 +302,6 @@ export class RelayCache extends SnapshotCache {
       if (watch.typeUrl === typeUrl) watch.notify('all');
   }
 
-  /**
-   * Throws RESOURCE_EXHAUSTED when `added` and `removed` would take the group's union past `maxNamesPerGroup`, or
-   * every group's unions together past `maxNamesAllGroups`: O(the change).
-   */
-  #checkUnion(
-    group: string,
-    typeUrl: TypeUrl,
-    counts: Counts,
-    added: readonly string[],
-    removed: readonly string[],
-  ): void {
-    const size = counts.names.size;
-    if (this.names.surelyFits(size, added.length)) return;
-    let next = size;
-    for (const name of added) if (!counts.names.has(name)) next++;
-    for (const name of removed) if (counts.names.get(name) === 1) next--;
-    this.names.check(group, typeUrl, size, next);
-  }
-
   #admit(node: Node, peer: string | undefined): void {
     // Under node identity the group must come from a field the identity check compared with the certificate:
     // metadata NAMESPACE is checked only when present, and nodes of every namespace without it would share the
@@ -380,7 +369,7 @@ export class RelayCache extends SnapshotCache {
         pending = { added: new Set(), removed: new Set() };
         types.set(typeUrl, pending);
       }
-      counts = { wildcard: 0, names: new Map(), pending };
+      counts = { wildcard: 0, names: new Map(), bytes: 0, pending };
       state.counts.set(typeUrl, counts);
     }
     return counts;

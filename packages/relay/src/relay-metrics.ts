@@ -99,6 +99,16 @@ export function createRelayMetrics(relay: Relay): RelayMetrics {
     () => relay.bounds().maxNamesAllGroups,
   );
   bound(
+    'xds_relay_name_bytes',
+    "Bytes of the names in every group's subscriptions of every type, together.",
+    () => relay.bounds().nameBytes,
+  );
+  bound(
+    'xds_relay_name_bytes_limit',
+    'The most bytes of names across groups (--max-name-bytes-all-groups); a downstream stream past it is refused.',
+    () => relay.bounds().maxNameBytesAllGroups,
+  );
+  bound(
     'xds_relay_resource_bytes',
     "Encoded bytes of the resources every group's upstream client holds, together.",
     () => relay.bounds().resourceBytes,

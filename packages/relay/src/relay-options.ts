@@ -65,6 +65,20 @@ export interface RelayOptions {
    */
   readonly maxNamesAllGroups?: number;
   /**
+   * The most bytes (UTF-8) of the names (and globs) of one type a group's downstream watches subscribe to together
+   * (rule L2, review R1); default 8 MiB, half an origin's default `maxRequestBytes` (16 MiB). The group's requests
+   * carry its whole union (SotW ones, and every upstream stream's first one, after an outage too): a union past the
+   * origin's request bound would make the origin refuse the group's stream for good. A downstream subscription that
+   * would pass it ends that stream with RESOURCE_EXHAUSTED naming the limit; the group is untouched.
+   */
+  readonly maxNameBytesPerGroup?: number;
+  /**
+   * The most bytes of the names of every group's subscriptions together (each group's union counted once); default
+   * 64 MiB (the relay's structures share each name's string). A downstream subscription that would
+   * pass it ends that stream with RESOURCE_EXHAUSTED naming the limit; other streams and groups are untouched.
+   */
+  readonly maxNameBytesAllGroups?: number;
+  /**
    * The most encoded bytes of resources every group's upstream client holds together (each group is also bound by
    * `upstreamLimits.maxResourceBytesTotal`); default 128 MiB, 0.5 to 1 GiB of relay memory. An upstream resource that
    * would pass it is rejected (the response NACKed upstream naming the limit; what the group held of that name

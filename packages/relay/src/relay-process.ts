@@ -45,6 +45,10 @@ export interface RelayProcessOptions extends ProcessSecurityOptions {
   readonly maxNamesPerGroup?: number;
   /** The most names of every group's subscriptions together; default 500,000. */
   readonly maxNamesAllGroups?: number;
+  /** Bytes of the names of one type a group subscribes to upstream; default 8 MiB. */
+  readonly maxNameBytesPerGroup?: number;
+  /** Bytes of the names of every group's subscriptions together; default 64 MiB. */
+  readonly maxNameBytesAllGroups?: number;
   /** The most encoded resource bytes every group's upstream client holds together; default 128 MiB. */
   readonly maxResourceBytesAllGroups?: number;
   /** The most bytes of a group key; default 1,024. */
@@ -111,6 +115,12 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     ...(options.groupIdleMs === undefined ? {} : { groupIdleMs: options.groupIdleMs }),
     ...(options.maxNamesPerGroup === undefined ? {} : { maxNamesPerGroup: options.maxNamesPerGroup }),
     ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
+    ...(options.maxNameBytesPerGroup === undefined
+      ? {}
+      : { maxNameBytesPerGroup: options.maxNameBytesPerGroup }),
+    ...(options.maxNameBytesAllGroups === undefined
+      ? {}
+      : { maxNameBytesAllGroups: options.maxNameBytesAllGroups }),
     ...(options.maxResourceBytesAllGroups === undefined
       ? {}
       : { maxResourceBytesAllGroups: options.maxResourceBytesAllGroups }),

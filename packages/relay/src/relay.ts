@@ -78,6 +78,8 @@ export class Relay extends EventEmitter<RelayEvents> {
       'maxGroupsPerPeer',
       'maxNamesPerGroup',
       'maxNamesAllGroups',
+      'maxNameBytesPerGroup',
+      'maxNameBytesAllGroups',
       'maxResourceBytesAllGroups',
       'maxGroupKeyBytes',
       'readyGraceMs',
@@ -113,6 +115,12 @@ export class Relay extends EventEmitter<RelayEvents> {
         maxGroupsPerPeer: options.maxGroupsPerPeer ?? defaultMaxGroupsPerPeer,
         maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
         ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
+        ...(options.maxNameBytesPerGroup === undefined
+          ? {}
+          : { maxNameBytesPerGroup: options.maxNameBytesPerGroup }),
+        ...(options.maxNameBytesAllGroups === undefined
+          ? {}
+          : { maxNameBytesAllGroups: options.maxNameBytesAllGroups }),
         maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
         groupValueRequired: options.server?.nodeIdentity !== undefined,
       },
@@ -176,6 +184,8 @@ export class Relay extends EventEmitter<RelayEvents> {
     return {
       names: names.names,
       maxNamesAllGroups: names.maxAllGroups,
+      nameBytes: names.bytes,
+      maxNameBytesAllGroups: names.maxBytesAllGroups,
       resourceBytes: this.#bytes.total,
       maxResourceBytesAllGroups: this.#bytes.max,
       refused: { ...names.refused, maxResourceBytesAllGroups: this.#bytes.refused },

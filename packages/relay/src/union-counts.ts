@@ -1,6 +1,7 @@
 // What a relay group's watches subscribe to, counted per type (rule X4): each name's watches, the wildcard's, and
 // what the union gained and lost since the group's upstream last took it (rule L2: O(the change)). Kept apart from
 // relay-cache.ts so that the cache stays one concept.
+import type { TypeUrl } from '@xds/api';
 import type { NameBudget } from './relay-budget.js';
 
 /** What a group's union gained and lost since its upstream last took it. */
@@ -13,6 +14,8 @@ export interface Pending {
 export interface Counts {
   wildcard: number;
   readonly names: Map<string, number>;
+  /** Bytes of the union's names (UTF-8). */
+  bytes: number;
   /** What the union gained and lost since the upstream last took it (outlives the group's idle spells). */
   readonly pending: Pending;
 }
@@ -26,12 +29,47 @@ export function countName(names: NameBudget, counts: Counts, name: string, delta
   if (next > 0) {
     counts.names.set(name, next);
     if (next !== 1 || delta !== 1) return false;
-    names.count(1);
+    const bytes = Buffer.byteLength(name);
+    counts.bytes += bytes;
+    names.count(1, bytes);
     if (!counts.pending.removed.delete(name)) counts.pending.added.add(name);
     return true;
   }
-  counts.names.delete(name);
-  names.count(-1);
+  if (!counts.names.delete(name)) return false;
+  const bytes = Buffer.byteLength(name);
+  counts.bytes -= bytes;
+  names.count(-1, bytes);
   if (!counts.pending.added.delete(name)) counts.pending.removed.add(name);
   return false;
+}
+
+/**
+ * Throws RESOURCE_EXHAUSTED (rule L2) when `added` and `removed` would take a group's union past a bound of `names`:
+ * its names or their bytes, of the group or of every group together. O(the change).
+ */
+export function checkUnion(
+  names: NameBudget,
+  group: string,
+  typeUrl: TypeUrl,
+  counts: Counts,
+  added: readonly string[],
+  removed: readonly string[],
+): void {
+  const size = counts.names.size;
+  let gainBytes = 0;
+  for (const name of added) gainBytes += Buffer.byteLength(name);
+  if (names.surelyFits(size, added.length, counts.bytes, gainBytes)) return;
+  let next = size;
+  let nextBytes = counts.bytes;
+  for (const name of added)
+    if (!counts.names.has(name)) {
+      next++;
+      nextBytes += Buffer.byteLength(name);
+    }
+  for (const name of removed)
+    if (counts.names.get(name) === 1) {
+      next--;
+      nextBytes -= Buffer.byteLength(name);
+    }
+  names.check(group, typeUrl, size, next, counts.bytes, nextBytes);
 }

@@ -43,10 +43,12 @@ function renderCounts(counts: GroupCounts): string {
 /** One line: names and resource bytes across groups against the relay-wide bounds, and their refusals (rule L2). */
 function renderBounds(bounds: RelayBounds): string {
   return (
-    `<p id="relay-bounds">${bounds.names} of at most ${bounds.maxNamesAllGroups} names and ${bounds.resourceBytes} ` +
-    `of at most ${bounds.maxResourceBytesAllGroups} resource bytes across groups; refused: maxNamesPerGroup ` +
-    `${bounds.refused.maxNamesPerGroup}, maxNamesAllGroups ${bounds.refused.maxNamesAllGroups}, ` +
-    `maxResourceBytesAllGroups ${bounds.refused.maxResourceBytesAllGroups}</p>`
+    `<p id="relay-bounds">${bounds.names} of at most ${bounds.maxNamesAllGroups} names (${bounds.nameBytes} of at ` +
+    `most ${bounds.maxNameBytesAllGroups} bytes) and ${bounds.resourceBytes} of at most ` +
+    `${bounds.maxResourceBytesAllGroups} resource bytes across groups; refused: ` +
+    `${Object.entries(bounds.refused)
+      .map(([limit, count]) => `${limit} ${count}`)
+      .join(', ')}</p>`
   );
 }
 
