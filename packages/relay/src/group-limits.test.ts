@@ -4,32 +4,11 @@
 // maxNamesPerRequest, the real relay, real downstream clients.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ClusterLoadAssignment, TypeUrl } from '@xds/api';
-import { Snapshot } from '@xds/cache';
-import { makeCluster } from '@xds/generator';
-import {
-  assignment,
-  closeAfterAll,
-  downstream,
-  oddlyEncodedCluster,
-  originKey,
-  startOrigin,
-  startRelay,
-} from './test-support.js';
+import { TypeUrl } from '@xds/api';
+import { closeAfterAll, downstream, moveEndpoint, startOrigin, startRelay } from './test-support.js';
 
 const closers = closeAfterAll();
 const { track } = closers;
-
-/** The port of a one-endpoint ClusterLoadAssignment. */
-function portOf(message: unknown): number | undefined {
-  const cla = message as ClusterLoadAssignment | undefined;
-  const port = cla?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier;
-  if (port?.case !== 'endpoint') return undefined;
-  const address = port.value.address?.address;
-  return address?.case === 'socketAddress' && address.value.portSpecifier.case === 'portValue'
-    ? address.value.portSpecifier.value
-    : undefined;
-}
 
 /** An origin refusing requests of more than `maxNames` names, holding originSnapshot(). */
 async function strictOrigin(maxNames: number) {
@@ -62,16 +41,7 @@ for (const protocol of ['sotw', 'delta'] as const) {
       assert.match(end.details, /--max-names-per-group 8/);
 
       // The group's upstream still works: an origin change reaches the bystander, a newcomer gets a new name.
-      origin.cache.setSnapshot(
-        originKey,
-        Snapshot.create([
-          oddlyEncodedCluster().message,
-          makeCluster({ name: 'c2' }),
-          assignment('c1', 9090),
-          assignment('c2', 8081),
-        ]),
-      );
-      await bystander.waitFor(TypeUrl.Endpoint, (_r, s) => portOf(s.resources.get('c1')) === 9090);
+      await moveEndpoint(origin, bystander);
       const newcomer = track(downstream(address, 'newcomer', { protocol }));
       newcomer.subscribe(TypeUrl.Endpoint, ['c2']);
       await newcomer.waitFor(TypeUrl.Endpoint, (_r, s) => s.resources.has('c2'));

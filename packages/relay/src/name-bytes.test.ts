@@ -6,34 +6,22 @@
 // small maxRequestBytes behind a forwarder that cuts it off, a real relay, real downstream clients.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ClusterLoadAssignment, TypeUrl } from '@xds/api';
-import { Snapshot } from '@xds/cache';
-import { makeCluster } from '@xds/generator';
+import { TypeUrl } from '@xds/api';
 import { parseRelayCommandLine } from './cli.js';
 import { forwarder } from './test-proxy.js';
 import {
-  assignment,
   closeAfterAll,
   downstream,
   endedWithin,
+  moveEndpoint,
   nextEvent,
-  oddlyEncodedCluster,
-  originKey,
+  portOf,
   startOrigin,
   startRelay,
 } from './test-support.js';
 
 const closers = closeAfterAll();
 const { track } = closers;
-
-/** The port of a one-endpoint ClusterLoadAssignment. */
-function portOf(message: unknown): number | undefined {
-  const host = (message as ClusterLoadAssignment | undefined)?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier;
-  const address = host?.case === 'endpoint' ? host.value.address?.address : undefined;
-  return address?.case === 'socketAddress' && address.value.portSpecifier.case === 'portValue'
-    ? address.value.portSpecifier.value
-    : undefined;
-}
 
 /** `count` endpoint names of `bytes` bytes each. */
 function longNames(count: number, bytes: number): string[] {
@@ -60,16 +48,7 @@ describe("relay: the bytes of a group's subscriptions are bounded (review R1)", 
     greedy.subscribe(TypeUrl.Endpoint, longNames(40, 1_000));
     hop.mend();
     // The origin changes c1: the group's stream comes back and carries it to the bystander.
-    origin.cache.setSnapshot(
-      originKey,
-      Snapshot.create([
-        oddlyEncodedCluster().message,
-        makeCluster({ name: 'c2' }),
-        assignment('c1', 9090),
-        assignment('c2', 8081),
-      ]),
-    );
-    await bystander.waitFor(TypeUrl.Endpoint, (_r, s) => portOf(s.resources.get('c1')) === 9090);
+    await moveEndpoint(origin, bystander);
     const end = await endedWithin(greedy, 'the greedy client');
     assert.equal(end.code, 8, `RESOURCE_EXHAUSTED: ${end.details}`);
     assert.match(end.details, /maxNameBytesPerGroup \(--max-name-bytes-per-group 16384\)/);

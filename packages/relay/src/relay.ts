@@ -24,7 +24,13 @@ import { GroupUpstream } from './group-upstream.js';
 import { OriginProbe } from './origin-probe.js';
 import { defaultMaxGroupsPerPeer, defaultMaxNewGroupsPerSecondPerPeer, PeerRates } from './peer-share.js';
 import { type Readiness, UpstreamReadiness } from './readiness.js';
-import { defaultMaxResourceBytesAllGroups, type RelayBounds, ResourceBytesBudget } from './relay-budget.js';
+import {
+  defaultMaxNameBytesAllGroups,
+  defaultMaxNameBytesPerGroup,
+  defaultMaxResourceBytesAllGroups,
+  type RelayBounds,
+  ResourceBytesBudget,
+} from './relay-budget.js';
 import { RelayCache } from './relay-cache.js';
 import { defaultMaxNamesPerGroup } from './relay-cache-types.js';
 import type { GroupStatus, RelayEvents, RelayOptions } from './relay-options.js';
@@ -115,12 +121,8 @@ export class Relay extends EventEmitter<RelayEvents> {
         maxGroupsPerPeer: options.maxGroupsPerPeer ?? defaultMaxGroupsPerPeer,
         maxNamesPerGroup: options.maxNamesPerGroup ?? defaultMaxNamesPerGroup,
         ...(options.maxNamesAllGroups === undefined ? {} : { maxNamesAllGroups: options.maxNamesAllGroups }),
-        ...(options.maxNameBytesPerGroup === undefined
-          ? {}
-          : { maxNameBytesPerGroup: options.maxNameBytesPerGroup }),
-        ...(options.maxNameBytesAllGroups === undefined
-          ? {}
-          : { maxNameBytesAllGroups: options.maxNameBytesAllGroups }),
+        maxNameBytesPerGroup: options.maxNameBytesPerGroup ?? defaultMaxNameBytesPerGroup,
+        maxNameBytesAllGroups: options.maxNameBytesAllGroups ?? defaultMaxNameBytesAllGroups,
         maxGroupKeyBytes: options.maxGroupKeyBytes ?? defaultMaxGroupKeyBytes,
         groupValueRequired: options.server?.nodeIdentity !== undefined,
       },

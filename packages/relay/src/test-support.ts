@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { ClusterSchema, TypeUrl } from '@xds/api';
+import { type ClusterLoadAssignment, ClusterSchema, TypeUrl } from '@xds/api';
 import { encodeResource, persistentMapCopies, Snapshot, SnapshotCache } from '@xds/cache';
 import { makeCluster, makeClusterLoadAssignment } from '@xds/generator';
 import { createLogger } from '@xds/reference-server';
@@ -31,6 +31,17 @@ export function assignment(name: string, port: number) {
   ]);
 }
 
+/** The port of a one-endpoint ClusterLoadAssignment. */
+export function portOf(message: unknown): number | undefined {
+  const cla = message as ClusterLoadAssignment | undefined;
+  const port = cla?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier;
+  if (port?.case !== 'endpoint') return undefined;
+  const address = port.value.address?.address;
+  return address?.case === 'socketAddress' && address.value.portSpecifier.case === 'portValue'
+    ? address.value.portSpecifier.value
+    : undefined;
+}
+
 /**
  * Cluster c1 encoded with its name last: protobuf-es would put it first, so bytes that arrive downstream in this
  * order were forwarded, not encoded again (rule X2).
@@ -52,6 +63,23 @@ export function originSnapshot(): Snapshot {
     assignment('c1', 8080),
     assignment('c2', 8081),
   ]);
+}
+
+/**
+ * The origin moves c1's endpoint to port 9090 (a new snapshot, originSnapshot() otherwise); resolves once `client`,
+ * subscribed to c1's endpoints, holds the move.
+ */
+export async function moveEndpoint(origin: Origin, client: XdsTestClient): Promise<void> {
+  origin.cache.setSnapshot(
+    originKey,
+    Snapshot.create([
+      oddlyEncodedCluster().message,
+      makeCluster({ name: 'c2' }),
+      assignment('c1', 9090),
+      assignment('c2', 8081),
+    ]),
+  );
+  await client.waitFor(TypeUrl.Endpoint, (_r, s) => portOf(s.resources.get('c1')) === 9090);
 }
 
 /** The snapshot key every node gets at the origin. */
