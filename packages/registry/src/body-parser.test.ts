@@ -16,7 +16,7 @@ function podPage(count: number): string {
     metadata: {
       name: `pod-${i}`,
       namespace: 'ns',
-      labels: i % 7 === 0 ? { big: 'x'.repeat(100) } : { app: 'web', index: String(i) },
+      labels: i % 7 === 0 ? { big: 'x'.repeat(50), bag: 'x'.repeat(47) } : { app: 'web', index: String(i) },
       managedFields: [{ manager: 'kubectl' }],
     },
     spec: { containers: [{ name: 'c' }] },
@@ -38,7 +38,10 @@ describe('BodyParser', () => {
       assert.equal(bytes.byteLength, 0, 'the bytes were transferred, not copied');
       assert.deepEqual(b, a);
       assert.deepEqual(a.meta, { list: true, count: 1_234, resourceVersion: '42', continue: 'next' });
-      assert.deepEqual(a.items[0], ['ns/pod-0', { labels: {}, tooLarge: 103 }]);
+      assert.deepEqual(a.items[0], [
+        'ns/pod-0',
+        { labels: {}, refused: 'its labels are 103 bytes, over the limit of 64 (maxInstanceLabelBytes)' },
+      ]);
       assert.deepEqual(a.items[1], ['ns/pod-1', { labels: { app: 'web', index: '1' } }]);
       assert.deepEqual(inline.counts(), { inline: 1, worker: 0, chunks: 0, started: 0, failed: 0 });
       assert.deepEqual(worker.counts(), { inline: 0, worker: 1, chunks: 13, started: 1, failed: 0 });

@@ -10,6 +10,7 @@
  * update a registry error, and the registry keeps its previous content.
  */
 import { isIP } from 'node:net';
+import { quoted } from './kept-text.js';
 import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryInstance, RegistryPort, RegistryProblem, RegistryService } from './types.js';
 
@@ -48,31 +49,31 @@ export function nameProblem(what: string, value: unknown): string | undefined {
 
 function portProblem(what: string, value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return undefined;
-  return `${what} ${JSON.stringify(value)} is not a whole number from 1 to 65535`;
+  return `${what} ${quoted(value)} is not a whole number from 1 to 65535`;
 }
 
 /** Why an instance is not served, or undefined when it is fine. */
 export function instanceProblem(instance: RegistryInstance): string | undefined {
   const { address } = instance;
   if (typeof address !== 'string' || isIP(address) === 0 || address.includes('%'))
-    return `address ${JSON.stringify(address)} is not an IP literal`;
+    return `address ${quoted(address)} is not an IP literal`;
   if (instance.port !== undefined) {
     const problem = portProblem('port', instance.port);
     if (problem !== undefined) return problem;
   }
   for (const [name, port] of Object.entries(instance.ports ?? {})) {
-    const problem = portProblem(`port ${JSON.stringify(name)}`, port);
+    const problem = portProblem(`port ${quoted(name)}`, port);
     if (problem !== undefined) return problem;
   }
   const { weight } = instance;
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1 || weight > maxInstanceWeight)
-    return `weight ${JSON.stringify(weight)} is not a whole number from 1 to ${maxInstanceWeight}`;
+    return `weight ${quoted(weight)} is not a whole number from 1 to ${maxInstanceWeight}`;
   return undefined;
 }
 
 function instanceName(instance: RegistryInstance): string {
   const port = instance.port ?? Object.values(instance.ports ?? {})[0];
-  return `${JSON.stringify(instance.address)}${port === undefined ? '' : ` port ${JSON.stringify(port)}`}`;
+  return `${quoted(instance.address)}${port === undefined ? '' : ` port ${quoted(port)}`}`;
 }
 
 /** What {@link checkRegistryService} makes of one service. */
@@ -106,7 +107,7 @@ export function labelProblem(labels: unknown, maxBytes: number): string | undefi
     return 'its labels are not a map of strings';
   let bytes = 0;
   for (const [key, value] of Object.entries(labels)) {
-    if (typeof value !== 'string') return `its label ${JSON.stringify(key.slice(0, 64))} is not a string`;
+    if (typeof value !== 'string') return `its label ${quoted(key)} is not a string`;
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
   }
   if (bytes > maxBytes)
@@ -137,7 +138,8 @@ export function checkRegistryService(
 ): CheckedService {
   const problems: RegistryProblem[] = [];
   let dropped = 0;
-  const label = typeof service.hostname === 'string' ? JSON.stringify(service.hostname) : 'a service';
+  // an item label is for display: a registry's host name of any length is cut (review R4)
+  const label = typeof service.hostname === 'string' ? quoted(service.hostname) : 'a service';
   const report = (message: string): void => {
     dropped++;
     if (problems.length < keep) problems.push({ item: label, message, at });
@@ -214,7 +216,7 @@ export function countProblem(
   let total = 0;
   for (const service of services) {
     if (service.instances.length > limits.maxInstancesPerService)
-      return `service ${JSON.stringify(service.hostname)} has ${service.instances.length} instances, over the limit of ${limits.maxInstancesPerService} (maxInstancesPerService)`;
+      return `service ${quoted(service.hostname)} has ${service.instances.length} instances, over the limit of ${limits.maxInstancesPerService} (maxInstancesPerService)`;
     total += service.instances.length;
   }
   return total > limits.maxRegistryInstances ? registryInstancesProblem(total, limits) : undefined;

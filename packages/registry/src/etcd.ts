@@ -9,7 +9,7 @@
  * Valid documents: at most `maxServices`, each within `maxDocumentBytes`. Invalid keys are not kept at all: they are
  * counted (every key under the prefix that is not a held document is invalid, and etcd says whether a put created
  * its key, so the count needs no key), and the first {@link maxItemErrors} of them are kept as examples for the
- * status, each message cut to {@link maxEtcdQuotedBytes} characters. 10,000 invalid keys of 8,000 characters used
+ * status, each key and message cut to {@link maxQuotedBytes} bytes (kept-text.ts). 10,000 invalid keys of 8,000 characters used
  * to cost 85 MiB of memory, kept for as long as the keys existed.
  */
 
@@ -18,17 +18,14 @@ import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, ret
 import { Etcd3, GRPCResourceExhastedError, type IKeyValue, isRecoverableError, type Watcher } from 'etcd3';
 import { Backoff, delay, messageOf } from './backoff.js';
 import { listEtcdPaged } from './etcd-list.js';
+import { cutText, maxQuotedBytes } from './kept-text.js';
 import { type EtcdLocation, parseEtcdLocation } from './locations.js';
 import { maxItemErrors, RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
 import type { RegistryProblem, RegistryService } from './types.js';
 
-/** The longest key or problem text an item error quotes; longer ones are cut, and say so. */
-export const maxEtcdQuotedBytes = 256;
-
-function cut(text: string): string {
-  return text.length > maxEtcdQuotedBytes ? `${text.slice(0, maxEtcdQuotedBytes)}… (cut)` : text;
-}
+/** The key or problem text an item error quotes: at most {@link maxQuotedBytes}, and says so when cut. */
+const cut = (text: string): string => cutText(text, maxQuotedBytes);
 
 /** A recoverable error of the etcd client, other than a message past the receive bound. */
 function recoverable(error: Error): boolean {

@@ -21,9 +21,6 @@ import type { RegistryInstance, RegistryPort, RegistryProblem, RegistryService }
 /** The most VIPs one Eureka instance may list in its `vipAddress`; an instance with more is left out and reported. */
 export const maxEurekaVipsPerInstance = 32;
 
-/** The longest instance key an item error quotes (a key is the server's text: cut, and said so). */
-const maxQuotedKey = 256;
-
 /** A Eureka instance as JSON, the fields used. */
 export interface EurekaInstance {
   readonly instanceId?: string;
@@ -37,6 +34,8 @@ export interface EurekaInstance {
   readonly actionType?: string;
   /** When the server last changed this instance (ms since the epoch, a number or its text): its version. */
   readonly lastUpdatedTimestamp?: string | number;
+  /** Set on a kept instance whose text was past a bound (eureka-answer.ts): why it is left out. */
+  readonly refused?: string;
 }
 
 /** What {@link EurekaServiceBuilder.build} made. */
@@ -77,11 +76,6 @@ export function eurekaVips(text: string | undefined, max: number): string[] | un
   return vips;
 }
 
-/** An instance key as an item error quotes it: at most {@link maxQuotedKey} characters, and said so when cut. */
-function quoted(key: string): string {
-  return key.length > maxQuotedKey ? `${key.slice(0, maxQuotedKey)}… (cut)` : key;
-}
-
 function enabled(flag: string | boolean | undefined): boolean {
   return flag === true || flag === 'true';
 }
@@ -116,13 +110,15 @@ type Parsed =
 type Served = Extract<Parsed, { ok: true }>;
 
 function parse(key: string, instance: EurekaInstance): Parsed {
+  if (instance.refused !== undefined)
+    return { ok: false, problem: `instance ${key} left out: ${instance.refused}` };
   const port = instancePort(instance);
   if (typeof instance.ipAddr !== 'string' || port === undefined) return { ok: false, problem: undefined };
   const vips = eurekaVips(instance.vipAddress, maxEurekaVipsPerInstance);
   if (vips === undefined) {
     return {
       ok: false,
-      problem: `instance ${quoted(key)} lists more VIPs in vipAddress than the limit of ${maxEurekaVipsPerInstance} (maxEurekaVipsPerInstance)`,
+      problem: `instance ${key} lists more VIPs in vipAddress than the limit of ${maxEurekaVipsPerInstance} (maxEurekaVipsPerInstance)`,
     };
   }
   const labels: Record<string, string> = {};
@@ -174,8 +170,7 @@ export class EurekaServiceBuilder {
       if (!parsed.ok) {
         if (parsed.problem === undefined) continue; // no address or port: not served, as before
         leftOut++;
-        if (problems.length < maxItemErrors)
-          problems.push({ message: parsed.problem, item: quoted(key), at });
+        if (problems.length < maxItemErrors) problems.push({ message: parsed.problem, item: key, at });
         continue;
       }
       total += parsed.vips.length;

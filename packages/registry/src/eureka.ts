@@ -135,7 +135,15 @@ export class EurekaRegistry extends RegistryBase {
       `GET ${path}`,
       undefined,
       (bytes) =>
-        parser.parse(bytes, { kind: 'eureka-apps', maxInstances: this.#maxInstances }, `GET ${path}`),
+        parser.parse(
+          bytes,
+          {
+            kind: 'eureka-apps',
+            maxInstances: this.#maxInstances,
+            maxLabelBytes: this.limits.maxInstanceLabelBytes,
+          },
+          `GET ${path}`,
+        ),
     );
     return { hashcode: out.meta.hashcode, entries: out.items };
   }

@@ -9,6 +9,7 @@ import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
 import { Backoff, delay, messageOf } from './backoff.js';
 import type { BodyParser } from './body-parser.js';
 import { RegistryLimitError } from './http-body.js';
+import { kubeKey } from './kube-compact.js';
 import { type WatchEnd, watchBounded } from './kube-http.js';
 import { type KeepSpec, listPaged, type PageBounds } from './kube-list.js';
 /** The time bounds of a kind's requests (see `KubernetesRegistryOptions`). */
@@ -180,7 +181,7 @@ export class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
           const version = object.metadata?.resourceVersion;
           if (version !== undefined) this.#version = version;
           if (type === 'BOOKMARK') return false;
-          const key = keyOf(object.metadata);
+          const key = kubeKey(object);
           if (type === 'DELETED') this.items.delete(key);
           else if (!this.items.has(key) && this.items.size >= this.bounds.maxObjects) {
             // one more would pass the limit: the watch ends, and the registry lists again after a backoff
@@ -198,8 +199,4 @@ export class ListWatch<R extends { metadata?: V1ObjectMeta }, T> {
     const lastedMs = openedAt === undefined ? 0 : performance.now() - openedAt;
     return { ended, gone, overLimit, ...(error === undefined ? {} : { error }), lastedMs, events };
   }
-}
-
-function keyOf(meta: V1ObjectMeta | undefined): string {
-  return `${meta?.namespace ?? ''}/${meta?.name ?? ''}`;
 }

@@ -1,120 +1,21 @@
 /**
- * What the Kubernetes adapter keeps of Services, EndpointSlices and Pods, and how it maps them to registry services.
- * Only what the mapping reads is kept (names, ports, addresses, readiness, zone, a Pod's labels), never specs,
- * statuses or managedFields (rule L2: a cluster's Pods held whole took a gigabyte); a Pod's labels past
- * `maxInstanceLabelBytes` are not kept and its endpoints are left out with a reason naming the limit. Mapping:
+ * How the Kubernetes adapter maps what it keeps of Services, EndpointSlices and Pods (kube-compact.ts) to registry
+ * services. An object that was not kept (text past a limit) is reported as a problem naming it; a Pod whose labels
+ * were not kept (past `maxInstanceLabelBytes` or Kubernetes' limits) has its endpoints left out, naming why. Mapping:
  * hostname `<svc>.<ns>.svc.<domain>`; port protocol from `appProtocol`, else the port name's prefix; endpoint `ready`
  * → healthy (unset counts as ready, as Kubernetes says); `zone` → zone; the Pod's labels → labels. A service's output
  * is kept by the objects it was made of, so an update makes again only the services whose objects changed.
  */
-import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
-import { labelBytes } from './check-service.js';
+import {
+  type KubePod,
+  type KubeService,
+  type KubeSlice,
+  maxEndpointAddresses,
+  maxSliceEndpoints,
+} from './kube-compact.js';
 import { defaultPortName, portProtocol } from './protocol.js';
+import { maxItemErrors } from './registry-base.js';
 import type { RegistryInstance, RegistryPort, RegistryProblem, RegistryService } from './types.js';
-
-/** What is kept of a Service: its name and ports. */
-export interface KubeService {
-  readonly name: string;
-  readonly namespace: string;
-  readonly ports: readonly {
-    readonly name?: string;
-    readonly port: number;
-    readonly protocol?: string;
-    readonly appProtocol?: string;
-  }[];
-}
-
-/** What is kept of an EndpointSlice: its Service, address type, ports and endpoints. */
-export interface KubeSlice {
-  readonly namespace: string;
-  /** Its `kubernetes.io/service-name` label. */
-  readonly service: string | undefined;
-  readonly addressType: string;
-  readonly ports: readonly { readonly name?: string; readonly port?: number }[];
-  readonly endpoints: readonly {
-    readonly addresses: readonly string[];
-    readonly ready: boolean;
-    readonly zone: string;
-    /** `namespace/name` of the Pod it targets. */
-    readonly pod: string | undefined;
-  }[];
-  /** `namespace/name` of the slice. */
-  readonly name: string;
-  /** The endpoints and addresses not kept: past {@link maxSliceEndpoints} or {@link maxEndpointAddresses}. */
-  readonly cut: number;
-}
-
-/** The most endpoints kept of one EndpointSlice: Kubernetes' own validation allows 1,000. */
-export const maxSliceEndpoints = 1000;
-
-/** The most addresses kept of one endpoint: Kubernetes' own validation allows 100. */
-export const maxEndpointAddresses = 100;
-
-/** What is kept of a Pod: its labels, or their size when they are past `maxInstanceLabelBytes`. */
-export interface KubePod {
-  readonly labels: Readonly<Record<string, string>>;
-  /** Set when the labels were not kept: their bytes. */
-  readonly tooLarge?: number;
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** The parts of a Service the mapping reads. */
-export function compactService(service: V1Service): KubeService {
-  return {
-    name: service.metadata?.name ?? '',
-    namespace: service.metadata?.namespace ?? '',
-    ports: (Array.isArray(service.spec?.ports) ? service.spec.ports : []).map((p) => ({
-      ...(text(p.name) === undefined ? {} : { name: p.name }),
-      port: p.port,
-      ...(text(p.protocol) === undefined ? {} : { protocol: p.protocol }),
-      ...(text(p.appProtocol) === undefined ? {} : { appProtocol: p.appProtocol }),
-    })),
-  };
-}
-
-/** The parts of an EndpointSlice the mapping reads. */
-export function compactSlice(slice: V1EndpointSlice): KubeSlice {
-  const namespace = slice.metadata?.namespace ?? '';
-  const endpoints = Array.isArray(slice.endpoints) ? slice.endpoints : [];
-  let cut = Math.max(0, endpoints.length - maxSliceEndpoints);
-  return {
-    namespace,
-    service: text(slice.metadata?.labels?.['kubernetes.io/service-name']),
-    addressType: String(slice.addressType),
-    ports: (Array.isArray(slice.ports) ? slice.ports : []).map((p) => ({
-      ...(text(p.name) === undefined ? {} : { name: p.name }),
-      ...(p.port === undefined ? {} : { port: p.port }),
-    })),
-    // rule L2: a slice holds at most what Kubernetes validates (a hostile apiserver's 2,000 × 100 per slice, one
-    // slice every 200 ms, took 1.5 GiB in 30 s); the rest is counted and reported as an item error
-    endpoints: endpoints.slice(0, maxSliceEndpoints).map((e) => {
-      const ref = e.targetRef;
-      const addresses = Array.isArray(e.addresses) ? e.addresses : [];
-      if (addresses.length > maxEndpointAddresses) cut += addresses.length - maxEndpointAddresses;
-      return {
-        addresses: addresses.slice(0, maxEndpointAddresses).filter((a) => typeof a === 'string'),
-        ready: e.conditions?.ready !== false,
-        zone: text(e.zone) ?? '',
-        pod: ref?.kind === 'Pod' ? `${ref.namespace ?? namespace}/${ref.name ?? ''}` : undefined,
-      };
-    }),
-    name: `${namespace}/${slice.metadata?.name ?? ''}`,
-    cut,
-  };
-}
-
-/** The labels of a Pod, unless they are past `maxLabelBytes`. */
-export function compactPod(pod: V1Pod, maxLabelBytes: number): KubePod {
-  const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(pod.metadata?.labels ?? {})) {
-    if (typeof value === 'string') labels[key] = value;
-  }
-  const bytes = labelBytes(labels);
-  return bytes > maxLabelBytes ? { labels: {}, tooLarge: bytes } : { labels };
-}
 
 /** What a service's output was made of (compared by object) and the output, kept between updates. */
 export interface Built {
@@ -124,8 +25,9 @@ export interface Built {
 }
 
 /**
- * The registry services of Kubernetes objects (as kept), with the endpoints left out because their Pod's labels were
- * too large. `memo` keeps each service's output by the objects it was made of: a service whose Service, slices and
+ * The registry services of Kubernetes objects (as kept); `problems` says what was left out (objects not kept,
+ * endpoints whose Pod's labels were not kept, endpoints cut from a slice): the first {@link maxItemErrors} of them,
+ * `leftOut` counts them all. `memo` keeps each service's output by the objects it was made of: a service whose Service, slices and
  * Pods are the same objects as before keeps its output object.
  */
 export function kubernetesServices(
@@ -133,12 +35,22 @@ export function kubernetesServices(
   slices: Iterable<KubeSlice>,
   pods: ReadonlyMap<string, KubePod>,
   domain: string,
-  maxLabelBytes: number,
   memo: Map<string, Built> = new Map(),
   maxInstances: number = Number.POSITIVE_INFINITY,
-): { services: RegistryService[]; problems: RegistryProblem[] } {
+): { services: RegistryService[]; problems: RegistryProblem[]; leftOut: number } {
+  const problems: RegistryProblem[] = [];
+  let leftOut = 0;
+  const at = new Date();
+  const report = (problem: RegistryProblem): void => {
+    leftOut++;
+    if (problems.length < maxItemErrors) problems.push(problem);
+  };
   const slicesByService = new Map<string, KubeSlice[]>();
   for (const slice of slices) {
+    if (slice.refused !== undefined) {
+      report({ item: slice.name, message: `EndpointSlice ${slice.name} left out: ${slice.refused}`, at });
+      continue;
+    }
     if (slice.service === undefined || (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6'))
       continue;
     const key = `${slice.namespace}/${slice.service}`;
@@ -147,8 +59,11 @@ export function kubernetesServices(
     slicesByService.set(key, list);
   }
   const out: RegistryService[] = [];
-  const problems: RegistryProblem[] = [];
   for (const [key, service] of services) {
+    if (service.refused !== undefined) {
+      report({ item: key, message: `Service ${key} left out: ${service.refused}`, at });
+      continue;
+    }
     if (service.name === '' || service.namespace === '') continue;
     const own = slicesByService.get(key) ?? [];
     const inputs: unknown[] = [service, ...own];
@@ -160,13 +75,13 @@ export function kubernetesServices(
       before.inputs.length === inputs.length &&
       before.inputs.every((x, i) => x === inputs[i])
         ? before
-        : buildService(service, own, pods, domain, maxLabelBytes, inputs, maxInstances);
+        : buildService(service, own, pods, domain, inputs, maxInstances);
     memo.set(key, built);
     out.push(built.service);
-    problems.push(...built.problems);
+    for (const problem of built.problems) report(problem);
   }
   for (const key of memo.keys()) if (!services.has(key)) memo.delete(key);
-  return { services: out, problems };
+  return { services: out, problems, leftOut };
 }
 
 function buildService(
@@ -174,7 +89,6 @@ function buildService(
   slices: readonly KubeSlice[],
   pods: ReadonlyMap<string, KubePod>,
   domain: string,
-  maxLabelBytes: number,
   inputs: readonly unknown[],
   maxInstances: number,
 ): Built {
@@ -194,7 +108,7 @@ function buildService(
     if (slice.cut > 0) {
       problems.push({
         item: JSON.stringify(hostname),
-        message: `${slice.cut} endpoints or addresses of EndpointSlice ${slice.name} left out: over ${maxSliceEndpoints} endpoints per slice or ${maxEndpointAddresses} addresses per endpoint (Kubernetes' own limits)`,
+        message: `${slice.cut} endpoints or addresses of EndpointSlice ${slice.name} left out: ${slice.cutWhy ?? `over ${maxSliceEndpoints} endpoints per slice or ${maxEndpointAddresses} addresses per endpoint (Kubernetes' own limits)`}`,
         at: new Date(),
       });
     }
@@ -207,10 +121,10 @@ function buildService(
     }
     for (const endpoint of slice.endpoints) {
       const pod = endpoint.pod === undefined ? undefined : pods.get(endpoint.pod);
-      if (pod?.tooLarge !== undefined) {
+      if (pod?.refused !== undefined) {
         problems.push({
           item: JSON.stringify(hostname),
-          message: `the endpoints of Pod ${endpoint.pod} left out: its labels are ${pod.tooLarge} bytes, over the limit of ${maxLabelBytes} (maxInstanceLabelBytes)`,
+          message: `the endpoints of Pod ${endpoint.pod} left out: ${pod.refused}`,
           at: new Date(),
         });
         continue;

@@ -13,25 +13,25 @@
  * Only what the mapping reads is kept of each object (names, ports, addresses, readiness, zone, the Pod's labels),
  * not specs, statuses and managedFields (rule L2: a cluster's Pods held whole took a gigabyte). Each kind holds at
  * most `maxRegistryObjects` objects: a list or a watch past it is a registry error naming the limit, the previous
- * services stay, and it lists again after a backoff. A Pod's labels past `maxInstanceLabelBytes` are not kept: its
- * endpoints are left out, naming the limit. A service's output is made again only when its Service, its slices or
+ * services stay, and it lists again after a backoff. No kept text is past Kubernetes' own limits (kube-compact.ts):
+ * an object with longer text is reported, naming it; a Pod's labels past them or past `maxInstanceLabelBytes` are not
+ * kept and its endpoints are left out, naming the limit. A service's output is made again only when its Service, its slices or
  * their Pods changed (compared by object), so an update costs what changed, not what is held.
  */
 import { KubeConfig, type V1EndpointSlice, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { messageOf } from './backoff.js';
 import { BodyParser, type ParseCounts, type RegistryParseOptions } from './body-parser.js';
-import type { KeepSpec, PageBounds } from './kube-list.js';
-import { type KubeTimes, ListWatch } from './kube-list-watch.js';
 import {
-  type Built,
   compactPod,
   compactService,
   compactSlice,
   type KubePod,
   type KubeService,
   type KubeSlice,
-  kubernetesServices,
-} from './kube-objects.js';
+} from './kube-compact.js';
+import type { KeepSpec, PageBounds } from './kube-list.js';
+import { type KubeTimes, ListWatch } from './kube-list-watch.js';
+import { type Built, kubernetesServices } from './kube-objects.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
 
@@ -203,7 +203,6 @@ export class KubernetesRegistry extends RegistryBase {
       slices.items.values(),
       pods.items,
       this.#domain,
-      this.limits.maxInstanceLabelBytes,
       this.#built,
       this.limits.maxInstancesPerService,
     );
@@ -211,7 +210,7 @@ export class KubernetesRegistry extends RegistryBase {
       made.services,
       made.problems,
       // a registry that lost its server stays stale until every kind's watch is up again
-      { stale: this.status().stale && !kinds.every((k) => k.connected) },
+      { stale: this.status().stale && !kinds.every((k) => k.connected), leftOut: made.leftOut },
     );
   }
 }

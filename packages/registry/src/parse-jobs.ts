@@ -16,7 +16,8 @@ import {
   type KubePod,
   type KubeService,
   type KubeSlice,
-} from './kube-objects.js';
+  kubeKey,
+} from './kube-compact.js';
 import type { RegistryInstance, RegistryPort } from './types.js';
 
 /** The Kubernetes kinds the adapter lists. */
@@ -79,6 +80,8 @@ export interface EurekaAppsJob {
   readonly kind: 'eureka-apps';
   /** The adapter's `maxInstances`: at most this many entries are kept of each action (deleted or not). */
   readonly maxInstances: number;
+  /** `maxInstanceLabelBytes`: an instance whose metadata is larger is kept only as the reason. */
+  readonly maxLabelBytes: number;
 }
 
 /** The server's reconcile hash of the answer, if any. */
@@ -108,11 +111,6 @@ export type OutputOf<J extends ParseJob> = J extends KubePageJob
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
-}
-
-function kubeKey(object: unknown): string {
-  const meta = (object as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
-  return `${text(meta?.namespace)}/${text(meta?.name)}`;
 }
 
 function kubePage(job: KubePageJob, value: unknown): OutputOf<KubePageJob> {
@@ -172,7 +170,7 @@ export function runJob<J extends ParseJob>(job: J, value: unknown): OutputOf<J> 
     case 'consul-health':
       return consulHealth(job, value) as OutputOf<J>;
     case 'eureka-apps':
-      return eurekaEntries(value, job.maxInstances) as OutputOf<J>;
+      return eurekaEntries(value, job.maxInstances, job.maxLabelBytes) as OutputOf<J>;
   }
   throw new Error(`unknown parse job ${(job as { kind: string }).kind}`);
 }
