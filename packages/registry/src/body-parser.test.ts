@@ -64,7 +64,7 @@ describe('BodyParser', () => {
       await assert.rejects(
         parser.parse(
           flood(),
-          { kind: 'consul-health', name: 'h', maxInstances: 10 },
+          { kind: 'consul-health', name: 'h', maxInstances: 10, maxLabelBytes: 4096 },
           'GET /v1/health/service/h',
         ),
         (error: Error) =>

@@ -3,6 +3,8 @@
 // and puts nested and non-string values into one instance's Meta and Tags. Before: a nested Meta value went into the
 // labels unchecked; the fingerprint recursed into it in a timer and the uncaught RangeError ended the process
 // (depth 5,000, a 10 KB answer), and a large non-string value went past `maxInstanceLabelBytes` (counted as 0 bytes).
+// Meta given as a string, or Tags as a string, was dropped without a word (review R12): now the instance is left out
+// with a reason naming the field.
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -131,6 +133,36 @@ describe('ConsulRegistry with non-string Meta values (real Consul behind a rewri
     } finally {
       await registry.stop();
       await proxy.close();
+    }
+  });
+  it('L2: R12: Meta or Tags given as a string leave the instance out with a reason naming the field', async () => {
+    for (const [field, value, kind] of [
+      ['Meta', 'abc', 'map'],
+      ['Tags', 'ok=yes', 'list'],
+    ] as const) {
+      const proxy = await startMetaProxy(consul.url, 'web-bad', (service) => {
+        service[field] = value;
+      });
+      const registry = new ConsulRegistry(proxy.url, { waitSeconds: 2 });
+      registry.start();
+      try {
+        const reason = `instance "web-bad" of service "web" left out: its Service.${field} is ${JSON.stringify(value)}, not a ${kind} of strings`;
+        await until(
+          registry,
+          () => registry.status().itemErrors.some((e) => e.message === reason),
+          `the reason naming Service.${field}`,
+          60_000,
+        );
+        assert.deepEqual(
+          registry.services().flatMap((s) => s.instances.map((i) => i.address)),
+          ['192.0.2.1'],
+          'the other instance is served',
+        );
+        assert.ok(registry.status().dropped >= 1);
+      } finally {
+        await registry.stop();
+        await proxy.close();
+      }
     }
   });
 });

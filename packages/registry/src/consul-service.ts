@@ -4,9 +4,13 @@
  * hand back only the service (rule L4: a 64 MiB health answer parsed on the event loop held every xDS client).
  * Mapping: hostname `<service>.service.consul`; service meta and `key=value` tags → labels; meta `protocol` → the
  * port's protocol; meta `service_port` → the port clients use (else the instance's port); node datacenter → region;
- * every check passing → healthy; an instance serves only its own port (`onlyNamedPorts`).
+ * every check passing → healthy; an instance serves only its own port (`onlyNamedPorts`). An instance whose Meta is
+ * not a map or whose Tags are not a list (a string would be one label per character; review R12), or whose labels
+ * are past `maxInstanceLabelBytes`, is left out here, where the answer is parsed, with a reason naming it.
  */
 import type { Protocol } from '@xds/generator';
+import { labelBytes } from './check-service.js';
+import { quoted } from './kept-text.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
 
@@ -37,15 +41,54 @@ function stringEntries(value: unknown): Record<string, string> {
   return out;
 }
 
-/** A Consul service from its health entries. */
-export function consulService(name: string, entries: readonly HealthEntry[]): RegistryService {
+/** A Consul service from its health entries, and why the instances left out were. */
+export interface ConsulBuilt {
+  readonly service: RegistryService;
+  /** The reasons of the instances left out, the first `maxReasons`. */
+  readonly refused: readonly string[];
+  /** How many instances were left out. */
+  readonly leftOut: number;
+}
+
+/** Why an instance's Meta or Tags are not used, or undefined. */
+function shapeProblem(service: NonNullable<HealthEntry['Service']>): string | undefined {
+  const { Meta: meta, Tags: tags } = service as { Meta?: unknown; Tags?: unknown };
+  if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta)))
+    return `its Service.Meta is ${quoted(meta)}, not a map of strings`;
+  if (tags !== undefined && tags !== null && !Array.isArray(tags))
+    return `its Service.Tags is ${quoted(tags)}, not a list of strings`;
+  return undefined;
+}
+
+/**
+ * A Consul service from its health entries. An instance whose Meta or Tags have the wrong shape, or whose labels
+ * are past `maxLabelBytes`, is left out; at most `maxReasons` reasons are kept.
+ */
+export function consulService(
+  name: string,
+  entries: readonly HealthEntry[],
+  maxLabelBytes: number = Number.POSITIVE_INFINITY,
+  maxReasons = 20,
+): ConsulBuilt {
   const ports = new Map<number, RegistryPort>();
   const instances: RegistryInstance[] = [];
+  const refused: string[] = [];
+  let leftOut = 0;
+  const refuse = (id: unknown, why: string): void => {
+    leftOut++;
+    if (refused.length < maxReasons)
+      refused.push(`instance ${quoted(id)} of service ${quoted(name)} left out: ${why}`);
+  };
   const sorted = [...entries].sort((a, b) => (a.Service?.ID ?? '').localeCompare(b.Service?.ID ?? ''));
   for (const entry of sorted) {
     const s = entry.Service;
     const address = s?.Address || entry.Node?.Address;
     if (s === undefined || address === undefined || s.Port === undefined) continue;
+    const shape = shapeProblem(s);
+    if (shape !== undefined) {
+      refuse(s.ID, shape);
+      continue;
+    }
     // Consul keeps Meta as strings and Tags as a list of strings; an agent (or anything on its plain-HTTP path) that
     // sends other values sends data no client can use: only strings become labels (a nested value would reach
     // every client in EDS metadata, and its depth is unbounded)
@@ -57,6 +100,14 @@ export function consulService(name: string, entries: readonly HealthEntry[]): Re
       if (eq > 0) labels[tag.slice(0, eq)] = tag.slice(eq + 1);
     }
     Object.assign(labels, meta);
+    const bytes = labelBytes(labels);
+    if (bytes > maxLabelBytes) {
+      refuse(
+        s.ID,
+        `its labels are ${bytes} bytes, over the limit of ${maxLabelBytes} (maxInstanceLabelBytes)`,
+      );
+      continue;
+    }
     const servicePort = portFromText(meta['service_port']) ?? s.Port;
     const protocol: Protocol = protocolFromValue(meta['protocol']) ?? 'TCP';
     if (!ports.has(servicePort)) {
@@ -75,10 +126,14 @@ export function consulService(name: string, entries: readonly HealthEntry[]): Re
     });
   }
   return {
-    hostname: consulHostname(name),
-    name,
-    namespace: 'consul',
-    ports: [...ports.values()],
-    instances,
+    service: {
+      hostname: consulHostname(name),
+      name,
+      namespace: 'consul',
+      ports: [...ports.values()],
+      instances,
+    },
+    refused,
+    leftOut,
   };
 }

@@ -25,6 +25,7 @@ import { BodyParser, type ParseCounts, type RegistryParseOptions } from './body-
 import { nameProblem } from './check-service.js';
 import { consulHostname } from './consul-service.js';
 import { ByteBudget, RegistryLimitError, readBody, readErrorText } from './http-body.js';
+import { quoted } from './kept-text.js';
 import { parseConsulLocation } from './locations.js';
 import type { OutputOf, ParseJob } from './parse-jobs.js';
 import { RegistryBase } from './registry-base.js';
@@ -83,6 +84,8 @@ export class ConsulRegistry extends RegistryBase {
   #deadline: NodeJS.Timeout | undefined;
   /** Services whose name cannot be served (Consul itself answers 400 for some): not watched, reported. */
   #badNames: RegistryProblem[] = [];
+  /** Each service's instances left out where its answer was parsed (consul-service.ts): the reasons and count. */
+  readonly #refused = new Map<string, { readonly reasons: readonly string[]; readonly leftOut: number }>();
 
   /** @param location `http://HOST:PORT` of a Consul agent */
   constructor(location: string, options: ConsulRegistryOptions = {}) {
@@ -203,7 +206,7 @@ export class ConsulRegistry extends RegistryBase {
         for (const name of names) {
           const problem = nameProblem('service name', name);
           if (problem === undefined) kept.add(name);
-          else bad.push({ item: JSON.stringify(name), message: `service left out: ${problem}`, at });
+          else bad.push({ item: quoted(name), message: `service left out: ${problem}`, at });
         }
         this.#badNames = bad;
         for (const [name, watcher] of this.#watchers) {
@@ -211,6 +214,7 @@ export class ConsulRegistry extends RegistryBase {
             watcher.abort();
             this.#watchers.delete(name);
             this.#entries.delete(name);
+            this.#refused.delete(name);
             this.#since.delete(name);
             this.#failures.delete(name);
           }
@@ -241,7 +245,12 @@ export class ConsulRegistry extends RegistryBase {
             `/v1/health/service/${encodeURIComponent(name)}`,
             index,
             signal,
-            { kind: 'consul-health', name, maxInstances: this.limits.maxInstancesPerService },
+            {
+              kind: 'consul-health',
+              name,
+              maxInstances: this.limits.maxInstancesPerService,
+              maxLabelBytes: this.limits.maxInstanceLabelBytes,
+            },
           );
           if (signal.aborted) return;
           if (next < index) {
@@ -263,6 +272,9 @@ export class ConsulRegistry extends RegistryBase {
                   instances: out.items,
                 },
           );
+          const { refused, leftOut } = out.meta;
+          if (leftOut === 0) this.#refused.delete(name);
+          else this.#refused.set(name, { reasons: refused, leftOut });
           this.#failures.delete(name);
           this.scheduleUpdate(() => this.#publish());
         } catch (error) {
@@ -303,12 +315,21 @@ export class ConsulRegistry extends RegistryBase {
         continue;
       }
       const why = failure ?? `no answer to its health query in ${this.#firstAnswerMs} ms (firstAnswerMs)`;
-      missing.push({ item: JSON.stringify(name), message: `service left out: ${why}`, at });
+      missing.push({ item: quoted(name), message: `service left out: ${why}`, at });
     }
     if (wakeAt !== Number.POSITIVE_INFINITY) this.#wakeAt(wakeAt);
     const services: RegistryService[] = [];
     for (const service of this.#entries.values()) if (service !== undefined) services.push(service);
-    this.replaceServices(services, [...this.#badNames, ...missing], { stale: this.#failures.size > 0 });
+    const refused: RegistryProblem[] = [];
+    let leftOut = this.#badNames.length + missing.length;
+    for (const [name, { reasons, leftOut: count }] of this.#refused) {
+      leftOut += count;
+      for (const message of reasons) refused.push({ item: quoted(name), message, at });
+    }
+    this.replaceServices(services, [...this.#badNames, ...missing, ...refused], {
+      stale: this.#failures.size > 0,
+      leftOut,
+    });
     this.#published = true;
   }
 

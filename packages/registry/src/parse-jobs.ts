@@ -65,6 +65,8 @@ export interface ConsulHealthJob {
   readonly name: string;
   /** `maxInstancesPerService`: one instance past it is enough for the service to be refused naming the limit. */
   readonly maxInstances: number;
+  /** `maxInstanceLabelBytes`: an instance whose labels are larger is left out where the answer is parsed. */
+  readonly maxLabelBytes: number;
 }
 
 /** The service's ports and how many entries the answer held (its instances come as the items). */
@@ -73,6 +75,10 @@ export interface ConsulHealthMeta {
   readonly array: boolean;
   readonly entries: number;
   readonly ports: readonly RegistryPort[];
+  /** Why instances were left out (Meta or Tags of the wrong shape, labels too large): the first 20 reasons. */
+  readonly refused: readonly string[];
+  /** How many instances were left out. */
+  readonly leftOut: number;
 }
 
 /** Eureka's `/apps` or `/apps/delta`: the kept fields of each instance (see eureka-answer.ts). */
@@ -151,10 +157,11 @@ function consulCatalog(job: ConsulCatalogJob, value: unknown): OutputOf<ConsulCa
 }
 
 function consulHealth(job: ConsulHealthJob, value: unknown): OutputOf<ConsulHealthJob> {
-  if (!Array.isArray(value)) return { meta: { array: false, entries: 0, ports: [] }, items: [] };
-  const service = consulService(job.name, value as HealthEntry[]);
+  if (!Array.isArray(value))
+    return { meta: { array: false, entries: 0, ports: [], refused: [], leftOut: 0 }, items: [] };
+  const { service, refused, leftOut } = consulService(job.name, value as HealthEntry[], job.maxLabelBytes);
   return {
-    meta: { array: true, entries: value.length, ports: service.ports },
+    meta: { array: true, entries: value.length, ports: service.ports, refused, leftOut },
     // one past the limit is enough for the service to be refused naming it: the rest does not cross
     items: service.instances.slice(0, job.maxInstances + 1),
   };
