@@ -138,6 +138,57 @@ describe('EurekaRegistry bounds (real Eureka)', () => {
       await send(`${eureka.url}/apps/QUIET/quiet-bad`, 'DELETE');
     }
   });
+  it('L2: R12: metadata given as a string, or past maxInstanceLabelBytes, leaves the instance out naming APP/instanceId', async () => {
+    await register(eureka.url, 'text-ok', 9241, 'v1', 'TEXT', 3600);
+    await register(eureka.url, 'text-string', 9242, 'v1', 'TEXT', 3600);
+    await register(eureka.url, 'text-heavy', 9243, 'v1', 'TEXT', 3600, {
+      metadata: { blob: 'b'.repeat(5000) },
+    });
+    // a real Eureka keeps metadata as a map: the forwarder stands for a broken or hostile server
+    const proxy = await forwarder(eureka.url, {
+      rewrite: (path, body) => {
+        if (!path.startsWith('/apps')) return undefined;
+        const apps = JSON.parse(body) as {
+          applications: { application: { instance: Record<string, unknown>[] }[] };
+        };
+        for (const app of apps.applications.application)
+          for (const instance of app.instance)
+            if (instance['instanceId'] === 'text-string') instance['metadata'] = 'abc';
+        return JSON.stringify(apps);
+      },
+    });
+    const registry = new EurekaRegistry(`${proxy.url}?interval=200ms`);
+    registry.start();
+    const problem = (item: string) => registry.status().itemErrors.find((e) => e.item === item)?.message;
+    try {
+      await until(
+        registry,
+        () => countOf(registry, 'text.eureka') === 1 && problem('TEXT/text-heavy') !== undefined,
+        'text-ok served and the two others reported',
+        60_000,
+      );
+      const text = registry.services().find((s) => s.hostname === 'text.eureka');
+      assert.deepEqual(
+        text?.instances.map((i) => i.port),
+        [9241],
+        'only text-ok is served: no instance with a label per character of "abc"',
+      );
+      assert.equal(
+        problem('TEXT/text-string'),
+        'instance TEXT/text-string left out: its metadata is "abc", not a map of strings',
+      );
+      assert.match(
+        problem('TEXT/text-heavy') ?? '',
+        /^instance TEXT\/text-heavy left out: its metadata is 50\d\d bytes, over the limit of 4096 \(maxInstanceLabelBytes\)$/,
+      );
+    } finally {
+      await registry.stop();
+      await proxy.close();
+      for (const id of ['text-ok', 'text-string', 'text-heavy'])
+        await send(`${eureka.url}/apps/TEXT/${id}`, 'DELETE');
+    }
+  });
+
   it('L4: an /apps answer of 20,000 instances is parsed off the event loop: the loop turns once per chunk of 10 until it is applied', async () => {
     const count = 20_000;
     await register(eureka.url, 'parsed-1', 9231, 'v1', 'PARSED', 3600);

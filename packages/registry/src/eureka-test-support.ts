@@ -20,6 +20,8 @@ export interface RegisterOptions {
   readonly vipAddress?: string;
   /** The address; default 192.0.2.1. */
   readonly ipAddr?: string;
+  /** More metadata, besides `version`, `protocol`, `service_port` and `zone`. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** Registers instance `id` of `app` (UP, on `192.0.2.1:port`, metadata `version`, VIP `<app>.eureka` by default). */
@@ -47,7 +49,13 @@ export function register(
         '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo',
         name: 'MyOwn',
       },
-      metadata: { version, protocol: 'http', service_port: '8080', zone: `zone-${version}` },
+      metadata: {
+        version,
+        protocol: 'http',
+        service_port: '8080',
+        zone: `zone-${version}`,
+        ...options.metadata,
+      },
     },
   });
 }
