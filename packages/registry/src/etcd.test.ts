@@ -255,7 +255,10 @@ describe('EtcdRegistry (real etcd)', () => {
       for (const error of itemErrors) {
         assert.ok((error.item ?? '').length <= 300, `an item of ${error.item?.length} characters`);
         assert.ok(error.message.length <= 400, `a message of ${error.message.length} characters`);
-        assert.match(error.item ?? '', /^\/t9\/services\/bad\/\d+\/k{230,}… \[cut: 20\d\d bytes, kept 256\]$/);
+        assert.match(
+          error.item ?? '',
+          /^\/t9\/services\/bad\/\d+\/k{230,}… \[cut: 20\d\d bytes, kept 256\]$/,
+        );
       }
       assert.deepEqual(
         registry.services().map((s) => s.name),
