@@ -7,7 +7,9 @@
  * name or namespace is not a DNS-style name (a control character in a cluster name makes clients refuse the whole
  * stream; a `|` makes cluster names ambiguous, rule L5), or that has no valid port, is left out; each with a reason.
  * The rest is served. Counts over the {@link RegistryLimits} are not left out one by one: they make the whole
- * update a registry error, and the registry keeps its previous content.
+ * update a registry error, and the registry keeps its previous content. Registry text a reason quotes (the item's
+ * host name, an address, a port name) is cut to `maxQuotedBytes` for display, saying so (review R4: a 100,000-character
+ * host name used to be its item label whole).
  */
 import { isIP } from 'node:net';
 import { quoted } from './kept-text.js';
