@@ -172,7 +172,8 @@ Options:
 
 Security, downstream and admin (as xds-server's; certificate and key files are reloaded when they change):
 ${securityFlagsUsage}${trustDomainUsage}  With --tls-client-ca, client status (CSDS) is refused on the xDS port: it shows every downstream node's
-                       configuration; operators read it on the admin port (/debug/config_dump?node=ID).
+                       configuration; operators read it on the admin port (/debug/config_dump?node=ID). Without
+                       it, CSDS on the xDS port answers loopback peers (127.0.0.0/8, ::1) only.
 
 Security, upstream (reloaded when they change; a new upstream connection uses the new files):
   --upstream-ca FILE     connect to the upstreams over TLS, trusting this CA (PEM)

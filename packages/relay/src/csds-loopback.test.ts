@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Code, XdsError } from '@xds/api';
 import type { ServerCall } from '@xds/server';
+import { relayUsage } from './cli.js';
 import { relayIdentityOptions, relayStatusRefusal } from './relay-identity.js';
 
 const call = (peer: string) => ({ getPeer: () => peer }) as unknown as ServerCall;
@@ -25,6 +26,11 @@ describe('xds-relay CSDS access', () => {
         peer,
       );
     }
+    // --help says so too (review11 F15: it told only of the refusal under --tls-client-ca).
+    assert.match(
+      relayUsage.replace(/\s+/g, ' '),
+      /Without it, CSDS on the xDS port answers loopback peers \(127\.0\.0\.0\/8, ::1\) only/,
+    );
   });
 
   it('L6: with client certificates, CSDS is refused to every peer, loopback included', async () => {
