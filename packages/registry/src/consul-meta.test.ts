@@ -4,7 +4,8 @@
 // labels unchecked; the fingerprint recursed into it in a timer and the uncaught RangeError ended the process
 // (depth 5,000, a 10 KB answer), and a large non-string value went past `maxInstanceLabelBytes` (counted as 0 bytes).
 // Meta given as a string, or Tags as a string, was dropped without a word (review R12): now the instance is left out
-// with a reason naming the field.
+// with a reason naming the field. An address of any length was held until the check left the instance out, and
+// quoted whole in its reason: now one past 253 characters is not kept.
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -163,6 +164,31 @@ describe('ConsulRegistry with non-string Meta values (real Consul behind a rewri
         await registry.stop();
         await proxy.close();
       }
+    }
+  });
+  it('L2: an address past 253 characters is not kept: the instance is left out with a short reason naming the field', async () => {
+    const proxy = await startMetaProxy(consul.url, 'web-bad', (service) => {
+      service['Address'] = 'a'.repeat(100_000);
+    });
+    const registry = new ConsulRegistry(proxy.url, { waitSeconds: 2 });
+    registry.start();
+    try {
+      const reason =
+        'instance "web-bad" of service "web" left out: its Service.Address is 100000 characters, over the limit of 253 (a DNS subdomain)';
+      await until(
+        registry,
+        () => registry.status().itemErrors.some((e) => e.message === reason),
+        'the reason naming Service.Address',
+        60_000,
+      );
+      assert.deepEqual(
+        registry.services().flatMap((s) => s.instances.map((i) => i.address)),
+        ['192.0.2.1'],
+      );
+      assert.ok(JSON.stringify(registry.status()).length < 4_000);
+    } finally {
+      await registry.stop();
+      await proxy.close();
     }
   });
 });

@@ -10,7 +10,7 @@
  */
 import type { Protocol } from '@xds/generator';
 import { labelBytes } from './check-service.js';
-import { quoted } from './kept-text.js';
+import { maxKeptLabelLength, maxKeptNameLength, quoted, textProblem } from './kept-text.js';
 import { defaultPortName, portFromText, protocolFromValue } from './protocol.js';
 import type { RegistryInstance, RegistryPort, RegistryService } from './types.js';
 
@@ -50,9 +50,27 @@ export interface ConsulBuilt {
   readonly leftOut: number;
 }
 
-/** Why an instance's Meta or Tags are not used, or undefined. */
-function shapeProblem(service: NonNullable<HealthEntry['Service']>): string | undefined {
-  const { Meta: meta, Tags: tags } = service as { Meta?: unknown; Tags?: unknown };
+/**
+ * Why an instance's text is not kept (an address past 253 characters, a datacenter past 63), or its Meta or Tags
+ * are not used (not a map, not a list), or undefined.
+ */
+function shapeProblem(entry: HealthEntry, service: NonNullable<HealthEntry['Service']>): string | undefined {
+  const {
+    Meta: meta,
+    Tags: tags,
+    Address: address,
+  } = service as { Meta?: unknown; Tags?: unknown; Address?: unknown };
+  const node = entry.Node as { Address?: unknown; Datacenter?: unknown } | undefined;
+  const text = (what: string, value: unknown, max: number, bound: string): string | undefined =>
+    value === undefined || value === null || value === '' ? undefined : textProblem(what, value, max, bound);
+  // the address used: the service's, else the node's
+  const used = address ? ['its Service.Address', address] : ['its Node.Address', node?.Address];
+  const long =
+    text(String(used[0]), used[1], maxKeptNameLength, 'a DNS subdomain') ??
+    text('its Node.Datacenter', node?.Datacenter, maxKeptLabelLength, 'a DNS label');
+  if (long !== undefined) return long;
+  const port: unknown = service.Port;
+  if (typeof port !== 'number') return `its Service.Port ${quoted(port)} is not a number`;
   if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta)))
     return `its Service.Meta is ${quoted(meta)}, not a map of strings`;
   if (tags !== undefined && tags !== null && !Array.isArray(tags))
@@ -84,7 +102,7 @@ export function consulService(
     const s = entry.Service;
     const address = s?.Address || entry.Node?.Address;
     if (s === undefined || address === undefined || s.Port === undefined) continue;
-    const shape = shapeProblem(s);
+    const shape = shapeProblem(entry, s);
     if (shape !== undefined) {
       refuse(s.ID, shape);
       continue;
