@@ -176,8 +176,11 @@ export class GroupUpstream {
     if (change.wildcard && !handle.wildcard) handle.setWildcard(true);
     if (names) forgotten.push(...handle.change(change.added, change.removed));
     if (!change.wildcard && handle.wildcard) forgotten.push(...handle.setWildcard(false));
-    // Names no downstream client wants any more leave the group's snapshot too (memory follows interest).
+    // Names no downstream client wants any more leave the group's snapshot too (memory follows interest), and the
+    // relay-wide byte budget at once: an idle group holds none of it (review Q6: until its next response, or its
+    // close after groupIdleMs, it kept the relay "full" and new groups were refused).
     if (forgotten.length === 0) return sent;
+    this.#bytes?.settle(this.group, this.#held);
     const entries = this.#cache.getSnapshot(this.group)?.entries(typeUrl);
     const gone = forgotten.filter((name) => entries?.has(name) === true);
     if (gone.length > 0) this.#cache.apply(this.group, typeUrl, this.client.version(typeUrl), [], gone);

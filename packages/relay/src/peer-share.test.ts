@@ -5,12 +5,20 @@
 // bystander from 127.0.0.1.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TypeUrl } from '@xds/api';
+import { toBinary } from '@bufbuild/protobuf';
+import { ClusterSchema, TypeUrl } from '@xds/api';
+import { makeCluster } from '@xds/generator';
 import type { StreamEnd, XdsTestClient } from '@xds/testing';
 import { parseRelayCommandLine } from './cli.js';
 import type { RelayOptions } from './relay-options.js';
 import { forwarder } from './test-proxy.js';
-import { closeAfterAll, downstream, startOriginAndRelay, until } from './test-support.js';
+import {
+  closeAfterAll,
+  downstream,
+  oddlyEncodedCluster,
+  startOriginAndRelay,
+  until,
+} from './test-support.js';
 
 const closers = closeAfterAll();
 const { track } = closers;
@@ -105,6 +113,25 @@ describe("relay: each downstream peer's share of the groups (review Q6)", () => 
     assertRefused(results[2]!, /maxNewGroupsPerSecondPerPeer/, 'the 3rd');
     assert.equal(relay.groupCounts().refused.maxNewGroupsPerSecondPerPeer, 2);
     assert.equal(relay.groupCounts().refused.maxNewGroupsPerSecond, 0);
+  });
+
+  it('L2, X4: an idle group holds none of maxResourceBytesAllGroups: a new group is not refused for it', async () => {
+    // Room for c1 and not c2: the first group's answer fills the relay (c2 is refused), which then refuses new groups.
+    const c1 = oddlyEncodedCluster().bytes.length;
+    assert.ok(toBinary(ClusterSchema, makeCluster({ name: 'c2' })).length > 1);
+    const { relay, address } = await startOriginAndRelay(closers, {
+      maxResourceBytesAllGroups: c1 + 1,
+      groupIdleMs: 600_000,
+    });
+    const first = member(address, 'first');
+    first.subscribe(TypeUrl.Cluster, ['c2']);
+    await until('the relay to be full', () => relay.bounds().refused.maxResourceBytesAllGroups > 0);
+    await first.close();
+    // The group is idle (kept for groupIdleMs with its upstream stream): it holds no resource any more.
+    await until('the first group idle', () => !relay.cache.groups().includes('first'));
+    assert.equal(await outcome(member(address, 'second')), 'served', 'a new group after the idle one');
+    assert.equal(relay.groupCounts().refused.maxResourceBytesAllGroups, 0);
+    assert.equal(relay.bounds().resourceBytes, c1, "only the second group's c1 is counted");
   });
 
   it('L2: --max-groups-per-peer and --max-new-groups-per-second-per-peer reach the options; bad values name the flag', () => {
