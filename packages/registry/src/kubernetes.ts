@@ -18,7 +18,8 @@
  * kept and its endpoints are left out, naming the limit. A service's output is made again only when its Service, its slices or
  * their Pods changed (compared by object), so an update costs what changed, not what is held.
  */
-import { KubeConfig, type V1EndpointSlice, type V1Pod, type V1Service } from '@kubernetes/client-node';
+
+import type { KubeConfig, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { messageOf } from './backoff.js';
 import { BodyParser, type ParseCounts, type RegistryParseOptions } from './body-parser.js';
 import {
@@ -32,6 +33,7 @@ import {
 import type { KeepSpec, PageBounds } from './kube-list.js';
 import { type KubeTimes, ListWatch } from './kube-list-watch.js';
 import { type Built, kubernetesServices } from './kube-objects.js';
+import { loadKubeconfig } from './kubeconfig-file.js';
 import { RegistryBase } from './registry-base.js';
 import type { RegistryLimits } from './registry-limits.js';
 
@@ -119,9 +121,9 @@ export class KubernetesRegistry extends RegistryBase {
   /** Loads the kubeconfig and starts the three list-watches. */
   start(): void {
     this.#abort = new AbortController();
-    const config = new KubeConfig();
+    let config: KubeConfig;
     try {
-      config.loadFromFile(this.location);
+      config = loadKubeconfig(this.location);
     } catch (error) {
       this.reportProblem(`kubeconfig ${this.location}: ${messageOf(error)}`);
       return;
