@@ -107,4 +107,4 @@ export {
   xdsTlsOptions,
 } from './security-flags.js';
 export { watchServerEvents } from './server-events.js';
-export { typeLabel } from './type-labels.js';
+export { metricTypeLabel, typeLabel } from './type-labels.js';

@@ -8,10 +8,10 @@ import { type ClientLimits, defaultClientLimits } from '@xds/client';
 import {
   addHealthService,
   boundAddress,
+  metricTypeLabel,
   type ProcessSecurityOptions,
   packageJsonVersion,
   readProcessSecurity,
-  typeLabel,
   warnPlaintextXds,
   watchServerEvents,
   xdsSecurityLabel,
@@ -147,8 +147,11 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     logger.warn({ err: message }, `upstream TLS files not reloaded, the previous ones stay: ${message}`);
   options.upstreamTls?.on('reloaded', onReloaded).on('reloadFailed', onReloadFailed);
   const unwatch = watchServerEvents(relay.server, metrics, logger);
-  relay.on('upstreamUpdate', ({ typeUrl }) => metrics.upstreamUpdates.inc({ type: typeLabel(typeUrl) }));
-  relay.on('upstreamNack', ({ typeUrl }) => metrics.upstreamNacks.inc({ type: typeLabel(typeUrl) }));
+  // Metric labels are a served type's name or `unknown`, never a URL from elsewhere (rule L2; as the server's).
+  relay.on('upstreamUpdate', ({ typeUrl }) =>
+    metrics.upstreamUpdates.inc({ type: metricTypeLabel(typeUrl) }),
+  );
+  relay.on('upstreamNack', ({ typeUrl }) => metrics.upstreamNacks.inc({ type: metricTypeLabel(typeUrl) }));
   relay.on('groupRefused', ({ limit }) => metrics.groupsRefused.inc({ limit }));
   const health = addHealthService(relay.server.grpcServer);
   let ready = false;
