@@ -100,16 +100,61 @@ describe('L2: streams of the same node share its decoded node (finding Q11)', ()
     // The same bytes decoded again: shared.
     const again = create(NodeSchema, { id: 'a', cluster: 'x' });
     assert.equal(nodes.take(bytes, again), a);
-    // Bytes whose digest matches but whose node differs (as a digest collision would): kept apart, not held.
+    // Bytes whose digest matches but whose node differs (as a digest collision would): kept apart, but held and
+    // counted (its bytes charged like any node's).
     const b = create(NodeSchema, { id: 'b', cluster: 'x' });
     assert.equal(nodes.take(bytes, b), b);
-    assert.equal(nodes.holds(b), false);
+    assert.equal(nodes.holds(b), true);
+    assert.equal(nodes.bytesOf(b), bytes.length);
+    assert.equal(nodes.size, 2);
+    nodes.release(a);
+    assert.equal(nodes.size, 2, 'one stream still holds a');
+    nodes.release(a);
     assert.equal(nodes.size, 1);
-    nodes.release(a);
-    assert.equal(nodes.size, 1, 'one stream still holds it');
-    nodes.release(a);
-    assert.equal(nodes.size, 0);
+    assert.equal(nodes.take(bytes, again), again, 'a is gone: the same bytes are held anew');
     nodes.release(b);
+    nodes.release(again);
     assert.equal(nodes.size, 0);
+  });
+
+  it('L2, L5: a node with a NaN in its metadata is shared like any other (probe7 N1)', () => {
+    const nodes = new SharedNodes();
+    const init = {
+      id: 'nan',
+      metadata: { fields: { x: { kind: { case: 'numberValue' as const, value: Number.NaN } } } },
+    };
+    const first = create(NodeSchema, init);
+    const bytes = toBinary(NodeSchema, first);
+    assert.equal(nodes.take(bytes, first), first);
+    assert.equal(
+      nodes.take(bytes, create(NodeSchema, init)),
+      first,
+      'the second stream shares the first one',
+    );
+    assert.equal(nodes.size, 1);
+  });
+
+  it('L2: streams of a node with a NaN share one decoded node, charged once to maxNodeBytesPerPeer (probe7 N1)', async () => {
+    const seen = new Set<Node | undefined>();
+    const h = await start({
+      limits: { maxNodeBytesPerPeer: 100_000 },
+      hooks: { onRequest: (_request, ctx) => void seen.add(ctx.node) },
+    });
+    const peer = new RawConnection(Number(h.address.split(':')[1]), { localAddress: '127.0.0.2' });
+    // About 40 KB on the wire, with a NaN: before, the second and later streams held a copy each, charged to nothing.
+    const node = { id: 'n1', metadata: { blob: 'n'.repeat(40_000), nan: Number.NaN } };
+    try {
+      const streams = [0, 1, 2, 3].map(() => {
+        const stream = peer.open();
+        stream.send({ node, typeUrl: Cluster });
+        return stream;
+      });
+      await until(() => streams.every((s) => s.responses.length === 1), 'four responses', wait);
+      assert.equal(seen.size, 1, 'the four streams hold one decoded node');
+      assert.equal(h.server.streamStats().endedByLimit.maxNodeBytesPerPeer ?? 0, 0);
+    } finally {
+      peer.close();
+      await h.close();
+    }
   });
 });

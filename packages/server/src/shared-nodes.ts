@@ -7,7 +7,7 @@
 // equal (rule L5: a node is never taken for another). The shared node is read-only: nothing in the server writes to
 // a stream's node, and hooks must not either.
 import { createHash } from 'node:crypto';
-import { equals } from '@bufbuild/protobuf';
+import { equals, toBinary } from '@bufbuild/protobuf';
 import { type Node, NodeSchema } from '@xds/api';
 
 interface Shared {
@@ -31,15 +31,15 @@ export class SharedNodes {
   take(body: Uint8Array, decoded: Node): Node {
     const key = `${body.length}:${createHash('sha256').update(body).digest('base64')}`;
     const found = this.#byKey.get(key);
-    if (found !== undefined && equals(NodeSchema, found.node, decoded)) {
+    if (found !== undefined && sameNode(found.node, decoded)) {
       found.refs++;
       return found.node;
     }
-    // A digest collision (never seen) keeps its node unshared.
-    if (found !== undefined) return decoded;
-    const shared: Shared = { node: decoded, key, bytes: body.length, refs: 1 };
-    this.#byKey.set(key, shared);
-    this.#byNode.set(decoded, shared);
+    const held: Shared = { node: decoded, key, bytes: body.length, refs: 1 };
+    // A digest collision (never seen) keeps its node apart, but held and counted like any other (probe7 N1: a node
+    // that could not be shared was held by no account, so maxNodeBytesPerPeer did not see it).
+    if (found === undefined) this.#byKey.set(key, held);
+    this.#byNode.set(decoded, held);
     return decoded;
   }
 
@@ -58,11 +58,20 @@ export class SharedNodes {
     const shared = this.#byNode.get(node);
     if (shared === undefined || --shared.refs > 0) return;
     this.#byNode.delete(node);
-    this.#byKey.delete(shared.key);
+    if (this.#byKey.get(shared.key) === shared) this.#byKey.delete(shared.key);
   }
 
   /** Distinct nodes held. */
   get size(): number {
     return this.#byNode.size;
   }
+}
+
+/**
+ * True when two decoded nodes are the same node. protobuf-es `equals` compares doubles as numbers, so a node with a
+ * NaN in its metadata is not equal to itself (probe7 N1: such nodes were never shared); their encodings are.
+ */
+function sameNode(a: Node, b: Node): boolean {
+  if (equals(NodeSchema, a, b)) return true;
+  return Buffer.from(toBinary(NodeSchema, a)).equals(toBinary(NodeSchema, b));
 }
