@@ -38,7 +38,7 @@ export interface SecurityFlags {
 export const securityFlagsUsage = `  --tls-cert FILE      serve xDS over TLS with this certificate chain (PEM), with --tls-key
   --tls-key FILE       the private key (PEM) of --tls-cert
   --tls-client-ca FILE mutual TLS: clients must present a certificate signed by this CA (PEM)
-  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) need
+  --admin-token-file FILE  the admin pages (all but /healthz and /readyz) and CSDS need
                        "Authorization: Bearer TOKEN", TOKEN being the file's content (16+ characters)
   --admin-tls-cert FILE  serve the admin pages over HTTPS with this certificate chain, with --admin-tls-key
   --admin-tls-key FILE   the private key of --admin-tls-cert

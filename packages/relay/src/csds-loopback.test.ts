@@ -33,6 +33,33 @@ describe('xds-relay CSDS access', () => {
     );
   });
 
+  it('L6: with --admin-token-file, a loopback CSDS call must carry the token too (UNAUTHENTICATED without it; probe7 N2)', async () => {
+    const token = 'a-token-of-24-characters';
+    const hook = relayIdentityOptions(undefined, false, token).authorizeStatus;
+    assert.ok(hook);
+    const withHeader = (header: string | undefined) =>
+      ({
+        getPeer: () => '127.0.0.1:5',
+        metadata: { get: (key: string) => (key === 'authorization' && header !== undefined ? [header] : []) },
+      }) as unknown as ServerCall;
+    for (const header of [undefined, 'Bearer wrong-token-of-24-chars', `Basic ${token}`]) {
+      await assert.rejects(
+        async () => hook({} as never, withHeader(header)),
+        (e: unknown) =>
+          e instanceof XdsError && e.code === Code.Unauthenticated && /needs the admin token/.test(e.message),
+        String(header),
+      );
+    }
+    assert.equal(await hook({} as never, withHeader(`Bearer ${token}`)), true);
+    // Off loopback, the token does not help: the loopback rule holds first.
+    await assert.rejects(async () =>
+      hook(
+        {} as never,
+        { ...withHeader(`Bearer ${token}`), getPeer: () => '10.0.0.7:5' } as unknown as ServerCall,
+      ),
+    );
+  });
+
   it('L6: with client certificates, CSDS is refused to every peer, loopback included', async () => {
     const hook = relayIdentityOptions(undefined, true).authorizeStatus;
     assert.ok(hook);

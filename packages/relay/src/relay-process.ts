@@ -136,7 +136,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       : { upstreamAnswerWaitMs: options.upstreamAnswerWaitMs }),
     logger,
     server: {
-      ...relayIdentityOptions(options.trustDomain, xdsTls?.requireClientCert === true),
+      ...relayIdentityOptions(options.trustDomain, xdsTls?.requireClientCert === true, security.adminToken),
       closeGraceMs: options.closeGraceMs ?? 5000,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
