@@ -174,8 +174,7 @@ function start(command: Extract<SoakCommand, { cmd: 'start' }>): void {
 
 /**
  * Client `index` stops reading for `stallMs` every `stallEveryMs` (± half; the `first` time within 5-60 s), then
- * reads on; when the server ended
- * its stream meanwhile (drain timeout), the error handler has opened a new one.
+ * reads on; when the server ended its stream meanwhile (drain timeout), the error handler has opened a new one.
  */
 function stallAtTimes(index: number, command: Extract<SoakCommand, { cmd: 'start' }>, first = false): void {
   const next = setTimeout(
