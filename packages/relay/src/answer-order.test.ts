@@ -105,6 +105,42 @@ describe('relay: which response answers which request (review R2, R3)', () => {
       assert.deepEqual([...(await wild.next(TypeUrl.Cluster)).names].sort(), ['c1', 'c2', 'c3']);
     });
 
+  for (const upstreamProtocol of protocols)
+    it(`S7a, X4: a new group's wildcard waits for the origin's first answer, not for the answer wait (upstream ${upstreamProtocol})`, async () => {
+      // probe7 N3: with the origin connected but jammed, a new node's wildcard CDS was answered empty after the wait,
+      // telling it every cluster is gone while the origin had them all.
+      const cache = new SnapshotCache({ nodeKey: () => originKey });
+      cache.setSnapshot(originKey, Snapshot.create(['c1', 'c2', 'c3'].map((name) => makeCluster({ name }))));
+      const origin = await startOrigin(cache);
+      closers.push(() => origin.server.close());
+      const hop = await forwarder(origin.address);
+      closers.push(() => hop.close());
+      const waitMs = 50;
+      const { relay, address } = await startRelay([hop.address], {
+        upstreamProtocol,
+        upstreamAnswerWaitMs: waitMs,
+      });
+      closers.push(() => relay.close());
+      // The group's first type is answered (the group has a view, as any group with a type served does); its
+      // Cluster wildcard is then held at the origin's side.
+      const wild = client(address, 'wild');
+      wild.subscribe(TypeUrl.Endpoint, ['c1']);
+      await wild.next(TypeUrl.Endpoint);
+      hop.hold();
+      const asked = nextEvent(origin.server, 'request', (e) => e.typeUrl === TypeUrl.Cluster);
+      wild.subscribe(TypeUrl.Cluster, []);
+      await asked;
+      // A negative: nothing may reach the client while the origin's answer is held, for 20 times the answer wait.
+      await new Promise((resolve) => setTimeout(resolve, 20 * waitMs));
+      assert.equal(
+        wild.responses().filter((r) => r.typeUrl === TypeUrl.Cluster).length,
+        0,
+        'no Cluster answer before the origin answered',
+      );
+      hop.release();
+      assert.deepEqual([...(await wild.next(TypeUrl.Cluster)).names].sort(), ['c1', 'c2', 'c3']);
+    });
+
   it('S7a, D3, L2: requests of another type do not postpone the answer wait (upstream delta)', async () => {
     // The group names both clusters: a delta origin has nothing to add for "*" and need not answer, so the
     // wildcard client is answered after upstreamAnswerWaitMs (1 s), measured from the request that asked for it.

@@ -151,7 +151,7 @@ Options:
                          before it is freed (default ${relayDefaults.groupIdleMs})
   --upstream-answer-wait-ms N  ms a group's watches wait for the upstream to answer a request asking for more
                          (the wildcard or new names) on a connected stream before its view counts as covering it
-                         (default ${relayDefaults.upstreamAnswerWaitMs})
+                         (default ${relayDefaults.upstreamAnswerWaitMs}); a type never answered waits for its answer
   --max-names-per-group N  names of one type a group subscribes to upstream at most; a downstream stream that would
                          pass it is refused, the group is not (default ${relayDefaults.maxNamesPerGroup})
   --max-names-all-groups N  names of every group's subscriptions together at most (~700 B of memory each); a

@@ -6,7 +6,7 @@
  * before it: the cache then serves the watches it held back while the group's view did not cover their
  * subscriptions (group-answers.ts). An origin need not answer a delta subscription that brings nothing new (a
  * wildcard over resources the group holds already): after `answerWaitMs` on a connected stream the view counts as
- * answered. The resources the group's client takes count against the relay-wide `maxResourceBytesAllGroups`
+ * answered, for a type the origin answered before (one it never answered waits for its answer). The resources the group's client takes count against the relay-wide `maxResourceBytesAllGroups`
  * (relay-budget.ts): one that would pass it is rejected, and the response NACKed naming the limit.
  */
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
@@ -202,6 +202,8 @@ export class GroupUpstream {
     if (this.client.closed) return;
     let due: number | undefined;
     for (const typeUrl of this.#cache.answers.sentTypes(this.group)) {
+      // A type the origin never answered for the group waits for its answer, not for the timer (probe7 N3).
+      if (!this.#cache.answeredOnce(this.group, typeUrl)) continue;
       const since = this.#cache.answers.sentSince(this.group, typeUrl);
       if (since !== undefined && (due === undefined || since < due)) due = since;
     }

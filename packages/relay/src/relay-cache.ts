@@ -145,6 +145,10 @@ export class RelayCache extends SnapshotCache {
    * answered, the view covers them, and the watches held back may answer, even with nothing (rule S7a).
    */
   upstreamAnswered(group: string, typeUrl: TypeUrl, waitOver = false): void {
+    // The wait stands for an answer only where the origin answered the type before: a group it never answered has
+    // nothing to serve, and an empty answer to a wildcard would tell the client every resource is gone (probe7 N3:
+    // a jammed upstream made a new node's wildcard CDS answer empty, with 2,000 clusters at the origin).
+    if (waitOver && !this.#answeredOnce(group, typeUrl)) return;
     const answers = this.answers;
     if (!(waitOver ? answers.waitOver(group, typeUrl) : answers.answered(group, typeUrl))) return;
     this.#readyOf(group).add(typeUrl);
@@ -291,6 +295,10 @@ export class RelayCache extends SnapshotCache {
   }
 
   /** True once the upstream answered the type for the group (what the view holds may still not cover a gain). */
+  answeredOnce(group: string, typeUrl: TypeUrl): boolean {
+    return this.#answeredOnce(group, typeUrl);
+  }
+
   #answeredOnce(group: string, typeUrl: TypeUrl): boolean {
     return this.#ready.get(group)?.has(typeUrl) ?? false;
   }

@@ -113,7 +113,9 @@ export interface RelayOptions {
    * before) may stay unanswered on a connected stream before the group's view counts as covering it (ms), measured
    * from that request (the group's later requests do not restart it); default 10 s. Meanwhile the downstream watches of that type in the group wait: a view that does not cover a wildcard
    * watch would tell it the missing clusters are deleted. A SotW origin answers such a request at once; a delta
-   * origin need not when it has nothing new to send.
+   * origin need not when it has nothing new to send. Only a type the origin answered for the group before counts as
+   * covered after the wait: a type it never answered waits for its first answer (else a jammed origin made a new
+   * node's wildcard answer empty).
    */
   readonly upstreamAnswerWaitMs?: number;
   /** The downstream XdsServer's options (its cache is the relay's). */
