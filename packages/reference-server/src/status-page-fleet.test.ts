@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '@xds/api';
 import { XdsTestClient } from '@xds/testing';
-import type { Syncz } from './admin/syncz.js';
+import { maxNodesShown, type Syncz } from './admin/syncz.js';
 import type { ReferenceServer } from './reference-server.js';
 import { dumpDom } from './test-chromium.js';
 import { get, getJson, poll, startInProcess } from './test-support.js';
@@ -182,6 +182,50 @@ describe('status page for a fleet', () => {
     assert.equal(cdsz['envoy']?.nodes.length, fleetSize);
     assert.deepEqual(Object.keys(cdsz['envoy']?.clusters ?? {}).sort(), clusterNames);
     assert.ok(clusterNames.length > 0, 'clusterNames.length > 0');
+
+    // One node more than the page lists (syncz.ts maxNodesShown, probe7 N5: 6,178 streams with 4 KiB ids made a
+    // 373 MB page that held the event loop 8 s): every node is counted, the first 1,000 listed, ids cut to 256 bytes.
+    const quoted = '"'.repeat(2000);
+    const extra = new XdsTestClient({ address: server.xdsAddress, node: quoted });
+    extra.subscribe(TypeUrl.Cluster, ['*']);
+    clients.push(extra);
+    const capped = await poll(
+      'the extra node counted',
+      async () => {
+        const syncz = await getJson<Syncz>(server.adminAddress, '/debug/syncz');
+        return syncz.counts.nodes === fleetSize + 1 && syncz.counts.STALE === 0 ? syncz : undefined;
+      },
+      60_000,
+      200,
+    );
+    assert.equal(capped.nodes.length, maxNodesShown);
+    const listed = capped.nodes[nackedCount]?.nodeId ?? '';
+    assert.ok(
+      listed.endsWith('… [cut: 2000 bytes, kept 256]'),
+      `the long id is listed cut: ${listed.slice(-40)}`,
+    );
+    const cappedPage = await get(server.adminAddress, '/');
+    assert.match(
+      cappedPage.body,
+      /<h2>Connected nodes \(1001\)<\/h2><p id="nodes-omitted">1 more nodes are connected; the first 1000 are listed/,
+    );
+    assert.ok(!cappedPage.body.includes('&quot;'.repeat(300)), 'no id is shown whole');
+    const ads = await getJson<{ totalClients: number; clients: { nodeId: string }[] }>(
+      server.adminAddress,
+      '/debug/adsz',
+    );
+    assert.equal(ads.totalClients, fleetSize + 1);
+    assert.equal(ads.clients.length, maxNodesShown);
+    assert.ok(
+      ads.clients.every((c) => Buffer.byteLength(c.nodeId) < 300),
+      '/debug/adsz shows ids cut',
+    );
+    const cds = await getJson<Record<string, { nodeCount: number; nodes: string[] }>>(
+      server.adminAddress,
+      '/debug/cdsz',
+    );
+    assert.equal(cds['envoy']?.nodeCount, fleetSize + 1);
+    assert.equal(cds['envoy']?.nodes.length, maxNodesShown);
 
     process.stderr.write(
       `# status page, ${fleetSize} nodes: GET / ${serverRenderMs} ms (${page.body.length} bytes); Chromium run ${chromiumMs} ms; page rendered from /debug/syncz ${renderMs} ms after navigation${screenshot === undefined ? '' : `; screenshot ${screenshot}`}\n`,

@@ -1,7 +1,9 @@
 // `/debug/cdsz`: the clusters each node gets, beside `/debug/edsz` (the endpoints), as Istio's pilot has both.
 import { type JsonValue, toJson } from '@bufbuild/protobuf';
 import { ClusterSchema, TypeUrl, xdsRegistry } from '@xds/api';
+import { cutForDisplay } from '@xds/server';
 import type { AdminContext } from './admin-context.js';
+import { maxNodesShown, maxNodeTextShown } from './syncz.js';
 
 /**
  * `/debug/cdsz`: per snapshot key, the connected nodes served from it, the CDS version and every Cluster as proto3
@@ -22,9 +24,12 @@ export function cdsz(ctx: AdminContext): JsonValue {
     const clusters: Record<string, JsonValue> = {};
     for (const [name, cluster] of snapshot.resources(TypeUrl.Cluster))
       clusters[name] = toJson(ClusterSchema, cluster, { registry: xdsRegistry });
+    // The first maxNodesShown ids, cut for display (probe7 N5); nodeCount counts them all.
+    const ids = (nodesByKey.get(key) ?? []).sort();
     out[key] = {
       version: snapshot.version(TypeUrl.Cluster) ?? null,
-      nodes: (nodesByKey.get(key) ?? []).sort(),
+      nodeCount: ids.length,
+      nodes: ids.slice(0, maxNodesShown).map((id) => cutForDisplay(id, maxNodeTextShown)),
       clusters,
     };
   }

@@ -2,12 +2,13 @@
  * The JSON debug views of the admin server (`/debug/adsz`, `configz`, `edsz`, `config_dump`). Every view that
  * prints resource contents redacts the fields Envoy's protos mark sensitive (rule L6).
  */
-import { create, type JsonValue, toJson } from '@bufbuild/protobuf';
+import { create, type JsonValue, toBinary, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import {
   ClientConfigSchema,
   ClientResourceStatus,
   ClusterLoadAssignmentSchema,
+  type Node,
   NodeSchema,
   redact,
   redactBytes,
@@ -15,18 +16,36 @@ import {
   TypeUrl,
   xdsRegistry,
 } from '@xds/api';
+import { cutForDisplay } from '@xds/server';
 import { typeLabel } from '../type-labels.js';
 import type { AdminContext } from './admin-context.js';
 import { type Route, sendJson } from './http-admin.js';
-import { configSummary, maxNamesShown, userAgentOf } from './syncz.js';
+import { configSummary, maxNamesShown, maxNodesShown, maxNodeTextShown, userAgentOf } from './syncz.js';
 
-/** `/debug/adsz`: the connected clients, their node and their subscriptions. */
+/** The most bytes of a node `/debug/adsz` prints whole; a larger one is shown by id (config_dump has it all). */
+export const maxNodeBytesShown = 64 * 1024;
+
+/** A node as `/debug/adsz` prints it: whole up to {@link maxNodeBytesShown} on the wire, else its id and size. */
+function shownNode(node: Node): JsonValue {
+  const bytes = toBinary(NodeSchema, node).length;
+  if (bytes <= maxNodeBytesShown) return toJson(NodeSchema, node, { registry: xdsRegistry });
+  return {
+    id: cutForDisplay(node.id, maxNodeTextShown),
+    omitted: `${bytes} bytes, more than ${maxNodeBytesShown}: see /debug/config_dump?node=ID`,
+  };
+}
+
+/**
+ * `/debug/adsz`: the connected clients (the first {@link maxNodesShown}; `totalClients` counts them all), their node
+ * and their subscriptions; what a client sent is shown cut (probe7 N5).
+ */
 export function adsz(ctx: AdminContext): JsonValue {
-  const clients = ctx.xds.clients({ maxSubscribedNames: maxNamesShown }).map((client) => ({
-    nodeId: client.nodeId,
-    key: ctx.cache.keyOf(client.node),
-    userAgent: userAgentOf(client.node),
-    node: toJson(NodeSchema, client.node, { registry: xdsRegistry }),
+  const all = ctx.xds.clients({ maxSubscribedNames: maxNamesShown });
+  const clients = all.slice(0, maxNodesShown).map((client) => ({
+    nodeId: cutForDisplay(client.nodeId, maxNodeTextShown),
+    key: cutForDisplay(ctx.cache.keyOf(client.node), maxNodeTextShown),
+    userAgent: cutForDisplay(userAgentOf(client.node), maxNodeTextShown),
+    node: shownNode(client.node),
     streams: client.streams,
     streamIds: [...client.streamIds],
     subscriptions: Object.fromEntries(
@@ -41,7 +60,7 @@ export function adsz(ctx: AdminContext): JsonValue {
         }),
     ),
   }));
-  return { totalClients: clients.length, clients };
+  return { totalClients: all.length, clients };
 }
 
 /** `/debug/configz`: the model file being served, where it came from, the current error, and the registries. */

@@ -163,10 +163,17 @@ export function renderConnect(xdsAddress: string): string {
   return `<div id="connect"><p>No xDS client is connected. Point one at <code>${e(xdsAddress)}</code>:</p><ul><li>a proxyless gRPC application: <code>GRPC_XDS_BOOTSTRAP=bootstrap.json</code> with<pre>${e(bootstrap)}</pre>(the repository's <code>examples/grpc/bootstrap.json</code>);</li><li>Envoy: <code>envoy -c examples/envoy/bootstrap-ads-sotw.yaml</code> (ADS, state of the world; its <code>xds_cluster</code> points at <code>127.0.0.1:18000</code>: change it to this address if it differs).</li></ul></div>`;
 }
 
-/** The nodes section: one block per connected node (NACKED first), one row per type; or how to connect one. */
-export function renderNodes(nodes: readonly SynczNode[], xdsAddress: string): string {
-  if (nodes.length === 0) return `<h2>Connected nodes (0)</h2>${renderConnect(xdsAddress)}`;
-  return `<h2>Connected nodes (${nodes.length})</h2><table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>${nodes.map(renderNode).join('')}</table>`;
+/**
+ * The nodes section: one block per listed node (NACKED first), one row per type, and how many more are connected
+ * than listed (`total`, see syncz.ts maxNodesShown); or how to connect one.
+ */
+export function renderNodes(nodes: readonly SynczNode[], xdsAddress: string, total = nodes.length): string {
+  if (total === 0) return `<h2>Connected nodes (0)</h2>${renderConnect(xdsAddress)}`;
+  const more =
+    total > nodes.length
+      ? `<p id="nodes-omitted">${total - nodes.length} more nodes are connected; the first ${nodes.length} are listed (NACKED first, then STALE).</p>`
+      : '';
+  return `<h2>Connected nodes (${total})</h2>${more}<table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>${nodes.map(renderNode).join('')}</table>`;
 }
 
 /** The parts of `/debug/syncz` that every status page shows. */
@@ -211,7 +218,7 @@ export function renderStatusFrame(view: StatusView, xdsAddress: string, page: St
 <p id="nacked">${renderNacked(view.nodes)}</p>
 ${page.sections}
 <p class="filter"><input id="filter" type="search" placeholder="filter by node id or type" aria-label="filter nodes by id or type"> <span id="shown" class="muted"></span></p>
-<section id="nodes">${renderNodes(view.nodes, xdsAddress)}</section>
+<section id="nodes">${renderNodes(view.nodes, xdsAddress, view.counts.nodes)}</section>
 <script>${statusScript}</script>
 </body></html>
 `;

@@ -67,9 +67,9 @@ export const statusScript = `
     const bootstrap = '{ "xds_servers": [{ "server_uri": "' + xds + '", "channel_creds": [{ "type": "insecure" }], "server_features": ["xds_v3"] }],\\n  "node": { "id": "my-app" } }';
     return '<div id="connect"><p>No xDS client is connected. Point one at <code>' + e(xds) + '</code>:</p><ul><li>a proxyless gRPC application: <code>GRPC_XDS_BOOTSTRAP=bootstrap.json</code> with<pre>' + e(bootstrap) + '</pre>(the repository\\'s <code>examples/grpc/bootstrap.json</code>);</li><li>Envoy: <code>envoy -c examples/envoy/bootstrap-ads-sotw.yaml</code> (ADS, state of the world; its <code>xds_cluster</code> points at <code>127.0.0.1:18000</code>: change it to this address if it differs).</li></ul></div>';
   };
-  const renderNodes = (nodes) => nodes.length === 0
+  const renderNodes = (nodes, total) => total === 0
     ? '<h2>Connected nodes (0)</h2>' + renderConnect(document.body.dataset.xds)
-    : '<h2>Connected nodes (' + nodes.length + ')</h2><table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>' + nodes.map(renderNode).join('') + '</table>';
+    : '<h2>Connected nodes (' + total + ')</h2>' + (total > nodes.length ? '<p id="nodes-omitted">' + (total - nodes.length) + ' more nodes are connected; the first ' + nodes.length + ' are listed (NACKED first, then STALE).</p>' : '') + '<table><thead><tr><th>type</th><th>status</th><th>sent</th><th>acked</th><th>current</th><th>last push</th><th>NACK message</th></tr></thead>' + nodes.map(renderNode).join('') + '</table>';
   const filterBox = document.getElementById('filter');
   const applyFilter = () => {
     const text = filterBox.value.trim().toLowerCase();
@@ -99,7 +99,7 @@ export const statusScript = `
       if (config !== null && view.config !== undefined) config.innerHTML = renderConfig(view.config);
       const registries = document.getElementById('registries');
       if (registries !== null) registries.innerHTML = renderRegistries(view.registries);
-      document.getElementById('nodes').innerHTML = renderNodes(view.nodes);
+      document.getElementById('nodes').innerHTML = renderNodes(view.nodes, view.counts.nodes);
       document.getElementById('updated').textContent = clock(view.generatedAt);
       document.getElementById('uptime').textContent = uptime(view.server.uptimeSeconds);
       document.getElementById('version').textContent = view.server.version;
