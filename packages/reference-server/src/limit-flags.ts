@@ -61,6 +61,8 @@ export const limitMeanings: { readonly [K in LimitName]-?: string } = Object.fre
   maxQueuedRequestBytes: 'bytes of the requests a stream may send while an earlier one waits for a hook',
   maxQueuedRequestBytesTotal: 'bytes of the requests queued behind hooks on all streams at once',
   maxRestBytesInFlight: 'memory of REST request bodies held at once (3x their bytes), across requests',
+  maxRestBytesInFlightPerPeer:
+    'the part of maxRestBytesInFlight the REST bodies of one peer address (IPv4, or IPv6 /64) may hold',
   maxUnknownTypesPerStream: 'types an ADS stream may subscribe to that the server does not serve',
   maxConnections: 'TCP connections the xDS listener holds at once (past it: closed at accept)',
   maxConnectionsPerPeer:

@@ -2,7 +2,8 @@
 // S2, authorization L6, limits L2): bodies are bounded, every failure is an answer with a status (rule L4), and a
 // type whose resources proto3 JSON cannot carry (opaque, no schema) is refused by name rather than misrepresented.
 // The bodies held at once are bounded too (`limits.maxRestBytesInFlight`, counted as rest-bodies.ts's
-// `restMemoryFactor` times their bytes): past it, 503 with Retry-After; a body that could never fit, 413.
+// `restMemoryFactor` times their bytes), and so are one peer address's (`limits.maxRestBytesInFlightPerPeer`):
+// past either, 503 with Retry-After naming it; a body that could never fit, 413.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { create, fromJson, type Registry, toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
@@ -15,9 +16,10 @@ import {
   XdsError,
 } from '@xds/api';
 import type { EncodedResource } from '@xds/cache';
+import { peerKey } from './connection-gate.js';
 import { fetchFor } from './fetch.js';
 import type { ResolvedLimits } from './limits.js';
-import { type RestBodies, restBodiesOf, restMemoryFactor } from './rest-bodies.js';
+import { type RestBodies, type RestBodiesLimit, restBodiesOf, restMemoryFactor } from './rest-bodies.js';
 import {
   checkJsonDepth,
   checkJsonNode,
@@ -81,51 +83,66 @@ function jsonOf(
   }
 }
 
-/** A body that does not fit in `limits.maxRestBytesInFlight` now: answered 503 with Retry-After. */
+/**
+ * A body that does not fit now in `limits.maxRestBytesInFlight`, or in its peer's share
+ * (`limits.maxRestBytesInFlightPerPeer`): answered 503 with Retry-After.
+ */
 class BodiesInFlight extends XdsError {
-  constructor(limit: number) {
+  constructor(passed: RestBodiesLimit, bodies: RestBodies, peer: string | undefined) {
+    const holder = passed === 'maxRestBytesInFlight' ? 'the server holds' : `peer ${peer} holds`;
+    const limit = passed === 'maxRestBytesInFlight' ? bodies.limit : bodies.perPeer;
     super(
       Code.Unavailable,
-      `the REST request bodies the server holds passed limits.maxRestBytesInFlight (${limit} bytes, counting ` +
+      `the REST request bodies ${holder} passed limits.${passed} (${limit} bytes, counting ` +
         `${restMemoryFactor} times a body's size: its memory while decoded); retry later`,
     );
   }
 }
 
-/** A body whose memory alone passes `limits.maxRestBytesInFlight`: it can never fit, so 413, not a retry. */
-function neverFits(size: number, bodies: RestBodies): XdsError {
+/** The most memory one body may hold, and the limit that sets it: the smaller of the total and a peer's share. */
+function bodyCap(bodies: RestBodies, peer: string | undefined): [RestBodiesLimit, number] {
+  return peer !== undefined && bodies.perPeer < bodies.limit
+    ? ['maxRestBytesInFlightPerPeer', bodies.perPeer]
+    : ['maxRestBytesInFlight', bodies.limit];
+}
+
+/** A body whose memory alone passes the limit {@link bodyCap} names: it can never fit, so 413, not a retry. */
+function neverFits(size: number, bodies: RestBodies, peer: string | undefined): XdsError {
+  const [name, cap] = bodyCap(bodies, peer);
   return new XdsError(
     Code.ResourceExhausted,
     `request body of ${size} bytes holds about ${restMemoryFactor} times its size while decoded, more than ` +
-      `limits.maxRestBytesInFlight (${bodies.limit} bytes) allows; bodies of up to ` +
-      `${Math.floor(bodies.limit / restMemoryFactor)} bytes fit`,
+      `limits.${name} (${cap} bytes) allows; bodies of up to ${Math.floor(cap / restMemoryFactor)} bytes fit`,
   );
 }
 
 /**
  * Reads a request body of at most `limit` bytes, counting the memory it holds ({@link restMemoryFactor} per byte)
- * in `bodies` (`held.bytes`, given back by the caller once answered). A longer body is read on and dropped, up to
+ * in `bodies` for `peer` (`held.bytes`, given back by the caller once answered). A longer body is read on and dropped, up to
  * `limit` more bytes, and then refused with RESOURCE_EXHAUSTED (413): an answer sent while the client is still
  * sending would be lost to the reset that closing the socket under it causes. Past twice the limit the connection
  * is closed. A body that does not fit in the server's `limits.maxRestBytesInFlight` now is dropped the same way and
- * refused with {@link BodiesInFlight}; one that could not fit even alone, with RESOURCE_EXHAUSTED (413).
+ * refused with {@link BodiesInFlight}; one that could not fit even alone (in the total or the peer's share),
+ * with RESOURCE_EXHAUSTED (413).
  */
 async function readBody(
   request: IncomingMessage,
   limit: number,
   bodies: RestBodies,
+  peer: string | undefined,
   held: { bytes: number },
   maxDepth: number,
 ): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let refused = false;
+  let refused: RestBodiesLimit | undefined;
+  const cap = bodyCap(bodies, peer)[1];
   // a declared length that alone cannot fit is refused as soon as the body is read, before it competes for room
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
-  let never = Number.isFinite(declared) && declared <= limit && declared * restMemoryFactor > bodies.limit;
+  let never = Number.isFinite(declared) && declared <= limit && declared * restMemoryFactor > cap;
   const drop = (): void => {
     chunks.length = 0;
-    bodies.give(held.bytes);
+    bodies.give(held.bytes, peer);
     held.bytes = 0;
   };
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -134,20 +151,18 @@ async function readBody(
       request.socket.destroy();
       break;
     }
-    if (size > limit || refused || never) continue;
-    if (size * restMemoryFactor > bodies.limit) {
+    if (size > limit || refused !== undefined || never) continue;
+    if (size * restMemoryFactor > cap) {
       never = true;
       drop();
       continue;
     }
     const cost = chunk.length * restMemoryFactor;
-    if (bodies.take(cost)) {
+    refused = bodies.take(cost, peer);
+    if (refused === undefined) {
       held.bytes += cost;
       chunks.push(chunk);
-    } else {
-      refused = true;
-      drop();
-    }
+    } else drop();
   }
   if (size > limit) {
     throw new XdsError(
@@ -155,8 +170,8 @@ async function readBody(
       `request body is larger than ${limit} bytes (limits.maxRequestBytes, at most XdsServerOptions.maxMessageBytes)`,
     );
   }
-  if (never) throw neverFits(size, bodies);
-  if (refused) throw new BodiesInFlight(bodies.limit);
+  if (never) throw neverFits(size, bodies, peer);
+  if (refused !== undefined) throw new BodiesInFlight(refused, bodies, peer);
   const joined = Buffer.concat(chunks, size);
   // the chunks are garbage once joined: nothing refers to them while the string and the JSON are made
   chunks.length = 0;
@@ -228,8 +243,8 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
   const byPath = restPaths(ctx.types);
   // Proto3 JSON of every served type, registered ones included.
   const registry = ctx.types.registry;
-  // Rule L2: one tally per server, whichever of its handlers a body arrives on.
-  const bodies = restBodiesOf(ctx, ctx.limits.maxRestBytesInFlight);
+  // Rule L2: one tally per server, whichever of its handlers a body arrives on, with a share per peer address.
+  const bodies = restBodiesOf(ctx, ctx.limits.maxRestBytesInFlight, ctx.limits.maxRestBytesInFlightPerPeer);
   const maxDepth = maxRestJsonDepth(ctx.limits);
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = (request.url ?? '').split('?')[0] ?? '';
@@ -248,9 +263,10 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
     }
     // The body's memory stays counted until the answer is written (its request lives that long).
     const held = { bytes: 0 };
+    const peer = peerKey(request.socket.remoteAddress);
     void (async () => {
       try {
-        const text = await readBody(request, maxBodyBytes, bodies, held, maxDepth);
+        const text = await readBody(request, maxBodyBytes, bodies, peer, held, maxDepth);
         const discovery = decodeRequest(text, registry, ctx.limits);
         const origin = {
           kind: 'rest',
@@ -283,7 +299,7 @@ export function createRestHandler(ctx: StreamContext, maxBodyBytes: number) {
             error instanceof BodiesInFlight ? { 'retry-after': '1' } : {},
           );
       } finally {
-        bodies.give(held.bytes);
+        bodies.give(held.bytes, peer);
         held.bytes = 0;
       }
     })();
