@@ -228,8 +228,8 @@ export interface Limits extends StreamLimits {
   readonly maxRestBytesInFlight?: number;
   /**
    * The part of `maxRestBytesInFlight` the REST bodies of one peer address (an IPv4 address, or an IPv6 /64) may
-   * hold at once, counted the same way (3 times their bytes); default 32 MiB (a quarter of the total), so a body of
-   * up to 10.7 MiB. Without it, three slow uploads from one address held the whole budget and every other client's
+   * hold at once, counted the same way (3 times their bytes); default 48 MiB (three eighths of the total), so that
+   * one body of `maxRequestBytes` (16 MiB) fits. Without it, three slow uploads from one address held the whole budget and every other client's
    * REST request got 503 (probe7 N6). Past it that peer's request is answered 503 with `Retry-After: 1` naming this
    * limit and the peer, and a body that could not fit in it even alone, 413; other peers go on. A fleet behind one
    * NAT or egress address shares one share: raise it for them.
@@ -347,7 +347,7 @@ export const defaultLimits: ResolvedLimits = Object.freeze({
   maxQueuedRequestBytes: 16 * 1024 * 1024,
   maxQueuedRequestBytesTotal: 256 * 1024 * 1024,
   maxRestBytesInFlight: 128 * 1024 * 1024,
-  maxRestBytesInFlightPerPeer: 32 * 1024 * 1024,
+  maxRestBytesInFlightPerPeer: 48 * 1024 * 1024,
   maxUnknownTypesPerStream: 20,
   maxConnections: 50_000,
   maxConnectionsPerPeer: 1_024,
