@@ -50,10 +50,15 @@ export class Connections {
     this.#sessions = new Array(sessions).fill(undefined);
   }
 
-  /** One of the shared sessions, round-robin; a closed one is replaced. */
+  /**
+   * One of the shared sessions, round-robin; a closed one is replaced, and so is one that has reset
+   * {@link maxResetsPerSharedSession} streams (closed gracefully: its calls end as they would).
+   */
   shared(): ClientHttp2Session {
     const i = this.#next++ % this.#sessions.length;
     let session = this.#sessions[i];
+    if (session !== undefined && (sessionNotes.get(session)?.resets ?? 0) >= maxResetsPerSharedSession)
+      session.close();
     if (session === undefined || session.closed || session.destroyed) {
       session = this.open();
       this.#sessions[i] = session;
@@ -187,9 +192,7 @@ function runStream(
       // The call ended with a status: that is the answer, even if the client still has bytes queued behind flow
       // control (the server need not read a request it refused); the stream is then let go.
       settle({ call: { status } });
-      setImmediate(() => {
-        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-      });
+      setImmediate(() => cancel(session, stream));
     };
     let headersSeen = false;
     let received = 0;
@@ -208,7 +211,7 @@ function runStream(
     }, deadlines.lateMs);
     const timer = setTimeout(() => {
       const flow = flowState(session, stream, startedAt);
-      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      cancel(session, stream);
       settle({
         call: {},
         failure:
@@ -256,7 +259,7 @@ function runStream(
           stream.resume();
         }
         stream.end();
-      } else if (plan.end === 'cancel') stream.close(constants.NGHTTP2_CANCEL);
+      } else if (plan.end === 'cancel') cancel(session, stream);
     })();
   });
 }
@@ -323,7 +326,26 @@ function runRest(c: RestCase, connections: Connections, deadlines: Deadlines): P
 }
 
 /** What happened to a session, for the no-status and hang messages: which side ended it, and how. */
+/**
+ * Streams a shared session resets (RST_STREAM CANCEL from the client: cancelled calls, and calls let go once they
+ * have their status) before it is replaced. nghttp2's rapid-reset defence (CVE-2023-44487; Node 20.20.2 and later)
+ * ends a connection whose peer resets more than a burst of 1,000 streams, refilled at 33 a second, with GOAWAY 2
+ * and no session error on the server: fuzz finding 7 was the driver's own shared session meeting it, with the other
+ * calls on it left without a status. Half the burst leaves room for the cases in flight.
+ */
+export const maxResetsPerSharedSession = 500;
+
+/** Resets `stream` from the client (CANCEL), counted against its session (see {@link maxResetsPerSharedSession}). */
+function cancel(session: ClientHttp2Session, stream: ClientHttp2Stream): void {
+  if (stream.closed) return;
+  const notes = sessionNotes.get(session);
+  if (notes !== undefined) notes.resets = (notes.resets ?? 0) + 1;
+  stream.close(constants.NGHTTP2_CANCEL);
+}
+
 interface SessionNotes {
+  /** Streams the client reset on it. */
+  resets?: number;
   /** The first GOAWAY the server sent, and when (performance.now()). */
   goaway?: { code: number; lastStreamId: number; at: number };
   /** The first error the session reported (a GOAWAY with an error code, a protocol error, a socket error). */
@@ -347,6 +369,7 @@ function sessionEnd(session: ClientHttp2Session, startedAt: number): string {
       `the server sent GOAWAY ${notes.goaway.code} (last stream ${notes.goaway.lastStreamId}) ${at(notes.goaway.at)}`,
     );
   else parts.push('no GOAWAY received');
+  if (notes.resets !== undefined) parts.push(`${notes.resets} streams reset by the client on it`);
   if (notes.error !== undefined) parts.push(`session error ${notes.error}`);
   if (notes.closedAt !== undefined) parts.push(`session closed ${at(notes.closedAt)}`);
   else parts.push(session.destroyed ? 'session destroyed' : 'session closing');
