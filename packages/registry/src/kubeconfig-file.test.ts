@@ -48,7 +48,7 @@ describe('kubeconfig file (rule L4)', () => {
     assert.throws(() => loadKubeconfig(huge), /1048577 bytes, more than the 1048576 a kubeconfig may have/);
   });
 
-  it('L4: a registry given a FIFO reports the kubeconfig problem instead of hanging at start', () => {
+  it('L4: a registry given a FIFO reports the kubeconfig problem instead of hanging at start', async () => {
     const fifo = join(dir, 'fifo-registry');
     execFileSync('mkfifo', [fifo]);
     const registry = new KubernetesRegistry(fifo);
@@ -58,7 +58,7 @@ describe('kubeconfig file (rule L4)', () => {
       assert.equal(status.synced, false);
       assert.match(status.lastError?.message ?? '', /kubeconfig .*fifo-registry: not a regular file/);
     } finally {
-      registry.stop();
+      await registry.stop();
     }
   });
 });
