@@ -34,17 +34,29 @@ function client(address: string, id: string, protocol: Protocol = 'sotw'): XdsTe
   );
 }
 
+/** An origin serving clusters c1-c3 behind a forwarder that can hold its answers (closed after all). */
+async function originBehindForwarder() {
+  const cache = new SnapshotCache({ nodeKey: () => originKey });
+  cache.setSnapshot(originKey, Snapshot.create(['c1', 'c2', 'c3'].map((name) => makeCluster({ name }))));
+  const origin = await startOrigin(cache);
+  closers.push(() => origin.server.close());
+  const hop = await forwarder(origin.address);
+  closers.push(() => hop.close());
+  return { origin, hop };
+}
+
+/** A relay whose upstream is `hop` (closed after all). */
+async function relayTo(hop: { address: string }, options: Parameters<typeof startRelay>[1]) {
+  const started = await startRelay([hop.address], options);
+  closers.push(() => started.relay.close());
+  return started;
+}
+
 describe('relay: which response answers which request (review R2, R3)', () => {
   for (const upstreamProtocol of protocols)
     it(`S4, D2, S7a, X4: a response that crossed a later request does not answer it (upstream ${upstreamProtocol})`, async () => {
-      const cache = new SnapshotCache({ nodeKey: () => originKey });
-      cache.setSnapshot(originKey, Snapshot.create(['c1', 'c2', 'c3'].map((name) => makeCluster({ name }))));
-      const origin = await startOrigin(cache);
-      closers.push(() => origin.server.close());
-      const hop = await forwarder(origin.address);
-      closers.push(() => hop.close());
-      const { relay, address } = await startRelay([hop.address], { upstreamProtocol });
-      closers.push(() => relay.close());
+      const { origin, hop } = await originBehindForwarder();
+      const { address } = await relayTo(hop, { upstreamProtocol });
 
       const named = client(address, 'named');
       named.subscribe(TypeUrl.Cluster, ['c1']);
@@ -77,18 +89,9 @@ describe('relay: which response answers which request (review R2, R3)', () => {
 
   for (const upstreamProtocol of protocols)
     it(`X3, S7a: a gain made while the upstream is down is answered by the next stream's first response (upstream ${upstreamProtocol})`, async () => {
-      const cache = new SnapshotCache({ nodeKey: () => originKey });
-      cache.setSnapshot(originKey, Snapshot.create(['c1', 'c2', 'c3'].map((name) => makeCluster({ name }))));
-      const origin = await startOrigin(cache);
-      closers.push(() => origin.server.close());
-      const hop = await forwarder(origin.address);
-      closers.push(() => hop.close());
+      const { hop } = await originBehindForwarder();
       // A wait that never runs out in a test: the answer must come from the origin.
-      const { relay, address } = await startRelay([hop.address], {
-        upstreamProtocol,
-        upstreamAnswerWaitMs: 600_000,
-      });
-      closers.push(() => relay.close());
+      const { relay, address } = await relayTo(hop, { upstreamProtocol, upstreamAnswerWaitMs: 600_000 });
       const named = client(address, 'named');
       named.subscribe(TypeUrl.Cluster, ['c1']);
       assert.deepEqual([...(await named.next(TypeUrl.Cluster)).names], ['c1']);
@@ -109,18 +112,9 @@ describe('relay: which response answers which request (review R2, R3)', () => {
     it(`S7a, X4: a new group's wildcard waits for the origin's first answer, not for the answer wait (upstream ${upstreamProtocol})`, async () => {
       // probe7 N3: with the origin connected but jammed, a new node's wildcard CDS was answered empty after the wait,
       // telling it every cluster is gone while the origin had them all.
-      const cache = new SnapshotCache({ nodeKey: () => originKey });
-      cache.setSnapshot(originKey, Snapshot.create(['c1', 'c2', 'c3'].map((name) => makeCluster({ name }))));
-      const origin = await startOrigin(cache);
-      closers.push(() => origin.server.close());
-      const hop = await forwarder(origin.address);
-      closers.push(() => hop.close());
+      const { origin, hop } = await originBehindForwarder();
       const waitMs = 50;
-      const { relay, address } = await startRelay([hop.address], {
-        upstreamProtocol,
-        upstreamAnswerWaitMs: waitMs,
-      });
-      closers.push(() => relay.close());
+      const { address } = await relayTo(hop, { upstreamProtocol, upstreamAnswerWaitMs: waitMs });
       // The group's first type is answered (the group has a view, as any group with a type served does); its
       // Cluster wildcard is then held at the origin's side.
       const wild = client(address, 'wild');
